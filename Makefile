@@ -1,0 +1,31 @@
+# The two commands a newcomer needs: `make run` and `make test`. Each installs what is missing.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+DATA ?= data
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint bench clean
+
+$(STAMP): pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+		{ echo "Hộp Thư needs Python 3.11 or newer (set PYTHON=python3.11)"; exit 1; }
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+# Initialise the embedded data folder once (prints the first administrator's sign-in), then serve.
+run: $(STAMP)
+	@test -f $(DATA)/hopthu.toml || $(BIN)/hopthu --data $(DATA) init
+	$(BIN)/hopthu --data $(DATA) serve
+
+test: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/pytest -q
+
+bench: $(STAMP)
+	$(BIN)/python bench/deliver.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

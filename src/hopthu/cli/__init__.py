@@ -1,0 +1,45 @@
+"""The operators' command line (`hopthu …`), Typer commands over the directory and the store."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from hopthu.cli import account, agency
+from hopthu.cli.common import EXIT_ERROR, State, report
+from hopthu.cli.init import init
+from hopthu.cli.serve import serve
+from hopthu.errors import HopThuError
+
+app = typer.Typer(
+    name="hopthu",
+    help="Hộp Thư: hệ thống thư điện tử / the city's e-mail system",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+
+
+@app.callback()
+def options(
+    data: Path = typer.Option(
+        Path("data"), "--data", envvar="HOPTHU_DATA", help="Thư mục dữ liệu / data folder"
+    ),
+) -> None:
+    State.data_dir = data
+
+
+app.command("init")(init)
+app.command("serve")(serve)
+app.add_typer(agency.app, name="agency")
+app.add_typer(account.app, name="account")
+
+
+def main() -> None:
+    try:
+        app()
+    except HopThuError as error:
+        report(error)
+        sys.exit(EXIT_ERROR)

@@ -1,0 +1,266 @@
+"""`hopthu account …`: register people (R4.3, R6.1), passwords (R5.2), lifecycle (R6), quota (R5.1)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import sys
+from pathlib import Path
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from hopthu.cli.common import (
+    EXIT_ERROR,
+    EXIT_NEEDS_ADMINISTRATOR,
+    actor,
+    err,
+    open_directory,
+    out,
+    print_json,
+    run,
+)
+from hopthu.directory.listfile import read_people
+from hopthu.directory.people import PersonRow, RowResult
+from hopthu.errors import HopThuError
+from hopthu.policy.lifecycle import Action
+from hopthu.policy.quota import format_size
+
+app = typer.Typer(help="Hộp thư / Accounts", no_args_is_help=True)
+
+JSON = typer.Option(False, "--json", help="In kết quả dạng JSON / print JSON")
+REASON = typer.Option(..., "--reason", help="Lý do / reason (bắt buộc)")
+REF = typer.Option(None, "--ref", help="Số văn bản, yêu cầu / document or request reference")
+
+
+def _print_results(results: list[RowResult], domain: str) -> None:
+    table = Table("Dòng / Line", "Họ tên / Name", "Địa chỉ / Address", "Mật khẩu tạm / Temporary password",
+                  "Ghi chú / Note")
+    for r in results:
+        name = " ".join(p for p in (r.row.family, r.row.middle, r.row.given) if p)
+        if r.address:
+            table.add_row(str(r.row.line), name, f"{r.address}@{domain}", r.temporary_password or "", "")
+        elif r.proposals:
+            table.add_row(str(r.row.line), name, "", "",
+                          "Cần quản trị viên chọn (R4.3b) / needs an administrator: " + ", ".join(r.proposals))
+        else:
+            table.add_row(str(r.row.line), name, "", "", r.error or "")
+    out.print(table)
+
+
+@app.command("add")
+def add(
+    family: str = typer.Option(..., "--family", help="Họ, ví dụ 'Nguyễn'"),
+    middle: str = typer.Option("", "--middle", help="Tên đệm, có thể nhiều từ hoặc trống"),
+    given: str = typer.Option(..., "--given", help="Tên, ví dụ 'Minh'"),
+    agency: str = typer.Option(..., "--agency", help="Mã cơ quan, ví dụ 'sonv'"),
+    rank: int = typer.Option(0, "--rank", help="Cấp bậc lãnh đạo: số lớn hơn là cao hơn"),
+    date: str | None = typer.Option(None, "--date", help="Ngày đăng ký YYYY-MM-DD (mặc định hôm nay)"),
+    address: str | None = typer.Option(None, "--address", help="Địa chỉ quản trị viên chọn (R4.3b)"),
+    as_json: bool = JSON,
+) -> None:
+    """Cấp hộp thư cho một người / Register one person; prints the address and a temporary password."""
+    on = None
+    if date:
+        try:
+            on = dt.date.fromisoformat(date)
+        except ValueError:
+            raise HopThuError(f"Ngày không hợp lệ: '{date}' (cần YYYY-MM-DD)",
+                              f"Invalid date: '{date}' (expected YYYY-MM-DD)") from None
+    row = PersonRow(family, middle, given, agency.strip().lower(), rank, on, address, line=1)
+
+    async def work():
+        async with open_directory() as directory:
+            return (await directory.people.register([row], actor=actor()))[0], directory.ctx.settings
+
+    result, settings = run(work)
+    domain = settings.server.domain
+    if as_json:
+        print_json(result.as_json() | {"domain": domain})
+    elif result.address:
+        out.print(f"Địa chỉ / Address: {result.address}@{domain}", markup=False)
+        out.print(f"Mật khẩu tạm (chỉ hiện một lần, phải đổi khi dùng lần đầu) / Temporary password "
+                  f"(shown once, must be changed at first use): {result.temporary_password}", markup=False)
+    elif result.proposals:
+        err.print("Cần quản trị viên chọn địa chỉ (R4.3b); chạy lại với --address / An administrator must "
+                  "choose the address (R4.3b); run again with --address. Đề xuất / Proposals:", markup=False)
+        for proposal in result.proposals:
+            err.print(f"  {proposal}@{domain}", markup=False)
+    else:
+        err.print(f"Lỗi: {result.error}", markup=False)
+    if result.address is None:
+        raise typer.Exit(EXIT_NEEDS_ADMINISTRATOR if result.proposals else EXIT_ERROR)
+
+
+@app.command("import")
+def import_(
+    file: Path = typer.Argument(..., help="Tệp .csv hoặc .xlsx: family, middle, given, agency, rank, date"),
+    as_json: bool = JSON,
+) -> None:
+    """Cấp hộp thư theo danh sách / Register a list of people together (R4.3b, R10.3)."""
+    rows = read_people(file)
+
+    async def work():
+        async with open_directory() as directory:
+            with Progress(TextColumn("Đăng ký / Registering"), BarColumn(), MofNCompleteColumn(),
+                          TimeRemainingColumn(), console=err, transient=True,
+                          disable=not sys.stderr.isatty()) as bar:
+                task = bar.add_task("", total=len(rows))
+                results = await directory.people.register(
+                    rows, actor=actor(), progress=lambda n: bar.advance(task, n))
+            return results, directory.ctx.settings.server.domain
+
+    results, domain = run(work)
+    created = sum(1 for r in results if r.address)
+    waiting = sum(1 for r in results if r.needs_administrator)
+    failed = len(results) - created - waiting
+    if as_json:
+        print_json({"created": created, "needs_administrator": waiting, "failed": failed,
+                    "rows": [r.as_json() for r in results]})
+    else:
+        _print_results(results, domain)
+        out.print(f"Đã cấp / created: {created}; chờ quản trị viên chọn / waiting for an administrator: "
+                  f"{waiting}; lỗi / failed: {failed}")
+    if failed or waiting:
+        raise typer.Exit(EXIT_NEEDS_ADMINISTRATOR if not failed else EXIT_ERROR)
+
+
+@app.command("list")
+def list_(
+    agency: str | None = typer.Option(None, "--agency", help="Chỉ cơ quan này / only this agency"),
+    status: str | None = typer.Option(None, "--status", help="active | locked | revoked | deleted"),
+    limit: int = typer.Option(1000, "--limit", min=1),
+    offset: int = typer.Option(0, "--offset", min=0),
+    as_json: bool = JSON,
+) -> None:
+    """Liệt kê hộp thư / List accounts."""
+
+    async def work():
+        async with open_directory() as directory:
+            found = await directory.accounts.list(agency_code=agency, status=status, limit=limit, offset=offset)
+            return found, directory.ctx.settings.server.domain
+
+    accounts, domain = run(work)
+    if as_json:
+        print_json([a.as_json(domain) for a in accounts])
+        return
+    table = Table("Địa chỉ / Address", "Tên hiển thị / Display name", "Loại / Kind", "Trạng thái / Status",
+                  "Dung lượng / Usage")
+    for a in accounts:
+        table.add_row(a.address(domain), a.display_name, a.kind, a.status,
+                      f"{format_size(a.usage_bytes)} / {format_size(a.quota_bytes)}")
+    out.print(table)
+
+
+@app.command("show")
+def show(address: str = typer.Argument(...), as_json: bool = JSON) -> None:
+    """Chi tiết một hộp thư / Show one account with its history."""
+
+    async def work():
+        async with open_directory() as directory:
+            found = await directory.accounts.get(address)
+            return (found, await directory.accounts.aliases(found.local),
+                    await directory.accounts.history(found.local), directory.ctx.settings.server.domain)
+
+    found, aliases, history, domain = run(work)
+    if as_json:
+        print_json(found.as_json(domain) | {
+            "aliases": [f"{a}@{domain}" for a in aliases],
+            "history": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "reason": e.reason,
+                         "ref": e.ref} for e in history],
+        })
+        return
+    for label, value in (
+        ("Địa chỉ / Address", found.address(domain)),
+        ("Tên hiển thị / Display name", found.display_name),
+        ("Cơ quan / Agency", found.agency_code),
+        ("Loại / Kind", found.kind),
+        ("Trạng thái / Status", found.status + (f" ({found.status_reason})" if found.status_reason else "")),
+        ("Dung lượng / Usage", f"{format_size(found.usage_bytes)} / {format_size(found.quota_bytes)}, "
+                               f"{found.message_count} thư"),
+        ("Phải đổi mật khẩu / Must change password", "có / yes" if found.must_change_password else "không / no"),
+        ("Đổi mật khẩu lúc / Password changed", found.password_changed_at.isoformat(timespec="seconds")),
+        ("Bí danh / Aliases", ", ".join(f"{a}@{domain}" for a in aliases) or "-"),
+    ):
+        out.print(f"{label}: {value}", markup=False)
+    for event in history:
+        out.print(f"  {event.at.isoformat(timespec='seconds')} {event.action} {event.actor}"
+                  f"{' - ' + event.reason if event.reason else ''}", markup=False)
+
+
+@app.command("reset-password")
+def reset_password(address: str = typer.Argument(...), reason: str | None = typer.Option(None, "--reason"),
+                   as_json: bool = JSON) -> None:
+    """Cấp lại mật khẩu tạm / Reset to a temporary password that must be changed (R5.2)."""
+
+    async def work():
+        async with open_directory() as directory:
+            return await directory.accounts.reset_password(address, actor=actor(), reason=reason)
+
+    password = run(work)
+    if as_json:
+        print_json({"address": address, "temporary_password": password})
+    else:
+        out.print(f"Mật khẩu tạm (chỉ hiện một lần) / Temporary password (shown once): {password}", markup=False)
+
+
+@app.command("change-password")
+def change_password(address: str = typer.Argument(...)) -> None:
+    """Chủ hộp thư đổi mật khẩu / The owner's change: old then new password on standard input (R5.3)."""
+    lines = sys.stdin.read().splitlines()
+    if len(lines) < 2:
+        raise HopThuError("Cần hai dòng trên đầu vào chuẩn: mật khẩu cũ rồi mật khẩu mới",
+                          "Two lines are needed on standard input: the old password, then the new one")
+
+    async def work():
+        async with open_directory() as directory:
+            await directory.accounts.change_password(address, lines[0], lines[1])
+
+    run(work)
+    out.print("Đã đổi mật khẩu / Password changed")
+
+
+def _status_command(action: Action, verb_vi: str, verb_en: str):
+    def command(address: str = typer.Argument(...), reason: str = REASON, ref: str | None = REF,
+                as_json: bool = JSON) -> None:
+        async def work():
+            async with open_directory() as directory:
+                updated = await directory.accounts.change_status(address, action, reason=reason, ref=ref,
+                                                                 actor=actor())
+                return updated, directory.ctx.settings.server.domain
+
+        updated, domain = run(work)
+        if as_json:
+            print_json(updated.as_json(domain))
+        else:
+            out.print(f"{updated.address(domain)}: {updated.status}", markup=False)
+
+    command.__doc__ = f"{verb_vi} / {verb_en} (R6)."
+    return command
+
+
+app.command("lock")(_status_command(Action.LOCK, "Tạm khóa", "Lock temporarily"))
+app.command("restore")(_status_command(Action.RESTORE, "Khôi phục", "Restore"))
+app.command("revoke")(_status_command(Action.REVOKE, "Thu hồi", "Revoke"))
+app.command("delete")(_status_command(Action.DELETE, "Hủy bỏ", "Delete (kept through retention)"))
+
+
+@app.command("quota")
+def set_quota(
+    address: str = typer.Argument(...),
+    size: str = typer.Argument(..., help="Ví dụ 5GB, 500MB, 12GiB"),
+    reason: str | None = typer.Option(None, "--reason"),
+    as_json: bool = JSON,
+) -> None:
+    """Đặt dung lượng hộp thư / Set a mailbox's quota within the bounds of R5.1."""
+
+    async def work():
+        async with open_directory() as directory:
+            updated = await directory.accounts.set_quota(address, size, actor=actor(), reason=reason)
+            return updated, directory.ctx.settings.server.domain
+
+    updated, domain = run(work)
+    if as_json:
+        print_json(updated.as_json(domain))
+    else:
+        out.print(f"{updated.address(domain)}: {format_size(updated.quota_bytes)}", markup=False)

@@ -1,0 +1,196 @@
+"""The one settings object: read from `<data>/hopthu.toml`, overridden by `HOPTHU_*` variables.
+
+One typed schema (the dataclasses below) is the source of truth for the file, the environment
+variables (`HOPTHU_<SECTION>_<KEY>`, e.g. `HOPTHU_STORE_DATABASE_URL`) and the sample file that
+`hopthu init` writes. Everything is validated at start; an unknown key or a value of the wrong type is
+an error, never silently ignored. The regulation's numbers are the defaults.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, get_type_hints
+
+from hopthu.errors import HopThuError
+
+CONFIG_FILE = "hopthu.toml"
+GiB = 1024**3
+MiB = 1024**2
+
+
+@dataclass(frozen=True)
+class ServerSettings:
+    domain: str = "cantho.gov.vn"
+    web_url: str = "https://mail.cantho.gov.vn"
+    bind: str = "127.0.0.1"
+    http_port: int = 8080
+    tls_cert: str = "tls/cert.pem"
+    tls_key: str = "tls/key.pem"
+    shutdown_grace_seconds: float = 10.0
+
+
+@dataclass(frozen=True)
+class StoreSettings:
+    # Empty means the embedded default: SQLite in the data folder.
+    database_url: str = ""
+    blob_dir: str = "blobs"
+    zstd_level: int = 3
+    # Deliveries arriving within this window share one database commit.
+    group_commit_ms: float = 2.0
+
+
+@dataclass(frozen=True)
+class PolicySettings:
+    personal_quota: int = 5 * GiB
+    agency_quota: int = 10 * GiB
+    attachment_max: int = 20 * MiB
+    quota_warn_percents: tuple[int, ...] = (80, 90, 95)
+    password_max_age_months: int = 3
+    # R4.3b: how many people may share one base address before an administrator must choose.
+    naming_automatic_limit: int = 3
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path("data")
+    server: ServerSettings = field(default_factory=ServerSettings)
+    store: StoreSettings = field(default_factory=StoreSettings)
+    policy: PolicySettings = field(default_factory=PolicySettings)
+
+    @property
+    def database_url(self) -> str:
+        if self.store.database_url:
+            return self.store.database_url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'hopthu.db').resolve()}"
+
+    @property
+    def blob_path(self) -> Path:
+        return self.data_dir / self.store.blob_dir
+
+    def path(self, relative: str) -> Path:
+        """A path from the settings, relative to the data folder unless absolute."""
+        candidate = Path(relative)
+        return candidate if candidate.is_absolute() else self.data_dir / candidate
+
+
+_SECTIONS = {"server": ServerSettings, "store": StoreSettings, "policy": PolicySettings}
+
+
+def _bad(key: str, value: object, expected: str) -> HopThuError:
+    return HopThuError(
+        f"Cấu hình sai: {key} = {value!r}, cần {expected}",
+        f"Bad configuration: {key} = {value!r}, expected {expected}",
+        code="config",
+    )
+
+
+def _coerce(key: str, value: Any, kind: Any) -> Any:
+    """Check (or, for strings from the environment, convert) one value against its declared type."""
+    from_env = isinstance(value, str)
+    if kind is bool:
+        if isinstance(value, bool):
+            return value
+        if from_env and value.lower() in {"1", "true", "yes", "0", "false", "no"}:
+            return value.lower() in {"1", "true", "yes"}
+        raise _bad(key, value, "true/false")
+    if kind is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        if from_env and value.strip().lstrip("-").isdigit():
+            return int(value)
+        raise _bad(key, value, "một số nguyên / an integer")
+    if kind is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        if from_env:
+            try:
+                return float(value)
+            except ValueError:
+                pass
+        raise _bad(key, value, "một số / a number")
+    if kind is str:
+        if isinstance(value, str):
+            return value
+        raise _bad(key, value, "một chuỗi / a string")
+    if kind == tuple[int, ...]:
+        items = value.split(",") if from_env else value
+        if not isinstance(items, list | tuple):
+            raise _bad(key, value, "một danh sách số / a list of integers")
+        return tuple(_coerce(key, item.strip() if isinstance(item, str) else item, int) for item in items)
+    raise AssertionError(f"unsupported setting type {kind!r}")
+
+
+def _build_section(name: str, cls: type, values: dict[str, Any]) -> Any:
+    hints = get_type_hints(cls)
+    known = {f.name for f in dataclasses.fields(cls)}
+    unknown = set(values) - known
+    if unknown:
+        key = f"{name}.{sorted(unknown)[0]}"
+        raise HopThuError(
+            f"Cấu hình có khóa không biết: {key}", f"Unknown configuration key: {key}", code="config"
+        )
+    return cls(**{k: _coerce(f"{name}.{k}", v, hints[k]) for k, v in values.items()})
+
+
+def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -> Settings:
+    """Read the data folder's configuration file (if any) and the `HOPTHU_*` environment."""
+    environ = dict(os.environ if environ is None else environ)
+    data_dir = Path(data_dir)
+    raw: dict[str, dict[str, Any]] = {name: {} for name in _SECTIONS}
+    config_file = data_dir / CONFIG_FILE
+    if config_file.exists():
+        try:
+            loaded = tomllib.loads(config_file.read_text(encoding="utf-8"))
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise HopThuError(
+                f"Tệp cấu hình {config_file} không đọc được: {error}",
+                f"Configuration file {config_file} cannot be read: {error}",
+                code="config",
+            ) from None
+        for section, values in loaded.items():
+            if section not in _SECTIONS or not isinstance(values, dict):
+                raise HopThuError(
+                    f"Cấu hình có mục không biết: [{section}]",
+                    f"Unknown configuration section: [{section}]",
+                    code="config",
+                )
+            raw[section].update(values)
+    for section, cls in _SECTIONS.items():
+        for f in dataclasses.fields(cls):
+            env_value = environ.get(f"HOPTHU_{section.upper()}_{f.name.upper()}")
+            if env_value is not None:
+                raw[section][f.name] = env_value
+    return Settings(
+        data_dir=data_dir,
+        **{name: _build_section(name, cls, raw[name]) for name, cls in _SECTIONS.items()},
+    )
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, tuple):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    escaped = str(value).replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def sample_config(settings: Settings) -> str:
+    """The configuration file `hopthu init` writes: every key with its current value."""
+    lines = [
+        "# Hộp Thư configuration. Every key may also be set as HOPTHU_<SECTION>_<KEY>.",
+        "# Sizes are in bytes. An empty store.database_url means SQLite in this folder;",
+        '# for PostgreSQL: database_url = "postgresql+asyncpg://user@host/dbname".',
+    ]
+    for name in _SECTIONS:
+        lines.append(f"\n[{name}]")
+        section = getattr(settings, name)
+        for f in dataclasses.fields(section):
+            lines.append(f"{f.name} = {_toml_value(getattr(section, f.name))}")
+    return "\n".join(lines) + "\n"

@@ -1,0 +1,204 @@
+"""Accounts after they exist: look-up, passwords (R5.2, R5.3), lifecycle (R6), quota (R5.1).
+
+Every change asks `policy` whether it is allowed, happens in one transaction with its audit event,
+and drops cached password checks where it should (reset, lock, revoke, delete).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hopthu.directory import audit
+from hopthu.directory.context import DirectoryContext
+from hopthu.errors import HopThuError, NotFound
+from hopthu.policy import lifecycle, passwords, quota
+from hopthu.security.passwords import hash_password, hash_temporary, temporary_password
+from hopthu.store.schema import account, agency, alias, mail_usage
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    id: int
+    local: str
+    kind: str
+    display_name: str
+    agency_code: str
+    rank: int
+    status: str
+    status_reason: str | None
+    status_ref: str | None
+    password_changed_at: dt.datetime
+    must_change_password: bool
+    quota_bytes: int
+    usage_bytes: int
+    message_count: int
+    last_access_at: dt.datetime | None
+    created_at: dt.datetime
+
+    def address(self, domain: str) -> str:
+        return f"{self.local}@{domain}"
+
+    def as_json(self, domain: str) -> dict:
+        return {
+            "address": self.address(domain), "kind": self.kind, "display_name": self.display_name,
+            "agency": self.agency_code, "rank": self.rank, "status": self.status,
+            "status_reason": self.status_reason, "status_ref": self.status_ref,
+            "password_changed_at": self.password_changed_at.isoformat(),
+            "must_change_password": self.must_change_password, "quota_bytes": self.quota_bytes,
+            "usage_bytes": self.usage_bytes, "messages": self.message_count,
+            "last_access_at": self.last_access_at.isoformat() if self.last_access_at else None,
+            "created_at": self.created_at.isoformat(),
+        }
+
+
+_SELECT = sa.select(
+    account.c.id, account.c.local, account.c.kind, account.c.display_name, agency.c.code, account.c.rank,
+    account.c.status, account.c.status_reason, account.c.status_ref, account.c.password_changed_at,
+    account.c.must_change_password, account.c.quota_bytes, sa.func.coalesce(mail_usage.c.bytes, 0),
+    sa.func.coalesce(mail_usage.c.messages, 0), account.c.last_access_at, account.c.created_at,
+).select_from(
+    account.join(agency, account.c.agency_id == agency.c.id).outerjoin(
+        mail_usage, mail_usage.c.account_id == account.c.id)
+)
+
+# What each lifecycle action is called in the audit log.
+_AUDIT_ACTION = {
+    lifecycle.Action.LOCK: "account.locked",
+    lifecycle.Action.RESTORE: "account.restored",
+    lifecycle.Action.REVOKE: "account.revoked",
+    lifecycle.Action.DELETE: "account.deleted",
+}
+
+
+def local_part(address: str, domain: str) -> str:
+    """`nvminh` from `nvminh`, `NVMinh@cantho.gov.vn`; refuse other domains."""
+    address = address.strip().lower()
+    local, at, host = address.partition("@")
+    if at and host != domain.lower():
+        raise HopThuError(f"Địa chỉ '{address}' không thuộc miền {domain}",
+                          f"The address '{address}' is not in the domain {domain}")
+    if not local:
+        raise HopThuError("Thiếu địa chỉ thư", "An address is required")
+    return local
+
+
+class AccountService:
+    def __init__(self, ctx: DirectoryContext) -> None:
+        self.ctx = ctx
+
+    @property
+    def domain(self) -> str:
+        return self.ctx.settings.server.domain
+
+    async def _find(self, conn: AsyncConnection, address: str) -> Account:
+        local = local_part(address, self.domain)
+        row = (await conn.execute(_SELECT.where(account.c.local == local))).first()
+        if row is None:
+            target = (await conn.execute(
+                _SELECT.join(alias, alias.c.account_id == account.c.id).where(alias.c.local == local)
+            )).first()
+            if target is None:
+                raise NotFound(f"Không có hộp thư '{address}'", f"No mailbox '{address}'")
+            row = target
+        return Account(*row)
+
+    async def get(self, address: str) -> Account:
+        async with self.ctx.store.db.read() as conn:
+            return await self._find(conn, address)
+
+    async def list(
+        self, *, agency_code: str | None = None, status: str | None = None, limit: int = 1000,
+        offset: int = 0,
+    ) -> list[Account]:
+        query = _SELECT
+        if agency_code:
+            query = query.where(agency.c.code == agency_code)
+        if status:
+            query = query.where(account.c.status == status)
+        async with self.ctx.store.db.read() as conn:
+            rows = await conn.execute(query.order_by(account.c.local).limit(limit).offset(offset))
+            return [Account(*row) for row in rows]
+
+    async def aliases(self, address: str) -> list[str]:
+        async with self.ctx.store.db.read() as conn:
+            found = await self._find(conn, address)
+            rows = await conn.execute(sa.select(alias.c.local).where(alias.c.account_id == found.id))
+            return sorted(rows.scalars())
+
+    async def history(self, address: str, limit: int = 20) -> list[audit.AuditEvent]:
+        async with self.ctx.store.db.read() as conn:
+            found = await self._find(conn, address)
+            return await audit.events_for(conn, found.local, limit)
+
+    # --- passwords --------------------------------------------------------------------------------
+
+    async def reset_password(self, address: str, *, actor: str, reason: str | None = None) -> str:
+        """A new temporary password, shown once; it must be changed at first use (R5.2, R3.3)."""
+        password = temporary_password()
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            found = await self._find(conn, address)
+            await conn.execute(sa.update(account).where(account.c.id == found.id).values(
+                password_hash=hash_temporary(password), password_changed_at=now, must_change_password=True))
+            await audit.record(conn, at=now, actor=actor, action="account.password_reset",
+                               target=found.local, reason=reason)
+        self.ctx.verifier.forget(found.id)
+        return password
+
+    async def change_password(self, address: str, old: str, new: str) -> None:
+        """The owner's own change: the old password proves it is them; R5.3 checks the new one."""
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            found = await self._find(conn, address)
+            stored = (await conn.execute(
+                sa.select(account.c.password_hash).where(account.c.id == found.id))).scalar_one()
+            if not self.ctx.verifier.verify(found.id, old, stored):
+                raise HopThuError("Mật khẩu hiện tại không đúng", "The current password is wrong",
+                                  code="auth")
+            if new == old:
+                raise HopThuError("Mật khẩu mới phải khác mật khẩu cũ",
+                                  "The new password must differ from the old one")
+            passwords.check_password(new)
+            await conn.execute(sa.update(account).where(account.c.id == found.id).values(
+                password_hash=hash_password(new), password_changed_at=now, must_change_password=False))
+            await audit.record(conn, at=now, actor=found.local, action="account.password_changed",
+                               target=found.local)
+        self.ctx.verifier.forget(found.id)
+
+    # --- lifecycle (R6) ---------------------------------------------------------------------------
+
+    async def change_status(
+        self, address: str, action: lifecycle.Action, *, reason: str, ref: str | None, actor: str
+    ) -> Account:
+        """Lock, restore, revoke or delete, as `policy.lifecycle` allows, recording why and on what."""
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            found = await self._find(conn, address)
+            new_status = lifecycle.transition(
+                lifecycle.Status(found.status), action, reason=reason, ref=ref)
+            await conn.execute(sa.update(account).where(account.c.id == found.id).values(
+                status=new_status.value, status_reason=reason.strip(), status_ref=ref,
+                status_changed_at=now))
+            await audit.record(conn, at=now, actor=actor, action=_AUDIT_ACTION[action], target=found.local,
+                               reason=reason.strip(), ref=ref,
+                               details={"from": found.status, "to": new_status.value})
+            updated = await self._find(conn, found.local)
+        self.ctx.verifier.forget(found.id)
+        return updated
+
+    # --- quota (R5.1) -----------------------------------------------------------------------------
+
+    async def set_quota(self, address: str, size: str | int, *, actor: str, reason: str | None = None) -> Account:
+        limit = quota.parse_size(size) if isinstance(size, str) else size
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            found = await self._find(conn, address)
+            quota.check_quota_setting(found.kind, limit, self.ctx.quota_rules)
+            await conn.execute(sa.update(account).where(account.c.id == found.id).values(quota_bytes=limit))
+            await audit.record(conn, at=now, actor=actor, action="account.quota_changed", target=found.local,
+                               reason=reason, details={"from": found.quota_bytes, "to": limit})
+            return await self._find(conn, found.local)

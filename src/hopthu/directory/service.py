@@ -1,0 +1,18 @@
+"""The directory's services in one object, as a process (CLI command, server) opens them."""
+
+from __future__ import annotations
+
+from hopthu.directory.accounts import AccountService
+from hopthu.directory.agencies import AgencyService
+from hopthu.directory.context import DirectoryContext
+from hopthu.directory.people import PeopleService
+from hopthu.directory.roles import RoleService
+
+
+class Directory:
+    def __init__(self, ctx: DirectoryContext) -> None:
+        self.ctx = ctx
+        self.agencies = AgencyService(ctx)
+        self.people = PeopleService(ctx)
+        self.accounts = AccountService(ctx)
+        self.roles = RoleService(ctx)

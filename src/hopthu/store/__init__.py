@@ -1,0 +1,42 @@
+"""Persistence: the database (SQLite or PostgreSQL), the blob folder, the change bus.
+
+On disk, a data folder holds `hopthu.db` (SQLite, WAL) unless `store.database_url` names PostgreSQL,
+and `blobs/<h0h1>/<h2h3>/<sha256>.zst`, one zstd file per distinct message body. In the database the
+directory tables (agency, account, alias, delegation, role_grant, request, audit_event) sit beside the
+mail tables (mail_usage, mailbox, message, blob); see `schema`. `Store` bundles what a process opens.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hopthu.config import Settings
+from hopthu.store.blobs import BlobStore
+from hopthu.store.db import Database
+from hopthu.store.events import EventBus
+from hopthu.store.mailstore import Clock, MailStore, utcnow
+from hopthu.store.migrate import upgrade
+
+
+@dataclass
+class Store:
+    db: Database
+    blobs: BlobStore
+    events: EventBus
+    mail: MailStore
+
+    @classmethod
+    async def open(cls, settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Store:
+        """Open (and bring up to date) the store a data folder's settings name."""
+        db = Database(settings.database_url)
+        if migrate:
+            await upgrade(db)
+        blobs = BlobStore(settings.blob_path, level=settings.store.zstd_level)
+        events = EventBus()
+        mail = MailStore(db, blobs, events, clock=clock,
+                         group_commit_seconds=settings.store.group_commit_ms / 1000)
+        return cls(db, blobs, events, mail)
+
+    async def close(self) -> None:
+        await self.mail.close()
+        await self.db.close()

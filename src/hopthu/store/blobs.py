@@ -1,0 +1,106 @@
+"""Message bodies on the file system: content-addressed, compressed, durable, stored once.
+
+Layout: `<blob_dir>/<h0h1>/<h2h3>/<sha256>.zst`, the SHA-256 of the canonical message bytes, the
+file a zstd frame of them. A file is written to a temporary name, fsynced, renamed into place and
+its directory fsynced before any row refers to it, so a row never points to a missing body after a
+crash. The same body delivered to 500 mailboxes is one file; the `blob` table counts references and
+the collector removes a file only after its count has stayed at zero for a grace period (so a
+delivery that found the file already present cannot lose it to a concurrent collection).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import tempfile
+from collections.abc import Iterator
+from pathlib import Path
+
+import zstandard
+
+READ_CHUNK = 64 * 1024
+
+
+def blob_hash(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+class BlobStore:
+    """Write-once storage of message bytes, addressed by their SHA-256."""
+
+    def __init__(self, root: Path, *, level: int = 3) -> None:
+        self.root = Path(root)
+        self.level = level
+        self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
+        self._decompressor = zstandard.ZstdDecompressor()
+
+    def path(self, digest: str) -> Path:
+        return self.root / digest[:2] / digest[2:4] / f"{digest}.zst"
+
+    def exists(self, digest: str) -> bool:
+        return self.path(digest).exists()
+
+    def put(self, data: bytes, digest: str | None = None) -> tuple[str, int]:
+        """Store `data` durably (if not already there); return its hash and the bytes on disk."""
+        digest = digest or blob_hash(data)
+        target = self.path(digest)
+        try:
+            return digest, target.stat().st_size
+        except FileNotFoundError:
+            pass
+        compressed = self._compressor.compress(data)
+        _make_directories(target.parent)
+        fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
+        try:
+            with os.fdopen(fd, "wb") as handle:
+                handle.write(compressed)
+                handle.flush()
+                os.fsync(handle.fileno())
+            os.replace(temporary, target)
+        except BaseException:
+            Path(temporary).unlink(missing_ok=True)
+            raise
+        _fsync_directory(target.parent)
+        return digest, len(compressed)
+
+    def get(self, digest: str) -> bytes:
+        return self._decompressor.decompress(self.path(digest).read_bytes())
+
+    def stream(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        """The bytes [start:end) in chunks, without holding the whole message in memory."""
+        position = 0
+        with self.path(digest).open("rb") as handle, self._decompressor.stream_reader(handle) as reader:
+            while end is None or position < end:
+                chunk = reader.read(READ_CHUNK)
+                if not chunk:
+                    return
+                chunk_start, position = position, position + len(chunk)
+                if position <= start:
+                    continue
+                yield chunk[max(start - chunk_start, 0) : None if end is None else end - chunk_start]
+
+    def remove(self, digest: str) -> None:
+        self.path(digest).unlink(missing_ok=True)
+
+    def disk_usage(self) -> int:
+        return sum(p.stat().st_size for p in self.root.rglob("*.zst"))
+
+
+def _make_directories(path: Path) -> None:
+    """Create missing directories, fsyncing each parent so the new entry survives a crash."""
+    if path.is_dir():
+        return
+    _make_directories(path.parent)
+    try:
+        path.mkdir()
+    except FileExistsError:
+        return
+    _fsync_directory(path.parent)
+
+
+def _fsync_directory(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)

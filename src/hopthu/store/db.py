@@ -1,0 +1,95 @@
+"""The database engine for SQLite (embedded default) or PostgreSQL, chosen by one URL.
+
+Services own transactions: `async with db.write() as conn:` for changes, `async with db.read() as
+conn:` for queries. Repositories take the connection and never commit. SQLite has one writer, so
+writes are queued in-process (an asyncio lock and `BEGIN IMMEDIATE`) instead of failing with
+"database is locked"; PostgreSQL takes concurrent writers and row locks decide.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+
+from hopthu.errors import HopThuError
+
+
+def backend_of(url: str) -> str:
+    """`sqlite` or `postgresql`, from a SQLAlchemy URL."""
+    name = sa.engine.make_url(url).get_backend_name()
+    if name not in ("sqlite", "postgresql"):
+        raise HopThuError(
+            f"Cơ sở dữ liệu không hỗ trợ: {name} (dùng SQLite hoặc PostgreSQL)",
+            f"Unsupported database: {name} (use SQLite or PostgreSQL)",
+            code="config",
+        )
+    return name
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers run beside the writer; synchronous=FULL makes a commit durable (fsync of the
+    # WAL) before we answer 250. Deliveries share commits (group commit), so this costs little.
+    dbapi_connection.isolation_level = None  # we issue BEGIN ourselves
+    cursor = dbapi_connection.cursor()
+    for pragma in (
+        "journal_mode=WAL",
+        "synchronous=FULL",
+        "foreign_keys=ON",
+        "busy_timeout=30000",
+        "cache_size=-65536",
+    ):
+        cursor.execute(f"PRAGMA {pragma}")
+    cursor.close()
+
+
+def _sqlite_begin(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.info.get("write") else "BEGIN")
+
+
+class Database:
+    """An engine plus the write discipline of its backend."""
+
+    def __init__(self, url: str, *, pool_size: int = 10) -> None:
+        self.url = url
+        self.backend = backend_of(url)
+        if self.backend == "sqlite":
+            self.engine: AsyncEngine = create_async_engine(url, pool_size=pool_size, max_overflow=0)
+            event.listen(self.engine.sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self.engine.sync_engine, "begin", _sqlite_begin)
+        else:
+            self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
+        self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncConnection]:
+        """One write transaction, committed on normal exit and rolled back on an exception."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                yield conn
+            return
+        async with self._write_lock, self.engine.connect() as conn:
+            conn.sync_connection.info["write"] = True
+            try:
+                async with conn.begin():
+                    yield conn
+            finally:
+                conn.sync_connection.info["write"] = False
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncConnection]:
+        """A read-only snapshot (a transaction that is never committed)."""
+        async with self.engine.connect() as conn:
+            yield conn
+
+    async def ping(self) -> None:
+        async with self.engine.connect() as conn:
+            await conn.execute(sa.text("SELECT 1"))
+
+    async def close(self) -> None:
+        await self.engine.dispose()

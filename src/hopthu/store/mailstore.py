@@ -1,0 +1,429 @@
+"""Mailboxes and messages: UIDs, MODSEQ, flags, quota usage, delivery with group commit.
+
+A delivery writes the body once to the blob store (fsynced), then one transaction adds a message row
+per target mailbox, advances each mailbox's UIDNEXT and HIGHESTMODSEQ, adds to each account's usage
+and counts the blob's references. Deliveries that arrive together share that transaction (group
+commit), so a burst costs one fsync of the database, not one per message. The caller is answered only
+after the commit; change events go out after it too.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hopthu.store import dialect
+from hopthu.store.blobs import BlobStore
+from hopthu.store.db import Database
+from hopthu.store.events import Change, EventBus
+from hopthu.store.schema import blob, mail_usage, mailbox, message
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], dt.datetime]
+
+# RFC 9051 §2.3.2 system flags, kept as bits so unread counts and searches use an integer column.
+SEEN, ANSWERED, FLAGGED, DELETED, DRAFT = 1, 2, 4, 8, 16
+SYSTEM_FLAGS = {"\\Seen": SEEN, "\\Answered": ANSWERED, "\\Flagged": FLAGGED, "\\Deleted": DELETED,
+                "\\Draft": DRAFT}
+
+# Every account gets these (RFC 6154 special-use); the names are what IMAP clients see.
+DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
+    ("INBOX", None),
+    ("Sent", "\\Sent"),
+    ("Drafts", "\\Drafts"),
+    ("Trash", "\\Trash"),
+    ("Junk", "\\Junk"),
+    ("Archive", "\\Archive"),
+)
+
+BLOB_GRACE = dt.timedelta(hours=1)
+
+
+class Parsed(Protocol):
+    """What delivery needs of a parsed message (see `hopthu.mail`)."""
+
+    header_end: int
+    envelope: Any
+    structure: Any
+    subject: str
+    sender: str
+    sent_at: dt.datetime | None
+    has_attachments: bool
+    preview: str
+    search_text: str
+
+
+@dataclass(frozen=True, slots=True)
+class Target:
+    """One mailbox a message goes into; `quota` is the account's limit from the directory."""
+
+    account_id: int
+    quota: int
+    mailbox: str = "INBOX"
+    flags: int = 0
+    keywords: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Delivered:
+    target: Target
+    mailbox_id: int | None = None
+    uid: int | None = None
+    refused: str | None = None  # "over_quota" | "no_mailbox"
+
+
+@dataclass(slots=True)
+class _Job:
+    data: bytes
+    digest: str
+    stored_size: int
+    parsed: Parsed
+    targets: Sequence[Target]
+    internal_date: dt.datetime
+    prefix: bytes | None
+    future: asyncio.Future[list[Delivered]] = field(repr=False)
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxInfo:
+    id: int
+    account_id: int
+    name: str
+    special_use: str | None
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+    message_count: int
+    unseen_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class MessageSummary:
+    uid: int
+    modseq: int
+    flags: int
+    keywords: str | None
+    internal_date: dt.datetime
+    size: int
+    subject: str
+    sender: str
+    sent_at: dt.datetime | None
+    has_attachments: bool
+    preview: str
+    blob_hash: str
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class MailStore:
+    """The mail side of the store: one per process, shared by every listener."""
+
+    def __init__(
+        self,
+        db: Database,
+        blobs: BlobStore,
+        events: EventBus,
+        *,
+        clock: Clock = utcnow,
+        group_commit_seconds: float = 0.002,
+        max_batch: int = 256,
+    ) -> None:
+        self.db = db
+        self.blobs = blobs
+        self.events = events
+        self.clock = clock
+        self._window = group_commit_seconds
+        self._max_batch = max_batch
+        self._pending: list[_Job] = []
+        self._wake = asyncio.Event()
+        self._committer: asyncio.Task[None] | None = None
+
+    # --- accounts ---------------------------------------------------------------------------------
+
+    async def create_account_store(self, conn: AsyncConnection, account_id: int) -> None:
+        """The usage counter and the special-use mailboxes of a new account (caller's transaction)."""
+        await conn.execute(sa.insert(mail_usage).values(account_id=account_id))
+        now = self.clock()
+        uidvalidity = int(now.timestamp())
+        await conn.execute(
+            sa.insert(mailbox),
+            [
+                {"account_id": account_id, "name": name, "special_use": use, "uidvalidity": uidvalidity,
+                 "created_at": now}
+                for name, use in DEFAULT_MAILBOXES
+            ],
+        )
+
+    async def usage(self, account_id: int) -> tuple[int, int]:
+        """(bytes, messages) the account's mail occupies."""
+        async with self.db.read() as conn:
+            row = (await conn.execute(
+                sa.select(mail_usage.c.bytes, mail_usage.c.messages).where(
+                    mail_usage.c.account_id == account_id)
+            )).first()
+        return (row.bytes, row.messages) if row else (0, 0)
+
+    async def mailboxes(self, account_id: int) -> list[MailboxInfo]:
+        async with self.db.read() as conn:
+            rows = await conn.execute(
+                sa.select(*_MAILBOX_COLUMNS).where(mailbox.c.account_id == account_id).order_by(mailbox.c.id)
+            )
+            return [MailboxInfo(*row) for row in rows]
+
+    async def mailbox(self, account_id: int, name: str) -> MailboxInfo | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(
+                sa.select(*_MAILBOX_COLUMNS).where(mailbox.c.account_id == account_id, mailbox.c.name == name)
+            )).first()
+        return MailboxInfo(*row) if row else None
+
+    # --- delivery ---------------------------------------------------------------------------------
+
+    async def deliver(
+        self,
+        data: bytes,
+        parsed: Parsed,
+        targets: Sequence[Target],
+        *,
+        internal_date: dt.datetime | None = None,
+        prefix: bytes | None = None,
+    ) -> list[Delivered]:
+        """Store one message into every target mailbox; return once it is durable."""
+        if not targets:
+            return []
+        digest, stored_size = await asyncio.to_thread(self.blobs.put, data)
+        future: asyncio.Future[list[Delivered]] = asyncio.get_running_loop().create_future()
+        self._pending.append(
+            _Job(data, digest, stored_size, parsed, targets, internal_date or self.clock(), prefix, future)
+        )
+        self._ensure_committer()
+        self._wake.set()
+        return await future
+
+    def _ensure_committer(self) -> None:
+        if self._committer is None or self._committer.done():
+            self._committer = asyncio.get_running_loop().create_task(self._commit_loop())
+
+    async def _commit_loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            if self._window:
+                await asyncio.sleep(self._window)
+            while self._pending:
+                batch = self._pending[: self._max_batch]
+                del self._pending[: self._max_batch]
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[_Job]) -> None:
+        try:
+            results, changes = await self._apply([*batch])
+        except Exception:
+            if len(batch) == 1:
+                log.exception("delivery transaction failed")
+                _fail(batch[0], "store_error")
+                return
+            # One bad job must not fail its neighbours: retry each in a transaction of its own.
+            for job in batch:
+                await self._commit([job])
+            return
+        self.events.publish(changes)
+        for job, result in zip(batch, results, strict=True):
+            if not job.future.done():
+                job.future.set_result(result)
+
+    async def _apply(self, batch: list[_Job]) -> tuple[list[list[Delivered]], list[Change]]:
+        changes: list[Change] = []
+        results: list[list[Delivered]] = []
+        references: dict[str, dict[str, Any]] = {}
+        now = self.clock()
+        async with self.db.write() as conn:
+            for job in batch:
+                delivered = [await self._place(conn, job, target, changes) for target in job.targets]
+                results.append(delivered)
+                row = references.setdefault(job.digest, {
+                    "hash": job.digest, "size": len(job.data), "stored_size": job.stored_size,
+                    "refcount": 0, "created_at": now,
+                })
+                row["refcount"] += sum(1 for d in delivered if d.uid is not None)
+            await self._reference_blobs(conn, list(references.values()), now)
+        return results, changes
+
+    async def _place(self, conn: AsyncConnection, job: _Job, target: Target, changes: list[Change]) -> Delivered:
+        size = len(job.data) + len(job.prefix or b"")
+        # Quota is checked and charged in one atomic statement: exact under concurrent deliveries.
+        charged = (await conn.execute(
+            sa.update(mail_usage)
+            .where(mail_usage.c.account_id == target.account_id, mail_usage.c.bytes + size <= target.quota)
+            .values(bytes=mail_usage.c.bytes + size, messages=mail_usage.c.messages + 1)
+            .returning(mail_usage.c.bytes)
+        )).first()
+        if charged is None:
+            return Delivered(target, refused="over_quota")
+        unseen = 0 if target.flags & SEEN else 1
+        allocated = (await conn.execute(
+            sa.update(mailbox)
+            .where(mailbox.c.account_id == target.account_id, mailbox.c.name == target.mailbox)
+            .values(
+                uidnext=mailbox.c.uidnext + 1,
+                highestmodseq=mailbox.c.highestmodseq + 1,
+                message_count=mailbox.c.message_count + 1,
+                unseen_count=mailbox.c.unseen_count + unseen,
+            )
+            .returning(mailbox.c.id, mailbox.c.uidnext - 1, mailbox.c.highestmodseq)
+        )).first()
+        if allocated is None:
+            await conn.execute(
+                sa.update(mail_usage).where(mail_usage.c.account_id == target.account_id).values(
+                    bytes=mail_usage.c.bytes - size, messages=mail_usage.c.messages - 1)
+            )
+            return Delivered(target, refused="no_mailbox")
+        mailbox_id, uid, modseq = allocated
+        parsed = job.parsed
+        await conn.execute(
+            sa.insert(message).values(
+                mailbox_id=mailbox_id, uid=uid, modseq=modseq, flags=target.flags, keywords=target.keywords,
+                internal_date=job.internal_date, size=size, blob_hash=job.digest, prefix=job.prefix,
+                header_end=parsed.header_end, envelope=parsed.envelope, structure=parsed.structure,
+                subject=parsed.subject, sender=parsed.sender, sent_at=parsed.sent_at,
+                has_attachments=parsed.has_attachments, preview=parsed.preview,
+                search_text=parsed.search_text,
+            )
+        )
+        changes.append(Change(target.account_id, mailbox_id, "append", (uid,), modseq))
+        return Delivered(target, mailbox_id, uid)
+
+    async def _reference_blobs(self, conn: AsyncConnection, rows: list[dict[str, Any]], now: dt.datetime) -> None:
+        """Add references to each blob, creating its row the first time it is seen."""
+        for row in rows:
+            row["zero_since"] = None if row["refcount"] else now
+        stmt = dialect.insert(self.db.backend, blob).values(rows)
+        total = blob.c.refcount + stmt.excluded.refcount
+        await conn.execute(stmt.on_conflict_do_update(
+            index_elements=[blob.c.hash],
+            set_={"refcount": total, "zero_since": sa.case((total > 0, None), else_=blob.c.zero_since)},
+        ))
+
+    # --- reading ----------------------------------------------------------------------------------
+
+    async def messages(
+        self, mailbox_id: int, *, limit: int = 50, before_uid: int | None = None
+    ) -> list[MessageSummary]:
+        """A page of a mailbox, newest first, served from the (mailbox, uid) index."""
+        query = sa.select(*_SUMMARY_COLUMNS).where(message.c.mailbox_id == mailbox_id)
+        if before_uid is not None:
+            query = query.where(message.c.uid < before_uid)
+        async with self.db.read() as conn:
+            rows = await conn.execute(query.order_by(message.c.uid.desc()).limit(limit))
+            return [MessageSummary(*row) for row in rows]
+
+    async def message_bytes(self, mailbox_id: int, uid: int) -> bytes | None:
+        async with self.db.read() as conn:
+            row = (await conn.execute(
+                sa.select(message.c.prefix, message.c.blob_hash).where(
+                    message.c.mailbox_id == mailbox_id, message.c.uid == uid)
+            )).first()
+        if row is None:
+            return None
+        return (row.prefix or b"") + await asyncio.to_thread(self.blobs.get, row.blob_hash)
+
+    def stream_body(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
+        return self.blobs.stream(digest, start, end)
+
+    # --- removal ----------------------------------------------------------------------------------
+
+    async def expunge(self, mailbox_id: int, uids: Iterable[int]) -> list[int]:
+        """Remove messages for good: rows, usage and blob references, in one transaction."""
+        uids = sorted(set(uids))
+        if not uids:
+            return []
+        now = self.clock()
+        async with self.db.write() as conn:
+            owner = (await conn.execute(
+                sa.select(mailbox.c.account_id).where(mailbox.c.id == mailbox_id))).scalar_one()
+            removed = (await conn.execute(
+                sa.delete(message)
+                .where(message.c.mailbox_id == mailbox_id, message.c.uid.in_(uids))
+                .returning(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash)
+            )).all()
+            if not removed:
+                return []
+            unseen = sum(1 for row in removed if not row.flags & SEEN)
+            modseq = (await conn.execute(
+                sa.update(mailbox).where(mailbox.c.id == mailbox_id).values(
+                    highestmodseq=mailbox.c.highestmodseq + 1,
+                    message_count=mailbox.c.message_count - len(removed),
+                    unseen_count=mailbox.c.unseen_count - unseen,
+                ).returning(mailbox.c.highestmodseq)
+            )).scalar_one()
+            await conn.execute(
+                sa.update(mail_usage).where(mail_usage.c.account_id == owner).values(
+                    bytes=mail_usage.c.bytes - sum(row.size for row in removed),
+                    messages=mail_usage.c.messages - len(removed),
+                )
+            )
+            released: dict[str, int] = {}
+            for row in removed:
+                released[row.blob_hash] = released.get(row.blob_hash, 0) + 1
+            for digest, count in released.items():
+                await conn.execute(
+                    sa.update(blob).where(blob.c.hash == digest).values(
+                        refcount=blob.c.refcount - count,
+                        zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
+                    )
+                )
+        gone = [row.uid for row in removed]
+        self.events.publish([Change(owner, mailbox_id, "expunge", tuple(gone), modseq)])
+        return gone
+
+    async def collect_garbage(self, *, grace: dt.timedelta = BLOB_GRACE) -> int:
+        """Delete blobs no message has referred to for `grace`; return how many were removed."""
+        cutoff = self.clock() - grace
+        async with self.db.write() as conn:
+            doomed = (await conn.execute(
+                sa.delete(blob)
+                .where(blob.c.refcount <= 0, blob.c.zero_since <= cutoff)
+                .returning(blob.c.hash)
+            )).scalars().all()
+        for digest in doomed:
+            await asyncio.to_thread(self.blobs.remove, digest)
+        return len(doomed)
+
+    async def close(self) -> None:
+        """Finish pending deliveries and stop the committer."""
+        while self._pending:
+            await asyncio.sleep(self._window or 0.001)
+        if self._committer is not None:
+            self._committer.cancel()
+            await asyncio.gather(self._committer, return_exceptions=True)
+            self._committer = None
+
+
+def _fail(job: _Job, reason: str) -> None:
+    if not job.future.done():
+        job.future.set_exception(StoreError(reason))
+
+
+class StoreError(Exception):
+    """The store could not make a change durable; the caller must answer a temporary failure."""
+
+
+_MAILBOX_COLUMNS = (
+    mailbox.c.id, mailbox.c.account_id, mailbox.c.name, mailbox.c.special_use, mailbox.c.uidvalidity,
+    mailbox.c.uidnext, mailbox.c.highestmodseq, mailbox.c.message_count, mailbox.c.unseen_count,
+)
+_SUMMARY_COLUMNS = (
+    message.c.uid, message.c.modseq, message.c.flags, message.c.keywords, message.c.internal_date,
+    message.c.size, message.c.subject, message.c.sender, message.c.sent_at, message.c.has_attachments,
+    message.c.preview, message.c.blob_hash,
+)

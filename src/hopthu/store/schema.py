@@ -1,0 +1,217 @@
+"""The tables, as SQLAlchemy Core: one definition for SQLite and PostgreSQL.
+
+Alembic revisions in `migrations/versions/` create and change these tables; this module is what the
+code queries. Keep the two in step: a change here needs a new revision (a test compares them).
+
+Directory tables (who is this person, what may they do) and mail tables (what is in their mailboxes)
+share a database but never a table: the mail store knows an account only by its id.
+"""
+
+import datetime as dt
+
+import sqlalchemy as sa
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "ck": "ck_%(table_name)s_%(constraint_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+
+class UTCDateTime(sa.TypeDecorator[dt.datetime]):
+    """A moment in time, stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
+
+    impl = sa.DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the store; pass an aware one")
+        return value.astimezone(dt.UTC)
+
+    def process_result_value(self, value: dt.datetime | None, dialect: sa.Dialect) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+
+Timestamp = UTCDateTime()
+
+# --- directory ---------------------------------------------------------------------------------
+
+agency = sa.Table(
+    "agency",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("code", sa.String(64), nullable=False, unique=True),
+    sa.Column("name", sa.String(300), nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # agency | subunit
+    sa.Column("parent_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=True, index=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("merged_into", sa.Integer, sa.ForeignKey("agency.id"), nullable=True),
+    sa.Column("staff_count", sa.Integer, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+account = sa.Table(
+    "account",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("local", sa.String(64), nullable=False, unique=True),
+    sa.Column("kind", sa.String(16), nullable=False),  # personal | agency
+    sa.Column("family", sa.String(100), nullable=False, server_default=""),
+    sa.Column("middle", sa.String(200), nullable=False, server_default=""),
+    sa.Column("given", sa.String(100), nullable=False, server_default=""),
+    sa.Column("display_name", sa.String(400), nullable=False),
+    sa.Column("agency_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=False, index=True),
+    sa.Column("rank", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("status", sa.String(16), nullable=False, server_default="active"),
+    sa.Column("status_reason", sa.Text, nullable=True),
+    sa.Column("status_ref", sa.String(200), nullable=True),
+    sa.Column("status_changed_at", Timestamp, nullable=True),
+    sa.Column("password_hash", sa.String(200), nullable=False),
+    sa.Column("password_changed_at", Timestamp, nullable=False),
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("quota_bytes", sa.BigInteger, nullable=False),
+    sa.Column("last_access_at", Timestamp, nullable=True),
+    sa.Column("registered_on", sa.Date, nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+alias = sa.Table(
+    "alias",
+    metadata,
+    sa.Column("local", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+delegation = sa.Table(
+    "delegation",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("mailbox_account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("person_account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("can_read", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("can_send", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("mailbox_account_id", "person_account_id"),
+)
+
+role_grant = sa.Table(
+    "role_grant",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("role", sa.String(32), nullable=False),  # operator | helpdesk | agency_manager
+    sa.Column("agency_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("account_id", "role", "agency_id"),
+)
+
+request = sa.Table(
+    "request",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("kind", sa.String(32), nullable=False),
+    sa.Column("agency_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=True, index=True),
+    sa.Column("payload", sa.JSON, nullable=False),
+    sa.Column("channel", sa.String(16), nullable=False),  # portal | mail | cli
+    sa.Column("status", sa.String(16), nullable=False, server_default="pending"),
+    sa.Column("batch", sa.String(64), nullable=True, index=True),
+    sa.Column("filed_by", sa.String(200), nullable=True),
+    sa.Column("decided_by", sa.String(200), nullable=True),
+    sa.Column("decision_reason", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("decided_at", Timestamp, nullable=True),
+)
+
+audit_event = sa.Table(
+    "audit_event",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", Timestamp, nullable=False, index=True),
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("action", sa.String(64), nullable=False, index=True),
+    sa.Column("target", sa.String(200), nullable=True, index=True),
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("ref", sa.String(200), nullable=True),
+    sa.Column("details", sa.JSON, nullable=True),
+)
+
+# --- mail ----------------------------------------------------------------------------------------
+
+blob = sa.Table(
+    "blob",
+    metadata,
+    sa.Column("hash", sa.String(64), primary_key=True),  # SHA-256, hex, of the canonical message
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("stored_size", sa.BigInteger, nullable=False),
+    sa.Column("refcount", sa.Integer, nullable=False),
+    # When refcount last fell to zero; the collector waits a grace period after it.
+    sa.Column("zero_since", Timestamp, nullable=True, index=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# What an account's mail occupies. The limit itself is the directory's (account.quota_bytes); the
+# store only counts, exactly, with atomic increments in the same transaction as the message rows.
+mail_usage = sa.Table(
+    "mail_usage",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("messages", sa.Integer, nullable=False, server_default="0"),
+)
+
+mailbox = sa.Table(
+    "mailbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False),
+    sa.Column("name", sa.String(500), nullable=False),
+    sa.Column("special_use", sa.String(16), nullable=True),  # \Sent, \Drafts, \Trash, \Junk, \Archive
+    sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+    sa.Column("uidnext", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
+    sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("unseen_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("subscribed", sa.Boolean, nullable=False, server_default=sa.true()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("account_id", "name"),
+)
+
+message = sa.Table(
+    "message",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("mailbox_id", sa.Integer, sa.ForeignKey("mailbox.id"), nullable=False),
+    sa.Column("uid", sa.BigInteger, nullable=False),
+    sa.Column("modseq", sa.BigInteger, nullable=False),
+    sa.Column("flags", sa.Integer, nullable=False, server_default="0"),  # system flags, bit mask
+    sa.Column("keywords", sa.Text, nullable=True),  # user keywords, space separated
+    sa.Column("internal_date", Timestamp, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("blob_hash", sa.String(64), sa.ForeignKey("blob.hash"), nullable=False, index=True),
+    # Headers added at delivery (Received, Authentication-Results), served before the stored bytes.
+    sa.Column("prefix", sa.LargeBinary, nullable=True),
+    sa.Column("header_end", sa.Integer, nullable=False),
+    sa.Column("envelope", sa.JSON, nullable=False),
+    sa.Column("structure", sa.JSON, nullable=False),
+    sa.Column("subject", sa.Text, nullable=False, server_default=""),
+    sa.Column("sender", sa.Text, nullable=False, server_default=""),
+    sa.Column("sent_at", Timestamp, nullable=True),
+    sa.Column("has_attachments", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("preview", sa.Text, nullable=False, server_default=""),
+    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    sa.UniqueConstraint("mailbox_id", "uid"),
+    sa.Index("ix_message_mailbox_id_modseq", "mailbox_id", "modseq"),
+    sa.Index("ix_message_mailbox_id_internal_date", "mailbox_id", "internal_date"),
+)

@@ -1,0 +1,117 @@
+"""Fixtures shared by the tests: every store-backed test runs on SQLite and on PostgreSQL.
+
+`HOPTHU_TEST_BACKENDS` (default `sqlite,postgresql`) chooses the backends; `HOPTHU_TEST_PG` the
+PostgreSQL server (default `postgresql+asyncpg://postgres@127.0.0.1:5432`). On PostgreSQL one
+database is made per test session and emptied before each test; on SQLite each test has its own file.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hopthu.config import Settings, StoreSettings
+from hopthu.store import Store
+from hopthu.store.schema import metadata
+
+BACKENDS = [b.strip() for b in os.environ.get("HOPTHU_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
+PG_SERVER = os.environ.get("HOPTHU_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
+SHARED = Path(__file__).resolve().parents[1].parent / "shared"
+
+
+class Clock:
+    """A clock tests move by hand."""
+
+    def __init__(self, start: dt.datetime) -> None:
+        self.now = start
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **delta: float) -> None:
+        self.now += dt.timedelta(**delta)
+
+
+async def _admin(sql: str) -> None:
+    engine = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    try:
+        async with engine.connect() as conn:
+            await conn.execute(sa.text(sql))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_database_url() -> Iterator[str]:
+    name = f"hopthu_test_{os.getpid()}"
+    try:
+        asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"'))
+        asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
+    except OSError as error:
+        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER} ({error}); start it or set "
+                    f"HOPTHU_TEST_BACKENDS=sqlite")
+    yield f"{PG_SERVER}/{name}"
+    asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+async def _empty_pg(url: str) -> None:
+    engine = create_async_engine(url)
+    try:
+        async with engine.begin() as conn:
+            exists = (await conn.execute(sa.text("SELECT to_regclass('account') IS NOT NULL"))).scalar()
+            if exists:
+                tables = ", ".join(f'"{t.name}"' for t in metadata.sorted_tables)
+                await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(params=BACKENDS)
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """An empty database on each backend in turn."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'hopthu.db'}"
+    if request.param != "postgresql":
+        raise ValueError(f"unknown backend {request.param}")
+    url = request.getfixturevalue("pg_database_url")
+    asyncio.run(_empty_pg(url))
+    return url
+
+
+@pytest.fixture
+def clock() -> Clock:
+    return Clock(dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC))
+
+
+@pytest.fixture
+def settings(tmp_path: Path, database_url: str) -> Settings:
+    return Settings(data_dir=tmp_path, store=StoreSettings(database_url=database_url, group_commit_ms=1))
+
+
+@pytest.fixture
+async def store(settings: Settings, clock: Clock) -> AsyncIterator[Store]:
+    opened = await Store.open(settings, clock=clock)
+    yield opened
+    await opened.close()
+
+
+@pytest.fixture
+def directory(store: Store, settings: Settings, clock: Clock):
+    from hopthu.directory.context import DirectoryContext
+    from hopthu.directory.service import Directory
+
+    return Directory(DirectoryContext(store, settings, clock=clock))
+
+
+@pytest.fixture
+def shared() -> Path:
+    if not SHARED.is_dir():
+        pytest.skip("../shared is not beside this checkout")
+    return SHARED

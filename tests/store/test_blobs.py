@@ -1,0 +1,34 @@
+"""The blob folder: content addressing, compression, streaming slices."""
+
+from pathlib import Path
+
+from hopthu.store.blobs import BlobStore, blob_hash
+
+
+def test_same_bytes_stored_once_and_read_back(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path)
+    body = b"Subject: x\r\n\r\n" + b"Cong van so 123\r\n" * 1000
+    digest, stored = blobs.put(body)
+    again, stored_again = blobs.put(body)
+    assert digest == again == blob_hash(body)
+    assert stored == stored_again < len(body)  # compressed
+    assert len(list(tmp_path.rglob("*.zst"))) == 1
+    assert blobs.get(digest) == body
+    assert blobs.path(digest).relative_to(tmp_path).parts[:2] == (digest[:2], digest[2:4])
+
+
+def test_stream_returns_exact_slices(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path)
+    body = bytes(range(256)) * 1000  # 256 KB, several read chunks
+    digest, _ = blobs.put(body)
+    for start, end in [(0, None), (0, 10), (65530, 65545), (100_000, 200_000), (255_990, None), (300_000, None)]:
+        assert b"".join(blobs.stream(digest, start, end)) == body[start:end]
+
+
+def test_no_temporary_files_left(tmp_path: Path) -> None:
+    blobs = BlobStore(tmp_path)
+    for n in range(5):
+        blobs.put(b"message %d" % n)
+    assert not [p for p in tmp_path.rglob(".tmp-*")]
+    blobs.remove(blob_hash(b"message 0"))
+    assert not blobs.exists(blob_hash(b"message 0"))
