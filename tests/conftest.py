@@ -55,8 +55,10 @@ def pg_database_url() -> Iterator[str]:
         asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}"'))
         asyncio.run(_admin(f'CREATE DATABASE "{name}"'))
     except OSError as error:
-        pytest.fail(f"PostgreSQL is not reachable at {PG_SERVER} ({error}); start it or set "
-                    f"HOPTHU_TEST_BACKENDS=sqlite")
+        pytest.fail(
+            f"PostgreSQL is not reachable at {PG_SERVER} ({error}); start it or set "
+            f"HOPTHU_TEST_BACKENDS=sqlite"
+        )
     yield f"{PG_SERVER}/{name}"
     asyncio.run(_admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
 

@@ -76,14 +76,19 @@ class Server:
         store = await Store.open(self.settings)
         self.services = Services(self.settings, store, Directory(DirectoryContext(store, self.settings)))
         config = uvicorn.Config(
-            create_app(self.services), host=self.settings.server.bind, port=self.settings.server.http_port,
-            log_level="warning", access_log=False, lifespan="off",
+            create_app(self.services),
+            host=self.settings.server.bind,
+            port=self.settings.server.http_port,
+            log_level="warning",
+            access_log=False,
+            lifespan="off",
             timeout_graceful_shutdown=int(self.settings.server.shutdown_grace_seconds),
         )
         self._http = _EmbeddedUvicorn(config)
         sock = listen_socket(self.settings.server.bind, self.settings.server.http_port, "HTTP")
-        self.settings = dataclasses.replace(self.settings, server=dataclasses.replace(
-            self.settings.server, http_port=sock.getsockname()[1]))
+        self.settings = dataclasses.replace(
+            self.settings, server=dataclasses.replace(self.settings.server, http_port=sock.getsockname()[1])
+        )
         self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))
         while not self._http.started:
             if self._http_task.done():

@@ -21,7 +21,14 @@ def test_stream_returns_exact_slices(tmp_path: Path) -> None:
     blobs = BlobStore(tmp_path)
     body = bytes(range(256)) * 1000  # 256 KB, several read chunks
     digest, _ = blobs.put(body)
-    for start, end in [(0, None), (0, 10), (65530, 65545), (100_000, 200_000), (255_990, None), (300_000, None)]:
+    for start, end in [
+        (0, None),
+        (0, 10),
+        (65530, 65545),
+        (100_000, 200_000),
+        (255_990, None),
+        (300_000, None),
+    ]:
         assert b"".join(blobs.stream(digest, start, end)) == body[start:end]
 
 

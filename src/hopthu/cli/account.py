@@ -23,26 +23,34 @@ from hopthu.cli.common import (
 from hopthu.directory.listfile import read_people
 from hopthu.directory.people import PersonRow, RowResult
 from hopthu.errors import HopThuError
-from hopthu.policy.lifecycle import Action
+from hopthu.policy.lifecycle import REASONS, Action, Status
 from hopthu.policy.quota import format_size
 
 app = typer.Typer(help="Hộp thư / Accounts", no_args_is_help=True)
 
 JSON = typer.Option(False, "--json", help="In kết quả dạng JSON / print JSON")
-REASON = typer.Option(..., "--reason", help="Lý do / reason (bắt buộc)")
-REF = typer.Option(None, "--ref", help="Số văn bản, yêu cầu / document or request reference")
 
 
 def _print_results(results: list[RowResult], domain: str) -> None:
-    table = Table("Dòng / Line", "Họ tên / Name", "Địa chỉ / Address", "Mật khẩu tạm / Temporary password",
-                  "Ghi chú / Note")
+    table = Table(
+        "Dòng / Line",
+        "Họ tên / Name",
+        "Địa chỉ / Address",
+        "Mật khẩu tạm / Temporary password",
+        "Ghi chú / Note",
+    )
     for r in results:
         name = " ".join(p for p in (r.row.family, r.row.middle, r.row.given) if p)
         if r.address:
             table.add_row(str(r.row.line), name, f"{r.address}@{domain}", r.temporary_password or "", "")
         elif r.proposals:
-            table.add_row(str(r.row.line), name, "", "",
-                          "Cần quản trị viên chọn (R4.3b) / needs an administrator: " + ", ".join(r.proposals))
+            table.add_row(
+                str(r.row.line),
+                name,
+                "",
+                "",
+                "Cần quản trị viên chọn (R4.3b) / needs an administrator: " + ", ".join(r.proposals),
+            )
         else:
             table.add_row(str(r.row.line), name, "", "", r.error or "")
     out.print(table)
@@ -65,8 +73,10 @@ def add(
         try:
             on = dt.date.fromisoformat(date)
         except ValueError:
-            raise HopThuError(f"Ngày không hợp lệ: '{date}' (cần YYYY-MM-DD)",
-                              f"Invalid date: '{date}' (expected YYYY-MM-DD)") from None
+            raise HopThuError(
+                f"Ngày không hợp lệ: '{date}' (cần YYYY-MM-DD)",
+                f"Invalid date: '{date}' (expected YYYY-MM-DD)",
+            ) from None
     row = PersonRow(family, middle, given, agency.strip().lower(), rank, on, address, line=1)
 
     async def work():
@@ -79,11 +89,17 @@ def add(
         print_json(result.as_json() | {"domain": domain})
     elif result.address:
         out.print(f"Địa chỉ / Address: {result.address}@{domain}", markup=False)
-        out.print(f"Mật khẩu tạm (chỉ hiện một lần, phải đổi khi dùng lần đầu) / Temporary password "
-                  f"(shown once, must be changed at first use): {result.temporary_password}", markup=False)
+        out.print(
+            f"Mật khẩu tạm (chỉ hiện một lần, phải đổi khi dùng lần đầu) / Temporary password "
+            f"(shown once, must be changed at first use): {result.temporary_password}",
+            markup=False,
+        )
     elif result.proposals:
-        err.print("Cần quản trị viên chọn địa chỉ (R4.3b); chạy lại với --address / An administrator must "
-                  "choose the address (R4.3b); run again with --address. Đề xuất / Proposals:", markup=False)
+        err.print(
+            "Cần quản trị viên chọn địa chỉ (R4.3b); chạy lại với --address / An administrator must "
+            "choose the address (R4.3b); run again with --address. Đề xuất / Proposals:",
+            markup=False,
+        )
         for proposal in result.proposals:
             err.print(f"  {proposal}@{domain}", markup=False)
     else:
@@ -102,12 +118,19 @@ def import_(
 
     async def work():
         async with open_directory() as directory:
-            with Progress(TextColumn("Đăng ký / Registering"), BarColumn(), MofNCompleteColumn(),
-                          TimeRemainingColumn(), console=err, transient=True,
-                          disable=not sys.stderr.isatty()) as bar:
+            with Progress(
+                TextColumn("Đăng ký / Registering"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as bar:
                 task = bar.add_task("", total=len(rows))
                 results = await directory.people.register(
-                    rows, actor=actor(), progress=lambda n: bar.advance(task, n))
+                    rows, actor=actor(), progress=lambda n: bar.advance(task, n)
+                )
             return results, directory.ctx.settings.server.domain
 
     results, domain = run(work)
@@ -115,12 +138,20 @@ def import_(
     waiting = sum(1 for r in results if r.needs_administrator)
     failed = len(results) - created - waiting
     if as_json:
-        print_json({"created": created, "needs_administrator": waiting, "failed": failed,
-                    "rows": [r.as_json() for r in results]})
+        print_json(
+            {
+                "created": created,
+                "needs_administrator": waiting,
+                "failed": failed,
+                "rows": [r.as_json() for r in results],
+            }
+        )
     else:
         _print_results(results, domain)
-        out.print(f"Đã cấp / created: {created}; chờ quản trị viên chọn / waiting for an administrator: "
-                  f"{waiting}; lỗi / failed: {failed}")
+        out.print(
+            f"Đã cấp / created: {created}; chờ quản trị viên chọn / waiting for an administrator: "
+            f"{waiting}; lỗi / failed: {failed}"
+        )
     if failed or waiting:
         raise typer.Exit(EXIT_NEEDS_ADMINISTRATOR if not failed else EXIT_ERROR)
 
@@ -137,18 +168,30 @@ def list_(
 
     async def work():
         async with open_directory() as directory:
-            found = await directory.accounts.list(agency_code=agency, status=status, limit=limit, offset=offset)
+            found = await directory.accounts.list(
+                agency_code=agency, status=status, limit=limit, offset=offset
+            )
             return found, directory.ctx.settings.server.domain
 
     accounts, domain = run(work)
     if as_json:
         print_json([a.as_json(domain) for a in accounts])
         return
-    table = Table("Địa chỉ / Address", "Tên hiển thị / Display name", "Loại / Kind", "Trạng thái / Status",
-                  "Dung lượng / Usage")
+    table = Table(
+        "Địa chỉ / Address",
+        "Tên hiển thị / Display name",
+        "Loại / Kind",
+        "Trạng thái / Status",
+        "Dung lượng / Usage",
+    )
     for a in accounts:
-        table.add_row(a.address(domain), a.display_name, a.kind, a.status,
-                      f"{format_size(a.usage_bytes)} / {format_size(a.quota_bytes)}")
+        table.add_row(
+            a.address(domain),
+            a.display_name,
+            a.kind,
+            a.status,
+            f"{format_size(a.usage_bytes)} / {format_size(a.quota_bytes)}",
+        )
     out.print(table)
 
 
@@ -159,16 +202,31 @@ def show(address: str = typer.Argument(...), as_json: bool = JSON) -> None:
     async def work():
         async with open_directory() as directory:
             found = await directory.accounts.get(address)
-            return (found, await directory.accounts.aliases(found.local),
-                    await directory.accounts.history(found.local), directory.ctx.settings.server.domain)
+            return (
+                found,
+                await directory.accounts.aliases(found.local),
+                await directory.accounts.history(found.local),
+                directory.ctx.settings.server.domain,
+            )
 
     found, aliases, history, domain = run(work)
     if as_json:
-        print_json(found.as_json(domain) | {
-            "aliases": [f"{a}@{domain}" for a in aliases],
-            "history": [{"at": e.at.isoformat(), "actor": e.actor, "action": e.action, "reason": e.reason,
-                         "ref": e.ref} for e in history],
-        })
+        print_json(
+            found.as_json(domain)
+            | {
+                "aliases": [f"{a}@{domain}" for a in aliases],
+                "history": [
+                    {
+                        "at": e.at.isoformat(),
+                        "actor": e.actor,
+                        "action": e.action,
+                        "reason": e.reason,
+                        "ref": e.ref,
+                    }
+                    for e in history
+                ],
+            }
+        )
         return
     for label, value in (
         ("Địa chỉ / Address", found.address(domain)),
@@ -176,21 +234,32 @@ def show(address: str = typer.Argument(...), as_json: bool = JSON) -> None:
         ("Cơ quan / Agency", found.agency_code),
         ("Loại / Kind", found.kind),
         ("Trạng thái / Status", found.status + (f" ({found.status_reason})" if found.status_reason else "")),
-        ("Dung lượng / Usage", f"{format_size(found.usage_bytes)} / {format_size(found.quota_bytes)}, "
-                               f"{found.message_count} thư"),
-        ("Phải đổi mật khẩu / Must change password", "có / yes" if found.must_change_password else "không / no"),
+        (
+            "Dung lượng / Usage",
+            f"{format_size(found.usage_bytes)} / {format_size(found.quota_bytes)}, {found.message_count} thư",
+        ),
+        (
+            "Phải đổi mật khẩu / Must change password",
+            "có / yes" if found.must_change_password else "không / no",
+        ),
         ("Đổi mật khẩu lúc / Password changed", found.password_changed_at.isoformat(timespec="seconds")),
         ("Bí danh / Aliases", ", ".join(f"{a}@{domain}" for a in aliases) or "-"),
     ):
         out.print(f"{label}: {value}", markup=False)
     for event in history:
-        out.print(f"  {event.at.isoformat(timespec='seconds')} {event.action} {event.actor}"
-                  f"{' - ' + event.reason if event.reason else ''}", markup=False)
+        out.print(
+            f"  {event.at.isoformat(timespec='seconds')} {event.action} {event.actor}"
+            f"{' - ' + event.reason if event.reason else ''}",
+            markup=False,
+        )
 
 
 @app.command("reset-password")
-def reset_password(address: str = typer.Argument(...), reason: str | None = typer.Option(None, "--reason"),
-                   as_json: bool = JSON) -> None:
+def reset_password(
+    address: str = typer.Argument(...),
+    reason: str | None = typer.Option(None, "--reason"),
+    as_json: bool = JSON,
+) -> None:
     """Cấp lại mật khẩu tạm / Reset to a temporary password that must be changed (R5.2)."""
 
     async def work():
@@ -201,7 +270,9 @@ def reset_password(address: str = typer.Argument(...), reason: str | None = type
     if as_json:
         print_json({"address": address, "temporary_password": password})
     else:
-        out.print(f"Mật khẩu tạm (chỉ hiện một lần) / Temporary password (shown once): {password}", markup=False)
+        out.print(
+            f"Mật khẩu tạm (chỉ hiện một lần) / Temporary password (shown once): {password}", markup=False
+        )
 
 
 @app.command("change-password")
@@ -209,8 +280,10 @@ def change_password(address: str = typer.Argument(...)) -> None:
     """Chủ hộp thư đổi mật khẩu / The owner's change: old then new password on standard input (R5.3)."""
     lines = sys.stdin.read().splitlines()
     if len(lines) < 2:
-        raise HopThuError("Cần hai dòng trên đầu vào chuẩn: mật khẩu cũ rồi mật khẩu mới",
-                          "Two lines are needed on standard input: the old password, then the new one")
+        raise HopThuError(
+            "Cần hai dòng trên đầu vào chuẩn: mật khẩu cũ rồi mật khẩu mới",
+            "Two lines are needed on standard input: the old password, then the new one",
+        )
 
     async def work():
         async with open_directory() as directory:
@@ -221,19 +294,31 @@ def change_password(address: str = typer.Argument(...)) -> None:
 
 
 def _status_command(action: Action, verb_vi: str, verb_en: str):
-    def command(address: str = typer.Argument(...), reason: str = REASON, ref: str | None = REF,
-                as_json: bool = JSON) -> None:
+    reasons = ", ".join(f"{r.value} ({r.vi})" for r in sorted(REASONS[action]))
+
+    def command(
+        address: str = typer.Argument(...),
+        reason: str = typer.Option(..., "--reason", help=f"Lý do / reason: {reasons}"),
+        ref: str | None = typer.Option(
+            None, "--ref", help="Số văn bản, yêu cầu / document or request number"
+        ),
+        note: str | None = typer.Option(None, "--note", help="Ghi chú / note for the record"),
+        as_json: bool = JSON,
+    ) -> None:
         async def work():
             async with open_directory() as directory:
-                updated = await directory.accounts.change_status(address, action, reason=reason, ref=ref,
-                                                                 actor=actor())
+                updated = await directory.accounts.change_status(
+                    address, action, reason=reason.strip().lower(), ref=ref, note=note, actor=actor()
+                )
                 return updated, directory.ctx.settings.server.domain
 
         updated, domain = run(work)
         if as_json:
             print_json(updated.as_json(domain))
         else:
-            out.print(f"{updated.address(domain)}: {updated.status}", markup=False)
+            out.print(
+                f"{updated.address(domain)}: {Status(updated.status).vi} ({updated.status})", markup=False
+            )
 
     command.__doc__ = f"{verb_vi} / {verb_en} (R6)."
     return command
@@ -242,7 +327,7 @@ def _status_command(action: Action, verb_vi: str, verb_en: str):
 app.command("lock")(_status_command(Action.LOCK, "Tạm khóa", "Lock temporarily"))
 app.command("restore")(_status_command(Action.RESTORE, "Khôi phục", "Restore"))
 app.command("revoke")(_status_command(Action.REVOKE, "Thu hồi", "Revoke"))
-app.command("delete")(_status_command(Action.DELETE, "Hủy bỏ", "Delete (kept through retention)"))
+app.command("delete")(_status_command(Action.DELETE, "Hủy bỏ", "Delete (data kept through retention)"))
 
 
 @app.command("quota")

@@ -23,8 +23,9 @@ def add(
 
     async def work():
         async with open_directory() as directory:
-            made = await directory.agencies.add(name, code=code, parent=parent, kind=kind,
-                                                staff_count=staff_count, actor=actor())
+            made = await directory.agencies.add(
+                name, code=code, parent=parent, kind=kind, staff_count=staff_count, actor=actor()
+            )
             return made, directory.ctx.settings.server.domain
 
     made, domain = run(work)

@@ -78,18 +78,22 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
     except HopThuError as error:
         fail(error)
     except OperationalError as error:
-        fail(HopThuError(
-            f"Không kết nối được cơ sở dữ liệu: {error.orig}",
-            f"Cannot reach the database: {error.orig}",
-        ))
+        fail(
+            HopThuError(
+                f"Không kết nối được cơ sở dữ liệu: {error.orig}",
+                f"Cannot reach the database: {error.orig}",
+            )
+        )
     except KeyboardInterrupt:
         err.print("Đã dừng / Interrupted")
         raise typer.Exit(130) from None
     except Exception:
         incident = secrets.token_hex(4)
         _log_incident(incident)
-        err.print(f"Lỗi nội bộ (mã {incident}), chi tiết trong nhật ký / "
-                  f"Internal error (id {incident}), details in the log")
+        err.print(
+            f"Lỗi nội bộ (mã {incident}), chi tiết trong nhật ký / "
+            f"Internal error (id {incident}), details in the log"
+        )
         raise typer.Exit(EXIT_ERROR) from None
 
 

@@ -33,7 +33,9 @@ def init(
     settings = load_settings(data)
     settings = dataclasses.replace(
         settings,
-        server=dataclasses.replace(settings.server, domain=domain, web_url=web_url or f"https://mail.{domain}"),
+        server=dataclasses.replace(
+            settings.server, domain=domain, web_url=web_url or f"https://mail.{domain}"
+        ),
         store=dataclasses.replace(settings.store, database_url=database_url),
     )
 
@@ -43,14 +45,26 @@ def init(
 
     admin = run(work)
     # Written last: a folder with a configuration file is one whose database is ready.
-    make_self_signed(settings.path(ServerSettings.tls_cert), settings.path(ServerSettings.tls_key),
-                     [settings.server.web_url.split("://")[-1].split("/")[0], domain])
+    make_self_signed(
+        settings.path(ServerSettings.tls_cert),
+        settings.path(ServerSettings.tls_key),
+        [settings.server.web_url.split("://")[-1].split("/")[0], domain],
+    )
     (data / CONFIG_FILE).write_text(sample_config(settings), encoding="utf-8")
     if as_json:
-        print_json({"data_dir": str(data), "domain": domain, "administrator": admin.address,
-                    "temporary_password": admin.temporary_password})
+        print_json(
+            {
+                "data_dir": str(data),
+                "domain": domain,
+                "administrator": admin.address,
+                "temporary_password": admin.temporary_password,
+            }
+        )
         return
     out.print(f"Đã khởi tạo / Initialised: {data.resolve()}")
     out.print(f"Quản trị viên đầu tiên / First administrator: {admin.address}")
-    out.print(f"Mật khẩu tạm (chỉ hiện một lần, phải đổi khi đăng nhập) / Temporary password "
-              f"(shown once, must be changed at first sign-in): {admin.temporary_password}", markup=False)
+    out.print(
+        f"Mật khẩu tạm (chỉ hiện một lần, phải đổi khi đăng nhập) / Temporary password "
+        f"(shown once, must be changed at first sign-in): {admin.temporary_password}",
+        markup=False,
+    )

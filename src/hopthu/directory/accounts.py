@@ -44,25 +44,45 @@ class Account:
 
     def as_json(self, domain: str) -> dict:
         return {
-            "address": self.address(domain), "kind": self.kind, "display_name": self.display_name,
-            "agency": self.agency_code, "rank": self.rank, "status": self.status,
-            "status_reason": self.status_reason, "status_ref": self.status_ref,
+            "address": self.address(domain),
+            "kind": self.kind,
+            "display_name": self.display_name,
+            "agency": self.agency_code,
+            "rank": self.rank,
+            "status": self.status,
+            "status_reason": self.status_reason,
+            "status_ref": self.status_ref,
             "password_changed_at": self.password_changed_at.isoformat(),
-            "must_change_password": self.must_change_password, "quota_bytes": self.quota_bytes,
-            "usage_bytes": self.usage_bytes, "messages": self.message_count,
+            "must_change_password": self.must_change_password,
+            "quota_bytes": self.quota_bytes,
+            "usage_bytes": self.usage_bytes,
+            "messages": self.message_count,
             "last_access_at": self.last_access_at.isoformat() if self.last_access_at else None,
             "created_at": self.created_at.isoformat(),
         }
 
 
 _SELECT = sa.select(
-    account.c.id, account.c.local, account.c.kind, account.c.display_name, agency.c.code, account.c.rank,
-    account.c.status, account.c.status_reason, account.c.status_ref, account.c.password_changed_at,
-    account.c.must_change_password, account.c.quota_bytes, sa.func.coalesce(mail_usage.c.bytes, 0),
-    sa.func.coalesce(mail_usage.c.messages, 0), account.c.last_access_at, account.c.created_at,
+    account.c.id,
+    account.c.local,
+    account.c.kind,
+    account.c.display_name,
+    agency.c.code,
+    account.c.rank,
+    account.c.status,
+    account.c.status_reason,
+    account.c.status_ref,
+    account.c.password_changed_at,
+    account.c.must_change_password,
+    account.c.quota_bytes,
+    sa.func.coalesce(mail_usage.c.bytes, 0),
+    sa.func.coalesce(mail_usage.c.messages, 0),
+    account.c.last_access_at,
+    account.c.created_at,
 ).select_from(
     account.join(agency, account.c.agency_id == agency.c.id).outerjoin(
-        mail_usage, mail_usage.c.account_id == account.c.id)
+        mail_usage, mail_usage.c.account_id == account.c.id
+    )
 )
 
 # What each lifecycle action is called in the audit log.
@@ -79,8 +99,10 @@ def local_part(address: str, domain: str) -> str:
     address = address.strip().lower()
     local, at, host = address.partition("@")
     if at and host != domain.lower():
-        raise HopThuError(f"Địa chỉ '{address}' không thuộc miền {domain}",
-                          f"The address '{address}' is not in the domain {domain}")
+        raise HopThuError(
+            f"Địa chỉ '{address}' không thuộc miền {domain}",
+            f"The address '{address}' is not in the domain {domain}",
+        )
     if not local:
         raise HopThuError("Thiếu địa chỉ thư", "An address is required")
     return local
@@ -98,9 +120,11 @@ class AccountService:
         local = local_part(address, self.domain)
         row = (await conn.execute(_SELECT.where(account.c.local == local))).first()
         if row is None:
-            target = (await conn.execute(
-                _SELECT.join(alias, alias.c.account_id == account.c.id).where(alias.c.local == local)
-            )).first()
+            target = (
+                await conn.execute(
+                    _SELECT.join(alias, alias.c.account_id == account.c.id).where(alias.c.local == local)
+                )
+            ).first()
             if target is None:
                 raise NotFound(f"Không có hộp thư '{address}'", f"No mailbox '{address}'")
             row = target
@@ -111,7 +135,11 @@ class AccountService:
             return await self._find(conn, address)
 
     async def list(
-        self, *, agency_code: str | None = None, status: str | None = None, limit: int = 1000,
+        self,
+        *,
+        agency_code: str | None = None,
+        status: str | None = None,
+        limit: int = 1000,
         offset: int = 0,
     ) -> list[Account]:
         query = _SELECT
@@ -142,10 +170,16 @@ class AccountService:
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             found = await self._find(conn, address)
-            await conn.execute(sa.update(account).where(account.c.id == found.id).values(
-                password_hash=hash_temporary(password), password_changed_at=now, must_change_password=True))
-            await audit.record(conn, at=now, actor=actor, action="account.password_reset",
-                               target=found.local, reason=reason)
+            await conn.execute(
+                sa.update(account)
+                .where(account.c.id == found.id)
+                .values(
+                    password_hash=hash_temporary(password), password_changed_at=now, must_change_password=True
+                )
+            )
+            await audit.record(
+                conn, at=now, actor=actor, action="account.password_reset", target=found.local, reason=reason
+            )
         self.ctx.verifier.forget(found.id)
         return password
 
@@ -154,51 +188,93 @@ class AccountService:
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             found = await self._find(conn, address)
-            stored = (await conn.execute(
-                sa.select(account.c.password_hash).where(account.c.id == found.id))).scalar_one()
+            stored = (
+                await conn.execute(sa.select(account.c.password_hash).where(account.c.id == found.id))
+            ).scalar_one()
             if not self.ctx.verifier.verify(found.id, old, stored):
-                raise HopThuError("Mật khẩu hiện tại không đúng", "The current password is wrong",
-                                  code="auth")
-            if new == old:
-                raise HopThuError("Mật khẩu mới phải khác mật khẩu cũ",
-                                  "The new password must differ from the old one")
-            passwords.check_password(new)
-            await conn.execute(sa.update(account).where(account.c.id == found.id).values(
-                password_hash=hash_password(new), password_changed_at=now, must_change_password=False))
-            await audit.record(conn, at=now, actor=found.local, action="account.password_changed",
-                               target=found.local)
+                raise HopThuError(
+                    "Mật khẩu hiện tại không đúng", "The current password is wrong", code="auth"
+                )
+            passwords.check_password(new, old=old)
+            await conn.execute(
+                sa.update(account)
+                .where(account.c.id == found.id)
+                .values(password_hash=hash_password(new), password_changed_at=now, must_change_password=False)
+            )
+            await audit.record(
+                conn, at=now, actor=found.local, action="account.password_changed", target=found.local
+            )
         self.ctx.verifier.forget(found.id)
 
     # --- lifecycle (R6) ---------------------------------------------------------------------------
 
     async def change_status(
-        self, address: str, action: lifecycle.Action, *, reason: str, ref: str | None, actor: str
+        self,
+        address: str,
+        action: lifecycle.Action,
+        *,
+        reason: str,
+        ref: str | None,
+        actor: str,
+        note: str | None = None,
     ) -> Account:
-        """Lock, restore, revoke or delete, as `policy.lifecycle` allows, recording why and on what."""
+        """Lock, restore, revoke or delete, as `policy.lifecycle` allows, recording why and on what.
+
+        `reason` is one of the regulation's reasons for the act (`lifecycle.REASONS`); `ref` the request
+        or official document behind it; `note` free text for the record.
+        """
         now = self.ctx.now()
+        ref = ref.strip() if ref and ref.strip() else None
         async with self.ctx.store.db.write() as conn:
             found = await self._find(conn, address)
+            since = (
+                await conn.execute(sa.select(account.c.status_changed_at).where(account.c.id == found.id))
+            ).scalar()
+            within_retention = since is None or now < lifecycle.retention_ends_at(since)
             new_status = lifecycle.transition(
-                lifecycle.Status(found.status), action, reason=reason, ref=ref)
-            await conn.execute(sa.update(account).where(account.c.id == found.id).values(
-                status=new_status.value, status_reason=reason.strip(), status_ref=ref,
-                status_changed_at=now))
-            await audit.record(conn, at=now, actor=actor, action=_AUDIT_ACTION[action], target=found.local,
-                               reason=reason.strip(), ref=ref,
-                               details={"from": found.status, "to": new_status.value})
+                lifecycle.Status(found.status),
+                action,
+                reason=reason,
+                ref=ref,
+                within_retention=within_retention,
+            )
+            await conn.execute(
+                sa.update(account)
+                .where(account.c.id == found.id)
+                .values(status=new_status.value, status_reason=reason, status_ref=ref, status_changed_at=now)
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action=_AUDIT_ACTION[action],
+                target=found.local,
+                reason=reason,
+                ref=ref,
+                details={"from": found.status, "to": new_status.value, "note": note},
+            )
             updated = await self._find(conn, found.local)
         self.ctx.verifier.forget(found.id)
         return updated
 
     # --- quota (R5.1) -----------------------------------------------------------------------------
 
-    async def set_quota(self, address: str, size: str | int, *, actor: str, reason: str | None = None) -> Account:
+    async def set_quota(
+        self, address: str, size: str | int, *, actor: str, reason: str | None = None
+    ) -> Account:
         limit = quota.parse_size(size) if isinstance(size, str) else size
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             found = await self._find(conn, address)
             quota.check_quota_setting(found.kind, limit, self.ctx.quota_rules)
             await conn.execute(sa.update(account).where(account.c.id == found.id).values(quota_bytes=limit))
-            await audit.record(conn, at=now, actor=actor, action="account.quota_changed", target=found.local,
-                               reason=reason, details={"from": found.quota_bytes, "to": limit})
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="account.quota_changed",
+                target=found.local,
+                reason=reason,
+                details={"from": found.quota_bytes, "to": limit},
+            )
             return await self._find(conn, found.local)

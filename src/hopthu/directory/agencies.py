@@ -29,8 +29,14 @@ class Agency:
     staff_count: int | None
 
     def as_json(self) -> dict:
-        return {"code": self.code, "name": self.name, "kind": self.kind, "parent": self.parent_code,
-                "status": self.status, "staff_count": self.staff_count}
+        return {
+            "code": self.code,
+            "name": self.name,
+            "kind": self.kind,
+            "parent": self.parent_code,
+            "status": self.status,
+            "staff_count": self.staff_count,
+        }
 
 
 def _not_found(code: str) -> NotFound:
@@ -39,7 +45,12 @@ def _not_found(code: str) -> NotFound:
 
 _parent = agency.alias("parent")
 _SELECT = sa.select(
-    agency.c.id, agency.c.code, agency.c.name, agency.c.kind, _parent.c.code, agency.c.status,
+    agency.c.id,
+    agency.c.code,
+    agency.c.name,
+    agency.c.kind,
+    _parent.c.code,
+    agency.c.status,
     agency.c.staff_count,
 ).select_from(agency.outerjoin(_parent, agency.c.parent_id == _parent.c.id))
 
@@ -71,11 +82,15 @@ class AgencyService:
             raise HopThuError("Tên cơ quan không được để trống", "The agency name must not be empty")
         kind = kind or ("subunit" if parent else "agency")
         if kind not in KINDS:
-            raise HopThuError(f"Loại không hợp lệ: {kind} (agency hoặc subunit)",
-                              f"Invalid kind: {kind} (agency or subunit)")
+            raise HopThuError(
+                f"Loại không hợp lệ: {kind} (agency hoặc subunit)",
+                f"Invalid kind: {kind} (agency or subunit)",
+            )
         if kind == "subunit" and not parent:
-            raise HopThuError("Đơn vị trực thuộc cần --parent (mã cơ quan cấp trên)",
-                              "A sub-unit needs --parent (the code of its agency)")
+            raise HopThuError(
+                "Đơn vị trực thuộc cần --parent (mã cơ quan cấp trên)",
+                "A sub-unit needs --parent (the code of its agency)",
+            )
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             parent_row = await find(conn, parent) if parent else None
@@ -88,15 +103,32 @@ class AgencyService:
                 code = naming.subunit_proposals(name, parent_row.code, taken)[0]
             else:
                 code = naming.agency_proposals(name, taken)[0]
-            agency_id = (await conn.execute(sa.insert(agency).values(
-                code=code, name=name, kind=kind, parent_id=parent_row.id if parent_row else None,
-                staff_count=staff_count, created_at=now,
-            ).returning(agency.c.id))).scalar_one()
+            agency_id = (
+                await conn.execute(
+                    sa.insert(agency)
+                    .values(
+                        code=code,
+                        name=name,
+                        kind=kind,
+                        parent_id=parent_row.id if parent_row else None,
+                        staff_count=staff_count,
+                        created_at=now,
+                    )
+                    .returning(agency.c.id)
+                )
+            ).scalar_one()
             # The agency's own mailbox (R2.1), used by its delegates (R8.2): its password is never shown.
-            await create_account(self.ctx, conn, local=code, kind="agency", display_name=name,
-                                 agency_id=agency_id, actor=actor)
-            await audit.record(conn, at=now, actor=actor, action="agency.created", target=code,
-                               details={"name": name, "kind": kind, "parent": parent})
+            await create_account(
+                self.ctx, conn, local=code, kind="agency", display_name=name, agency_id=agency_id, actor=actor
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="agency.created",
+                target=code,
+                details={"name": name, "kind": kind, "parent": parent},
+            )
             return await find(conn, code)
 
     async def list(self) -> list[Agency]:
@@ -107,4 +139,3 @@ class AgencyService:
     async def get(self, code: str) -> Agency:
         async with self.ctx.store.db.read() as conn:
             return await find(conn, code)
-

@@ -35,14 +35,24 @@ async def record(
     details: dict[str, Any] | None = None,
 ) -> None:
     """Append one event, in the caller's transaction, so it exists exactly when the change does."""
-    await conn.execute(sa.insert(audit_event).values(
-        at=at, actor=actor, action=action, target=target, reason=reason, ref=ref, details=details))
+    await conn.execute(
+        sa.insert(audit_event).values(
+            at=at, actor=actor, action=action, target=target, reason=reason, ref=ref, details=details
+        )
+    )
 
 
 async def events_for(conn: AsyncConnection, target: str, limit: int = 50) -> list[AuditEvent]:
     rows = await conn.execute(
-        sa.select(audit_event.c.at, audit_event.c.actor, audit_event.c.action, audit_event.c.target,
-                  audit_event.c.reason, audit_event.c.ref, audit_event.c.details)
+        sa.select(
+            audit_event.c.at,
+            audit_event.c.actor,
+            audit_event.c.action,
+            audit_event.c.target,
+            audit_event.c.reason,
+            audit_event.c.ref,
+            audit_event.c.details,
+        )
         .where(audit_event.c.target == target)
         .order_by(audit_event.c.id.desc())
         .limit(limit)

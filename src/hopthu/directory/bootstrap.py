@@ -23,8 +23,13 @@ async def bootstrap(directory: Directory, *, actor: str = "hopthu init") -> Firs
     operator = await directory.agencies.add(OPERATOR_AGENCY, actor=actor)
     async with directory.ctx.store.db.write() as conn:
         _, password = await create_account(
-            directory.ctx, conn, local=ADMIN_LOCAL, kind="personal",
-            display_name=f"{ADMIN_NAME} ({operator.name})", agency_id=operator.id, actor=actor,
+            directory.ctx,
+            conn,
+            local=ADMIN_LOCAL,
+            kind="personal",
+            display_name=f"{ADMIN_NAME} ({operator.name})",
+            agency_id=operator.id,
+            actor=actor,
         )
     await directory.roles.grant(ADMIN_LOCAL, "operator", actor=actor)
     return FirstAdministrator(f"{ADMIN_LOCAL}@{directory.ctx.settings.server.domain}", password)

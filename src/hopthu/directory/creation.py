@@ -36,14 +36,35 @@ async def create_account(
     now = ctx.now()
     password = temporary_password()
     policy = ctx.settings.policy
-    account_id = (await conn.execute(sa.insert(account).values(
-        local=local, kind=kind, family=family, middle=middle, given=given, display_name=display_name,
-        agency_id=agency_id, rank=rank, password_hash=hash_temporary(password), password_changed_at=now,
-        must_change_password=True,
-        quota_bytes=policy.agency_quota if kind == "agency" else policy.personal_quota,
-        registered_on=registered_on or now.date(), created_at=now,
-    ).returning(account.c.id))).scalar_one()
+    account_id = (
+        await conn.execute(
+            sa.insert(account)
+            .values(
+                local=local,
+                kind=kind,
+                family=family,
+                middle=middle,
+                given=given,
+                display_name=display_name,
+                agency_id=agency_id,
+                rank=rank,
+                password_hash=hash_temporary(password),
+                password_changed_at=now,
+                must_change_password=True,
+                quota_bytes=policy.agency_quota if kind == "agency" else policy.personal_quota,
+                registered_on=registered_on or now.date(),
+                created_at=now,
+            )
+            .returning(account.c.id)
+        )
+    ).scalar_one()
     await ctx.store.mail.create_account_store(conn, account_id)
-    await audit.record(conn, at=now, actor=actor, action="account.created", target=local,
-                       details={"kind": kind, **(details or {})})
+    await audit.record(
+        conn,
+        at=now,
+        actor=actor,
+        action="account.created",
+        target=local,
+        details={"kind": kind, **(details or {})},
+    )
     return account_id, password

@@ -21,9 +21,20 @@ from hopthu.text import fold
 COLUMNS = ("family", "middle", "given", "agency", "rank", "date")
 REQUIRED = ("family", "given", "agency")
 _ALIASES = {
-    "ho": "family", "ten dem": "middle", "ten lot": "middle", "ten": "given", "co quan": "agency",
-    "ma co quan": "agency", "don vi": "agency", "cap bac": "rank", "thu bac": "rank", "chuc vu": "rank",
-    "ngay": "date", "ngay dang ky": "date", "address": "address", "dia chi": "address",
+    "ho": "family",
+    "ten dem": "middle",
+    "ten lot": "middle",
+    "ten": "given",
+    "co quan": "agency",
+    "ma co quan": "agency",
+    "don vi": "agency",
+    "cap bac": "rank",
+    "thu bac": "rank",
+    "chuc vu": "rank",
+    "ngay": "date",
+    "ngay dang ky": "date",
+    "address": "address",
+    "dia chi": "address",
 }
 
 
@@ -35,8 +46,10 @@ def read_people(path: Path) -> list[PersonRow]:
         return people_from_csv(path.read_bytes())
     if suffix == ".xlsx":
         return people_from_xlsx(path.read_bytes())
-    raise HopThuError(f"Chỉ nhận tệp .csv hoặc .xlsx, không nhận '{suffix}'",
-                      f"Only .csv or .xlsx files are accepted, not '{suffix}'")
+    raise HopThuError(
+        f"Chỉ nhận tệp .csv hoặc .xlsx, không nhận '{suffix}'",
+        f"Only .csv or .xlsx files are accepted, not '{suffix}'",
+    )
 
 
 def people_from_csv(data: bytes) -> list[PersonRow]:
@@ -53,7 +66,9 @@ def people_from_xlsx(data: bytes) -> list[PersonRow]:
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception:
-        raise HopThuError("Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read") from None
+        raise HopThuError(
+            "Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read"
+        ) from None
     try:
         return _rows(book.worksheets[0].iter_rows(values_only=True))
     finally:
@@ -104,9 +119,15 @@ def _person(line: int, values: dict[str | None, Any]) -> PersonRow:
         if date is None:
             problems.append(f"ngày '{text['date']}' không đúng dạng YYYY-MM-DD hoặc DD/MM/YYYY / bad date")
     return PersonRow(
-        family=text.get("family", ""), middle=text.get("middle", ""), given=text.get("given", ""),
-        agency=text.get("agency", "").lower(), rank=rank, date=date, address=text.get("address") or None,
-        line=line, problem=f"Dòng {line}: " + "; ".join(problems) if problems else None,
+        family=text.get("family", ""),
+        middle=text.get("middle", ""),
+        given=text.get("given", ""),
+        agency=text.get("agency", "").lower(),
+        rank=rank,
+        date=date,
+        address=text.get("address") or None,
+        line=line,
+        problem=f"Dòng {line}: " + "; ".join(problems) if problems else None,
     )
 
 

@@ -53,9 +53,13 @@ class RowResult:
 
     def as_json(self) -> dict:
         return {
-            "line": self.row.line, "name": " ".join(naming_parts(self.row)), "agency": self.row.agency,
-            "address": self.address, "temporary_password": self.temporary_password,
-            "proposals": self.proposals, "error": self.error,
+            "line": self.row.line,
+            "name": " ".join(naming_parts(self.row)),
+            "agency": self.row.agency,
+            "address": self.address,
+            "temporary_password": self.temporary_password,
+            "proposals": self.proposals,
+            "error": self.error,
         }
 
 
@@ -92,8 +96,14 @@ class PeopleService:
                 result.error = str(error)
         pending = [r for r in results if r.error is None and r.address is None]
         requests = [
-            naming.PersonRequest(r.row.family, r.row.middle, r.row.given, rank=r.row.rank,
-                                 date=r.row.date or today, key=index)
+            naming.PersonRequest(
+                family=r.row.family,
+                middle=r.row.middle,
+                given=r.row.given,
+                rank=r.row.rank,
+                date=r.row.date or today,
+                key=index,
+            )
             for index, r in enumerate(pending)
         ]
         for assignment in naming.assign_people(
@@ -115,32 +125,45 @@ class PeopleService:
                 progress(len(chunk))
         return results
 
-    async def _create(self, chunk: list[RowResult], agencies: dict[str, Agency], today: dt.date,
-                      actor: str) -> None:
+    async def _create(
+        self, chunk: list[RowResult], agencies: dict[str, Agency], today: dt.date, actor: str
+    ) -> None:
         try:
             async with self.ctx.store.db.write() as conn:
                 for result in chunk:
                     await self._insert(conn, result, agencies[result.row.agency], today, actor)
         except IntegrityError:
             if len(chunk) == 1:
-                chunk[0].error = str(Conflict(
-                    f"Địa chỉ '{chunk[0].address}' vừa được cấp cho người khác; hãy thử lại",
-                    f"The address '{chunk[0].address}' was just taken by someone else; try again",
-                ))
+                chunk[0].error = str(
+                    Conflict(
+                        f"Địa chỉ '{chunk[0].address}' vừa được cấp cho người khác; hãy thử lại",
+                        f"The address '{chunk[0].address}' was just taken by someone else; try again",
+                    )
+                )
                 chunk[0].address = chunk[0].temporary_password = None
                 return
             for result in chunk:  # someone else took an address meanwhile: find which row, alone
                 result.temporary_password = None
                 await self._create([result], agencies, today, actor)
 
-    async def _insert(self, conn: AsyncConnection, result: RowResult, where: Agency, today: dt.date,
-                      actor: str) -> None:
+    async def _insert(
+        self, conn: AsyncConnection, result: RowResult, where: Agency, today: dt.date, actor: str
+    ) -> None:
         row = result.row
         family, middle, given = (" ".join(part.split()) for part in (row.family, row.middle, row.given))
         _, result.temporary_password = await create_account(
-            self.ctx, conn, local=result.address, kind="personal", family=family, middle=middle,
-            given=given, display_name=naming.display_name(family, middle, given, where.name),
-            agency_id=where.id, rank=row.rank, registered_on=row.date or today, actor=actor,
+            self.ctx,
+            conn,
+            local=result.address,
+            kind="personal",
+            family=family,
+            middle=middle,
+            given=given,
+            display_name=naming.display_name(family, middle, given, where.name),
+            agency_id=where.id,
+            rank=row.rank,
+            registered_on=row.date or today,
+            actor=actor,
             details={"agency": where.code, "rank": row.rank, "chosen": bool(row.address)},
         )
 
@@ -168,4 +191,3 @@ def _row_problem(row: PersonRow, agencies: dict[str, Agency]) -> str | None:
     except HopThuError as error:
         return str(error)
     return None
-

@@ -20,27 +20,43 @@ class RoleService:
         if role not in ROLES:
             raise HopThuError(f"Vai trò không hợp lệ: {role}", f"Unknown role: {role}")
         if (role == "agency_manager") != (agency_code is not None):
-            raise HopThuError("Chỉ người quản lý danh sách hộp thư gắn với một cơ quan",
-                              "Only an agency mailbox manager is tied to an agency")
+            raise HopThuError(
+                "Chỉ người quản lý danh sách hộp thư gắn với một cơ quan",
+                "Only an agency mailbox manager is tied to an agency",
+            )
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
-            account_id = (await conn.execute(
-                sa.select(account.c.id).where(account.c.local == local))).scalar_one()
+            account_id = (
+                await conn.execute(sa.select(account.c.id).where(account.c.local == local))
+            ).scalar_one()
             agency_id = None
             if agency_code is not None:
-                agency_id = (await conn.execute(
-                    sa.select(agency.c.id).where(agency.c.code == agency_code))).scalar_one()
-            await conn.execute(sa.insert(role_grant).values(
-                account_id=account_id, role=role, agency_id=agency_id, created_at=now))
-            await audit.record(conn, at=now, actor=actor, action="role.granted", target=local,
-                               details={"role": role, "agency": agency_code})
+                agency_id = (
+                    await conn.execute(sa.select(agency.c.id).where(agency.c.code == agency_code))
+                ).scalar_one()
+            await conn.execute(
+                sa.insert(role_grant).values(
+                    account_id=account_id, role=role, agency_id=agency_id, created_at=now
+                )
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="role.granted",
+                target=local,
+                details={"role": role, "agency": agency_code},
+            )
 
     async def roles_of(self, local: str) -> list[tuple[str, str | None]]:
         async with self.ctx.store.db.read() as conn:
             rows = await conn.execute(
                 sa.select(role_grant.c.role, agency.c.code)
-                .select_from(role_grant.join(account, account.c.id == role_grant.c.account_id)
-                             .outerjoin(agency, agency.c.id == role_grant.c.agency_id))
+                .select_from(
+                    role_grant.join(account, account.c.id == role_grant.c.account_id).outerjoin(
+                        agency, agency.c.id == role_grant.c.agency_id
+                    )
+                )
                 .where(account.c.local == local)
                 .order_by(role_grant.c.id)
             )

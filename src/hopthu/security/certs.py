@@ -18,10 +18,12 @@ def make_self_signed(cert_path: Path, key_path: Path, hostnames: list[str], *, d
     key = ec.generate_private_key(ec.SECP256R1())
     names = [x509.DNSName(h) for h in dict.fromkeys([*hostnames, "localhost"])]
     names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
-    subject = x509.Name([
-        x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0]),
-        x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Hop Thu (self-signed, development)"),
-    ])
+    subject = x509.Name(
+        [
+            x509.NameAttribute(NameOID.COMMON_NAME, hostnames[0]),
+            x509.NameAttribute(NameOID.ORGANIZATION_NAME, "Hop Thu (self-signed, development)"),
+        ]
+    )
     now = dt.datetime.now(dt.UTC)
     certificate = (
         x509.CertificateBuilder()
@@ -39,6 +41,9 @@ def make_self_signed(cert_path: Path, key_path: Path, hostnames: list[str], *, d
     cert_path.parent.mkdir(parents=True, exist_ok=True)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "wb") as handle:
-        handle.write(key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()))
+        handle.write(
+            key.private_bytes(
+                serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+            )
+        )
     cert_path.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))

@@ -19,6 +19,8 @@ from collections.abc import Callable
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from hopthu.policy.passwords import normalize_password
+
 # OWASP's argon2id recommendation (m=19 MiB, t=2, p=1) is the floor; we take 64 MiB, t=3, p=4,
 # argon2-cffi's RFC 9106 low-memory profile.
 _HASHER = PasswordHasher()
@@ -32,11 +34,11 @@ _SPECIALS = "!@#$%^&*-_=+?"
 
 
 def hash_password(password: str) -> str:
-    return _HASHER.hash(password)
+    return _HASHER.hash(normalize_password(password))
 
 
 def hash_temporary(password: str) -> str:
-    return _TEMPORARY_HASHER.hash(password)
+    return _TEMPORARY_HASHER.hash(normalize_password(password))
 
 
 def needs_rehash(stored: str) -> bool:
@@ -75,7 +77,7 @@ class PasswordVerifier:
         if hit is not None and hit[1] > now:
             return True
         try:
-            _HASHER.verify(stored, password)
+            _HASHER.verify(stored, normalize_password(password))
         except (VerificationError, InvalidHashError):
             return False
         if len(self._cache) > 100_000:

@@ -33,8 +33,9 @@ class Store:
             await upgrade(db)
         blobs = BlobStore(settings.blob_path, level=settings.store.zstd_level)
         events = EventBus()
-        mail = MailStore(db, blobs, events, clock=clock,
-                         group_commit_seconds=settings.store.group_commit_ms / 1000)
+        mail = MailStore(
+            db, blobs, events, clock=clock, group_commit_seconds=settings.store.group_commit_ms / 1000
+        )
         return cls(db, blobs, events, mail)
 
     async def close(self) -> None:

@@ -4,8 +4,10 @@ Layout: `<blob_dir>/<h0h1>/<h2h3>/<sha256>.zst`, the SHA-256 of the canonical me
 file a zstd frame of them. A file is written to a temporary name, fsynced, renamed into place and
 its directory fsynced before any row refers to it, so a row never points to a missing body after a
 crash. The same body delivered to 500 mailboxes is one file; the `blob` table counts references and
-the collector removes a file only after its count has stayed at zero for a grace period (so a
-delivery that found the file already present cannot lose it to a concurrent collection).
+the collector removes a file only after its count has stayed at zero for a grace period and the file
+itself has not been reused for as long; a delivery that reuses a file refreshes its time, and checks
+after its commit that the file is still there (rewriting it if not), so a collection running beside
+a delivery can never leave a message without its body.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from __future__ import annotations
 import hashlib
 import os
 import tempfile
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -31,8 +34,22 @@ class BlobStore:
     def __init__(self, root: Path, *, level: int = 3) -> None:
         self.root = Path(root)
         self.level = level
-        self._compressor = zstandard.ZstdCompressor(level=level, write_content_size=True)
-        self._decompressor = zstandard.ZstdDecompressor()
+        # zstd contexts must not be shared by threads working at once: one per thread.
+        self._local = threading.local()
+
+    @property
+    def _compressor(self) -> zstandard.ZstdCompressor:
+        local = self._local
+        if not hasattr(local, "compressor"):
+            local.compressor = zstandard.ZstdCompressor(level=self.level, write_content_size=True)
+        return local.compressor
+
+    @property
+    def _decompressor(self) -> zstandard.ZstdDecompressor:
+        local = self._local
+        if not hasattr(local, "decompressor"):
+            local.decompressor = zstandard.ZstdDecompressor()
+        return local.decompressor
 
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / f"{digest}.zst"
@@ -45,7 +62,9 @@ class BlobStore:
         digest = digest or blob_hash(data)
         target = self.path(digest)
         try:
-            return digest, target.stat().st_size
+            size = target.stat().st_size
+            os.utime(target)  # fresh again: the collector leaves recently used files alone
+            return digest, size
         except FileNotFoundError:
             pass
         compressed = self._compressor.compress(data)
@@ -79,8 +98,16 @@ class BlobStore:
                     continue
                 yield chunk[max(start - chunk_start, 0) : None if end is None else end - chunk_start]
 
-    def remove(self, digest: str) -> None:
-        self.path(digest).unlink(missing_ok=True)
+    def remove(self, digest: str, *, unused_since: float | None = None) -> bool:
+        """Delete a body, unless it was written or reused after `unused_since` (a POSIX time)."""
+        path = self.path(digest)
+        try:
+            if unused_since is not None and path.stat().st_mtime > unused_since:
+                return False
+            path.unlink()
+        except FileNotFoundError:
+            return False
+        return True
 
     def disk_usage(self) -> int:
         return sum(p.stat().st_size for p in self.root.rglob("*.zst"))

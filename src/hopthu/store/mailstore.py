@@ -31,8 +31,13 @@ Clock = Callable[[], dt.datetime]
 
 # RFC 9051 §2.3.2 system flags, kept as bits so unread counts and searches use an integer column.
 SEEN, ANSWERED, FLAGGED, DELETED, DRAFT = 1, 2, 4, 8, 16
-SYSTEM_FLAGS = {"\\Seen": SEEN, "\\Answered": ANSWERED, "\\Flagged": FLAGGED, "\\Deleted": DELETED,
-                "\\Draft": DRAFT}
+SYSTEM_FLAGS = {
+    "\\Seen": SEEN,
+    "\\Answered": ANSWERED,
+    "\\Flagged": FLAGGED,
+    "\\Deleted": DELETED,
+    "\\Draft": DRAFT,
+}
 
 # Every account gets these (RFC 6154 special-use); the names are what IMAP clients see.
 DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
@@ -158,8 +163,13 @@ class MailStore:
         await conn.execute(
             sa.insert(mailbox),
             [
-                {"account_id": account_id, "name": name, "special_use": use, "uidvalidity": uidvalidity,
-                 "created_at": now}
+                {
+                    "account_id": account_id,
+                    "name": name,
+                    "special_use": use,
+                    "uidvalidity": uidvalidity,
+                    "created_at": now,
+                }
                 for name, use in DEFAULT_MAILBOXES
             ],
         )
@@ -167,10 +177,13 @@ class MailStore:
     async def usage(self, account_id: int) -> tuple[int, int]:
         """(bytes, messages) the account's mail occupies."""
         async with self.db.read() as conn:
-            row = (await conn.execute(
-                sa.select(mail_usage.c.bytes, mail_usage.c.messages).where(
-                    mail_usage.c.account_id == account_id)
-            )).first()
+            row = (
+                await conn.execute(
+                    sa.select(mail_usage.c.bytes, mail_usage.c.messages).where(
+                        mail_usage.c.account_id == account_id
+                    )
+                )
+            ).first()
         return (row.bytes, row.messages) if row else (0, 0)
 
     async def mailboxes(self, account_id: int) -> list[MailboxInfo]:
@@ -182,9 +195,13 @@ class MailStore:
 
     async def mailbox(self, account_id: int, name: str) -> MailboxInfo | None:
         async with self.db.read() as conn:
-            row = (await conn.execute(
-                sa.select(*_MAILBOX_COLUMNS).where(mailbox.c.account_id == account_id, mailbox.c.name == name)
-            )).first()
+            row = (
+                await conn.execute(
+                    sa.select(*_MAILBOX_COLUMNS).where(
+                        mailbox.c.account_id == account_id, mailbox.c.name == name
+                    )
+                )
+            ).first()
         return MailboxInfo(*row) if row else None
 
     # --- delivery ---------------------------------------------------------------------------------
@@ -237,6 +254,9 @@ class MailStore:
             for job in batch:
                 await self._commit([job])
             return
+        for job in batch:
+            if not self.blobs.exists(job.digest):  # collected while we committed: write it again
+                await asyncio.to_thread(self.blobs.put, job.data, job.digest)
         self.events.publish(changes)
         for job, result in zip(batch, results, strict=True):
             if not job.future.done():
@@ -245,74 +265,103 @@ class MailStore:
     async def _apply(self, batch: list[_Job]) -> tuple[list[list[Delivered]], list[Change]]:
         changes: list[Change] = []
         results: list[list[Delivered]] = []
-        references: dict[str, dict[str, Any]] = {}
         now = self.clock()
         async with self.db.write() as conn:
+            await self._register_blobs(conn, batch, now)
+            added: dict[str, int] = {}
             for job in batch:
                 delivered = [await self._place(conn, job, target, changes) for target in job.targets]
                 results.append(delivered)
-                row = references.setdefault(job.digest, {
-                    "hash": job.digest, "size": len(job.data), "stored_size": job.stored_size,
-                    "refcount": 0, "created_at": now,
-                })
-                row["refcount"] += sum(1 for d in delivered if d.uid is not None)
-            await self._reference_blobs(conn, list(references.values()), now)
+                added[job.digest] = added.get(job.digest, 0) + sum(1 for d in delivered if d.uid is not None)
+            for digest, count in added.items():
+                if count:
+                    await conn.execute(
+                        sa.update(blob)
+                        .where(blob.c.hash == digest)
+                        .values(refcount=blob.c.refcount + count, zero_since=None)
+                    )
         return results, changes
 
-    async def _place(self, conn: AsyncConnection, job: _Job, target: Target, changes: list[Change]) -> Delivered:
+    async def _place(
+        self, conn: AsyncConnection, job: _Job, target: Target, changes: list[Change]
+    ) -> Delivered:
         size = len(job.data) + len(job.prefix or b"")
         # Quota is checked and charged in one atomic statement: exact under concurrent deliveries.
-        charged = (await conn.execute(
-            sa.update(mail_usage)
-            .where(mail_usage.c.account_id == target.account_id, mail_usage.c.bytes + size <= target.quota)
-            .values(bytes=mail_usage.c.bytes + size, messages=mail_usage.c.messages + 1)
-            .returning(mail_usage.c.bytes)
-        )).first()
+        charged = (
+            await conn.execute(
+                sa.update(mail_usage)
+                .where(
+                    mail_usage.c.account_id == target.account_id, mail_usage.c.bytes + size <= target.quota
+                )
+                .values(bytes=mail_usage.c.bytes + size, messages=mail_usage.c.messages + 1)
+                .returning(mail_usage.c.bytes)
+            )
+        ).first()
         if charged is None:
             return Delivered(target, refused="over_quota")
         unseen = 0 if target.flags & SEEN else 1
-        allocated = (await conn.execute(
-            sa.update(mailbox)
-            .where(mailbox.c.account_id == target.account_id, mailbox.c.name == target.mailbox)
-            .values(
-                uidnext=mailbox.c.uidnext + 1,
-                highestmodseq=mailbox.c.highestmodseq + 1,
-                message_count=mailbox.c.message_count + 1,
-                unseen_count=mailbox.c.unseen_count + unseen,
+        allocated = (
+            await conn.execute(
+                sa.update(mailbox)
+                .where(mailbox.c.account_id == target.account_id, mailbox.c.name == target.mailbox)
+                .values(
+                    uidnext=mailbox.c.uidnext + 1,
+                    highestmodseq=mailbox.c.highestmodseq + 1,
+                    message_count=mailbox.c.message_count + 1,
+                    unseen_count=mailbox.c.unseen_count + unseen,
+                )
+                .returning(mailbox.c.id, mailbox.c.uidnext - 1, mailbox.c.highestmodseq)
             )
-            .returning(mailbox.c.id, mailbox.c.uidnext - 1, mailbox.c.highestmodseq)
-        )).first()
+        ).first()
         if allocated is None:
             await conn.execute(
-                sa.update(mail_usage).where(mail_usage.c.account_id == target.account_id).values(
-                    bytes=mail_usage.c.bytes - size, messages=mail_usage.c.messages - 1)
+                sa.update(mail_usage)
+                .where(mail_usage.c.account_id == target.account_id)
+                .values(bytes=mail_usage.c.bytes - size, messages=mail_usage.c.messages - 1)
             )
             return Delivered(target, refused="no_mailbox")
         mailbox_id, uid, modseq = allocated
         parsed = job.parsed
         await conn.execute(
             sa.insert(message).values(
-                mailbox_id=mailbox_id, uid=uid, modseq=modseq, flags=target.flags, keywords=target.keywords,
-                internal_date=job.internal_date, size=size, blob_hash=job.digest, prefix=job.prefix,
-                header_end=parsed.header_end, envelope=parsed.envelope, structure=parsed.structure,
-                subject=parsed.subject, sender=parsed.sender, sent_at=parsed.sent_at,
-                has_attachments=parsed.has_attachments, preview=parsed.preview,
+                mailbox_id=mailbox_id,
+                uid=uid,
+                modseq=modseq,
+                flags=target.flags,
+                keywords=target.keywords,
+                internal_date=job.internal_date,
+                size=size,
+                blob_hash=job.digest,
+                prefix=job.prefix,
+                header_end=parsed.header_end,
+                envelope=parsed.envelope,
+                structure=parsed.structure,
+                subject=parsed.subject,
+                sender=parsed.sender,
+                sent_at=parsed.sent_at,
+                has_attachments=parsed.has_attachments,
+                preview=parsed.preview,
                 search_text=parsed.search_text,
             )
         )
         changes.append(Change(target.account_id, mailbox_id, "append", (uid,), modseq))
         return Delivered(target, mailbox_id, uid)
 
-    async def _reference_blobs(self, conn: AsyncConnection, rows: list[dict[str, Any]], now: dt.datetime) -> None:
-        """Add references to each blob, creating its row the first time it is seen."""
-        for row in rows:
-            row["zero_since"] = None if row["refcount"] else now
-        stmt = dialect.insert(self.db.backend, blob).values(rows)
-        total = blob.c.refcount + stmt.excluded.refcount
-        await conn.execute(stmt.on_conflict_do_update(
-            index_elements=[blob.c.hash],
-            set_={"refcount": total, "zero_since": sa.case((total > 0, None), else_=blob.c.zero_since)},
-        ))
+    async def _register_blobs(self, conn: AsyncConnection, batch: list[_Job], now: dt.datetime) -> None:
+        """A row for each new body before any message refers to it; references are added after."""
+        rows = {
+            job.digest: {
+                "hash": job.digest,
+                "size": len(job.data),
+                "stored_size": job.stored_size,
+                "refcount": 0,
+                "zero_since": now,
+                "created_at": now,
+            }
+            for job in batch
+        }
+        stmt = dialect.insert(self.db.backend, blob).values(list(rows.values()))
+        await conn.execute(stmt.on_conflict_do_nothing(index_elements=[blob.c.hash]))
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -329,10 +378,13 @@ class MailStore:
 
     async def message_bytes(self, mailbox_id: int, uid: int) -> bytes | None:
         async with self.db.read() as conn:
-            row = (await conn.execute(
-                sa.select(message.c.prefix, message.c.blob_hash).where(
-                    message.c.mailbox_id == mailbox_id, message.c.uid == uid)
-            )).first()
+            row = (
+                await conn.execute(
+                    sa.select(message.c.prefix, message.c.blob_hash).where(
+                        message.c.mailbox_id == mailbox_id, message.c.uid == uid
+                    )
+                )
+            ).first()
         if row is None:
             return None
         return (row.prefix or b"") + await asyncio.to_thread(self.blobs.get, row.blob_hash)
@@ -349,25 +401,35 @@ class MailStore:
             return []
         now = self.clock()
         async with self.db.write() as conn:
-            owner = (await conn.execute(
-                sa.select(mailbox.c.account_id).where(mailbox.c.id == mailbox_id))).scalar_one()
-            removed = (await conn.execute(
-                sa.delete(message)
-                .where(message.c.mailbox_id == mailbox_id, message.c.uid.in_(uids))
-                .returning(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash)
-            )).all()
+            owner = (
+                await conn.execute(sa.select(mailbox.c.account_id).where(mailbox.c.id == mailbox_id))
+            ).scalar_one()
+            removed = (
+                await conn.execute(
+                    sa.delete(message)
+                    .where(message.c.mailbox_id == mailbox_id, message.c.uid.in_(uids))
+                    .returning(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash)
+                )
+            ).all()
             if not removed:
                 return []
             unseen = sum(1 for row in removed if not row.flags & SEEN)
-            modseq = (await conn.execute(
-                sa.update(mailbox).where(mailbox.c.id == mailbox_id).values(
-                    highestmodseq=mailbox.c.highestmodseq + 1,
-                    message_count=mailbox.c.message_count - len(removed),
-                    unseen_count=mailbox.c.unseen_count - unseen,
-                ).returning(mailbox.c.highestmodseq)
-            )).scalar_one()
+            modseq = (
+                await conn.execute(
+                    sa.update(mailbox)
+                    .where(mailbox.c.id == mailbox_id)
+                    .values(
+                        highestmodseq=mailbox.c.highestmodseq + 1,
+                        message_count=mailbox.c.message_count - len(removed),
+                        unseen_count=mailbox.c.unseen_count - unseen,
+                    )
+                    .returning(mailbox.c.highestmodseq)
+                )
+            ).scalar_one()
             await conn.execute(
-                sa.update(mail_usage).where(mail_usage.c.account_id == owner).values(
+                sa.update(mail_usage)
+                .where(mail_usage.c.account_id == owner)
+                .values(
                     bytes=mail_usage.c.bytes - sum(row.size for row in removed),
                     messages=mail_usage.c.messages - len(removed),
                 )
@@ -377,7 +439,9 @@ class MailStore:
                 released[row.blob_hash] = released.get(row.blob_hash, 0) + 1
             for digest, count in released.items():
                 await conn.execute(
-                    sa.update(blob).where(blob.c.hash == digest).values(
+                    sa.update(blob)
+                    .where(blob.c.hash == digest)
+                    .values(
                         refcount=blob.c.refcount - count,
                         zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
                     )
@@ -390,14 +454,21 @@ class MailStore:
         """Delete blobs no message has referred to for `grace`; return how many were removed."""
         cutoff = self.clock() - grace
         async with self.db.write() as conn:
-            doomed = (await conn.execute(
-                sa.delete(blob)
-                .where(blob.c.refcount <= 0, blob.c.zero_since <= cutoff)
-                .returning(blob.c.hash)
-            )).scalars().all()
+            doomed = (
+                (
+                    await conn.execute(
+                        sa.delete(blob)
+                        .where(blob.c.refcount <= 0, blob.c.zero_since <= cutoff)
+                        .returning(blob.c.hash)
+                    )
+                )
+                .scalars()
+                .all()
+            )
+        removed = 0
         for digest in doomed:
-            await asyncio.to_thread(self.blobs.remove, digest)
-        return len(doomed)
+            removed += await asyncio.to_thread(self.blobs.remove, digest, unused_since=cutoff.timestamp())
+        return removed
 
     async def close(self) -> None:
         """Finish pending deliveries and stop the committer."""
@@ -419,11 +490,27 @@ class StoreError(Exception):
 
 
 _MAILBOX_COLUMNS = (
-    mailbox.c.id, mailbox.c.account_id, mailbox.c.name, mailbox.c.special_use, mailbox.c.uidvalidity,
-    mailbox.c.uidnext, mailbox.c.highestmodseq, mailbox.c.message_count, mailbox.c.unseen_count,
+    mailbox.c.id,
+    mailbox.c.account_id,
+    mailbox.c.name,
+    mailbox.c.special_use,
+    mailbox.c.uidvalidity,
+    mailbox.c.uidnext,
+    mailbox.c.highestmodseq,
+    mailbox.c.message_count,
+    mailbox.c.unseen_count,
 )
 _SUMMARY_COLUMNS = (
-    message.c.uid, message.c.modseq, message.c.flags, message.c.keywords, message.c.internal_date,
-    message.c.size, message.c.subject, message.c.sender, message.c.sent_at, message.c.has_attachments,
-    message.c.preview, message.c.blob_hash,
+    message.c.uid,
+    message.c.modseq,
+    message.c.flags,
+    message.c.keywords,
+    message.c.internal_date,
+    message.c.size,
+    message.c.subject,
+    message.c.sender,
+    message.c.sent_at,
+    message.c.has_attachments,
+    message.c.preview,
+    message.c.blob_hash,
 )

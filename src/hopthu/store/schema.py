@@ -22,7 +22,6 @@ metadata = sa.MetaData(
 )
 
 
-
 class UTCDateTime(sa.TypeDecorator[dt.datetime]):
     """A moment in time, stored in UTC and always read back timezone-aware (SQLite keeps no zone)."""
 

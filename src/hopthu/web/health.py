@@ -25,8 +25,11 @@ async def health(store: Store) -> dict[str, Any]:
     started = time.perf_counter()
     try:
         await asyncio.wait_for(store.db.ping(), timeout=5)
-        checks["database"] = {"status": "ok", "backend": store.db.backend,
-                              "ms": round((time.perf_counter() - started) * 1000, 2)}
+        checks["database"] = {
+            "status": "ok",
+            "backend": store.db.backend,
+            "ms": round((time.perf_counter() - started) * 1000, 2),
+        }
     except Exception as error:  # reported, not raised: this page exists to say what is wrong
         checks["database"] = {"status": "error", "backend": store.db.backend, "error": type(error).__name__}
     try:

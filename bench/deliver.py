@@ -1,0 +1,174 @@
+"""Delivering straight into the store: messages/s and bytes on disk per message, on both backends.
+
+Two workloads: N messages of S bytes, each to one of R mailboxes, from C concurrent deliverers (the
+shape of SMTP sessions arriving together; group commit shares their transactions); and one circular
+of CIRCULAR bytes to M mailboxes (stored once). Durable as in production: blob fsync, then a database
+commit with synchronous=FULL (SQLite) or fsync on (PostgreSQL), before a delivery returns.
+
+    python bench/deliver.py [--messages 2000] [--size 4096] [--concurrency 20] [--recipients 1000]
+                            [--backend sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from hopthu.config import Settings, StoreSettings
+from hopthu.directory.context import DirectoryContext
+from hopthu.directory.people import PersonRow
+from hopthu.directory.service import Directory
+from hopthu.mail import canonical, parse
+from hopthu.store import Store
+from hopthu.store.mailstore import Target
+
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+FAMILIES = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
+MIDDLES = ["Văn", "Thị", "Minh", "Ngọc", "Hữu", "Thanh", "Quốc", "Thị Kim"]
+GIVENS = [
+    "An",
+    "Bình",
+    "Châu",
+    "Dũng",
+    "Giang",
+    "Hà",
+    "Khoa",
+    "Lan",
+    "Minh",
+    "Nam",
+    "Phúc",
+    "Quân",
+    "Sơn",
+    "Tâm",
+    "Uyên",
+    "Vy",
+    "Xuân",
+    "Yến",
+    "Đạt",
+    "Ánh",
+]
+
+
+def message(number: int, size: int) -> bytes:
+    head = (
+        "From: =?utf-8?b?Tmd1eeG7hW4gVsSDbiBNaW5o?= <nvminh@cantho.gov.vn>\r\n"
+        "To: ttnanh@cantho.gov.vn\r\n"
+        f"Subject: =?utf-8?q?C=C3=B4ng_v=C4=83n_s=E1=BB=91_{number}?=\r\n"
+        "Date: Mon, 02 Mar 2026 08:30:00 +0700\r\n"
+        f"Message-ID: <{number}.{time.time_ns()}@bench.cantho.gov.vn>\r\n"
+        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+    ).encode()
+    line = f"Kính gửi các đơn vị, văn bản số {number} về việc triển khai nhiệm vụ năm 2026.\r\n".encode()
+    return canonical(head + line * max(1, (size - len(head)) // len(line)))
+
+
+def people(count: int) -> list[PersonRow]:
+    rows = []
+    for n in range(count):
+        rows.append(
+            PersonRow(
+                FAMILIES[n % 10],
+                MIDDLES[(n // 10) % 8],
+                GIVENS[(n // 80) % 20],
+                "sonv",
+                line=n + 1,
+                address=f"canbo{n:05d}",
+            )
+        )
+    return rows
+
+
+async def fresh_pg() -> str:
+    engine = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text('DROP DATABASE IF EXISTS "hopthu_bench" WITH (FORCE)'))
+        await conn.execute(sa.text('CREATE DATABASE "hopthu_bench"'))
+    await engine.dispose()
+    return f"{PG_SERVER}/hopthu_bench"
+
+
+def disk_bytes(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+async def database_bytes(store: Store) -> int:
+    if store.db.backend == "sqlite":
+        return 0  # the database file is in the data folder, counted with it
+    async with store.db.read() as conn:
+        return (await conn.execute(sa.text("SELECT pg_database_size(current_database())"))).scalar_one()
+
+
+async def run(backend: str, args: argparse.Namespace) -> None:
+    folder = Path(tempfile.mkdtemp(prefix="hopthu-bench-"))
+    try:
+        url = await fresh_pg() if backend == "postgresql" else ""
+        settings = Settings(data_dir=folder, store=StoreSettings(database_url=url))
+        store = await Store.open(settings)
+        directory = Directory(DirectoryContext(store, settings))
+        await directory.agencies.add("Sở Nội vụ", code="sonv", actor="bench")
+        recipients = max(args.recipients, args.circular_recipients)
+        results = await directory.people.register(people(recipients), actor="bench")
+        accounts = [await directory.accounts.get(r.address) for r in results]
+        targets = [Target(a.id, quota=a.quota_bytes) for a in accounts]
+        before = disk_bytes(folder) + await database_bytes(store)
+
+        bodies = [message(n, args.size) for n in range(args.messages)]
+        queue = list(enumerate(bodies))
+
+        async def deliverer() -> None:
+            while queue:
+                number, data = queue.pop()
+                await store.mail.deliver(data, parse(data), [targets[number % args.recipients]])
+
+        started = time.perf_counter()
+        await asyncio.gather(*[deliverer() for _ in range(args.concurrency)])
+        elapsed = time.perf_counter() - started
+        after = disk_bytes(folder) + await database_bytes(store)
+        print(
+            f"{backend:10} {args.messages} × {args.size} B, {args.concurrency} concurrent, "
+            f"{args.recipients} mailboxes: {args.messages / elapsed:8.1f} messages/s, "
+            f"{(after - before) / args.messages:8.0f} bytes on disk per message"
+        )
+
+        circular = message(10**6, args.circular_size)
+        files_before = len(list(store.blobs.root.rglob("*.zst")))
+        blob_bytes_before = disk_bytes(store.blobs.root)
+        started = time.perf_counter()
+        await store.mail.deliver(circular, parse(circular), targets[: args.circular_recipients])
+        elapsed = time.perf_counter() - started
+        copies = len(list(store.blobs.root.rglob("*.zst"))) - files_before
+        print(
+            f"{backend:10} one {len(circular) / 2**20:.1f} MiB circular into {args.circular_recipients} "
+            f"mailboxes: {elapsed:6.2f} s; body stored {copies}× "
+            f"({(disk_bytes(store.blobs.root) - blob_bytes_before) / 2**10:.0f} KiB on disk)"
+        )
+        await store.close()
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--circular-size", type=int, default=2**20)
+    parser.add_argument("--circular-recipients", type=int, default=500)
+    parser.add_argument("--backend", default="sqlite,postgresql")
+    args = parser.parse_args()
+    for backend in args.backend.split(","):
+        asyncio.run(run(backend.strip(), args))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,124 @@
+"""The search text of a message, made once at delivery: what the webmail's search looks in.
+
+Subject, the names and addresses of From, To and Cc, then the text of every text/* part (transfer
+encoding and charset decoded, HTML reduced to its words), folded with `hopthu.text.fold` so that
+`nguyen van minh` finds `Nguyễn Văn Minh` and `cong van` finds `Công văn`. White space runs become
+one space. The text is cut at `LIMIT` characters (256 Ki): enough for any letter a person writes,
+while a 20 MB text attachment cannot bloat the index; a word past the cut is not found. (IMAP SEARCH
+TEXT also covers every header field, RFC 3501 §6.4.4, so the IMAP room uses this as a first filter.)
+"""
+
+from __future__ import annotations
+
+import html
+import re
+
+from ..text import fold
+from .decode import lenient_body
+from .envelope import Envelope, address_text, display_name
+from .headers import to_text
+from .structure import Node
+
+LIMIT = 256 * 1024
+PREVIEW = 200
+
+_HIDDEN = re.compile(r"(?i)<(script|style|head|title)\b|<!--")
+_TAG = re.compile(r"<[^<>]*>")  # stops at the next "<": linear even on "a < b < c"
+
+
+def _charset(node: Node) -> str | None:
+    for key, value in node.get("params") or ():
+        if key.lower() == "charset":
+            return value
+    return None
+
+
+def text_parts(structure: Node) -> list[Node]:
+    """The text/* leaves of a message, in order, nested messages included."""
+    found: list[Node] = []
+    stack = [structure]
+    while stack:
+        node = stack.pop()
+        children = node.get("parts")
+        if children:
+            stack.extend(reversed(children))
+        elif node["kind"] == "leaf" and node.get("type", "text").lower() == "text":
+            found.append(node)
+    return found
+
+
+def part_text(data: bytes, node: Node, limit: int = LIMIT) -> str:
+    """A text part as plain words: decoded, HTML tags and entities removed."""
+    raw = lenient_body(data, node, limit)
+    text = to_text(raw, _charset(node))
+    if node.get("subtype", "plain").lower() in ("html", "xhtml+xml"):
+        text = html.unescape(_TAG.sub(" ", _drop_hidden(text)))
+    return text
+
+
+def _drop_hidden(text: str) -> str:
+    """HTML without scripts, styles, head and comments (whose words are not the letter's)."""
+    lower = text.lower()
+    kept: list[str] = []
+    pos = 0
+    while (found := _HIDDEN.search(lower, pos)) is not None:
+        kept.append(text[pos:found.start()])
+        closer = "-->" if found.group(1) is None else "</" + found.group(1)
+        end = lower.find(closer, found.end())
+        if end < 0:
+            return " ".join(kept)
+        pos = end + len(closer)
+        if found.group(1) is not None:
+            pos = lower.find(">", pos) + 1 or len(text)
+    kept.append(text[pos:])
+    return " ".join(kept)
+
+
+def _people(env: Envelope) -> list[str]:
+    words: list[str] = []
+    for field in ("from", "to", "cc"):
+        for addr in env.get(field) or ():
+            for value in (display_name(addr), address_text(addr)):
+                if value:
+                    words.append(value)
+    return words
+
+
+def fold_words(text: str) -> str:
+    """`fold` of the text with white space runs made single spaces.
+
+    Folding never crosses white space, so each distinct word is folded once: the distinct words
+    go through `fold` together, which is what makes folding a long letter cheap.
+    """
+    words = text.split()
+    if text.isascii():
+        return " ".join(words).lower()
+    folded: dict[str, str] = {}
+    wide: list[str] = []
+    for word in dict.fromkeys(words):
+        if word.isascii():
+            folded[word] = word.lower()
+        else:
+            wide.append(word)
+    together = fold(" ".join(wide)).split(" ")
+    if len(together) != len(wide):  # cannot happen with Unicode today; stay correct anyway
+        together = [fold(word) for word in wide]
+    folded.update(zip(wide, together, strict=True))
+    joined = " ".join(map(folded.__getitem__, words))
+    return " ".join(joined.split()) if "" in together else joined
+
+
+def build(data: bytes, structure: Node, env: Envelope, subject: str) -> tuple[str, str]:
+    """(search text, preview): the folded search text and the first words of the body."""
+    pieces = [subject, *_people(env)]
+    budget = LIMIT
+    preview = ""
+    for node in text_parts(structure):
+        if budget <= 0:
+            break
+        text = part_text(data, node, budget)
+        if not preview:
+            preview = " ".join(text[:PREVIEW * 4].split())[:PREVIEW]
+        pieces.append(text)
+        budget -= len(text)
+    return fold_words(" ".join(pieces))[:LIMIT], preview

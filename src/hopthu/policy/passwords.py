@@ -1,0 +1,109 @@
+"""Password rules (R5.3) and the calendar of forced changes (R5.2, R6.4b).
+
+A password has at least 8 characters and all four classes of the regulation: an uppercase letter, a
+lowercase letter, a digit and a special character. Letters are Unicode letters, so `Ă`, `Đ`, `Ư` count
+as uppercase and `ă`, `đ`, `ư` as lowercase; a digit is 0-9 (or another script's decimal digit); a
+special character is anything else that is visible (punctuation, symbols; letters without case such
+as Chinese count too). White space is allowed and counts as nothing. Control characters are refused:
+they cannot be typed and cannot be sent in an IMAP quoted string. Lengths are counted after NFC
+normalisation, and `normalize_password` is what the hasher must see (RFC 8265 §4.2 OpaqueString's
+NFC rule), so `Ă` typed as one or as two code points is the same password.
+
+Expiry is 3 calendar months after the last change (31 January → 30 April). R6.4b's "lock" for an
+unchanged password is met here, not by a lifecycle lock: the owner signs in and can only set a new
+password, which a locked account could not do without an operator.
+"""
+
+import datetime as dt
+import unicodedata
+from dataclasses import dataclass
+from typing import Final
+
+from hopthu.errors import HopThuError
+from hopthu.policy.dates import add_months
+
+MIN_LENGTH: Final = 8
+"""The regulation's minimum length (R5.3); a setting passes another."""
+CHANGE_EVERY_MONTHS: Final = 3
+"""The regulation's change period in calendar months (R5.2); a setting passes another."""
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One rule a password misses, named for the user in Vietnamese and English."""
+
+    code: str
+    vi: str
+    en: str
+
+
+def normalize_password(password: str) -> str:
+    """The form to check, hash and compare: NFC, so one password typed on any device is one password."""
+    return unicodedata.normalize("NFC", password)
+
+
+def _is_special(ch: str) -> bool:
+    return not (ch.isupper() or ch.islower() or ch.isdecimal() or ch.isspace()) and ch.isprintable()
+
+
+_CLASSES: Final = (
+    (Problem("no_uppercase", "cần có chữ in hoa", "needs an uppercase letter"), str.isupper),
+    (Problem("no_lowercase", "cần có chữ in thường", "needs a lowercase letter"), str.islower),
+    (Problem("no_digit", "cần có chữ số", "needs a digit"), str.isdecimal),
+    (
+        Problem(
+            "no_special",
+            "cần có ký tự đặc biệt (ví dụ ! @ # $ %)",
+            "needs a special character (e.g. ! @ # $ %)",
+        ),
+        _is_special,
+    ),
+)
+_CONTROL: Final = Problem(
+    "control_character", "không được chứa ký tự điều khiển", "must not contain control characters"
+)
+_UNCHANGED: Final = Problem("unchanged", "phải khác mật khẩu cũ", "must differ from the old password")
+
+
+def password_problems(
+    password: str, *, old: str | None = None, min_length: int = MIN_LENGTH
+) -> list[Problem]:
+    """Every rule of R5.3 that `password` misses (empty when it is acceptable), in a fixed order.
+
+    `old`, when the caller knows it, is the password being replaced; the same one again is refused.
+    """
+    text = normalize_password(password)
+    problems = []
+    if len(text) < min_length:
+        problems.append(
+            Problem("too_short", f"cần ít nhất {min_length} ký tự", f"needs at least {min_length} characters")
+        )
+    problems += [problem for problem, member in _CLASSES if not any(member(ch) for ch in text)]
+    if any(unicodedata.category(ch) == "Cc" for ch in text):
+        problems.append(_CONTROL)
+    if old is not None and text == normalize_password(old):
+        problems.append(_UNCHANGED)
+    return problems
+
+
+def check_password(password: str, *, old: str | None = None, min_length: int = MIN_LENGTH) -> None:
+    """Refuse a password that misses any rule of R5.3, naming every one it misses."""
+    problems = password_problems(password, old=old, min_length=min_length)
+    if problems:
+        raise HopThuError(
+            "Mật khẩu chưa đạt yêu cầu: " + "; ".join(problem.vi for problem in problems) + ".",
+            "The password does not meet the rules: " + "; ".join(p.en for p in problems) + ".",
+            code="weak_password",
+        )
+
+
+def password_expires_at(changed_at: dt.datetime, months: int = CHANGE_EVERY_MONTHS) -> dt.datetime:
+    """When a password changed at `changed_at` must be changed again (R5.2): calendar months later."""
+    return add_months(changed_at, months)
+
+
+def must_change_password(
+    changed_at: dt.datetime, must_change_flag: bool, now: dt.datetime, months: int = CHANGE_EVERY_MONTHS
+) -> bool:
+    """Whether only a password change may work now (R5.2): a new or reset password, or an expired one."""
+    return must_change_flag or now >= password_expires_at(changed_at, months)

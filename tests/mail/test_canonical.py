@@ -1,0 +1,43 @@
+"""The stored form: line endings settled once, as Dovecot settles them."""
+
+from __future__ import annotations
+
+import pytest
+
+from hopthu.mail import canonical, nul_safe, parse, section_range
+
+
+@pytest.mark.parametrize(("raw", "stored"), [
+    (b"Subject: a\r\n\r\nbody\r\n", b"Subject: a\r\n\r\nbody\r\n"),
+    (b"Subject: a\n\nbody\n", b"Subject: a\r\n\r\nbody\r\n"),  # bare LF
+    (b"Subject: a\r\n\nbody", b"Subject: a\r\n\r\nbody"),  # mixed
+    (b"a\r\r\nb\r\n", b"a\r\nb\r\n"),  # CR CR LF: one CR goes, as in an LF-only store
+    (b"a\rb\r\n", b"a\rb\r\n"),  # a lone CR inside a line stays
+    (b"a\r\n\r", b"a\r\n"),  # a CR at the very end is dropped
+    (b"a\0b\r\n", b"a\0b\r\n"),  # NUL stays; it is mapped to 0x80 only on the wire
+    (b"", b""),
+])
+def test_canonical(raw: bytes, stored: bytes) -> None:
+    assert canonical(raw) == stored
+
+
+def test_canonical_input_is_returned_as_is() -> None:
+    data = b"Subject: x\r\n\r\n" + b"line\r\n" * 1000
+    assert canonical(data) is data
+
+
+def test_sizes_count_the_crlf_form() -> None:
+    raw = b"From: a@b\nSubject: bare LF\n\nline one\nline two\n"
+    data = canonical(raw)
+    parsed = parse(data)
+    assert parsed.size == len(raw) + raw.count(b"\n")
+    assert section_range(parsed.structure, "TEXT") == (parsed.header_end, len(data))
+    assert parsed.structure["lines"] == 2
+
+
+def test_nul_goes_out_as_0x80_with_the_same_length() -> None:
+    data = canonical(b"Subject: x\r\n\r\nT\0e\0s\0t\r\n")
+    parsed = parse(data)
+    assert parsed.has_nuls
+    assert nul_safe(data) == data.replace(b"\0", b"\x80")
+    assert not parse(canonical(b"Subject: x\r\n\r\nno nul\r\n")).has_nuls
