@@ -34,6 +34,30 @@ class ServerSettings:
 
 
 @dataclass(frozen=True)
+class SmtpSettings:
+    # The name this server gives in its greeting and Received headers; empty means mail.<domain>.
+    hostname: str = ""
+    mx_port: int = 2525
+    submission_port: int = 1587  # STARTTLS
+    submissions_port: int = 1465  # implicit TLS
+    # Other domains whose mail reaches the same people (R13.7: the former provinces' domains).
+    domain_aliases: tuple[str, ...] = ("soctrang.gov.vn", "haugiang.gov.vn")
+    max_message_size: int = 40 * MiB
+    # Development only: allow AUTH without TLS from loopback clients.
+    allow_plain_auth_on_loopback: bool = False
+    dkim_selector: str = "hopthu"
+    dkim_key: str = "dkim/private.pem"
+    # Outbound queue: minutes between attempts (the last repeats), lifetime, and the delay notice.
+    retry_minutes: tuple[int, ...] = (5, 10, 30, 60, 120, 240)
+    queue_lifetime_hours: int = 120
+    delay_notice_hours: int = 4
+    # R3.1: outbound recipients per account; crossing `hard_limit_per_day` locks the account (R6.4a).
+    limit_per_hour: int = 300
+    limit_per_day: int = 1000
+    hard_limit_per_day: int = 2000
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     # Empty means the embedded default: SQLite in the data folder.
     database_url: str = ""
@@ -58,6 +82,7 @@ class PolicySettings:
 class Settings:
     data_dir: Path = Path("data")
     server: ServerSettings = field(default_factory=ServerSettings)
+    smtp: SmtpSettings = field(default_factory=SmtpSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
 
@@ -66,6 +91,10 @@ class Settings:
         if self.store.database_url:
             return self.store.database_url
         return f"sqlite+aiosqlite:///{(self.data_dir / 'hopthu.db').resolve()}"
+
+    @property
+    def hostname(self) -> str:
+        return self.smtp.hostname or f"mail.{self.server.domain}"
 
     @property
     def blob_path(self) -> Path:
@@ -77,7 +106,12 @@ class Settings:
         return candidate if candidate.is_absolute() else self.data_dir / candidate
 
 
-_SECTIONS = {"server": ServerSettings, "store": StoreSettings, "policy": PolicySettings}
+_SECTIONS = {
+    "server": ServerSettings,
+    "smtp": SmtpSettings,
+    "store": StoreSettings,
+    "policy": PolicySettings,
+}
 
 
 def _bad(key: str, value: object, expected: str) -> HopThuError:
@@ -116,11 +150,14 @@ def _coerce(key: str, value: Any, kind: Any) -> Any:
         if isinstance(value, str):
             return value
         raise _bad(key, value, "một chuỗi / a string")
-    if kind == tuple[int, ...]:
-        items = value.split(",") if from_env else value
+    if kind in (tuple[int, ...], tuple[str, ...]):
+        item_kind = kind.__args__[0]
+        items = [item.strip() for item in value.split(",") if item.strip()] if from_env else value
         if not isinstance(items, list | tuple):
-            raise _bad(key, value, "một danh sách số / a list of integers")
-        return tuple(_coerce(key, item.strip() if isinstance(item, str) else item, int) for item in items)
+            raise _bad(key, value, "một danh sách / a list")
+        if item_kind is str and not all(isinstance(item, str) for item in items):
+            raise _bad(key, value, "một danh sách chuỗi / a list of strings")
+        return tuple(_coerce(key, item, item_kind) for item in items)
     raise AssertionError(f"unsupported setting type {kind!r}")
 
 

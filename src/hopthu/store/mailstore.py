@@ -23,7 +23,7 @@ from hopthu.store import dialect
 from hopthu.store.blobs import BlobStore
 from hopthu.store.db import Database
 from hopthu.store.events import Change, EventBus
-from hopthu.store.schema import blob, mail_usage, mailbox, message
+from hopthu.store.schema import blob, mail_usage, mailbox, message, queue_item
 
 log = logging.getLogger(__name__)
 
@@ -78,11 +78,25 @@ class Target:
 
 
 @dataclass(frozen=True, slots=True)
+class Remote:
+    """A recipient in another domain: the message waits in the outbound queue for it."""
+
+    sender: str  # envelope sender; "" for bounces and notices
+    recipient: str
+    account_id: int | None = None  # who sent it, when one of ours did
+
+
+@dataclass(frozen=True, slots=True)
 class Delivered:
-    target: Target
+    target: Target | Remote
     mailbox_id: int | None = None
     uid: int | None = None
+    queue_id: int | None = None
     refused: str | None = None  # "over_quota" | "no_mailbox"
+
+    @property
+    def accepted(self) -> bool:
+        return self.refused is None
 
 
 @dataclass(slots=True)
@@ -91,7 +105,7 @@ class _Job:
     digest: str
     stored_size: int
     parsed: Parsed
-    targets: Sequence[Target]
+    targets: Sequence[Target | Remote]
     internal_date: dt.datetime
     prefix: bytes | None
     future: asyncio.Future[list[Delivered]] = field(repr=False)
@@ -210,12 +224,15 @@ class MailStore:
         self,
         data: bytes,
         parsed: Parsed,
-        targets: Sequence[Target],
+        targets: Sequence[Target | Remote],
         *,
         internal_date: dt.datetime | None = None,
         prefix: bytes | None = None,
     ) -> list[Delivered]:
-        """Store one message into every target mailbox; return once it is durable."""
+        """Store one message into every local mailbox and queue it for every remote recipient.
+
+        Returns one result per target, in order, once all of it is durable (one transaction).
+        """
         if not targets:
             return []
         digest, stored_size = await asyncio.to_thread(self.blobs.put, data)
@@ -270,9 +287,16 @@ class MailStore:
             await self._register_blobs(conn, batch, now)
             added: dict[str, int] = {}
             for job in batch:
-                delivered = [await self._place(conn, job, target, changes) for target in job.targets]
+                delivered = [
+                    await (
+                        self._queue(conn, job, target, now)
+                        if isinstance(target, Remote)
+                        else self._place(conn, job, target, changes)
+                    )
+                    for target in job.targets
+                ]
                 results.append(delivered)
-                added[job.digest] = added.get(job.digest, 0) + sum(1 for d in delivered if d.uid is not None)
+                added[job.digest] = added.get(job.digest, 0) + sum(1 for d in delivered if d.accepted)
             for digest, count in added.items():
                 if count:
                     await conn.execute(
@@ -346,6 +370,26 @@ class MailStore:
         )
         changes.append(Change(target.account_id, mailbox_id, "append", (uid,), modseq))
         return Delivered(target, mailbox_id, uid)
+
+    async def _queue(self, conn: AsyncConnection, job: _Job, target: Remote, now: dt.datetime) -> Delivered:
+        domain = target.recipient.rpartition("@")[2].lower()
+        queue_id = (
+            await conn.execute(
+                sa.insert(queue_item)
+                .values(
+                    blob_hash=job.digest,
+                    prefix=job.prefix,
+                    sender=target.sender,
+                    recipient=target.recipient,
+                    domain=domain,
+                    account_id=target.account_id,
+                    next_attempt_at=now,
+                    created_at=now,
+                )
+                .returning(queue_item.c.id)
+            )
+        ).scalar_one()
+        return Delivered(target, queue_id=queue_id)
 
     async def _register_blobs(self, conn: AsyncConnection, batch: list[_Job], now: dt.datetime) -> None:
         """A row for each new body before any message refers to it; references are added after."""
@@ -437,15 +481,7 @@ class MailStore:
             released: dict[str, int] = {}
             for row in removed:
                 released[row.blob_hash] = released.get(row.blob_hash, 0) + 1
-            for digest, count in released.items():
-                await conn.execute(
-                    sa.update(blob)
-                    .where(blob.c.hash == digest)
-                    .values(
-                        refcount=blob.c.refcount - count,
-                        zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
-                    )
-                )
+            await release_blobs(conn, released, now)
         gone = [row.uid for row in removed]
         self.events.publish([Change(owner, mailbox_id, "expunge", tuple(gone), modseq)])
         return gone
@@ -478,6 +514,22 @@ class MailStore:
             self._committer.cancel()
             await asyncio.gather(self._committer, return_exceptions=True)
             self._committer = None
+
+
+async def release_blobs(conn: AsyncConnection, released: dict[str, int], now: dt.datetime) -> None:
+    """Drop references to bodies (a message expunged, a queue row finished), in the caller's transaction.
+
+    A body whose count reaches zero is marked, and collected after the grace period.
+    """
+    for digest, count in released.items():
+        await conn.execute(
+            sa.update(blob)
+            .where(blob.c.hash == digest)
+            .values(
+                refcount=blob.c.refcount - count,
+                zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
+            )
+        )
 
 
 def _fail(job: _Job, reason: str) -> None:

@@ -214,3 +214,27 @@ message = sa.Table(
     sa.Index("ix_message_mailbox_id_modseq", "mailbox_id", "modseq"),
     sa.Index("ix_message_mailbox_id_internal_date", "mailbox_id", "internal_date"),
 )
+
+# Mail waiting to leave for other domains: one row per remote recipient, pointing at the stored body
+# (a reference counted in `blob.refcount` until the row is finished). Finished rows stay as the record
+# of what was sent (R13.1) until retention removes them.
+queue_item = sa.Table(
+    "queue_item",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("blob_hash", sa.String(64), sa.ForeignKey("blob.hash"), nullable=False, index=True),
+    sa.Column("prefix", sa.LargeBinary, nullable=True),  # headers added for sending (DKIM, Received)
+    sa.Column("sender", sa.String(320), nullable=False),  # envelope MAIL FROM; "" for bounces
+    sa.Column("recipient", sa.String(320), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=True, index=True),
+    sa.Column("status", sa.String(16), nullable=False, server_default="queued"),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", Timestamp, nullable=False),
+    sa.Column("lease_until", Timestamp, nullable=True),
+    sa.Column("last_error", sa.Text, nullable=True),
+    sa.Column("delay_notified", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Index("ix_queue_item_status_next_attempt_at", "status", "next_attempt_at"),
+)

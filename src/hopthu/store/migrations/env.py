@@ -2,9 +2,19 @@
 
 from alembic import context
 
-from hopthu.store.schema import metadata
+from hopthu.store.schema import UTCDateTime, metadata
+
+
+def render_item(kind: str, obj: object, _autogen: object) -> str | bool:
+    """Write our column types as plain SQLAlchemy ones, so revisions never import the schema."""
+    if kind == "type" and isinstance(obj, UTCDateTime):
+        return "sa.DateTime(timezone=True)"
+    return False
+
 
 connection = context.config.attributes["connection"]
-context.configure(connection=connection, target_metadata=metadata, render_as_batch=True)
+context.configure(
+    connection=connection, target_metadata=metadata, render_as_batch=True, render_item=render_item
+)
 with context.begin_transaction():
     context.run_migrations()
