@@ -47,6 +47,9 @@ class SmtpSettings:
     allow_plain_auth_on_loopback: bool = False
     dkim_selector: str = "hopthu"
     dkim_key: str = "dkim/private.pem"
+    # The port remote MX hosts are reached on (25; tests point it at a local stand-in).
+    outbound_port: int = 25
+    outbound_timeout_seconds: float = 60.0
     # Outbound queue: minutes between attempts (the last repeats), lifetime, and the delay notice.
     retry_minutes: tuple[int, ...] = (5, 10, 30, 60, 120, 240)
     queue_lifetime_hours: int = 120
