@@ -10,7 +10,6 @@ import typer
 
 from hopthu.cli.common import err, fail, out, settings
 from hopthu.errors import HopThuError
-from hopthu.server import Server
 
 
 def serve(
@@ -22,6 +21,8 @@ def serve(
     changes = {k: v for k, v in (("bind", bind), ("http_port", http_port)) if v is not None}
     config = dataclasses.replace(config, server=dataclasses.replace(config.server, **changes))
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+
+    from hopthu.server import Server  # the listeners' libraries load only for this command
 
     async def main() -> None:
         server = Server(config)
