@@ -176,6 +176,22 @@ def _build_section(name: str, cls: type, values: dict[str, Any]) -> Any:
     return cls(**{k: _coerce(f"{name}.{k}", v, hints[k]) for k, v in values.items()})
 
 
+def _validate(settings: Settings) -> Settings:
+    """Rules across values that a type alone cannot say."""
+    retry = settings.smtp.retry_minutes
+    if not retry or min(retry) < 1:
+        raise _bad("smtp.retry_minutes", list(retry), "ít nhất một số phút ≥ 1 / at least one value ≥ 1")
+    for key in ("http_port",):
+        port = getattr(settings.server, key)
+        if not 0 <= port <= 65535:
+            raise _bad(f"server.{key}", port, "0-65535")
+    for key in ("mx_port", "submission_port", "submissions_port", "outbound_port"):
+        port = getattr(settings.smtp, key)
+        if not 0 <= port <= 65535:
+            raise _bad(f"smtp.{key}", port, "0-65535")
+    return settings
+
+
 def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -> Settings:
     """Read the data folder's configuration file (if any) and the `HOPTHU_*` environment."""
     environ = dict(os.environ if environ is None else environ)
@@ -204,9 +220,11 @@ def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -
             env_value = environ.get(f"HOPTHU_{section.upper()}_{f.name.upper()}")
             if env_value is not None:
                 raw[section][f.name] = env_value
-    return Settings(
-        data_dir=data_dir,
-        **{name: _build_section(name, cls, raw[name]) for name, cls in _SECTIONS.items()},
+    return _validate(
+        Settings(
+            data_dir=data_dir,
+            **{name: _build_section(name, cls, raw[name]) for name, cls in _SECTIONS.items()},
+        )
     )
 
 

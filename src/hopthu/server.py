@@ -1,13 +1,14 @@
 """`hopthu serve`: one asyncio process hosting every listener and worker.
 
-Listeners start after the store is open and migrated; SIGTERM or SIGINT stops accepting, lets
-requests in flight finish (up to the configured grace), finishes pending deliveries and closes the
-store. Later capabilities add their listeners to `Server.start`.
+Listeners start after the store is open and migrated. SIGTERM or SIGINT stops accepting connections,
+lets messages being accepted finish (up to the configured grace), finishes pending deliveries and
+closes the store. Each capability adds its listener in `Server.start`.
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import dataclasses
 import logging
 import signal
@@ -17,9 +18,18 @@ from dataclasses import dataclass
 import uvicorn
 
 from hopthu.config import Settings
+from hopthu.directory.auth import Authenticator
 from hopthu.directory.context import DirectoryContext
+from hopthu.directory.routing import Router
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
+from hopthu.smtp.dkim import load_key
+from hopthu.smtp.dns import DnsResolver, Resolver
+from hopthu.smtp.handlers import MxHandler, SubmissionHandler
+from hopthu.smtp.limits import SendingLimits
+from hopthu.smtp.listeners import start_smtp_listeners
+from hopthu.smtp.outbound import OutboundQueue
+from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
 from hopthu.web.app import create_app
 
@@ -31,6 +41,9 @@ class Services:
     settings: Settings
     store: Store
     directory: Directory
+    router: Router
+    authenticator: Authenticator
+    pipeline: Pipeline
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -39,9 +52,7 @@ class _EmbeddedUvicorn(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # uvicorn < 0.29
         return None
 
-    def capture_signals(self):  # uvicorn >= 0.29
-        import contextlib
-
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # uvicorn >= 0.29
         return contextlib.nullcontext()
 
 
@@ -65,30 +76,75 @@ def listen_socket(host: str, port: int, role: str) -> socket.socket:
 
 
 class Server:
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
+        self.resolver = resolver or DnsResolver()
         self.services: Services | None = None
+        self.ports: dict[str, int] = {}
+        self._servers: list[asyncio.Server] = []
         self._http: _EmbeddedUvicorn | None = None
-        self._http_task: asyncio.Task | None = None
+        self._http_task: asyncio.Task[None] | None = None
+        self._outbound_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
 
     async def start(self) -> None:
-        store = await Store.open(self.settings)
-        self.services = Services(self.settings, store, Directory(DirectoryContext(store, self.settings)))
+        settings = self.settings
+        store = await Store.open(settings)
+        ctx = DirectoryContext(store, settings)
+        router = Router(ctx)
+        dkim_path = settings.path(settings.smtp.dkim_key)
+        pipeline = Pipeline(
+            store,
+            router,
+            settings,
+            self.resolver,
+            dkim_key=load_key(dkim_path) if dkim_path.exists() else None,
+        )
+        directory = Directory(ctx)
+        authenticator = Authenticator(ctx)
+        self.services = Services(settings, store, directory, router, authenticator, pipeline)
+
+        bind = settings.server.bind
+        wanted = {
+            "http": settings.server.http_port,
+            "smtp": settings.smtp.mx_port,
+            "submission": settings.smtp.submission_port,
+            "submissions": settings.smtp.submissions_port,
+        }
+        sockets = {role: listen_socket(bind, port, role) for role, port in wanted.items()}
+        self.ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
+
+        limits = SendingLimits(
+            settings.smtp.limit_per_hour, settings.smtp.limit_per_day, settings.smtp.hard_limit_per_day
+        )
+        self.submission_handler = SubmissionHandler(
+            pipeline, router, authenticator, limits, directory.accounts
+        )
+        self._servers = await start_smtp_listeners(
+            settings,
+            MxHandler(pipeline, router),
+            self.submission_handler,
+            {
+                "mx": sockets["smtp"],
+                "submission": sockets["submission"],
+                "submissions": sockets["submissions"],
+            },
+        )
+        self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
+        pipeline.on_queued = self.outbound.wake
+        self._outbound_task = asyncio.create_task(self.outbound.run())
+        await self._start_http(sockets["http"])
+
+    async def _start_http(self, sock: socket.socket) -> None:
+        assert self.services is not None
         config = uvicorn.Config(
             create_app(self.services),
-            host=self.settings.server.bind,
-            port=self.settings.server.http_port,
             log_level="warning",
             access_log=False,
             lifespan="off",
             timeout_graceful_shutdown=int(self.settings.server.shutdown_grace_seconds),
         )
         self._http = _EmbeddedUvicorn(config)
-        sock = listen_socket(self.settings.server.bind, self.settings.server.http_port, "HTTP")
-        self.settings = dataclasses.replace(
-            self.settings, server=dataclasses.replace(self.settings.server, http_port=sock.getsockname()[1])
-        )
         self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))
         while not self._http.started:
             if self._http_task.done():
@@ -99,12 +155,25 @@ class Server:
     def urls(self) -> dict[str, str]:
         host = self.settings.server.bind
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        return {"http": f"http://{shown}:{self.settings.server.http_port}/"}
+        schemes = {"http": "http", "smtp": "smtp", "submission": "smtp", "submissions": "smtps"}
+        return {
+            role: f"{schemes[role]}://{shown}:{port}" + ("/" if role == "http" else "")
+            for role, port in self.ports.items()
+        }
 
     async def stop(self) -> None:
+        for server in self._servers:
+            server.close()
+        if self.services is not None:
+            deadline = asyncio.get_running_loop().time() + self.settings.server.shutdown_grace_seconds
+            while self.services.pipeline.active and asyncio.get_running_loop().time() < deadline:
+                await asyncio.sleep(0.05)
         if self._http is not None and self._http_task is not None:
             self._http.should_exit = True
             await asyncio.gather(self._http_task, return_exceptions=True)
+        if self._outbound_task is not None:
+            self._outbound_task.cancel()
+            await asyncio.gather(self._outbound_task, return_exceptions=True)
         if self.services is not None:
             await self.services.store.close()
 
@@ -117,3 +186,14 @@ class Server:
         finally:
             log.info("stopping")
             await self.stop()
+
+
+def with_ports(settings: Settings, **ports: int | None) -> Settings:
+    """Settings with the listener ports given on the command line (None keeps the configured one)."""
+    server = {k: v for k, v in ports.items() if k == "http_port" and v is not None}
+    smtp = {k: v for k, v in ports.items() if k != "http_port" and v is not None}
+    return dataclasses.replace(
+        settings,
+        server=dataclasses.replace(settings.server, **server),
+        smtp=dataclasses.replace(settings.smtp, **smtp),
+    )

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hopthu.cli import account, agency
+from hopthu.cli import account, agency, dkim, queue
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
 from hopthu.cli.serve import serve
@@ -35,6 +35,8 @@ app.command("init")(init)
 app.command("serve")(serve)
 app.add_typer(agency.app, name="agency")
 app.add_typer(account.app, name="account")
+app.add_typer(dkim.app, name="dkim")
+app.add_typer(queue.app, name="queue")
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from hopthu.config import CONFIG_FILE, ServerSettings, load_settings, sample_con
 from hopthu.directory.bootstrap import bootstrap
 from hopthu.errors import HopThuError
 from hopthu.security.certs import make_self_signed
+from hopthu.smtp.dkim import generate_key
 
 
 def init(
@@ -50,6 +51,9 @@ def init(
         settings.path(ServerSettings.tls_key),
         [settings.server.web_url.split("://")[-1].split("/")[0], domain],
     )
+    dkim_key = settings.path(settings.smtp.dkim_key)
+    if not dkim_key.exists():
+        generate_key(dkim_key)
     (data / CONFIG_FILE).write_text(sample_config(settings), encoding="utf-8")
     if as_json:
         print_json(

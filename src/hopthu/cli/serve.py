@@ -11,18 +11,30 @@ import typer
 from hopthu.cli.common import err, fail, out, settings
 from hopthu.errors import HopThuError
 
+PORT = {"min": 0, "max": 65535}
+
 
 def serve(
     bind: str | None = typer.Option(None, "--bind", help="Địa chỉ lắng nghe / listen address"),
-    http_port: int | None = typer.Option(None, "--http-port", min=0, max=65535, help="Cổng HTTP"),
+    http_port: int | None = typer.Option(None, "--http-port", **PORT, help="HTTP (web, /healthz)"),
+    smtp_port: int | None = typer.Option(None, "--smtp-port", **PORT, help="SMTP nhận thư / MX"),
+    submission_port: int | None = typer.Option(None, "--submission-port", **PORT, help="Gửi thư, STARTTLS"),
+    submissions_port: int | None = typer.Option(None, "--submissions-port", **PORT, help="Gửi thư, TLS"),
 ) -> None:
     """Chạy máy chủ / Run the server: every listener in one process until SIGTERM."""
-    config = settings()
-    changes = {k: v for k, v in (("bind", bind), ("http_port", http_port)) if v is not None}
-    config = dataclasses.replace(config, server=dataclasses.replace(config.server, **changes))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    from hopthu.server import Server, with_ports  # the listeners' libraries load only for this command
 
-    from hopthu.server import Server  # the listeners' libraries load only for this command
+    config = with_ports(
+        settings(),
+        http_port=http_port,
+        mx_port=smtp_port,
+        submission_port=submission_port,
+        submissions_port=submissions_port,
+    )
+    if bind is not None:
+        config = dataclasses.replace(config, server=dataclasses.replace(config.server, bind=bind))
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
 
     async def main() -> None:
         server = Server(config)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.agencies import AgencyService
 from hopthu.directory.context import DirectoryContext
+from hopthu.directory.delegations import DelegationService
 from hopthu.directory.people import PeopleService
 from hopthu.directory.roles import RoleService
 
@@ -16,3 +17,4 @@ class Directory:
         self.people = PeopleService(ctx)
         self.accounts = AccountService(ctx)
         self.roles = RoleService(ctx)
+        self.delegations = DelegationService(ctx, self.accounts)

@@ -1,0 +1,75 @@
+"""Delegation of agency mailboxes to people (R8.2): read and send-as rights without a shared password."""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hopthu.directory import audit
+from hopthu.directory.accounts import AccountService
+from hopthu.directory.context import DirectoryContext
+from hopthu.errors import HopThuError
+from hopthu.store.schema import delegation
+
+
+class DelegationService:
+    def __init__(self, ctx: DirectoryContext, accounts: AccountService) -> None:
+        self.ctx = ctx
+        self.accounts = accounts
+
+    async def grant(
+        self, mailbox: str, person: str, *, can_send: bool, actor: str, ref: str | None = None
+    ) -> None:
+        """Let `person` use the agency mailbox `mailbox` (read always; send as it when `can_send`)."""
+        box = await self.accounts.get(mailbox)
+        who = await self.accounts.get(person)
+        if box.kind != "agency":
+            raise HopThuError(
+                "Chỉ ủy quyền hộp thư cơ quan, đơn vị", "Only agency mailboxes can be delegated"
+            )
+        if who.kind != "personal":
+            raise HopThuError("Chỉ ủy quyền cho hộp thư cá nhân", "Only a person can be a delegate")
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(
+                sa.delete(delegation).where(
+                    delegation.c.mailbox_account_id == box.id, delegation.c.person_account_id == who.id
+                )
+            )
+            await conn.execute(
+                sa.insert(delegation).values(
+                    mailbox_account_id=box.id,
+                    person_account_id=who.id,
+                    can_read=True,
+                    can_send=can_send,
+                    created_at=now,
+                )
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="delegation.granted",
+                target=box.local,
+                ref=ref,
+                details={"person": who.local, "can_send": can_send},
+            )
+
+    async def revoke(self, mailbox: str, person: str, *, actor: str, ref: str | None = None) -> None:
+        box = await self.accounts.get(mailbox)
+        who = await self.accounts.get(person)
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(
+                sa.delete(delegation).where(
+                    delegation.c.mailbox_account_id == box.id, delegation.c.person_account_id == who.id
+                )
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="delegation.revoked",
+                target=box.local,
+                ref=ref,
+                details={"person": who.local},
+            )

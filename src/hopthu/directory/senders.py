@@ -1,0 +1,42 @@
+"""Which addresses a signed-in person may send as (R3.2, R8.2): their own, their aliases, and the
+agency mailboxes delegated to them with the right to send."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hopthu.directory.auth import Identity
+from hopthu.directory.routing import Router
+from hopthu.policy import lifecycle
+from hopthu.store.schema import account, delegation
+
+
+@dataclass(frozen=True, slots=True)
+class SendAs:
+    account_id: int  # the mailbox the mail is from
+    address: str
+    delegated: bool  # sent by a delegate, who is then named in Sender: (R8.3)
+
+
+async def send_as(router: Router, identity: Identity, address: str) -> SendAs | None:
+    """The mailbox `identity` sends from when it uses `address`, or None if it may not."""
+    target = await router.local(address)
+    if target is None or not lifecycle.can_send(target.status):
+        return None
+    if target.account_id == identity.account_id:
+        return SendAs(target.account_id, address, delegated=False)
+    async with router.ctx.store.db.read() as conn:
+        allowed = (
+            await conn.execute(
+                sa.select(delegation.c.id)
+                .join(account, account.c.id == delegation.c.mailbox_account_id)
+                .where(
+                    delegation.c.mailbox_account_id == target.account_id,
+                    delegation.c.person_account_id == identity.account_id,
+                    delegation.c.can_send.is_(True),
+                )
+            )
+        ).first()
+    return SendAs(target.account_id, address, delegated=True) if allowed else None

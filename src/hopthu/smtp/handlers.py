@@ -1,0 +1,264 @@
+"""aiosmtpd handlers for the MX and submission listeners. They only translate SMTP into questions for
+the directory (who is this recipient, may this person send as that address) and the pipeline.
+
+MX (RFC 5321): mail for our domains only, no relaying; unknown recipients refused at RCPT (550
+5.1.1), revoked or deleted mailboxes 550 5.2.1 (R6.4), full ones 452 4.2.2 for that recipient only
+(R5.1). Submission (RFC 6409): AUTH first (RFC 4954, PLAIN and LOGIN, only over TLS), the envelope
+sender must be an address the person may send as (R3.2, R8.2), recipients counted against the
+sending limits (R3.1).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import ipaddress
+import logging
+import secrets
+from typing import Any
+
+from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+
+from hopthu.directory.accounts import AccountService
+from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefused
+from hopthu.directory.routing import Router
+from hopthu.directory.senders import send_as
+from hopthu.policy import lifecycle
+from hopthu.smtp import replies
+from hopthu.smtp.limits import SendingLimits, Verdict
+from hopthu.smtp.pipeline import Incoming, Pipeline, _unaccent
+from hopthu.smtp.replies import Reply
+
+log = logging.getLogger(__name__)
+
+MAX_RECIPIENTS = 1000
+
+
+def _peer_ip(session: Session) -> str:
+    peer = session.peer
+    return peer[0] if isinstance(peer, tuple) else str(peer or "")
+
+
+def _size_option(options: list[str]) -> int:
+    for option in options:
+        key, _, value = option.partition("=")
+        if key.upper() == "SIZE" and value.isdigit():
+            return int(value)
+    return 0
+
+
+class HopThuSMTP(SMTP):
+    """aiosmtpd's protocol, knowing whether this connection is already TLS (port 465) and whether a
+    loopback client may authenticate without TLS (development only)."""
+
+    def __init__(
+        self, handler: Any, *, implicit_tls: bool = False, plain_auth_on_loopback: bool = False, **kwargs: Any
+    ) -> None:
+        super().__init__(handler, **kwargs)
+        self.implicit_tls = implicit_tls
+        self.plain_auth_on_loopback = plain_auth_on_loopback
+
+    def connection_made(self, transport: Any) -> None:
+        super().connection_made(transport)
+        if self.implicit_tls:
+            self._auth_require_tls = False  # the whole connection is TLS already
+        elif self.plain_auth_on_loopback:
+            peer = transport.get_extra_info("peername")
+            loopback = bool(peer) and ipaddress.ip_address(peer[0]).is_loopback
+            self._auth_require_tls = not loopback
+
+    @property
+    def secure(self) -> bool:
+        return self.implicit_tls or self._tls_protocol is not None
+
+
+class MxHandler:
+    """Mail from the world for our people."""
+
+    channel = "mx"
+
+    def __init__(self, pipeline: Pipeline, router: Router) -> None:
+        self.pipeline = pipeline
+        self.router = router
+
+    async def handle_EHLO(
+        self, server: SMTP, session: Session, envelope: Envelope, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        # RFC 2920 and RFC 2034: aiosmtpd reads pipelined commands and we give enhanced codes.
+        return [*responses[:-1], "250-PIPELINING", "250-ENHANCEDSTATUSCODES", "250 HELP"]
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        envelope.mail_from = address
+        envelope.mail_options.extend(options)
+        return str(replies.SENDER_OK)
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
+            return str(replies.TOO_MANY_RECIPIENTS)
+        reply = await self.check_recipient(session, envelope, address)
+        if reply is replies.RECIPIENT_OK:
+            envelope.rcpt_tos.append(address)
+            envelope.rcpt_options.extend(options)
+        return str(reply)
+
+    async def check_recipient(self, session: Session, envelope: Envelope, address: str) -> Reply:
+        local = await self.router.local(address)
+        if local is None:
+            _, domain = self.router.split(address)
+            return replies.NO_SUCH_USER if self.router.is_local_domain(domain) else replies.RELAY_DENIED
+        if not local.receives:  # R6.4: revoked and deleted mailboxes refuse; locked ones still receive
+            return replies.MAILBOX_DISABLED
+        if local.usage + _size_option(envelope.mail_options) > local.quota:
+            return replies.MAILBOX_FULL  # R5.1, for this recipient only
+        return replies.RECIPIENT_OK
+
+    async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
+        incoming = Incoming(
+            data=envelope.original_content or envelope.content,
+            mail_from=envelope.mail_from or "",
+            recipients=list(envelope.rcpt_tos),
+            channel=self.channel,
+            client_ip=_peer_ip(session),
+            helo=session.host_name or "",
+            identity=session.auth_data if session.authenticated else None,
+            tls=getattr(server, "secure", False),
+            received_at=self.pipeline.router.ctx.now(),
+        )
+        try:
+            outcome = await self.pipeline.accept(incoming)
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("delivery failed (incident %s)", incident)
+            return str(replies.TEMPORARY_FAILURE.with_text(f"{replies.TEMPORARY_FAILURE.text} ({incident})"))
+        self.after_data(session, envelope, outcome.reply)
+        return str(outcome.reply)
+
+    def after_data(self, session: Session, envelope: Envelope, reply: Reply) -> None:
+        """Hook for submission: give back counted recipients when the message was refused."""
+
+
+class SubmissionHandler(MxHandler):
+    """Mail our own people send (ports 587 and 465)."""
+
+    channel = "submission"
+
+    def __init__(
+        self,
+        pipeline: Pipeline,
+        router: Router,
+        authenticator: Authenticator,
+        limits: SendingLimits,
+        accounts: AccountService,
+    ) -> None:
+        super().__init__(pipeline, router)
+        self.authenticator = authenticator
+        self.limits = limits
+        self.accounts = accounts
+
+    # --- AUTH (RFC 4954) ---------------------------------------------------------------------------
+
+    async def auth_PLAIN(self, server: SMTP, args: list[str]) -> AuthResult:
+        """RFC 4616: authzid NUL authcid NUL password, as an initial response or after a 334."""
+        if len(args) > 1:
+            try:
+                blob = b"" if args[1] == "=" else base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
+        else:
+            answer = await server.challenge_auth("", encode_to_b64=False)
+            if not isinstance(answer, bytes):
+                return AuthResult(success=False, handled=True)
+            blob = answer
+        parts = blob.split(b"\0")
+        if len(parts) != 3:
+            return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
+        return await self._sign_in(server, parts[1], parts[2])
+
+    async def auth_LOGIN(self, server: SMTP, args: list[str]) -> AuthResult:
+        if len(args) > 1:
+            try:
+                login: Any = base64.b64decode(args[1], validate=True)
+            except binascii.Error:
+                return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
+        else:
+            login = await server.challenge_auth("Username:")
+        if not isinstance(login, bytes):
+            return AuthResult(success=False, handled=True)
+        password = await server.challenge_auth("Password:")
+        if not isinstance(password, bytes):
+            return AuthResult(success=False, handled=True)
+        return await self._sign_in(server, login, password)
+
+    async def _sign_in(self, server: SMTP, login: bytes, password: bytes) -> AuthResult:
+        try:
+            identity = await self.authenticator.sign_in(
+                login.decode("utf-8", "replace"),
+                password.decode("utf-8", "replace"),
+                source=_peer_ip(server.session),
+                protocol="smtp",
+            )
+        except SignInRefused as refused:
+            return AuthResult(success=False, handled=False, message=str(_auth_reply(refused)))
+        return AuthResult(success=True, auth_data=identity, message=str(replies.AUTH_OK))
+
+    # --- envelope ----------------------------------------------------------------------------------
+
+    async def handle_MAIL(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: list[str]
+    ) -> str:
+        identity: Identity | None = session.auth_data if session.authenticated else None
+        if identity is None:
+            return str(replies.AUTH_REQUIRED)
+        if await send_as(self.router, identity, address) is None:
+            return str(replies.SENDER_NOT_ALLOWED)
+        return await super().handle_MAIL(server, session, envelope, address, options)
+
+    async def check_recipient(self, session: Session, envelope: Envelope, address: str) -> Reply:
+        _, domain = self.router.split(address)
+        if self.router.is_local_domain(domain):
+            local = await self.router.local(address)
+            if local is None:
+                return replies.NO_SUCH_USER
+            if not local.receives:
+                return replies.MAILBOX_DISABLED
+        identity: Identity = session.auth_data
+        verdict = self.limits.check(identity.account_id)
+        if verdict is Verdict.LOCK:
+            await self._lock_for_spam(identity)
+            return replies.ACCOUNT_LOCKED_FOR_SPAM
+        if verdict is Verdict.DEFER:
+            return replies.RATE_LIMITED
+        return replies.RECIPIENT_OK
+
+    async def _lock_for_spam(self, identity: Identity) -> None:
+        """R3.1, R6.4a: an account far over its sending limit is presumed hijacked and locked."""
+        try:
+            await self.accounts.change_status(
+                identity.local,
+                lifecycle.Action.LOCK,
+                reason=lifecycle.Reason.VIOLATION.value,
+                ref=None,
+                actor="system",
+                note=f"vượt giới hạn gửi {self.limits.hard_per_day} người nhận/ngày (R3.1)",
+            )
+        except Exception:  # already locked by a parallel session: the lock is what matters
+            log.info("account %s already locked", identity.local)
+
+    def after_data(self, session: Session, envelope: Envelope, reply: Reply) -> None:
+        if reply.code >= 400 and envelope.rcpt_tos and session.authenticated:
+            self.limits.release(session.auth_data.account_id, len(envelope.rcpt_tos))
+
+
+def _auth_reply(refused: SignInRefused) -> Reply:
+    if refused.refusal is Refusal.MUST_CHANGE_PASSWORD:
+        return replies.PASSWORD_CHANGE_NEEDED.with_text(f"{_unaccent(refused.vi)} / {refused.en}")
+    if refused.refusal is Refusal.THROTTLED:
+        return replies.AUTH_THROTTLED
+    if refused.refusal is Refusal.BAD_CREDENTIALS:
+        return replies.AUTH_FAILED
+    return replies.ACCOUNT_UNAVAILABLE.with_text(f"{_unaccent(refused.vi)} / {refused.en}")

@@ -1,0 +1,61 @@
+"""The SMTP listeners of `hopthu serve`: MX (STARTTLS offered), submission with STARTTLS (587) and
+submission over implicit TLS (465), all on one event loop with the rest of the process."""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import ssl
+from collections.abc import Callable
+
+from aiosmtpd.smtp import SMTP
+
+from hopthu.config import Settings
+from hopthu.smtp.handlers import HopThuSMTP, MxHandler, SubmissionHandler
+
+IDENT = "Hop Thu ESMTP"
+
+
+def server_tls_context(settings: Settings) -> ssl.SSLContext:
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(settings.path(settings.server.tls_cert), settings.path(settings.server.tls_key))
+    return context
+
+
+async def start_smtp_listeners(
+    settings: Settings,
+    mx: MxHandler,
+    submission: SubmissionHandler,
+    sockets: dict[str, socket.socket],
+) -> list[asyncio.Server]:
+    """One asyncio server per role found in `sockets` ("mx", "submission", "submissions")."""
+    loop = asyncio.get_running_loop()
+    tls = server_tls_context(settings)
+    common = {
+        "hostname": settings.hostname,
+        "ident": IDENT,
+        "data_size_limit": settings.smtp.max_message_size,
+        "enable_SMTPUTF8": True,
+        "timeout": 300,
+        "command_call_limit": {"*": 100, "RCPT": 1200, "NOOP": 20},
+    }
+    # AUTH is never offered before TLS; HopThuSMTP lifts that per connection on port 465 (already TLS)
+    # and, in development only, for loopback clients.
+    submit = {"auth_required": True, "auth_require_tls": True, "auth_exclude_mechanism": ["CRAM-MD5"]}
+    plain_loopback = settings.smtp.allow_plain_auth_on_loopback
+    makers: dict[str, tuple[Callable[[], SMTP], ssl.SSLContext | None]] = {
+        "mx": (lambda: HopThuSMTP(mx, tls_context=tls, **common), None),
+        "submission": (
+            lambda: HopThuSMTP(
+                submission, tls_context=tls, plain_auth_on_loopback=plain_loopback, **submit, **common
+            ),
+            None,
+        ),
+        "submissions": (lambda: HopThuSMTP(submission, implicit_tls=True, **submit, **common), tls),
+    }
+    servers = []
+    for role, sock in sockets.items():
+        make, wrap = makers[role]
+        servers.append(await loop.create_server(make, sock=sock, ssl=wrap))
+    return servers

@@ -1,0 +1,277 @@
+"""The one way mail enters: MX, submission, webmail and the system's own notices all come here.
+
+Parse once (`mail`), check (`policy` and `security`: attachment size R5.1, forged domain R3.2,
+secrecy R8.1, sender rights R3.2/R8.2), add our headers beside the stored bytes (Received,
+Authentication-Results, Sender for a delegate, DKIM-Signature), then one durable transaction: a
+message row per local mailbox and a queue row per remote recipient. The answer (`250`) is given
+only after that commit. A local recipient that filled up between RCPT and the commit is not lost:
+its sender gets a delivery status notification.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import email.utils
+import logging
+import secrets
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from hopthu.config import Settings
+from hopthu.directory import audit
+from hopthu.directory.auth import Identity
+from hopthu.directory.routing import Router
+from hopthu.directory.senders import SendAs, send_as
+from hopthu.errors import HopThuError
+from hopthu.mail import ParsedMessage, canonical, parse
+from hopthu.mail.searchtext import part_text, text_parts
+from hopthu.policy import quota, secrecy
+from hopthu.smtp import replies
+from hopthu.smtp.authresults import Result
+from hopthu.smtp.dkim import sign
+from hopthu.smtp.dns import Resolver
+from hopthu.smtp.dsn import DsnRecipient, build_dsn
+from hopthu.smtp.replies import Reply
+from hopthu.smtp.verify import verify_inbound
+from hopthu.store import Store
+from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
+from hopthu.text import fold
+
+log = logging.getLogger(__name__)
+
+SECRECY_TEXT_LIMIT = 64 * 1024
+
+
+@dataclass
+class Incoming:
+    """One message as it entered: the raw bytes and the envelope the client gave."""
+
+    data: bytes
+    mail_from: str
+    recipients: Sequence[str]
+    channel: str  # "mx" | "submission" | "web" | "system"
+    client_ip: str = "127.0.0.1"
+    helo: str = ""
+    identity: Identity | None = None  # who signed in (submission, web)
+    delegate_of: int | None = None  # the agency mailbox sent from, when a delegate sends (R8.3)
+    tls: bool = False
+    received_at: dt.datetime | None = None
+
+
+@dataclass
+class Outcome:
+    reply: Reply
+    delivered: list[Delivered] = field(default_factory=list)
+
+
+class Pipeline:
+    def __init__(
+        self,
+        store: Store,
+        router: Router,
+        settings: Settings,
+        resolver: Resolver,
+        *,
+        dkim_key: bytes | None = None,
+    ) -> None:
+        self.store = store
+        self.router = router
+        self.settings = settings
+        self.resolver = resolver
+        self.dkim_key = dkim_key
+        self.rules = router.ctx.quota_rules
+        self.active = 0  # messages being accepted right now (shutdown waits for them)
+        self.on_queued: Callable[[], None] = lambda: None  # wakes the outbound queue
+
+    async def accept(self, incoming: Incoming) -> Outcome:
+        """Check and store one message; the reply says what the client is told."""
+        self.active += 1
+        try:
+            return await self._accept(incoming)
+        finally:
+            self.active -= 1
+
+    async def _accept(self, incoming: Incoming) -> Outcome:
+        data = canonical(incoming.data)
+        parsed = parse(data)
+        try:
+            quota.check_attachments(parsed.attachment_bytes, self.rules)
+        except HopThuError as error:
+            return Outcome(replies.ATTACHMENTS_TOO_LARGE.with_text(_ascii(error)))
+        headers: list[bytes] = []
+        if incoming.channel == "mx":
+            verdict = await verify_inbound(
+                data,
+                client_ip=incoming.client_ip,
+                helo=incoming.helo,
+                mail_from=incoming.mail_from,
+                resolver=self.resolver,
+                authserv_id=self.settings.hostname,
+                our_domains=self.router.domains,
+            )
+            if verdict.forges_our_domain:
+                # R3.2; when DNS failed we cannot tell yet, so the sender is asked to try again.
+                temporary = verdict.dmarc.result is Result.TEMPERROR
+                return Outcome(replies.DMARC_TEMPERROR if temporary else replies.FORGED_DOMAIN)
+            headers.append(verdict.header)
+        else:
+            refusal = await self._check_outgoing(data, parsed, incoming)
+            if refusal is not None:
+                return Outcome(refusal)
+        headers.insert(0, self._received(incoming))
+        if incoming.delegate_of is not None and incoming.identity is not None:
+            # R8.3: the person who really sent it, named beside the agency mailbox in From:
+            headers.append(
+                f"Sender: {_header_phrase(incoming.identity.display_name)} "
+                f"<{incoming.identity.address}>\r\n".encode()
+            )
+        if incoming.channel != "mx" and self.dkim_key is not None:
+            headers.insert(
+                0,
+                sign(
+                    b"".join(headers) + data,
+                    selector=self.settings.smtp.dkim_selector,
+                    domain=self.settings.server.domain,
+                    key_pem=self.dkim_key,
+                ),
+            )
+        targets, addresses = await self._targets(incoming)
+        try:
+            delivered = await self.store.mail.deliver(
+                data, parsed, targets, internal_date=incoming.received_at, prefix=b"".join(headers)
+            )
+        except StoreError:
+            return Outcome(replies.TEMPORARY_FAILURE)
+        if any(d.queue_id is not None for d in delivered):
+            self.on_queued()
+        refused = [d for d in delivered if d.refused]
+        if refused and incoming.mail_from:
+            await self._report_refused(data[: parsed.header_end], incoming, refused, addresses)
+        return Outcome(replies.QUEUED, delivered)
+
+    async def notify(self, notice: bytes, recipient: str) -> None:
+        """Deliver a message the system writes (bounces, warnings) from the null sender: no loops."""
+        await self.accept(Incoming(notice, "", [recipient], "system", received_at=self.router.ctx.now()))
+
+    async def _report_refused(
+        self, header: bytes, incoming: Incoming, refused: list[Delivered], addresses: dict[int, str]
+    ) -> None:
+        """A mailbox that filled up between RCPT and the commit: the sender is told, nothing is lost
+        silently (R5.1)."""
+        failures = [
+            DsnRecipient(addresses.get(id(d.target), ""), *_REFUSALS[d.refused or ""], "failed")
+            for d in refused
+        ]
+        notice = build_dsn(
+            original_headers=header,
+            sender=incoming.mail_from,
+            recipients=failures,
+            reporting_mta=self.settings.hostname,
+            now=self.router.ctx.now(),
+            message_id_domain=self.settings.server.domain,
+        )
+        await self.notify(notice, incoming.mail_from)
+
+    async def _check_outgoing(self, data: bytes, parsed: ParsedMessage, incoming: Incoming) -> Reply | None:
+        """Mail our own users send: From: must be theirs (R3.2, R8.2), no secrecy marking (R8.1).
+
+        Sets `incoming.delegate_of` when the From: mailbox is an agency mailbox delegated to the sender.
+        """
+        if incoming.channel == "system" or incoming.identity is None:
+            return None
+        authors = [f"{a[2] or ''}@{a[3] or ''}" for a in (parsed.envelope.get("from") or ())]
+        if len(authors) != 1:
+            return replies.SENDER_NOT_ALLOWED
+        author = await send_as(self.router, incoming.identity, authors[0])
+        if author is None:
+            return replies.SENDER_NOT_ALLOWED
+        body = "\n".join(
+            part_text(data, node, SECRECY_TEXT_LIMIT) for node in text_parts(parsed.structure)[:3]
+        )
+        markings = secrecy.find_secrecy_markings(parsed.subject, body)
+        if markings:
+            return replies.SECRET_REFUSED.with_text(_ascii(secrecy.secrecy_refusal(markings)))
+        if author.delegated:
+            incoming.delegate_of = author.account_id
+            await self._audit_delegated(incoming, author, parsed)
+        return None
+
+    async def _audit_delegated(self, incoming: Incoming, author: SendAs, parsed: ParsedMessage) -> None:
+        assert incoming.identity is not None
+        ctx = self.router.ctx
+        async with self.store.db.write() as conn:
+            await audit.record(
+                conn,
+                at=ctx.now(),
+                actor=incoming.identity.local,
+                action="mail.sent_as_delegate",
+                target=self.router.split(author.address)[0],
+                details={
+                    "message_id": parsed.message_id,
+                    "recipients": len(incoming.recipients),
+                    "channel": incoming.channel,
+                },
+            )
+
+    async def _targets(self, incoming: Incoming) -> tuple[list[Target | Remote], dict[int, str]]:
+        """A target per distinct mailbox (an address and its alias are one) and per remote recipient,
+        and the address each target was reached by (keyed by the target's id)."""
+        sender = incoming.delegate_of or (incoming.identity.account_id if incoming.identity else None)
+        targets: dict[object, Target | Remote] = {}
+        addresses: dict[int, str] = {}
+        for recipient in incoming.recipients:
+            local = await self.router.local(recipient)
+            key: object = local.account_id if local else recipient.lower()
+            if key in targets:
+                continue
+            target = (
+                Target(local.account_id, quota=local.quota)
+                if local
+                else Remote(incoming.mail_from, recipient, sender)
+            )
+            targets[key] = target
+            addresses[id(target)] = recipient
+        return list(targets.values()), addresses
+
+    def _received(self, incoming: Incoming) -> bytes:
+        """RFC 5321 §4.4 trace header (with RFC 3848 protocol names), stored beside the message."""
+        when = email.utils.format_datetime(incoming.received_at or self.router.ctx.now())
+        if incoming.channel in ("mx", "submission"):
+            protocol = "ESMTP" + ("S" if incoming.tls else "") + ("A" if incoming.identity else "")
+        else:
+            protocol = "HTTPS" if incoming.channel == "web" else "LOCAL"
+        helo = _ascii_token(incoming.helo) or "unknown"
+        return (
+            f"Received: from {helo} ([{incoming.client_ip}])\r\n\tby {self.settings.hostname} (Hop Thu) "
+            f"with {protocol} id {secrets.token_hex(6)};\r\n\t{when}\r\n"
+        ).encode()
+
+
+_REFUSALS = {
+    "over_quota": ("5.2.2", "mailbox full"),
+    "no_mailbox": ("5.1.1", "no such mailbox"),
+    "": ("5.0.0", "not delivered"),
+}
+
+
+def _ascii(error: HopThuError) -> str:
+    """A policy message as SMTP reply text: Vietnamese folded to ASCII, then the English."""
+    return f"{_unaccent(error.vi)} / {_unaccent(error.en)}"
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+
+
+def _unaccent(text: str) -> str:
+    """Vietnamese without diacritics but keeping capitals (fold() also lowercases), as ASCII."""
+    folded = "".join(fold(ch).upper() if ch.isupper() else fold(ch) for ch in text.translate(_QUOTES))
+    return folded.encode("ascii", "replace").decode()
+
+
+def _header_phrase(name: str) -> str:
+    """A display name as an RFC 2047 encoded word when it is not plain ASCII."""
+    return email.utils.formataddr((name, "x@x"), "utf-8").rsplit(" <", 1)[0]
+
+
+def _ascii_token(text: str) -> str:
+    return "".join(ch for ch in text if 33 <= ord(ch) < 127 and ch not in "()[]")[:255]

@@ -1,0 +1,81 @@
+"""Every SMTP reply the system gives, as values from one catalogue that code and tests share.
+
+Texts are ASCII (Vietnamese without diacritics, then English): SMTP reply text is 7-bit for every
+client that did not ask for SMTPUTF8, and administrators read these in logs and bounces.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    code: int
+    status: str  # RFC 3463 enhanced status code
+    text: str
+
+    def __str__(self) -> str:
+        """The reply on the wire; long texts become a multiline reply (RFC 5321 §4.2.1, §4.5.3.1.5)."""
+        lines = textwrap.wrap(self.text, 400) or [""]
+        head = [f"{self.code}-{self.status} {line}" for line in lines[:-1]]
+        return "\r\n".join([*head, f"{self.code} {self.status} {lines[-1]}"])
+
+    def with_text(self, text: str) -> Reply:
+        return Reply(self.code, self.status, text)
+
+    @property
+    def temporary(self) -> bool:
+        return 400 <= self.code < 500
+
+
+OK = Reply(250, "2.0.0", "OK")
+SENDER_OK = Reply(250, "2.1.0", "OK")
+RECIPIENT_OK = Reply(250, "2.1.5", "OK")
+QUEUED = Reply(250, "2.0.0", "Da nhan / Accepted")
+
+NO_SUCH_USER = Reply(550, "5.1.1", "Khong co hop thu nay / No such mailbox")
+MAILBOX_DISABLED = Reply(550, "5.2.1", "Hop thu da ngung hoat dong / Mailbox disabled")
+RELAY_DENIED = Reply(550, "5.7.1", "Khong chuyen tiep thu / Relaying denied")
+MAILBOX_FULL = Reply(452, "4.2.2", "Hop thu day, hay thu lai sau / Mailbox full, try again later (R5.1)")
+TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Qua nhieu nguoi nhan / Too many recipients")
+ATTACHMENTS_TOO_LARGE = Reply(552, "5.3.4", "")  # text from policy.quota, per message
+MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Thu qua lon / Message too big")
+FORGED_DOMAIN = Reply(
+    550,
+    "5.7.1",
+    "Thu gia mao ten mien cua chung toi (DMARC) / Message forges our domain, rejected by DMARC",
+)
+DMARC_TEMPERROR = Reply(
+    451,
+    "4.7.1",
+    "Chua kiem tra duoc nguon goc thu (DNS), hay thu lai / Cannot verify the sender now, try later",
+)
+SENDER_NOT_ALLOWED = Reply(
+    550,
+    "5.7.1",
+    "Ban khong duoc gui voi dia chi nay / You may not send as this address (R3.2)",
+)
+SECRET_REFUSED = Reply(550, "5.7.1", "")  # text from policy.secrecy, per message
+RATE_LIMITED = Reply(
+    451,
+    "4.7.1",
+    "Vuot gioi han gui thu, hay thu lai sau / Sending limit reached, try again later (R3.1)",
+)
+ACCOUNT_LOCKED_FOR_SPAM = Reply(
+    550,
+    "5.7.1",
+    "Hop thu bi tam khoa do gui qua nhieu thu / Account locked for sending too much mail (R6.4a)",
+)
+AUTH_REQUIRED = Reply(530, "5.7.0", "Can dang nhap / Authentication required")
+AUTH_OK = Reply(235, "2.7.0", "Dang nhap thanh cong / Authentication successful")
+AUTH_FAILED = Reply(535, "5.7.8", "Sai dia chi hoac mat khau / Authentication credentials invalid")
+AUTH_THROTTLED = Reply(
+    454, "4.7.0", "Dang nhap sai nhieu lan, thu lai sau / Too many failures, try again later"
+)
+PASSWORD_CHANGE_NEEDED = Reply(432, "4.7.12", "")  # text names the web address
+ACCOUNT_UNAVAILABLE = Reply(535, "5.7.8", "")  # text says locked/revoked/deleted
+ENCRYPTION_REQUIRED = Reply(538, "5.7.11", "Can ma hoa (STARTTLS) / Encryption required")
+TEMPORARY_FAILURE = Reply(451, "4.3.0", "Loi tam thoi, hay thu lai / Temporary failure, try again")
+BAD_SYNTAX = Reply(501, "5.5.4", "Cu phap sai / Syntax error")
