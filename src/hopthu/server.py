@@ -24,7 +24,7 @@ from hopthu.directory.routing import Router
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
 from hopthu.smtp.dkim import load_key
-from hopthu.smtp.dns import DnsResolver, Resolver
+from hopthu.smtp.dns import Resolver, resolver_for
 from hopthu.smtp.handlers import MxHandler, SubmissionHandler
 from hopthu.smtp.limits import SendingLimits
 from hopthu.smtp.listeners import start_smtp_listeners
@@ -78,7 +78,8 @@ def listen_socket(host: str, port: int, role: str) -> socket.socket:
 class Server:
     def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
         self.settings = settings
-        self.resolver = resolver or DnsResolver()
+        dns_file = settings.path(settings.smtp.dns_file) if settings.smtp.dns_file else None
+        self.resolver = resolver or resolver_for(dns_file)
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
@@ -177,10 +178,13 @@ class Server:
         if self.services is not None:
             await self.services.store.close()
 
-    async def run_until_stopped(self) -> None:
+    def handle_signals(self) -> None:
+        """SIGTERM and SIGINT ask for a clean stop (installed before start, so none is missed)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
+
+    async def run_until_stopped(self) -> None:
         try:
             await self.stopping.wait()
         finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import re
 import signal
 import subprocess
@@ -12,31 +13,39 @@ import urllib.request
 
 from tests.cli.conftest import Cli
 
+PORTS = ["--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"]
 
-def start(cli: Cli, *args: str) -> tuple[subprocess.Popen, str]:
+
+def start(cli: Cli, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict[str, str]]:
+    """`hopthu serve` on free ports; returns the process and the URL of each listener it printed."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hopthu", "--data", str(cli.data), "serve", "--http-port", "0", *args],
+        [sys.executable, "-m", "hopthu", "--data", str(cli.data), "serve", *PORTS, *args],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        env={**os.environ, **(env or {})},
     )
+    urls: dict[str, str] = {}
     deadline = time.monotonic() + 30
     while time.monotonic() < deadline:
         line = process.stdout.readline()
-        found = re.search(r"http: (http://\S+)", line)
+        found = re.match(r"(\w+): (\S+://\S+)", line)
         if found:
-            return process, found.group(1)
+            urls[found.group(1)] = found.group(2)
+        elif urls:
+            return process, urls
         if process.poll() is not None:
             raise AssertionError(f"serve exited: {process.stderr.read()}")
     process.kill()
-    raise AssertionError("serve did not print its URL")
+    raise AssertionError("serve did not print its URLs")
 
 
 def test_serve_answers_healthz_and_stops_cleanly_on_sigterm(cli: Cli) -> None:
     cli.init()
-    process, url = start(cli)
+    process, urls = start(cli)
+    assert set(urls) == {"http", "smtp", "submission", "submissions"}
     try:
-        with urllib.request.urlopen(url + "healthz", timeout=10) as response:
+        with urllib.request.urlopen(urls["http"] + "healthz", timeout=10) as response:
             report = json.loads(response.read())
             assert response.status == 200
         assert report["status"] == "ok"
@@ -52,10 +61,10 @@ def test_serve_answers_healthz_and_stops_cleanly_on_sigterm(cli: Cli) -> None:
 
 def test_port_in_use_is_a_clear_error(cli: Cli) -> None:
     cli.init()
-    first, url = start(cli)
+    first, urls = start(cli)
     try:
-        port = url.rsplit(":", 1)[1].strip("/")
-        second = cli("serve", "--http-port", port)
+        port = urls["http"].rsplit(":", 1)[1].strip("/")
+        second = cli("serve", *PORTS[2:], "--http-port", port)
         assert second.code == 1 and port in second.err and "Lỗi" in second.err
     finally:
         first.send_signal(signal.SIGTERM)

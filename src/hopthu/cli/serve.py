@@ -38,6 +38,7 @@ def serve(
 
     async def main() -> None:
         server = Server(config)
+        server.handle_signals()
         try:
             await server.start()
         except BaseException:

@@ -8,13 +8,17 @@ caller answers a temporary failure).
 
 from __future__ import annotations
 
+import tomllib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 import dns.asyncresolver
 import dns.exception
 import dns.resolver
+
+from hopthu.errors import HopThuError
 
 
 class DnsError(Exception):
@@ -98,3 +102,38 @@ class StaticResolver:
 
     async def ptr(self, address: str) -> list[str]:
         return list(self.ptr_records.get(self._check(address), ()))
+
+
+def load_static(path: Path) -> StaticResolver:
+    """A resolver answering only from a TOML file (tables `mx`, `addresses`, `txt`, `ptr`), for a
+    closed network, a staging system or a benchmark that must not ask outside DNS."""
+    try:
+        tables = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (OSError, tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+        raise HopThuError(
+            f"Không đọc được tệp DNS {path}: {error}",
+            f"Cannot read the DNS file {path}: {error}",
+            code="config",
+        ) from None
+    unknown = set(tables) - {"mx", "addresses", "txt", "ptr"}
+    if unknown:
+        raise HopThuError(
+            f"Tệp DNS {path} có bảng lạ: {sorted(unknown)}",
+            f"The DNS file {path} has unknown tables: {sorted(unknown)}",
+            code="config",
+        )
+    lower = {
+        name: {k.lower().rstrip("."): v for k, v in tables.get(name, {}).items()}
+        for name in ("mx", "addresses", "txt", "ptr")
+    }
+    return StaticResolver(
+        mx_records={k: [(int(p), str(h)) for p, h in v] for k, v in lower["mx"].items()},
+        address_records=lower["addresses"],
+        txt_records=lower["txt"],
+        ptr_records=lower["ptr"],
+    )
+
+
+def resolver_for(dns_file: Path | None) -> Resolver:
+    """The resolver a process uses: the real DNS, or the static file the configuration names."""
+    return load_static(dns_file) if dns_file else DnsResolver()
