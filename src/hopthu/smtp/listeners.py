@@ -38,7 +38,7 @@ async def start_smtp_listeners(
         "data_size_limit": settings.smtp.max_message_size,
         "enable_SMTPUTF8": True,
         "timeout": 300,
-        "command_call_limit": {"*": 100, "RCPT": 1200, "NOOP": 20},
+        "command_call_limit": {"*": 100, "MAIL": 10_000, "RCPT": 200_000, "DATA": 10_000, "RSET": 10_000},
     }
     # AUTH is never offered before TLS; HopThuSMTP lifts that per connection on port 465 (already TLS)
     # and, in development only, for loopback clients.
