@@ -19,18 +19,17 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.store import dialect
 from hopthu.store.blobs import BlobStore
 from hopthu.store.db import Database
+from hopthu.store.delivery import apply_batch
 from hopthu.store.events import Change, EventBus
-from hopthu.store.schema import blob, mail_usage, mailbox, message, queue_item
+from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
+from hopthu.store.schema import blob, mail_usage, mailbox, message
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
 
-# RFC 9051 §2.3.2 system flags, kept as bits so unread counts and searches use an integer column.
-SEEN, ANSWERED, FLAGGED, DELETED, DRAFT = 1, 2, 4, 8, 16
 SYSTEM_FLAGS = {
     "\\Seen": SEEN,
     "\\Answered": ANSWERED,
@@ -280,132 +279,8 @@ class MailStore:
                 job.future.set_result(result)
 
     async def _apply(self, batch: list[_Job]) -> tuple[list[list[Delivered]], list[Change]]:
-        changes: list[Change] = []
-        results: list[list[Delivered]] = []
-        now = self.clock()
         async with self.db.write() as conn:
-            await self._register_blobs(conn, batch, now)
-            added: dict[str, int] = {}
-            for job in batch:
-                delivered = [
-                    await (
-                        self._queue(conn, job, target, now)
-                        if isinstance(target, Remote)
-                        else self._place(conn, job, target, changes)
-                    )
-                    for target in job.targets
-                ]
-                results.append(delivered)
-                added[job.digest] = added.get(job.digest, 0) + sum(1 for d in delivered if d.accepted)
-            for digest, count in added.items():
-                if count:
-                    await conn.execute(
-                        sa.update(blob)
-                        .where(blob.c.hash == digest)
-                        .values(refcount=blob.c.refcount + count, zero_since=None)
-                    )
-        return results, changes
-
-    async def _place(
-        self, conn: AsyncConnection, job: _Job, target: Target, changes: list[Change]
-    ) -> Delivered:
-        size = len(job.data) + len(job.prefix or b"")
-        # Quota is checked and charged in one atomic statement: exact under concurrent deliveries.
-        charged = (
-            await conn.execute(
-                sa.update(mail_usage)
-                .where(
-                    mail_usage.c.account_id == target.account_id, mail_usage.c.bytes + size <= target.quota
-                )
-                .values(bytes=mail_usage.c.bytes + size, messages=mail_usage.c.messages + 1)
-                .returning(mail_usage.c.bytes)
-            )
-        ).first()
-        if charged is None:
-            return Delivered(target, refused="over_quota")
-        unseen = 0 if target.flags & SEEN else 1
-        allocated = (
-            await conn.execute(
-                sa.update(mailbox)
-                .where(mailbox.c.account_id == target.account_id, mailbox.c.name == target.mailbox)
-                .values(
-                    uidnext=mailbox.c.uidnext + 1,
-                    highestmodseq=mailbox.c.highestmodseq + 1,
-                    message_count=mailbox.c.message_count + 1,
-                    unseen_count=mailbox.c.unseen_count + unseen,
-                )
-                .returning(mailbox.c.id, mailbox.c.uidnext - 1, mailbox.c.highestmodseq)
-            )
-        ).first()
-        if allocated is None:
-            await conn.execute(
-                sa.update(mail_usage)
-                .where(mail_usage.c.account_id == target.account_id)
-                .values(bytes=mail_usage.c.bytes - size, messages=mail_usage.c.messages - 1)
-            )
-            return Delivered(target, refused="no_mailbox")
-        mailbox_id, uid, modseq = allocated
-        parsed = job.parsed
-        await conn.execute(
-            sa.insert(message).values(
-                mailbox_id=mailbox_id,
-                uid=uid,
-                modseq=modseq,
-                flags=target.flags,
-                keywords=target.keywords,
-                internal_date=job.internal_date,
-                size=size,
-                blob_hash=job.digest,
-                prefix=job.prefix,
-                header_end=parsed.header_end,
-                envelope=parsed.envelope,
-                structure=parsed.structure,
-                subject=parsed.subject,
-                sender=parsed.sender,
-                sent_at=parsed.sent_at,
-                has_attachments=parsed.has_attachments,
-                preview=parsed.preview,
-                search_text=parsed.search_text,
-            )
-        )
-        changes.append(Change(target.account_id, mailbox_id, "append", (uid,), modseq))
-        return Delivered(target, mailbox_id, uid)
-
-    async def _queue(self, conn: AsyncConnection, job: _Job, target: Remote, now: dt.datetime) -> Delivered:
-        domain = target.recipient.rpartition("@")[2].lower()
-        queue_id = (
-            await conn.execute(
-                sa.insert(queue_item)
-                .values(
-                    blob_hash=job.digest,
-                    prefix=job.prefix,
-                    sender=target.sender,
-                    recipient=target.recipient,
-                    domain=domain,
-                    account_id=target.account_id,
-                    next_attempt_at=now,
-                    created_at=now,
-                )
-                .returning(queue_item.c.id)
-            )
-        ).scalar_one()
-        return Delivered(target, queue_id=queue_id)
-
-    async def _register_blobs(self, conn: AsyncConnection, batch: list[_Job], now: dt.datetime) -> None:
-        """A row for each new body before any message refers to it; references are added after."""
-        rows = {
-            job.digest: {
-                "hash": job.digest,
-                "size": len(job.data),
-                "stored_size": job.stored_size,
-                "refcount": 0,
-                "zero_since": now,
-                "created_at": now,
-            }
-            for job in batch
-        }
-        stmt = dialect.insert(self.db.backend, blob).values(list(rows.values()))
-        await conn.execute(stmt.on_conflict_do_nothing(index_elements=[blob.c.hash]))
+            return await apply_batch(conn, self.db.backend, batch, self.clock())
 
     # --- reading ----------------------------------------------------------------------------------
 
