@@ -31,13 +31,13 @@ from hopthu.mail import canonical, parse
 from hopthu.security.certs import make_self_signed
 from hopthu.smtp.dns import StaticResolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn, meaning
+from hopthu.smtp.mxclient import from_reply
 from hopthu.smtp.outbound import (
     IDLE_SECONDS,
     MIN_PAUSE_SECONDS,
     RCPT_LIMIT,
     OutboundQueue,
     QueueRow,
-    from_reply,
     group_rows,
 )
 from hopthu.store import Store
