@@ -20,8 +20,7 @@ from .structure import Node, find_part
 _WS = b" \t\r\n"
 _B64_CHARS = re.compile(rb"[A-Za-z0-9+/]*")
 # Possessive runs and look-behinds keep these patterns linear on long runs of white space.
-_QP_INVALID = re.compile(
-    rb"=(?![0-9A-Fa-f]{2}|[ \t]*+\r?\n)|\r(?!\n)|(?<![ \t])[ \t]{77,}+(?=[^ \t\r\n])")
+_QP_INVALID = re.compile(rb"=(?![0-9A-Fa-f]{2}|[ \t]*+\r?\n)|\r(?!\n)|(?<![ \t])[ \t]{77,}+(?=[^ \t\r\n])")
 _QP_TRAILING_SPACE = re.compile(rb"(?<![ \t])[ \t]++(?=\r?\n|\Z)")
 _QP_SOFT_BREAK = re.compile(rb"=\r?\n")
 _BARE_LF = re.compile(rb"(?<!\r)\n")
@@ -103,7 +102,7 @@ def _binary(data: bytes, node: Node, include_header: bool, out: list[bytes]) -> 
     if children:
         pos = body
         for child in children:
-            out.append(data[pos:child["start"]])
+            out.append(data[pos : child["start"]])
             _binary(data, child, True, out)
             pos = child["end"]
         out.append(data[pos:end])
@@ -143,13 +142,13 @@ def lenient_body(data: bytes, node: Node, limit: int) -> bytes:
     body, end = node["body_start"], node["end"]
     cte = node.get("cte")
     if cte == "base64":
-        chunk = data[body:min(end, body + limit * 4 // 3 + 4 + limit // 38)]
+        chunk = data[body : min(end, body + limit * 4 // 3 + 4 + limit // 38)]
         compact = chunk.translate(None, _WS)
-        compact = compact[:len(compact) // 4 * 4]
+        compact = compact[: len(compact) // 4 * 4]
         try:
             return binascii.a2b_base64(compact)
         except binascii.Error:
             return b""
     if cte == "qp":
-        return binascii.a2b_qp(data[body:min(end, body + limit * 3)])[:limit]
-    return data[body:min(end, body + limit)]
+        return binascii.a2b_qp(data[body : min(end, body + limit * 3)])[:limit]
+    return data[body : min(end, body + limit)]

@@ -26,12 +26,21 @@ from .rfc822 import NUL_REPLACEMENT
 
 Envelope = dict[str, Any]
 
-_STRING_FIELDS = {b"date": "date", b"subject": "subject", b"in-reply-to": "in_reply_to",
-                  b"message-id": "message_id"}
-_ADDRESS_FIELDS = {b"from": "from", b"sender": "sender", b"reply-to": "reply_to", b"to": "to",
-                   b"cc": "cc", b"bcc": "bcc"}
-FIELDS = ("date", "subject", "from", "sender", "reply_to", "to", "cc", "bcc", "in_reply_to",
-          "message_id")
+_STRING_FIELDS = {
+    b"date": "date",
+    b"subject": "subject",
+    b"in-reply-to": "in_reply_to",
+    b"message-id": "message_id",
+}
+_ADDRESS_FIELDS = {
+    b"from": "from",
+    b"sender": "sender",
+    b"reply-to": "reply_to",
+    b"to": "to",
+    b"cc": "cc",
+    b"bcc": "bcc",
+}
+FIELDS = ("date", "subject", "from", "sender", "reply_to", "to", "cc", "bcc", "in_reply_to", "message_id")
 
 
 def raw(value: bytes) -> str:

@@ -94,7 +94,7 @@ def decode_words(value: bytes) -> str:
             pending_charset = None
 
     for match in _WORD.finditer(value):
-        between = value[pos:match.start()]
+        between = value[pos : match.start()]
         if pending_charset is None or _WSP.fullmatch(between) is None:
             flush()
             pieces.append(to_text(between.replace(b"\r", b"").replace(b"\n", b"")))

@@ -30,8 +30,12 @@ def nstring(value: bytes | None) -> bytes:
     """RFC 3501 §4.5 nstring: NIL, a quoted string, or a literal when quoting cannot carry it."""
     if value is None:
         return NIL
-    if (b"\r" in value or b"\n" in value or not value.isascii()
-            or value.count(b'"') + value.count(b"\\") > _MAX_ESCAPES):
+    if (
+        b"\r" in value
+        or b"\n" in value
+        or not value.isascii()
+        or value.count(b'"') + value.count(b"\\") > _MAX_ESCAPES
+    ):
         return _literal(value)
     return b'"' + value.replace(b"\\", b"\\\\").replace(b'"', b'\\"') + b'"'
 
@@ -62,8 +66,17 @@ def _addresses(addrs: list[list[str | None]] | None) -> bytes:
     out = [b"("]
     for addr in addrs:
         name = _s(addr[0])
-        out += [b"(", NIL if name is None else string_for_humans(name), b" ",
-                nstring(_s(addr[1])), b" ", nstring(_s(addr[2])), b" ", nstring(_s(addr[3])), b")"]
+        out += [
+            b"(",
+            NIL if name is None else string_for_humans(name),
+            b" ",
+            nstring(_s(addr[1])),
+            b" ",
+            nstring(_s(addr[2])),
+            b" ",
+            nstring(_s(addr[3])),
+            b")",
+        ]
     out.append(b")")
     return b"".join(out)
 
@@ -75,14 +88,20 @@ def envelope_imap(env: Envelope | None) -> bytes:
     subject = _s(env.get("subject"))
     sender = env.get("sender") or env.get("from")
     reply_to = env.get("reply_to") or env.get("from")
-    return b" ".join([
-        b"(" + nstring_nolf(_s(env.get("date"))),
-        NIL if subject is None else string_for_humans(subject),
-        _addresses(env.get("from")), _addresses(sender), _addresses(reply_to),
-        _addresses(env.get("to")), _addresses(env.get("cc")), _addresses(env.get("bcc")),
-        nstring_nolf(_s(env.get("in_reply_to"))),
-        nstring_nolf(_s(env.get("message_id"))) + b")",
-    ])
+    return b" ".join(
+        [
+            b"(" + nstring_nolf(_s(env.get("date"))),
+            NIL if subject is None else string_for_humans(subject),
+            _addresses(env.get("from")),
+            _addresses(sender),
+            _addresses(reply_to),
+            _addresses(env.get("to")),
+            _addresses(env.get("cc")),
+            _addresses(env.get("bcc")),
+            nstring_nolf(_s(env.get("in_reply_to"))),
+            nstring_nolf(_s(env.get("message_id"))) + b")",
+        ]
+    )
 
 
 def _params(params: list[list[str]] | None, default_charset: bool = False) -> bytes:
@@ -128,18 +147,27 @@ def _body(node: Node, extensible: bool) -> bytes:
         text = node["type"].lower() == "text"
         head = nstring(octets(node["type"])) + b" " + nstring(octets(node["subtype"]))
     encoding = node.get("encoding")
-    out = b" ".join([
-        head, _params(node.get("params"), text), nstring_nolf(_s(node.get("id"))),
-        nstring_nolf(_s(node.get("description"))),
-        b'"7bit"' if encoding is None else nstring(octets(encoding)),
-        b"%d" % (node["end"] - node["body_start"]),
-    ])
+    out = b" ".join(
+        [
+            head,
+            _params(node.get("params"), text),
+            nstring_nolf(_s(node.get("id"))),
+            nstring_nolf(_s(node.get("description"))),
+            b'"7bit"' if encoding is None else nstring(octets(encoding)),
+            b"%d" % (node["end"] - node["body_start"]),
+        ]
+    )
     if text:
         out += b" %d" % node["lines"]
     elif kind == "message":
         child = node["parts"][0]
-        out += (b" " + envelope_imap(node.get("envelope")) + b" (" + _body(child, extensible)
-                + b") %d" % node["lines"])
+        out += (
+            b" "
+            + envelope_imap(node.get("envelope"))
+            + b" ("
+            + _body(child, extensible)
+            + b") %d" % node["lines"]
+        )
     if extensible:
         out += b" " + nstring_nolf(_s(node.get("md5"))) + _extension_common(node)
     return out
@@ -147,15 +175,18 @@ def _body(node: Node, extensible: bool) -> bytes:
 
 def _plain_7bit(node: Node) -> bool:
     """A single text/plain us-ascii 7bit part with nothing else said about it."""
-    if node["kind"] != "leaf" or ("type" in node and (
-            node["type"].lower() != "text" or node["subtype"].lower() != "plain")):
+    if node["kind"] != "leaf" or (
+        "type" in node and (node["type"].lower() != "text" or node["subtype"].lower() != "plain")
+    ):
         return False
     params = node.get("params") or []
-    if params and (len(params) != 1 or params[0][0].lower() != "charset"
-                   or params[0][1].lower() != "us-ascii"):
+    if params and (
+        len(params) != 1 or params[0][0].lower() != "charset" or params[0][1].lower() != "us-ascii"
+    ):
         return False
-    return (node.get("encoding", "7bit").lower() == "7bit" and not any(
-        key in node for key in ("id", "description", "md5", "disposition", "language", "location")))
+    return node.get("encoding", "7bit").lower() == "7bit" and not any(
+        key in node for key in ("id", "description", "md5", "disposition", "language", "location")
+    )
 
 
 def bodystructure_imap(structure: Node, extensible: bool = True) -> bytes:
@@ -166,8 +197,11 @@ def bodystructure_imap(structure: Node, extensible: bool = True) -> bytes:
     """
     if _plain_7bit(structure):
         size = structure["end"] - structure["body_start"]
-        return (_EMPTY_BODY[:-3] + b"%d %d" % (size, structure["lines"])
-                + (b" NIL NIL NIL NIL)" if extensible else b")"))
+        return (
+            _EMPTY_BODY[:-3]
+            + b"%d %d" % (size, structure["lines"])
+            + (b" NIL NIL NIL NIL)" if extensible else b")")
+        )
     return b"(" + _body(structure, extensible) + b")"
 
 

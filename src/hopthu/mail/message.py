@@ -24,11 +24,11 @@ from .structure import Node, build_structure
 class Attachment:
     """A file carried by the message (RFC 2183): where it is, what it is called, how big it is."""
 
-    part: str                # IMAP part number, e.g. "2" or "3.1"
-    filename: str | None     # decoded (RFC 2231 or RFC 2047), None when the sender gave none
-    content_type: str        # "application/pdf", lower case
-    size: int                # octets as stored (still transfer-encoded)
-    decoded_size: int        # exact for base64 and unencoded parts, estimated for quoted-printable
+    part: str  # IMAP part number, e.g. "2" or "3.1"
+    filename: str | None  # decoded (RFC 2231 or RFC 2047), None when the sender gave none
+    content_type: str  # "application/pdf", lower case
+    size: int  # octets as stored (still transfer-encoded)
+    decoded_size: int  # exact for base64 and unencoded parts, estimated for quoted-printable
 
     def to_json(self) -> list[Any]:
         return [self.part, self.filename, self.content_type, self.size, self.decoded_size]
@@ -42,19 +42,19 @@ class Attachment:
 class ParsedMessage:
     """Everything downstream needs from a message, computed once from its canonical bytes."""
 
-    size: int                    # RFC822.SIZE
-    header_end: int              # BODY[HEADER] is data[:header_end]
-    envelope: Envelope           # see `envelope` for the layout
-    structure: Node              # see `structure` for the layout
+    size: int  # RFC822.SIZE
+    header_end: int  # BODY[HEADER] is data[:header_end]
+    envelope: Envelope  # see `envelope` for the layout
+    structure: Node  # see `structure` for the layout
     attachments: tuple[Attachment, ...]
-    attachment_bytes: int        # decoded size of all attachments (the attachment size rule)
-    search_text: str             # folded, see `searchtext`
-    subject: str                 # decoded, for list views ("" when there is none)
-    from_: str                   # "Name <mailbox@host>", decoded ("" when there is none)
-    date: dt.datetime | None     # the Date header, when readable
+    attachment_bytes: int  # decoded size of all attachments (the attachment size rule)
+    search_text: str  # folded, see `searchtext`
+    subject: str  # decoded, for list views ("" when there is none)
+    from_: str  # "Name <mailbox@host>", decoded ("" when there is none)
+    date: dt.datetime | None  # the Date header, when readable
     message_id: str | None
-    preview: str                 # the first words of the text
-    has_nuls: bool               # NUL octets present: map them to 0x80 outside BINARY
+    preview: str  # the first words of the text
+    has_nuls: bool  # NUL octets present: map them to 0x80 outside BINARY
 
     @property
     def has_attachments(self) -> bool:
@@ -73,27 +73,39 @@ class ParsedMessage:
     def to_json(self) -> dict[str, Any]:
         """A JSON-ready dict; `from_json` restores the same value."""
         return {
-            "size": self.size, "header_end": self.header_end, "envelope": self.envelope,
+            "size": self.size,
+            "header_end": self.header_end,
+            "envelope": self.envelope,
             "structure": self.structure,
             "attachments": [a.to_json() for a in self.attachments],
-            "attachment_bytes": self.attachment_bytes, "search_text": self.search_text,
-            "subject": self.subject, "from": self.from_,
+            "attachment_bytes": self.attachment_bytes,
+            "search_text": self.search_text,
+            "subject": self.subject,
+            "from": self.from_,
             "date": None if self.date is None else self.date.isoformat(),
-            "message_id": self.message_id, "preview": self.preview,
-            "has_attachments": self.has_attachments, "has_nuls": self.has_nuls,
+            "message_id": self.message_id,
+            "preview": self.preview,
+            "has_attachments": self.has_attachments,
+            "has_nuls": self.has_nuls,
         }
 
     @classmethod
     def from_json(cls, value: dict[str, Any]) -> ParsedMessage:
         date = value["date"]
         return cls(
-            size=value["size"], header_end=value["header_end"], envelope=value["envelope"],
+            size=value["size"],
+            header_end=value["header_end"],
+            envelope=value["envelope"],
             structure=value["structure"],
             attachments=tuple(Attachment.from_json(a) for a in value["attachments"]),
-            attachment_bytes=value["attachment_bytes"], search_text=value["search_text"],
-            subject=value["subject"], from_=value["from"],
+            attachment_bytes=value["attachment_bytes"],
+            search_text=value["search_text"],
+            subject=value["subject"],
+            from_=value["from"],
             date=None if date is None else dt.datetime.fromisoformat(date),
-            message_id=value["message_id"], preview=value["preview"], has_nuls=value["has_nuls"],
+            message_id=value["message_id"],
+            preview=value["preview"],
+            has_nuls=value["has_nuls"],
         )
 
 
@@ -114,14 +126,19 @@ def parse(data: bytes) -> ParsedMessage:
     date_raw = env.get("date")
     message_id = env.get("message_id")
     return ParsedMessage(
-        size=len(data), header_end=root.header_end, envelope=env, structure=structure,
+        size=len(data),
+        header_end=root.header_end,
+        envelope=env,
+        structure=structure,
         attachments=tuple(attachments),
         attachment_bytes=sum(a.decoded_size for a in attachments),
-        search_text=search_text, subject=subject,
+        search_text=search_text,
+        subject=subject,
         from_="" if sender is None else _mailbox_text(sender),
         date=parse_date(None if date_raw is None else octets(date_raw)),
         message_id=None if message_id is None else message_id.strip() or None,
-        preview=preview, has_nuls=b"\0" in data,
+        preview=preview,
+        has_nuls=b"\0" in data,
     )
 
 
@@ -150,11 +167,18 @@ def filename(node: Node) -> str | None:
 # Parts that carry no file for the reader, even when named (Outlook names its smime.p7s):
 # signatures and the PGP control part (RFC 8551 §3.5.3, RFC 3156 §4-5), machine-readable
 # reports (RFC 3464, RFC 8098, RFC 5965).
-_NOT_FILES = frozenset({
-    "application/pkcs7-signature", "application/x-pkcs7-signature", "application/pgp-signature",
-    "application/pgp-encrypted", "message/delivery-status", "message/global-delivery-status",
-    "message/disposition-notification", "message/feedback-report",
-})
+_NOT_FILES = frozenset(
+    {
+        "application/pkcs7-signature",
+        "application/x-pkcs7-signature",
+        "application/pgp-signature",
+        "application/pgp-encrypted",
+        "message/delivery-status",
+        "message/global-delivery-status",
+        "message/disposition-notification",
+        "message/feedback-report",
+    }
+)
 
 
 def _find_attachments(data: bytes, node: Node, number: str, out: list[Attachment]) -> None:
@@ -173,10 +197,16 @@ def _find_attachments(data: bytes, node: Node, number: str, out: list[Attachment
         inner = node["parts"][0]  # a forwarded message shown inline: look at its own parts
         _find_attachments(data, inner, number if inner["kind"] == "multipart" else f"{number}.1", out)
         return
-    content_type = "message/rfc822" if kind == "message" else (
-        f"{node['type']}/{node['subtype']}".lower() if "type" in node else "text/plain")
+    content_type = (
+        "message/rfc822"
+        if kind == "message"
+        else (f"{node['type']}/{node['subtype']}".lower() if "type" in node else "text/plain")
+    )
     if content_type in _NOT_FILES or (content_type.startswith("text/") and not attached and not name):
         return
     size = node["end"] - node["body_start"]
-    out.append(Attachment(number, name or None, content_type, size,
-                          size if kind == "message" else decoded_size(data, node)))
+    out.append(
+        Attachment(
+            number, name or None, content_type, size, size if kind == "message" else decoded_size(data, node)
+        )
+    )

@@ -110,7 +110,7 @@ class _Scanner:
         longest wins, then the innermost.
         """
         d = self.d
-        if d[line:line + 2] != b"--" or self.total >= MAX_PARTS:
+        if d[line : line + 2] != b"--" or self.total >= MAX_PARTS:
             return None
         s = line + 2
         best = None
@@ -119,7 +119,7 @@ class _Scanner:
                 best = boundary
         if best is not None:
             length = len(best.text)
-            best.epilogue = d[s + length:s + length + 2] == b"--"
+            best.epilogue = d[s + length : s + length + 2] == b"--"
         return best
 
     def _header(self, pos: int) -> tuple[int, int]:
@@ -135,8 +135,11 @@ class _Scanner:
         cut = 0
         while pos < n:
             c = d[pos]
-            if (boundary_text is not None and part.flags & IS_MIME
-                    and (c == 0x0A or (c == 0x0D and pos + 1 < n and d[pos + 1] == 0x0A))):
+            if (
+                boundary_text is not None
+                and part.flags & IS_MIME
+                and (c == 0x0A or (c == 0x0D and pos + 1 < n and d[pos + 1] == 0x0A))
+            ):
                 # At the blank line: own the boundary now, so a `--boundary` that is a prefix of
                 # an outer one is credited to this part.
                 if self.depth + 1 < MAX_NESTED:
@@ -206,8 +209,9 @@ class _Scanner:
             part.parent.body_size += cut
         return self._after_header(part, seen_content_type, multipart, pos)
 
-    def _after_header(self, part: Part, seen_content_type: bool, multipart: bool,
-                      pos: int) -> tuple[int, int]:
+    def _after_header(
+        self, part: Part, seen_content_type: bool, multipart: bool, pos: int
+    ) -> tuple[int, int]:
         if not part.flags & IS_MIME:
             part.flags = 0  # RFC 2045 §4: without MIME-Version the Content-* fields mean nothing
         if not seen_content_type or not part.flags & IS_MIME:
@@ -271,7 +275,7 @@ class _Scanner:
         while self.part is not boundary.part:
             self._finish()
         index = self.boundaries.index(boundary)
-        del self.boundaries[index if boundary.epilogue else index + 1:]
+        del self.boundaries[index if boundary.epilogue else index + 1 :]
         part = self.part
         line_end = line + 2 + len(boundary.text) + (2 if boundary.epilogue else 0)
         lf = self.d.find(b"\n", line_end)

@@ -32,8 +32,7 @@ class Rfc822:
 
     __slots__ = ("data", "end", "last_comment", "nul", "pos")
 
-    def __init__(self, data: bytes, last_comment: bytearray | None = None,
-                 nul: bytes | None = None) -> None:
+    def __init__(self, data: bytes, last_comment: bytearray | None = None, nul: bytes | None = None) -> None:
         self.data = data
         self.pos = 0
         self.end = len(data)
@@ -56,7 +55,7 @@ class Rfc822:
             c = d[self.pos]
             if c == 0:
                 if lc is not None and self.nul is not None:
-                    lc += d[start:self.pos]
+                    lc += d[start : self.pos]
                     lc += self.nul
                     start = self.pos + 1
             elif c == 0x28:
@@ -65,7 +64,7 @@ class Rfc822:
                 level -= 1
                 if level == 0:
                     if lc is not None:
-                        lc += d[start:self.pos]
+                        lc += d[start : self.pos]
                     self.pos += 1
                     return 1 if self.pos < end else 0
             elif c == 0x0A:
@@ -81,7 +80,7 @@ class Rfc822:
                     self.pos -= 1
                 else:
                     if lc is not None:
-                        lc += d[start:self.pos - 1]
+                        lc += d[start : self.pos - 1]
                     start = self.pos
             self.pos += 1
         return -1
@@ -109,7 +108,7 @@ class Rfc822:
         if self.pos >= self.end or not ATEXT[self.data[self.pos]]:
             return -1
         stop = self._run(ATEXT)
-        out += self.data[self.pos:stop]
+        out += self.data[self.pos : stop]
         self.pos = stop
         return self.skip_lwsp() if stop < self.end else 0
 
@@ -121,7 +120,7 @@ class Rfc822:
             stop = self._run(ATEXT)
             if stop == self.pos:
                 return -1
-            out += self.data[self.pos:stop]
+            out += self.data[self.pos : stop]
             self.pos = stop
             if stop >= self.end:
                 return 0
@@ -138,7 +137,7 @@ class Rfc822:
     def parse_mime_token(self, out: bytearray) -> int:
         """RFC 2045 §5.1 token (dots allowed)."""
         stop = self._run(TOKEN)
-        out += self.data[self.pos:stop]
+        out += self.data[self.pos : stop]
         self.pos = stop
         return self.skip_lwsp() if stop < self.end else 0
 
@@ -151,11 +150,11 @@ class Rfc822:
             c = d[self.pos]
             if c == 0:
                 if self.nul is not None:
-                    out += d[start:self.pos]
+                    out += d[start : self.pos]
                     out += self.nul
                     start = self.pos + 1
             elif c == 0x22:
-                out += d[start:self.pos]
+                out += d[start : self.pos]
                 self.pos += 1
                 return self.skip_lwsp()
             elif c == 0x0A:
@@ -169,7 +168,7 @@ class Rfc822:
                 if d[self.pos] in (0x0D, 0x0A, 0):
                     self.pos -= 1
                 else:
-                    out += d[start:self.pos - 1]
+                    out += d[start : self.pos - 1]
                     start = self.pos
             self.pos += 1
         return -1
@@ -178,7 +177,7 @@ class Rfc822:
         d, end, p = self.data, self.end, self.pos
         while p < end and (ATEXT[d[p]] or d[p] == 0x2E):
             p += 1
-        out += d[self.pos:p]
+        out += d[self.pos : p]
         self.pos = p
         return self.skip_lwsp() if p < end else 0
 
@@ -208,13 +207,13 @@ class Rfc822:
             c = d[self.pos]
             if c == 0:
                 if self.nul is not None:
-                    out += d[start:self.pos]
+                    out += d[start : self.pos]
                     out += self.nul
                     start = self.pos + 1
             elif c == 0x5B:
                 return -1
             elif c == 0x5D:
-                out += d[start:self.pos + 1]
+                out += d[start : self.pos + 1]
                 self.pos += 1
                 return self.skip_lwsp()
             elif c == 0x0A:
@@ -226,7 +225,7 @@ class Rfc822:
                 if self.pos >= end:
                     return -1
                 if d[self.pos] in (0x0D, 0x0A, 0):
-                    out += d[start:self.pos]
+                    out += d[start : self.pos]
                     start = self.pos
                     self.pos -= 1
             self.pos += 1
@@ -287,7 +286,7 @@ class Rfc822:
             d, end, p = self.data, self.end, self.pos
             while p < end and d[p] not in b"; \t\r\n":
                 p += 1
-            value += d[self.pos:p]
+            value += d[self.pos : p]
             self.pos = p
         else:
             ret = self.parse_mime_token(value)

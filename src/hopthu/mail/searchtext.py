@@ -62,7 +62,7 @@ def _drop_hidden(text: str) -> str:
     kept: list[str] = []
     pos = 0
     while (found := _HIDDEN.search(lower, pos)) is not None:
-        kept.append(text[pos:found.start()])
+        kept.append(text[pos : found.start()])
         closer = "-->" if found.group(1) is None else "</" + found.group(1)
         end = lower.find(closer, found.end())
         if end < 0:
@@ -118,7 +118,7 @@ def build(data: bytes, structure: Node, env: Envelope, subject: str) -> tuple[st
             break
         text = part_text(data, node, budget)
         if not preview:
-            preview = " ".join(text[:PREVIEW * 4].split())[:PREVIEW]
+            preview = " ".join(text[: PREVIEW * 4].split())[:PREVIEW]
         pieces.append(text)
         budget -= len(text)
     return fold_words(" ".join(pieces))[:LIMIT], preview

@@ -39,8 +39,19 @@ def _params(params: Params) -> list[list[str]]:
 
 
 class _Fields:
-    __slots__ = ("description", "disposition", "disposition_params", "encoding", "id", "language",
-                 "location", "md5", "params", "subtype", "type")
+    __slots__ = (
+        "description",
+        "disposition",
+        "disposition_params",
+        "encoding",
+        "id",
+        "language",
+        "location",
+        "md5",
+        "params",
+        "subtype",
+        "type",
+    )
 
     def __init__(self) -> None:
         self.type: bytes | None = None
@@ -65,7 +76,7 @@ class _Fields:
             ret = parser.parse_content_type(kind)
             slash = kind.find(b"/")
             self.type = bytes(kind if slash < 0 else kind[:slash])
-            self.subtype = b"" if slash < 0 else bytes(kind[slash + 1:])
+            self.subtype = b"" if slash < 0 else bytes(kind[slash + 1 :])
             if ret >= 0:
                 self.params = parse_params(parser)[0]
         elif field == b"transfer-encoding" and self.encoding is None:
@@ -141,9 +152,14 @@ def build_structure(data: bytes, part: mime.Part) -> Node:
             if name.startswith(b"content-"):
                 fields.read(name, value)
     node: Node = {
-        "kind": "multipart" if part.flags & mime.MULTIPART else
-                "message" if part.flags & mime.MESSAGE else "leaf",
-        "start": part.start, "body_start": part.header_end, "end": part.end,
+        "kind": "multipart"
+        if part.flags & mime.MULTIPART
+        else "message"
+        if part.flags & mime.MESSAGE
+        else "leaf",
+        "start": part.start,
+        "body_start": part.header_end,
+        "end": part.end,
     }
     if fields.type is not None:
         node["type"] = raw(fields.type)
@@ -155,16 +171,18 @@ def build_structure(data: bytes, part: mime.Part) -> Node:
         if value is not None:
             node[key] = raw(value)
     if fields.disposition is not None:
-        node["disposition"] = [raw(fields.disposition),
-                               _params(fields.disposition_params) if fields.disposition_params
-                               else None]
+        node["disposition"] = [
+            raw(fields.disposition),
+            _params(fields.disposition_params) if fields.disposition_params else None,
+        ]
     if fields.language:
         node["language"] = [raw(tag) for tag in fields.language]
     cte = _transfer_decoding(part.headers)
     if cte is not None:
         node["cte"] = cte
-    if node["kind"] == "message" or (node["kind"] == "leaf" and (
-            fields.type is None or fields.type.lower() == b"text")):
+    if node["kind"] == "message" or (
+        node["kind"] == "leaf" and (fields.type is None or fields.type.lower() == b"text")
+    ):
         node["lines"] = data.count(b"\n", part.header_end, part.end)
     if part.flags & mime.MESSAGE:
         child = part.children[0]

@@ -21,7 +21,7 @@ from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
 
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefused
-from hopthu.directory.routing import Router
+from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import send_as
 from hopthu.policy import lifecycle
 from hopthu.smtp import replies
@@ -101,13 +101,13 @@ class MxHandler:
         if len(envelope.rcpt_tos) >= MAX_RECIPIENTS:
             return str(replies.TOO_MANY_RECIPIENTS)
         reply = await self.check_recipient(session, envelope, address)
-        if reply is replies.RECIPIENT_OK:
+        if reply.code == 250:
             envelope.rcpt_tos.append(address)
             envelope.rcpt_options.extend(options)
         return str(reply)
 
     async def check_recipient(self, session: Session, envelope: Envelope, address: str) -> Reply:
-        local = await self.router.local(address)
+        local = await self._lookup(envelope, address)
         if local is None:
             _, domain = self.router.split(address)
             return replies.NO_SUCH_USER if self.router.is_local_domain(domain) else replies.RELAY_DENIED
@@ -116,6 +116,16 @@ class MxHandler:
         if local.usage + _size_option(envelope.mail_options) > local.quota:
             return replies.MAILBOX_FULL  # R5.1, for this recipient only
         return replies.RECIPIENT_OK
+
+    async def _lookup(self, envelope: Envelope, address: str) -> LocalRecipient | None:
+        """The local recipient behind `address`, remembered on the envelope for DATA."""
+        local = await self.router.local(address)
+        if local is not None:
+            known = getattr(envelope, "known", None)
+            if known is None:
+                known = envelope.known = {}
+            known[address] = local
+        return local
 
     async def handle_DATA(self, server: SMTP, session: Session, envelope: Envelope) -> str:
         incoming = Incoming(
@@ -128,6 +138,7 @@ class MxHandler:
             identity=session.auth_data if session.authenticated else None,
             tls=getattr(server, "secure", False),
             received_at=self.pipeline.router.ctx.now(),
+            known=getattr(envelope, "known", {}),
         )
         try:
             outcome = await self.pipeline.accept(incoming)
@@ -221,7 +232,7 @@ class SubmissionHandler(MxHandler):
     async def check_recipient(self, session: Session, envelope: Envelope, address: str) -> Reply:
         _, domain = self.router.split(address)
         if self.router.is_local_domain(domain):
-            local = await self.router.local(address)
+            local = await self._lookup(envelope, address)
             if local is None:
                 return replies.NO_SUCH_USER
             if not local.receives:

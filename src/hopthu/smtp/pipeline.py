@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from hopthu.config import Settings
 from hopthu.directory import audit
 from hopthu.directory.auth import Identity
-from hopthu.directory.routing import Router
+from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import SendAs, send_as
 from hopthu.errors import HopThuError
 from hopthu.mail import ParsedMessage, canonical, parse
@@ -56,6 +56,8 @@ class Incoming:
     delegate_of: int | None = None  # the agency mailbox sent from, when a delegate sends (R8.3)
     tls: bool = False
     received_at: dt.datetime | None = None
+    # Recipients the listener already looked up at RCPT time (so DATA does not ask again).
+    known: dict[str, LocalRecipient] = field(default_factory=dict)
 
 
 @dataclass
@@ -220,7 +222,7 @@ class Pipeline:
         targets: dict[object, Target | Remote] = {}
         addresses: dict[int, str] = {}
         for recipient in incoming.recipients:
-            local = await self.router.local(recipient)
+            local = incoming.known.get(recipient) or await self.router.local(recipient)
             key: object = local.account_id if local else recipient.lower()
             if key in targets:
                 continue
