@@ -4,20 +4,27 @@ Services own transactions: `async with db.write() as conn:` for changes, `async 
 conn:` for queries. Repositories take the connection and never commit. SQLite has one writer, so
 writes are queued in-process (an asyncio lock and `BEGIN IMMEDIATE`) instead of failing with
 "database is locked"; PostgreSQL takes concurrent writers and row locks decide.
+
+`run_in_writer(fn)` runs a whole synchronous transaction at once: on SQLite in a thread of its own
+with a plain (not async) connection, so a group commit of many statements costs one hand-off to the
+event loop rather than one per statement, each waiting its turn behind every busy session.
 """
 
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+import concurrent.futures
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hopthu.errors import HopThuError
+
+T = TypeVar("T")
 
 
 def backend_of(url: str) -> str:
@@ -68,6 +75,14 @@ class Database:
         else:
             self.engine = create_async_engine(url, pool_size=pool_size, max_overflow=pool_size)
         self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
+        self._writer: concurrent.futures.ThreadPoolExecutor | None = None
+        self._sync_engine: sa.Engine | None = None
+        if self.backend == "sqlite":
+            sync_url = sa.engine.make_url(url).set(drivername="sqlite")
+            self._sync_engine = sa.create_engine(sync_url, poolclass=sa.pool.SingletonThreadPool)
+            event.listen(self._sync_engine, "connect", _sqlite_pragmas)
+            event.listen(self._sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
+            self._writer = concurrent.futures.ThreadPoolExecutor(1, thread_name_prefix="sqlite-writer")
 
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncConnection]:
@@ -91,9 +106,27 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    async def run_in_writer(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run `work(connection)` as one write transaction, committed if it returns."""
+        if self._write_lock is None:
+            async with self.engine.begin() as conn:
+                return await conn.run_sync(work)
+        assert self._writer is not None and self._sync_engine is not None
+        engine = self._sync_engine
+
+        def transaction() -> T:
+            with engine.begin() as conn:
+                return work(conn)
+
+        async with self._write_lock:
+            return await asyncio.get_running_loop().run_in_executor(self._writer, transaction)
+
     async def ping(self) -> None:
         async with self.engine.connect() as conn:
             await conn.execute(sa.text("SELECT 1"))
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._writer is not None and self._sync_engine is not None:
+            await asyncio.get_running_loop().run_in_executor(self._writer, self._sync_engine.dispose)
+            self._writer.shutdown(wait=True)

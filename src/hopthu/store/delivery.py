@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hopthu.store import dialect
 from hopthu.store.events import Change
@@ -55,15 +54,19 @@ class _Box:
     unseen: int = 0
 
 
-async def apply_batch(
-    conn: AsyncConnection, backend: str, batch: Sequence[_Job], now: dt.datetime
+def apply_batch(
+    conn: sa.Connection, backend: str, batch: Sequence[_Job], now: dt.datetime
 ) -> tuple[list[list[Delivered]], list[Change]]:
-    """Store every job of `batch` in the caller's transaction; one result list per job, in order."""
+    """Store every job of `batch` in the caller's transaction; one result list per job, in order.
+
+    Synchronous on purpose: `Database.run_in_writer` runs it in one go on the database's writer
+    thread (SQLite), or through the async driver (PostgreSQL).
+    """
     from hopthu.store.mailstore import Delivered, Remote
 
     locking = backend == "postgresql"
     accounts = sorted({t.account_id for job in batch for t in job.targets if not isinstance(t, Remote)})
-    usage, boxes = await _read_locked(conn, accounts, locking)
+    usage, boxes = _read_locked(conn, accounts, locking)
     charged: dict[int, list[int]] = defaultdict(lambda: [0, 0])
     references: dict[str, int] = defaultdict(int)
     messages: list[dict[str, Any]] = []
@@ -101,14 +104,14 @@ async def apply_batch(
             references[job.digest] += 1
         results.append(delivered)
 
-    await _reference_blobs(conn, backend, batch, references, now)
+    _reference_blobs(conn, backend, batch, references, now)
     if charged:
-        await conn.execute(
+        conn.execute(
             _CHARGE, [{"k_account": a, "k_bytes": b, "k_messages": n} for a, (b, n) in charged.items()]
         )
     touched = [b for b in boxes.values() if b.added]
     if touched:
-        await conn.execute(
+        conn.execute(
             _ADVANCE,
             [
                 {
@@ -122,24 +125,17 @@ async def apply_batch(
             ],
         )
     if messages:
-        await conn.execute(sa.insert(message), messages)
+        conn.execute(sa.insert(message), messages)
     if queued:
-        ids = (
-            (
-                await conn.execute(
-                    sa.insert(queue_item).returning(queue_item.c.id, sort_by_parameter_order=True), queued
-                )
-            )
-            .scalars()
-            .all()
-        )
+        returning = sa.insert(queue_item).returning(queue_item.c.id, sort_by_parameter_order=True)
+        ids = conn.execute(returning, queued).scalars().all()
         for (job_index, position), queue_id in zip(slots, ids, strict=True):
             results[job_index][position] = Delivered(results[job_index][position].target, queue_id=queue_id)
     return results, changes
 
 
-async def _read_locked(
-    conn: AsyncConnection, accounts: list[int], locking: bool
+def _read_locked(
+    conn: sa.Connection, accounts: list[int], locking: bool
 ) -> tuple[dict[int, int], dict[tuple[int, str], _Box]]:
     if not accounts:
         return {}, {}
@@ -157,16 +153,16 @@ async def _read_locked(
     )
     if locking:
         usage_query, box_query = usage_query.with_for_update(), box_query.with_for_update()
-    usage = {row.account_id: row.bytes for row in await conn.execute(usage_query)}
+    usage = {row.account_id: row.bytes for row in conn.execute(usage_query)}
     boxes = {
         (row.account_id, row.name): _Box(row.id, row.uidnext, row.highestmodseq)
-        for row in await conn.execute(box_query)
+        for row in conn.execute(box_query)
     }
     return usage, boxes
 
 
-async def _reference_blobs(
-    conn: AsyncConnection, backend: str, batch: Sequence[_Job], references: dict[str, int], now: dt.datetime
+def _reference_blobs(
+    conn: sa.Connection, backend: str, batch: Sequence[_Job], references: dict[str, int], now: dt.datetime
 ) -> None:
     """Each body's row (made the first time it is seen) gains the references this batch adds."""
     rows: dict[str, dict[str, Any]] = {}
@@ -185,7 +181,7 @@ async def _reference_blobs(
         )
     stmt = dialect.insert(backend, blob).values(list(rows.values()))
     total = blob.c.refcount + stmt.excluded.refcount
-    await conn.execute(
+    conn.execute(
         stmt.on_conflict_do_update(
             index_elements=[blob.c.hash],
             set_={"refcount": total, "zero_since": sa.case((total > 0, None), else_=blob.c.zero_since)},

@@ -279,8 +279,8 @@ class MailStore:
                 job.future.set_result(result)
 
     async def _apply(self, batch: list[_Job]) -> tuple[list[list[Delivered]], list[Change]]:
-        async with self.db.write() as conn:
-            return await apply_batch(conn, self.db.backend, batch, self.clock())
+        now, backend = self.clock(), self.db.backend
+        return await self.db.run_in_writer(lambda conn: apply_batch(conn, backend, batch, now))
 
     # --- reading ----------------------------------------------------------------------------------
 
