@@ -14,6 +14,7 @@ import base64
 import binascii
 import ipaddress
 import logging
+import re
 import secrets
 from typing import Any
 
@@ -32,6 +33,7 @@ from hopthu.smtp.replies import Reply
 log = logging.getLogger(__name__)
 
 MAX_RECIPIENTS = 1000
+_PLAIN_PATH = re.compile(r"\s*<([A-Za-z0-9._+=-]{1,64}@[A-Za-z0-9.-]{1,255})>(.*)\Z", re.DOTALL)
 
 
 def _peer_ip(session: Session) -> str:
@@ -70,6 +72,14 @@ class HopThuSMTP(SMTP):
     @property
     def secure(self) -> bool:
         return self.implicit_tls or self._tls_protocol is not None
+
+    def _getaddr(self, arg: str) -> tuple[str | None, str | None]:
+        """`<local@domain> REST` read directly (RFC 5321 §4.1.2 Path); anything less plain goes to
+        aiosmtpd's full RFC 5322 parser, which is correct but costs a tenth of a millisecond."""
+        match = _PLAIN_PATH.match(arg)
+        if match is None:
+            return super()._getaddr(arg)
+        return match.group(1), match.group(2)
 
 
 class MxHandler:

@@ -3,8 +3,11 @@
 Layout: `<blob_dir>/<h0h1>/<h2h3>/<sha256>.zst`, the SHA-256 of the canonical message bytes, the
 file a zstd frame of them. A file is written to a temporary name, fsynced, renamed into place and
 its directory fsynced before any row refers to it, so a row never points to a missing body after a
-crash. The same body delivered to 500 mailboxes is one file; the `blob` table counts references and
-the collector removes a file only after its count has stayed at zero for a grace period and the file
+crash, and a name in place always means complete bytes. Deliveries stage their files and the group
+commit makes a whole batch durable at once.
+
+The same body delivered to 500 mailboxes is one file; the `blob` table counts references. The
+collector removes a file only after its count has stayed at zero for a grace period and the file
 itself has not been reused for as long; a delivery that reuses a file refreshes its time, and checks
 after its commit that the file is still there (rewriting it if not), so a collection running beside
 a delivery can never leave a message without its body.
@@ -16,12 +19,22 @@ import hashlib
 import os
 import tempfile
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 
 import zstandard
 
 READ_CHUNK = 64 * 1024
+
+
+@dataclass(frozen=True, slots=True)
+class Staged:
+    """A body written but not yet durable (`temporary` set), or already in place (`temporary` None)."""
+
+    digest: str
+    stored_size: int
+    temporary: Path | None
 
 
 def blob_hash(data: bytes) -> str:
@@ -59,12 +72,22 @@ class BlobStore:
 
     def put(self, data: bytes, digest: str | None = None) -> tuple[str, int]:
         """Store `data` durably (if not already there); return its hash and the bytes on disk."""
+        staged = self.stage(data, digest)
+        self.make_durable([staged])
+        return staged.digest, staged.stored_size
+
+    def stage(self, data: bytes, digest: str | None = None) -> Staged:
+        """Compress `data` into a temporary file beside its place, not yet synced nor in place.
+
+        A body already in place is reused (its time refreshed: the collector spares recent files).
+        `make_durable` finishes the job for many bodies at once, before the commit that refers to them.
+        """
         digest = digest or blob_hash(data)
         target = self.path(digest)
         try:
             size = target.stat().st_size
-            os.utime(target)  # fresh again: the collector leaves recently used files alone
-            return digest, size
+            os.utime(target)
+            return Staged(digest, size, None)
         except FileNotFoundError:
             pass
         compressed = self._compressor.compress(data)
@@ -73,14 +96,28 @@ class BlobStore:
         try:
             with os.fdopen(fd, "wb") as handle:
                 handle.write(compressed)
-                handle.flush()
-                os.fsync(handle.fileno())
-            os.replace(temporary, target)
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        _fsync_directory(target.parent)
-        return digest, len(compressed)
+        return Staged(digest, len(compressed), Path(temporary))
+
+    def make_durable(self, staged: Iterable[Staged]) -> None:
+        """fsync each new body, move it into place, fsync its directory: only then does a body
+        exist under its name, so a name always means complete, durable bytes."""
+        directories: set[Path] = set()
+        for item in staged:
+            if item.temporary is None:
+                continue
+            fd = os.open(item.temporary, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            target = self.path(item.digest)
+            os.replace(item.temporary, target)
+            directories.add(target.parent)
+        for directory in directories:
+            _fsync_directory(directory)
 
     def get(self, digest: str) -> bytes:
         return self._decompressor.decompress(self.path(digest).read_bytes())

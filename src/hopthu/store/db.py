@@ -77,8 +77,12 @@ class Database:
         self._write_lock = asyncio.Lock() if self.backend == "sqlite" else None
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._sync_engine: sa.Engine | None = None
+        self._reader: sa.Engine | None = None
+        self._statements: dict[sa.Executable, tuple[str, tuple[str, ...]]] = {}
         if self.backend == "sqlite":
             sync_url = sa.engine.make_url(url).set(drivername="sqlite")
+            self._reader = sa.create_engine(sync_url, poolclass=sa.pool.SingletonThreadPool)
+            event.listen(self._reader, "connect", _sqlite_pragmas)
             self._sync_engine = sa.create_engine(sync_url, poolclass=sa.pool.SingletonThreadPool)
             event.listen(self._sync_engine, "connect", _sqlite_pragmas)
             event.listen(self._sync_engine, "begin", lambda conn: conn.exec_driver_sql("BEGIN IMMEDIATE"))
@@ -106,6 +110,31 @@ class Database:
         async with self.engine.connect() as conn:
             yield conn
 
+    async def first(self, statement: sa.Executable, params: dict[str, Any] | None = None) -> Any:
+        """The first row of a point query on an index (None if there is none).
+
+        On SQLite it is answered on the calling thread with the statement compiled once: a lookup by
+        key takes tens of microseconds, far less than a hand-off to a driver thread and back through
+        a busy event loop. Parameters are plain values (str, int) there, bound without type processing.
+        """
+        if self._reader is not None:
+            sql, names = self._compiled(statement)
+            raw = self._reader.raw_connection()
+            try:
+                return raw.driver_connection.execute(sql, [(params or {})[n] for n in names]).fetchone()
+            finally:
+                raw.close()
+        async with self.read() as conn:
+            return (await conn.execute(statement, params)).first()
+
+    def _compiled(self, statement: sa.Executable) -> tuple[str, tuple[str, ...]]:
+        found = self._statements.get(statement)
+        if found is None:
+            assert self._reader is not None
+            compiled = statement.compile(dialect=self._reader.dialect)
+            found = self._statements[statement] = (compiled.string, tuple(compiled.positiontup or ()))
+        return found
+
     async def run_in_writer(self, work: Callable[[sa.Connection], T]) -> T:
         """Run `work(connection)` as one write transaction, committed if it returns."""
         if self._write_lock is None:
@@ -127,6 +156,8 @@ class Database:
 
     async def close(self) -> None:
         await self.engine.dispose()
+        if self._reader is not None:
+            self._reader.dispose()
         if self._writer is not None and self._sync_engine is not None:
             await asyncio.get_running_loop().run_in_executor(self._writer, self._sync_engine.dispose)
             self._writer.shutdown(wait=True)

@@ -19,7 +19,7 @@ from typing import Any, Protocol
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.store.blobs import BlobStore
+from hopthu.store.blobs import BlobStore, Staged
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
 from hopthu.store.events import Change, EventBus
@@ -49,6 +49,7 @@ DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
 )
 
 BLOB_GRACE = dt.timedelta(hours=1)
+INLINE_STAGE = 256 * 1024
 
 
 class Parsed(Protocol):
@@ -101,13 +102,20 @@ class Delivered:
 @dataclass(slots=True)
 class _Job:
     data: bytes
-    digest: str
-    stored_size: int
+    staged: Staged
     parsed: Parsed
     targets: Sequence[Target | Remote]
     internal_date: dt.datetime
     prefix: bytes | None
     future: asyncio.Future[list[Delivered]] = field(repr=False)
+
+    @property
+    def digest(self) -> str:
+        return self.staged.digest
+
+    @property
+    def stored_size(self) -> int:
+        return self.staged.stored_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -234,10 +242,14 @@ class MailStore:
         """
         if not targets:
             return []
-        digest, stored_size = await asyncio.to_thread(self.blobs.put, data)
+        # Small bodies are staged right here (well under a millisecond); large ones in a thread.
+        if len(data) <= INLINE_STAGE:
+            staged = self.blobs.stage(data)
+        else:
+            staged = await asyncio.to_thread(self.blobs.stage, data)
         future: asyncio.Future[list[Delivered]] = asyncio.get_running_loop().create_future()
         self._pending.append(
-            _Job(data, digest, stored_size, parsed, targets, internal_date or self.clock(), prefix, future)
+            _Job(data, staged, parsed, targets, internal_date or self.clock(), prefix, future)
         )
         self._ensure_committer()
         self._wake.set()
@@ -260,6 +272,7 @@ class MailStore:
 
     async def _commit(self, batch: list[_Job]) -> None:
         try:
+            await asyncio.to_thread(self.blobs.make_durable, _pending_bodies(batch))
             results, changes = await self._apply([*batch])
         except Exception:
             if len(batch) == 1:
@@ -405,6 +418,12 @@ async def release_blobs(conn: AsyncConnection, released: dict[str, int], now: dt
                 zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
             )
         )
+
+
+def _pending_bodies(batch: list[_Job]) -> list[Staged]:
+    """The bodies of a batch still to be made durable (not already moved in place by an earlier try;
+    two jobs with one body each bring their own copy, and the second simply replaces the first)."""
+    return [job.staged for job in batch if job.staged.temporary is not None and job.staged.temporary.exists()]
 
 
 def _fail(job: _Job, reason: str) -> None:
