@@ -33,8 +33,8 @@ T = TypeVar("T")
 EXIT_ERROR = 1
 EXIT_NEEDS_ADMINISTRATOR = 3
 
-out = Console(highlight=False)
-err = Console(stderr=True, highlight=False)
+out = Console(highlight=False, soft_wrap=True)
+err = Console(stderr=True, highlight=False, soft_wrap=True)
 
 
 class State:
