@@ -18,8 +18,7 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from common import circular, disk, fresh_pg, pg_size, run_per_backend
 
 from hopthu.config import Settings, StoreSettings
 from hopthu.directory.context import DirectoryContext
@@ -29,7 +28,6 @@ from hopthu.mail import canonical, parse
 from hopthu.store import Store
 from hopthu.store.mailstore import Target
 
-PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 FAMILIES = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 MIDDLES = ["Văn", "Thị", "Minh", "Ngọc", "Hữu", "Thanh", "Quốc", "Thị Kim"]
 GIVENS = [
@@ -85,30 +83,10 @@ def people(count: int) -> list[PersonRow]:
     return rows
 
 
-async def fresh_pg() -> str:
-    engine = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(sa.text('DROP DATABASE IF EXISTS "hopthu_bench" WITH (FORCE)'))
-        await conn.execute(sa.text('CREATE DATABASE "hopthu_bench"'))
-    await engine.dispose()
-    return f"{PG_SERVER}/hopthu_bench"
-
-
-def disk_bytes(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
-async def database_bytes(store: Store) -> int:
-    if store.db.backend == "sqlite":
-        return 0  # the database file is in the data folder, counted with it
-    async with store.db.read() as conn:
-        return (await conn.execute(sa.text("SELECT pg_database_size(current_database())"))).scalar_one()
-
-
 async def run(backend: str, args: argparse.Namespace) -> None:
     folder = Path(tempfile.mkdtemp(prefix="hopthu-bench-"))
     try:
-        url = await fresh_pg() if backend == "postgresql" else ""
+        url = await fresh_pg("hopthu_bench") if backend == "postgresql" else ""
         settings = Settings(data_dir=folder, store=StoreSettings(database_url=url))
         store = await Store.open(settings)
         directory = Directory(DirectoryContext(store, settings))
@@ -117,7 +95,7 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         results = await directory.people.register(people(recipients), actor="bench")
         accounts = [await directory.accounts.get(r.address) for r in results]
         targets = [Target(a.id, quota=a.quota_bytes) for a in accounts]
-        before = disk_bytes(folder) + await database_bytes(store)
+        before = disk(folder) + await pg_size(store.db.url)
 
         bodies = [message(n, args.size) for n in range(args.messages)]
         queue = list(enumerate(bodies))
@@ -130,44 +108,41 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         started = time.perf_counter()
         await asyncio.gather(*[deliverer() for _ in range(args.concurrency)])
         elapsed = time.perf_counter() - started
-        after = disk_bytes(folder) + await database_bytes(store)
+        after = disk(folder) + await pg_size(store.db.url)
         print(
             f"{backend:10} {args.messages} × {args.size} B, {args.concurrency} concurrent, "
             f"{args.recipients} mailboxes: {args.messages / elapsed:8.1f} messages/s, "
             f"{(after - before) / args.messages:8.0f} bytes on disk per message"
         )
 
-        circular = message(10**6, args.circular_size)
+        circular_message = circular(args.circular_size)
         files_before = len(list(store.blobs.root.rglob("*.zst")))
-        blob_bytes_before = disk_bytes(store.blobs.root)
+        blob_bytes_before = disk(store.blobs.root)
         started = time.perf_counter()
-        await store.mail.deliver(circular, parse(circular), targets[: args.circular_recipients])
+        await store.mail.deliver(
+            circular_message, parse(circular_message), targets[: args.circular_recipients]
+        )
         elapsed = time.perf_counter() - started
         copies = len(list(store.blobs.root.rglob("*.zst"))) - files_before
         print(
-            f"{backend:10} one {len(circular) / 2**20:.1f} MiB circular into {args.circular_recipients} "
-            f"mailboxes: {elapsed:6.2f} s; body stored {copies}× "
-            f"({(disk_bytes(store.blobs.root) - blob_bytes_before) / 2**10:.0f} KiB on disk)"
+            f"{backend:10} one {len(circular_message) / 2**20:.1f} MiB circular into "
+            f"{args.circular_recipients} mailboxes: {elapsed:6.2f} s; body stored {copies}× "
+            f"({(disk(store.blobs.root) - blob_bytes_before) / 2**10:.0f} KiB on disk)"
         )
         await store.close()
     finally:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--recipients", type=int, default=1000)
-    parser.add_argument("--circular-size", type=int, default=2**20)
-    parser.add_argument("--circular-recipients", type=int, default=500)
-    parser.add_argument("--backend", default="sqlite,postgresql")
-    args = parser.parse_args()
-    for backend in args.backend.split(","):
-        asyncio.run(run(backend.strip(), args))
+
+
+def main() -> None:
+    run_per_backend(__doc__ or "", arguments, run)
 
 
 if __name__ == "__main__":

@@ -33,9 +33,38 @@ _HEADER = (
     "Message-ID: <20250303091500.4821@stnmt.cantho.gov.vn>\r\n"
     "MIME-Version: 1.0\r\n"
 )
-_WORDS = ("công", "văn", "sở", "tài", "nguyên", "môi", "trường", "thành", "phố", "cần", "thơ", "báo",
-          "cáo", "kế", "hoạch", "triển", "khai", "nhiệm", "vụ", "năm", "quận", "huyện", "phường", "xã",
-          "ủy", "ban", "nhân", "dân", "đề", "nghị")
+_WORDS = (
+    "công",
+    "văn",
+    "sở",
+    "tài",
+    "nguyên",
+    "môi",
+    "trường",
+    "thành",
+    "phố",
+    "cần",
+    "thơ",
+    "báo",
+    "cáo",
+    "kế",
+    "hoạch",
+    "triển",
+    "khai",
+    "nhiệm",
+    "vụ",
+    "năm",
+    "quận",
+    "huyện",
+    "phường",
+    "xã",
+    "ủy",
+    "ban",
+    "nhân",
+    "dân",
+    "đề",
+    "nghị",
+)
 
 
 def _text(rng: random.Random, size: int) -> str:
@@ -53,37 +82,45 @@ def _text(rng: random.Random, size: int) -> str:
 
 def _base64(payload: bytes) -> str:
     encoded = base64.b64encode(payload).decode()
-    return "\r\n".join(encoded[i:i + 76] for i in range(0, len(encoded), 76)) + "\r\n"
+    return "\r\n".join(encoded[i : i + 76] for i in range(0, len(encoded), 76)) + "\r\n"
 
 
 def plain_4k(rng: random.Random) -> bytes:
-    return (_HEADER + "Content-Type: text/plain; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: 8bit\r\n\r\n" + _text(rng, 3000)).encode()
+    return (
+        _HEADER + "Content-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n" + _text(rng, 3000)
+    ).encode()
 
 
 def attachment_70k(rng: random.Random) -> bytes:
-    return (_HEADER + 'Content-Type: multipart/mixed; boundary="=_b1"\r\n\r\n'
-            "--=_b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: 8bit\r\n\r\n" + _text(rng, 2000) +
-            "--=_b1\r\nContent-Type: application/pdf; name=\"=?UTF-8?B?Q8O0bmcgdsSDbi5wZGY=?=\"\r\n"
-            "Content-Disposition: attachment; filename*=UTF-8''C%C3%B4ng%20v%C4%83n.pdf\r\n"
-            "Content-Transfer-Encoding: base64\r\n\r\n" + _base64(rng.randbytes(49_000)) +
-            "--=_b1--\r\n").encode()
+    return (
+        _HEADER + 'Content-Type: multipart/mixed; boundary="=_b1"\r\n\r\n'
+        "--=_b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        + _text(rng, 2000)
+        + '--=_b1\r\nContent-Type: application/pdf; name="=?UTF-8?B?Q8O0bmcgdsSDbi5wZGY=?="\r\n'
+        "Content-Disposition: attachment; filename*=UTF-8''C%C3%B4ng%20v%C4%83n.pdf\r\n"
+        "Content-Transfer-Encoding: base64\r\n\r\n" + _base64(rng.randbytes(49_000)) + "--=_b1--\r\n"
+    ).encode()
 
 
 def circular_1m(rng: random.Random) -> bytes:
-    html = "<html><body>" + "".join(f"<p>{p}</p>" for p in _text(rng, 20_000).split("\r\n")) + \
-        "</body></html>"
+    html = (
+        "<html><body>" + "".join(f"<p>{p}</p>" for p in _text(rng, 20_000).split("\r\n")) + "</body></html>"
+    )
     pdf = b"%PDF-1.4\n" + rng.randbytes(740_000) + b"\n%%EOF\n"
-    return (_HEADER + 'Content-Type: multipart/mixed; boundary="=_c1"\r\n\r\n'
-            '--=_c1\r\nContent-Type: multipart/alternative; boundary="=_c2"\r\n\r\n'
-            "--=_c2\r\nContent-Type: text/plain; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: 8bit\r\n\r\n" + _text(rng, 20_000) +
-            "--=_c2\r\nContent-Type: text/html; charset=utf-8\r\n"
-            "Content-Transfer-Encoding: 8bit\r\n\r\n" + html + "\r\n--=_c2--\r\n\r\n"
-            "--=_c1\r\nContent-Type: application/pdf\r\n"
-            "Content-Disposition: attachment; filename=\"thong-tu-so-01-2025.pdf\"\r\n"
-            "Content-Transfer-Encoding: base64\r\n\r\n" + _base64(pdf) + "--=_c1--\r\n").encode()
+    return (
+        _HEADER + 'Content-Type: multipart/mixed; boundary="=_c1"\r\n\r\n'
+        '--=_c1\r\nContent-Type: multipart/alternative; boundary="=_c2"\r\n\r\n'
+        "--=_c2\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n"
+        + _text(rng, 20_000)
+        + "--=_c2\r\nContent-Type: text/html; charset=utf-8\r\n"
+        "Content-Transfer-Encoding: 8bit\r\n\r\n" + html + "\r\n--=_c2--\r\n\r\n"
+        "--=_c1\r\nContent-Type: application/pdf\r\n"
+        'Content-Disposition: attachment; filename="thong-tu-so-01-2025.pdf"\r\n'
+        "Content-Transfer-Encoding: base64\r\n\r\n" + _base64(pdf) + "--=_c1--\r\n"
+    ).encode()
 
 
 def _rate(fn: Callable[[bytes], object], data: bytes, seconds: float) -> tuple[float, float]:
@@ -101,16 +138,21 @@ def main() -> None:
     options.add_argument("--seconds", type=float, default=2.0, help="time per measurement")
     args = options.parse_args()
     rng = random.Random(20250303)
-    kinds = {"4 KB plain": plain_4k(rng), "70 KB + base64 attachment": attachment_70k(rng),
-             "1 MB circular + PDF": circular_1m(rng)}
+    kinds = {
+        "4 KB plain": plain_4k(rng),
+        "70 KB + base64 attachment": attachment_70k(rng),
+        "1 MB circular + PDF": circular_1m(rng),
+    }
     stdlib = lambda data: email.message_from_bytes(data, policy=email.policy.default)  # noqa: E731
     print(f"{'message':28} {'size':>9}  {'hopthu.mail.parse':>24}  {'email (policy.default)':>24}")
     for label, data in kinds.items():
         data = canonical(data)
         ours = _rate(parse, data, args.seconds)
         theirs = _rate(stdlib, data, args.seconds)
-        print(f"{label:28} {len(data):>9,}  {ours[0]:>9,.0f} msg/s {ours[1]:>6,.1f} MB/s"
-              f"  {theirs[0]:>9,.0f} msg/s {theirs[1]:>6,.1f} MB/s")
+        print(
+            f"{label:28} {len(data):>9,}  {ours[0]:>9,.0f} msg/s {ours[1]:>6,.1f} MB/s"
+            f"  {theirs[0]:>9,.0f} msg/s {theirs[1]:>6,.1f} MB/s"
+        )
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import base64
 import csv
 import os
 import re
@@ -26,10 +25,8 @@ import time
 from pathlib import Path
 
 import aiosmtplib
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import create_async_engine
+from common import circular, disk, fresh_pg, pg_size, run_per_backend
 
-PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 PORTS = ["--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"]
 
 
@@ -42,29 +39,6 @@ def hopthu(data: Path, *args: str, env: dict[str, str]) -> None:
     )
 
 
-async def fresh_pg() -> str:
-    engine = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
-    async with engine.connect() as conn:
-        await conn.execute(sa.text('DROP DATABASE IF EXISTS "hopthu_bench_smtp" WITH (FORCE)'))
-        await conn.execute(sa.text('CREATE DATABASE "hopthu_bench_smtp"'))
-    await engine.dispose()
-    return f"{PG_SERVER}/hopthu_bench_smtp"
-
-
-async def pg_size(url: str) -> int:
-    if not url:
-        return 0
-    engine = create_async_engine(url)
-    async with engine.connect() as conn:
-        size = (await conn.execute(sa.text("SELECT pg_database_size(current_database())"))).scalar_one()
-    await engine.dispose()
-    return size
-
-
-def disk(folder: Path) -> int:
-    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
-
-
 def message(number: int, size: int, to: str) -> bytes:
     head = (
         f"From: Ban <ban@example.org>\r\nTo: {to}\r\nSubject: Cong van so {number}\r\n"
@@ -73,19 +47,6 @@ def message(number: int, size: int, to: str) -> bytes:
     ).encode()
     line = f"Kinh gui cac don vi, van ban so {number} ve viec trien khai nhiem vu nam 2026.\r\n".encode()
     return head + line * max(1, (size - len(head)) // len(line))
-
-
-def circular(size: int) -> bytes:
-    attachment = base64.encodebytes(os.urandom(size * 3 // 4)).replace(b"\n", b"\r\n")
-    return (
-        b"From: ban@example.org\r\nTo: undisclosed-recipients:;\r\nSubject: Thong bao chung\r\n"
-        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
-        b"Content-Type: text/plain\r\n\r\nKinh gui cac don vi.\r\n--b\r\nContent-Type: application/pdf\r\n"
-        b'Content-Disposition: attachment; filename="thongbao.pdf"\r\n'
-        b"Content-Transfer-Encoding: base64\r\n\r\n"
-        + attachment
-        + b"--b--\r\n"
-    )
 
 
 def start(data: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
@@ -134,7 +95,7 @@ async def run(backend: str, args: argparse.Namespace) -> None:
     data = folder / "data"
     process = None
     try:
-        url = await fresh_pg() if backend == "postgresql" else ""
+        url = await fresh_pg("hopthu_bench_smtp") if backend == "postgresql" else ""
         dns = folder / "dns.toml"
         dns.write_text('[txt]\n"example.org" = ["v=spf1 ip4:127.0.0.1 -all"]\n')
         env = {**os.environ, "HOPTHU_SMTP_DNS_FILE": str(dns)}
@@ -183,20 +144,15 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         shutil.rmtree(folder, ignore_errors=True)
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--recipients", type=int, default=1000)
-    parser.add_argument("--circular-size", type=int, default=2**20)
-    parser.add_argument("--circular-recipients", type=int, default=500)
-    parser.add_argument("--backend", default="sqlite,postgresql")
-    args = parser.parse_args()
-    for backend in args.backend.split(","):
-        asyncio.run(run(backend.strip(), args))
+
+
+def main() -> None:
+    run_per_backend(__doc__ or "", arguments, run)
 
 
 if __name__ == "__main__":

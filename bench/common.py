@@ -1,0 +1,68 @@
+"""What the benchmarks share: a fresh PostgreSQL database, disk usage, the command line."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import os
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import create_async_engine
+
+PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+
+
+async def fresh_pg(name: str) -> str:
+    """An empty database called `name` on the local PostgreSQL; its URL."""
+    engine = create_async_engine(f"{PG_SERVER}/postgres", isolation_level="AUTOCOMMIT")
+    async with engine.connect() as conn:
+        await conn.execute(sa.text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        await conn.execute(sa.text(f'CREATE DATABASE "{name}"'))
+    await engine.dispose()
+    return f"{PG_SERVER}/{name}"
+
+
+async def pg_size(url: str) -> int:
+    """Bytes the database at `url` occupies (0 for SQLite, whose file is in the data folder)."""
+    if not url.startswith("postgresql"):
+        return 0
+    engine = create_async_engine(url)
+    async with engine.connect() as conn:
+        size = (await conn.execute(sa.text("SELECT pg_database_size(current_database())"))).scalar_one()
+    await engine.dispose()
+    return size
+
+
+def disk(folder: Path) -> int:
+    return sum(p.stat().st_size for p in folder.rglob("*") if p.is_file())
+
+
+def run_per_backend(
+    doc: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[str, argparse.Namespace], Awaitable[None]],
+) -> None:
+    """Parse the common command line and run the benchmark once per backend asked for."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    add_arguments(parser)
+    parser.add_argument("--circular-size", type=int, default=2**20)
+    parser.add_argument("--circular-recipients", type=int, default=500)
+    parser.add_argument("--backend", default="sqlite,postgresql")
+    args = parser.parse_args()
+    for backend in args.backend.split(","):
+        asyncio.run(run(backend.strip(), args))
+
+
+def circular(size: int) -> bytes:
+    """A circular with a PDF-like attachment of about `size` bytes (random, so it does not compress)."""
+    attachment = base64.encodebytes(os.urandom(size * 3 // 4)).replace(b"\n", b"\r\n")
+    return (
+        b"From: ban@example.org\r\nTo: undisclosed-recipients:;\r\nSubject: Thong bao chung\r\n"
+        b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n--b\r\n"
+        b"Content-Type: text/plain\r\n\r\nKinh gui cac don vi.\r\n--b\r\nContent-Type: application/pdf\r\n"
+        b'Content-Disposition: attachment; filename="thongbao.pdf"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + attachment + b"--b--\r\n"
+    )
