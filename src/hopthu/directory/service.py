@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.agencies import AgencyService
+from hopthu.directory.aliases import AliasService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
 from hopthu.directory.people import PeopleService
+from hopthu.directory.requests import RequestService
 from hopthu.directory.roles import RoleService
 
 
@@ -18,3 +20,5 @@ class Directory:
         self.accounts = AccountService(ctx)
         self.roles = RoleService(ctx)
         self.delegations = DelegationService(ctx, self.accounts)
+        self.aliases = AliasService(ctx, self.accounts)
+        self.requests = RequestService(ctx)

@@ -1,0 +1,151 @@
+"""Requests from agencies (R7, R10.3, R12): filed on the portal, by mail to hotro@ or by an operator,
+then approved or rejected by the operator with a reason. Each step is audited; carrying out an
+approved request is the job of the service it concerns (people, accounts)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.directory import audit
+from hopthu.directory.agencies import find
+from hopthu.directory.context import DirectoryContext
+from hopthu.errors import HopThuError, NotFound
+from hopthu.store.schema import agency, request
+
+KINDS = ("create", "change", "delete", "lock", "restore", "reset_password", "feedback")
+CHANNELS = ("portal", "mail", "cli")
+DECISIONS = ("approved", "rejected")
+
+
+@dataclass(frozen=True, slots=True)
+class Request:
+    id: int
+    kind: str
+    agency_code: str | None
+    payload: dict[str, Any]
+    channel: str
+    status: str
+    batch: str | None
+    filed_by: str | None
+    decided_by: str | None
+    decision_reason: str | None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+
+
+_SELECT = sa.select(
+    request.c.id,
+    request.c.kind,
+    agency.c.code,
+    request.c.payload,
+    request.c.channel,
+    request.c.status,
+    request.c.batch,
+    request.c.filed_by,
+    request.c.decided_by,
+    request.c.decision_reason,
+    request.c.created_at,
+    request.c.decided_at,
+).select_from(request.outerjoin(agency, agency.c.id == request.c.agency_id))
+
+
+class RequestService:
+    def __init__(self, ctx: DirectoryContext) -> None:
+        self.ctx = ctx
+
+    async def file(
+        self,
+        kind: str,
+        payload: dict[str, Any],
+        *,
+        agency_code: str | None,
+        channel: str,
+        filed_by: str,
+        batch: str | None = None,
+    ) -> Request:
+        if kind not in KINDS:
+            raise HopThuError(f"Loại yêu cầu không hợp lệ: {kind}", f"Unknown request kind: {kind}")
+        if channel not in CHANNELS:
+            raise HopThuError(f"Kênh không hợp lệ: {channel}", f"Unknown channel: {channel}")
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            agency_id = (await find(conn, agency_code)).id if agency_code else None
+            request_id = (
+                await conn.execute(
+                    sa.insert(request)
+                    .values(
+                        kind=kind,
+                        agency_id=agency_id,
+                        payload=payload,
+                        channel=channel,
+                        batch=batch,
+                        filed_by=filed_by,
+                        created_at=now,
+                    )
+                    .returning(request.c.id)
+                )
+            ).scalar_one()
+            await audit.record(
+                conn,
+                at=now,
+                actor=filed_by,
+                action="request.filed",
+                target=f"request:{request_id}",
+                details={"kind": kind, "agency": agency_code, "channel": channel},
+            )
+            return await self._get(conn, request_id)
+
+    async def decide(self, request_id: int, decision: str, *, reason: str | None, actor: str) -> Request:
+        """Approve or reject a pending request; a rejection must say why."""
+        if decision not in DECISIONS:
+            raise HopThuError(f"Quyết định không hợp lệ: {decision}", f"Unknown decision: {decision}")
+        if decision == "rejected" and not (reason and reason.strip()):
+            raise HopThuError("Từ chối yêu cầu phải nêu lý do", "A rejection must give a reason")
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            done = (
+                await conn.execute(
+                    sa.update(request)
+                    .where(request.c.id == request_id, request.c.status == "pending")
+                    .values(status=decision, decided_by=actor, decision_reason=reason, decided_at=now)
+                    .returning(request.c.id)
+                )
+            ).scalar()
+            if done is None:
+                current = await self._get(conn, request_id)
+                raise HopThuError(
+                    f"Yêu cầu {request_id} đã được xử lý ({current.status})",
+                    f"Request {request_id} was already decided ({current.status})",
+                    code="conflict",
+                )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action=f"request.{decision}",
+                target=f"request:{request_id}",
+                reason=reason,
+            )
+            return await self._get(conn, request_id)
+
+    async def list(
+        self, *, status: str | None = None, agency_code: str | None = None, limit: int = 100, offset: int = 0
+    ) -> list[Request]:
+        query = _SELECT
+        if status:
+            query = query.where(request.c.status == status)
+        if agency_code:
+            query = query.where(agency.c.code == agency_code)
+        async with self.ctx.store.db.read() as conn:
+            rows = await conn.execute(query.order_by(request.c.id.desc()).limit(limit).offset(offset))
+            return [Request(*row) for row in rows]
+
+    async def _get(self, conn: Any, request_id: int) -> Request:
+        row = (await conn.execute(_SELECT.where(request.c.id == request_id))).first()
+        if row is None:
+            raise NotFound(f"Không có yêu cầu số {request_id}", f"No request number {request_id}")
+        return Request(*row)
