@@ -140,3 +140,18 @@ async def test_r3_2_outside_mail_forging_our_domain_refused(mailserver: MailServ
         await call(send)
     assert refused.value.smtp_code == 550 and b"5.7.1" in refused.value.smtp_error
     assert await mailserver.inbox("nvminh") == []
+
+
+async def test_r3_2_dns_failure_defers_instead_of_refusing(mailserver: MailServer) -> None:
+    """When DNS cannot answer, a message claiming our domain is deferred (451), not refused."""
+    mailserver.resolver.failing = frozenset({"example.org", "_dmarc.cantho.gov.vn", "cantho.gov.vn"})
+
+    def send():
+        with mailserver.client() as client:
+            client.sendmail(
+                "ban@example.org", ["nvminh@cantho.gov.vn"], message(sender="giamdoc@cantho.gov.vn")
+            )
+
+    with pytest.raises(smtplib.SMTPDataError) as deferred:
+        await call(send)
+    assert deferred.value.smtp_code == 451 and b"4.7.1" in deferred.value.smtp_error

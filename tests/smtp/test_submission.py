@@ -3,6 +3,7 @@ R3.2, R8.1, R8.2, R8.3, DKIM signing of what leaves."""
 
 from __future__ import annotations
 
+import dataclasses
 import smtplib
 
 import pytest
@@ -221,3 +222,31 @@ async def test_r3_1_sending_limits_then_lock(mailserver: MailServer) -> None:
         if e.action == "account.locked"
     ]
     assert alerts and alerts[0].actor == "system"
+
+
+async def test_plain_auth_without_tls_only_when_allowed_for_loopback(server_settings, resolver) -> None:
+    """Development only: AUTH on 1587 without STARTTLS from 127.0.0.1 when the setting says so."""
+    from hopthu.directory.people import PersonRow
+    from hopthu.server import Server
+
+    allowed = dataclasses.replace(
+        server_settings, smtp=dataclasses.replace(server_settings.smtp, allow_plain_auth_on_loopback=True)
+    )
+    server = Server(allowed, resolver=resolver)
+    await server.start()
+    try:
+        await server.services.directory.agencies.add("Sở Nội vụ", actor="test")
+        [made] = await server.services.directory.people.register(
+            [PersonRow("Lê", "", "Minh", "sonv")], actor="test"
+        )
+        await server.services.directory.accounts.change_password("lminh", made.temporary_password, PASSWORD)
+
+        def login() -> tuple[int, bytes]:
+            with smtplib.SMTP("127.0.0.1", server.ports["submission"], timeout=30) as client:
+                client.ehlo("pc")
+                assert "auth" in client.esmtp_features
+                return client.login("lminh", PASSWORD)
+
+        assert (await call(login))[0] == 235
+    finally:
+        await server.stop()
