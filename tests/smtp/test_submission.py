@@ -63,7 +63,8 @@ async def test_send_local_and_remote_with_dkim(mailserver: MailServer) -> None:
 
     assert await call(send) == {}
     [stored] = await mailserver.inbox("ttnanh")
-    assert b"with ESMTPSA" in stored and b"DKIM-Signature:" in stored
+    assert b"with ESMTPSA" in stored  # the local copy shares the signed headers of the remote one
+    assert b"DKIM-Signature:" in stored
     [row] = await queued(mailserver)
     assert (row.recipient, row.sender, row.status) == ("ban@example.org", "nvminh@cantho.gov.vn", "queued")
     # What leaves passes DKIM at the receiving end (the public key served by the test DNS).
@@ -94,7 +95,8 @@ async def test_465_implicit_tls(mailserver: MailServer) -> None:
             )
 
     assert await call(send) == {}
-    assert len(await mailserver.inbox("ttnanh")) == 1
+    [stored] = await mailserver.inbox("ttnanh")
+    assert b"DKIM-Signature:" not in stored  # nothing left the system: no signature needed
 
 
 @pytest.mark.parametrize("mechanism", ["PLAIN", "LOGIN"])

@@ -127,17 +127,17 @@ class Pipeline:
                 f"Sender: {_header_phrase(incoming.identity.display_name)} "
                 f"<{incoming.identity.address}>\r\n".encode()
             )
-        if incoming.channel != "mx" and self.dkim_key is not None:
-            headers.insert(
-                0,
-                sign(
-                    b"".join(headers) + data,
-                    selector=self.settings.smtp.dkim_selector,
-                    domain=self.settings.server.domain,
-                    key_pem=self.dkim_key,
-                ),
-            )
         targets, addresses = await self._targets(incoming)
+        leaving = any(isinstance(target, Remote) for target in targets)
+        if incoming.channel != "mx" and leaving and self.dkim_key is not None:
+            # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
+            signature = sign(
+                b"".join(headers) + data,
+                selector=self.settings.smtp.dkim_selector,
+                domain=self.settings.server.domain,
+                key_pem=self.dkim_key,
+            )
+            headers.insert(0, signature)
         try:
             delivered = await self.store.mail.deliver(
                 data, parsed, targets, internal_date=incoming.received_at, prefix=b"".join(headers)
