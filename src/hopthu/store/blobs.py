@@ -35,6 +35,7 @@ class Staged:
     digest: str
     stored_size: int
     temporary: Path | None
+    created: tuple[Path, ...] = ()  # directories made for it, whose entries must be synced too
 
 
 def blob_hash(data: bytes) -> str:
@@ -91,7 +92,7 @@ class BlobStore:
         except FileNotFoundError:
             pass
         compressed = self._compressor.compress(data)
-        _make_directories(target.parent)
+        created = _make_directories(target.parent)
         fd, temporary = tempfile.mkstemp(dir=target.parent, prefix=".tmp-")
         try:
             with os.fdopen(fd, "wb") as handle:
@@ -99,7 +100,7 @@ class BlobStore:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        return Staged(digest, len(compressed), Path(temporary))
+        return Staged(digest, len(compressed), Path(temporary), tuple(created))
 
     def make_durable(self, staged: Iterable[Staged]) -> None:
         """fsync each new body, move it into place, fsync its directory: only then does a body
@@ -108,6 +109,7 @@ class BlobStore:
         for item in staged:
             if item.temporary is None:
                 continue
+            directories.update(directory.parent for directory in item.created)
             fd = os.open(item.temporary, os.O_RDONLY)
             try:
                 os.fsync(fd)
@@ -150,16 +152,16 @@ class BlobStore:
         return sum(p.stat().st_size for p in self.root.rglob("*.zst"))
 
 
-def _make_directories(path: Path) -> None:
-    """Create missing directories, fsyncing each parent so the new entry survives a crash."""
+def _make_directories(path: Path) -> list[Path]:
+    """Create missing directories; return those made (their parents need an fsync before use)."""
     if path.is_dir():
-        return
-    _make_directories(path.parent)
+        return []
+    created = _make_directories(path.parent)
     try:
         path.mkdir()
     except FileExistsError:
-        return
-    _fsync_directory(path.parent)
+        return created
+    return [*created, path]
 
 
 def _fsync_directory(path: Path) -> None:

@@ -10,6 +10,7 @@ lets one commit serve hundreds of messages (DESIGN: group commit).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -161,6 +162,17 @@ def _read_locked(
     return usage, boxes
 
 
+@functools.cache
+def _blob_upsert(backend: str) -> Any:
+    """Insert a body's row, or add to its count (built once per backend, run for many rows)."""
+    stmt = dialect.insert(backend, blob)
+    total = blob.c.refcount + stmt.excluded.refcount
+    return stmt.on_conflict_do_update(
+        index_elements=[blob.c.hash],
+        set_={"refcount": total, "zero_since": sa.case((total > 0, None), else_=blob.c.zero_since)},
+    )
+
+
 def _reference_blobs(
     conn: sa.Connection, backend: str, batch: Sequence[_Job], references: dict[str, int], now: dt.datetime
 ) -> None:
@@ -179,14 +191,7 @@ def _reference_blobs(
                 "created_at": now,
             },
         )
-    stmt = dialect.insert(backend, blob).values(list(rows.values()))
-    total = blob.c.refcount + stmt.excluded.refcount
-    conn.execute(
-        stmt.on_conflict_do_update(
-            index_elements=[blob.c.hash],
-            set_={"refcount": total, "zero_since": sa.case((total > 0, None), else_=blob.c.zero_since)},
-        )
-    )
+    conn.execute(_blob_upsert(backend), list(rows.values()))
 
 
 def _message_row(job: _Job, target: Any, mailbox_id: int, uid: int, modseq: int, size: int) -> dict[str, Any]:

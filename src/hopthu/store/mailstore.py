@@ -272,7 +272,6 @@ class MailStore:
 
     async def _commit(self, batch: list[_Job]) -> None:
         try:
-            await asyncio.to_thread(self.blobs.make_durable, _pending_bodies(batch))
             results, changes = await self._apply([*batch])
         except Exception:
             if len(batch) == 1:
@@ -292,8 +291,11 @@ class MailStore:
                 job.future.set_result(result)
 
     async def _apply(self, batch: list[_Job]) -> tuple[list[list[Delivered]], list[Change]]:
-        now, backend = self.clock(), self.db.backend
-        return await self.db.run_in_writer(lambda conn: apply_batch(conn, backend, batch, now))
+        now, backend, pending = self.clock(), self.db.backend, _pending_bodies(batch)
+        return await self.db.run_in_writer(
+            lambda conn: apply_batch(conn, backend, batch, now),
+            before=lambda: self.blobs.make_durable(pending),
+        )
 
     # --- reading ----------------------------------------------------------------------------------
 
