@@ -32,6 +32,27 @@ _LOOKUP = (
 )
 
 
+# Built once: asked at every RCPT, so the statement is only bound, never constructed again.
+_LOOKUP = (
+    sa.select(
+        account.c.id,
+        account.c.local,
+        account.c.status,
+        account.c.quota_bytes,
+        sa.func.coalesce(mail_usage.c.bytes, 0),
+    )
+    .select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
+    .where(
+        sa.or_(
+            account.c.local == sa.bindparam("local"),
+            account.c.id
+            == sa.select(alias.c.account_id).where(alias.c.local == sa.bindparam("local")).scalar_subquery(),
+        )
+    )
+    .limit(1)
+)
+
+
 @dataclass(frozen=True, slots=True)
 class LocalRecipient:
     account_id: int
@@ -65,21 +86,7 @@ class Router:
         local, domain = self.split(address)
         if not self.is_local_domain(domain) or not local:
             return None
-        base = sa.select(
-            account.c.id,
-            account.c.local,
-            account.c.status,
-            account.c.quota_bytes,
-            sa.func.coalesce(mail_usage.c.bytes, 0),
-        ).select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
-        async with self.ctx.store.db.read() as conn:
-            row = (await conn.execute(base.where(account.c.local == local))).first()
-            if row is None:
-                row = (
-                    await conn.execute(
-                        base.join(alias, alias.c.account_id == account.c.id).where(alias.c.local == local)
-                    )
-                ).first()
+        row = await self.ctx.store.db.first(_LOOKUP, {"local": local})
         if row is None:
             return None
         return LocalRecipient(row[0], row[1], lifecycle.Status(row[2]), row[3], row[4])

@@ -78,7 +78,7 @@ class Database:
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._sync_engine: sa.Engine | None = None
         self._reader: sa.Engine | None = None
-        self._statements: dict[sa.Executable, tuple[str, tuple[str, ...]]] = {}
+        self._statements: dict[sa.Executable, sa.sql.compiler.Compiled] = {}
         if self.backend == "sqlite":
             sync_url = sa.engine.make_url(url).set(drivername="sqlite")
             self._reader = sa.create_engine(sync_url, poolclass=sa.pool.SingletonThreadPool)
@@ -118,21 +118,23 @@ class Database:
         a busy event loop. Parameters are plain values (str, int) there, bound without type processing.
         """
         if self._reader is not None:
-            sql, names = self._compiled(statement)
+            compiled = self._compiled(statement)
+            values = compiled.construct_params(params)
             raw = self._reader.raw_connection()
             try:
-                return raw.driver_connection.execute(sql, [(params or {})[n] for n in names]).fetchone()
+                return raw.driver_connection.execute(
+                    compiled.string, [values[name] for name in compiled.positiontup or ()]
+                ).fetchone()
             finally:
                 raw.close()
         async with self.read() as conn:
             return (await conn.execute(statement, params)).first()
 
-    def _compiled(self, statement: sa.Executable) -> tuple[str, tuple[str, ...]]:
+    def _compiled(self, statement: sa.Executable) -> sa.sql.compiler.Compiled:
         found = self._statements.get(statement)
         if found is None:
             assert self._reader is not None
-            compiled = statement.compile(dialect=self._reader.dialect)
-            found = self._statements[statement] = (compiled.string, tuple(compiled.positiontup or ()))
+            found = self._statements[statement] = statement.compile(dialect=self._reader.dialect)
         return found
 
     async def run_in_writer(
