@@ -32,27 +32,6 @@ _LOOKUP = (
 )
 
 
-# Built once: asked at every RCPT, so the statement is only bound, never constructed again.
-_LOOKUP = (
-    sa.select(
-        account.c.id,
-        account.c.local,
-        account.c.status,
-        account.c.quota_bytes,
-        sa.func.coalesce(mail_usage.c.bytes, 0),
-    )
-    .select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
-    .where(
-        sa.or_(
-            account.c.local == sa.bindparam("local"),
-            account.c.id
-            == sa.select(alias.c.account_id).where(alias.c.local == sa.bindparam("local")).scalar_subquery(),
-        )
-    )
-    .limit(1)
-)
-
-
 @dataclass(frozen=True, slots=True)
 class LocalRecipient:
     account_id: int
