@@ -173,6 +173,7 @@ class MailStore:
         self._pending: list[_Job] = []
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
+        self._committing = False
 
     # --- accounts ---------------------------------------------------------------------------------
 
@@ -268,7 +269,11 @@ class MailStore:
             while self._pending:
                 batch = self._pending[: self._max_batch]
                 del self._pending[: self._max_batch]
-                await self._commit(batch)
+                self._committing = True
+                try:
+                    await self._commit(batch)
+                finally:
+                    self._committing = False
 
     async def _commit(self, batch: list[_Job]) -> None:
         try:
@@ -397,8 +402,8 @@ class MailStore:
         return removed
 
     async def close(self) -> None:
-        """Finish pending deliveries and stop the committer."""
-        while self._pending:
+        """Finish pending deliveries (queued and in flight) and stop the committer."""
+        while self._pending or self._committing:
             await asyncio.sleep(self._window or 0.001)
         if self._committer is not None:
             self._committer.cancel()
