@@ -127,8 +127,10 @@ class Database:
                 ).fetchone()
             finally:
                 raw.close()
-        async with self.read() as conn:
-            return (await conn.execute(statement, params)).first()
+        async with self.engine.connect() as conn:
+            # One statement needs no transaction: no BEGIN and ROLLBACK round trips around it.
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return (await autocommit.execute(statement, params)).first()
 
     def _compiled(self, statement: sa.Executable) -> sa.sql.compiler.Compiled:
         found = self._statements.get(statement)
