@@ -12,11 +12,3 @@ async def taken_locals(conn: AsyncConnection) -> set[str]:
     """Every local part in use: accounts of any status (deleted ones stay taken), aliases, agencies."""
     query = sa.union(sa.select(account.c.local), sa.select(alias.c.local), sa.select(agency.c.code))
     return set((await conn.execute(query)).scalars())
-
-
-async def owner_of(conn: AsyncConnection, local: str) -> int | None:
-    """The account an address or alias reaches, if any."""
-    found = (await conn.execute(sa.select(account.c.id).where(account.c.local == local))).scalar()
-    if found is None:
-        found = (await conn.execute(sa.select(alias.c.account_id).where(alias.c.local == local))).scalar()
-    return found

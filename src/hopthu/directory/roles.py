@@ -47,17 +47,3 @@ class RoleService:
                 target=local,
                 details={"role": role, "agency": agency_code},
             )
-
-    async def roles_of(self, local: str) -> list[tuple[str, str | None]]:
-        async with self.ctx.store.db.read() as conn:
-            rows = await conn.execute(
-                sa.select(role_grant.c.role, agency.c.code)
-                .select_from(
-                    role_grant.join(account, account.c.id == role_grant.c.account_id).outerjoin(
-                        agency, agency.c.id == role_grant.c.agency_id
-                    )
-                )
-                .where(account.c.local == local)
-                .order_by(role_grant.c.id)
-            )
-            return [(row[0], row[1]) for row in rows]

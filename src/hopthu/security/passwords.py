@@ -41,10 +41,6 @@ def hash_temporary(password: str) -> str:
     return _TEMPORARY_HASHER.hash(normalize_password(password))
 
 
-def needs_rehash(stored: str) -> bool:
-    return _HASHER.check_needs_rehash(stored)
-
-
 def temporary_password(length: int = 14) -> str:
     """A random password that satisfies R5.3 (all four classes), readable when dictated."""
     alphabet = "".join(c for c in string.ascii_letters + string.digits if c not in "Il1O0o")

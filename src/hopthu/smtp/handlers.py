@@ -27,7 +27,7 @@ from hopthu.directory.senders import send_as
 from hopthu.policy import lifecycle
 from hopthu.smtp import replies
 from hopthu.smtp.limits import SendingLimits, Verdict
-from hopthu.smtp.pipeline import Incoming, Pipeline, _unaccent
+from hopthu.smtp.pipeline import Incoming, Pipeline
 from hopthu.smtp.replies import Reply
 
 log = logging.getLogger(__name__)
@@ -277,9 +277,9 @@ class SubmissionHandler(MxHandler):
 
 def _auth_reply(refused: SignInRefused) -> Reply:
     if refused.refusal is Refusal.MUST_CHANGE_PASSWORD:
-        return replies.PASSWORD_CHANGE_NEEDED.with_text(f"{_unaccent(refused.vi)} / {refused.en}")
+        return replies.PASSWORD_CHANGE_NEEDED.explaining(refused)
     if refused.refusal is Refusal.THROTTLED:
         return replies.AUTH_THROTTLED
     if refused.refusal is Refusal.BAD_CREDENTIALS:
         return replies.AUTH_FAILED
-    return replies.ACCOUNT_UNAVAILABLE.with_text(f"{_unaccent(refused.vi)} / {refused.en}")
+    return replies.ACCOUNT_UNAVAILABLE.explaining(refused)

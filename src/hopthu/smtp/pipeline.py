@@ -35,7 +35,6 @@ from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
-from hopthu.text import fold
 
 log = logging.getLogger(__name__)
 
@@ -99,7 +98,7 @@ class Pipeline:
         try:
             quota.check_attachments(parsed.attachment_bytes, self.rules)
         except HopThuError as error:
-            return Outcome(replies.ATTACHMENTS_TOO_LARGE.with_text(_ascii(error)))
+            return Outcome(replies.ATTACHMENTS_TOO_LARGE.explaining(error))
         headers: list[bytes] = []
         if incoming.channel == "mx":
             verdict = await verify_inbound(
@@ -192,7 +191,7 @@ class Pipeline:
         )
         markings = secrecy.find_secrecy_markings(parsed.subject, body)
         if markings:
-            return replies.SECRET_REFUSED.with_text(_ascii(secrecy.secrecy_refusal(markings)))
+            return replies.SECRET_REFUSED.explaining(secrecy.secrecy_refusal(markings))
         if author.delegated:
             incoming.delegate_of = author.account_id
             await self._audit_delegated(incoming, author, parsed)
@@ -254,20 +253,6 @@ _REFUSALS = {
     "no_mailbox": ("5.1.1", "no such mailbox"),
     "": ("5.0.0", "not delivered"),
 }
-
-
-def _ascii(error: HopThuError) -> str:
-    """A policy message as SMTP reply text: Vietnamese folded to ASCII, then the English."""
-    return f"{_unaccent(error.vi)} / {_unaccent(error.en)}"
-
-
-_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
-
-
-def _unaccent(text: str) -> str:
-    """Vietnamese without diacritics but keeping capitals (fold() also lowercases), as ASCII."""
-    folded = "".join(fold(ch).upper() if ch.isupper() else fold(ch) for ch in text.translate(_QUOTES))
-    return folded.encode("ascii", "replace").decode()
 
 
 def _header_phrase(name: str) -> str:

@@ -9,6 +9,9 @@ from __future__ import annotations
 import textwrap
 from dataclasses import dataclass
 
+from hopthu.errors import HopThuError
+from hopthu.text import fold
+
 
 @dataclass(frozen=True, slots=True)
 class Reply:
@@ -25,12 +28,20 @@ class Reply:
     def with_text(self, text: str) -> Reply:
         return Reply(self.code, self.status, text)
 
-    @property
-    def temporary(self) -> bool:
-        return 400 <= self.code < 500
+    def explaining(self, error: HopThuError) -> Reply:
+        """This reply with a refusal's own words: its Vietnamese (without diacritics) and English."""
+        return self.with_text(f"{ascii_text(error.vi)} / {ascii_text(error.en)}")
 
 
-OK = Reply(250, "2.0.0", "OK")
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+
+
+def ascii_text(text: str) -> str:
+    """Vietnamese without diacritics but keeping capitals (fold() also lowercases), as ASCII."""
+    folded = "".join(fold(ch).upper() if ch.isupper() else fold(ch) for ch in text.translate(_QUOTES))
+    return folded.encode("ascii", "replace").decode()
+
+
 SENDER_OK = Reply(250, "2.1.0", "OK")
 RECIPIENT_OK = Reply(250, "2.1.5", "OK")
 QUEUED = Reply(250, "2.0.0", "Da nhan / Accepted")
@@ -41,7 +52,6 @@ RELAY_DENIED = Reply(550, "5.7.1", "Khong chuyen tiep thu / Relaying denied")
 MAILBOX_FULL = Reply(452, "4.2.2", "Hop thu day, hay thu lai sau / Mailbox full, try again later (R5.1)")
 TOO_MANY_RECIPIENTS = Reply(452, "4.5.3", "Qua nhieu nguoi nhan / Too many recipients")
 ATTACHMENTS_TOO_LARGE = Reply(552, "5.3.4", "")  # text from policy.quota, per message
-MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Thu qua lon / Message too big")
 FORGED_DOMAIN = Reply(
     550,
     "5.7.1",
@@ -76,6 +86,5 @@ AUTH_THROTTLED = Reply(
 )
 PASSWORD_CHANGE_NEEDED = Reply(432, "4.7.12", "")  # text names the web address
 ACCOUNT_UNAVAILABLE = Reply(535, "5.7.8", "")  # text says locked/revoked/deleted
-ENCRYPTION_REQUIRED = Reply(538, "5.7.11", "Can ma hoa (STARTTLS) / Encryption required")
 TEMPORARY_FAILURE = Reply(451, "4.3.0", "Loi tam thoi, hay thu lai / Temporary failure, try again")
 BAD_SYNTAX = Reply(501, "5.5.4", "Cu phap sai / Syntax error")

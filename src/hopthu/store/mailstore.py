@@ -12,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -23,20 +23,12 @@ from hopthu.store.blobs import BlobStore, Staged
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
 from hopthu.store.events import Change, EventBus
-from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN
+from hopthu.store.flags import SEEN
 from hopthu.store.schema import blob, mail_usage, mailbox, message
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
-
-SYSTEM_FLAGS = {
-    "\\Seen": SEEN,
-    "\\Answered": ANSWERED,
-    "\\Flagged": FLAGGED,
-    "\\Deleted": DELETED,
-    "\\Draft": DRAFT,
-}
 
 # Every account gets these (RFC 6154 special-use); the names are what IMAP clients see.
 DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
@@ -93,10 +85,6 @@ class Delivered:
     uid: int | None = None
     queue_id: int | None = None
     refused: str | None = None  # "over_quota" | "no_mailbox"
-
-    @property
-    def accepted(self) -> bool:
-        return self.refused is None
 
 
 @dataclass(slots=True)
@@ -327,9 +315,6 @@ class MailStore:
         if row is None:
             return None
         return (row.prefix or b"") + await asyncio.to_thread(self.blobs.get, row.blob_hash)
-
-    def stream_body(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
-        return self.blobs.stream(digest, start, end)
 
     # --- removal ----------------------------------------------------------------------------------
 
