@@ -63,6 +63,23 @@ class SmtpSettings:
 
 
 @dataclass(frozen=True)
+class ImapSettings:
+    """IMAP (RFC 9051/3501) and POP3 (RFC 1939) listeners; 0 picks a free port, -1 turns one off."""
+
+    port: int = 1143  # STARTTLS
+    tls_port: int = 1993  # implicit TLS
+    pop3_port: int = 1110  # STLS
+    pop3_tls_port: int = 1995  # implicit TLS
+    # Development only: allow LOGIN/AUTHENTICATE/USER without TLS from loopback clients.
+    allow_plain_login_on_loopback: bool = False
+    # RFC 9051 §5.4: an idle client may be logged out after at least 30 minutes.
+    idle_timeout_minutes: float = 30.0
+    max_line: int = 64 * 1024
+    # The largest APPEND; messages larger than the SMTP limit cannot arrive any other way either.
+    max_literal: int = 40 * MiB
+
+
+@dataclass(frozen=True)
 class StoreSettings:
     # Empty means the embedded default: SQLite in the data folder.
     database_url: str = ""
@@ -88,6 +105,7 @@ class Settings:
     data_dir: Path = Path("data")
     server: ServerSettings = field(default_factory=ServerSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
+    imap: ImapSettings = field(default_factory=ImapSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
 
@@ -114,6 +132,7 @@ class Settings:
 _SECTIONS = {
     "server": ServerSettings,
     "smtp": SmtpSettings,
+    "imap": ImapSettings,
     "store": StoreSettings,
     "policy": PolicySettings,
 }
@@ -191,6 +210,12 @@ def _validate(settings: Settings) -> Settings:
         port = getattr(settings.smtp, key)
         if not 0 <= port <= 65535:
             raise _bad(f"smtp.{key}", port, "0-65535")
+    for key in ("port", "tls_port", "pop3_port", "pop3_tls_port"):
+        port = getattr(settings.imap, key)
+        if not -1 <= port <= 65535:
+            raise _bad(f"imap.{key}", port, "-1 (tắt / off) hoặc / or 0-65535")
+    if settings.imap.idle_timeout_minutes < 30:
+        raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings
 
 

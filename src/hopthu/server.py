@@ -24,11 +24,14 @@ from hopthu.directory.context import DirectoryContext
 from hopthu.directory.routing import Router
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
+from hopthu.imap.listener import close_sessions, start_imap_listeners
+from hopthu.imap.session import ImapContext
+from hopthu.pop3.listener import start_pop3_listeners
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
 from hopthu.smtp.handlers import MxHandler, SubmissionHandler
 from hopthu.smtp.limits import SendingLimits
-from hopthu.smtp.listeners import start_smtp_listeners
+from hopthu.smtp.listeners import server_tls_context, start_smtp_listeners
 from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
@@ -88,6 +91,7 @@ class Server:
         self._http_task: asyncio.Task[None] | None = None
         self._outbound_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
+        self.imap: ImapContext | None = None
 
     async def start(self) -> None:
         # The database driver and blob writes run in threads that hand results back to this loop;
@@ -115,8 +119,13 @@ class Server:
             "smtp": settings.smtp.mx_port,
             "submission": settings.smtp.submission_port,
             "submissions": settings.smtp.submissions_port,
+            "imap": settings.imap.port,
+            "imaps": settings.imap.tls_port,
+            "pop3": settings.imap.pop3_port,
+            "pop3s": settings.imap.pop3_tls_port,
         }
-        sockets = {role: listen_socket(bind, port, role) for role, port in wanted.items()}
+        # -1 turns a mail-reading listener off (a node that only sends, say)
+        sockets = {role: listen_socket(bind, port, role) for role, port in wanted.items() if port >= 0}
         self.ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
 
         limits = SendingLimits(
@@ -138,6 +147,17 @@ class Server:
         self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
         pipeline.on_queued = self.outbound.wake
         self._outbound_task = asyncio.create_task(self.outbound.run())
+        tls = server_tls_context(settings)
+        self.imap = ImapContext(settings, store, authenticator, tls)
+        self._servers += await start_imap_listeners(
+            self.imap, {role: sockets[role] for role in ("imap", "imaps") if role in sockets}
+        )
+        self._servers += await start_pop3_listeners(
+            settings,
+            authenticator,
+            store,
+            {role: sockets[role] for role in ("pop3", "pop3s") if role in sockets},
+        )
         await self._start_http(sockets["http"])
 
     async def _start_http(self, sock: socket.socket) -> None:
@@ -160,7 +180,16 @@ class Server:
     def urls(self) -> dict[str, str]:
         host = self.settings.server.bind
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
-        schemes = {"http": "http", "smtp": "smtp", "submission": "smtp", "submissions": "smtps"}
+        schemes = {
+            "http": "http",
+            "smtp": "smtp",
+            "submission": "smtp",
+            "submissions": "smtps",
+            "imap": "imap",
+            "imaps": "imaps",
+            "pop3": "pop",
+            "pop3s": "pops",
+        }
         return {
             role: f"{schemes[role]}://{shown}:{port}" + ("/" if role == "http" else "")
             for role, port in self.ports.items()
@@ -169,6 +198,8 @@ class Server:
     async def stop(self) -> None:
         for server in self._servers:
             server.close()
+        if self.imap is not None:
+            await close_sessions(self.imap)
         if self.services is not None:
             deadline = asyncio.get_running_loop().time() + self.settings.server.shutdown_grace_seconds
             while self.services.pipeline.active and asyncio.get_running_loop().time() < deadline:
@@ -196,12 +227,23 @@ class Server:
             await self.stop()
 
 
+_IMAP_PORTS = {
+    "imap_port": "port",
+    "imaps_port": "tls_port",
+    "pop3_port": "pop3_port",
+    "pop3s_port": "pop3_tls_port",
+}
+
+
 def with_ports(settings: Settings, **ports: int | None) -> Settings:
     """Settings with the listener ports given on the command line (None keeps the configured one)."""
-    server = {k: v for k, v in ports.items() if k == "http_port" and v is not None}
-    smtp = {k: v for k, v in ports.items() if k != "http_port" and v is not None}
+    given = {k: v for k, v in ports.items() if v is not None}
+    server = {k: v for k, v in given.items() if k == "http_port"}
+    imap = {_IMAP_PORTS[k]: v for k, v in given.items() if k in _IMAP_PORTS}
+    smtp = {k: v for k, v in given.items() if k != "http_port" and k not in _IMAP_PORTS}
     return dataclasses.replace(
         settings,
         server=dataclasses.replace(settings.server, **server),
         smtp=dataclasses.replace(settings.smtp, **smtp),
+        imap=dataclasses.replace(settings.imap, **imap),
     )

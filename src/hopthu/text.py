@@ -19,3 +19,13 @@ def fold(text: str) -> str:
 def words(text: str) -> list[str]:
     """Split a name or phrase on any run of white space (extra spaces are not words)."""
     return text.split()
+
+
+_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
+
+
+def ascii_text(text: str) -> str:
+    """Vietnamese without diacritics but keeping capitals (fold() also lowercases), as ASCII: for
+    protocol replies (SMTP, IMAP, POP3) that must stay 7-bit whatever the client."""
+    folded = "".join(fold(ch).upper() if ch.isupper() else fold(ch) for ch in text.translate(_QUOTES))
+    return folded.encode("ascii", "replace").decode()

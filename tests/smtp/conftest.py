@@ -107,7 +107,17 @@ def server_settings(settings: Settings) -> Settings:
         ["mail.cantho.gov.vn"],
     )
     generate_key(settings.path(settings.smtp.dkim_key))
-    return with_ports(settings, http_port=0, mx_port=0, submission_port=0, submissions_port=0)
+    return with_ports(
+        settings,
+        http_port=0,
+        mx_port=0,
+        submission_port=0,
+        submissions_port=0,
+        imap_port=0,
+        imaps_port=0,
+        pop3_port=0,
+        pop3s_port=0,
+    )
 
 
 @pytest.fixture

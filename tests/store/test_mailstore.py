@@ -11,7 +11,8 @@ import sqlalchemy as sa
 
 from hopthu.mail import canonical, parse
 from hopthu.store import Store
-from hopthu.store.mailstore import DEFAULT_MAILBOXES, SEEN, Target
+from hopthu.store.flags import SEEN
+from hopthu.store.mailstore import DEFAULT_MAILBOXES, Target
 from hopthu.store.schema import blob
 from tests.factories import make_account, make_message
 

@@ -20,6 +20,10 @@ def serve(
     smtp_port: int | None = typer.Option(None, "--smtp-port", **PORT, help="SMTP nhận thư / MX"),
     submission_port: int | None = typer.Option(None, "--submission-port", **PORT, help="Gửi thư, STARTTLS"),
     submissions_port: int | None = typer.Option(None, "--submissions-port", **PORT, help="Gửi thư, TLS"),
+    imap_port: int | None = typer.Option(None, "--imap-port", **PORT, help="IMAP, STARTTLS"),
+    imaps_port: int | None = typer.Option(None, "--imaps-port", **PORT, help="IMAP, TLS"),
+    pop3_port: int | None = typer.Option(None, "--pop3-port", **PORT, help="POP3, STLS"),
+    pop3s_port: int | None = typer.Option(None, "--pop3s-port", **PORT, help="POP3, TLS"),
 ) -> None:
     """Chạy máy chủ / Run the server: every listener in one process until SIGTERM."""
     from hopthu.server import Server, with_ports  # the listeners' libraries load only for this command
@@ -30,6 +34,10 @@ def serve(
         mx_port=smtp_port,
         submission_port=submission_port,
         submissions_port=submissions_port,
+        imap_port=imap_port,
+        imaps_port=imaps_port,
+        pop3_port=pop3_port,
+        pop3s_port=pop3s_port,
     )
     if bind is not None:
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, bind=bind))

@@ -753,3 +753,11 @@ _HANDLERS: dict[str, Callable[[_Reader, str], c.Command]] = {
     "GETQUOTAROOT": _one_mailbox(c.GetQuotaRoot),
     "GETQUOTA": _get_quota,
 }
+
+
+def parse_sequence_set(text: str) -> c.SequenceSet:
+    """A sequence set met as a SEARCH key ("1:4,7", "$"), with the grammar of a command's."""
+    reader = _Reader(text.encode("ascii", "replace") + b"\r\n")
+    found = reader.sequence_set()
+    reader.end()
+    return found

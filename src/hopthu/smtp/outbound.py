@@ -44,7 +44,8 @@ from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.mxclient import MxClient, Outcome
 from hopthu.store import Store
 from hopthu.store.db import Database
-from hopthu.store.mailstore import Clock, release_blobs, utcnow
+from hopthu.store.editing import release_blobs
+from hopthu.store.mailstore import Clock, utcnow
 from hopthu.store.schema import queue_item
 
 log = logging.getLogger(__name__)

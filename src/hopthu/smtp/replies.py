@@ -10,7 +10,7 @@ import textwrap
 from dataclasses import dataclass
 
 from hopthu.errors import HopThuError
-from hopthu.text import fold
+from hopthu.text import ascii_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,15 +31,6 @@ class Reply:
     def explaining(self, error: HopThuError) -> Reply:
         """This reply with a refusal's own words: its Vietnamese (without diacritics) and English."""
         return self.with_text(f"{ascii_text(error.vi)} / {ascii_text(error.en)}")
-
-
-_QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-"})
-
-
-def ascii_text(text: str) -> str:
-    """Vietnamese without diacritics but keeping capitals (fold() also lowercases), as ASCII."""
-    folded = "".join(fold(ch).upper() if ch.isupper() else fold(ch) for ch in text.translate(_QUOTES))
-    return folded.encode("ascii", "replace").decode()
 
 
 SENDER_OK = Reply(250, "2.1.0", "OK")

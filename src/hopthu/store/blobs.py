@@ -124,6 +124,19 @@ class BlobStore:
     def get(self, digest: str) -> bytes:
         return self._decompressor.decompress(self.path(digest).read_bytes())
 
+    def head(self, digest: str, length: int) -> bytes:
+        """The first `length` bytes (a message's header), decompressing no more than needed."""
+        with self.path(digest).open("rb") as handle, self._decompressor.stream_reader(handle) as reader:
+            parts: list[bytes] = []
+            wanted = length
+            while wanted > 0:
+                chunk = reader.read(wanted)
+                if not chunk:
+                    break
+                parts.append(chunk)
+                wanted -= len(chunk)
+            return b"".join(parts)
+
     def stream(self, digest: str, start: int = 0, end: int | None = None) -> Iterator[bytes]:
         """The bytes [start:end) in chunks, without holding the whole message in memory."""
         position = 0

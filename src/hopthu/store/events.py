@@ -20,6 +20,7 @@ class Change:
     kind: str  # "append" | "expunge" | "flags" | "mailbox"
     uids: tuple[int, ...] = ()
     modseq: int = 0
+    origin: int = 0  # the session that made the change (0: none), so it need not hear its own echo
 
 
 class EventBus:
@@ -42,12 +43,22 @@ class EventBus:
     @asynccontextmanager
     async def subscribe(self, account_id: int) -> AsyncIterator[asyncio.Queue[Change | None]]:
         """A queue of this account's changes; `None` in it means "changes were lost, re-read"."""
-        queue: asyncio.Queue[Change | None] = asyncio.Queue(self._queue_size)
-        self._subscribers[account_id].add(queue)
+        queue = self.open(account_id)
         try:
             yield queue
         finally:
-            subscribers = self._subscribers[account_id]
-            subscribers.discard(queue)
-            if not subscribers:
-                del self._subscribers[account_id]
+            self.close(account_id, queue)
+
+    def open(self, account_id: int) -> asyncio.Queue[Change | None]:
+        """A subscription that outlives one block (an IMAP session's selected mailbox); `close` ends it."""
+        queue: asyncio.Queue[Change | None] = asyncio.Queue(self._queue_size)
+        self._subscribers[account_id].add(queue)
+        return queue
+
+    def close(self, account_id: int, queue: asyncio.Queue[Change | None]) -> None:
+        subscribers = self._subscribers.get(account_id)
+        if subscribers is None:
+            return
+        subscribers.discard(queue)
+        if not subscribers:
+            del self._subscribers[account_id]

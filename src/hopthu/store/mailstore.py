@@ -22,8 +22,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hopthu.store.blobs import BlobStore, Staged
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
+from hopthu.store.editing import MessageEditor
 from hopthu.store.events import Change, EventBus
-from hopthu.store.flags import SEEN
 from hopthu.store.schema import blob, mail_usage, mailbox, message
 
 log = logging.getLogger(__name__)
@@ -162,6 +162,7 @@ class MailStore:
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._committing = False
+        self.editor = MessageEditor(db, events, clock)
 
     # --- accounts ---------------------------------------------------------------------------------
 
@@ -319,52 +320,11 @@ class MailStore:
     # --- removal ----------------------------------------------------------------------------------
 
     async def expunge(self, mailbox_id: int, uids: Iterable[int]) -> list[int]:
-        """Remove messages for good: rows, usage and blob references, in one transaction."""
-        uids = sorted(set(uids))
-        if not uids:
+        """Remove messages for good (see `MessageEditor.expunge`); returns the UIDs removed."""
+        owner = await self.db.first(_OWNER, {"box": mailbox_id})
+        if owner is None:
             return []
-        now = self.clock()
-        async with self.db.write() as conn:
-            owner = (
-                await conn.execute(sa.select(mailbox.c.account_id).where(mailbox.c.id == mailbox_id))
-            ).scalar_one()
-            removed = (
-                await conn.execute(
-                    sa.delete(message)
-                    .where(message.c.mailbox_id == mailbox_id, message.c.uid.in_(uids))
-                    .returning(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash)
-                )
-            ).all()
-            if not removed:
-                return []
-            unseen = sum(1 for row in removed if not row.flags & SEEN)
-            modseq = (
-                await conn.execute(
-                    sa.update(mailbox)
-                    .where(mailbox.c.id == mailbox_id)
-                    .values(
-                        highestmodseq=mailbox.c.highestmodseq + 1,
-                        message_count=mailbox.c.message_count - len(removed),
-                        unseen_count=mailbox.c.unseen_count - unseen,
-                    )
-                    .returning(mailbox.c.highestmodseq)
-                )
-            ).scalar_one()
-            await conn.execute(
-                sa.update(mail_usage)
-                .where(mail_usage.c.account_id == owner)
-                .values(
-                    bytes=mail_usage.c.bytes - sum(row.size for row in removed),
-                    messages=mail_usage.c.messages - len(removed),
-                )
-            )
-            released: dict[str, int] = {}
-            for row in removed:
-                released[row.blob_hash] = released.get(row.blob_hash, 0) + 1
-            await release_blobs(conn, released, now)
-        gone = [row.uid for row in removed]
-        self.events.publish([Change(owner, mailbox_id, "expunge", tuple(gone), modseq)])
-        return gone
+        return await self.editor.expunge(owner[0], mailbox_id, list(uids))
 
     async def collect_garbage(self, *, grace: dt.timedelta = BLOB_GRACE) -> int:
         """Delete blobs no message has referred to for `grace`; return how many were removed."""
@@ -396,22 +356,6 @@ class MailStore:
             self._committer = None
 
 
-async def release_blobs(conn: AsyncConnection, released: dict[str, int], now: dt.datetime) -> None:
-    """Drop references to bodies (a message expunged, a queue row finished), in the caller's transaction.
-
-    A body whose count reaches zero is marked, and collected after the grace period.
-    """
-    for digest, count in released.items():
-        await conn.execute(
-            sa.update(blob)
-            .where(blob.c.hash == digest)
-            .values(
-                refcount=blob.c.refcount - count,
-                zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
-            )
-        )
-
-
 def _pending_bodies(batch: list[_Job]) -> list[Staged]:
     """The bodies of a batch still to be made durable (not already moved in place by an earlier try;
     two jobs with one body each bring their own copy, and the second simply replaces the first)."""
@@ -427,6 +371,7 @@ class StoreError(Exception):
     """The store could not make a change durable; the caller must answer a temporary failure."""
 
 
+_OWNER = sa.select(mailbox.c.account_id).where(mailbox.c.id == sa.bindparam("box"))
 _MAILBOX_COLUMNS = (
     mailbox.c.id,
     mailbox.c.account_id,

@@ -1,0 +1,297 @@
+"""Commands on mailboxes as wholes: SELECT, EXAMINE, CREATE, DELETE, RENAME, (UN)SUBSCRIBE, LIST,
+LSUB, STATUS, APPEND, GETQUOTAROOT, GETQUOTA (RFC 9051 §6.3, LIST-EXTENDED RFC 5258, LIST-STATUS
+RFC 5819, SPECIAL-USE RFC 6154, CONDSTORE RFC 7162, UIDPLUS RFC 4315, QUOTA RFC 9208)."""
+
+from __future__ import annotations
+
+import bisect
+
+import sqlalchemy as sa
+
+from hopthu.errors import Conflict, HopThuError, NotFound
+from hopthu.imap import commands as c
+from hopthu.imap.places import SHARED, has_children, pattern_matcher, quota_limit
+from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
+from hopthu.imap.selected import Place, Selected
+from hopthu.imap.session import SELECTED, Session, handles
+from hopthu.mail import canonical, parse
+from hopthu.store import reading
+from hopthu.store.flags import SEEN, keyword_text, split_flags
+from hopthu.store.folders import SEPARATOR, Folder
+from hopthu.store.mailstore import Target
+from hopthu.store.schema import mail_usage, message
+
+_FLAGS = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $MDNSent $Junk $NotJunk)"
+_PERMANENT = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"
+_ERROR_CODES = {"haschildren": "HASCHILDREN", "cannot": "CANNOT", "invalid": "CANNOT"}
+
+
+def refusal(error: HopThuError) -> ImapRefusal:
+    if isinstance(error, NotFound):
+        return ImapRefusal.explaining(error, "NONEXISTENT")
+    if isinstance(error, Conflict):
+        return ImapRefusal.explaining(error, "ALREADYEXISTS")
+    return ImapRefusal.explaining(error, _ERROR_CODES.get(error.code, "CANNOT"))
+
+
+@handles(c.Select, c.Examine)
+async def select(session: Session, command: c.Select) -> bytes | None:
+    if session.selected is not None and session.rev2:  # RFC 9051 §7.1: [CLOSED] on leaving a mailbox
+        session.send(b"* OK [CLOSED] Dong thu muc truoc / Previous mailbox closed\r\n")
+    session.unselect()
+    place = await session.require_places().place(session.mailbox_arg(command.mailbox))
+    db = session.ctx.store.db
+    state = await reading.state(db, place.mailbox_id)
+    if state is None:
+        raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
+    uids = await reading.uids(db, place.mailbox_id)
+    if command.condstore:
+        session.condstore = True
+    readonly = isinstance(command, c.Examine)
+    selected = Selected(
+        place,
+        state.uidvalidity,
+        uids,
+        state.highestmodseq,
+        readonly,
+        session.origin,
+        session.ctx.store.events,
+    )
+    send = session.send
+    send(b"* FLAGS " + _FLAGS + b"\r\n")
+    send(b"* %d EXISTS\r\n" % len(uids))
+    if not session.rev2:
+        send(b"* 0 RECENT\r\n")
+        first_unseen = await _first_unseen(session, place.mailbox_id) if state.unseen_count else None
+        if first_unseen is not None:
+            seq = bisect.bisect_left(uids, first_unseen) + 1
+            send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % seq)
+    permanent = b"()" if readonly else _PERMANENT
+    send(b"* OK [PERMANENTFLAGS " + permanent + b"] Co the luu / Flags permitted\r\n")
+    send(b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % state.uidvalidity)
+    uidnext = max(state.uidnext, uids[-1] + 1 if uids else 1)
+    send(b"* OK [UIDNEXT %d] UID tiep theo / Predicted next UID\r\n" % uidnext)
+    if session.condstore:
+        send(b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % state.highestmodseq)
+    session.selected = selected
+    session.state = SELECTED
+    mode = b"READ-ONLY" if readonly else b"READ-WRITE"
+    return b"[" + mode + b"] " + command.name.encode() + b" hoan tat / completed"
+
+
+async def _first_unseen(session: Session, mailbox_id: int) -> int | None:
+    async with session.ctx.store.db.read() as conn:
+        return (
+            await conn.execute(
+                sa.select(sa.func.min(message.c.uid)).where(
+                    message.c.mailbox_id == mailbox_id, message.c.flags.op("&")(SEEN) == 0
+                )
+            )
+        ).scalar()
+
+
+@handles(c.Create)
+async def create(session: Session, command: c.Create) -> bytes | None:
+    name = session.mailbox_arg(command.mailbox).rstrip(SEPARATOR)  # RFC 9051 §6.3.4: a trailing separator
+    places = session.require_places()
+    if name == SHARED:
+        raise ImapRefusal(f"Tên {SHARED} dành cho hộp thư được ủy quyền", f"{SHARED} is reserved", "CANNOT")
+    owner, stored = places.locate(name)
+    if not stored:
+        raise bad("Tên thư mục trống", "empty mailbox name")
+    try:
+        await session.ctx.folders.create(owner.account_id, stored)
+    except HopThuError as error:
+        raise refusal(error) from None
+    return None
+
+
+@handles(c.Delete)
+async def delete(session: Session, command: c.Delete) -> bytes | None:
+    place = await session.require_places().place(session.mailbox_arg(command.mailbox))
+    if session.selected is not None and session.selected.place.mailbox_id == place.mailbox_id:
+        session.unselect()
+    try:
+        await session.ctx.folders.delete(place.account_id, place.stored_name)
+    except HopThuError as error:
+        raise refusal(error) from None
+    return None
+
+
+@handles(c.Rename)
+async def rename(session: Session, command: c.Rename) -> bytes | None:
+    places = session.require_places()
+    place = await places.place(session.mailbox_arg(command.mailbox))
+    owner, new = places.locate(session.mailbox_arg(command.new_name))
+    if owner.account_id != place.account_id:
+        raise ImapRefusal("Không chuyển thư mục sang hộp thư khác", "cannot rename across accounts", "CANNOT")
+    ctx = session.ctx
+    try:
+        if place.stored_name == "INBOX":
+            # RFC 9051 §6.3.6: renaming INBOX moves its messages into a new mailbox; INBOX stays, empty
+            target = await ctx.folders.create(owner.account_id, new)
+            uids = await reading.uids(ctx.store.db, place.mailbox_id)
+            quota = await quota_limit(ctx.store.db, owner.account_id)
+            await ctx.store.mail.editor.copy(
+                (owner.account_id, place.mailbox_id),
+                uids,
+                (owner.account_id, target.id),
+                quota=quota,
+                move=True,
+            )
+        else:
+            await ctx.folders.rename(owner.account_id, place.stored_name, new)
+    except HopThuError as error:
+        raise refusal(error) from None
+    return None
+
+
+@handles(c.Subscribe, c.Unsubscribe)
+async def subscribe(session: Session, command: c.Subscribe) -> bytes | None:
+    place = await session.require_places().place(session.mailbox_arg(command.mailbox))
+    await session.ctx.folders.subscribe(place.account_id, place.stored_name, isinstance(command, c.Subscribe))
+    return None
+
+
+@handles(c.List)
+async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
+    reference = session.mailbox_arg(command.reference) if command.reference else ""
+    patterns = [session.mailbox_arg(p) if p else "" for p in command.patterns]
+    if patterns == [""]:  # RFC 9051 §6.3.9: the separator and the root
+        session.send(b'* LIST (\\Noselect) "/" ""\r\n')
+        return None
+    listing = await session.require_places().listing()
+    names = {name for name, _ in listing}
+    matchers = [pattern_matcher(reference, p) for p in patterns]
+    subscribed_only = "SUBSCRIBED" in command.selection
+    special_only = "SPECIAL-USE" in command.selection
+    show_subscribed = subscribed_only or "SUBSCRIBED" in command.returns
+    for name, folder in listing:
+        if not any(m.match(name) for m in matchers):
+            continue
+        if (subscribed_only and not (folder and folder.subscribed)) or (
+            special_only and not (folder and folder.special_use)
+        ):
+            continue
+        attributes = _attributes(name, folder, names, show_subscribed)
+        session.send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(name, session.utf8) + b"\r\n")
+        if command.status_items and folder is not None:
+            place = Place(name, folder.account_id, folder.id, folder.name, folder.special_use)
+            await _send_status(session, place, command.status_items)
+    return None
+
+
+def _attributes(name: str, folder: Folder | None, names: set[str], show_subscribed: bool) -> bytes:
+    attributes = [b"\\HasChildren" if has_children(name, names) else b"\\HasNoChildren"]
+    if folder is None:
+        attributes.insert(0, b"\\Noselect")
+    else:
+        if folder.special_use:
+            attributes.append(folder.special_use.encode())
+        if show_subscribed and folder.subscribed:
+            attributes.append(b"\\Subscribed")
+    return b" ".join(attributes)
+
+
+@handles(c.Lsub)
+async def lsub(session: Session, command: c.Lsub) -> bytes | None:
+    reference = session.mailbox_arg(command.reference) if command.reference else ""
+    matcher = pattern_matcher(reference, session.mailbox_arg(command.pattern))
+    for name, folder in await session.require_places().listing():
+        if folder is not None and folder.subscribed and matcher.match(name):
+            session.send(b'* LSUB () "/" ' + mailbox_name(name, session.utf8) + b"\r\n")
+    return None
+
+
+@handles(c.Status)
+async def status(session: Session, command: c.Status) -> bytes | None:
+    place = await session.require_places().place(session.mailbox_arg(command.mailbox))
+    await _send_status(session, place, command.items)
+    return None
+
+
+async def _send_status(session: Session, place: Place, items: tuple[str, ...]) -> None:
+    db = session.ctx.store.db
+    state = await reading.state(db, place.mailbox_id)
+    if state is None:
+        return
+    deleted = size = 0
+    if "DELETED" in items or "SIZE" in items:
+        deleted, size = await session.ctx.folders.counts(place.mailbox_id)
+    values = {
+        "MESSAGES": state.message_count,
+        "RECENT": 0,
+        "UIDNEXT": state.uidnext,
+        "UIDVALIDITY": state.uidvalidity,
+        "UNSEEN": state.unseen_count,
+        "DELETED": deleted,
+        "SIZE": size,
+        "HIGHESTMODSEQ": state.highestmodseq,
+    }
+    if "HIGHESTMODSEQ" in items:
+        session.condstore = True  # RFC 7162 §3.1.8: a CONDSTORE-enabling command
+    shown = [f"{item} {values[item]}" for item in items if not (item == "RECENT" and session.rev2)]
+    session.send(
+        b"* STATUS " + mailbox_name(place.name, session.utf8) + b" (" + " ".join(shown).encode() + b")\r\n"
+    )
+
+
+@handles(c.Append)
+async def append(session: Session, command: c.Append) -> bytes | None:
+    place = await session.require_places().place(
+        session.mailbox_arg(command.mailbox), missing_code="TRYCREATE"
+    )
+    if not command.message:
+        raise bad("Thư rỗng", "empty message")
+    data = canonical(command.message)
+    parsed = parse(data)
+    bits, keywords = split_flags(command.flags)
+    store = session.ctx.store
+    quota = await quota_limit(store.db, place.account_id)
+    target = Target(place.account_id, quota, place.stored_name, bits, keyword_text(keywords))
+    (delivered,) = await store.mail.deliver(data, parsed, [target], internal_date=command.date_time)
+    if delivered.refused == "over_quota":  # R5.1
+        raise ImapRefusal("Hộp thư đã đầy dung lượng", "Mailbox is over its quota", "OVERQUOTA")
+    if delivered.refused is not None:
+        raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "TRYCREATE")
+    state = await reading.state(store.db, place.mailbox_id)
+    uidvalidity = state.uidvalidity if state else 0
+    return b"[APPENDUID %d %d] APPEND hoan tat / completed" % (uidvalidity, delivered.uid)
+
+
+@handles(c.GetQuotaRoot)
+async def get_quota_root(session: Session, command: c.GetQuotaRoot) -> bytes | None:
+    name = session.mailbox_arg(command.mailbox)
+    places = session.require_places()
+    owner, _ = places.locate(name)
+    await places.place(name)
+    root = owner.quota_root
+    session.send(
+        b"* QUOTAROOT " + mailbox_name(name, session.utf8) + b" " + mailbox_name(root, session.utf8) + b"\r\n"
+    )
+    await _send_quota(session, owner.account_id, root)
+    return None
+
+
+@handles(c.GetQuota)
+async def get_quota(session: Session, command: c.GetQuota) -> bytes | None:
+    owner = session.require_places().owner_by_root(session.mailbox_arg(command.root))
+    if owner is None:
+        raise ImapRefusal("Không có gốc hạn mức này", "No such quota root", "NONEXISTENT")
+    await _send_quota(session, owner.account_id, owner.quota_root)
+    return None
+
+
+async def _send_quota(session: Session, account_id: int, root: str) -> None:
+    # RFC 9208 §5.1: STORAGE is counted in units of 1024 octets
+    db = session.ctx.store.db
+    limit = await quota_limit(db, account_id)
+    async with db.read() as conn:
+        used = (
+            await conn.execute(sa.select(mail_usage.c.bytes).where(mail_usage.c.account_id == account_id))
+        ).scalar()
+    session.send(
+        b"* QUOTA "
+        + mailbox_name(root, session.utf8)
+        + b" (STORAGE %d %d)\r\n" % (((used or 0) + 1023) // 1024, limit // 1024)
+    )

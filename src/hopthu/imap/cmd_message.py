@@ -1,0 +1,327 @@
+"""Commands on the messages of the selected mailbox: FETCH, STORE, SEARCH, COPY, MOVE, EXPUNGE,
+UID EXPUNGE, CLOSE, UNSELECT (RFC 9051 §6.4, UIDPLUS RFC 4315, MOVE RFC 6851, CONDSTORE RFC 7162,
+ESEARCH RFC 4731, SEARCHRES RFC 5182)."""
+
+from __future__ import annotations
+
+import asyncio
+from types import SimpleNamespace
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.imap import commands as c
+from hopthu.imap.fetch import FetchPlan, render
+from hopthu.imap.places import quota_limit
+from hopthu.imap.responses import ImapRefusal, bad, flag_list, sequence_set
+from hopthu.imap.search import (
+    CHARSETS,
+    COLUMNS,
+    Key,
+    compile_program,
+    header_fields,
+    matches,
+    needs,
+    needs_headers,
+    split,
+)
+from hopthu.imap.selected import Selected
+from hopthu.imap.session import Session, handles
+from hopthu.store import reading
+from hopthu.store.flags import DELETED, SEEN, split_flags
+from hopthu.store.schema import message
+
+FETCH_CHUNK = 500
+INLINE_READ = 256 * 1024  # bodies up to this size are read on the loop, larger ones in a thread
+
+
+def _writable(selected: Selected) -> None:
+    if selected.readonly:
+        raise ImapRefusal("Thư mục chỉ đọc (EXAMINE)", "Mailbox is read-only", "READ-ONLY")
+
+
+@handles(c.Fetch)
+async def fetch(session: Session, command: c.Fetch) -> bytes | None:
+    selected = session.require_selected()
+    if command.changed_since is not None or any(a.name == "MODSEQ" for a in command.attributes):
+        session.condstore = True
+    plan = FetchPlan.of(command.attributes, uid=command.uid, condstore=session.condstore)
+    uids = selected.resolve(command.messages, command.uid)
+    store = session.ctx.store
+    place = selected.place
+    for start in range(0, len(uids), FETCH_CHUNK):
+        rows: list[Any] = await reading.rows(
+            store.db, place.mailbox_id, uids[start : start + FETCH_CHUNK], plan.columns
+        )
+        if command.changed_since is not None:
+            rows = [row for row in rows if row.modseq > command.changed_since]
+        rows = await _mark_seen(session, plan, rows)
+        for row in rows:
+            seq = selected.seq_of(row.uid)
+            if seq is None:
+                continue
+            data = await _body(session, plan, row)
+            session.send(render(plan, seq, row, data))
+            if row.uid in selected.reported and "FLAGS" not in {a.name for a in plan.attributes}:
+                session.send(
+                    b"* %d FETCH (UID %d FLAGS %s)\r\n" % (seq, row.uid, flag_list(row.flags, row.keywords))
+                )
+            await session.flush_if_large()
+    return None
+
+
+async def _mark_seen(session: Session, plan: FetchPlan, rows: list[Any]) -> list[Any]:
+    """A non-PEEK body fetch sets \\Seen (RFC 9051 §6.4.5); the answer then shows the new flags."""
+    selected = session.require_selected()
+    unseen = [row.uid for row in rows if not row.flags & SEEN]
+    if not plan.sets_seen or selected.readonly or not unseen:
+        return rows
+    place = selected.place
+    result = await session.ctx.store.mail.editor.set_flags(
+        place.account_id, place.mailbox_id, unseen, "+", SEEN, origin=session.origin
+    )
+    changed = {flag_row.uid: flag_row for flag_row in result.rows if flag_row.uid in result.changed}
+    updated = []
+    for row in rows:
+        flag_row = changed.get(row.uid)
+        if flag_row is None:
+            updated.append(row)
+            continue
+        selected.reported[row.uid] = flag_row.modseq
+        updated.append(
+            SimpleNamespace(**{**row._asdict(), "flags": flag_row.flags, "modseq": flag_row.modseq})
+        )
+    return updated
+
+
+async def _body(session: Session, plan: FetchPlan, row: Any) -> bytes | None:
+    if not plan.body:
+        return None
+    blobs = session.ctx.store.blobs
+    prefix = row.prefix or b""
+    if plan.body == "header":
+        return prefix + blobs.head(row.blob_hash, row.header_end)
+    if row.size <= INLINE_READ:
+        return prefix + blobs.get(row.blob_hash)
+    return prefix + await asyncio.to_thread(blobs.get, row.blob_hash)
+
+
+@handles(c.Store)
+async def store_flags(session: Session, command: c.Store) -> bytes | None:
+    selected = session.require_selected()
+    _writable(selected)
+    if command.unchanged_since is not None:
+        session.condstore = True
+    bits, keywords = split_flags(command.flags)
+    uids = selected.resolve(command.messages, command.uid)
+    place = selected.place
+    result = await session.ctx.store.mail.editor.set_flags(
+        place.account_id,
+        place.mailbox_id,
+        uids,
+        command.mode,
+        bits,
+        keywords,
+        unchanged_since=command.unchanged_since,
+        origin=session.origin,
+    )
+    refused = set(result.modified)
+    for row in result.rows:
+        selected.reported[row.uid] = row.modseq
+        if row.uid in refused or (command.silent and not (session.condstore and row.uid in result.changed)):
+            continue
+        seq = selected.seq_of(row.uid)
+        if seq is None:
+            continue
+        items = [b"UID %d" % row.uid] if command.uid else []
+        if not command.silent:
+            items.append(b"FLAGS " + flag_list(row.flags, row.keywords))
+        if session.condstore:
+            items.append(b"MODSEQ (%d)" % row.modseq)
+        session.send(b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items)))
+    if refused:
+        numbers = sorted(refused) if command.uid else sorted(selected.seq_of(uid) or 0 for uid in refused)
+        return (
+            b"[MODIFIED " + sequence_set(numbers) + b"] Mot so thu da doi / Some messages changed meanwhile"
+        )
+    return None
+
+
+@handles(c.Copy, c.Move)
+async def copy(session: Session, command: c.Copy) -> bytes | None:
+    selected = session.require_selected()
+    moving = isinstance(command, c.Move)
+    if moving:
+        _writable(selected)
+    target = await session.require_places().place(
+        session.mailbox_arg(command.mailbox), missing_code="TRYCREATE"
+    )
+    uids = selected.resolve(command.messages, command.uid)
+    ctx = session.ctx
+    quota = await quota_limit(ctx.store.db, target.account_id)
+    source = selected.place
+    result = await ctx.store.mail.editor.copy(
+        (source.account_id, source.mailbox_id),
+        uids,
+        (target.account_id, target.mailbox_id),
+        quota=quota,
+        move=moving,
+        origin=session.origin,
+    )
+    if result.refused == "over_quota":
+        raise ImapRefusal(
+            "Hộp thư đích đã đầy dung lượng", "The target mailbox is over its quota", "OVERQUOTA"
+        )
+    if result.refused is not None:
+        raise ImapRefusal("Không có thư mục đích", "No such target mailbox", "TRYCREATE")
+    if not result.pairs:
+        return None
+    code = b"[COPYUID %d %s %s]" % (
+        result.uidvalidity,
+        sequence_set([p[0] for p in result.pairs]),
+        sequence_set(sorted(p[1] for p in result.pairs)),
+    )
+    if not moving:
+        return code + b" COPY hoan tat / completed"
+    # RFC 6851 §4.3: COPYUID comes untagged, before the EXPUNGEs
+    session.send(b"* OK " + code + b" Da chuyen / Moved\r\n")
+    selected.expunged([p[0] for p in result.pairs], session.send)
+    return None
+
+
+@handles(c.Expunge, c.UidExpunge)
+async def expunge(session: Session, command: c.Expunge | c.UidExpunge) -> bytes | None:
+    selected = session.require_selected()
+    _writable(selected)
+    within = selected.resolve(command.uids, True) if isinstance(command, c.UidExpunge) else None
+    await _expunge_deleted(session, selected, within)
+    return None
+
+
+async def _expunge_deleted(
+    session: Session, selected: Selected, within: list[int] | None, *, tell: bool = True
+) -> None:
+    place = selected.place
+    async with session.ctx.store.db.read() as conn:
+        doomed = list(
+            (
+                await conn.execute(
+                    sa.select(message.c.uid)
+                    .where(message.c.mailbox_id == place.mailbox_id, message.c.flags.op("&")(DELETED) != 0)
+                    .order_by(message.c.uid)
+                )
+            ).scalars()
+        )
+    known = set(selected.uids) if within is None else set(within)
+    doomed = [uid for uid in doomed if uid in known]
+    gone = await session.ctx.store.mail.editor.expunge(
+        place.account_id, place.mailbox_id, doomed, origin=session.origin
+    )
+    if tell:
+        selected.expunged(gone, session.send)
+
+
+@handles(c.Close)
+async def close(session: Session, _command: c.Close) -> bytes | None:
+    selected = session.require_selected()
+    if not selected.readonly:  # RFC 9051 §6.4.1: CLOSE expunges silently
+        await _expunge_deleted(session, selected, None, tell=False)
+    session.unselect()
+    return None
+
+
+@handles(c.Unselect)
+async def unselect(session: Session, _command: c.Unselect) -> bytes | None:
+    session.unselect()
+    return None
+
+
+@handles(c.Search)
+async def search(session: Session, command: c.Search) -> bytes | None:
+    selected = session.require_selected()
+    if command.charset is not None and command.charset not in CHARSETS:
+        raise ImapRefusal("Bảng mã không hỗ trợ", "Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
+    program = compile_program(command.keys, selected.resolve)
+    in_sql, in_python = split(program)
+    columns = [COLUMNS[name] for name in sorted(needs(in_python))]
+    uses_modseq = _uses_modseq(program)
+    if uses_modseq:
+        session.condstore = True
+        columns = [column for column in columns if column is not message.c.modseq] + [message.c.modseq]
+    place = selected.place
+    async with session.ctx.store.db.read() as conn:
+        rows = (
+            await conn.execute(
+                sa.select(message.c.uid, *columns)
+                .where(message.c.mailbox_id == place.mailbox_id, *in_sql)
+                .order_by(message.c.uid)
+            )
+        ).all()
+    last = selected.uids[-1] if selected.uids else 0
+    rows = [row for row in rows if row.uid <= last and selected.seq_of(row.uid) is not None]
+    if in_python:
+        check = in_python[0] if len(in_python) == 1 else Key("and", tuple(in_python))
+        headers = await _headers(session, rows) if needs_headers(in_python) else {}
+        rows = [row for row in rows if matches(check, row, headers.get(row.uid))]
+    found = [row.uid for row in rows]
+    numbers = found if command.uid else [selected.seq_of(uid) or 0 for uid in found]
+    highest = max((row.modseq for row in rows), default=0) if uses_modseq else 0
+    if command.returns is not None or session.rev2:
+        _esearch(session, selected, command, found, numbers, highest)
+    else:
+        modseq = b" (MODSEQ %d)" % highest if highest else b""
+        session.send(b"* SEARCH" + b"".join(b" %d" % n for n in numbers) + modseq + b"\r\n")
+    return None
+
+
+def _uses_modseq(key: Any) -> bool:
+    return key.kind == "modseq" or (
+        key.kind in ("and", "or", "not") and any(_uses_modseq(k) for k in key.args)
+    )
+
+
+async def _headers(session: Session, rows: list[Any]) -> dict[int, dict[str, list[str]]]:
+    blobs = session.ctx.store.blobs
+
+    def read_all() -> dict[int, dict[str, list[str]]]:
+        return {
+            row.uid: header_fields((row.prefix or b"") + blobs.head(row.blob_hash, row.header_end))
+            for row in rows
+        }
+
+    return await asyncio.to_thread(read_all)
+
+
+def _esearch(
+    session: Session,
+    selected: Selected,
+    command: c.Search,
+    found: list[int],
+    numbers: list[int],
+    highest: int,
+) -> None:
+    """RFC 4731 ESEARCH answer (and RFC 5182 SAVE); IMAP4rev2 always answers this way."""
+    returns = set(command.returns or ()) or {"ALL"}
+    unknown = returns - {"MIN", "MAX", "COUNT", "ALL", "SAVE"}
+    if unknown:
+        raise bad("Tùy chọn RETURN không biết", f"unknown RETURN option {sorted(unknown)[0]}")
+    if "SAVE" in returns:
+        selected.saved = found
+        returns.discard("SAVE")
+        if not returns and command.returns:
+            return
+    parts = [b'* ESEARCH (TAG "' + command.tag.encode() + b'")']
+    if command.uid:
+        parts.append(b"UID")
+    if numbers:
+        if "MIN" in returns:
+            parts.append(b"MIN %d" % min(numbers))
+        if "MAX" in returns:
+            parts.append(b"MAX %d" % max(numbers))
+        if "ALL" in returns:
+            parts.append(b"ALL " + sequence_set(sorted(numbers)))
+    if "COUNT" in returns:
+        parts.append(b"COUNT %d" % len(numbers))
+    if highest:
+        parts.append(b"MODSEQ %d" % highest)
+    session.send(b" ".join(parts) + b"\r\n")

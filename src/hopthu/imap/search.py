@@ -1,0 +1,353 @@
+"""SEARCH (RFC 9051 §6.4.4, CONDSTORE's MODSEQ key RFC 7162 §3.1.5): a program compiled once into a tree.
+
+What a key means is said once, in Python (`matches`); keys that the database can answer exactly
+(flags, keywords, dates, sizes, UIDs, MODSEQ, TEXT/BODY over the folded search text) are also
+translated to SQL, so "UNSEEN SINCE 1-Mar-2026" on a 50,000-message mailbox is one indexed query.
+Only what SQL cannot say (From/To/Cc/Bcc/Subject folded, HEADER) is checked in Python, on the rows
+SQL already narrowed down. Text matches fold Vietnamese on both sides: `nguyen` finds `Nguyễn`.
+TEXT and BODY both look in the message's search text (subject, addresses, the words of its text
+parts), which is what a person means by either.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.imap import commands as c
+from hopthu.imap.parser import ParseError, parse_sequence_set
+from hopthu.imap.responses import VIETNAM, ImapRefusal, bad
+from hopthu.mail.envelope import address_text, display_name, octets
+from hopthu.mail.headers import decode_words
+from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, keyword_list
+from hopthu.store.reading import uid_runs
+from hopthu.store.schema import message
+from hopthu.text import fold
+
+CHARSETS = ("UTF-8", "US-ASCII")
+MAX_SQL_RUNS = 200
+_FLAG_KEYS = {
+    "ANSWERED": (ANSWERED, True),
+    "DELETED": (DELETED, True),
+    "DRAFT": (DRAFT, True),
+    "FLAGGED": (FLAGGED, True),
+    "SEEN": (SEEN, True),
+    "UNANSWERED": (ANSWERED, False),
+    "UNDELETED": (DELETED, False),
+    "UNDRAFT": (DRAFT, False),
+    "UNFLAGGED": (FLAGGED, False),
+    "UNSEEN": (SEEN, False),
+    "NEW": (SEEN, False),  # \Recent is never set here (RFC 9051 removed it), so NEW = UNSEEN
+}
+_DATE_KEYS = {
+    "BEFORE": ("internal", "<"),
+    "ON": ("internal", "="),
+    "SINCE": ("internal", ">="),
+    "SENTBEFORE": ("sent", "<"),
+    "SENTON": ("sent", "="),
+    "SENTSINCE": ("sent", ">="),
+}
+_TEXT_KEYS = ("FROM", "TO", "CC", "BCC", "SUBJECT", "TEXT", "BODY")
+_MONTHS = ("JAN", "FEB", "MAR", "APR", "MAY", "JUN", "JUL", "AUG", "SEP", "OCT", "NOV", "DEC")
+_DATE = re.compile(r"([0-9]{1,2})-([A-Za-z]{3})-([0-9]{4})")
+
+
+@dataclass(frozen=True, slots=True)
+class Key:
+    kind: str  # all | none | flag | keyword | date | size | uids | text | header | modseq | not | or | and
+    args: tuple[Any, ...] = ()
+
+
+Resolve = Callable[[c.SequenceSet, bool], list[int]]
+
+
+def compile_program(tokens: tuple[c.SearchToken, ...], resolve: Resolve) -> Key:
+    """The search program as a tree; `resolve(set, is_uid)` gives the UIDs a set names."""
+    stream = list(tokens)
+    keys = []
+    while stream:
+        keys.append(_key(stream, resolve))
+    return keys[0] if len(keys) == 1 else Key("and", tuple(keys))
+
+
+def _atom(stream: list[c.SearchToken], what: str) -> str | bytes:
+    if not stream:
+        raise bad("Thiếu tham số tìm kiếm", f"missing {what}")
+    token = stream.pop(0)
+    if isinstance(token, tuple):
+        raise bad("Tham số tìm kiếm sai", f"expected {what}")
+    return token
+
+
+def _string(stream: list[c.SearchToken]) -> str:
+    token = _atom(stream, "string")
+    if isinstance(token, bytes):
+        try:
+            return token.decode("utf-8")
+        except UnicodeDecodeError:
+            raise ImapRefusal(
+                "Chuỗi tìm kiếm không phải UTF-8", "search string is not UTF-8", "BADCHARSET (UTF-8 US-ASCII)"
+            ) from None
+    return token
+
+
+def _number(stream: list[c.SearchToken], limit: int = 2**63 - 1) -> int:
+    token = _atom(stream, "number")
+    text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+    if not text.isdigit() or int(text) > limit:
+        raise bad("Cần một số", "expected a number")
+    return int(text)
+
+
+def _date(stream: list[c.SearchToken]) -> dt.date:
+    token = _atom(stream, "date")
+    text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+    found = _DATE.fullmatch(text)
+    if found is None or found[2].upper() not in _MONTHS:
+        raise bad("Ngày không hợp lệ", f"invalid date {text!r}")
+    try:
+        return dt.date(int(found[3]), _MONTHS.index(found[2].upper()) + 1, int(found[1]))
+    except ValueError:
+        raise bad("Ngày không hợp lệ", f"invalid date {text!r}") from None
+
+
+def _key(stream: list[c.SearchToken], resolve: Resolve) -> Key:
+    token = stream.pop(0)
+    if isinstance(token, tuple):
+        inner = list(token)
+        keys = []
+        while inner:
+            keys.append(_key(inner, resolve))
+        return keys[0] if len(keys) == 1 else Key("and", tuple(keys))
+    if isinstance(token, bytes):
+        raise bad("Khóa tìm kiếm không hợp lệ", "a string where a search key was expected")
+    name = token.upper()
+    if name in ("ALL", "OLD"):
+        return Key("all")
+    if name == "RECENT":
+        return Key("none")
+    if name in _FLAG_KEYS:
+        return Key("flag", _FLAG_KEYS[name])
+    if name in ("KEYWORD", "UNKEYWORD"):
+        return Key("keyword", (_string(stream).upper(), name == "KEYWORD"))
+    if name in _DATE_KEYS:
+        column, op = _DATE_KEYS[name]
+        return Key("date", (column, op, _date(stream)))
+    if name in ("LARGER", "SMALLER"):
+        return Key("size", (">" if name == "LARGER" else "<", _number(stream)))
+    if name in _TEXT_KEYS:
+        return Key("text", (name, fold(_string(stream))))
+    if name == "HEADER":
+        field = _string(stream)
+        return Key("header", (field.lower(), fold(_string(stream))))
+    if name == "NOT":
+        return Key("not", (_key(stream, resolve),))
+    if name == "OR":
+        return Key("or", (_key(stream, resolve), _key(stream, resolve)))
+    if name == "UID":
+        return Key("uids", (_resolved(_atom(stream, "UID set"), resolve, True),))
+    if name == "MODSEQ":
+        # RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer
+        if len(stream) >= 3 and isinstance(stream[0], bytes):
+            del stream[:2]
+        return Key("modseq", (_number(stream),))
+    if name[:1].isdigit() or name[:1] in "*$":
+        return Key("uids", (_resolved(token, resolve, False),))
+    raise bad("Khóa tìm kiếm không biết", f"unknown search key {token}")
+
+
+def _resolved(token: str | bytes, resolve: Resolve, uid: bool) -> frozenset[int]:
+    text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+    try:
+        found = parse_sequence_set(text)
+    except ParseError:
+        raise bad("Tập số thư không hợp lệ", f"invalid sequence set {text!r}") from None
+    return frozenset(resolve(found, uid))
+
+
+# --- SQL ----------------------------------------------------------------------------------------
+
+
+def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
+    # RFC 9051 §6.4.4: dates disregard time and timezone; days here are Vietnam's days.
+    start = dt.datetime(day.year, day.month, day.day, tzinfo=VIETNAM)
+    return start, start + dt.timedelta(days=1)
+
+
+def to_sql(key: Key) -> sa.ColumnElement[bool] | None:
+    """The SQL form of `key` when the database can answer it exactly, else None."""
+    kind, args = key.kind, key.args
+    if kind == "all":
+        return sa.true()
+    if kind == "none":
+        return sa.false()
+    if kind == "flag":
+        bit, wanted = args
+        test = message.c.flags.op("&")(bit)
+        return test != 0 if wanted else test == 0
+    if kind == "keyword":
+        name, wanted = args
+        padded = sa.func.upper(" " + sa.func.coalesce(message.c.keywords, "") + " ")
+        test = padded.contains(f" {name} ", autoescape=True)
+        return test if wanted else sa.not_(test)
+    if kind == "date":
+        column_name, op, day = args
+        column = (
+            message.c.internal_date
+            if column_name == "internal"
+            else sa.func.coalesce(message.c.sent_at, message.c.internal_date)
+        )
+        start, end = _day_bounds(day)
+        if op == "<":
+            return column < start
+        if op == ">=":
+            return column >= start
+        return sa.and_(column >= start, column < end)
+    if kind == "size":
+        op, size = args
+        return message.c.size > size if op == ">" else message.c.size < size
+    if kind == "uids":
+        runs = uid_runs(sorted(args[0]))
+        if len(runs) > MAX_SQL_RUNS:
+            return None  # a scattered set is checked in Python on what the other keys left
+        return sa.or_(sa.false(), *(message.c.uid.between(lo, hi) for lo, hi in runs))
+    if kind == "modseq":
+        return message.c.modseq >= args[0]
+    if kind == "text" and args[0] in ("TEXT", "BODY"):
+        return message.c.search_text.contains(args[1], autoescape=True)
+    if kind in ("not", "or", "and"):
+        parts = [to_sql(child) for child in args]
+        if any(part is None for part in parts):
+            return None
+        if kind == "not":
+            return sa.not_(parts[0])
+        return sa.or_(*parts) if kind == "or" else sa.and_(*parts)
+    return None
+
+
+def split(key: Key) -> tuple[list[sa.ColumnElement[bool]], list[Key]]:
+    """The conjuncts of `key` SQL can answer, and the rest for `matches`."""
+    conjuncts = key.args if key.kind == "and" else (key,)
+    in_sql: list[sa.ColumnElement[bool]] = []
+    in_python: list[Key] = []
+    for part in conjuncts:
+        sql = to_sql(part)
+        if sql is None:
+            in_python.append(part)
+        else:
+            in_sql.append(sql)
+    return in_sql, in_python
+
+
+# --- Python -------------------------------------------------------------------------------------
+
+COLUMNS = {
+    "flags": message.c.flags,
+    "keywords": message.c.keywords,
+    "internal_date": message.c.internal_date,
+    "sent_at": message.c.sent_at,
+    "size": message.c.size,
+    "modseq": message.c.modseq,
+    "envelope": message.c.envelope,
+    "subject": message.c.subject,
+    "search_text": message.c.search_text,
+    "blob_hash": message.c.blob_hash,
+    "prefix": message.c.prefix,
+    "header_end": message.c.header_end,
+}
+
+
+_TEXT_COLUMN = {"SUBJECT": "subject", "TEXT": "search_text", "BODY": "search_text"}
+
+
+def needs(keys: list[Key]) -> set[str]:
+    """The columns `matches` reads for these keys."""
+    found: set[str] = set()
+    for key in keys:
+        if key.kind in ("not", "or", "and"):
+            found |= needs(list(key.args))
+        elif key.kind == "text":
+            found.add(_TEXT_COLUMN.get(key.args[0], "envelope"))
+        elif key.kind == "header":
+            found |= {"blob_hash", "prefix", "header_end"}
+        else:
+            found |= {"flags", "keywords", "internal_date", "sent_at", "size", "modseq"}
+    return found
+
+
+def needs_headers(keys: list[Key]) -> bool:
+    return any(
+        key.kind == "header" or (key.kind in ("not", "or", "and") and needs_headers(list(key.args)))
+        for key in keys
+    )
+
+
+def matches(key: Key, row: Any, headers: dict[str, list[str]] | None = None) -> bool:
+    """Whether the message in `row` satisfies `key`; `headers` are its folded header fields."""
+    kind, args = key.kind, key.args
+    if kind == "and":
+        return all(matches(child, row, headers) for child in args)
+    if kind == "or":
+        return matches(args[0], row, headers) or matches(args[1], row, headers)
+    if kind == "not":
+        return not matches(args[0], row, headers)
+    if kind == "all":
+        return True
+    if kind == "none":
+        return False
+    if kind == "flag":
+        return bool(row.flags & args[0]) == args[1]
+    if kind == "keyword":
+        return (args[0] in {k.upper() for k in keyword_list(row.keywords)}) == args[1]
+    if kind == "date":
+        column_name, op, day = args
+        moment = row.internal_date if column_name == "internal" else (row.sent_at or row.internal_date)
+        start, end = _day_bounds(day)
+        return moment < start if op == "<" else moment >= start if op == ">=" else start <= moment < end
+    if kind == "size":
+        return row.size > args[1] if args[0] == ">" else row.size < args[1]
+    if kind == "uids":
+        return row.uid in args[0]
+    if kind == "modseq":
+        return row.modseq >= args[0]
+    if kind == "text":
+        return args[1] in _field_text(row, args[0])
+    if kind == "header":
+        name, needle = args
+        values = (headers or {}).get(name)
+        return values is not None and any(needle in value for value in values)
+    raise AssertionError(kind)
+
+
+def _field_text(row: Any, field: str) -> str:
+    if field in ("TEXT", "BODY"):
+        return row.search_text
+    if field == "SUBJECT":
+        return fold(row.subject)
+    addresses = (row.envelope or {}).get(field.lower()) or []
+    words = []
+    for address in addresses:
+        name = display_name(address)
+        if name:
+            words.append(decode_words(octets(name)))
+        text = address_text(address)
+        if text:
+            words.append(text)
+    return fold(" ".join(words))
+
+
+def header_fields(header: bytes) -> dict[str, list[str]]:
+    """A header block's fields by lower-case name, values unfolded, decoded and folded."""
+    fields: dict[str, list[str]] = {}
+    for line in re.split(rb"\r\n(?![ \t])", header):
+        name, colon, value = line.partition(b":")
+        if not colon:
+            continue
+        text = decode_words(re.sub(rb"\r\n[ \t]", b" ", value).strip())
+        fields.setdefault(name.strip().decode("ascii", "replace").lower(), []).append(fold(text))
+    return fields

@@ -1,0 +1,296 @@
+"""One IMAP connection: read, parse, check the state table, run the command, answer, repeat.
+
+Every refusal is an `ImapRefusal` (or a `ParseError` for syntax) caught here, at the command
+boundary; anything else is a bug, logged with an id and answered `NO [SERVERBUG]` with that id, so no
+traceback ever reaches a client and one client's garbage never disturbs another. After each
+command the session tells the client what changed in its selected mailbox (RFC 9051 §7); IDLE
+waits for those changes and for DONE at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import ipaddress
+import logging
+import secrets
+import ssl
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from hopthu.config import Settings
+from hopthu.directory.auth import Authenticator, Identity
+from hopthu.imap import commands as c
+from hopthu.imap.mutf7 import decode_mutf7
+from hopthu.imap.parser import CommandParser, NeedLiteral, ParseError
+from hopthu.imap.places import Places
+from hopthu.imap.responses import ImapRefusal, bad
+from hopthu.imap.selected import Selected
+from hopthu.imap.state import AUTHENTICATED, LOGOUT, NOT_AUTHENTICATED, SELECTED, allowed
+from hopthu.store import Store
+from hopthu.store.folders import Folders
+
+log = logging.getLogger("hopthu.imap")
+
+READ_SIZE = 64 * 1024
+FLUSH_AT = 256 * 1024
+PREAUTH_TIMEOUT = 120.0  # seconds a client may take to sign in
+MAX_BAD_COMMANDS = 20
+MAX_FAILED_LOGINS = 3
+# Commands during which EXPUNGE must not be sent: they use sequence numbers (RFC 9051 §7.5.1).
+_NO_EXPUNGE = ("FETCH", "STORE", "SEARCH")
+
+
+@dataclass
+class ImapContext:
+    """What every session of one server shares."""
+
+    settings: Settings
+    store: Store
+    authenticator: Authenticator
+    tls: ssl.SSLContext
+    folders: Folders = field(init=False)
+    sessions: set[Session] = field(default_factory=set)
+    _origins: int = 0
+
+    def __post_init__(self) -> None:
+        self.folders = Folders(self.store.db, self.store.events, self.store.mail.clock)
+
+    def next_origin(self) -> int:
+        self._origins += 1
+        return self._origins
+
+
+Handler = Callable[["Session", Any], Awaitable[bytes | None]]
+HANDLERS: dict[type, Handler] = {}
+
+
+def handles(*kinds: type) -> Callable[[Handler], Handler]:
+    """Register a command handler; it returns the text after "OK" (None: "<NAME> completed")."""
+
+    def register(function: Handler) -> Handler:
+        for kind in kinds:
+            HANDLERS[kind] = function
+        return function
+
+    return register
+
+
+class Session:
+    def __init__(
+        self, ctx: ImapContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, tls: bool
+    ) -> None:
+        self.ctx = ctx
+        self.reader = reader
+        self.writer = writer
+        self.tls = tls
+        settings = ctx.settings.imap
+        self.parser = CommandParser(settings.max_line, settings.max_literal)
+        self.idle_timeout = settings.idle_timeout_minutes * 60
+        peer = writer.get_extra_info("peername")
+        self.peer = peer[0] if peer else "?"
+        self.state = NOT_AUTHENTICATED
+        self.identity: Identity | None = None
+        self.places: Places | None = None
+        self.selected: Selected | None = None
+        self.rev2 = False  # ENABLE IMAP4rev2: UTF-8 names, ESEARCH answers (RFC 9051 §6.3.1)
+        self.condstore = False  # RFC 7162 §3.1: MODSEQ in FETCH, HIGHESTMODSEQ in SELECT
+        self.origin = ctx.next_origin()
+        self.out = bytearray()
+        self.bad_commands = 0
+        self.failed_logins = 0
+        self.starttls_requested = False
+        self.task: asyncio.Task[None] | None = None
+
+    # --- output -----------------------------------------------------------------------------------
+
+    def send(self, data: bytes) -> None:
+        self.out += data
+
+    async def flush(self) -> None:
+        if self.out:
+            self.writer.write(bytes(self.out))
+            self.out.clear()
+        await self.writer.drain()
+
+    async def flush_if_large(self) -> None:
+        if len(self.out) >= FLUSH_AT:
+            await self.flush()
+
+    # --- properties -------------------------------------------------------------------------------
+
+    @property
+    def utf8(self) -> bool:
+        return self.rev2
+
+    @property
+    def plain_login_allowed(self) -> bool:
+        """LOGIN and AUTHENTICATE need TLS, except from loopback in development (configuration)."""
+        if self.tls:
+            return True
+        if not self.ctx.settings.imap.allow_plain_login_on_loopback:
+            return False
+        with contextlib.suppress(ValueError):
+            return ipaddress.ip_address(self.peer).is_loopback
+        return False
+
+    def mailbox_arg(self, name: str) -> str:
+        """A mailbox name as the client sent it, in the UTF-8 we store (RFC 3501 §5.1.3 for IMAP4rev1)."""
+        if self.utf8:
+            return name
+        try:
+            decoded = decode_mutf7(name)
+        except ValueError:
+            raise bad("Tên thư mục mã hóa sai", f"invalid modified UTF-7 mailbox name {name!r}") from None
+        return "INBOX" if decoded.upper() == "INBOX" else decoded
+
+    def require_places(self) -> Places:
+        assert self.places is not None
+        return self.places
+
+    def require_selected(self) -> Selected:
+        assert self.selected is not None
+        return self.selected
+
+    def capabilities(self) -> str:
+        caps = ["IMAP4rev1", "IMAP4rev2", "LITERAL+", "SASL-IR", "ID", "ENABLE", "IDLE"]
+        if self.state == NOT_AUTHENTICATED:
+            if not self.tls:
+                caps.append("STARTTLS")
+            caps.append("AUTH=PLAIN" if self.plain_login_allowed else "LOGINDISABLED")
+            return " ".join(caps)
+        caps += [
+            "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "NAMESPACE", "UNSELECT",
+            "CHILDREN", "QUOTA", "QUOTA=RES-STORAGE", "CONDSTORE", "ESEARCH", "SEARCHRES", "BINARY",
+            "STATUS=SIZE",
+        ]  # fmt: skip
+        return " ".join(caps)
+
+    # --- the connection ---------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        self.task = asyncio.current_task()
+        self.ctx.sessions.add(self)
+        try:
+            self.send(f"* OK [CAPABILITY {self.capabilities()}] Hop Thu IMAP san sang / ready\r\n".encode())
+            await self.flush()
+            while self.state != LOGOUT:
+                item = await self.next_item()
+                if item is None:
+                    break
+                await self.execute(item)
+                await self.flush()
+                if self.starttls_requested:
+                    await self.start_tls()
+        except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
+            pass
+        except TimeoutError:
+            with contextlib.suppress(Exception):
+                self.writer.write(b"* BYE Het thoi gian cho / Autologout; idle for too long\r\n")
+                await self.writer.drain()
+        finally:
+            self.ctx.sessions.discard(self)
+            if self.selected is not None:
+                self.selected.close()
+            self.writer.close()
+            with contextlib.suppress(Exception):
+                await self.writer.wait_closed()
+
+    async def next_item(self) -> c.Command | c.Done | c.SaslResponse | None:
+        """The next complete client item, answering literals' continuation requests; None at EOF."""
+        while True:
+            try:
+                item = self.parser.next()
+            except ParseError as error:
+                await self.refuse_syntax(error)
+                continue
+            if isinstance(item, NeedLiteral):
+                if item.synchronizing:
+                    self.writer.write(b"+ Ready\r\n")
+                continue
+            if item is not None:
+                return item
+            timeout = self.idle_timeout if self.state != NOT_AUTHENTICATED else PREAUTH_TIMEOUT
+            data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+            if not data:
+                return None
+            self.parser.feed(data)
+
+    async def refuse_syntax(self, error: ParseError) -> None:
+        self.bad_commands += 1
+        tag = error.tag or "*"
+        if error.code == "TOOBIG":
+            self.send(f"{tag} NO [TOOBIG] Qua lon / {error.text}\r\n".encode("ascii", "replace"))
+        else:
+            self.send(f"{tag} BAD Cu phap sai / {error.text}\r\n".encode("ascii", "replace"))
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            self.send(b"* BYE Qua nhieu lenh sai / Too many bad commands\r\n")
+            self.state = LOGOUT
+        await self.flush()
+
+    async def execute(self, item: c.Command | c.Done | c.SaslResponse) -> None:
+        if not isinstance(item, c.Command):
+            await self.refuse_syntax(ParseError(None, "unexpected continuation line"))
+            return
+        tag = item.tag
+        try:
+            if not allowed(self.state, item):
+                raise bad("Lệnh không dùng được lúc này", f"{item.name} is not allowed in this state")
+            handler = HANDLERS[type(item)]
+            text = await handler(self, item)
+            await self.after(item)
+            self.send(
+                f"{tag} OK {text or f'{item.name} hoan tat / completed'}\r\n".encode("ascii", "replace")
+            )
+        except ImapRefusal as refusal:
+            if refusal.kind == "BAD":
+                self.bad_commands += 1
+            await self.after(item, failed=True)
+            self.send(refusal.line(tag))
+        except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):
+            raise
+        except Exception:
+            incident = secrets.token_hex(4)
+            log.exception("IMAP %s failed (incident %s)", item.name, incident)
+            self.send(
+                f"{tag} NO [SERVERBUG] Loi may chu, ma {incident} / Server error, id {incident}\r\n".encode()
+            )
+        if self.bad_commands >= MAX_BAD_COMMANDS:
+            self.send(b"* BYE Qua nhieu lenh sai / Too many bad commands\r\n")
+            self.state = LOGOUT
+
+    async def after(self, command: c.Command, *, failed: bool = False) -> None:
+        """Untagged news about the selected mailbox, before the tagged answer (RFC 9051 §7)."""
+        if self.selected is None or self.state != SELECTED:
+            return
+        name = command.name
+        uid = getattr(command, "uid", False)
+        await self.selected.sync(
+            self.ctx.store.db,
+            self.send,
+            allow_expunge=not (name in _NO_EXPUNGE and not uid),
+            poll=name in ("NOOP", "CHECK"),
+            condstore=self.condstore,
+        )
+
+    async def start_tls(self) -> None:
+        """Switch to TLS after "OK Begin TLS" (RFC 9051 §6.2.1); bytes the client sent early are dropped."""
+        self.starttls_requested = False
+        self.parser = CommandParser(self.ctx.settings.imap.max_line, self.ctx.settings.imap.max_literal)
+        await self.writer.start_tls(self.ctx.tls)
+        self.tls = True
+
+    def unselect(self) -> None:
+        if self.selected is not None:
+            self.selected.close()
+        self.selected = None
+        if self.state == SELECTED:
+            self.state = AUTHENTICATED
+
+    async def shutdown(self) -> None:
+        """The server is stopping: say goodbye (RFC 9051 §7.1.5) and close."""
+        with contextlib.suppress(Exception):
+            self.writer.write(b"* BYE May chu dang dung / Server shutting down\r\n")
+            await self.writer.drain()
+        self.writer.close()

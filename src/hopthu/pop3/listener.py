@@ -1,0 +1,139 @@
+"""The POP3 listeners of `hopthu serve`: port 110-style with STLS offered, and 995-style implicit TLS.
+
+Both run on the process's one event loop and share one `Pop3Service`, so the maildrop lock holds
+across them. Each connection gets a `Session` over asyncio streams; the stream's buffer limit is the
+line limit, so a connection holds little more than one command line until it asks for a message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import socket
+import ssl
+
+from hopthu.config import Settings
+from hopthu.directory.auth import Authenticator
+from hopthu.pop3.maildrop import MaildropLocks
+from hopthu.pop3.session import Disconnected, LineTooLong, Pop3Service, Session
+from hopthu.smtp.listeners import server_tls_context
+from hopthu.store import Store
+
+log = logging.getLogger("hopthu.pop3")
+
+ROLES = ("pop3", "pop3s")
+CLOSE_TIMEOUT = 5.0  # seconds to wait for a TLS close_notify before dropping the connection
+
+
+class StreamTransport:
+    """A `Transport` over an asyncio stream pair, upgraded in place by STLS."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tls_context: ssl.SSLContext | None,
+        *,
+        secure: bool,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._tls_context = tls_context
+        self._secure = secure
+        peer = writer.get_extra_info("peername")
+        self._peer = str(peer[0]) if peer else ""
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def secure(self) -> bool:
+        return self._secure
+
+    @property
+    def can_start_tls(self) -> bool:
+        return not self._secure and self._tls_context is not None
+
+    async def read_line(self) -> bytes:
+        try:
+            return await self._reader.readuntil(b"\n")
+        except asyncio.LimitOverrunError:
+            raise LineTooLong from None
+        except asyncio.IncompleteReadError:
+            raise Disconnected("closed by the client") from None
+        except OSError as error:  # reset, TLS errors (ssl.SSLError is an OSError)
+            raise Disconnected(str(error)) from None
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        try:
+            await self._writer.drain()
+        except OSError as error:
+            raise Disconnected(str(error)) from None
+
+    async def start_tls(self) -> None:
+        assert self._tls_context is not None
+        await self.drain()
+        # RFC 2595 §4, and the STARTTLS command injection of CVE-2011-0411: bytes the client sent in
+        # plain text after STLS must never be read as if they had come over TLS. asyncio offers no
+        # public way to drop them, so its reader's buffer is emptied here, with nothing awaited
+        # between this and `start_tls` pausing the socket.
+        buffered = getattr(self._reader, "_buffer", None)
+        if buffered:
+            log.info("POP3 client %s sent %d bytes after STLS; discarded", self._peer, len(buffered))
+            buffered.clear()
+        try:
+            await self._writer.start_tls(self._tls_context)
+        except Exception as error:  # whatever failed the handshake, the connection is unusable
+            raise Disconnected(f"TLS handshake failed: {error!r}") from None
+        self._secure = True
+
+    async def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._writer.close()
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._writer.wait_closed()
+
+
+async def start_pop3_listeners(
+    settings: Settings,
+    authenticator: Authenticator,
+    store: Store,
+    sockets: dict[str, socket.socket],
+) -> list[asyncio.Server]:
+    """One asyncio server per role found in `sockets`: "pop3" (STLS offered), "pop3s" (implicit TLS)."""
+    unknown = set(sockets) - set(ROLES)
+    if unknown:
+        raise ValueError(f"unknown POP3 listener roles: {sorted(unknown)}")
+    tls = server_tls_context(settings)
+    service = Pop3Service(
+        authenticator,
+        store,
+        MaildropLocks(),
+        plain_login_on_loopback=settings.imap.allow_plain_login_on_loopback,
+        max_line=settings.imap.max_line,
+    )
+    servers = []
+    for role, sock in sockets.items():
+        implicit = role == "pop3s"
+        servers.append(
+            await asyncio.start_server(
+                _connection_handler(service, tls, implicit=implicit),
+                sock=sock,
+                ssl=tls if implicit else None,
+                limit=service.max_line,
+            )
+        )
+    return servers
+
+
+def _connection_handler(service: Pop3Service, tls: ssl.SSLContext, *, implicit: bool):
+    async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        transport = StreamTransport(reader, writer, None if implicit else tls, secure=implicit)
+        await Session(service, transport).run()
+
+    return connected

@@ -1,0 +1,344 @@
+"""Changes to stored messages after delivery: flags, copy, move, expunge (IMAP and the webmail).
+
+Each is one transaction that takes its locks in the order delivery takes them (the owners' usage
+rows by account id, then mailbox rows by id), so concurrent deliveries, copies and expunges queue up
+instead of deadlocking. Every change raises the mailbox's HIGHESTMODSEQ and gives the changed messages
+that MODSEQ (RFC 7162 §3.1); change events go out only after the commit.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hopthu.store.db import Database
+from hopthu.store.events import Change, EventBus
+from hopthu.store.flags import SEEN, keyword_list, keyword_text
+from hopthu.store.reading import uid_conditions
+from hopthu.store.schema import blob, mail_usage, mailbox, message
+
+
+@dataclass(frozen=True, slots=True)
+class FlagRow:
+    uid: int
+    flags: int
+    keywords: str | None
+    modseq: int
+
+
+@dataclass(frozen=True, slots=True)
+class FlagResult:
+    rows: list[FlagRow]  # every message found, with its flags after the change
+    changed: set[int]  # UIDs whose flags changed
+    modified: list[int]  # UIDs refused by UNCHANGEDSINCE (RFC 7162 §3.1.3)
+
+
+@dataclass(frozen=True, slots=True)
+class CopyResult:
+    uidvalidity: int
+    pairs: list[tuple[int, int]]  # (source UID, new UID), ascending
+    refused: str | None = None  # "over_quota" | "no_mailbox"
+
+
+_FLAG_UPDATE = (
+    sa.update(message)
+    .where(message.c.mailbox_id == sa.bindparam("k_box"), message.c.uid == sa.bindparam("k_uid"))
+    .values(
+        flags=sa.bindparam("k_flags"), keywords=sa.bindparam("k_keywords"), modseq=sa.bindparam("k_modseq")
+    )
+)
+
+
+def apply_flags(
+    mode: str, old_bits: int, old_keywords: str | None, bits: int, keywords: Sequence[str]
+) -> tuple[int, str | None]:
+    """New (bits, keywords) of a message for STORE mode "+" (add), "-" (remove) or "" (replace)."""
+    current = keyword_list(old_keywords)
+    if mode == "+":
+        known = {k.upper() for k in current}
+        return old_bits | bits, keyword_text(current + [k for k in keywords if k.upper() not in known])
+    if mode == "-":
+        gone = {k.upper() for k in keywords}
+        return old_bits & ~bits, keyword_text([k for k in current if k.upper() not in gone])
+    return bits, keyword_text(list(keywords))
+
+
+class MessageEditor:
+    def __init__(self, db: Database, events: EventBus, clock: Callable[[], dt.datetime]) -> None:
+        self.db = db
+        self.events = events
+        self.clock = clock
+
+    async def set_flags(
+        self,
+        account_id: int,
+        mailbox_id: int,
+        uids: Sequence[int],
+        mode: str,
+        bits: int,
+        keywords: Sequence[str] = (),
+        *,
+        unchanged_since: int | None = None,
+        origin: int = 0,
+    ) -> FlagResult:
+        """STORE: change the flags of the messages with these UIDs (sorted, distinct)."""
+        if not uids:
+            return FlagResult([], set(), [])
+        async with self.db.write() as conn:
+            modseq = await _lock_mailbox(conn, self.db.backend, mailbox_id)
+            if modseq is None:
+                return FlagResult([], set(), [])
+            current: list[Any] = []
+            for condition in uid_conditions(uids):
+                current.extend(
+                    await conn.execute(
+                        sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
+                        .where(message.c.mailbox_id == mailbox_id, condition)
+                        .order_by(message.c.uid)
+                    )
+                )
+            new_modseq = modseq + 1
+            result_rows: list[FlagRow] = []
+            updates: list[dict[str, Any]] = []
+            modified: list[int] = []
+            unseen_delta = 0
+            for row in current:
+                if unchanged_since is not None and row.modseq > unchanged_since:
+                    modified.append(row.uid)
+                    result_rows.append(FlagRow(row.uid, row.flags, row.keywords, row.modseq))
+                    continue
+                new_bits, new_keywords = apply_flags(mode, row.flags, row.keywords, bits, keywords)
+                if new_bits == row.flags and new_keywords == row.keywords:
+                    result_rows.append(FlagRow(row.uid, row.flags, row.keywords, row.modseq))
+                    continue
+                unseen_delta += bool(row.flags & SEEN) - bool(new_bits & SEEN)
+                updates.append(
+                    {"k_box": mailbox_id, "k_uid": row.uid, "k_flags": new_bits,
+                     "k_keywords": new_keywords, "k_modseq": new_modseq}
+                )  # fmt: skip
+                result_rows.append(FlagRow(row.uid, new_bits, new_keywords, new_modseq))
+            if updates:
+                await conn.execute(_FLAG_UPDATE, updates)
+                await conn.execute(
+                    sa.update(mailbox)
+                    .where(mailbox.c.id == mailbox_id)
+                    .values(highestmodseq=new_modseq, unseen_count=mailbox.c.unseen_count + unseen_delta)
+                )
+        changed = {u["k_uid"] for u in updates}
+        if changed:
+            self.events.publish(
+                [Change(account_id, mailbox_id, "flags", tuple(sorted(changed)), new_modseq, origin)]
+            )
+        return FlagResult(result_rows, changed, modified)
+
+    async def copy(
+        self,
+        source: tuple[int, int],
+        uids: Sequence[int],
+        target: tuple[int, int],
+        *,
+        quota: int,
+        move: bool = False,
+        origin: int = 0,
+    ) -> CopyResult:
+        """COPY or MOVE (RFC 6851) the messages with these UIDs from `source` to `target`, both
+        (account id, mailbox id), in one transaction; `quota` is the target owner's limit (R5.1)."""
+        source_account, source_box = source
+        target_account, target_box = target
+        backend = self.db.backend
+        async with self.db.write() as conn:
+            owners = sorted({source_account, target_account})
+            usage = await _lock_usage(conn, backend, owners)
+            boxes = await _lock_mailboxes(conn, backend, sorted({source_box, target_box}))
+            if target_box not in boxes or source_box not in boxes:
+                return CopyResult(0, [], "no_mailbox")
+            found: list[Any] = []
+            for condition in uid_conditions(uids):
+                found.extend(
+                    (
+                        await conn.execute(
+                            sa.select(*_COPIED)
+                            .where(message.c.mailbox_id == source_box, condition)
+                            .order_by(message.c.uid)
+                        )
+                    ).mappings()
+                )
+            target_state = boxes[target_box]
+            if not found:
+                return CopyResult(target_state.uidvalidity, [])
+            size = sum(row["size"] for row in found)
+            charged = not move or source_account != target_account
+            if charged and usage.get(target_account, 0) + size > quota:
+                return CopyResult(target_state.uidvalidity, [], "over_quota")
+            modseq = target_state.highestmodseq + 1
+            uid = target_state.uidnext
+            pairs: list[tuple[int, int]] = []
+            inserted: list[dict[str, Any]] = []
+            for row in found:
+                inserted.append({**row, "mailbox_id": target_box, "uid": uid, "modseq": modseq})
+                pairs.append((row["uid"], uid))
+                uid += 1
+            unseen = sum(1 for row in found if not row["flags"] & SEEN)
+            await conn.execute(sa.insert(message), inserted)
+            await conn.execute(
+                sa.update(mailbox)
+                .where(mailbox.c.id == target_box)
+                .values(
+                    uidnext=uid,
+                    highestmodseq=modseq,
+                    message_count=mailbox.c.message_count + len(found),
+                    unseen_count=mailbox.c.unseen_count + unseen,
+                )
+            )
+            changes = [
+                Change(target_account, target_box, "append", tuple(p[1] for p in pairs), modseq, origin)
+            ]
+            if charged:
+                await _charge(conn, target_account, size, len(found))
+            if move:
+                gone = [row["uid"] for row in found]
+                source_modseq = modseq if source_box == target_box else boxes[source_box].highestmodseq + 1
+                await _delete_rows(conn, source_box, gone, unseen, source_modseq)
+                if charged:
+                    await _charge(conn, source_account, -size, -len(found))
+                changes.append(
+                    Change(source_account, source_box, "expunge", tuple(gone), source_modseq, origin)
+                )
+            else:
+                counts: dict[str, int] = defaultdict(int)
+                for row in found:
+                    counts[row["blob_hash"]] += 1
+                await _reference(conn, counts)
+        self.events.publish(changes)
+        return CopyResult(target_state.uidvalidity, pairs)
+
+    async def expunge(
+        self, account_id: int, mailbox_id: int, uids: Sequence[int], *, origin: int = 0
+    ) -> list[int]:
+        """Remove messages for good: rows, usage and body references, in one transaction."""
+        wanted = sorted(set(uids))
+        if not wanted:
+            return []
+        now = self.clock()
+        backend = self.db.backend
+        async with self.db.write() as conn:
+            await _lock_usage(conn, backend, [account_id])
+            boxes = await _lock_mailboxes(conn, backend, [mailbox_id])
+            if mailbox_id not in boxes:
+                return []
+            removed: list[Any] = []
+            for condition in uid_conditions(wanted):
+                removed.extend(
+                    await conn.execute(
+                        sa.select(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash).where(
+                            message.c.mailbox_id == mailbox_id, condition
+                        )
+                    )
+                )
+            if not removed:
+                return []
+            modseq = boxes[mailbox_id].highestmodseq + 1
+            gone = sorted(row.uid for row in removed)
+            unseen = sum(1 for row in removed if not row.flags & SEEN)
+            await _delete_rows(conn, mailbox_id, gone, unseen, modseq)
+            await _charge(conn, account_id, -sum(row.size for row in removed), -len(removed))
+            released: dict[str, int] = defaultdict(int)
+            for row in removed:
+                released[row.blob_hash] += 1
+            await release_blobs(conn, released, now)
+        self.events.publish([Change(account_id, mailbox_id, "expunge", tuple(gone), modseq, origin)])
+        return gone
+
+
+_COPIED = [c for c in message.c if c.name != "id"]
+
+
+@dataclass(frozen=True, slots=True)
+class _Locked:
+    uidvalidity: int
+    uidnext: int
+    highestmodseq: int
+
+
+async def _lock_usage(conn: AsyncConnection, backend: str, accounts: list[int]) -> dict[int, int]:
+    query = (
+        sa.select(mail_usage.c.account_id, mail_usage.c.bytes)
+        .where(mail_usage.c.account_id.in_(accounts))
+        .order_by(mail_usage.c.account_id)
+    )
+    if backend == "postgresql":
+        query = query.with_for_update()
+    return {row.account_id: row.bytes for row in await conn.execute(query)}
+
+
+async def _lock_mailboxes(conn: AsyncConnection, backend: str, ids: list[int]) -> dict[int, _Locked]:
+    query = (
+        sa.select(mailbox.c.id, mailbox.c.uidvalidity, mailbox.c.uidnext, mailbox.c.highestmodseq)
+        .where(mailbox.c.id.in_(ids))
+        .order_by(mailbox.c.id)
+    )
+    if backend == "postgresql":
+        query = query.with_for_update()
+    return {
+        row.id: _Locked(row.uidvalidity, row.uidnext, row.highestmodseq) for row in await conn.execute(query)
+    }
+
+
+async def _lock_mailbox(conn: AsyncConnection, backend: str, mailbox_id: int) -> int | None:
+    locked = await _lock_mailboxes(conn, backend, [mailbox_id])
+    return locked[mailbox_id].highestmodseq if mailbox_id in locked else None
+
+
+async def _delete_rows(
+    conn: AsyncConnection, mailbox_id: int, uids: list[int], unseen: int, modseq: int
+) -> None:
+    for condition in uid_conditions(uids):
+        await conn.execute(sa.delete(message).where(message.c.mailbox_id == mailbox_id, condition))
+    await conn.execute(
+        sa.update(mailbox)
+        .where(mailbox.c.id == mailbox_id)
+        .values(
+            highestmodseq=sa.case((mailbox.c.highestmodseq < modseq, modseq), else_=mailbox.c.highestmodseq),
+            message_count=mailbox.c.message_count - len(uids),
+            unseen_count=mailbox.c.unseen_count - unseen,
+        )
+    )
+
+
+async def _charge(conn: AsyncConnection, account_id: int, size: int, count: int) -> None:
+    await conn.execute(
+        sa.update(mail_usage)
+        .where(mail_usage.c.account_id == account_id)
+        .values(bytes=mail_usage.c.bytes + size, messages=mail_usage.c.messages + count)
+    )
+
+
+async def _reference(conn: AsyncConnection, counts: dict[str, int]) -> None:
+    for digest, count in counts.items():
+        await conn.execute(
+            sa.update(blob)
+            .where(blob.c.hash == digest)
+            .values(refcount=blob.c.refcount + count, zero_since=None)
+        )
+
+
+async def release_blobs(conn: AsyncConnection, released: dict[str, int], now: dt.datetime) -> None:
+    """Drop references to bodies (a message expunged, a queue row finished), in the caller's transaction.
+
+    A body whose count reaches zero is marked, and collected after the grace period.
+    """
+    for digest, count in released.items():
+        await conn.execute(
+            sa.update(blob)
+            .where(blob.c.hash == digest)
+            .values(
+                refcount=blob.c.refcount - count,
+                zero_since=sa.case((blob.c.refcount - count <= 0, now), else_=None),
+            )
+        )

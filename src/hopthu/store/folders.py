@@ -1,0 +1,240 @@
+"""An account's mailboxes (folders): create, rename, delete, subscribe, with IMAP's rules on names.
+
+Names are stored in UTF-8 with "/" as the hierarchy separator. A mailbox is created with its parents
+(RFC 9051 §6.3.4 lets a server do so), and one with children is not deleted (Dovecot's
+`[HASCHILDREN]`), so every name's parents exist. The special-use mailboxes every account gets are
+kept: webmail and clients rely on them. A new mailbox's UIDVALIDITY is larger than any the account
+had before, so a client never mistakes a recreated folder for the old one.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.errors import Conflict, HopThuError, NotFound
+from hopthu.store.db import Database
+from hopthu.store.editing import release_blobs
+from hopthu.store.events import Change, EventBus
+from hopthu.store.flags import DELETED
+from hopthu.store.schema import mail_usage, mailbox, message
+
+SEPARATOR = "/"
+MAX_NAME = 500
+
+
+@dataclass(frozen=True, slots=True)
+class Folder:
+    id: int
+    account_id: int
+    name: str
+    special_use: str | None
+    subscribed: bool
+    uidvalidity: int
+
+
+def check_name(name: str) -> str:
+    """A mailbox name fit to store, or HopThuError saying what is wrong with it."""
+    parts = name.split(SEPARATOR)
+    if (
+        not name
+        or len(name) > MAX_NAME
+        or any(not part.strip() for part in parts)
+        or any(ch in name for ch in "*%")
+        or any(ord(ch) < 0x20 or ord(ch) == 0x7F for ch in name)
+    ):
+        raise HopThuError(f"Tên thư mục không hợp lệ: {name!r}", f"Invalid mailbox name: {name!r}")
+    if parts[0].upper() == "INBOX":
+        parts[0] = "INBOX"
+    return SEPARATOR.join(parts)
+
+
+class Folders:
+    def __init__(self, db: Database, events: EventBus, clock: Callable[[], dt.datetime]) -> None:
+        self.db = db
+        self.events = events
+        self.clock = clock
+
+    async def list(self, account_ids: list[int]) -> list[Folder]:
+        async with self.db.read() as conn:
+            result = await conn.execute(
+                sa.select(*_COLUMNS).where(mailbox.c.account_id.in_(account_ids)).order_by(mailbox.c.id)
+            )
+            return [Folder(*row) for row in result]
+
+    async def find(self, account_id: int, name: str) -> Folder | None:
+        row = await self.db.first(_FIND, {"account": account_id, "name": name})
+        return None if row is None else Folder(*row)
+
+    async def create(self, account_id: int, name: str) -> Folder:
+        name = check_name(name)
+        now = self.clock()
+        async with self.db.write() as conn:
+            existing = {
+                row.name: row
+                for row in await conn.execute(
+                    sa.select(mailbox.c.name, mailbox.c.uidvalidity).where(mailbox.c.account_id == account_id)
+                )
+            }
+            if name in existing:
+                raise Conflict(f"Thư mục {name} đã có", f"Mailbox {name} already exists")
+            uidvalidity = max([int(now.timestamp()), *(row.uidvalidity + 1 for row in existing.values())])
+            parts = name.split(SEPARATOR)
+            missing = [
+                SEPARATOR.join(parts[:depth])
+                for depth in range(1, len(parts) + 1)
+                if SEPARATOR.join(parts[:depth]) not in existing
+            ]
+            await conn.execute(
+                sa.insert(mailbox),
+                [
+                    {"account_id": account_id, "name": each, "uidvalidity": uidvalidity, "created_at": now}
+                    for each in missing
+                ],
+            )
+        self.events.publish([Change(account_id, 0, "mailbox")])
+        found = await self.find(account_id, name)
+        assert found is not None
+        return found
+
+    async def delete(self, account_id: int, name: str) -> None:
+        """Delete a mailbox and every message in it (their space is given back at once)."""
+        now = self.clock()
+        async with self.db.write() as conn:
+            if self.db.backend == "postgresql":
+                await conn.execute(
+                    sa.select(mail_usage.c.account_id)
+                    .where(mail_usage.c.account_id == account_id)
+                    .with_for_update()
+                )
+            box = await _get(conn, account_id, name)
+            if box.special_use is not None or box.name == "INBOX":
+                raise HopThuError(
+                    f"Không xóa được thư mục hệ thống {name}",
+                    f"System mailbox {name} cannot be deleted",
+                    code="cannot",
+                )
+            children = await conn.execute(
+                sa.select(mailbox.c.id).where(
+                    mailbox.c.account_id == account_id,
+                    mailbox.c.name.startswith(name + SEPARATOR, autoescape=True),
+                )
+            )
+            if children.first() is not None:
+                raise HopThuError(
+                    f"Thư mục {name} còn thư mục con, hãy xóa chúng trước",
+                    f"Mailbox {name} has children, delete them first",
+                    code="haschildren",
+                )
+            removed = (
+                await conn.execute(
+                    sa.delete(message)
+                    .where(message.c.mailbox_id == box.id)
+                    .returning(message.c.size, message.c.flags, message.c.blob_hash)
+                )
+            ).all()
+            if removed:
+                await conn.execute(
+                    sa.update(mail_usage)
+                    .where(mail_usage.c.account_id == account_id)
+                    .values(
+                        bytes=mail_usage.c.bytes - sum(row.size for row in removed),
+                        messages=mail_usage.c.messages - len(removed),
+                    )
+                )
+                released: dict[str, int] = defaultdict(int)
+                for row in removed:
+                    released[row.blob_hash] += 1
+                await release_blobs(conn, released, now)
+            await conn.execute(sa.delete(mailbox).where(mailbox.c.id == box.id))
+        self.events.publish([Change(account_id, box.id, "mailbox")])
+
+    async def rename(self, account_id: int, old: str, new: str) -> None:
+        """Rename a mailbox and everything under it (RFC 9051 §6.3.6); INBOX is the caller's case."""
+        new = check_name(new)
+        now = self.clock()
+        async with self.db.write() as conn:
+            box = await _get(conn, account_id, old)
+            names = {
+                row.name: row.id
+                for row in await conn.execute(
+                    sa.select(mailbox.c.name, mailbox.c.id).where(mailbox.c.account_id == account_id)
+                )
+            }
+            if new in names:
+                raise Conflict(f"Thư mục {new} đã có", f"Mailbox {new} already exists")
+            if new.startswith(old + SEPARATOR):
+                raise HopThuError(
+                    f"Không chuyển được {old} vào chính nó", f"Cannot move {old} into itself", code="cannot"
+                )
+            moved = [(box.id, new)] + [
+                (ident, new + each[len(old) :])
+                for each, ident in names.items()
+                if each.startswith(old + SEPARATOR)
+            ]
+            parts = new.split(SEPARATOR)
+            parents = [SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts))]
+            missing = [p for p in parents if p not in names]
+            uidvalidity = int(now.timestamp())
+            for ident, name in moved:
+                await conn.execute(sa.update(mailbox).where(mailbox.c.id == ident).values(name=name))
+            if missing:
+                await conn.execute(
+                    sa.insert(mailbox),
+                    [
+                        {"account_id": account_id, "name": p, "uidvalidity": uidvalidity, "created_at": now}
+                        for p in missing
+                    ],
+                )
+        self.events.publish([Change(account_id, box.id, "mailbox")])
+
+    async def subscribe(self, account_id: int, name: str, subscribed: bool) -> None:
+        async with self.db.write() as conn:
+            box = await _get(conn, account_id, name)
+            await conn.execute(sa.update(mailbox).where(mailbox.c.id == box.id).values(subscribed=subscribed))
+
+    async def counts(self, mailbox_id: int) -> tuple[int, int]:
+        """(messages marked \\Deleted, total size): the STATUS items not kept as counters."""
+        async with self.db.read() as conn:
+            row = (
+                await conn.execute(
+                    sa.select(
+                        sa.func.coalesce(
+                            sa.func.sum(sa.case((message.c.flags.op("&")(DELETED) != 0, 1), else_=0)), 0
+                        ),
+                        sa.func.coalesce(sa.func.sum(message.c.size), 0),
+                    ).where(message.c.mailbox_id == mailbox_id)
+                )
+            ).one()
+        return int(row[0]), int(row[1])
+
+
+async def _get(conn: Any, account_id: int, name: str) -> Any:
+    row = (
+        await conn.execute(
+            sa.select(mailbox.c.id, mailbox.c.name, mailbox.c.special_use).where(
+                mailbox.c.account_id == account_id, mailbox.c.name == name
+            )
+        )
+    ).first()
+    if row is None:
+        raise NotFound(f"Không có thư mục {name}", f"No mailbox {name}")
+    return row
+
+
+_COLUMNS = (
+    mailbox.c.id,
+    mailbox.c.account_id,
+    mailbox.c.name,
+    mailbox.c.special_use,
+    mailbox.c.subscribed,
+    mailbox.c.uidvalidity,
+)
+_FIND = sa.select(*_COLUMNS).where(
+    mailbox.c.account_id == sa.bindparam("account"), mailbox.c.name == sa.bindparam("name")
+)
