@@ -50,6 +50,12 @@ async def logout(session: Session, _command: c.Logout) -> bytes | None:
     return None
 
 
+@handles(c.Idle)
+async def idle(session: Session, _command: c.Idle) -> bytes | None:
+    await session.idle()
+    return b"IDLE ket thuc / terminated"
+
+
 @handles(c.Id)
 async def identify(session: Session, _command: c.Id) -> bytes | None:
     # RFC 2971 §3.1: the server's own identification; the client's is not needed

@@ -89,13 +89,13 @@ class Places:
     async def listing(self) -> list[tuple[str, Folder | None]]:
         """Every name to consider for LIST, with its folder (None for the shared namespace's levels)."""
         folders = await self.folders.list([owner.account_id for owner in self.owners])
-        by_account = {owner.account_id: owner for owner in self.owners}
-        names: list[tuple[str, Folder | None]] = []
+        own = self.own.account_id
+        names: list[tuple[str, Folder | None]] = [(f.name, f) for f in folders if f.account_id == own]
         if len(self.owners) > 1:
             names.append((SHARED, None))
-            names.extend((owner.quota_root, None) for owner in self.owners[1:])
-        for folder in folders:
-            names.append((by_account[folder.account_id].prefix + folder.name, folder))
+            for owner in self.owners[1:]:
+                names.append((owner.quota_root, None))
+                names.extend((owner.prefix + f.name, f) for f in folders if f.account_id == owner.account_id)
         return names
 
 

@@ -84,20 +84,26 @@ class Selected:
                 found.update(uids[low - 1 : high])
         return sorted(found)
 
+    def note(self, change: Change | None) -> None:
+        """Remember what an event means for this session (the store is asked later, in `sync`)."""
+        if change is None:  # events were lost: compare everything
+            self._woken = True
+        elif change.mailbox_id == self.place.mailbox_id:
+            if change.kind == "expunge" and change.origin != self.origin:
+                self.pending_expunges.update(change.uids)
+            if change.kind == "append" or change.origin != self.origin:
+                self._woken = True
+
     def has_news(self) -> bool:
         """Whether an event for this mailbox is waiting (drained here, remembered for `sync`)."""
         while not self.queue.empty():
-            change = self.queue.get_nowait()
-            if change is None:
-                self._woken = True
-                continue
-            if change.mailbox_id != self.place.mailbox_id:
-                continue
-            if change.kind == "expunge":
-                self.pending_expunges.update(uid for uid in change.uids if change.origin != self.origin)
-            if change.kind == "append" or change.origin != self.origin:
-                self._woken = True
+            self.note(self.queue.get_nowait())
         return self._woken or bool(self.pending_expunges)
+
+    async def wait(self) -> None:
+        """Until something may have changed in this mailbox (for IDLE)."""
+        while not self.has_news():
+            self.note(await self.queue.get())
 
     async def sync(
         self, db: Database, send: Callable[[bytes], None], *, allow_expunge: bool, poll: bool, condstore: bool

@@ -240,9 +240,8 @@ class Session:
             handler = HANDLERS[type(item)]
             text = await handler(self, item)
             await self.after(item)
-            self.send(
-                f"{tag} OK {text or f'{item.name} hoan tat / completed'}\r\n".encode("ascii", "replace")
-            )
+            done = text or f"{item.name} hoan tat / completed".encode()
+            self.send(tag.encode() + b" OK " + done + b"\r\n")
         except ImapRefusal as refusal:
             if refusal.kind == "BAD":
                 self.bad_commands += 1
@@ -273,6 +272,55 @@ class Session:
             poll=name in ("NOOP", "CHECK"),
             condstore=self.condstore,
         )
+
+    async def idle(self) -> None:
+        """RFC 2177 / RFC 9051 §6.3.13: news as it happens until the client says DONE."""
+        selected = self.selected if self.state == SELECTED else None
+        if selected is not None:
+            await self.sync_selected(poll=True)
+        self.send(b"+ idling\r\n")
+        await self.flush()
+        self.parser.expect_done()
+        read: asyncio.Future[bytes] | None = None
+        news: asyncio.Future[None] | None = None
+        try:
+            while True:
+                try:
+                    item = self.parser.next()
+                except ParseError:
+                    raise bad("Cần DONE để kết thúc IDLE", "expected DONE") from None
+                if isinstance(item, c.Done):
+                    return
+                if read is None:
+                    read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+                if news is None and selected is not None:
+                    news = asyncio.ensure_future(selected.wait())
+                waiting = {read} if news is None else {read, news}
+                done, _ = await asyncio.wait(
+                    waiting, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED
+                )
+                if not done:
+                    raise TimeoutError
+                if news in done:
+                    news = None
+                    await self.sync_selected(poll=False)
+                    await self.flush()
+                if read in done:
+                    data = read.result()
+                    read = None
+                    if not data:
+                        raise ConnectionResetError("client closed during IDLE")
+                    self.parser.feed(data)
+        finally:
+            for task in (read, news):
+                if task is not None:
+                    task.cancel()
+
+    async def sync_selected(self, *, poll: bool) -> None:
+        if self.selected is not None:
+            await self.selected.sync(
+                self.ctx.store.db, self.send, allow_expunge=True, poll=poll, condstore=self.condstore
+            )
 
     async def start_tls(self) -> None:
         """Switch to TLS after "OK Begin TLS" (RFC 9051 §6.2.1); bytes the client sent early are dropped."""
