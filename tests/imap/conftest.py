@@ -23,6 +23,7 @@ from hopthu.mail import canonical, parse
 from hopthu.server import Server
 from hopthu.smtp.dns import StaticResolver
 from hopthu.store.mailstore import Target
+from tests.imap.rawclient import RawClient, tagged
 from tests.smtp.conftest import PASSWORD, insecure_tls, resolver, server_settings  # noqa: F401
 
 T = TypeVar("T")
@@ -55,6 +56,14 @@ class RunningServer:
     def login(self, local: str = "nvminh", password: str = PASSWORD) -> imaplib.IMAP4:
         client = self.connect()
         client.login(local, password)
+        return client
+
+    def raw(self, local: str | None = "nvminh") -> RawClient:
+        """A byte-exact client over STARTTLS, signed in as `local` (None: not signed in)."""
+        client = RawClient(self.port("imap"))
+        client.starttls()
+        if local is not None:
+            assert b"OK" in tagged(client.login(local, PASSWORD))
         return client
 
     def account_id(self, local: str) -> int:

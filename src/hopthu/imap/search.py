@@ -23,7 +23,7 @@ from hopthu.imap import commands as c
 from hopthu.imap.parser import ParseError, parse_sequence_set
 from hopthu.imap.responses import VIETNAM, ImapRefusal, bad
 from hopthu.mail.envelope import address_text, display_name, octets
-from hopthu.mail.headers import decode_words
+from hopthu.mail.headers import decode_words, to_text
 from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, keyword_list
 from hopthu.store.reading import uid_runs
 from hopthu.store.schema import message
@@ -332,9 +332,10 @@ def _field_text(row: Any, field: str) -> str:
     addresses = (row.envelope or {}).get(field.lower()) or []
     words = []
     for address in addresses:
-        name = display_name(address)
-        if name:
-            words.append(decode_words(octets(name)))
+        if len(address) > 4:  # the name as decoded at delivery (it was RFC 2047 encoded)
+            words.append(display_name(address) or "")
+        elif address[0]:
+            words.append(to_text(octets(address[0])))
         text = address_text(address)
         if text:
             words.append(text)

@@ -40,6 +40,9 @@ class MaildropLocks:
     def __contains__(self, mailbox_id: int) -> bool:
         return mailbox_id in self._held
 
+    def __len__(self) -> int:
+        return len(self._held)
+
 
 @dataclass
 class Maildrop:
