@@ -62,7 +62,9 @@ class Pop3Server:
 
     async def deliver(self, local: str, data: bytes) -> int:
         account = await self.directory.accounts.get(local)
-        [delivered] = await self.store.mail.deliver(data, parse(data), [Target(account.id, account.quota_bytes)])
+        [delivered] = await self.store.mail.deliver(
+            data, parse(data), [Target(account.id, account.quota_bytes)]
+        )
         assert delivered.uid is not None
         return delivered.uid
 
@@ -81,9 +83,12 @@ def with_loopback_login(settings: Settings) -> Settings:
 
 @pytest.fixture
 async def people(settings: Settings, directory: Directory) -> dict[str, str]:
-    """nvminh and ttnanh can sign in with PASSWORD; lvbinh still has the temporary password returned."""
+    """A TLS certificate, and people: nvminh and ttnanh sign in with PASSWORD; lvbinh never changed
+    the temporary password returned here."""
     make_self_signed(
-        settings.path(settings.server.tls_cert), settings.path(settings.server.tls_key), ["mail.cantho.gov.vn"]
+        settings.path(settings.server.tls_cert),
+        settings.path(settings.server.tls_key),
+        ["mail.cantho.gov.vn"],
     )
     await directory.agencies.add("Sở Nội vụ", actor="test")
     rows = [

@@ -326,6 +326,9 @@ class Session:
         """Switch to TLS after "OK Begin TLS" (RFC 9051 §6.2.1); bytes the client sent early are dropped."""
         self.starttls_requested = False
         self.parser = CommandParser(self.ctx.settings.imap.max_line, self.ctx.settings.imap.max_literal)
+        # Plain-text bytes already received must not be read as commands after the handshake
+        # (command injection, CVE-2011-0411); asyncio has no public way to drop them.
+        self.reader._buffer.clear()  # type: ignore[attr-defined]
         await self.writer.start_tls(self.ctx.tls)
         self.tls = True
 
