@@ -109,12 +109,12 @@ async def create(session: Session, command: c.Create) -> bytes | None:
 @handles(c.Delete)
 async def delete(session: Session, command: c.Delete) -> bytes | None:
     place = await session.require_places().place(session.mailbox_arg(command.mailbox))
-    if session.selected is not None and session.selected.place.mailbox_id == place.mailbox_id:
-        session.unselect()
     try:
         await session.ctx.folders.delete(place.account_id, place.stored_name)
     except HopThuError as error:
-        raise refusal(error) from None
+        raise refusal(error) from None  # a refused DELETE leaves the selected mailbox selected
+    if session.selected is not None and session.selected.place.mailbox_id == place.mailbox_id:
+        session.unselect()
     return None
 
 

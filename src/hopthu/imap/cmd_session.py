@@ -6,14 +6,23 @@ deleted mailbox (R6), `[AUTHENTICATIONFAILED]` for a wrong password."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 
 from hopthu.directory.auth import Refusal, SignInRefused
 from hopthu.imap import commands as c
+from hopthu.imap.parser import ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, astring, bad
-from hopthu.imap.session import AUTHENTICATED, MAX_FAILED_LOGINS, Session, handles
+from hopthu.imap.session import (
+    AUTHENTICATED,
+    MAX_FAILED_LOGINS,
+    PREAUTH_TIMEOUT,
+    READ_SIZE,
+    Session,
+    handles,
+)
 from hopthu.imap.state import LOGOUT
 
 _REFUSAL_CODES = {
@@ -112,10 +121,7 @@ async def authenticate(session: Session, command: c.Authenticate) -> bytes | Non
     if response is None:
         session.send(b"+ \r\n")
         await session.flush()
-        session.parser.expect_sasl_response()
-        item = await session.next_item()
-        if not isinstance(item, c.SaslResponse):
-            raise bad("Thiếu phản hồi xác thực", "expected a SASL response")
+        item = await _sasl_response(session)
         if item.cancelled:
             raise bad("Đã hủy xác thực", "authentication cancelled")
         response = item.data
@@ -129,6 +135,26 @@ async def authenticate(session: Session, command: c.Authenticate) -> bytes | Non
             "Không được đăng nhập thay người khác", "cannot act as another user", "AUTHORIZATIONFAILED"
         )
     return await _sign_in(session, user, password)
+
+
+async def _sasl_response(session: Session) -> c.SaslResponse:
+    """The client's line after "+ ". Read here rather than by `Session.next_item`, which answers a
+    malformed line with an untagged BAD and waits on: RFC 9051 §6.2.2 wants this AUTHENTICATE
+    rejected with a tagged BAD, else the client waits for ever."""
+    session.parser.expect_sasl_response()
+    while True:
+        try:
+            item = session.parser.next()
+        except ParseError:
+            raise bad("Phản hồi xác thực không hợp lệ", "invalid SASL response") from None
+        if isinstance(item, c.SaslResponse):
+            return item
+        if item is not None:
+            raise bad("Thiếu phản hồi xác thực", "expected a SASL response")
+        data = await asyncio.wait_for(session.reader.read(READ_SIZE), PREAUTH_TIMEOUT)
+        if not data:
+            raise ConnectionResetError("client closed during AUTHENTICATE")
+        session.parser.feed(data)
 
 
 def _require_privacy(session: Session) -> None:
