@@ -33,6 +33,13 @@ T = TypeVar("T")
 class RunningServer:
     server: Server
     loop: asyncio.AbstractEventLoop
+    thread: threading.Thread
+
+    def stop(self) -> None:
+        self.run(self.server.stop())
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=30)
+        self.loop.close()
 
     def run(self, coroutine: Coroutine[Any, Any, T]) -> T:
         return asyncio.run_coroutine_threadsafe(coroutine, self.loop).result(timeout=120)
@@ -78,21 +85,29 @@ class RunningServer:
         return delivered.uid
 
 
-@pytest.fixture
-def imapserver(server_settings: Settings, resolver: StaticResolver) -> Iterator[RunningServer]:  # noqa: F811
+def start_in_thread(server: Server) -> RunningServer:
+    """Run `server` on a new event loop in a thread of its own."""
     loop = asyncio.new_event_loop()
     thread = threading.Thread(target=loop.run_forever, name="server-loop", daemon=True)
     thread.start()
-    running = RunningServer(Server(server_settings, resolver=resolver), loop)
+    running = RunningServer(server, loop, thread)
+    running.run(server.start())
+    return running
+
+
+def second_node(first: RunningServer) -> RunningServer:
+    """Another node of the same installation (same database and blob folder, its own ports)."""
+    return start_in_thread(Server(first.server.settings, resolver=first.server.resolver))
+
+
+@pytest.fixture
+def imapserver(server_settings: Settings, resolver: StaticResolver) -> Iterator[RunningServer]:  # noqa: F811
+    running = start_in_thread(Server(server_settings, resolver=resolver))
     try:
-        running.run(running.server.start())
         running.run(_people(running.server))
         yield running
     finally:
-        running.run(running.server.stop())
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(timeout=30)
-        loop.close()
+        running.stop()
 
 
 async def _people(server: Server) -> None:

@@ -8,9 +8,10 @@ import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
+import pytest
 from imapclient import IMAPClient
 
-from tests.imap.conftest import PASSWORD, RunningServer, insecure_tls, message
+from tests.imap.conftest import PASSWORD, RunningServer, insecure_tls, message, second_node
 from tests.imap.rawclient import tagged
 
 WRITERS = 8
@@ -133,3 +134,35 @@ def test_idle_hears_changes_within_a_second(imapserver: RunningServer) -> None:
     watcher.idle_done()
     watcher.logout()
     actor.logout()
+
+
+def test_a_change_on_one_node_reaches_a_session_on_another(imapserver: RunningServer) -> None:
+    """Two `hopthu serve` nodes on one PostgreSQL database: IDLE on one hears delivery on the other
+    (LISTEN/NOTIFY), and NOOP notices an expunge made there."""
+    if imapserver.services.store.db.backend != "postgresql":
+        pytest.skip("nodes share a database only on PostgreSQL")
+    other = second_node(imapserver)
+    try:
+        imapserver.deliver("nvminh", message("Thư một"))
+        imapserver.deliver("nvminh", message("Thư hai"))
+        watcher = IMAPClient("127.0.0.1", port=imapserver.port("imaps"), ssl=True, ssl_context=insecure_tls())
+        watcher.login("nvminh", PASSWORD)
+        watcher.select_folder("INBOX")
+        watcher.idle()
+        other.deliver("nvminh", message("Thư từ nút khác"))
+        assert (3, b"EXISTS") in watcher.idle_check(timeout=2)
+        watcher.idle_done()
+        actor = IMAPClient("127.0.0.1", port=other.port("imaps"), ssl=True, ssl_context=insecure_tls())
+        actor.login("nvminh", PASSWORD)
+        actor.select_folder("INBOX")
+        actor.delete_messages([1])
+        actor.expunge()
+        actor.logout()
+        deadline = time.monotonic() + 2
+        heard: list = []
+        while (1, b"EXPUNGE") not in heard and time.monotonic() < deadline:
+            heard += watcher.noop()[1]
+        assert (1, b"EXPUNGE") in heard
+        watcher.logout()
+    finally:
+        other.stop()

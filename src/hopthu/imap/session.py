@@ -52,7 +52,8 @@ class ImapContext:
     tls: ssl.SSLContext
     folders: Folders = field(init=False)
     sessions: set[Session] = field(default_factory=set)
-    _origins: int = 0
+    # Session ids that never meet another node's: change events name the session that made them.
+    _origins: int = field(default_factory=lambda: secrets.randbelow(2**40) << 20)
 
     def __post_init__(self) -> None:
         self.folders = Folders(self.store.db, self.store.events, self.store.mail.clock)

@@ -16,6 +16,7 @@ from hopthu.store.db import Database
 from hopthu.store.events import EventBus
 from hopthu.store.mailstore import Clock, MailStore, utcnow
 from hopthu.store.migrate import upgrade
+from hopthu.store.pgrelay import PgRelay
 
 
 @dataclass
@@ -24,6 +25,7 @@ class Store:
     blobs: BlobStore
     events: EventBus
     mail: MailStore
+    relay: PgRelay | None = None
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Store:
@@ -36,8 +38,14 @@ class Store:
         mail = MailStore(
             db, blobs, events, clock=clock, group_commit_seconds=settings.store.group_commit_ms / 1000
         )
-        return cls(db, blobs, events, mail)
+        relay = None
+        if db.backend == "postgresql":
+            relay = PgRelay(events, settings.database_url)
+            await relay.start()
+        return cls(db, blobs, events, mail, relay)
 
     async def close(self) -> None:
         await self.mail.close()
+        if self.relay is not None:
+            await self.relay.close()
         await self.db.close()

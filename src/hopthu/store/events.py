@@ -1,14 +1,15 @@
 """Change notifications, published only after the transaction that made the change committed.
 
-One channel per account feeds IMAP IDLE and the webmail's live updates. This bus is in-process (one
-node); across nodes the same events travel over PostgreSQL LISTEN/NOTIFY.
+One channel per account feeds IMAP IDLE and the webmail's live updates. The bus fans changes out in
+process; with PostgreSQL, `pgrelay.PgRelay` also sends them to the other nodes (LISTEN/NOTIFY) and
+hands theirs to this bus, so a session on one node hears what a session on another did.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -29,8 +30,16 @@ class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._subscribers: dict[int, set[asyncio.Queue[Change | None]]] = defaultdict(set)
+        self.outward: Callable[[list[Change]], None] | None = None  # to other nodes, when there are any
 
     def publish(self, changes: list[Change]) -> None:
+        """Fan out changes made on this node (and tell the other nodes)."""
+        self.deliver(changes)
+        if self.outward is not None and changes:
+            self.outward(changes)
+
+    def deliver(self, changes: list[Change]) -> None:
+        """Fan out changes to this node's subscribers only (those from another node arrive here)."""
         for change in changes:
             for queue in self._subscribers.get(change.account_id, ()):
                 if queue.full():
