@@ -27,7 +27,10 @@ from pathlib import Path
 import aiosmtplib
 from common import circular, disk, fresh_pg, pg_size, run_per_backend
 
-PORTS = ["--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"]
+PORTS = [
+    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
+    *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
+]
 
 
 def hopthu(data: Path, *args: str, env: dict[str, str]) -> None:

@@ -13,7 +13,10 @@ import urllib.request
 
 from tests.cli.conftest import Cli
 
-PORTS = ["--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"]
+PORTS = [
+    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
+    *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
+]
 
 
 def start(cli: Cli, *args: str, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict[str, str]]:
@@ -43,7 +46,7 @@ def start(cli: Cli, *args: str, env: dict[str, str] | None = None) -> tuple[subp
 def test_serve_answers_healthz_and_stops_cleanly_on_sigterm(cli: Cli) -> None:
     cli.init()
     process, urls = start(cli)
-    assert set(urls) == {"http", "smtp", "submission", "submissions"}
+    assert set(urls) == {"http", "smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"}
     try:
         with urllib.request.urlopen(urls["http"] + "healthz", timeout=10) as response:
             report = json.loads(response.read())
