@@ -6,6 +6,7 @@ and drops cached password checks where it should (reset, lock, revoke, delete).
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from dataclasses import dataclass
 
@@ -184,23 +185,33 @@ class AccountService:
         return password
 
     async def change_password(self, address: str, old: str, new: str) -> None:
-        """The owner's own change: the old password proves it is them; R5.3 checks the new one."""
-        now = self.ctx.now()
-        async with self.ctx.store.db.write() as conn:
+        """The owner's own change: the old password proves it is them; R5.3 checks the new one.
+
+        The argon2id work runs off the event loop and outside the write transaction; the update
+        applies only if the hash is still the one checked (a concurrent change wins, this one fails).
+        """
+        async with self.ctx.store.db.read() as conn:
             found = await self._find(conn, address)
             stored = (
                 await conn.execute(sa.select(account.c.password_hash).where(account.c.id == found.id))
             ).scalar_one()
-            if not self.ctx.verifier.verify(found.id, old, stored):
-                raise HopThuError(
-                    "Mật khẩu hiện tại không đúng", "The current password is wrong", code="auth"
-                )
-            passwords.check_password(new, old=old)
-            await conn.execute(
+        if not await self.ctx.verifier.check(found.id, old, stored):
+            raise HopThuError("Mật khẩu hiện tại không đúng", "The current password is wrong", code="auth")
+        passwords.check_password(new, old=old)
+        new_hash = await asyncio.to_thread(hash_password, new)
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            changed = await conn.execute(
                 sa.update(account)
-                .where(account.c.id == found.id)
-                .values(password_hash=hash_password(new), password_changed_at=now, must_change_password=False)
+                .where(account.c.id == found.id, account.c.password_hash == stored)
+                .values(password_hash=new_hash, password_changed_at=now, must_change_password=False)
             )
+            if changed.rowcount != 1:
+                raise HopThuError(
+                    "Mật khẩu vừa được đổi ở nơi khác, hãy thử lại",
+                    "The password was just changed elsewhere; try again",
+                    code="conflict",
+                )
             await audit.record(
                 conn, at=now, actor=found.local, action="account.password_changed", target=found.local
             )

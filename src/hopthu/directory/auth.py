@@ -87,9 +87,7 @@ class Authenticator:
                     ).where(account.c.local == local)
                 )
             ).first()
-        valid = row is not None and await asyncio.to_thread(
-            self.ctx.verifier.verify, row.id, password, row.password_hash
-        )
+        valid = row is not None and await self.ctx.verifier.check(row.id, password, row.password_hash)
         if not valid:
             paused = self.throttle.failed(local, source)
             await asyncio.sleep(self.throttle.delay(local, source))

@@ -16,7 +16,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hopthu.imap import commands as c
-from hopthu.imap.responses import flag_list
+from hopthu.imap.responses import bad, flag_list
 from hopthu.store import reading
 from hopthu.store.db import Database
 from hopthu.store.events import Change, EventBus
@@ -81,6 +81,8 @@ class Selected:
                 low = len(uids) if item.start is None else item.start
                 high = len(uids) if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
+                if high > len(uids):  # RFC 9051 §2.3.1.2: sequence numbers run from 1 to EXISTS
+                    raise bad("Số thứ tự thư không hợp lệ", f"invalid message sequence number {high}")
                 found.update(uids[low - 1 : high])
         return sorted(found)
 

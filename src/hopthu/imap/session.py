@@ -205,6 +205,8 @@ class Session:
                 item = self.parser.next()
             except ParseError as error:
                 await self.refuse_syntax(error)
+                if self.state == LOGOUT:
+                    return None
                 continue
             if isinstance(item, NeedLiteral):
                 if item.synchronizing:

@@ -9,6 +9,7 @@ account's entries at once (lock, revoke).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import hmac
 import secrets
@@ -61,6 +62,7 @@ class PasswordVerifier:
         self._ttl = ttl_seconds
         self._clock = clock
         self._cache: dict[bytes, tuple[int, float]] = {}
+        self._checking: dict[bytes, asyncio.Future[bool]] = {}
 
     def _cache_key(self, account_id: int, password: str, stored: str) -> bytes:
         message = b"\0".join((str(account_id).encode(), password.encode(), stored.encode()))
@@ -80,6 +82,21 @@ class PasswordVerifier:
             self._cache = {k: v for k, v in self._cache.items() if v[1] > now}
         self._cache[key] = (account_id, now + self._ttl)
         return True
+
+    async def check(self, account_id: int, password: str, stored: str) -> bool:
+        """`verify` off the event loop; a remembered success answers at once, and clients signing in
+        with the same credentials at the same moment (a phone's parallel connections) share one
+        argon2id computation instead of queueing one each."""
+        key = self._cache_key(account_id, password, stored)
+        hit = self._cache.get(key)
+        if hit is not None and hit[1] > self._clock():
+            return True
+        running = self._checking.get(key)
+        if running is None:
+            running = asyncio.ensure_future(asyncio.to_thread(self.verify, account_id, password, stored))
+            self._checking[key] = running
+            running.add_done_callback(lambda _done: self._checking.pop(key, None))
+        return await asyncio.shield(running)
 
     def forget(self, account_id: int) -> None:
         self._cache = {k: v for k, v in self._cache.items() if v[0] != account_id}

@@ -8,10 +8,12 @@ that MODSEQ (RFC 7162 §3.1); change events go out only after the commit.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
+import logging
 from collections import defaultdict
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import sqlalchemy as sa
@@ -46,6 +48,8 @@ class CopyResult:
     refused: str | None = None  # "over_quota" | "no_mailbox"
 
 
+log = logging.getLogger(__name__)
+
 _FLAG_UPDATE = (
     sa.update(message)
     .where(message.c.mailbox_id == sa.bindparam("k_box"), message.c.uid == sa.bindparam("k_uid"))
@@ -69,11 +73,30 @@ def apply_flags(
     return bits, keyword_text(list(keywords))
 
 
+@dataclass(slots=True)
+class _FlagJob:
+    account_id: int
+    mailbox_id: int
+    uids: list[int]
+    mode: str
+    bits: int
+    keywords: tuple[str, ...]
+    unchanged_since: int | None
+    origin: int
+    future: asyncio.Future[FlagResult] = field(init=False, repr=False)
+
+
+class StoreError(Exception):
+    """The store could not make a change durable; the caller answers a temporary failure."""
+
+
 class MessageEditor:
     def __init__(self, db: Database, events: EventBus, clock: Callable[[], dt.datetime]) -> None:
         self.db = db
         self.events = events
         self.clock = clock
+        self._flag_jobs: list[_FlagJob] = []
+        self._flag_writer: asyncio.Task[None] | None = None
 
     async def set_flags(
         self,
@@ -87,55 +110,56 @@ class MessageEditor:
         unchanged_since: int | None = None,
         origin: int = 0,
     ) -> FlagResult:
-        """STORE: change the flags of the messages with these UIDs (sorted, distinct)."""
+        """STORE: change the flags of the messages with these UIDs (sorted, distinct).
+
+        Flag changes that arrive while a transaction is being written share the next one, as
+        deliveries do: many sessions marking mail read cost one commit, not one each.
+        """
         if not uids:
             return FlagResult([], set(), [])
-        async with self.db.write() as conn:
-            modseq = await _lock_mailbox(conn, self.db.backend, mailbox_id)
-            if modseq is None:
-                return FlagResult([], set(), [])
-            current: list[Any] = []
-            for condition in uid_conditions(uids):
-                current.extend(
-                    await conn.execute(
-                        sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
-                        .where(message.c.mailbox_id == mailbox_id, condition)
-                        .order_by(message.c.uid)
-                    )
-                )
-            new_modseq = modseq + 1
-            result_rows: list[FlagRow] = []
-            updates: list[dict[str, Any]] = []
-            modified: list[int] = []
-            unseen_delta = 0
-            for row in current:
-                if unchanged_since is not None and row.modseq > unchanged_since:
-                    modified.append(row.uid)
-                    result_rows.append(FlagRow(row.uid, row.flags, row.keywords, row.modseq))
-                    continue
-                new_bits, new_keywords = apply_flags(mode, row.flags, row.keywords, bits, keywords)
-                if new_bits == row.flags and new_keywords == row.keywords:
-                    result_rows.append(FlagRow(row.uid, row.flags, row.keywords, row.modseq))
-                    continue
-                unseen_delta += bool(row.flags & SEEN) - bool(new_bits & SEEN)
-                updates.append(
-                    {"k_box": mailbox_id, "k_uid": row.uid, "k_flags": new_bits,
-                     "k_keywords": new_keywords, "k_modseq": new_modseq}
-                )  # fmt: skip
-                result_rows.append(FlagRow(row.uid, new_bits, new_keywords, new_modseq))
-            if updates:
-                await conn.execute(_FLAG_UPDATE, updates)
-                await conn.execute(
-                    sa.update(mailbox)
-                    .where(mailbox.c.id == mailbox_id)
-                    .values(highestmodseq=new_modseq, unseen_count=mailbox.c.unseen_count + unseen_delta)
-                )
-        changed = {u["k_uid"] for u in updates}
-        if changed:
-            self.events.publish(
-                [Change(account_id, mailbox_id, "flags", tuple(sorted(changed)), new_modseq, origin)]
-            )
-        return FlagResult(result_rows, changed, modified)
+        job = _FlagJob(
+            account_id, mailbox_id, list(uids), mode, bits, tuple(keywords), unchanged_since, origin
+        )
+        job.future = asyncio.get_running_loop().create_future()
+        self._flag_jobs.append(job)
+        if self._flag_writer is None or self._flag_writer.done():
+            self._flag_writer = asyncio.create_task(self._write_flags())
+        return await job.future
+
+    async def _write_flags(self) -> None:
+        while self._flag_jobs:
+            batch, self._flag_jobs = self._flag_jobs, []
+            try:
+                self._finish_flags(batch, await self._flag_batch(batch))
+            except Exception:
+                # One bad change must not fail its neighbours: each is tried again by itself.
+                for job in batch:
+                    try:
+                        self._finish_flags([job], await self._flag_batch([job]))
+                    except Exception:
+                        log.exception("flag change failed")
+                        if not job.future.done():
+                            job.future.set_exception(StoreError("flag change failed"))
+
+    async def close(self) -> None:
+        """Let flag changes already asked for reach the database."""
+        if self._flag_writer is not None:
+            await asyncio.gather(self._flag_writer, return_exceptions=True)
+
+    async def _flag_batch(self, batch: list[_FlagJob]) -> list[tuple[FlagResult, int]]:
+        backend = self.db.backend
+        return await self.db.run_in_writer(lambda conn: _store_flags(conn, backend, batch))
+
+    def _finish_flags(self, batch: list[_FlagJob], outcomes: list[tuple[FlagResult, int]]) -> None:
+        changes = [
+            Change(job.account_id, job.mailbox_id, "flags", tuple(sorted(result.changed)), modseq, job.origin)
+            for job, (result, modseq) in zip(batch, outcomes, strict=True)
+            if result.changed
+        ]
+        self.events.publish(changes)
+        for job, (result, _modseq) in zip(batch, outcomes, strict=True):
+            if not job.future.done():
+                job.future.set_result(result)
 
     async def copy(
         self,
@@ -256,6 +280,73 @@ class MessageEditor:
         return gone
 
 
+def _store_flags(conn: sa.Connection, backend: str, batch: list[_FlagJob]) -> list[tuple[FlagResult, int]]:
+    """Every flag change of a batch in the caller's transaction, in arrival order."""
+    boxes = sorted({job.mailbox_id for job in batch})
+    query = (
+        sa.select(mailbox.c.id, mailbox.c.highestmodseq).where(mailbox.c.id.in_(boxes)).order_by(mailbox.c.id)
+    )
+    if backend == "postgresql":
+        query = query.with_for_update()
+    modseqs = {row.id: row.highestmodseq for row in conn.execute(query)}
+    unseen_deltas: dict[int, int] = defaultdict(int)
+    touched: set[int] = set()
+    outcomes: list[tuple[FlagResult, int]] = []
+    for job in batch:
+        if job.mailbox_id not in modseqs:
+            outcomes.append((FlagResult([], set(), []), 0))
+            continue
+        current: list[Any] = []
+        for condition in uid_conditions(job.uids):
+            current.extend(
+                conn.execute(
+                    sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
+                    .where(message.c.mailbox_id == job.mailbox_id, condition)
+                    .order_by(message.c.uid)
+                )
+            )
+        new_modseq = modseqs[job.mailbox_id] + 1
+        rows: list[FlagRow] = []
+        updates: list[dict[str, Any]] = []
+        modified: list[int] = []
+        for row in current:
+            if job.unchanged_since is not None and row.modseq > job.unchanged_since:
+                modified.append(row.uid)
+                rows.append(FlagRow(row.uid, row.flags, row.keywords, row.modseq))
+                continue
+            new_bits, new_keywords = apply_flags(job.mode, row.flags, row.keywords, job.bits, job.keywords)
+            if new_bits == row.flags and new_keywords == row.keywords:
+                rows.append(FlagRow(row.uid, row.flags, row.keywords, row.modseq))
+                continue
+            unseen_deltas[job.mailbox_id] += bool(row.flags & SEEN) - bool(new_bits & SEEN)
+            updates.append(
+                {"k_box": job.mailbox_id, "k_uid": row.uid, "k_flags": new_bits,
+                 "k_keywords": new_keywords, "k_modseq": new_modseq}
+            )  # fmt: skip
+            rows.append(FlagRow(row.uid, new_bits, new_keywords, new_modseq))
+        if updates:
+            conn.execute(_FLAG_UPDATE, updates)
+            modseqs[job.mailbox_id] = new_modseq
+            touched.add(job.mailbox_id)
+        outcomes.append((FlagResult(rows, {u["k_uid"] for u in updates}, modified), new_modseq))
+    if touched:
+        conn.execute(
+            _MAILBOX_FLAGS,
+            [
+                {"k_id": box, "k_modseq": modseqs[box], "k_unseen": unseen_deltas[box]}
+                for box in sorted(touched)
+            ],
+        )
+    return outcomes
+
+
+_MAILBOX_FLAGS = (
+    sa.update(mailbox)
+    .where(mailbox.c.id == sa.bindparam("k_id"))
+    .values(
+        highestmodseq=sa.bindparam("k_modseq"), unseen_count=mailbox.c.unseen_count + sa.bindparam("k_unseen")
+    )
+)
 _COPIED = [c for c in message.c if c.name != "id"]
 
 

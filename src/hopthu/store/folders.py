@@ -75,6 +75,7 @@ class Folders:
         name = check_name(name)
         now = self.clock()
         async with self.db.write() as conn:
+            await self._lock_account(conn, account_id)
             existing = {
                 row.name: row
                 for row in await conn.execute(
@@ -106,12 +107,7 @@ class Folders:
         """Delete a mailbox and every message in it (their space is given back at once)."""
         now = self.clock()
         async with self.db.write() as conn:
-            if self.db.backend == "postgresql":
-                await conn.execute(
-                    sa.select(mail_usage.c.account_id)
-                    .where(mail_usage.c.account_id == account_id)
-                    .with_for_update()
-                )
+            await self._lock_account(conn, account_id)
             box = await _get(conn, account_id, name)
             if box.special_use is not None or box.name == "INBOX":
                 raise HopThuError(
@@ -159,6 +155,7 @@ class Folders:
         new = check_name(new)
         now = self.clock()
         async with self.db.write() as conn:
+            await self._lock_account(conn, account_id)
             box = await _get(conn, account_id, old)
             names = {
                 row.name: row.id
@@ -192,6 +189,17 @@ class Folders:
                     ],
                 )
         self.events.publish([Change(account_id, box.id, "mailbox")])
+
+    async def _lock_account(self, conn: Any, account_id: int) -> None:
+        """One change to an account's mailboxes at a time: on PostgreSQL two sessions creating
+        "a/x" and "a/y" would both insert the missing "a" and one would fail on the unique name
+        (SQLite's writes are serialized already). The usage row is the lock, as for message copies."""
+        if self.db.backend == "postgresql":
+            await conn.execute(
+                sa.select(mail_usage.c.account_id)
+                .where(mail_usage.c.account_id == account_id)
+                .with_for_update()
+            )
 
     async def subscribe(self, account_id: int, name: str, subscribed: bool) -> None:
         async with self.db.write() as conn:

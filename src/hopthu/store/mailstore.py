@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hopthu.store.blobs import BlobStore, Staged
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
-from hopthu.store.editing import MessageEditor
+from hopthu.store.editing import MessageEditor, StoreError
 from hopthu.store.events import Change, EventBus
 from hopthu.store.schema import blob, mail_usage, mailbox, message
 
@@ -348,6 +348,7 @@ class MailStore:
 
     async def close(self) -> None:
         """Finish pending deliveries (queued and in flight) and stop the committer."""
+        await self.editor.close()
         while self._pending or self._committing:
             await asyncio.sleep(self._window or 0.001)
         if self._committer is not None:
@@ -365,10 +366,6 @@ def _pending_bodies(batch: list[_Job]) -> list[Staged]:
 def _fail(job: _Job, reason: str) -> None:
     if not job.future.done():
         job.future.set_exception(StoreError(reason))
-
-
-class StoreError(Exception):
-    """The store could not make a change durable; the caller must answer a temporary failure."""
 
 
 _OWNER = sa.select(mailbox.c.account_id).where(mailbox.c.id == sa.bindparam("box"))
