@@ -106,10 +106,38 @@ def test_list_patterns_root_and_special_use(imapserver):
     client.logout()
 
 
-def test_subscriptions_lsub_and_list_return_options(imapserver):
+def test_status_list_status_subscriptions_and_lsub(imapserver):
     imapserver.deliver("ttnanh", message(subject="Đã đọc"), flags=SEEN)
     imapserver.deliver("ttnanh", message(subject="Chưa đọc"))
+    last = imapserver.deliver(
+        "ttnanh", message(subject="Đã xóa", body="Dài hơn. " * 50), flags=SEEN | DELETED
+    )
     wire = Wire.signed_in(imapserver, "ttnanh")
+
+    # STATUS with every item, checked against what SELECT and FETCH say of the same mailbox
+    lines = wire.ok("s1", b"STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)")
+    (found,) = statuses(lines).values()
+    selected = b"".join(wire.ok("s2", b"EXAMINE INBOX (CONDSTORE)"))
+    validity = int(re.search(rb"\[UIDVALIDITY (\d+)\]", selected)[1])
+    highest = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]", selected)[1])
+    sizes = [
+        int(size)
+        for size in re.findall(rb"RFC822\.SIZE (\d+)", b"".join(wire.ok("s3", b"FETCH 1:* RFC822.SIZE")))
+    ]
+    assert len(sizes) == 3
+    assert found == {
+        "MESSAGES": 3,
+        "UIDNEXT": last + 1,
+        "UIDVALIDITY": validity,
+        "UNSEEN": 1,
+        "DELETED": 1,
+        "SIZE": sum(sizes),
+        "HIGHESTMODSEQ": highest,
+    }
+    (refused,) = wire.command("s4", b'STATUS "Khong co" (MESSAGES)')
+    assert refused.startswith(b"s4 NO [NONEXISTENT] ")
+    wire.ok("s5", b"UNSELECT")
+
     wire.ok("c", b'CREATE "Du an/2026"')
     wire.ok("u", b'UNSUBSCRIBE "Du an/2026"')
 
@@ -122,7 +150,7 @@ def test_subscriptions_lsub_and_list_return_options(imapserver):
     # LIST-STATUS (RFC 5819): a STATUS right after the LIST of each mailbox
     found = statuses(lines)
     assert set(found) == set(listing)
-    assert found["INBOX"] == {"MESSAGES": 2, "UNSEEN": 1}
+    assert found["INBOX"] == {"MESSAGES": 3, "UNSEEN": 1}
     assert found["Du an/2026"] == {"MESSAGES": 0, "UNSEEN": 0}
     for index, line in enumerate(lines):
         if line.startswith(b"* LIST "):
@@ -275,41 +303,6 @@ def test_rename_moves_children_and_rename_inbox_moves_its_messages(imapserver):
     assert b"* 0 EXISTS\r\n" in wire.ok("s4", b"SELECT INBOX")
     imapserver.deliver("ttnanh", message(subject="Ba"))
     assert statuses(wire.ok("s5", b"STATUS INBOX (MESSAGES)")) == {"INBOX": {"MESSAGES": 1}}
-    wire.close()
-
-
-# --- STATUS -------------------------------------------------------------------------------------
-
-
-def test_status_items(imapserver):
-    imapserver.deliver("ttnanh", message(subject="Mới"))
-    imapserver.deliver("ttnanh", message(subject="Đã đọc"), flags=SEEN)
-    last = imapserver.deliver(
-        "ttnanh", message(subject="Đã xóa", body="Dài hơn. " * 50), flags=SEEN | DELETED
-    )
-    wire = Wire.signed_in(imapserver, "ttnanh")
-    lines = wire.ok("a1", b"STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)")
-    (found,) = statuses(lines).values()
-
-    selected = wire.ok("a2", b"EXAMINE INBOX (CONDSTORE)")
-    validity = int(re.search(rb"\[UIDVALIDITY (\d+)\]", b"".join(selected))[1])
-    highest = int(re.search(rb"\[HIGHESTMODSEQ (\d+)\]", b"".join(selected))[1])
-    sizes = [
-        int(size)
-        for size in re.findall(rb"RFC822\.SIZE (\d+)", b"".join(wire.ok("a3", b"FETCH 1:* RFC822.SIZE")))
-    ]
-    assert len(sizes) == 3
-    assert found == {
-        "MESSAGES": 3,
-        "UIDNEXT": last + 1,
-        "UIDVALIDITY": validity,
-        "UNSEEN": 1,
-        "DELETED": 1,
-        "SIZE": sum(sizes),
-        "HIGHESTMODSEQ": highest,
-    }
-    (refused,) = wire.command("a4", b'STATUS "Khong co" (MESSAGES)')
-    assert refused.startswith(b"a4 NO [NONEXISTENT] ")
     wire.close()
 
 

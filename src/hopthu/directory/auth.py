@@ -52,6 +52,19 @@ class Identity:
     display_name: str
 
 
+_ACCOUNT = sa.select(
+    account.c.id,
+    account.c.local,
+    account.c.kind,
+    account.c.display_name,
+    account.c.status,
+    account.c.password_hash,
+    account.c.password_changed_at,
+    account.c.must_change_password,
+    account.c.last_access_at,
+)
+
+
 class Authenticator:
     def __init__(self, ctx: DirectoryContext, throttle: LoginThrottle | None = None) -> None:
         self.ctx = ctx
@@ -71,22 +84,8 @@ class Authenticator:
                 f"Đăng nhập sai nhiều lần, tạm dừng {int(wait // 60) + 1} phút",
                 f"Too many failed sign-ins; paused for {int(wait // 60) + 1} minutes",
             )
-        async with self.ctx.store.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(
-                        account.c.id,
-                        account.c.local,
-                        account.c.kind,
-                        account.c.display_name,
-                        account.c.status,
-                        account.c.password_hash,
-                        account.c.password_changed_at,
-                        account.c.must_change_password,
-                        account.c.last_access_at,
-                    ).where(account.c.local == local)
-                )
-            ).first()
+        found = await self.ctx.store.db.all(_ACCOUNT.where(account.c.local == local))
+        row = found[0] if found else None
         valid = row is not None and await self.ctx.verifier.check(row.id, password, row.password_hash)
         if not valid:
             paused = self.throttle.failed(local, source)

@@ -202,16 +202,12 @@ async def _expunge_deleted(
     session: Session, selected: Selected, within: list[int] | None, *, tell: bool = True
 ) -> None:
     place = selected.place
-    async with session.ctx.store.db.read() as conn:
-        doomed = list(
-            (
-                await conn.execute(
-                    sa.select(message.c.uid)
-                    .where(message.c.mailbox_id == place.mailbox_id, message.c.flags.op("&")(DELETED) != 0)
-                    .order_by(message.c.uid)
-                )
-            ).scalars()
-        )
+    found = await session.ctx.store.db.all(
+        sa.select(message.c.uid)
+        .where(message.c.mailbox_id == place.mailbox_id, message.c.flags.op("&")(DELETED) != 0)
+        .order_by(message.c.uid)
+    )
+    doomed = [row.uid for row in found]
     known = set(selected.uids) if within is None else set(within)
     doomed = [uid for uid in doomed if uid in known]
     gone = await session.ctx.store.mail.editor.expunge(
@@ -249,14 +245,11 @@ async def search(session: Session, command: c.Search) -> bytes | None:
         session.condstore = True
         columns = [column for column in columns if column is not message.c.modseq] + [message.c.modseq]
     place = selected.place
-    async with session.ctx.store.db.read() as conn:
-        rows = (
-            await conn.execute(
-                sa.select(message.c.uid, *columns)
-                .where(message.c.mailbox_id == place.mailbox_id, *in_sql)
-                .order_by(message.c.uid)
-            )
-        ).all()
+    rows = await session.ctx.store.db.all(
+        sa.select(message.c.uid, *columns)
+        .where(message.c.mailbox_id == place.mailbox_id, *in_sql)
+        .order_by(message.c.uid)
+    )
     last = selected.uids[-1] if selected.uids else 0
     rows = [row for row in rows if row.uid <= last and selected.seq_of(row.uid) is not None]
     if in_python:

@@ -67,11 +67,10 @@ _STATE = sa.select(
 
 async def uids(db: Database, mailbox_id: int) -> list[int]:
     """Every UID of a mailbox, ascending: a session's map from sequence numbers to UIDs."""
-    async with db.read() as conn:
-        result = await conn.execute(
-            sa.select(message.c.uid).where(message.c.mailbox_id == mailbox_id).order_by(message.c.uid)
-        )
-        return list(result.scalars())
+    found = await db.all(
+        sa.select(message.c.uid).where(message.c.mailbox_id == mailbox_id).order_by(message.c.uid)
+    )
+    return [row[0] for row in found]
 
 
 async def rows(
@@ -79,14 +78,14 @@ async def rows(
 ) -> list[Any]:
     """The given columns (plus uid first) of the messages with these UIDs, ascending by UID."""
     found: list[Any] = []
-    async with db.read() as conn:
-        for condition in uid_conditions(wanted):
-            result = await conn.execute(
+    for condition in uid_conditions(wanted):
+        found.extend(
+            await db.all(
                 sa.select(message.c.uid, *columns)
                 .where(message.c.mailbox_id == mailbox_id, condition)
                 .order_by(message.c.uid)
             )
-            found.extend(result.all())
+        )
     return found
 
 
@@ -94,10 +93,8 @@ async def changed_since(
     db: Database, mailbox_id: int, modseq: int, columns: Sequence[sa.ColumnElement[Any]]
 ) -> list[Any]:
     """Messages added or whose flags changed after `modseq` (the (mailbox_id, modseq) index)."""
-    async with db.read() as conn:
-        result = await conn.execute(
-            sa.select(message.c.uid, *columns)
-            .where(message.c.mailbox_id == mailbox_id, message.c.modseq > modseq)
-            .order_by(message.c.uid)
-        )
-        return result.all()
+    return await db.all(
+        sa.select(message.c.uid, *columns)
+        .where(message.c.mailbox_id == mailbox_id, message.c.modseq > modseq)
+        .order_by(message.c.uid)
+    )
