@@ -326,6 +326,18 @@ def test_long_line_is_refused_and_the_rest_discarded() -> None:
     assert parser.next() == c.Noop("b")
 
 
+def test_long_line_instead_of_done_ends_the_continuation() -> None:
+    """After IDLE (or a SASL challenge) a line over the limit is refused, and the next line is a
+    command again, not taken for the awaited DONE."""
+    parser = CommandParser(max_line=100)
+    parser.expect_done()
+    parser.feed(b"x" * 200 + b"\r\nn NOOP\r\n")
+    with pytest.raises(ParseError) as error:
+        parser.next()
+    assert (error.value.tag, error.value.code) == (None, "TOOBIG")
+    assert parser.next() == c.Noop("n")
+
+
 def test_long_complete_line_is_refused() -> None:
     items = parse(b"a SEARCH " + b"ALL " * 40 + b"ALL\r\nb NOOP\r\n", max_line=100)
     assert isinstance(items[0], ParseError) and items[0].code == "TOOBIG"

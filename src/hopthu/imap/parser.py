@@ -140,7 +140,8 @@ class CommandParser:
                 self._literal_end = None
             end = buf.find(b"\r\n", max(self._line_start, self._scanned))
             if (end if end >= 0 else len(buf)) - self._line_start > self.max_line:
-                tag = self._tag()
+                tag = None if self._continuation is not None else self._tag()
+                self._continuation = None  # the DONE or SASL line it was is refused too
                 self._reset(end + 2 if end >= 0 else len(buf) - buf.endswith(b"\r"))
                 self._discard_line = end < 0
                 raise ParseError(tag, "line too long", "TOOBIG")

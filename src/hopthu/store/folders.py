@@ -84,7 +84,9 @@ class Folders:
             }
             if name in existing:
                 raise Conflict(f"Thư mục {name} đã có", f"Mailbox {name} already exists")
-            uidvalidity = max([int(now.timestamp()), *(row.uidvalidity + 1 for row in existing.values())])
+            uidvalidity = await _next_uidvalidity(
+                conn, account_id, now, [row.uidvalidity for row in existing.values()]
+            )
             parts = name.split(SEPARATOR)
             missing = [
                 SEPARATOR.join(parts[:depth])
@@ -177,7 +179,7 @@ class Folders:
             parts = new.split(SEPARATOR)
             parents = [SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts))]
             missing = [p for p in parents if p not in names]
-            uidvalidity = int(now.timestamp())
+            uidvalidity = await _next_uidvalidity(conn, account_id, now, [])
             for ident, name in moved:
                 await conn.execute(sa.update(mailbox).where(mailbox.c.id == ident).values(name=name))
             if missing:
@@ -220,6 +222,21 @@ class Folders:
                 )
             ).one()
         return int(row[0]), int(row[1])
+
+
+async def _next_uidvalidity(conn: Any, account_id: int, now: dt.datetime, existing: list[int]) -> int:
+    """A UIDVALIDITY larger than any the account's mailboxes had (RFC 9051 §2.3.1.1), recorded;
+    the caller holds the account's lock."""
+    last = (
+        await conn.execute(
+            sa.select(mail_usage.c.last_uidvalidity).where(mail_usage.c.account_id == account_id)
+        )
+    ).scalar() or 0
+    value = max([int(now.timestamp()), last + 1, *(v + 1 for v in existing)])
+    await conn.execute(
+        sa.update(mail_usage).where(mail_usage.c.account_id == account_id).values(last_uidvalidity=value)
+    )
+    return value
 
 
 async def _get(conn: Any, account_id: int, name: str) -> Any:

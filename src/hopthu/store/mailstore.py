@@ -168,9 +168,9 @@ class MailStore:
 
     async def create_account_store(self, conn: AsyncConnection, account_id: int) -> None:
         """The usage counter and the special-use mailboxes of a new account (caller's transaction)."""
-        await conn.execute(sa.insert(mail_usage).values(account_id=account_id))
         now = self.clock()
         uidvalidity = int(now.timestamp())
+        await conn.execute(sa.insert(mail_usage).values(account_id=account_id, last_uidvalidity=uidvalidity))
         await conn.execute(
             sa.insert(mailbox),
             [

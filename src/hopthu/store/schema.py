@@ -168,6 +168,9 @@ mail_usage = sa.Table(
     sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
     sa.Column("bytes", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("messages", sa.Integer, nullable=False, server_default="0"),
+    # The largest UIDVALIDITY the account's mailboxes ever had: a mailbox deleted and created again
+    # gets a larger one, so clients never mix the old folder's UIDs with the new one's.
+    sa.Column("last_uidvalidity", sa.BigInteger, nullable=False, server_default="0"),
 )
 
 mailbox = sa.Table(
