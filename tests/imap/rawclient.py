@@ -64,7 +64,12 @@ class RawClient:
     def until(self, tag: str) -> bytes:
         answer = b""
         while True:
-            line = self.line()
+            try:
+                line = self.line()
+            except ConnectionError:
+                if b"* BYE " in answer:  # the server ended the session instead of answering
+                    return answer
+                raise
             answer += line
             if line.startswith(tag.encode() + b" "):
                 return answer

@@ -177,4 +177,5 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
     owners = await owners_for(ctx.store.db, identity.account_id, identity.local)
     session.places = Places(ctx.folders, owners)
     session.state = AUTHENTICATED
+    session.access_checked = asyncio.get_running_loop().time()
     return f"[CAPABILITY {session.capabilities()}] Da dang nhap / Signed in".encode()

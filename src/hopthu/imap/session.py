@@ -19,25 +19,31 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+import sqlalchemy as sa
+
 from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator, Identity
 from hopthu.imap import commands as c
 from hopthu.imap.mutf7 import decode_mutf7
 from hopthu.imap.parser import CommandParser, NeedLiteral, ParseError
-from hopthu.imap.places import Places
+from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.imap.selected import Selected
 from hopthu.imap.state import AUTHENTICATED, LOGOUT, NOT_AUTHENTICATED, SELECTED, allowed
+from hopthu.policy import lifecycle
 from hopthu.store import Store
 from hopthu.store.folders import Folders
+from hopthu.store.schema import account
 
 log = logging.getLogger("hopthu.imap")
+_STATUS = sa.select(account.c.status).where(account.c.id == sa.bindparam("account"))
 
 READ_SIZE = 64 * 1024
 FLUSH_AT = 256 * 1024
 PREAUTH_TIMEOUT = 120.0  # seconds a client may take to sign in
 MAX_BAD_COMMANDS = 20
 MAX_FAILED_LOGINS = 3
+ACCESS_RECHECK = 30.0  # seconds between checks that the account and its delegations still hold
 # Commands during which EXPUNGE must not be sent: they use sequence numbers (RFC 9051 §7.5.1).
 _NO_EXPUNGE = ("FETCH", "STORE", "SEARCH")
 
@@ -103,6 +109,7 @@ class Session:
         self.failed_logins = 0
         self.starttls_requested = False
         self.task: asyncio.Task[None] | None = None
+        self.access_checked = 0.0
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -238,6 +245,8 @@ class Session:
             return
         tag = item.tag
         try:
+            if self.state in (AUTHENTICATED, SELECTED) and not await self.still_allowed():
+                return
             if not allowed(self.state, item):
                 raise bad("Lệnh không dùng được lúc này", f"{item.name} is not allowed in this state")
             handler = HANDLERS[type(item)]
@@ -261,6 +270,34 @@ class Session:
         if self.bad_commands >= MAX_BAD_COMMANDS:
             self.send(b"* BYE Qua nhieu lenh sai / Too many bad commands\r\n")
             self.state = LOGOUT
+
+    async def still_allowed(self) -> bool:
+        """Whether the person may still use what this session opened, checked every
+        ACCESS_RECHECK seconds: a mailbox locked, revoked or deleted (R6), or an agency mailbox's
+        delegation withdrawn (R8.2), ends the session with BYE rather than at its next sign-in."""
+        now = asyncio.get_running_loop().time()
+        if now - self.access_checked < ACCESS_RECHECK or self.identity is None:
+            return True
+        self.access_checked = now
+        identity = self.identity
+        db = self.ctx.store.db
+        row = await db.first(_STATUS, {"account": identity.account_id})
+        if row is None or not lifecycle.can_sign_in(lifecycle.Status(row[0])):
+            self.send(
+                b"* BYE [UNAVAILABLE] Hop thu da bi khoa hoac thu hoi / Mailbox no longer available\r\n"
+            )
+            self.state = LOGOUT
+            return False
+        owners = await owners_for(db, identity.account_id, identity.local)
+        places = self.require_places()
+        if owners != places.owners:
+            reachable = {owner.account_id for owner in owners}
+            if self.selected is not None and self.selected.place.account_id not in reachable:
+                self.send(b"* BYE [UNAVAILABLE] Quyen dung hop thu da bi rut / Access was withdrawn\r\n")
+                self.state = LOGOUT
+                return False
+            self.places = Places(self.ctx.folders, owners)
+        return True
 
     async def after(self, command: c.Command, *, failed: bool = False) -> None:
         """Untagged news about the selected mailbox, before the tagged answer (RFC 9051 §7)."""
