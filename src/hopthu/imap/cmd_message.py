@@ -244,26 +244,32 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     if uses_modseq:
         session.condstore = True
         columns = [column for column in columns if column is not message.c.modseq] + [message.c.modseq]
-    place = selected.place
-    rows = await session.ctx.store.db.all(
+    # Messages not yet announced (UID above the last the client knows) are left for the next search.
+    last = selected.uids[-1] if selected.uids else 0
+    query = (
         sa.select(message.c.uid, *columns)
-        .where(message.c.mailbox_id == place.mailbox_id, *in_sql)
+        .where(message.c.mailbox_id == selected.place.mailbox_id, message.c.uid <= last, *in_sql)
         .order_by(message.c.uid)
     )
-    last = selected.uids[-1] if selected.uids else 0
-    rows = [row for row in rows if row.uid <= last and selected.seq_of(row.uid) is not None]
-    if in_python:
-        check = in_python[0] if len(in_python) == 1 else Key("and", tuple(in_python))
-        headers = await _headers(session, rows) if needs_headers(in_python) else {}
-        rows = [row for row in rows if matches(check, row, headers.get(row.uid))]
-    found = [row.uid for row in rows]
+    highest = 0
+    if not columns:
+        found = await session.ctx.store.db.integers(query)
+    else:
+        rows = await session.ctx.store.db.all(query)
+        if in_python:
+            check = in_python[0] if len(in_python) == 1 else Key("and", tuple(in_python))
+            headers = await _headers(session, rows) if needs_headers(in_python) else {}
+            rows = [row for row in rows if matches(check, row, headers.get(row.uid))]
+        found = [row.uid for row in rows]
+        highest = max((row.modseq for row in rows), default=0) if uses_modseq else 0
     numbers = found if command.uid else [selected.seq_of(uid) or 0 for uid in found]
     highest = max((row.modseq for row in rows), default=0) if uses_modseq else 0
     if command.returns is not None or session.rev2:
         _esearch(session, selected, command, found, numbers, highest)
     else:
         modseq = b" (MODSEQ %d)" % highest if highest else b""
-        session.send(b"* SEARCH" + b"".join(b" %d" % n for n in numbers) + modseq + b"\r\n")
+        listed = (" " + " ".join(map(str, numbers))).encode() if numbers else b""
+        session.send(b"* SEARCH" + listed + modseq + b"\r\n")
     return None
 
 

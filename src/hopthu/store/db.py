@@ -118,15 +118,7 @@ class Database:
         a busy event loop. Parameters are plain values (str, int) there, bound without type processing.
         """
         if self._reader is not None:
-            compiled = self._compiled(statement)
-            values = compiled.construct_params(params)
-            raw = self._reader.raw_connection()
-            try:
-                return raw.driver_connection.execute(
-                    compiled.string, [values[name] for name in compiled.positiontup or ()]
-                ).fetchone()
-            finally:
-                raw.close()
+            return self._raw(self._compiled(statement), params, all_rows=False)
         async with self.engine.connect() as conn:
             # One statement needs no transaction: no BEGIN and ROLLBACK round trips around it.
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
@@ -146,6 +138,31 @@ class Database:
         async with self.engine.connect() as conn:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return list((await autocommit.execute(statement)).all())
+
+    async def integers(self, statement: sa.Executable, params: dict[str, Any] | None = None) -> list[int]:
+        """The first column of every row, for queries of whole numbers only (a mailbox's UIDs):
+        on SQLite straight from the driver, without building a row object per value."""
+        if self._reader is not None:
+            compiled = self._statements.get(statement) or statement.compile(dialect=self._reader.dialect)
+            return [row[0] for row in self._raw(compiled, params, all_rows=True)]
+        async with self.engine.connect() as conn:
+            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            return list((await autocommit.execute(statement, params)).scalars())
+
+    def _raw(
+        self, compiled: sa.sql.compiler.Compiled, params: dict[str, Any] | None, *, all_rows: bool
+    ) -> Any:
+        """`compiled` run on this thread's plain SQLite connection: every row, or the first (or None)."""
+        assert self._reader is not None
+        values = compiled.construct_params(params)
+        raw = self._reader.raw_connection()
+        try:
+            cursor = raw.driver_connection.execute(
+                compiled.string, [values[name] for name in compiled.positiontup or ()]
+            )
+            return cursor.fetchall() if all_rows else cursor.fetchone()
+        finally:
+            raw.close()
 
     def _compiled(self, statement: sa.Executable) -> sa.sql.compiler.Compiled:
         found = self._statements.get(statement)

@@ -67,10 +67,10 @@ _STATE = sa.select(
 
 async def uids(db: Database, mailbox_id: int) -> list[int]:
     """Every UID of a mailbox, ascending: a session's map from sequence numbers to UIDs."""
-    found = await db.all(
-        sa.select(message.c.uid).where(message.c.mailbox_id == mailbox_id).order_by(message.c.uid)
-    )
-    return [row[0] for row in found]
+    return await db.integers(_UIDS, {"box": mailbox_id})
+
+
+_UIDS = sa.select(message.c.uid).where(message.c.mailbox_id == sa.bindparam("box")).order_by(message.c.uid)
 
 
 async def rows(
