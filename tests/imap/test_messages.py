@@ -175,3 +175,28 @@ def test_imaplib_reads_what_it_appended(imapserver: RunningServer) -> None:
     assert fetched[0][1] == data
     assert b"\\Draft" in fetched[0][0] and b'INTERNALDATE "01-Jan-2026 07:00:00 +0700"' in fetched[0][0]
     client.logout()
+
+
+def test_large_messages_are_streamed_whole_and_exact(imapserver: RunningServer) -> None:
+    """A message over the streaming threshold answers the same bytes as it was stored, with the
+    other items of the same FETCH, and NUL octets sent as 0x80 outside BINARY."""
+    line = b"Noi dung van ban rat dai de kiem tra viec gui theo tung phan.\r\n"
+    body = line * (3 * 1024 * 1024 // len(line)) + b"co\x00nul\r\n"
+    data = message("Tệp lớn").replace(b"\r\n\r\n", b"\r\n\r\n" + body, 1)
+    imapserver.deliver("nvminh", data)
+    stored = imapserver.run(imapserver.services.store.mail.message_bytes(*_box_and_uid(imapserver)))
+    client = imapserver.raw()
+    client.command("SELECT INBOX")
+    answer = client.command("FETCH 1 (FLAGS BODY.PEEK[] RFC822.SIZE)")
+    head = b"* 1 FETCH (FLAGS () RFC822.SIZE %d BODY[] {%d}\r\n" % (len(stored), len(stored))
+    assert answer.startswith(head)
+    assert answer[len(head) : len(head) + len(stored)] == stored.replace(b"\0", b"\x80")
+    assert answer[len(head) + len(stored) :].startswith(b")\r\n")
+    rfc822 = client.command("FETCH 1 RFC822")
+    assert rfc822.startswith(b"* 1 FETCH (RFC822 {%d}\r\n" % len(stored)) and b"FLAGS (\\Seen)" in rfc822
+
+
+def _box_and_uid(imapserver: RunningServer) -> tuple[int, int]:
+    owner = imapserver.account_id("nvminh")
+    box = imapserver.run(imapserver.services.store.mail.mailbox(owner, "INBOX"))
+    return box.id, 1

@@ -11,7 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hopthu.imap import commands as c
-from hopthu.imap.fetch import FetchPlan, render
+from hopthu.imap.fetch import FetchPlan, render, streamed_head, whole_message
 from hopthu.imap.places import quota_limit
 from hopthu.imap.responses import ImapRefusal, bad, flag_list, sequence_set
 from hopthu.imap.search import (
@@ -27,12 +27,14 @@ from hopthu.imap.search import (
 )
 from hopthu.imap.selected import Selected
 from hopthu.imap.session import Session, handles
+from hopthu.mail import nul_safe
 from hopthu.store import reading
 from hopthu.store.flags import DELETED, SEEN, split_flags
 from hopthu.store.schema import message
 
 FETCH_CHUNK = 500
 INLINE_READ = 256 * 1024  # bodies up to this size are read on the loop, larger ones in a thread
+STREAM_AT = 1024 * 1024  # whole messages larger than this are streamed, never held in memory
 
 
 def _writable(selected: Selected) -> None:
@@ -49,6 +51,7 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
     uids = selected.resolve(command.messages, command.uid)
     store = session.ctx.store
     place = selected.place
+    whole = whole_message(plan)
     for start in range(0, len(uids), FETCH_CHUNK):
         rows: list[Any] = await reading.rows(
             store.db, place.mailbox_id, uids[start : start + FETCH_CHUNK], plan.columns
@@ -60,14 +63,27 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
             seq = selected.seq_of(row.uid)
             if seq is None:
                 continue
-            data = await _body(session, plan, row)
-            session.send(render(plan, seq, row, data))
+            if whole is not None and row.size > STREAM_AT:
+                await _stream(session, plan, seq, row, whole)
+            else:
+                session.send(render(plan, seq, row, await _body(session, plan, row)))
             if row.uid in selected.reported and "FLAGS" not in {a.name for a in plan.attributes}:
                 session.send(
                     b"* %d FETCH (UID %d FLAGS %s)\r\n" % (seq, row.uid, flag_list(row.flags, row.keywords))
                 )
             await session.flush_if_large()
     return None
+
+
+async def _stream(session: Session, plan: FetchPlan, seq: int, row: Any, whole: c.FetchAttribute) -> None:
+    """A large message sent as it is read from the blob store, a chunk at a time."""
+    session.send(streamed_head(plan, seq, row, whole))
+    session.send(nul_safe(row.prefix or b""))
+    chunks = session.ctx.store.blobs.stream(row.blob_hash)
+    while chunk := await asyncio.to_thread(next, chunks, b""):
+        session.send(nul_safe(chunk))
+        await session.flush_if_large()
+    session.send(b")\r\n")
 
 
 async def _mark_seen(session: Session, plan: FetchPlan, rows: list[Any]) -> list[Any]:

@@ -77,10 +77,27 @@ def _reads_body(item: c.FetchAttribute) -> bool:
 
 def render(plan: FetchPlan, seq: int, row: Any, data: bytes | None) -> bytes:
     """`* seq FETCH (...)`; `data` is the message (or only its header when the plan says so)."""
-    parts: list[bytes] = []
-    for item in plan.attributes:
-        parts.append(_item(item, row, data))
-    return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(parts))
+    return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(_item(item, row, data) for item in plan.attributes))
+
+
+def whole_message(plan: FetchPlan) -> c.FetchAttribute | None:
+    """The item asking for the whole message (BODY[], BODY.PEEK[], RFC822) when it is the only one
+    that reads the body: it can then be streamed from the blob store instead of read into memory."""
+    readers = [item for item in plan.attributes if _reads_body(item)]
+    if len(readers) != 1:
+        return None
+    item = readers[0]
+    whole = item.name == "RFC822" or (
+        item.name == "BODY" and item.section == c.Section() and item.partial is None
+    )
+    return item if whole else None
+
+
+def streamed_head(plan: FetchPlan, seq: int, row: Any, whole: c.FetchAttribute) -> bytes:
+    """A FETCH answer up to the literal of `whole`; the message's octets and ")\r\n" follow."""
+    others = [_item(item, row, None) for item in plan.attributes if item is not whole]
+    label = b"RFC822" if whole.name == "RFC822" else b"BODY[]"
+    return b"* %d FETCH (%s{%d}\r\n" % (seq, b"".join(o + b" " for o in others) + label + b" ", row.size)
 
 
 def _item(item: c.FetchAttribute, row: Any, data: bytes | None) -> bytes:
