@@ -6,6 +6,9 @@ import argparse
 import asyncio
 import base64
 import os
+import re
+import subprocess
+import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 
@@ -13,6 +16,30 @@ import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
+# Every listener on a free port: benches read the ports `hopthu serve` prints.
+PORTS = [
+    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
+    *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
+]
+
+
+def serve(data: Path, env: dict[str, str], role: str) -> tuple[subprocess.Popen, int]:
+    """`hopthu serve` on `data` as a subprocess (its memory and CPU its own); the port of `role`."""
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hopthu", "--data", str(data), "serve", *PORTS],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        env=env,
+    )
+    assert process.stdout is not None
+    while True:
+        line = process.stdout.readline()
+        found = re.match(rf"{role}: \w+://[\d.]+:(\d+)", line)
+        if found:
+            return process, int(found.group(1))
+        if not line and process.poll() is not None:
+            raise SystemExit("hopthu serve did not start")
 
 
 async def fresh_pg(name: str) -> str:

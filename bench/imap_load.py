@@ -46,7 +46,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import fresh_pg, run_per_backend
+from common import fresh_pg, run_per_backend, serve
 
 from hopthu.config import load_settings
 from hopthu.directory.context import DirectoryContext
@@ -58,10 +58,6 @@ from hopthu.store.mailstore import Target
 from hopthu.store.schema import account
 
 PASSWORD = "Hop-Thu-2026"
-PORTS = [
-    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
-    *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
-]
 WORDS = [
     "ngan sach",
     "chuyen doi so",
@@ -187,20 +183,7 @@ class Running:
 
 
 def start(data: Path, env: dict[str, str]) -> Running:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hopthu", "--data", str(data), "serve", *PORTS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    while True:
-        line = process.stdout.readline()
-        found = re.match(r"imap: imap://[\d.]+:(\d+)", line)
-        if found:
-            return Running(process, int(found.group(1)))
-        if not line and process.poll() is not None:
-            raise SystemExit("hopthu serve did not start")
+    return Running(*serve(data, env, "imap"))
 
 
 # --- a minimal IMAP client ------------------------------------------------------------------------

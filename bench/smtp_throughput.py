@@ -15,7 +15,6 @@ import argparse
 import asyncio
 import csv
 import os
-import re
 import shutil
 import signal
 import subprocess
@@ -25,12 +24,7 @@ import time
 from pathlib import Path
 
 import aiosmtplib
-from common import circular, disk, fresh_pg, pg_size, run_per_backend
-
-PORTS = [
-    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
-    *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
-]
+from common import circular, disk, fresh_pg, pg_size, run_per_backend, serve
 
 
 def hopthu(data: Path, *args: str, env: dict[str, str]) -> None:
@@ -50,23 +44,6 @@ def message(number: int, size: int, to: str) -> bytes:
     ).encode()
     line = f"Kinh gui cac don vi, van ban so {number} ve viec trien khai nhiem vu nam 2026.\r\n".encode()
     return head + line * max(1, (size - len(head)) // len(line))
-
-
-def start(data: Path, env: dict[str, str]) -> tuple[subprocess.Popen, int]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hopthu", "--data", str(data), "serve", *PORTS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-        env=env,
-    )
-    while True:
-        line = process.stdout.readline()
-        found = re.match(r"smtp: smtp://[\d.]+:(\d+)", line)
-        if found:
-            return process, int(found.group(1))
-        if not line and process.poll() is not None:
-            raise SystemExit("hopthu serve did not start")
 
 
 async def load(port: int, args: argparse.Namespace, addresses: list[str]) -> list[float]:
@@ -112,7 +89,7 @@ async def run(backend: str, args: argparse.Namespace) -> None:
             writer.writerows(["Nguyễn", "Văn", "Minh", "sonv", f"canbo{n:05d}"] for n in range(count))
         hopthu(data, "account", "import", str(people), env=env)
         addresses = [f"canbo{n:05d}@cantho.gov.vn" for n in range(count)]
-        process, port = start(data, env)
+        process, port = serve(data, env, "smtp")
 
         before = disk(data) + await pg_size(url)
         started = time.perf_counter()
