@@ -8,6 +8,7 @@ nvminh (R8.2).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import imaplib
 import itertools
 import threading
@@ -100,14 +101,21 @@ def second_node(first: RunningServer) -> RunningServer:
     return start_in_thread(Server(first.server.settings, resolver=first.server.resolver))
 
 
-@pytest.fixture
-def imapserver(server_settings: Settings, resolver: StaticResolver) -> Iterator[RunningServer]:  # noqa: F811
-    running = start_in_thread(Server(server_settings, resolver=resolver))
+@contextlib.contextmanager
+def running_server(settings: Settings, resolver: StaticResolver) -> Iterator[RunningServer]:  # noqa: F811
+    """A started server with the test people in its directory, stopped on leaving."""
+    running = start_in_thread(Server(settings, resolver=resolver))
     try:
         running.run(_people(running.server))
         yield running
     finally:
         running.stop()
+
+
+@pytest.fixture
+def imapserver(server_settings: Settings, resolver: StaticResolver) -> Iterator[RunningServer]:  # noqa: F811
+    with running_server(server_settings, resolver) as running:
+        yield running
 
 
 async def _people(server: Server) -> None:

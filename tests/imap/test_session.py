@@ -25,9 +25,8 @@ from hopthu.imap import commands as c
 from hopthu.imap.parser import CommandParser, NeedLiteral
 from hopthu.imap.state import AUTHENTICATED, NOT_AUTHENTICATED, SELECTED, TABLE
 from hopthu.policy.lifecycle import Action, Reason
-from hopthu.server import Server
 from hopthu.smtp.dns import StaticResolver
-from tests.imap.conftest import PASSWORD, RunningServer, _people, insecure_tls, message, start_in_thread
+from tests.imap.conftest import PASSWORD, RunningServer, insecure_tls, message, running_server
 
 # What a signed-in client must be offered (RFC 9051 and the extensions the server implements).
 SIGNED_IN_CAPABILITIES = {
@@ -477,12 +476,8 @@ def impatient_server(server_settings: Settings, resolver: StaticResolver) -> Ite
     settings = dataclasses.replace(
         server_settings, imap=dataclasses.replace(server_settings.imap, idle_timeout_minutes=0.02)
     )
-    running = start_in_thread(Server(settings, resolver=resolver))
-    try:
-        running.run(_people(running.server))
+    with running_server(settings, resolver) as running:
         yield running
-    finally:
-        running.stop()
 
 
 def test_idle_timeout_says_bye_and_closes(impatient_server):
