@@ -200,3 +200,14 @@ def _box_and_uid(imapserver: RunningServer) -> tuple[int, int]:
     owner = imapserver.account_id("nvminh")
     box = imapserver.run(imapserver.services.store.mail.mailbox(owner, "INBOX"))
     return box.id, 1
+
+
+def test_imap4rev2_select_answers(imapserver: RunningServer) -> None:
+    """RFC 9051 §6.3.2: after ENABLE IMAP4rev2, SELECT names the mailbox in a LIST response and
+    says nothing of \\Recent; reselecting announces [CLOSED]."""
+    client = imapserver.raw()
+    assert b"* ENABLED IMAP4rev2" in client.command("ENABLE IMAP4rev2")
+    first = client.command("SELECT Sent")
+    assert b'* LIST (\\HasNoChildren \\Sent) "/" "Sent"\r\n' in first and b"RECENT" not in first
+    again = client.command("SELECT INBOX")
+    assert again.startswith(b"* OK [CLOSED]") and b'* LIST (\\HasNoChildren) "/" "INBOX"' in again

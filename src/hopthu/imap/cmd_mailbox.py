@@ -60,7 +60,12 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     send = session.send
     send(b"* FLAGS " + _FLAGS + b"\r\n")
     send(b"* %d EXISTS\r\n" % len(uids))
-    if not session.rev2:
+    if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
+        listing = await session.require_places().listing()
+        folder = next(f for name, f in listing if name == place.name)
+        attributes = _attributes(place.name, folder, {name for name, _ in listing}, False)
+        send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
+    else:
         send(b"* 0 RECENT\r\n")
         first_unseen = await _first_unseen(session, place.mailbox_id) if state.unseen_count else None
         if first_unseen is not None:
