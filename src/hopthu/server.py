@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import dataclasses
+import gc
 import logging
 import signal
 import socket
@@ -97,6 +98,10 @@ class Server:
         # The database driver and blob writes run in threads that hand results back to this loop;
         # Python's default 5 ms GIL switch interval would add up to 5 ms to every such hand-off.
         sys.setswitchinterval(0.0005)
+        # A mailbox listing makes tens of thousands of short-lived objects (UIDs, rows); with the
+        # default thresholds the cyclic collector would walk the whole heap many times a second.
+        # Reference counting frees them; the collector only has cycles to find, rarely.
+        gc.set_threshold(50_000, 20, 20)
         settings = self.settings
         store = await Store.open(settings)
         ctx = DirectoryContext(store, settings)

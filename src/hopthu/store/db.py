@@ -145,9 +145,16 @@ class Database:
         if self._reader is not None:
             compiled = self._statements.get(statement) or statement.compile(dialect=self._reader.dialect)
             return [row[0] for row in self._raw(compiled, params, all_rows=True)]
+        # asyncpg answers straight to us: no result object, no row object per value
+        compiled = statement.compile(dialect=self.engine.dialect)
+        values = compiled.construct_params(params)
         async with self.engine.connect() as conn:
-            autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            return list((await autocommit.execute(statement, params)).scalars())
+            driver = (await conn.get_raw_connection()).driver_connection
+            assert driver is not None
+            found = await driver.fetch(
+                compiled.string, *[values[name] for name in compiled.positiontup or ()]
+            )
+            return [row[0] for row in found]
 
     def _raw(
         self, compiled: sa.sql.compiler.Compiled, params: dict[str, Any] | None, *, all_rows: bool
