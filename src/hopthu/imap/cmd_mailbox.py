@@ -85,14 +85,13 @@ async def select(session: Session, command: c.Select) -> bytes | None:
 
 
 async def _first_unseen(session: Session, mailbox_id: int) -> int | None:
-    async with session.ctx.store.db.read() as conn:
-        return (
-            await conn.execute(
-                sa.select(sa.func.min(message.c.uid)).where(
-                    message.c.mailbox_id == mailbox_id, message.c.flags.op("&")(SEEN) == 0
-                )
-            )
-        ).scalar()
+    row = await session.ctx.store.db.first(_FIRST_UNSEEN, {"box": mailbox_id})
+    return None if row is None else row[0]
+
+
+_FIRST_UNSEEN = sa.select(sa.func.min(message.c.uid)).where(
+    message.c.mailbox_id == sa.bindparam("box"), message.c.flags.op("&")(SEEN) == 0
+)
 
 
 @handles(c.Create)
@@ -291,12 +290,13 @@ async def _send_quota(session: Session, account_id: int, root: str) -> None:
     # RFC 9208 §5.1: STORAGE is counted in units of 1024 octets
     db = session.ctx.store.db
     limit = await quota_limit(db, account_id)
-    async with db.read() as conn:
-        used = (
-            await conn.execute(sa.select(mail_usage.c.bytes).where(mail_usage.c.account_id == account_id))
-        ).scalar()
+    row = await db.first(_USED, {"account": account_id})
+    used = row[0] if row else 0
     session.send(
         b"* QUOTA "
         + mailbox_name(root, session.utf8)
         + b" (STORAGE %d %d)\r\n" % (((used or 0) + 1023) // 1024, limit // 1024)
     )
+
+
+_USED = sa.select(mail_usage.c.bytes).where(mail_usage.c.account_id == sa.bindparam("account"))

@@ -36,18 +36,17 @@ class Owner:
 
 async def owners_for(db: Database, account_id: int, local: str) -> list[Owner]:
     """The person's own account first, then each agency mailbox delegated to them."""
-    async with db.read() as conn:
-        rows = await conn.execute(
-            sa.select(account.c.id, account.c.local)
-            .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
-            .where(
-                delegation.c.person_account_id == account_id,
-                delegation.c.can_read.is_(True),
-                account.c.status.not_in(_UNUSABLE),
-            )
-            .order_by(account.c.local)
+    rows = await db.all(
+        sa.select(account.c.id, account.c.local)
+        .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
+        .where(
+            delegation.c.person_account_id == account_id,
+            delegation.c.can_read.is_(True),
+            account.c.status.not_in(_UNUSABLE),
         )
-        shared = [Owner(row.id, row.local, f"{SHARED}{SEPARATOR}{row.local}{SEPARATOR}") for row in rows]
+        .order_by(account.c.local)
+    )
+    shared = [Owner(row.id, row.local, f"{SHARED}{SEPARATOR}{row.local}{SEPARATOR}") for row in rows]
     return [Owner(account_id, local, ""), *shared]
 
 

@@ -61,11 +61,10 @@ class Folders:
         self.clock = clock
 
     async def list(self, account_ids: list[int]) -> list[Folder]:
-        async with self.db.read() as conn:
-            result = await conn.execute(
-                sa.select(*_COLUMNS).where(mailbox.c.account_id.in_(account_ids)).order_by(mailbox.c.id)
-            )
-            return [Folder(*row) for row in result]
+        rows = await self.db.all(
+            sa.select(*_COLUMNS).where(mailbox.c.account_id.in_(account_ids)).order_by(mailbox.c.id)
+        )
+        return [Folder(*row) for row in rows]
 
     async def find(self, account_id: int, name: str) -> Folder | None:
         row = await self.db.first(_FIND, {"account": account_id, "name": name})
@@ -210,17 +209,7 @@ class Folders:
 
     async def counts(self, mailbox_id: int) -> tuple[int, int]:
         """(messages marked \\Deleted, total size): the STATUS items not kept as counters."""
-        async with self.db.read() as conn:
-            row = (
-                await conn.execute(
-                    sa.select(
-                        sa.func.coalesce(
-                            sa.func.sum(sa.case((message.c.flags.op("&")(DELETED) != 0, 1), else_=0)), 0
-                        ),
-                        sa.func.coalesce(sa.func.sum(message.c.size), 0),
-                    ).where(message.c.mailbox_id == mailbox_id)
-                )
-            ).one()
+        row = await self.db.first(_COUNTS, {"box": mailbox_id})
         return int(row[0]), int(row[1])
 
 
@@ -263,3 +252,7 @@ _COLUMNS = (
 _FIND = sa.select(*_COLUMNS).where(
     mailbox.c.account_id == sa.bindparam("account"), mailbox.c.name == sa.bindparam("name")
 )
+_COUNTS = sa.select(
+    sa.func.coalesce(sa.func.sum(sa.case((message.c.flags.op("&")(DELETED) != 0, 1), else_=0)), 0),
+    sa.func.coalesce(sa.func.sum(message.c.size), 0),
+).where(message.c.mailbox_id == sa.bindparam("box"))
