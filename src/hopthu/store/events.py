@@ -49,6 +49,14 @@ class EventBus:
                 else:
                     queue.put_nowait(change)
 
+    def resynchronise(self) -> None:
+        """Tell every subscriber that changes may have been lost (`None`): each re-reads the store."""
+        for queues in self._subscribers.values():
+            for queue in queues:
+                if queue.full():
+                    queue.get_nowait()
+                queue.put_nowait(None)
+
     @asynccontextmanager
     async def subscribe(self, account_id: int) -> AsyncIterator[asyncio.Queue[Change | None]]:
         """A queue of this account's changes; `None` in it means "changes were lost, re-read"."""

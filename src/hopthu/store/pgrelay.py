@@ -62,12 +62,38 @@ class PgRelay:
         self._outbox: asyncio.Queue[Change] = asyncio.Queue()
         self._listener: asyncpg.Connection | None = None
         self._sender: asyncio.Task[None] | None = None
+        self._reconnect: asyncio.Task[None] | None = None
+        self._closing = False
 
     async def start(self) -> None:
-        self._listener = await asyncpg.connect(self.dsn)
-        await self._listener.add_listener(CHANNEL, self._heard)
+        await self._listen()
         self._sender = asyncio.create_task(self._send_loop())
         self.bus.outward = self._queue
+
+    async def _listen(self) -> None:
+        self._listener = await asyncpg.connect(self.dsn)
+        self._listener.add_termination_listener(self._lost)
+        await self._listener.add_listener(CHANNEL, self._heard)
+
+    def _lost(self, _connection: Any) -> None:
+        """The listening connection dropped (database restart, network): listen again, and wake every
+        subscriber to compare its mailbox with the store, since notifications may have been missed."""
+        if self._closing:
+            return
+        self._reconnect = asyncio.get_running_loop().create_task(self._relisten())
+
+    async def _relisten(self) -> None:
+        delay = 0.5
+        while not self._closing:
+            try:
+                await self._listen()
+            except (OSError, asyncpg.PostgresError):
+                log.warning("cannot listen for other nodes' changes; trying again in %.0f s", delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 30)
+                continue
+            self.bus.resynchronise()
+            return
 
     def _queue(self, changes: list[Change]) -> None:
         for change in changes:
@@ -96,7 +122,11 @@ class PgRelay:
                 connection = None
 
     async def close(self) -> None:
+        self._closing = True
         self.bus.outward = None
+        if self._reconnect is not None:
+            self._reconnect.cancel()
+            await asyncio.gather(self._reconnect, return_exceptions=True)
         if self._sender is not None:
             for _ in range(200):  # what is queued leaves first, for up to two seconds
                 if self._outbox.empty():
@@ -104,5 +134,5 @@ class PgRelay:
                 await asyncio.sleep(0.01)
             self._sender.cancel()
             await asyncio.gather(self._sender, return_exceptions=True)
-        if self._listener is not None:
+        if self._listener is not None and not self._listener.is_closed():
             await self._listener.close()
