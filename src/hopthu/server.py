@@ -27,7 +27,7 @@ from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
 from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
-from hopthu.pop3.listener import start_pop3_listeners
+from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
 from hopthu.smtp.handlers import MxHandler, SubmissionHandler
@@ -93,6 +93,7 @@ class Server:
         self._outbound_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
         self.imap: ImapContext | None = None
+        self.pop3: Pop3Listeners | None = None
 
     async def start(self) -> None:
         # The database driver and blob writes run in threads that hand results back to this loop;
@@ -157,7 +158,7 @@ class Server:
         self._servers += await start_imap_listeners(
             self.imap, {role: sockets[role] for role in ("imap", "imaps") if role in sockets}
         )
-        self._servers += await start_pop3_listeners(
+        self.pop3 = await start_pop3_listeners(
             settings,
             authenticator,
             store,
@@ -205,6 +206,8 @@ class Server:
             server.close()
         if self.imap is not None:
             await close_sessions(self.imap)
+        if self.pop3 is not None:
+            await self.pop3.close()
         if self.services is not None:
             deadline = asyncio.get_running_loop().time() + self.settings.server.shutdown_grace_seconds
             while self.services.pipeline.active and asyncio.get_running_loop().time() < deadline:

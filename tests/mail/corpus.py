@@ -23,7 +23,7 @@ def names() -> list[Any]:
     if not CORPUS.is_dir():
         reason = f"golden corpus not found at {CORPUS} (it lives in ../shared beside the checkout)"
         return [pytest.param("corpus-missing", marks=pytest.mark.skip(reason=reason))]
-    return sorted(p.name[:-len(SUFFIX)] for p in CORPUS.glob("*" + SUFFIX))
+    return sorted(p.name[: -len(SUFFIX)] for p in CORPUS.glob("*" + SUFFIX))
 
 
 @functools.cache

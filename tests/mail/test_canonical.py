@@ -7,16 +7,19 @@ import pytest
 from hopthu.mail import canonical, nul_safe, parse, section_range
 
 
-@pytest.mark.parametrize(("raw", "stored"), [
-    (b"Subject: a\r\n\r\nbody\r\n", b"Subject: a\r\n\r\nbody\r\n"),
-    (b"Subject: a\n\nbody\n", b"Subject: a\r\n\r\nbody\r\n"),  # bare LF
-    (b"Subject: a\r\n\nbody", b"Subject: a\r\n\r\nbody"),  # mixed
-    (b"a\r\r\nb\r\n", b"a\r\nb\r\n"),  # CR CR LF: one CR goes, as in an LF-only store
-    (b"a\rb\r\n", b"a\rb\r\n"),  # a lone CR inside a line stays
-    (b"a\r\n\r", b"a\r\n"),  # a CR at the very end is dropped
-    (b"a\0b\r\n", b"a\0b\r\n"),  # NUL stays; it is mapped to 0x80 only on the wire
-    (b"", b""),
-])
+@pytest.mark.parametrize(
+    ("raw", "stored"),
+    [
+        (b"Subject: a\r\n\r\nbody\r\n", b"Subject: a\r\n\r\nbody\r\n"),
+        (b"Subject: a\n\nbody\n", b"Subject: a\r\n\r\nbody\r\n"),  # bare LF
+        (b"Subject: a\r\n\nbody", b"Subject: a\r\n\r\nbody"),  # mixed
+        (b"a\r\r\nb\r\n", b"a\r\nb\r\n"),  # CR CR LF: one CR goes, as in an LF-only store
+        (b"a\rb\r\n", b"a\rb\r\n"),  # a lone CR inside a line stays
+        (b"a\r\n\r", b"a\r\n"),  # a CR at the very end is dropped
+        (b"a\0b\r\n", b"a\0b\r\n"),  # NUL stays; it is mapped to 0x80 only on the wire
+        (b"", b""),
+    ],
+)
 def test_canonical(raw: bytes, stored: bytes) -> None:
     assert canonical(raw) == stored
 

@@ -61,7 +61,7 @@ def test_envelope(name: str) -> None:
 
 def _section(data: bytes, structure: dict[str, Any], section: str) -> dict[str, Any]:
     span = section_range(structure, section)
-    return _digest(b"" if span is None else nul_safe(data[span[0]:span[1]]))
+    return _digest(b"" if span is None else nul_safe(data[span[0] : span[1]]))
 
 
 @pytest.mark.parametrize("name", NAMES)

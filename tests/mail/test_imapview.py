@@ -8,16 +8,19 @@ from hopthu.mail import bodystructure_imap, canonical, envelope_imap, find_part,
 from hopthu.mail.imapview import nstring, nstring_nolf, string_for_humans
 
 
-@pytest.mark.parametrize(("value", "wire"), [
-    (None, b"NIL"),
-    (b"", b'""'),
-    (b"plain text", b'"plain text"'),
-    (b'say "hi"', b'"say \\"hi\\""'),
-    (b'\\"\\"', b'"\\\\\\"\\\\\\""'),  # four specials: still quoted
-    (b'\\"\\""', b'{5}\r\n\\"\\""'),  # the fifth makes a literal
-    ("Công văn".encode(), b"{10}\r\n" + "Công văn".encode()),  # 8-bit: literal
-    (b"two\r\nlines", b"{10}\r\ntwo\r\nlines"),
-])
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        (None, b"NIL"),
+        (b"", b'""'),
+        (b"plain text", b'"plain text"'),
+        (b'say "hi"', b'"say \\"hi\\""'),
+        (b'\\"\\"', b'"\\\\\\"\\\\\\""'),  # four specials: still quoted
+        (b'\\"\\""', b'{5}\r\n\\"\\""'),  # the fifth makes a literal
+        ("Công văn".encode(), b"{10}\r\n" + "Công văn".encode()),  # 8-bit: literal
+        (b"two\r\nlines", b"{10}\r\ntwo\r\nlines"),
+    ],
+)
 def test_nstring(value: bytes | None, wire: bytes) -> None:
     assert nstring(value) == wire
 
@@ -27,13 +30,16 @@ def test_nstring_nolf_keeps_words_apart() -> None:
     assert nstring_nolf(b"<a@b>") == b'"<a@b>"'
 
 
-@pytest.mark.parametrize(("value", "wire"), [
-    (b"Simple subject", b'"Simple subject"'),
-    (b"  folded\n\tsubject  ", b"{14}\r\nfolded subject"),
-    (b"   ", b'""'),
-    (b'with "quotes"', b'{13}\r\nwith "quotes"'),
-    ("Báo cáo".encode(), b"{9}\r\n" + "Báo cáo".encode()),
-])
+@pytest.mark.parametrize(
+    ("value", "wire"),
+    [
+        (b"Simple subject", b'"Simple subject"'),
+        (b"  folded\n\tsubject  ", b"{14}\r\nfolded subject"),
+        (b"   ", b'""'),
+        (b'with "quotes"', b'{13}\r\nwith "quotes"'),
+        ("Báo cáo".encode(), b"{9}\r\n" + "Báo cáo".encode()),
+    ],
+)
 def test_string_for_humans(value: bytes, wire: bytes) -> None:
     assert string_for_humans(value) == wire
 
@@ -49,7 +55,8 @@ MESSAGE = canonical(
     b"--out\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nXin ch\xc3\xa0o\r\n"
     b"--out\r\nContent-Type: message/rfc822\r\n\r\n"
     b"From: x@y.vn\r\nSubject: inner\r\n\r\ninner body\r\n"
-    b"--out--\r\n")
+    b"--out--\r\n"
+)
 
 
 def test_envelope_from_stored_json() -> None:
@@ -60,7 +67,8 @@ def test_envelope_from_stored_json() -> None:
         b'(("=?UTF-8?B?Tmd1eeG7hW4gVsSDbiBNaW5o?=" NIL "minh.nv" "cantho.gov.vn")) '
         b'(("=?UTF-8?B?Tmd1eeG7hW4gVsSDbiBNaW5o?=" NIL "minh.nv" "cantho.gov.vn")) '
         b'((NIL NIL "Team" NIL)(NIL NIL "a" "x.vn")(NIL NIL "b" "y.vn")(NIL NIL NIL NIL)'
-        b'(NIL NIL "c" "z.vn")) NIL NIL NIL "<m1@cantho.gov.vn>")')
+        b'(NIL NIL "c" "z.vn")) NIL NIL NIL "<m1@cantho.gov.vn>")'
+    )
     assert parsed.envelope["from"][0][4] == "Nguyễn Văn Minh"
     assert parsed.envelope["subject_text"] == "Công văn"
 
@@ -72,9 +80,9 @@ def test_body_and_bodystructure() -> None:
         b'(("text" "plain" ("charset" "utf-8") NIL NIL "7bit" 9 0)'
         b'("message" "rfc822" NIL NIL NIL "7bit" 42 (NIL "inner" ((NIL NIL "x" "y.vn")) '
         b'((NIL NIL "x" "y.vn")) ((NIL NIL "x" "y.vn")) NIL NIL NIL NIL NIL) '
-        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 0) 3) "mixed")')
-    assert bodystructure_imap(parsed.structure).endswith(
-        b' "mixed" ("boundary" "out") NIL NIL NIL)')
+        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 10 0) 3) "mixed")'
+    )
+    assert bodystructure_imap(parsed.structure).endswith(b' "mixed" ("boundary" "out") NIL NIL NIL)')
 
 
 def test_sections_are_slices() -> None:
@@ -84,10 +92,10 @@ def test_sections_are_slices() -> None:
     def get(section: str) -> bytes:
         span = section_range(s, section)
         assert span is not None
-        return MESSAGE[span[0]:span[1]]
+        return MESSAGE[span[0] : span[1]]
 
     assert get("") == MESSAGE
-    assert get("HEADER") == MESSAGE[:parsed.header_end]
+    assert get("HEADER") == MESSAGE[: parsed.header_end]
     assert get("1") == "Xin chào".encode()
     assert get("1.MIME") == b"Content-Type: text/plain; charset=utf-8\r\n\r\n"
     assert get("2.HEADER") == b"From: x@y.vn\r\nSubject: inner\r\n\r\n"
@@ -108,4 +116,5 @@ def test_non_multipart_message_is_part_one() -> None:
     assert section_range(s, "1.MIME") == (0, 14)
     assert section_range(s, "2") is None
     assert bodystructure_imap(s) == (
-        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 6 1 NIL NIL NIL NIL)')
+        b'("text" "plain" ("charset" "us-ascii") NIL NIL "7bit" 6 1 NIL NIL NIL NIL)'
+    )

@@ -24,17 +24,43 @@ from hopthu.text import fold
 
 from .corpus import CORPUS, SUFFIX
 
-_SEEDS = sorted(CORPUS.glob("*.eml"))[:: 3] if CORPUS.is_dir() else []
-_MIME_BITS = st.sampled_from([
-    b"\r\n", b"\n", b"\r", b"--", b"--b", b"--b--", b"\r\n--b\r\n", b":", b" ", b"\t", b"\0", b"=",
-    b"=?utf-8?b?", b"?=", b'"', b"(", b")", b"<", b">", b"@", b",", b";", b"\\", b"\xc3\xa2",
-    b"Content-Type: multipart/mixed; boundary=b\r\n",
-    b"Content-Type: multipart/digest; boundary=\"b\"\r\n",
-    b"Content-Type: message/rfc822\r\n", b"Content-Transfer-Encoding: base64\r\n",
-    b"Content-Transfer-Encoding: quoted-printable\r\n", b"MIME-Version: 1.0\r\n",
-    b"From: =?UTF-8?B?Tmd1eeG7hW4=?= <a@b>, undisclosed:;\r\n",
-    b"Content-Disposition: attachment; filename*0*=utf-8''%C3%A2; filename*1=x\r\n",
-])
+_SEEDS = sorted(CORPUS.glob("*.eml"))[::3] if CORPUS.is_dir() else []
+_MIME_BITS = st.sampled_from(
+    [
+        b"\r\n",
+        b"\n",
+        b"\r",
+        b"--",
+        b"--b",
+        b"--b--",
+        b"\r\n--b\r\n",
+        b":",
+        b" ",
+        b"\t",
+        b"\0",
+        b"=",
+        b"=?utf-8?b?",
+        b"?=",
+        b'"',
+        b"(",
+        b")",
+        b"<",
+        b">",
+        b"@",
+        b",",
+        b";",
+        b"\\",
+        b"\xc3\xa2",
+        b"Content-Type: multipart/mixed; boundary=b\r\n",
+        b'Content-Type: multipart/digest; boundary="b"\r\n',
+        b"Content-Type: message/rfc822\r\n",
+        b"Content-Transfer-Encoding: base64\r\n",
+        b"Content-Transfer-Encoding: quoted-printable\r\n",
+        b"MIME-Version: 1.0\r\n",
+        b"From: =?UTF-8?B?Tmd1eeG7hW4=?= <a@b>, undisclosed:;\r\n",
+        b"Content-Disposition: attachment; filename*0*=utf-8''%C3%A2; filename*1=x\r\n",
+    ]
+)
 _MESSAGES = st.lists(st.one_of(_MIME_BITS, st.binary(max_size=12)), max_size=40).map(b"".join)
 
 
@@ -96,8 +122,10 @@ def test_any_bytes_parse(data: bytes) -> None:
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.sampled_from(_SEEDS or [None]), st.lists(
-    st.tuples(st.floats(0, 1), st.integers(0, 40), _MESSAGES), min_size=1, max_size=6))
+@given(
+    st.sampled_from(_SEEDS or [None]),
+    st.lists(st.tuples(st.floats(0, 1), st.integers(0, 40), _MESSAGES), min_size=1, max_size=6),
+)
 def test_mutated_corpus_messages_parse(seed: Any, edits: list[tuple[float, int, bytes]]) -> None:
     """Corpus messages with slices cut out and MIME-ish bytes put in (skipped without corpus)."""
     if seed is None:
@@ -105,7 +133,7 @@ def test_mutated_corpus_messages_parse(seed: Any, edits: list[tuple[float, int, 
     data = bytearray(seed.read_bytes())
     for where, cut, insert in edits:
         at = int(where * len(data))
-        data[at:at + cut] = insert
+        data[at : at + cut] = insert
     _check(bytes(data))
 
 
@@ -114,9 +142,29 @@ def test_corpus_seeds_are_messages() -> None:
         assert path.with_name(path.name[:-4] + SUFFIX).exists()
 
 
-@given(st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
-       | st.lists(st.sampled_from(["Nguyễn", "Văn", "Đỗ", "ĐẶNG", " ", "\t", "\u0301", "\u00a0",
-                                   "\u1100\u1161", "Å", "ǅ", "ﬃ", "İ", "x"])).map("".join))
+@given(
+    st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
+    | st.lists(
+        st.sampled_from(
+            [
+                "Nguyễn",
+                "Văn",
+                "Đỗ",
+                "ĐẶNG",
+                " ",
+                "\t",
+                "\u0301",
+                "\u00a0",
+                "\u1100\u1161",
+                "Å",
+                "ǅ",
+                "ﬃ",
+                "İ",
+                "x",
+            ]
+        )
+    ).map("".join)
+)
 def test_fold_words_is_fold(text: str) -> None:
     """Folding word by word (the fast path) gives what `fold` gives on the whole text."""
     assert fold_words(text) == " ".join(fold(text).split())

@@ -16,16 +16,19 @@ def message(headers: str | bytes, body: bytes = b"Noi dung.\r\n") -> ParsedMessa
     return parse(canonical(head.strip() + b"\r\n\r\n" + body))
 
 
-@pytest.mark.parametrize(("subject", "text"), [
-    (b"=?UTF-8?B?Q8O0bmcgdsSDbiBz4buRIDEyMy9VQk5ELVZQ?=", "Công văn số 123/UBND-VP"),
-    (b"=?utf-8?Q?C=C3=B4ng_v=C4=83n_s=E1=BB=91_123?=", "Công văn số 123"),
-    (b"Re: =?UTF-8?B?QsOhbyBjw6Fv?= =?UTF-8?B?IHRo4bqhbmc=?=", "Re: Báo cáo thạng"),
-    # windows-1258 writes tones as combining marks: ố is ô (0xF4) + acute (0xEC)
-    (b"=?windows-1258?Q?C=F4ng_v=E3n_s=F4=EC_123?=", "Công văn số 123"),
-    # an encoded word split inside a UTF-8 character ("ố" is E1 BB 91)
-    (b"=?UTF-8?Q?s=E1=BB?= =?UTF-8?Q?=91?=", "số"),
-    ("Thông báo họp".encode(), "Thông báo họp"),  # raw 8-bit UTF-8
-])
+@pytest.mark.parametrize(
+    ("subject", "text"),
+    [
+        (b"=?UTF-8?B?Q8O0bmcgdsSDbiBz4buRIDEyMy9VQk5ELVZQ?=", "Công văn số 123/UBND-VP"),
+        (b"=?utf-8?Q?C=C3=B4ng_v=C4=83n_s=E1=BB=91_123?=", "Công văn số 123"),
+        (b"Re: =?UTF-8?B?QsOhbyBjw6Fv?= =?UTF-8?B?IHRo4bqhbmc=?=", "Re: Báo cáo thạng"),
+        # windows-1258 writes tones as combining marks: ố is ô (0xF4) + acute (0xEC)
+        (b"=?windows-1258?Q?C=F4ng_v=E3n_s=F4=EC_123?=", "Công văn số 123"),
+        # an encoded word split inside a UTF-8 character ("ố" is E1 BB 91)
+        (b"=?UTF-8?Q?s=E1=BB?= =?UTF-8?Q?=91?=", "số"),
+        ("Thông báo họp".encode(), "Thông báo họp"),  # raw 8-bit UTF-8
+    ],
+)
 def test_subjects_are_decoded(subject: bytes, text: str) -> None:
     parsed = message(b"From: a@b.vn\r\nSubject: " + subject)
     assert parsed.subject == text
@@ -41,7 +44,8 @@ def test_search_text_is_folded() -> None:
         "MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n"
         "Content-Transfer-Encoding: quoted-printable",
         b"<html><head><style>p {color: red}</style></head><body><p>K=C3=ADnh g=E1=BB=ADi=\r\n"
-        b" &amp; tr=C3=A2n tr=E1=BB=8Dng</p><script>var hidden=1;</script></body></html>\r\n")
+        b" &amp; tr=C3=A2n tr=E1=BB=8Dng</p><script>var hidden=1;</script></body></html>\r\n",
+    )
     text = parsed.search_text
     assert "nguyen van minh" in text
     assert "minh.nv@stnmt.cantho.gov.vn" in text
@@ -75,22 +79,27 @@ def test_attachments_names_types_and_sizes() -> None:
         b"--b1\r\nContent-Type: application/pdf\r\n"
         b"Content-Disposition: attachment;\r\n"
         b" filename*=UTF-8''C%C3%B4ng%20v%C4%83n%20s%E1%BB%91%20123.pdf\r\n"
-        b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(pdf) +
-        b"--b1\r\nContent-Type: application/msword;\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + _b64(pdf)
+        + b"--b1\r\nContent-Type: application/msword;\r\n"
         b' name="=?UTF-8?B?S+G6vyBob+G6oWNoIG7Eg20gMjAyNS5kb2M=?="\r\n'
-        b"Content-Transfer-Encoding: base64\r\n\r\n" + _b64(doc) +
-        b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
+        b"Content-Transfer-Encoding: base64\r\n\r\n"
+        + _b64(doc)
+        + b"--b1\r\nContent-Type: text/plain; charset=utf-8\r\n"
         b"Content-Disposition: attachment; filename*0*=utf-8''Danh%20s%C3%A1ch;\r\n"
-        b" filename*1=\".txt\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n"
+        b' filename*1=".txt"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\n'
         b"Nguy=E1=BB=85n V=C4=83n A\r\n"
-        b"--b1--\r\n")
+        b"--b1--\r\n"
+    )
     parsed = parse(data)
     assert [a.part for a in parsed.attachments] == ["2", "3", "4"]
     pdf_att, doc_att, txt_att = parsed.attachments
-    assert pdf_att == Attachment("2", "Công văn số 123.pdf", "application/pdf",
-                                 len(_b64(pdf)) - 2, len(pdf))
+    assert pdf_att == Attachment("2", "Công văn số 123.pdf", "application/pdf", len(_b64(pdf)) - 2, len(pdf))
     assert (doc_att.filename, doc_att.content_type, doc_att.decoded_size) == (
-        "Kế hoạch năm 2025.doc", "application/msword", len(doc))
+        "Kế hoạch năm 2025.doc",
+        "application/msword",
+        len(doc),
+    )
     assert txt_att.filename == "Danh sách.txt"
     assert txt_att.decoded_size == len("Nguyễn Văn A".encode())
     assert parsed.attachment_bytes == len(pdf) + len(doc) + txt_att.decoded_size
@@ -99,16 +108,20 @@ def test_attachments_names_types_and_sizes() -> None:
 
 
 def test_forwarded_message_inline_and_attached() -> None:
-    inner = b"From: xa@cantho.gov.vn\r\nSubject: inner\r\nMIME-Version: 1.0\r\n" \
-            b'Content-Type: multipart/mixed; boundary="in"\r\n\r\n' \
-            b"--in\r\nContent-Type: text/plain\r\n\r\nsee file\r\n" \
-            b"--in\r\nContent-Type: image/png; name=so-do.png\r\nContent-Transfer-Encoding: base64\r\n\r\n" \
-            + _b64(b"\x89PNG" * 10) + b"--in--\r\n"
+    inner = (
+        b"From: xa@cantho.gov.vn\r\nSubject: inner\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="in"\r\n\r\n'
+        b"--in\r\nContent-Type: text/plain\r\n\r\nsee file\r\n"
+        b"--in\r\nContent-Type: image/png; name=so-do.png\r\nContent-Transfer-Encoding: base64\r\n\r\n"
+        + _b64(b"\x89PNG" * 10)
+        + b"--in--\r\n"
+    )
     for disposition, parts in ((b"", ["2.2"]), (b"Content-Disposition: attachment\r\n", ["2"])):
-        data = canonical(b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="out"\r\n\r\n'
-                         b"--out\r\nContent-Type: text/plain\r\n\r\nfwd\r\n"
-                         b"--out\r\nContent-Type: message/rfc822\r\n" + disposition + b"\r\n" +
-                         inner + b"--out--\r\n")
+        data = canonical(
+            b'MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary="out"\r\n\r\n'
+            b"--out\r\nContent-Type: text/plain\r\n\r\nfwd\r\n"
+            b"--out\r\nContent-Type: message/rfc822\r\n" + disposition + b"\r\n" + inner + b"--out--\r\n"
+        )
         parsed = parse(data)
         assert [a.part for a in parsed.attachments] == parts
         assert find_part(parsed.structure, parts[0]) is not None
@@ -121,14 +134,17 @@ def test_signatures_are_not_attachments() -> None:
         b"--s\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nK\xc3\xbd s\xe1\xbb\x91\r\n"
         b'--s\r\nContent-Type: application/pkcs7-signature; name="smime.p7s"\r\n'
         b'Content-Disposition: attachment; filename="smime.p7s"\r\n'
-        b"Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n--s--\r\n")
+        b"Content-Transfer-Encoding: base64\r\n\r\nMIAGCSqGSIb3DQEHAqCAMIACAQEx\r\n--s--\r\n"
+    )
     parsed = parse(data)
     assert not parsed.has_attachments and parsed.attachment_bytes == 0
 
 
 def test_filename_prefers_content_disposition() -> None:
-    parsed = message(b"MIME-Version: 1.0\r\nContent-Type: application/pdf; name=a.pdf\r\n"
-                     b"Content-Disposition: attachment; filename=b.pdf")
+    parsed = message(
+        b"MIME-Version: 1.0\r\nContent-Type: application/pdf; name=a.pdf\r\n"
+        b"Content-Disposition: attachment; filename=b.pdf"
+    )
     assert filename(parsed.structure) == "b.pdf"
     assert parsed.attachments[0].part == "1"
 
@@ -136,7 +152,8 @@ def test_filename_prefers_content_disposition() -> None:
 def test_list_columns_and_json_round_trip() -> None:
     parsed = message(
         b"From: Phong Ke Toan <ketoan@cantho.gov.vn>\r\nSubject: Luong thang 3\r\n"
-        b"Date: Tue, 4 Mar 2025 08:00:00 +0700\r\nMessage-ID: <k3@cantho.gov.vn>\r\n")
+        b"Date: Tue, 4 Mar 2025 08:00:00 +0700\r\nMessage-ID: <k3@cantho.gov.vn>\r\n"
+    )
     assert parsed.date == dt.datetime(2025, 3, 4, 8, tzinfo=dt.timezone(dt.timedelta(hours=7)))
     assert parsed.sent_at == parsed.date and parsed.sender == parsed.from_
     assert parsed.message_id == "<k3@cantho.gov.vn>"

@@ -118,7 +118,7 @@ async def start_pop3(
         authenticator = Authenticator(DirectoryContext(store, chosen, clock=clock))
         sockets = {role: listen_socket("127.0.0.1", 0, role) for role in ("pop3", "pop3s")}
         ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
-        servers.extend(await start_pop3_listeners(chosen, authenticator, store, sockets))
+        servers.extend((await start_pop3_listeners(chosen, authenticator, store, sockets)).servers)
         return Pop3Server(chosen, store, directory, ports, people)
 
     yield start

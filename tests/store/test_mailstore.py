@@ -184,14 +184,20 @@ async def test_remote_recipients_are_queued_in_the_same_transaction(store: Store
 
     local = await make_account(store, "nvminh")
     data = canonical(make_message("Gửi ra ngoài"))
-    results = await store.mail.deliver(data, parse(data), [
-        Target(local, quota=10**9),
-        Remote("nvminh@cantho.gov.vn", "ban@example.org", local),
-        Remote("nvminh@cantho.gov.vn", "khac@example.net", local),
-    ])
+    results = await store.mail.deliver(
+        data,
+        parse(data),
+        [
+            Target(local, quota=10**9),
+            Remote("nvminh@cantho.gov.vn", "ban@example.org", local),
+            Remote("nvminh@cantho.gov.vn", "khac@example.net", local),
+        ],
+    )
     assert results[0].uid == 1 and results[1].queue_id and results[2].queue_id
     async with store.db.read() as conn:
         rows = (await conn.execute(sa.select(queue_item).order_by(queue_item.c.id))).all()
     assert [(r.recipient, r.domain, r.status) for r in rows] == [
-        ("ban@example.org", "example.org", "queued"), ("khac@example.net", "example.net", "queued")]
+        ("ban@example.org", "example.org", "queued"),
+        ("khac@example.net", "example.net", "queued"),
+    ]
     assert (await blob_row(store, rows[0].blob_hash)).refcount == 3  # one message row, two queue rows

@@ -9,6 +9,6 @@ asyncio streams for `hopthu serve`. Mail itself stays in `hopthu.store`; POP3 on
 QUIT, expunges what the client deleted.
 """
 
-from hopthu.pop3.listener import start_pop3_listeners
+from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 
-__all__ = ["start_pop3_listeners"]
+__all__ = ["Pop3Listeners", "start_pop3_listeners"]

@@ -12,6 +12,7 @@ import contextlib
 import logging
 import socket
 import ssl
+from dataclasses import dataclass, field
 
 from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator
@@ -99,12 +100,29 @@ class StreamTransport:
                 await self._writer.wait_closed()
 
 
+@dataclass
+class Pop3Listeners:
+    """The POP3 servers of a process and the connections they hold, so a stop can end them."""
+
+    servers: list[asyncio.Server] = field(default_factory=list)
+    connections: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
+
+    async def close(self) -> None:
+        """Drop every open session (nothing is deleted without QUIT, RFC 1939 §6) and wait for them."""
+        for server in self.servers:
+            server.close()
+        for writer in list(self.connections.values()):
+            writer.transport.abort()
+        if self.connections:
+            await asyncio.wait(list(self.connections), timeout=5)
+
+
 async def start_pop3_listeners(
     settings: Settings,
     authenticator: Authenticator,
     store: Store,
     sockets: dict[str, socket.socket],
-) -> list[asyncio.Server]:
+) -> Pop3Listeners:
     """One asyncio server per role found in `sockets`: "pop3" (STLS offered), "pop3s" (implicit TLS)."""
     unknown = set(sockets) - set(ROLES)
     if unknown:
@@ -117,23 +135,31 @@ async def start_pop3_listeners(
         plain_login_on_loopback=settings.imap.allow_plain_login_on_loopback,
         max_line=settings.imap.max_line,
     )
-    servers = []
+    listeners = Pop3Listeners()
     for role, sock in sockets.items():
         implicit = role == "pop3s"
-        servers.append(
+        listeners.servers.append(
             await asyncio.start_server(
-                _connection_handler(service, tls, implicit=implicit),
+                _connection_handler(service, tls, listeners, implicit=implicit),
                 sock=sock,
                 ssl=tls if implicit else None,
                 limit=service.max_line,
             )
         )
-    return servers
+    return listeners
 
 
-def _connection_handler(service: Pop3Service, tls: ssl.SSLContext, *, implicit: bool):
+def _connection_handler(
+    service: Pop3Service, tls: ssl.SSLContext, listeners: Pop3Listeners, *, implicit: bool
+):
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        transport = StreamTransport(reader, writer, None if implicit else tls, secure=implicit)
-        await Session(service, transport).run()
+        task = asyncio.current_task()
+        assert task is not None
+        listeners.connections[task] = writer
+        try:
+            transport = StreamTransport(reader, writer, None if implicit else tls, secure=implicit)
+            await Session(service, transport).run()
+        finally:
+            del listeners.connections[task]
 
     return connected
