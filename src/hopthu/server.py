@@ -37,6 +37,7 @@ from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
 from hopthu.web.app import create_app
+from hopthu.web.sessions import WebSessions
 
 log = logging.getLogger("hopthu.server")
 
@@ -49,6 +50,7 @@ class Services:
     router: Router
     authenticator: Authenticator
     pipeline: Pipeline
+    web_sessions: WebSessions
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -117,7 +119,8 @@ class Server:
         )
         directory = Directory(ctx)
         authenticator = Authenticator(ctx)
-        self.services = Services(settings, store, directory, router, authenticator, pipeline)
+        web_sessions = WebSessions(store.db, store.mail.clock)
+        self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
 
         bind = settings.server.bind
         wanted = {

@@ -43,6 +43,11 @@ class Account:
     def address(self, domain: str) -> str:
         return f"{self.local}@{domain}"
 
+    @property
+    def can_sign_in(self) -> bool:
+        """Whether the mailbox's state lets its owner in at all (R6)."""
+        return lifecycle.can_sign_in(lifecycle.Status(self.status))
+
     def as_json(self, domain: str) -> dict:
         return {
             "address": self.address(domain),
@@ -134,6 +139,13 @@ class AccountService:
     async def get(self, address: str) -> Account:
         async with self.ctx.store.db.read() as conn:
             return await self._find(conn, address)
+
+    async def get_by_id(self, account_id: int) -> Account:
+        """The account behind a session or a mailbox (one indexed read)."""
+        rows = await self.ctx.store.db.all(_SELECT.where(account.c.id == account_id))
+        if not rows:
+            raise NotFound(f"Không có hộp thư số {account_id}", f"No mailbox number {account_id}")
+        return Account(*rows[0])
 
     async def list(
         self,

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0003_uidvalidity_floor"
+HEAD = "0004_web_session"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

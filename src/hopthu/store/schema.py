@@ -146,6 +146,23 @@ audit_event = sa.Table(
     sa.Column("details", sa.JSON, nullable=True),
 )
 
+# A signed-in browser (R11.4): the cookie carries a random token, the table only its SHA-256, so a
+# copy of the database signs no one in. `public` sessions end with the browser and after 30 idle
+# minutes; `must_change_password` ones reach nothing but the password change page (R5.2).
+web_session = sa.Table(
+    "web_session",
+    metadata,
+    sa.Column("id", sa.String(64), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("public", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("must_change_password", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("user_agent", sa.String(300), nullable=False, server_default=""),
+    sa.Column("address", sa.String(64), nullable=False, server_default=""),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_seen_at", Timestamp, nullable=False),
+    sa.Column("ended_at", Timestamp, nullable=True),
+)
+
 # --- mail ----------------------------------------------------------------------------------------
 
 blob = sa.Table(

@@ -1,0 +1,55 @@
+"""Who is looking at this page: the `signed_in` dependency of every page behind the sign-in.
+
+No session (or an ended one) sends the browser to the sign-in page, coming back afterwards; a
+session that must change its password first (R5.2) reaches nothing but the password page.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import quote
+
+from fastapi import Request
+
+from hopthu.directory.accounts import Account
+from hopthu.errors import NotFound
+from hopthu.web.security import SESSION_COOKIE, csrf_for_session
+from hopthu.web.sessions import WebSession
+
+SIGN_IN = "/dang-nhap"
+CHANGE_PASSWORD = "/doi-mat-khau"
+
+
+class Redirect(Exception):
+    """Answered by the app with a 303 to `location` (see `create_app`)."""
+
+    def __init__(self, location: str) -> None:
+        super().__init__(location)
+        self.location = location
+
+
+@dataclass(frozen=True, slots=True)
+class SignedIn:
+    session: WebSession
+    account: Account
+    csrf: str
+
+
+async def signed_in(request: Request) -> SignedIn:
+    """The signed-in person, or a Redirect to where they must go first."""
+    services = request.app.state.services
+    token = request.cookies.get(SESSION_COOKIE)
+    session = await services.web_sessions.find(token) if token else None
+    if session is None:
+        raise Redirect(f"{SIGN_IN}?next={quote(request.url.path)}")
+    try:
+        account = await services.directory.accounts.get_by_id(session.account_id)
+    except NotFound:
+        await services.web_sessions.end(session.id)
+        raise Redirect(SIGN_IN) from None
+    if not account.can_sign_in:
+        await services.web_sessions.end_all(account.id)
+        raise Redirect(SIGN_IN)
+    if session.must_change_password and request.url.path != CHANGE_PASSWORD:
+        raise Redirect(CHANGE_PASSWORD)
+    return SignedIn(session, account, csrf_for_session(token or ""))

@@ -1,0 +1,220 @@
+"""Signing in and out, the forced password change, and the account page (R5.2, R5.3, R11.4).
+
+Sign-in uses the one `Authenticator` of every protocol, so throttling (R13.3) and the account's
+state (R6) are decided once. A correct password that must be changed (new, reset or older than
+three months, R5.2) opens a session that reaches only the password page. Changing the password ends
+the person's other sessions. The account page shows the storage used against the quota (R5.1,
+R11.3) and the open sessions, each of which can be ended, or all at once (R11.4).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hopthu.directory.auth import Refusal, SignInRefused
+from hopthu.errors import HopThuError
+from hopthu.policy import passwords
+from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
+from hopthu.web.security import (
+    FORM_COOKIE,
+    PRIVATE_COOKIE_DAYS,
+    SESSION_COOKIE,
+    csrf_ok,
+    set_cookie,
+)
+from hopthu.web.templating import page
+
+router = APIRouter()
+ACCOUNT_PAGE = "/cai-dat"
+_STATUS = {
+    Refusal.BAD_CREDENTIALS: 401,
+    Refusal.THROTTLED: 429,
+    Refusal.LOCKED: 403,
+    Refusal.REVOKED: 403,
+    Refusal.DELETED: 403,
+}
+
+
+def _local_path(target: str | None) -> str:
+    """Where to go after signing in: a path of this site only (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return "/"
+
+
+def _client(request: Request) -> tuple[str, str]:
+    return (request.client.host if request.client else ""), request.headers.get("user-agent", "")
+
+
+def _bad_form(request: Request) -> HTMLResponse:
+    return page(
+        request,
+        "message.html",
+        status_code=400,
+        title=("Biểu mẫu đã hết hạn", "The form has expired"),
+        text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
+    )
+
+
+@router.get("/", include_in_schema=False)
+async def home(who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse:
+    return RedirectResponse(ACCOUNT_PAGE, status_code=303)
+
+
+@router.get(SIGN_IN, response_class=HTMLResponse)
+async def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
+    return page(request, "signin.html", next=_local_path(next), login="", public=False, error=None)
+
+
+@router.post(SIGN_IN, response_class=HTMLResponse)
+async def sign_in(
+    request: Request,
+    login: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
+    public: Annotated[str | None, Form()] = None,
+    next: Annotated[str, Form()] = "/",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _bad_form(request)
+    services = request.app.state.services
+    address, agent = _client(request)
+    on_public = public is not None
+    must_change = False
+    try:
+        identity = await services.authenticator.sign_in(login, password, source=address, protocol="web")
+        account_id = identity.account_id
+    except SignInRefused as refusal:
+        if refusal.refusal != Refusal.MUST_CHANGE_PASSWORD:  # the password was right in that one case only
+            return page(
+                request,
+                "signin.html",
+                status_code=_STATUS[refusal.refusal],
+                next=_local_path(next),
+                login=login,
+                public=on_public,
+                error=refusal,
+            )
+        account_id = (await services.directory.accounts.get(login)).id
+        must_change = True
+    token = await services.web_sessions.create(
+        account_id, public=on_public, must_change_password=must_change, user_agent=agent, address=address
+    )
+    target = CHANGE_PASSWORD if must_change else _local_path(next)
+    response = RedirectResponse(target, status_code=303)
+    set_cookie(
+        request, response, SESSION_COOKIE, token, max_age=None if on_public else PRIVATE_COOKIE_DAYS * 86400
+    )
+    response.delete_cookie(FORM_COOKIE, path="/")
+    return response
+
+
+@router.post("/dang-xuat")
+async def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+    token = request.cookies.get(SESSION_COOKIE)
+    if not csrf_ok(request, csrf):
+        return _bad_form(request)
+    if token:
+        found = await request.app.state.services.web_sessions.find(token)
+        if found is not None:
+            await request.app.state.services.web_sessions.end(found.id)
+    response = RedirectResponse(SIGN_IN, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response
+
+
+@router.get(CHANGE_PASSWORD, response_class=HTMLResponse)
+async def change_password_page(
+    request: Request, who: Annotated[SignedIn, Depends(signed_in)]
+) -> HTMLResponse:
+    return page(request, "password.html", who=who, error=None, rules=_rules())
+
+
+@router.post(CHANGE_PASSWORD, response_class=HTMLResponse)
+async def change_password(
+    request: Request,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    current: Annotated[str, Form()] = "",
+    new: Annotated[str, Form()] = "",
+    again: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _bad_form(request)
+    services = request.app.state.services
+    try:
+        if new != again:
+            raise HopThuError("Hai lần nhập mật khẩu mới không khớp", "The two new passwords differ")
+        await services.directory.accounts.change_password(who.account.local, current, new)
+    except HopThuError as error:
+        return page(request, "password.html", who=who, error=error, rules=_rules(), status_code=400)
+    await services.web_sessions.password_changed(who.session.id)
+    await services.web_sessions.end_all(who.account.id, keep=who.session.id)
+    return RedirectResponse(f"{ACCOUNT_PAGE}?doi-mat-khau=1", status_code=303)
+
+
+def _rules() -> list[tuple[str, str, str]]:
+    """R5.3 as the page lists it: (code the page's script checks, Vietnamese, English)."""
+    return [
+        ("length", f"Ít nhất {passwords.MIN_LENGTH} ký tự", f"At least {passwords.MIN_LENGTH} characters"),
+        ("upper", "Có chữ in hoa", "An uppercase letter"),
+        ("lower", "Có chữ in thường", "A lowercase letter"),
+        ("digit", "Có chữ số", "A digit"),
+        ("special", "Có ký tự đặc biệt (ví dụ ! @ # $ %)", "A special character (e.g. ! @ # $ %)"),
+    ]
+
+
+@router.get(ACCOUNT_PAGE, response_class=HTMLResponse)
+async def account_page(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
+    services = request.app.state.services
+    sessions = await services.web_sessions.listing(who.account.id)
+    settings = services.settings
+    expires = passwords.password_expires_at(
+        who.account.password_changed_at, settings.policy.password_max_age_months
+    )
+    used = who.account.usage_bytes
+    percent = min(100, round(100 * used / who.account.quota_bytes)) if who.account.quota_bytes else 0
+    return page(
+        request,
+        "account.html",
+        who=who,
+        sessions=sessions,
+        current=who.session.id,
+        expires=expires.astimezone(dt.timezone(dt.timedelta(hours=7))),
+        used=used,
+        percent=percent,
+        warn=any(percent >= level for level in settings.policy.quota_warn_percents),
+        changed="doi-mat-khau" in request.query_params,
+    )
+
+
+@router.post("/phien/{session_id}/ket-thuc")
+async def end_session(
+    request: Request,
+    session_id: str,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _bad_form(request)
+    await request.app.state.services.web_sessions.end(session_id, account_id=who.account.id)
+    if session_id == who.session.id:
+        raise Redirect(SIGN_IN)
+    return RedirectResponse(ACCOUNT_PAGE, status_code=303)
+
+
+@router.post("/phien/ket-thuc-tat-ca")
+async def end_all_sessions(
+    request: Request, who: Annotated[SignedIn, Depends(signed_in)], csrf: Annotated[str, Form()] = ""
+) -> Response:
+    """Sign out everywhere (R11.4), this browser included."""
+    if not csrf_ok(request, csrf):
+        return _bad_form(request)
+    await request.app.state.services.web_sessions.end_all(who.account.id)
+    response = RedirectResponse(SIGN_IN, status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/")
+    return response

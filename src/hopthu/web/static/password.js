@@ -1,0 +1,24 @@
+// R5.3 checked as the person types; the server checks again (policy/passwords.py).
+(function () {
+  const form = document.getElementById("password-form");
+  if (!form) return;
+  const fresh = form.querySelector("#new");
+  const again = form.querySelector("#again");
+  const tests = {
+    length: (v) => [...v].length >= 8,
+    upper: (v) => /\p{Lu}/u.test(v),
+    lower: (v) => /\p{Ll}/u.test(v),
+    digit: (v) => /\p{Nd}/u.test(v),
+    special: (v) => /[^\p{L}\p{N}\s\p{C}]/u.test(v),
+    same: (v) => v.length > 0 && v === again.value,
+  };
+  function update() {
+    const value = fresh.value.normalize("NFC");
+    for (const item of form.querySelectorAll("[data-rule]")) {
+      item.classList.toggle("met", tests[item.dataset.rule](value));
+    }
+  }
+  fresh.addEventListener("input", update);
+  again.addEventListener("input", update);
+  update();
+})();

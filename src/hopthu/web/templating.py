@@ -1,0 +1,58 @@
+"""Server-rendered pages: Jinja2 templates with autoescaping, every page given the language chooser
+`_`, the language, the CSRF token of its forms and who is signed in."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi.templating import Jinja2Templates
+from starlette.requests import Request
+from starlette.responses import HTMLResponse
+
+from hopthu.policy.quota import format_size
+from hopthu.web.auth import SignedIn
+from hopthu.web.i18n import COOKIE, chooser, language
+from hopthu.web.security import FORM_COOKIE, form_token, set_cookie
+
+TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
+TEMPLATES.env.filters["size"] = format_size
+
+
+def page(
+    request: Request,
+    template: str,
+    *,
+    who: SignedIn | None = None,
+    status_code: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    """Render `template`; pages without a session get (and keep) the double-submit form cookie."""
+    lang = language(request)
+    csrf = who.csrf if who is not None else form_token(request)
+    settings = request.app.state.services.settings
+    response = TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {
+            "_": chooser(lang),
+            "lang": lang,
+            "csrf": csrf,
+            "who": who,
+            "domain": settings.server.domain,
+            **context,
+        },
+        status_code=status_code,
+    )
+    response.headers["Content-Security-Policy"] = (
+        "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+        "frame-src 'self'; frame-ancestors 'self'; form-action 'self'; base-uri 'none'"
+    )
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Referrer-Policy"] = "same-origin"
+    response.headers["Cache-Control"] = "no-store"
+    if who is None and request.cookies.get(FORM_COOKIE) != csrf:
+        set_cookie(request, response, FORM_COOKIE, csrf, max_age=None)
+    if request.query_params.get("lang") in ("vi", "en"):
+        response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+    return response

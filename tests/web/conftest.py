@@ -1,0 +1,43 @@
+"""Web pages in a real browser: Playwright driving the Chromium of Debian's `chromium` package (never a
+downloaded browser), against a running server on its own loop (see tests/imap/conftest.py)."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterator
+
+import pytest
+
+from tests.imap.conftest import RunningServer, imapserver, resolver, server_settings  # noqa: F401
+from tests.smtp.conftest import PASSWORD  # noqa: F401
+
+CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
+
+
+@pytest.fixture
+def site(imapserver: RunningServer) -> str:  # noqa: F811
+    return f"http://127.0.0.1:{imapserver.port('http')}"
+
+
+@pytest.fixture
+def browser(site: str) -> Iterator:
+    """One browser per test, started after the server (and the database) are ready: Playwright's
+    synchronous API runs an event loop on this thread while it lives, and nothing else may then."""
+    path = shutil.which("chromium")
+    if path is None:
+        pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        yield launched
+        launched.close()
+
+
+@pytest.fixture
+def page(browser, site: str) -> Iterator:
+    context = browser.new_context(base_url=site, locale="vi-VN")
+    opened = context.new_page()
+    opened.set_default_timeout(15_000)
+    yield opened
+    context.close()

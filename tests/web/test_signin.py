@@ -1,0 +1,115 @@
+"""Signing in and out of the webmail in a real browser (R5.2, R5.3, R6, R11.4)."""
+
+from __future__ import annotations
+
+import re
+
+import httpx
+from imapclient import IMAPClient
+
+from hopthu.directory.people import PersonRow
+from hopthu.policy.lifecycle import Action, Reason
+from tests.imap.conftest import RunningServer, insecure_tls
+from tests.smtp.conftest import PASSWORD
+
+NEW_PASSWORD = "Can-Tho-2026!"
+
+
+def sign_in(page, login: str, password: str, *, public: bool = False) -> None:
+    page.goto("/dang-nhap")
+    page.get_by_label("Địa chỉ thư").fill(login)
+    page.get_by_label("Mật khẩu").fill(password)
+    if public:
+        page.get_by_label(re.compile("máy tính công cộng")).check()
+    page.get_by_role("button", name="Đăng nhập").click()
+
+
+def test_first_sign_in_forces_a_password_change(imapserver: RunningServer, page) -> None:
+    """R5.2: a new person's temporary password leads to the change page, and nothing else is reached
+    until it is changed; R5.3's rules are shown as they are met."""
+    directory = imapserver.services.directory
+    (person,) = imapserver.run(
+        directory.people.register([PersonRow("Lê", "Hoàng", "Nam", "sonv")], actor="test")
+    )
+    sign_in(page, person.address, person.temporary_password)
+    page.wait_for_url("**/doi-mat-khau")
+    page.goto("/cai-dat")
+    page.wait_for_url("**/doi-mat-khau")  # nothing can be reached around it
+    page.get_by_label("Mật khẩu hiện tại").fill(person.temporary_password)
+    page.get_by_label("Mật khẩu mới", exact=True).fill("yeu")
+    assert page.locator("li.met").count() == 1  # only "lowercase" so far
+    page.get_by_label("Mật khẩu mới", exact=True).fill(NEW_PASSWORD)
+    page.get_by_label("Nhập lại mật khẩu mới").fill(NEW_PASSWORD)
+    assert page.locator("li.met").count() == 6
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    page.wait_for_url("**/cai-dat?doi-mat-khau=1")
+    assert "Đã đổi mật khẩu" in page.content()
+    client = IMAPClient("127.0.0.1", port=imapserver.port("imaps"), ssl=True, ssl_context=insecure_tls())
+    client.login(person.address, NEW_PASSWORD)  # the same password everywhere, now allowed
+    client.logout()
+
+
+def test_a_weak_password_is_refused_by_the_server_too(imapserver: RunningServer, page) -> None:
+    """R5.3 is checked on the server whatever the page's script says."""
+    directory = imapserver.services.directory
+    (person,) = imapserver.run(
+        directory.people.register([PersonRow("Võ", "Thị", "Hoa", "sonv")], actor="test")
+    )
+    sign_in(page, person.address, person.temporary_password)
+    page.wait_for_url("**/doi-mat-khau")
+    page.get_by_label("Mật khẩu hiện tại").fill(person.temporary_password)
+    page.get_by_label("Mật khẩu mới", exact=True).fill("matkhau123")
+    page.get_by_label("Nhập lại mật khẩu mới").fill("matkhau123")
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    assert "cần có chữ in hoa" in page.get_by_role("alert").inner_text()
+
+
+def test_refusals_say_why_in_vietnamese(imapserver: RunningServer, page) -> None:
+    """Wrong password; a locked mailbox (R6) is told where to turn."""
+    sign_in(page, "nvminh", "sai-mat-khau")
+    assert page.get_by_role("alert").inner_text() == "Sai địa chỉ hoặc mật khẩu"
+    accounts = imapserver.services.directory.accounts
+    imapserver.run(
+        accounts.change_status("ttnanh", Action.LOCK, reason=Reason.VIOLATION, ref=None, actor="test")
+    )
+    sign_in(page, "ttnanh", PASSWORD)
+    assert "hotro@cantho.gov.vn" in page.get_by_role("alert").inner_text()
+
+
+def test_sign_out_everywhere(imapserver: RunningServer, browser, site: str) -> None:
+    """R11.4: the sessions are listed; one button ends them all, in every browser."""
+    first = browser.new_context(base_url=site).new_page()
+    second = browser.new_context(base_url=site).new_page()
+    sign_in(first, "nvminh", PASSWORD)
+    sign_in(second, "nvminh", PASSWORD, public=True)
+    second.wait_for_url("**/cai-dat")
+    first.goto("/cai-dat")
+    assert first.locator("table.list tbody tr").count() == 2
+    assert "máy công cộng" in first.locator("table.list").inner_text()
+    first.get_by_role("button", name="Đăng xuất khỏi mọi thiết bị").click()
+    first.wait_for_url("**/dang-nhap")
+    second.goto("/cai-dat")
+    second.wait_for_url("**/dang-nhap?next=/cai-dat")
+    first.context.close()
+    second.context.close()
+
+
+def test_public_computer_session_ends_with_the_browser(imapserver: RunningServer, page) -> None:
+    """R11.4: no lifetime on the cookie of a public-computer session (it ends with the browser)."""
+    sign_in(page, "nvminh", PASSWORD, public=True)
+    page.wait_for_url("**/cai-dat")
+    (cookie,) = [c for c in page.context.cookies() if c["name"] == "hopthu_session"]
+    assert cookie["expires"] == -1 and cookie["httpOnly"]
+
+
+def test_english_switch(imapserver: RunningServer, page) -> None:
+    page.goto("/dang-nhap?lang=en")
+    assert page.get_by_role("heading").inner_text() == "Sign in to your mailbox"
+    page.goto("/dang-nhap")
+    assert page.get_by_role("button", name="Sign in").is_visible()  # the choice is remembered
+
+
+def test_forms_without_their_token_are_refused(site: str) -> None:
+    """CSRF: a form posted from elsewhere (no token) changes nothing."""
+    answer = httpx.post(f"{site}/dang-nhap", data={"login": "nvminh", "password": PASSWORD})
+    assert answer.status_code == 400 and "hopthu_session" not in answer.cookies
