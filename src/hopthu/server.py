@@ -216,6 +216,7 @@ class Server:
             while self.services.pipeline.active and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
         if self._http is not None and self._http_task is not None:
+            self._http.config.app.state.closing.set()  # live pages (server-sent events) end now
             self._http.should_exit = True
             await asyncio.gather(self._http_task, return_exceptions=True)
         if self._outbound_task is not None:

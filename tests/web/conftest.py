@@ -3,13 +3,14 @@ downloaded browser), against a running server on its own loop (see tests/imap/co
 
 from __future__ import annotations
 
+import re
 import shutil
 from collections.abc import Iterator
 
 import pytest
 
 from tests.imap.conftest import RunningServer, imapserver, resolver, server_settings  # noqa: F401
-from tests.smtp.conftest import PASSWORD  # noqa: F401
+from tests.smtp.conftest import PASSWORD
 
 CHROMIUM_ARGS = ["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"]
 
@@ -41,3 +42,13 @@ def page(browser, site: str) -> Iterator:
     opened.set_default_timeout(15_000)
     yield opened
     context.close()
+
+
+def sign_in(page, login: str, password: str = PASSWORD, *, public: bool = False) -> None:
+    """Through the sign-in page, as a person would."""
+    page.goto("/dang-nhap")
+    page.get_by_label("Địa chỉ thư").fill(login)
+    page.get_by_label("Mật khẩu").fill(password)
+    if public:
+        page.get_by_label(re.compile("máy tính công cộng")).check()
+    page.get_by_role("button", name="Đăng nhập").click()

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import re
-
 import httpx
 from imapclient import IMAPClient
 
@@ -11,17 +9,9 @@ from hopthu.directory.people import PersonRow
 from hopthu.policy.lifecycle import Action, Reason
 from tests.imap.conftest import RunningServer, insecure_tls
 from tests.smtp.conftest import PASSWORD
+from tests.web.conftest import sign_in
 
 NEW_PASSWORD = "Can-Tho-2026!"
-
-
-def sign_in(page, login: str, password: str, *, public: bool = False) -> None:
-    page.goto("/dang-nhap")
-    page.get_by_label("Địa chỉ thư").fill(login)
-    page.get_by_label("Mật khẩu").fill(password)
-    if public:
-        page.get_by_label(re.compile("máy tính công cộng")).check()
-    page.get_by_role("button", name="Đăng nhập").click()
 
 
 def test_first_sign_in_forces_a_password_change(imapserver: RunningServer, page) -> None:
@@ -82,7 +72,7 @@ def test_sign_out_everywhere(imapserver: RunningServer, browser, site: str) -> N
     second = browser.new_context(base_url=site).new_page()
     sign_in(first, "nvminh", PASSWORD)
     sign_in(second, "nvminh", PASSWORD, public=True)
-    second.wait_for_url("**/cai-dat")
+    second.wait_for_url("**/thu/*")
     first.goto("/cai-dat")
     assert first.locator("table.list tbody tr").count() == 2
     assert "máy công cộng" in first.locator("table.list").inner_text()
@@ -97,7 +87,7 @@ def test_sign_out_everywhere(imapserver: RunningServer, browser, site: str) -> N
 def test_public_computer_session_ends_with_the_browser(imapserver: RunningServer, page) -> None:
     """R11.4: no lifetime on the cookie of a public-computer session (it ends with the browser)."""
     sign_in(page, "nvminh", PASSWORD, public=True)
-    page.wait_for_url("**/cai-dat")
+    page.wait_for_url("**/thu/*")
     (cookie,) = [c for c in page.context.cookies() if c["name"] == "hopthu_session"]
     assert cookie["expires"] == -1 and cookie["httpOnly"]
 

@@ -6,6 +6,7 @@ that needs a signed-in person depends on `auth.signed_in`, whose `Redirect` beco
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -14,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from hopthu import __version__
-from hopthu.web import signin
+from hopthu.web import mail, signin
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
 
@@ -23,8 +24,10 @@ def create_app(services: Any) -> FastAPI:
     """An app bound to a running process's services (store, directory, settings, web sessions)."""
     app = FastAPI(title="Hộp Thư", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
     app.state.services = services
+    app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(signin.router)
+    app.include_router(mail.router)
 
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:

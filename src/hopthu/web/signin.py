@@ -62,7 +62,7 @@ def _bad_form(request: Request) -> HTMLResponse:
 
 @router.get("/", include_in_schema=False)
 async def home(who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse:
-    return RedirectResponse(ACCOUNT_PAGE, status_code=303)
+    return RedirectResponse("/thu", status_code=303)
 
 
 @router.get(SIGN_IN, response_class=HTMLResponse)

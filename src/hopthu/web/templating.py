@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 from typing import Any
 
@@ -11,12 +12,35 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hopthu.policy.quota import format_size
+from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn
 from hopthu.web.i18n import COOKIE, chooser, language
 from hopthu.web.security import FORM_COOKIE, form_token, set_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["size"] = format_size
+VIETNAM = dt.timezone(dt.timedelta(hours=7))
+
+
+def when(moment: dt.datetime | None) -> str:
+    """A message's time as a list shows it: the hour today, the day otherwise (Vietnam's time)."""
+    if moment is None:
+        return ""
+    local = moment.astimezone(VIETNAM)
+    today = dt.datetime.now(VIETNAM).date()
+    return local.strftime("%H:%M") if local.date() == today else local.strftime("%d/%m/%Y")
+
+
+def sender_name(sender: str) -> str:
+    """ "Nguyễn Văn Minh <nvminh@...>" as "Nguyễn Văn Minh"; a bare address stays as it is."""
+    name, _, rest = sender.partition(" <")
+    return name if rest else sender
+
+
+TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.filters["unread"] = lambda message: not message.flags & SEEN
+TEMPLATES.env.filters["flagged"] = lambda message: bool(message.flags & FLAGGED)
+TEMPLATES.env.filters["sender_name"] = sender_name
 
 
 def page(
