@@ -181,6 +181,13 @@ _NOT_FILES = frozenset(
 )
 
 
+def find_attachments(data: bytes, structure: Node) -> list[Attachment]:
+    """The files a stored message carries, with their IMAP part numbers (for listing and download)."""
+    found: list[Attachment] = []
+    _find_attachments(data, structure, "", found)
+    return found
+
+
 def _find_attachments(data: bytes, node: Node, number: str, out: list[Attachment]) -> None:
     """Leaves that are files: anything but unnamed text, signatures and reports, and messages
     sent as files; a message forwarded inline is looked into."""

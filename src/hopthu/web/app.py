@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse, RedirectResponse
 from fastapi.staticfiles import StaticFiles
 
 from hopthu import __version__
-from hopthu.web import mail, signin
+from hopthu.web import mail, reading, signin
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
 
@@ -28,6 +28,7 @@ def create_app(services: Any) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.include_router(signin.router)
     app.include_router(mail.router)
+    app.include_router(reading.router)
 
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:

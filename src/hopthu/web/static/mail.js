@@ -12,6 +12,8 @@
   const mailbox = form.dataset.mailbox;
   const firstPage = !new URLSearchParams(location.search).has("truoc");
   const events = new EventSource("/su-kien");
+  // Leaving the page (opening a message) must not be undone by a reload the news would start.
+  window.addEventListener("beforeunload", () => events.close());
   events.addEventListener("change", (event) => {
     const change = JSON.parse(event.data);
     if (change.mailbox !== null && String(change.mailbox) !== mailbox) return;

@@ -1,0 +1,200 @@
+"""Reading one message: its header, its body in a sandboxed frame (see `htmlmail`), its files to
+download, its original source, and a print view. Opening a message marks it read, through the same
+store operation as IMAP's FETCH BODY[] (so an open mail client hears of it at once)."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Annotated, Any
+from urllib.parse import quote
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hopthu.mail import DecodeError, binary, find_part
+from hopthu.mail.envelope import address_text, display_name
+from hopthu.mail.message import Attachment, find_attachments
+from hopthu.mail.structure import Node
+from hopthu.store import reading
+from hopthu.store.flags import SEEN
+from hopthu.store.schema import message
+from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.folders import find, folders
+from hopthu.web.htmlmail import render_body
+from hopthu.web.templating import page
+
+router = APIRouter()
+INLINE_READ = 256 * 1024  # larger bodies are read in a thread, off the event loop
+_COLUMNS = [
+    message.c.flags,
+    message.c.internal_date,
+    message.c.size,
+    message.c.subject,
+    message.c.sender,
+    message.c.sent_at,
+    message.c.envelope,
+    message.c.structure,
+    message.c.blob_hash,
+    message.c.prefix,
+]
+# The frame's own policy: no script, nothing fetched from outside unless the reader allowed images.
+_FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:{remote}; base-uri 'none'"
+
+
+@dataclass(frozen=True, slots=True)
+class Opened:
+    row: Any
+    data: bytes  # the stored body (our delivery headers not included)
+
+
+async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> Opened:
+    """The person's message, or 404 (a message of someone else is never shown)."""
+    store = request.app.state.services.store
+    find(await folders(store.mail, who.account.id), mailbox_id)
+    rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
+    if not rows:
+        raise HTTPException(404)
+    row = rows[0]
+    if row.size <= INLINE_READ:
+        return Opened(row, store.blobs.get(row.blob_hash))
+    return Opened(row, await asyncio.to_thread(store.blobs.get, row.blob_hash))
+
+
+def _people(envelope: dict, field: str) -> list[str]:
+    shown = []
+    for address in envelope.get(field) or []:
+        name, mailbox = display_name(address), address_text(address)
+        if mailbox:
+            shown.append(f"{name} <{mailbox}>" if name else mailbox)
+    return shown
+
+
+def _content_ids(node: Node, number: str = "") -> dict[str, str]:
+    """Content-ID (without <>) to IMAP part number, for inline images."""
+    found: dict[str, str] = {}
+    children = node.get("parts") if node["kind"] == "multipart" else None
+    if children:
+        for i, child in enumerate(children, 1):
+            found.update(_content_ids(child, f"{number}.{i}" if number else str(i)))
+    elif node.get("id"):
+        found[node["id"].strip("<> ")] = number or "1"
+    return found
+
+
+@router.get("/thu/{mailbox_id}/{uid}", response_class=HTMLResponse)
+async def read(
+    request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
+) -> HTMLResponse:
+    opened = await _open(request, who, mailbox_id, uid)
+    row = opened.row
+    mail = request.app.state.services.store.mail
+    views = await folders(mail, who.account.id)
+    if not row.flags & SEEN:
+        await mail.editor.set_flags(who.account.id, mailbox_id, [uid], "+", SEEN)
+        views = await folders(mail, who.account.id)  # the unread count just changed
+    body = render_body(opened.data, row.structure, images=bool(anh), inline=lambda _cid: None)
+    envelope = row.envelope or {}
+    return page(
+        request,
+        "mail_read.html",
+        who=who,
+        folders=views,
+        current=find(views, mailbox_id),
+        uid=uid,
+        row=row,
+        sender=row.sender,
+        to=_people(envelope, "to"),
+        cc=_people(envelope, "cc"),
+        attachments=find_attachments(opened.data, row.structure),
+        blocked=body.blocked_images,
+        images=bool(anh),
+        printing="in" in request.query_params,
+    )
+
+
+@router.get("/thu/{mailbox_id}/{uid}/noi-dung", response_class=HTMLResponse)
+async def content(
+    request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
+) -> HTMLResponse:
+    """The body alone, for the sandboxed frame of the reading page."""
+    opened = await _open(request, who, mailbox_id, uid)
+    ids = _content_ids(opened.row.structure)
+    base = f"/thu/{mailbox_id}/{uid}/tep/"
+    body = render_body(
+        opened.data,
+        opened.row.structure,
+        images=bool(anh),
+        inline=lambda cid: base + ids[cid] if cid in ids else None,
+    )
+    document = (
+        '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
+        "<style>body{font-family:Arial,sans-serif;margin:0;padding:.5rem;overflow-wrap:anywhere}"
+        "pre.text{white-space:pre-wrap;font-family:inherit}img{max-width:100%;height:auto}</style>"
+        f"</head><body>{body.html}</body></html>"
+    )
+    return HTMLResponse(
+        document,
+        headers={
+            "Content-Security-Policy": _FRAME_POLICY.format(remote=" https: http:" if anh else ""),
+            "X-Content-Type-Options": "nosniff",
+            "Cache-Control": "no-store",
+            "Referrer-Policy": "no-referrer",
+        },
+    )
+
+
+@router.get("/thu/{mailbox_id}/{uid}/tep/{part}")
+async def attachment(
+    request: Request, mailbox_id: int, uid: int, part: str, who: Annotated[SignedIn, Depends(signed_in)]
+) -> Response:
+    """One part of the message, decoded, as a download (inline images are asked for the same way)."""
+    opened = await _open(request, who, mailbox_id, uid)
+    known: dict[str, Attachment] = {a.part: a for a in find_attachments(opened.data, opened.row.structure)}
+    inline = set(_content_ids(opened.row.structure).values())
+    if part not in known and part not in inline:
+        raise HTTPException(404)
+    try:
+        data = binary(opened.data, opened.row.structure, part)
+    except DecodeError:
+        raise HTTPException(422) from None
+    file = known.get(part)
+    name = (file.filename if file else None) or f"phan-{part}"
+    media = file.content_type if file else "application/octet-stream"
+    disposition = "inline" if part in inline and file is None else "attachment"
+    if disposition == "inline":
+        media = _image_type(opened.row.structure, part)
+    return Response(
+        data,
+        media_type=media,
+        headers={
+            "Content-Disposition": f"{disposition}; filename*=UTF-8''{quote(name)}",
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+            "Cache-Control": "private, max-age=3600",
+        },
+    )
+
+
+def _image_type(structure: Node, part: str) -> str:
+    node = find_part(structure, part)
+    kind = f"{node.get('type', '')}/{node.get('subtype', '')}".lower() if node else ""
+    return (
+        kind if kind.startswith("image/") and kind not in ("image/svg+xml",) else "application/octet-stream"
+    )
+
+
+@router.get("/thu/{mailbox_id}/{uid}/goc")
+async def source(
+    request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)]
+) -> Response:
+    """The original message as it was received (our delivery headers first), as plain text."""
+    opened = await _open(request, who, mailbox_id, uid)
+    return Response(
+        (opened.row.prefix or b"") + opened.data,
+        media_type="text/plain; charset=utf-8",
+        headers={
+            "X-Content-Type-Options": "nosniff",
+            "Content-Security-Policy": "default-src 'none'; sandbox",
+        },
+    )

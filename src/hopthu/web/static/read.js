@@ -1,0 +1,16 @@
+// The message frame grows to its content (the frame runs no script of its own), and the print view
+// prints itself.
+(function () {
+  const frame = document.getElementById("body-frame");
+  if (frame) {
+    const fit = () => {
+      const doc = frame.contentDocument;
+      if (doc && doc.body) frame.style.height = doc.documentElement.scrollHeight + 20 + "px";
+    };
+    frame.addEventListener("load", () => {
+      fit();
+      for (const image of frame.contentDocument.images) image.addEventListener("load", fit);
+      if (document.querySelector(".reading.printing")) window.print();
+    });
+  }
+})();
