@@ -198,11 +198,10 @@ class MailStore:
         return (row.bytes, row.messages) if row else (0, 0)
 
     async def mailboxes(self, account_id: int) -> list[MailboxInfo]:
-        async with self.db.read() as conn:
-            rows = await conn.execute(
-                sa.select(*_MAILBOX_COLUMNS).where(mailbox.c.account_id == account_id).order_by(mailbox.c.id)
-            )
-            return [MailboxInfo(*row) for row in rows]
+        rows = await self.db.all(
+            sa.select(*_MAILBOX_COLUMNS).where(mailbox.c.account_id == account_id).order_by(mailbox.c.id)
+        )
+        return [MailboxInfo(*row) for row in rows]
 
     async def mailbox(self, account_id: int, name: str) -> MailboxInfo | None:
         async with self.db.read() as conn:
@@ -300,9 +299,8 @@ class MailStore:
         query = sa.select(*_SUMMARY_COLUMNS).where(message.c.mailbox_id == mailbox_id)
         if before_uid is not None:
             query = query.where(message.c.uid < before_uid)
-        async with self.db.read() as conn:
-            rows = await conn.execute(query.order_by(message.c.uid.desc()).limit(limit))
-            return [MessageSummary(*row) for row in rows]
+        rows = await self.db.all(query.order_by(message.c.uid.desc()).limit(limit))
+        return [MessageSummary(*row) for row in rows]
 
     async def message_bytes(self, mailbox_id: int, uid: int) -> bytes | None:
         async with self.db.read() as conn:
