@@ -103,3 +103,13 @@ def test_forms_without_their_token_are_refused(site: str) -> None:
     """CSRF: a form posted from elsewhere (no token) changes nothing."""
     answer = httpx.post(f"{site}/dang-nhap", data={"login": "nvminh", "password": PASSWORD})
     assert answer.status_code == 400 and "hopthu_session" not in answer.cookies
+
+
+def test_errors_are_pages_in_vietnamese_without_traceback(imapserver: RunningServer, page) -> None:
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    missing = page.goto("/thu/999999")
+    assert missing.status == 404
+    assert "Không tìm thấy trang hoặc thư này" in page.content() and "Traceback" not in page.content()
+    invalid = page.goto("/thu/khong-phai-so")
+    assert invalid.status == 422 and "Dữ liệu không hợp lệ" in page.content()

@@ -7,17 +7,33 @@ that needs a signed-in person depends on `auth.signed_in`, whose `Redirect` beco
 from __future__ import annotations
 
 import asyncio
+import logging
+import secrets
 from pathlib import Path
 from typing import Any
 
 from fastapi import FastAPI, Request
-from fastapi.responses import JSONResponse, RedirectResponse
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
 from hopthu.web import mail, reading, signin
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
+from hopthu.web.templating import page
+
+log = logging.getLogger("hopthu.web")
+_HELP = ("Nếu cần giúp, hãy viết cho hotro@.", "If you need help, write to hotro@.")
+_HTTP_TEXTS = {
+    400: ("Yêu cầu không hợp lệ", "Bad request"),
+    403: ("Không được phép", "Not allowed"),
+    404: ("Không tìm thấy trang hoặc thư này", "This page or message was not found"),
+    405: ("Không làm được thao tác này ở đây", "This action is not possible here"),
+    413: ("Dữ liệu gửi lên quá lớn", "What was sent is too large"),
+    422: ("Dữ liệu không hợp lệ", "Invalid data"),
+}
 
 
 def create_app(services: Any) -> FastAPI:
@@ -33,6 +49,31 @@ def create_app(services: Any) -> FastAPI:
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:
         return RedirectResponse(error.location, status_code=303)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def refused(request: Request, error: StarletteHTTPException) -> Response:
+        vi, en = _HTTP_TEXTS.get(error.status_code, _HTTP_TEXTS[400])
+        return page(request, "message.html", status_code=error.status_code, title=(vi, en), text=_HELP)
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid(request: Request, _error: RequestValidationError) -> Response:
+        return page(request, "message.html", status_code=422, title=_HTTP_TEXTS[422], text=_HELP)
+
+    @app.exception_handler(Exception)
+    async def failed(request: Request, _error: Exception) -> Response:
+        """A bug: logged with an id the person can quote to hotro@; never a traceback on the page."""
+        incident = secrets.token_hex(4)
+        log.exception("web page %s failed (incident %s)", request.url.path, incident)
+        return page(
+            request,
+            "message.html",
+            status_code=500,
+            title=("Đã có lỗi", "Something went wrong"),
+            text=(
+                f"Mã sự cố: {incident}. Hãy thử lại hoặc báo hotro@.",
+                f"Incident {incident}: try again or tell hotro@.",
+            ),
+        )
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
