@@ -219,6 +219,8 @@ class Server:
             self._http.config.app.state.closing.set()  # live pages (server-sent events) end now
             self._http.should_exit = True
             await asyncio.gather(self._http_task, return_exceptions=True)
+        if self.services is not None:
+            await self.services.pipeline.auto_replies.wait()
         if self._outbound_task is not None:
             self._outbound_task.cancel()
             await asyncio.gather(self._outbound_task, return_exceptions=True)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import httpx
 from imapclient import IMAPClient
 
@@ -113,3 +115,20 @@ def test_errors_are_pages_in_vietnamese_without_traceback(imapserver: RunningSer
     assert "Không tìm thấy trang hoặc thư này" in page.content() and "Traceback" not in page.content()
     invalid = page.goto("/thu/khong-phai-so")
     assert invalid.status == 422 and "Dữ liệu không hợp lệ" in page.content()
+
+
+def test_signature_and_out_of_office_are_saved(imapserver: RunningServer, page) -> None:
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/cai-dat")
+    page.get_by_role("textbox", name="Chữ ký").fill("Nguyễn Văn Minh\nSở Nội vụ")
+    page.get_by_label(re.compile("Bật trả lời tự động")).check()
+    page.get_by_role("button", name="Lưu").click()
+    assert "Cần nội dung" in page.get_by_role("alert").inner_text()  # on, but nothing to say
+    page.get_by_label("Nội dung trả lời").fill("Tôi đi công tác đến hết tuần.")
+    page.get_by_role("button", name="Lưu").click()
+    page.wait_for_url("**/cai-dat?da-luu=1")
+    account = imapserver.run(imapserver.services.directory.accounts.get("nvminh"))
+    saved = imapserver.run(imapserver.services.directory.preferences.get(account.id))
+    assert saved.signature == "Nguyễn Văn Minh\nSở Nội vụ" and saved.vacation_on
+    assert saved.vacation_text == "Tôi đi công tác đến hết tuần."

@@ -8,6 +8,7 @@ from hopthu.directory.aliases import AliasService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
 from hopthu.directory.people import PeopleService
+from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.requests import RequestService
 from hopthu.directory.roles import RoleService
 
@@ -22,3 +23,4 @@ class Directory:
         self.delegations = DelegationService(ctx, self.accounts)
         self.aliases = AliasService(ctx, self.accounts)
         self.requests = RequestService(ctx)
+        self.preferences = PreferenceService(ctx)

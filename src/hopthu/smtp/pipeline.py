@@ -28,6 +28,7 @@ from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
 from hopthu.smtp import replies
 from hopthu.smtp.authresults import Result
+from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
@@ -83,6 +84,7 @@ class Pipeline:
         self.rules = router.ctx.quota_rules
         self.active = 0  # messages being accepted right now (shutdown waits for them)
         self.on_queued: Callable[[], None] = lambda: None  # wakes the outbound queue
+        self.auto_replies = AutoResponder(router, self.notify)
 
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message; the reply says what the client is told."""
@@ -148,6 +150,13 @@ class Pipeline:
         refused = [d for d in delivered if d.refused]
         if refused and incoming.mail_from:
             await self._report_refused(data[: parsed.header_end], incoming, refused, addresses)
+        if incoming.channel != "system":  # out-of-office replies (RFC 3834), never to a notice
+            stored = [
+                d.target.account_id for d in delivered if isinstance(d.target, Target) and d.uid is not None
+            ]
+            self.auto_replies.after_delivery(
+                incoming.mail_from, data[: parsed.header_end], parsed.envelope, parsed.subject, stored
+            )
         return Outcome(replies.QUEUED, delivered)
 
     async def notify(self, notice: bytes, recipient: str) -> None:

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0004_web_session"
+HEAD = "0005_preferences"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

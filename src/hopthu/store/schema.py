@@ -163,6 +163,28 @@ web_session = sa.Table(
     sa.Column("ended_at", Timestamp, nullable=True),
 )
 
+# What a person sets for themselves in the webmail: their signature and the out-of-office reply.
+account_preference = sa.Table(
+    "account_preference",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("signature", sa.Text, nullable=False, server_default=""),
+    sa.Column("vacation_on", sa.Boolean, nullable=False, server_default=sa.false()),
+    sa.Column("vacation_subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("vacation_text", sa.Text, nullable=False, server_default=""),
+    sa.Column("vacation_until", sa.Date, nullable=True),  # the last day it answers; None: until turned off
+    sa.Column("updated_at", Timestamp, nullable=False),
+)
+
+# Who got an out-of-office reply from whom and when: one reply per sender per period (RFC 3834 §2).
+vacation_reply = sa.Table(
+    "vacation_reply",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("sender", sa.String(320), primary_key=True),
+    sa.Column("replied_at", Timestamp, nullable=False),
+)
+
 # --- mail ----------------------------------------------------------------------------------------
 
 blob = sa.Table(

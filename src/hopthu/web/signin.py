@@ -16,6 +16,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.auth import Refusal, SignInRefused
+from hopthu.directory.preferences import Preferences
 from hopthu.errors import HopThuError
 from hopthu.policy import passwords
 from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
@@ -170,6 +171,16 @@ def _rules() -> list[tuple[str, str, str]]:
 
 @router.get(ACCOUNT_PAGE, response_class=HTMLResponse)
 async def account_page(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
+    return await _account(request, who)
+
+
+async def _account(
+    request: Request,
+    who: SignedIn,
+    *,
+    error: HopThuError | None = None,
+    preferences: Preferences | None = None,
+) -> HTMLResponse:
     services = request.app.state.services
     sessions = await services.web_sessions.listing(who.account.id)
     settings = services.settings
@@ -182,6 +193,7 @@ async def account_page(request: Request, who: Annotated[SignedIn, Depends(signed
         request,
         "account.html",
         who=who,
+        status_code=400 if error else 200,
         sessions=sessions,
         current=who.session.id,
         expires=expires.astimezone(dt.timezone(dt.timedelta(hours=7))),
@@ -189,6 +201,9 @@ async def account_page(request: Request, who: Annotated[SignedIn, Depends(signed
         percent=percent,
         warn=any(percent >= level for level in settings.policy.quota_warn_percents),
         changed="doi-mat-khau" in request.query_params,
+        saved="da-luu" in request.query_params,
+        preferences=preferences or await services.directory.preferences.get(who.account.id),
+        error=error,
     )
 
 
@@ -218,3 +233,36 @@ async def end_all_sessions(
     response = RedirectResponse(SIGN_IN, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
     return response
+
+
+@router.post(f"{ACCOUNT_PAGE}/ca-nhan")
+async def save_preferences(
+    request: Request,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    signature: Annotated[str, Form()] = "",
+    vacation_on: Annotated[str | None, Form()] = None,
+    vacation_subject: Annotated[str, Form()] = "",
+    vacation_text: Annotated[str, Form()] = "",
+    vacation_until: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The signature and the out-of-office reply (answered once per sender a week, RFC 3834)."""
+    if not csrf_ok(request, csrf):
+        return _bad_form(request)
+    services = request.app.state.services
+    try:
+        until = dt.date.fromisoformat(vacation_until) if vacation_until.strip() else None
+    except ValueError:
+        until = None
+    chosen = Preferences(
+        signature.replace("\r\n", "\n").strip("\n"),
+        vacation_on is not None,
+        vacation_subject.strip(),
+        vacation_text.replace("\r\n", "\n").strip(),
+        until,
+    )
+    try:
+        await services.directory.preferences.save(who.account.id, chosen)
+    except HopThuError as error:
+        return await _account(request, who, error=error, preferences=chosen)
+    return RedirectResponse(f"{ACCOUNT_PAGE}?da-luu=1", status_code=303)

@@ -1,0 +1,76 @@
+"""What a person sets for themselves: the signature added to what they write, and the out-of-office
+reply (its text, and the last day it answers)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hopthu.directory.context import DirectoryContext
+from hopthu.errors import HopThuError
+from hopthu.store import dialect
+from hopthu.store.schema import account_preference
+
+MAX_SIGNATURE = 2000
+MAX_VACATION_TEXT = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Preferences:
+    signature: str = ""
+    vacation_on: bool = False
+    vacation_subject: str = ""
+    vacation_text: str = ""
+    vacation_until: dt.date | None = None
+
+    def replies_on(self, day: dt.date) -> bool:
+        """Whether the out-of-office reply answers mail arriving on `day`."""
+        return self.vacation_on and (self.vacation_until is None or day <= self.vacation_until)
+
+
+class PreferenceService:
+    def __init__(self, ctx: DirectoryContext) -> None:
+        self.ctx = ctx
+
+    async def get(self, account_id: int) -> Preferences:
+        rows = await self.ctx.store.db.all(
+            sa.select(
+                account_preference.c.signature,
+                account_preference.c.vacation_on,
+                account_preference.c.vacation_subject,
+                account_preference.c.vacation_text,
+                account_preference.c.vacation_until,
+            ).where(account_preference.c.account_id == account_id)
+        )
+        return Preferences(*rows[0]) if rows else Preferences()
+
+    async def save(self, account_id: int, preferences: Preferences) -> None:
+        if len(preferences.signature) > MAX_SIGNATURE:
+            raise HopThuError(
+                f"Chữ ký dài quá {MAX_SIGNATURE} ký tự",
+                f"The signature is longer than {MAX_SIGNATURE} characters",
+            )
+        if len(preferences.vacation_text) > MAX_VACATION_TEXT:
+            raise HopThuError(
+                f"Nội dung trả lời tự động dài quá {MAX_VACATION_TEXT} ký tự",
+                f"The out-of-office text is longer than {MAX_VACATION_TEXT} characters",
+            )
+        if preferences.vacation_on and not preferences.vacation_text.strip():
+            raise HopThuError("Cần nội dung cho thư trả lời tự động", "The out-of-office reply needs a text")
+        values = {
+            "signature": preferences.signature,
+            "vacation_on": preferences.vacation_on,
+            "vacation_subject": preferences.vacation_subject[:300],
+            "vacation_text": preferences.vacation_text,
+            "vacation_until": preferences.vacation_until,
+            "updated_at": self.ctx.now(),
+        }
+        statement = dialect.insert(self.ctx.store.db.backend, account_preference).values(
+            account_id=account_id, **values
+        )
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(
+                statement.on_conflict_do_update(index_elements=[account_preference.c.account_id], set_=values)
+            )
