@@ -2,13 +2,43 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import sqlalchemy as sa
 
 from hopthu.directory import audit
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
-from hopthu.store.schema import delegation
+from hopthu.store.db import Database
+from hopthu.store.schema import account, delegation
+
+
+@dataclass(frozen=True, slots=True)
+class DelegatedMailbox:
+    account_id: int
+    local: str
+    display_name: str
+    can_send: bool
+
+
+_UNUSABLE = ("revoked", "deleted")
+
+
+async def delegated_to(db: Database, person_account_id: int) -> list[DelegatedMailbox]:
+    """The agency mailboxes a person may use now (R8.2), by address: for IMAP's shared namespace and
+    the webmail's mailbox switch."""
+    rows = await db.all(
+        sa.select(account.c.id, account.c.local, account.c.display_name, delegation.c.can_send)
+        .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
+        .where(
+            delegation.c.person_account_id == person_account_id,
+            delegation.c.can_read.is_(True),
+            account.c.status.not_in(_UNUSABLE),
+        )
+        .order_by(account.c.local)
+    )
+    return [DelegatedMailbox(*row) for row in rows]
 
 
 class DelegationService:

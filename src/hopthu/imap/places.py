@@ -13,14 +13,14 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from hopthu.directory.delegations import delegated_to
 from hopthu.imap.responses import ImapRefusal
 from hopthu.imap.selected import Place
 from hopthu.store.db import Database
 from hopthu.store.folders import SEPARATOR, Folder, Folders
-from hopthu.store.schema import account, delegation
+from hopthu.store.schema import account
 
 SHARED = "Shared"
-_UNUSABLE = ("revoked", "deleted")
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,17 +36,10 @@ class Owner:
 
 async def owners_for(db: Database, account_id: int, local: str) -> list[Owner]:
     """The person's own account first, then each agency mailbox delegated to them."""
-    rows = await db.all(
-        sa.select(account.c.id, account.c.local)
-        .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
-        .where(
-            delegation.c.person_account_id == account_id,
-            delegation.c.can_read.is_(True),
-            account.c.status.not_in(_UNUSABLE),
-        )
-        .order_by(account.c.local)
-    )
-    shared = [Owner(row.id, row.local, f"{SHARED}{SEPARATOR}{row.local}{SEPARATOR}") for row in rows]
+    shared = [
+        Owner(box.account_id, box.local, f"{SHARED}{SEPARATOR}{box.local}{SEPARATOR}")
+        for box in await delegated_to(db, account_id)
+    ]
     return [Owner(account_id, local, ""), *shared]
 
 
