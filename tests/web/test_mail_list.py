@@ -16,7 +16,7 @@ def test_folders_list_and_live_arrival(imapserver: RunningServer, page) -> None:
     folders = page.get_by_role("navigation", name="Thư mục")
     names = [text.split("\n")[0] for text in folders.get_by_role("link").all_inner_texts()]
     assert names[:6] == ["Hộp thư đến", "Thư nháp", "Đã gửi", "Lưu trữ", "Thư rác", "Thùng rác"]
-    inbox = folders.get_by_role("link", name="Hộp thư đến")
+    inbox = folders.get_by_role("link", name="Hộp thư đến").first  # nvminh also sees the agency's
     expect(inbox).to_contain_text("1")  # one unread
     expect(page.get_by_role("link", name="Công văn số 1")).to_be_visible()
     imapserver.deliver("nvminh", message("Giấy mời họp khẩn", "Mời dự họp."))
@@ -38,7 +38,7 @@ def test_actions_on_chosen_messages(imapserver: RunningServer, page) -> None:
     page.get_by_label("Chọn thư: Thư thứ 2").check()
     page.get_by_role("button", name="Xóa", exact=True).click()
     expect(page.get_by_role("link", name="Thư thứ 2")).to_have_count(0)
-    page.get_by_role("link", name="Thùng rác").click()
+    page.get_by_role("link", name="Thùng rác").first.click()
     expect(page.get_by_role("link", name="Thư thứ 2")).to_be_visible()
     imap = imapserver.login()
     assert imap.select("Trash")[1] == [b"1"]  # the same store: IMAP sees the move

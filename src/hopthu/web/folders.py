@@ -5,9 +5,11 @@ to draw the list)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import HTTPException
 
+from hopthu.directory.delegations import delegated_to
 from hopthu.store.mailstore import MailboxInfo, MailStore
 
 # (Vietnamese, English) for the folders every account has (RFC 6154 special use, and INBOX).
@@ -31,6 +33,7 @@ class FolderView:
     special_use: str | None
     messages: int
     unread: int
+    account_id: int  # whose mailbox: the person's own, or an agency's delegated to them (R8.2)
 
     def label(self, lang: str) -> str:
         return self.en if lang == "en" else self.vi
@@ -43,7 +46,9 @@ def _view(box: MailboxInfo) -> FolderView:
         vi, en = SPECIAL_NAMES[box.special_use]
     else:
         vi = en = box.name
-    return FolderView(box.id, box.name, vi, en, box.special_use, box.message_count, box.unseen_count)
+    return FolderView(
+        box.id, box.name, vi, en, box.special_use, box.message_count, box.unseen_count, box.account_id
+    )
 
 
 def _rank(view: FolderView) -> tuple[int, str]:
@@ -63,5 +68,38 @@ def find(views: list[FolderView], mailbox_id: int) -> FolderView:
     raise HTTPException(404)
 
 
-def special(views: list[FolderView], use: str | None) -> FolderView:
-    return next(v for v in views if (v.name == "INBOX" if use is None else v.special_use == use))
+def special(views: list[FolderView], use: str | None, account_id: int | None = None) -> FolderView:
+    """INBOX (`use` None) or the special-use folder, of `account_id` when given."""
+    return next(
+        v
+        for v in views
+        if (v.name == "INBOX" if use is None else v.special_use == use)
+        and (account_id is None or v.account_id == account_id)
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class MailboxGroup:
+    """One mailbox's folders in the sidebar: the person's own, or an agency's (R8.2)."""
+
+    account_id: int
+    vi: str
+    en: str
+    folders: list[FolderView]
+
+    def label(self, lang: str) -> str:
+        return self.en if lang == "en" else self.vi
+
+
+async def visible(services: Any, account_id: int) -> list[MailboxGroup]:
+    """The person's own folders, then those of each agency mailbox delegated to them."""
+    mail = services.store.mail
+    groups = [MailboxGroup(account_id, "Hộp thư của tôi", "My mailbox", await folders(mail, account_id))]
+    for box in await delegated_to(services.store.db, account_id):
+        name = box.display_name
+        groups.append(MailboxGroup(box.account_id, name, name, await folders(mail, box.account_id)))
+    return groups
+
+
+def flat(groups: list[MailboxGroup]) -> list[FolderView]:
+    return [view for group in groups for view in group.folders]

@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn, signed_in
-from hopthu.web.folders import find, folders, special
+from hopthu.web.folders import find, flat, folders, special, visible
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import page
 
@@ -39,16 +39,18 @@ async def folder(
     request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)], truoc: int | None = None
 ) -> HTMLResponse:
     """One page of a folder; `truoc` ("before") is the UID the previous page ended at."""
-    mail = request.app.state.services.store.mail
-    views = await folders(mail, who.account.id)
+    services = request.app.state.services
+    groups = await visible(services, who.account.id)
+    views = flat(groups)
     current = find(views, mailbox_id)
-    messages = await mail.messages(mailbox_id, limit=PAGE_SIZE + 1, before_uid=truoc)
+    messages = await services.store.mail.messages(mailbox_id, limit=PAGE_SIZE + 1, before_uid=truoc)
     older = messages[PAGE_SIZE - 1].uid if len(messages) > PAGE_SIZE else None
     return page(
         request,
         "mail_list.html",
         who=who,
-        folders=views,
+        groups=groups,
+        folders=[view for view in views if view.account_id == current.account_id],
         current=current,
         messages=messages[:PAGE_SIZE],
         older=older,
@@ -79,12 +81,13 @@ async def act(
         )
     services = request.app.state.services
     mail = services.store.mail
-    views = await folders(mail, who.account.id)
-    current = find(views, mailbox_id)
+    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    # Actions stay within the mailbox the folder belongs to (the person's own, or an agency's).
+    views = await folders(mail, current.account_id)
     uids = sorted(set(uid or []))
     if not uids:
         return back
-    owner = who.account.id
+    owner = current.account_id
     if action in _FLAG_ACTIONS:
         mode, bit = _FLAG_ACTIONS[action]
         await mail.editor.set_flags(owner, mailbox_id, uids, mode, bit)

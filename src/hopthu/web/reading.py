@@ -20,7 +20,7 @@ from hopthu.store import reading
 from hopthu.store.flags import SEEN
 from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
-from hopthu.web.folders import find, folders
+from hopthu.web.folders import find, flat, visible
 from hopthu.web.htmlmail import render_body
 from hopthu.web.templating import page
 
@@ -51,7 +51,7 @@ class Opened:
 async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> Opened:
     """The person's message, or 404 (a message of someone else is never shown)."""
     store = request.app.state.services.store
-    find(await folders(store.mail, who.account.id), mailbox_id)
+    find(flat(await visible(request.app.state.services, who.account.id)), mailbox_id)
     rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
     if not rows:
         raise HTTPException(404)
@@ -88,18 +88,20 @@ async def read(
 ) -> HTMLResponse:
     opened = await _open(request, who, mailbox_id, uid)
     row = opened.row
-    mail = request.app.state.services.store.mail
-    views = await folders(mail, who.account.id)
+    services = request.app.state.services
+    current = find(flat(await visible(services, who.account.id)), mailbox_id)
     if not row.flags & SEEN:
-        await mail.editor.set_flags(who.account.id, mailbox_id, [uid], "+", SEEN)
-        views = await folders(mail, who.account.id)  # the unread count just changed
+        await services.store.mail.editor.set_flags(current.account_id, mailbox_id, [uid], "+", SEEN)
+    groups = await visible(services, who.account.id)  # read after the change: the unread counts
+    views = flat(groups)
     body = render_body(opened.data, row.structure, images=bool(anh), inline=lambda _cid: None)
     envelope = row.envelope or {}
     return page(
         request,
         "mail_read.html",
         who=who,
-        folders=views,
+        groups=groups,
+        folders=[view for view in views if view.account_id == current.account_id],
         current=find(views, mailbox_id),
         uid=uid,
         row=row,
