@@ -255,3 +255,22 @@ async def test_plain_auth_without_tls_only_when_allowed_for_loopback(server_sett
         assert (await call(login))[0] == 235
     finally:
         await server.stop()
+
+
+async def test_web_mail_to_an_unknown_address_of_ours_is_refused(mailserver: MailServer) -> None:
+    """Listeners refuse it at RCPT; mail written in the webmail meets the same refusal in the
+    pipeline, and is never queued as if the address were remote."""
+    from hopthu.smtp.pipeline import Incoming
+
+    identity = await mailserver.services.authenticator.sign_in("nvminh", PASSWORD, source="t", protocol="web")
+    outcome = await mailserver.services.pipeline.accept(
+        Incoming(
+            message(sender="nvminh@cantho.gov.vn", to="khongco@cantho.gov.vn"),
+            "nvminh@cantho.gov.vn",
+            ["khongco@cantho.gov.vn"],
+            "web",
+            identity=identity,
+        )
+    )
+    assert outcome.reply.code == 550 and "khongco@cantho.gov.vn" in outcome.reply.text
+    assert await queued(mailserver) == []

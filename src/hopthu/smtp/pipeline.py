@@ -129,6 +129,16 @@ class Pipeline:
                 f"<{incoming.identity.address}>\r\n".encode()
             )
         targets, addresses = await self._targets(incoming)
+        unknown = [
+            target.recipient
+            for target in targets
+            if isinstance(target, Remote)
+            and self.router.is_local_domain(self.router.split(target.recipient)[1])
+        ]
+        if unknown:
+            # Listeners refuse these at RCPT; the webmail and system notices meet them here: an
+            # address at one of our domains that routes nowhere is never sent out as if remote.
+            return Outcome(replies.NO_SUCH_USER.with_text(f"Khong co hop thu {unknown[0]} / No such mailbox"))
         leaving = any(isinstance(target, Remote) for target in targets)
         if incoming.channel != "mx" and leaving and self.dkim_key is not None:
             # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
