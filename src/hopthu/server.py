@@ -51,6 +51,7 @@ class Services:
     authenticator: Authenticator
     pipeline: Pipeline
     web_sessions: WebSessions
+    limits: SendingLimits | None = None  # R3.1, shared by submission and the webmail
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -140,6 +141,7 @@ class Server:
         limits = SendingLimits(
             settings.smtp.limit_per_hour, settings.smtp.limit_per_day, settings.smtp.hard_limit_per_day
         )
+        self.services.limits = limits
         self.submission_handler = SubmissionHandler(
             pipeline, router, authenticator, limits, directory.accounts
         )

@@ -42,7 +42,7 @@ class FolderView:
 def _view(box: MailboxInfo) -> FolderView:
     if box.name == "INBOX":
         vi, en = SPECIAL_NAMES[None]
-    elif box.special_use in SPECIAL_NAMES:
+    elif box.special_use is not None and box.special_use in SPECIAL_NAMES:
         vi, en = SPECIAL_NAMES[box.special_use]
     else:
         vi = en = box.name

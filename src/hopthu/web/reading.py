@@ -10,7 +10,7 @@ from typing import Annotated, Any
 from urllib.parse import quote
 
 from fastapi import APIRouter, Depends, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.mail import DecodeError, binary, find_part
 from hopthu.mail.envelope import address_text, display_name
@@ -85,11 +85,13 @@ def _content_ids(node: Node, number: str = "") -> dict[str, str]:
 @router.get("/thu/{mailbox_id}/{uid}", response_class=HTMLResponse)
 async def read(
     request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
-) -> HTMLResponse:
+) -> Response:
     opened = await _open(request, who, mailbox_id, uid)
     row = opened.row
     services = request.app.state.services
     current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    if current.special_use == "\\Drafts" and current.account_id == who.account.id:
+        return RedirectResponse(f"/soan-thu?nhap={uid}", status_code=303)  # a draft opens to be written
     if not row.flags & SEEN:
         await services.store.mail.editor.set_flags(current.account_id, mailbox_id, [uid], "+", SEEN)
     groups = await visible(services, who.account.id)  # read after the change: the unread counts

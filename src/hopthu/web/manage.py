@@ -1,0 +1,396 @@
+"""Looking after one's mail: the person's own folders (create, rename, delete), emptying Trash and
+Junk (R5.1: space given back at once), and taking a folder away as an mbox file or a zip of .eml
+files (R11.3).
+
+Folder changes go through the store's `Folders`, with IMAP's rules on names, so a mail client open
+beside the browser sees them at once. The folders every account has (Inbox and the special-use ones)
+are never renamed or deleted, and no folder of one's own may take the name, or the Vietnamese or
+English label, of one of them. Deleting a folder first moves its mail to Trash: nothing is lost by a
+wrong click.
+
+Exports are streamed: the bodies are read one at a time (our delivery headers first, as IMAP serves
+them), so a folder of any size costs the memory of one message.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import time
+import zipfile
+from collections.abc import AsyncIterator
+from typing import Annotated, Any
+from urllib.parse import quote, urlencode
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
+
+from hopthu.errors import HopThuError
+from hopthu.store import reading
+from hopthu.store.flags import ANSWERED, FLAGGED, SEEN
+from hopthu.store.folders import SEPARATOR, Folders, check_name
+from hopthu.store.schema import message
+from hopthu.text import ascii_text, fold
+from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.folders import FolderView, find, flat, folders, special, visible
+from hopthu.web.i18n import language
+from hopthu.web.security import csrf_ok
+from hopthu.web.templating import VIETNAM, page
+
+router = APIRouter()
+CHUNK = 1_000  # messages moved or removed per transaction
+EXPORT_BATCH = 100  # rows read per query while exporting
+INLINE_READ = 256 * 1024  # larger bodies are read in a thread, off the event loop
+EMPTIABLE = ("\\Trash", "\\Junk")
+
+
+def _expired(request: Request, who: SignedIn) -> HTMLResponse:
+    return page(
+        request,
+        "message.html",
+        who=who,
+        status_code=400,
+        title=("Biểu mẫu đã hết hạn", "The form has expired"),
+        text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
+    )
+
+
+def is_system(view: FolderView) -> bool:
+    return view.name == "INBOX" or view.special_use is not None
+
+
+# --- folders -----------------------------------------------------------------------------------
+
+
+async def _manage_page(
+    request: Request,
+    who: SignedIn,
+    *,
+    error: HopThuError | None = None,
+    typed: str = "",
+    status_code: int = 200,
+) -> HTMLResponse:
+    groups = await visible(request.app.state.services, who.account.id)
+    views = groups[0].folders  # the person's own folders (agency mailboxes are the agency's to arrange)
+    done = request.query_params.get("da")
+    return page(
+        request,
+        "folders.html",
+        who=who,
+        status_code=status_code,
+        groups=groups,
+        folders=views,
+        current=None,
+        system=[v for v in views if is_system(v)],
+        own=[v for v in views if not is_system(v)],
+        error=error,
+        typed=typed,
+        done=done if done in ("tao", "doi-ten", "xoa") else None,
+        done_name=request.query_params.get("ten", "")[:500],
+    )
+
+
+def _checked_name(typed: str, views: list[FolderView]) -> str:
+    """A new folder name the person may use, or HopThuError saying why not."""
+    name = check_name(typed.strip())
+    for view in views:
+        if is_system(view) and fold(name) in {fold(view.name), fold(view.vi), fold(view.en)}:
+            raise HopThuError(
+                f"Tên «{typed.strip()}» trùng với thư mục hệ thống «{view.vi}»; hãy chọn tên khác",
+                f"The name «{typed.strip()}» is that of the system folder «{view.en}»; choose another",
+                code="conflict",
+            )
+    return name
+
+
+def _system_refusal(view: FolderView, doing_vi: str, doing_en: str) -> HopThuError:
+    return HopThuError(
+        f"Không thể {doing_vi} thư mục hệ thống «{view.vi}»: mọi hộp thư đều cần thư mục này",
+        f"The system folder «{view.en}» cannot be {doing_en}: every mailbox needs it",
+        code="cannot",
+    )
+
+
+def _done(kind: str, name: str) -> RedirectResponse:
+    return RedirectResponse("/thu-muc?" + urlencode({"da": kind, "ten": name}), status_code=303)
+
+
+@router.get("/thu-muc", response_class=HTMLResponse)
+async def manage(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
+    return await _manage_page(request, who)
+
+
+@router.post("/thu-muc")
+async def create(
+    request: Request,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    ten: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _expired(request, who)
+    store = request.app.state.services.store
+    views = await folders(store.mail, who.account.id)
+    try:
+        name = _checked_name(ten, views)
+        await Folders(store.db, store.events, store.mail.clock).create(who.account.id, name)
+    except HopThuError as error:
+        return await _manage_page(request, who, error=error, typed=ten, status_code=400)
+    return _done("tao", name)
+
+
+@router.post("/thu-muc/{mailbox_id}/doi-ten")
+async def rename(
+    request: Request,
+    mailbox_id: int,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    ten: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return _expired(request, who)
+    store = request.app.state.services.store
+    views = await folders(store.mail, who.account.id)
+    current = find(views, mailbox_id)
+    try:
+        if is_system(current):
+            raise _system_refusal(current, "đổi tên", "renamed")
+        name = _checked_name(ten, views)
+        if name != current.name:
+            await Folders(store.db, store.events, store.mail.clock).rename(who.account.id, current.name, name)
+    except HopThuError as error:
+        return await _manage_page(request, who, error=error, status_code=400)
+    return _done("doi-ten", name)
+
+
+@router.post("/thu-muc/{mailbox_id}/xoa")
+async def delete(
+    request: Request,
+    mailbox_id: int,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Delete one of the person's folders; its mail goes to Trash first."""
+    if not csrf_ok(request, csrf):
+        return _expired(request, who)
+    store = request.app.state.services.store
+    mail = store.mail
+    owner = who.account.id
+    views = await folders(mail, owner)
+    current = find(views, mailbox_id)
+    try:
+        if is_system(current):
+            raise _system_refusal(current, "xóa", "deleted")
+        if any(view.name.startswith(current.name + SEPARATOR) for view in views):
+            raise HopThuError(
+                f"Thư mục «{current.name}» còn thư mục con; hãy xóa các thư mục con trước",
+                f"The folder «{current.name}» has folders inside; delete them first",
+                code="haschildren",
+            )
+        trash = special(views, "\\Trash")
+        uids = await reading.uids(store.db, mailbox_id)
+        for start in range(0, len(uids), CHUNK):
+            moved = await mail.editor.copy(
+                (owner, mailbox_id),
+                uids[start : start + CHUNK],
+                (owner, trash.id),
+                quota=who.account.quota_bytes,
+                move=True,
+            )
+            if moved.refused:
+                raise HopThuError(
+                    "Không chuyển được thư sang Thùng rác; thư mục chưa bị xóa",
+                    "The mail could not be moved to Trash; the folder was not deleted",
+                )
+        await Folders(store.db, store.events, mail.clock).delete(owner, current.name)
+    except HopThuError as error:
+        return await _manage_page(request, who, error=error, status_code=400)
+    return _done("xoa", current.name)
+
+
+# --- emptying Trash and Junk -------------------------------------------------------------------
+
+
+@router.post("/thu/{mailbox_id}/lam-trong")
+async def empty(
+    request: Request,
+    mailbox_id: int,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Remove every message of Trash or Junk for good (the list page asks to confirm first)."""
+    if not csrf_ok(request, csrf):
+        return _expired(request, who)
+    services = request.app.state.services
+    store = services.store
+    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    if current.special_use not in EMPTIABLE:
+        return page(
+            request,
+            "message.html",
+            who=who,
+            status_code=400,
+            title=("Không làm trống được thư mục này", "This folder cannot be emptied"),
+            text=(
+                "Chỉ Thùng rác và Thư rác được làm trống. Hãy chọn thư và bấm Xóa.",
+                "Only Trash and Junk can be emptied. Choose messages and press Delete.",
+            ),
+        )
+    uids = await reading.uids(store.db, mailbox_id)
+    for start in range(0, len(uids), CHUNK):
+        await store.mail.editor.expunge(current.account_id, mailbox_id, uids[start : start + CHUNK])
+    return RedirectResponse(f"/thu/{mailbox_id}", status_code=303)
+
+
+# --- export ------------------------------------------------------------------------------------
+
+_EXPORT_COLUMNS = (
+    message.c.flags,
+    message.c.internal_date,
+    message.c.size,
+    message.c.envelope,
+    message.c.blob_hash,
+)
+
+
+async def _each_message(request: Request, mailbox_id: int) -> AsyncIterator[tuple[Any, bytes]]:
+    """Every message of the mailbox, oldest first: (row, bytes as IMAP serves them). A message
+    removed while the export runs is left out."""
+    store = request.app.state.services.store
+    last = 0
+    while True:
+        rows = await store.db.all(
+            sa.select(message.c.uid, message.c.prefix, *_EXPORT_COLUMNS)
+            .where(message.c.mailbox_id == mailbox_id, message.c.uid > last)
+            .order_by(message.c.uid)
+            .limit(EXPORT_BATCH)
+        )
+        for row in rows:
+            try:
+                if row.size <= INLINE_READ:
+                    body = store.blobs.get(row.blob_hash)
+                else:
+                    body = await asyncio.to_thread(store.blobs.get, row.blob_hash)
+            except FileNotFoundError:
+                continue
+            yield row, (row.prefix or b"") + body
+        if len(rows) < EXPORT_BATCH:
+            return
+        last = rows[-1].uid
+
+
+def _download_name(view: FolderView, lang: str, extension: str) -> dict[str, str]:
+    label = view.label(lang)
+    plain = "".join(ch if ch.isalnum() else "-" for ch in ascii_text(label)).strip("-") or "thu-muc"
+    return {
+        "Content-Disposition": (
+            f"attachment; filename=\"{plain}.{extension}\"; filename*=UTF-8''{quote(label)}.{extension}"
+        ),
+        "Cache-Control": "no-store",
+        "X-Content-Type-Options": "nosniff",
+    }
+
+
+def _from_line(row: Any) -> bytes:
+    """The mbox separator line: `From sender asctime` (the time received, UTC)."""
+    sender = "MAILER-DAEMON"
+    for address in (row.envelope or {}).get("from") or []:
+        mailbox, host = address[2], address[3]
+        candidate = f"{mailbox}@{host}" if mailbox and host else ""
+        if candidate and candidate.isascii() and not any(ch.isspace() for ch in candidate):
+            sender = candidate
+        break
+    return f"From {sender} {time.asctime(row.internal_date.utctimetuple())}\n".encode()
+
+
+def _status_lines(flags: int) -> bytes:
+    """mutt's and Thunderbird's way of keeping read, answered and flagged in an mbox."""
+    status = b"Status: " + (b"RO" if flags & SEEN else b"O") + b"\n"
+    extra = (b"A" if flags & ANSWERED else b"") + (b"F" if flags & FLAGGED else b"")
+    return status + (b"X-Status: " + extra + b"\n" if extra else b"")
+
+
+def mbox_entry(row: Any, data: bytes) -> bytes:
+    """One message in mboxrd form: LF line ends, body lines `>*From ` quoted with one more `>`."""
+    lines = data.replace(b"\r\n", b"\n").split(b"\n")
+    if lines and lines[-1] == b"":
+        lines.pop()
+    quoted = [b">" + line if line.lstrip(b">").startswith(b"From ") else line for line in lines]
+    return _from_line(row) + _status_lines(row.flags) + b"\n".join(quoted) + b"\n\n"
+
+
+@router.get("/thu/{mailbox_id}/tai-ve/mbox")
+async def export_mbox(
+    request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)]
+) -> StreamingResponse:
+    current = find(flat(await visible(request.app.state.services, who.account.id)), mailbox_id)
+
+    async def stream() -> AsyncIterator[bytes]:
+        async for row, data in _each_message(request, mailbox_id):
+            if len(data) <= INLINE_READ:
+                yield mbox_entry(row, data)
+            else:  # a large message is reworked off the event loop's thread
+                yield await asyncio.to_thread(mbox_entry, row, data)
+
+    return StreamingResponse(
+        stream(),
+        media_type="application/mbox",
+        headers=_download_name(current, language(request), "mbox"),
+    )
+
+
+class _Sink:
+    """Where zipfile writes: kept until the stream takes it (zipfile needs no seeking then)."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out
+
+
+_ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=VIETNAM)
+_UNSAFE = str.maketrans({ch: " " for ch in '/\\:*?"<>|'})
+
+
+def eml_name(number: int, subject: str) -> str:
+    cleaned = " ".join("".join(ch for ch in subject.translate(_UNSAFE) if ch.isprintable()).split())
+    return f"{number:05d} {cleaned[:80]}".rstrip() + ".eml"
+
+
+@router.get("/thu/{mailbox_id}/tai-ve/zip")
+async def export_zip(
+    request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)]
+) -> StreamingResponse:
+    current = find(flat(await visible(request.app.state.services, who.account.id)), mailbox_id)
+
+    async def stream() -> AsyncIterator[bytes]:
+        sink = _Sink()
+        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+            number = 0
+            async for row, data in _each_message(request, mailbox_id):
+                number += 1
+                envelope = row.envelope or {}
+                subject = envelope.get("subject_text") or envelope.get("subject") or ""
+                received = max(row.internal_date.astimezone(VIETNAM), _ZIP_EPOCH)  # zip knows no earlier
+                entry = zipfile.ZipInfo(eml_name(number, subject), received.timetuple()[:6])
+                entry.compress_type = zipfile.ZIP_DEFLATED
+                await asyncio.to_thread(archive.writestr, entry, data)
+                yield sink.take()
+        yield sink.take()  # the central directory, written on closing
+
+    return StreamingResponse(
+        stream(),
+        media_type="application/zip",
+        headers=_download_name(current, language(request), "zip"),
+    )

@@ -1,0 +1,191 @@
+"""Reporting spam or phishing (R11.2): the message goes to Junk, and a report goes to the helpdesk
+(`hotro@`) with the original attached, whole and unchanged, as message/rfc822.
+
+The report is ordinary mail from the person who reports, through the same pipeline as anything they
+send from the webmail (channel "web", their identity). The move to Junk does not wait on it: if the
+report cannot be filed (no helpdesk mailbox, a refusal), the person is told so plainly and asked to
+write to the helpdesk themselves, and the message stays in Junk.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import email.policy
+import email.utils
+import secrets
+from dataclasses import dataclass
+from email.message import EmailMessage
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hopthu.directory.auth import Identity
+from hopthu.smtp.pipeline import Incoming
+from hopthu.store import reading
+from hopthu.store.schema import message
+from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.folders import FolderView, find, flat, folders, special, visible
+from hopthu.web.security import csrf_ok
+from hopthu.web.templating import VIETNAM, page
+
+router = APIRouter()
+HELPDESK = "hotro"
+INLINE_READ = 256 * 1024
+_PLACEHOLDER = "HOPTHU-ORIGINAL-"  # stands for the original while the report is generated
+_COLUMNS = [
+    message.c.subject,
+    message.c.sender,
+    message.c.internal_date,
+    message.c.size,
+    message.c.blob_hash,
+    message.c.prefix,
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Problem:
+    vi: str
+    en: str
+    detail: str = ""
+
+
+def build_report(
+    *, reporter: Identity, helpdesk: str, original: bytes, row: Any, folder: FolderView, now: Any, domain: str
+) -> bytes:
+    """The report: a short text for the helpdesk and the original as message/rfc822, byte for byte.
+
+    EmailMessage writes the report around a placeholder, which the original then replaces: its
+    generator would otherwise re-encode or refold what was received, and a report must show the
+    helpdesk exactly what arrived (trace headers, signatures, 8-bit bodies and all).
+    """
+    subject = row.subject or "(không có tiêu đề)"
+    received = row.internal_date.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
+    report = EmailMessage()
+    report["From"] = email.utils.formataddr((reporter.display_name, reporter.address))
+    report["To"] = helpdesk
+    report["Subject"] = f"Báo cáo thư rác / lừa đảo: {subject}"[:400]
+    report["Date"] = email.utils.format_datetime(now.astimezone(VIETNAM))
+    report["Message-ID"] = email.utils.make_msgid("bao-cao", domain=domain)
+    report.set_content(
+        f"{reporter.display_name} <{reporter.address}> báo cáo thư dưới đây là thư rác hoặc lừa đảo.\n"
+        f"Thư đã được chuyển vào Thư rác.\n\n"
+        f"Tiêu đề: {subject}\nNgười gửi: {row.sender}\nNhận lúc: {received} (giờ Việt Nam)\n"
+        f"Thư mục: {folder.vi}\n\n"
+        "Thư gốc được đính kèm nguyên vẹn (message/rfc822).\n\n"
+        "---\n"
+        f"{reporter.display_name} <{reporter.address}> reports the message below as spam or phishing.\n"
+        f"It was moved to Junk. Received {received} (Vietnam time), folder {folder.en}.\n"
+        "The original is attached unchanged (message/rfc822).\n"
+    )
+    if not original.endswith(b"\r\n"):
+        original += b"\r\n"
+    token = _PLACEHOLDER + secrets.token_hex(16)
+    boundary = "hopthu-bao-cao-" + secrets.token_hex(16)
+    while boundary.encode() in original or token.encode() in original:  # pragma: no cover
+        boundary = "hopthu-bao-cao-" + secrets.token_hex(16)
+    attached = EmailMessage()
+    attached["Content-Type"] = "message/rfc822"
+    attached["Content-Disposition"] = 'attachment; filename="thu-bao-cao.eml"'
+    attached["Content-Transfer-Encoding"] = "7bit" if original.isascii() else "8bit"
+    attached.set_payload(token)
+    report.make_mixed()
+    report.set_boundary(boundary)
+    report.attach(attached)
+    generated = report.as_bytes(policy=email.policy.SMTP)
+    before, found, after = generated.partition(token.encode())
+    assert found
+    # The line end the generator put after the token belongs to the boundary that follows it.
+    return before + original + after
+
+
+async def _file(
+    request: Request, who: SignedIn, original: bytes, row: Any, folder: FolderView
+) -> Problem | None:
+    """Send the report; what went wrong, or None when the helpdesk has it."""
+    services = request.app.state.services
+    domain = services.settings.server.domain
+    helpdesk = f"{HELPDESK}@{domain}"
+    local = await services.router.local(helpdesk)
+    if local is None or not local.receives:
+        return Problem(
+            f"hộp thư hỗ trợ {helpdesk} chưa sẵn sàng nhận thư",
+            f"the helpdesk mailbox {helpdesk} is not receiving mail",
+        )
+    account = who.account
+    reporter = Identity(
+        account.id, account.local, account.address(domain), account.kind, account.display_name
+    )
+    data = build_report(
+        reporter=reporter,
+        helpdesk=helpdesk,
+        original=original,
+        row=row,
+        folder=folder,
+        now=services.store.mail.clock(),
+        domain=domain,
+    )
+    client = request.client.host if request.client else "127.0.0.1"
+    outcome = await services.pipeline.accept(
+        Incoming(data, reporter.address, [helpdesk], channel="web", client_ip=client, identity=reporter)
+    )
+    if outcome.reply.code != 250:
+        return Problem("hệ thống từ chối gửi báo cáo", "the system refused the report", str(outcome.reply))
+    if any(d.refused for d in outcome.delivered):
+        return Problem(
+            f"hộp thư hỗ trợ {helpdesk} không nhận được thư (có thể đã đầy)",
+            f"the helpdesk mailbox {helpdesk} could not take it (it may be full)",
+        )
+    return None
+
+
+@router.post("/thu/{mailbox_id}/{uid}/bao-cao", response_class=HTMLResponse)
+async def report(
+    request: Request,
+    mailbox_id: int,
+    uid: int,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Move the message to Junk, then file the report with the helpdesk."""
+    if not csrf_ok(request, csrf):
+        return page(
+            request,
+            "message.html",
+            who=who,
+            status_code=400,
+            title=("Biểu mẫu đã hết hạn", "The form has expired"),
+            text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
+        )
+    services = request.app.state.services
+    store = services.store
+    mail = store.mail
+    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    owner = current.account_id  # the person's own mailbox, or an agency's delegated to them
+    rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
+    if not rows:
+        raise HTTPException(404)
+    row = rows[0]
+    if row.size <= INLINE_READ:
+        body = store.blobs.get(row.blob_hash)
+    else:
+        body = await asyncio.to_thread(store.blobs.get, row.blob_hash)
+    original = (row.prefix or b"") + body
+    junk = special(await folders(mail, owner), "\\Junk")
+    if current.id != junk.id:
+        await mail.editor.copy(
+            (owner, mailbox_id), [uid], (owner, junk.id), quota=who.account.quota_bytes, move=True
+        )
+    problem = await _file(request, who, original, row, current)
+    return page(
+        request,
+        "report.html",
+        who=who,
+        groups=await visible(services, who.account.id),
+        folders=await folders(mail, owner),
+        current=current,
+        junk=junk,
+        subject=row.subject,
+        problem=problem,
+        helpdesk=f"{HELPDESK}@{services.settings.server.domain}",
+    )

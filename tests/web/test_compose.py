@@ -1,0 +1,334 @@
+"""Writing mail in a real browser: sending to a colleague who sees it arrive, the copy in Sent,
+reply and forward with their files, the attachment limit (R5.1) in the page and on the server, drafts
+saved as the person types, and names from the city directory typed without diacritics."""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import re
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from playwright.sync_api import expect
+
+from hopthu.web.compose import forward_subject, parse_addresses, reply_subject
+from tests.imap.conftest import RunningServer, message
+from tests.web.conftest import sign_in
+from tests.web.test_reading import PDF, html_letter
+
+
+@contextlib.contextmanager
+def signed_in(browser, site: str, login: str) -> Iterator:
+    """Another person in a browser context of their own, on their inbox."""
+    context = browser.new_context(base_url=site, locale="vi-VN")
+    try:
+        other = context.new_page()
+        other.set_default_timeout(15_000)
+        sign_in(other, login)
+        other.wait_for_url("**/thu/*")
+        yield other
+    finally:
+        context.close()
+
+
+def stored(imapserver: RunningServer, login: str, mailbox: str) -> list[bytes]:
+    """Every message of one of `login`'s folders, as IMAP gives it."""
+    imap = imapserver.login(login)
+    try:
+        count = int(imap.select(mailbox)[1][0])
+        return [imap.fetch(str(n), "(BODY.PEEK[])")[1][0][1] for n in range(1, count + 1)]
+    finally:
+        imap.logout()
+
+
+def parsed(data: bytes) -> email.message.EmailMessage:
+    return email.message_from_bytes(data, policy=email.policy.default)
+
+
+def cookies_of(page) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in page.context.cookies()}
+
+
+def compose(page) -> None:
+    page.get_by_role("link", name="Soạn thư").click()
+    expect(page.get_by_role("heading", name="Soạn thư")).to_be_visible()
+
+
+def test_subjects_and_addresses() -> None:
+    assert reply_subject("Công văn 12") == "Re: Công văn 12"
+    assert reply_subject("RE: Công văn 12") == "RE: Công văn 12"  # never "Re: RE: ..."
+    assert reply_subject("Trả lời: Công văn") == "Trả lời: Công văn"
+    assert forward_subject("Thông báo") == "Fwd: Thông báo"
+    assert forward_subject("Fw: Thông báo") == "Fw: Thông báo"
+    assert forward_subject("Re: Thông báo") == "Fwd: Re: Thông báo"
+    found, bad = parse_addresses(
+        'Nguyễn Văn Minh <nvminh@cantho.gov.vn>, "Trần, Ánh" <ttnanh@cantho.gov.vn>; ban@example.org, '
+        "không hợp lệ, a@b"
+    )
+    assert found == [
+        ("Nguyễn Văn Minh", "nvminh@cantho.gov.vn"),
+        ("Trần, Ánh", "ttnanh@cantho.gov.vn"),
+        ("", "ban@example.org"),
+    ]
+    assert bad == ["không hợp lệ", "a@b"]
+
+
+def test_sending_to_a_colleague(imapserver: RunningServer, page, browser, site: str) -> None:
+    with signed_in(browser, site, "ttnanh") as colleague:
+        sign_in(page, "nvminh")
+        page.wait_for_url("**/thu/*")
+        compose(page)
+        page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+        page.get_by_label("Bcc", exact=True).fill("sonv@cantho.gov.vn")
+        page.get_by_label("Tiêu đề").fill("Họp giao ban tuần")
+        page.get_by_label("Nội dung").fill("Kính gửi chị Ánh,\nMời chị dự họp lúc 8 giờ.")
+        page.get_by_role("button", name="Gửi", exact=True).click()
+        expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+        # She sees it arrive without reloading the page herself.
+        expect(colleague.get_by_role("link", name="Họp giao ban tuần")).to_be_visible(timeout=5_000)
+    page.get_by_role("link", name="Đã gửi").first.click()
+    expect(page.get_by_role("link", name="Họp giao ban tuần")).to_be_visible()
+
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    letter = parsed(received)
+    assert letter["Subject"] == "Họp giao ban tuần"
+    assert letter["From"].addresses[0].display_name == "Nguyễn Văn Minh (Sở Nội vụ)"  # as the directory
+    assert re.fullmatch(r"<[^@]+@cantho\.gov\.vn>", letter["Message-ID"])
+    assert letter["Date"].endswith("+0700")
+    assert letter.get_content_type() == "text/plain" and letter.get_content_charset() == "utf-8"
+    assert (
+        letter.get_content().replace("\r\n", "\n").rstrip("\n")
+        == "Kính gửi chị Ánh,\nMời chị dự họp lúc 8 giờ."
+    )
+    assert "Bcc" not in letter and b"=?utf-8?" in received  # headers in RFC 2047, never raw 8-bit
+    (copy,) = stored(imapserver, "nvminh", "Sent")
+    assert parsed(copy)["Bcc"] == "sonv@cantho.gov.vn"  # the sender's copy remembers the Bcc
+    assert parsed(copy)["Message-ID"] == letter["Message-ID"]
+    sonv = imapserver.account_id("sonv")
+    inbox = imapserver.run(imapserver.services.store.mail.mailbox(sonv, "INBOX"))
+    assert inbox.message_count == 1
+
+
+def test_reply_with_a_file(imapserver: RunningServer, page, browser, site: str, tmp_path: Path) -> None:
+    imapserver.deliver(
+        "ttnanh",
+        message(
+            "Xin số liệu quý I",
+            "Chị gửi giúp em số liệu.",
+            sender="nvminh@cantho.gov.vn",
+            to="ttnanh@cantho.gov.vn",
+        ),
+    )
+    original_id = parsed(stored(imapserver, "ttnanh", "INBOX")[0])["Message-ID"]
+    table = tmp_path / "số-liệu quý 1.csv"
+    table.write_bytes("Đơn vị;Số hồ sơ\nPhường Ninh Kiều;42\n".encode() + bytes(range(256)))
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="Xin số liệu quý I").click()
+    page.get_by_role("link", name="Trả lời", exact=True).click()
+    expect(page.get_by_label("Đến")).to_have_value("nvminh@cantho.gov.vn")
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Re: Xin số liệu quý I")
+    body = page.get_by_label("Nội dung")
+    expect(body).to_have_value(
+        re.compile(r"Vào lúc \d\d:\d\d ngày 02/03/2026, nvminh@cantho.gov.vn đã viết:")
+    )
+    expect(body).to_have_value(re.compile("^> Chị gửi giúp em số liệu.$", re.MULTILINE))
+    body.press("Control+Home")
+    body.press_sequentially("Em gửi anh số liệu.")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(table)
+    expect(page.locator("#files-total")).to_contain_text("Tổng dung lượng tệp đính kèm")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+
+    with signed_in(browser, site, "nvminh") as minh:
+        minh.get_by_role("link", name="Re: Xin số liệu quý I").click()
+        with minh.expect_download() as download:
+            minh.get_by_role("link", name="số-liệu quý 1.csv").click()
+        assert Path(download.value.path()).read_bytes() == table.read_bytes()
+    (answer,) = stored(imapserver, "nvminh", "INBOX")
+    assert parsed(answer)["In-Reply-To"] == original_id
+    assert parsed(answer)["References"] == original_id
+    assert parsed(answer).get_body(("plain",)).get_content().startswith("Em gửi anh số liệu.")
+    imap = imapserver.login("ttnanh")
+    imap.select("INBOX")
+    assert b"\\Answered" in imap.fetch("1", "FLAGS")[1][0]
+    imap.logout()
+
+
+def test_reply_all_leaves_oneself_out(imapserver: RunningServer, page) -> None:
+    imapserver.deliver(
+        "nvminh",
+        message(
+            "Re: Lịch họp",
+            sender="ban@example.org",
+            to="nvminh@cantho.gov.vn, Văn thư <vanthu@example.org>",
+            extra="Cc: ttnanh@cantho.gov.vn\r\n",
+        ),
+    )
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="Re: Lịch họp").click()
+    page.get_by_role("link", name="Trả lời tất cả").click()
+    expect(page.get_by_label("Đến")).to_have_value("ban@example.org")
+    expect(page.get_by_label("Cc", exact=True)).to_have_value(
+        "Văn thư <vanthu@example.org>, ttnanh@cantho.gov.vn"
+    )
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Re: Lịch họp")  # not "Re: Re: ..."
+
+
+def test_forward_keeps_the_files(imapserver: RunningServer, page, browser, site: str) -> None:
+    imapserver.deliver("nvminh", html_letter())
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="Thông báo họp").click()
+    page.get_by_role("link", name="Chuyển tiếp").click()
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Fwd: Thông báo họp")
+    expect(page.get_by_label("Nội dung")).to_have_value(re.compile("Thư chuyển tiếp"))
+    expect(page.get_by_label("Nội dung")).to_have_value(re.compile("Kính gửi các phòng."))
+    expect(page.get_by_role("checkbox", name="bao-cao.pdf")).to_be_checked()
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+
+    with signed_in(browser, site, "ttnanh") as colleague:
+        colleague.get_by_role("link", name="Fwd: Thông báo họp").click()
+        expect(colleague.frame_locator("#body-frame").locator("body")).to_contain_text("Thư chuyển tiếp")
+        with colleague.expect_download() as download:
+            colleague.get_by_role("link", name="bao-cao.pdf").click()
+        assert Path(download.value.path()).read_bytes() == PDF
+
+
+def test_attachment_limit_in_the_page_and_on_the_server(
+    imapserver: RunningServer, page, site: str, tmp_path: Path
+) -> None:
+    limit = imapserver.server.settings.policy.attachment_max
+    halves = []
+    for name in ("phần-1.bin", "phần-2.bin"):
+        path = tmp_path / name
+        path.write_bytes(b"\x01" * (limit // 2 + 512 * 1024))
+        halves.append(path)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    posted: list[str] = []
+    page.on("request", lambda request: posted.append(request.url) if request.method == "POST" else None)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Hồ sơ quá lớn")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(halves)
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text(
+        "Tổng dung lượng tệp đính kèm (21 MB) vượt quá mức tối đa 20 MB cho mỗi thư"
+    )
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(alert).to_be_visible()
+    assert page.url.endswith("/soan-thu") and not [url for url in posted if url.endswith("/soan-thu")]
+
+    # The server refuses it too, for a client without the page's script.
+    form = {
+        "csrf": page.locator("#compose input[name=csrf]").input_value(),
+        "from": "nvminh@cantho.gov.vn",
+        "to": "ttnanh@cantho.gov.vn",
+        "subject": "Hồ sơ quá lớn",
+        "body": "Gửi kèm hồ sơ.",
+    }
+    with halves[0].open("rb") as one, halves[1].open("rb") as two:
+        answer = httpx.post(
+            f"{site}/soan-thu",
+            data=form,
+            files=[("files", (halves[0].name, one)), ("files", (halves[1].name, two))],
+            cookies=cookies_of(page),
+            timeout=60,
+        )
+    assert answer.status_code == 413
+    assert "vượt quá mức tối đa 20 MB cho mỗi thư" in answer.text and 'role="alert"' in answer.text
+    assert stored(imapserver, "ttnanh", "INBOX") == []
+    assert stored(imapserver, "nvminh", "Sent") == []
+
+
+def test_draft_saved_as_one_types_and_reopened(imapserver: RunningServer, page) -> None:
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Dự thảo kế hoạch")
+    page.get_by_label("Nội dung").fill("Bản dự thảo lần 1")
+    status = page.locator("#draft-status")
+    expect(status).to_contain_text("Đã lưu nháp lúc", timeout=20_000)
+    first = status.inner_text()
+    page.get_by_label("Nội dung").fill("Bản dự thảo lần 2\nCó hai dòng.")
+    expect(status).not_to_have_text(first, timeout=20_000)
+    (draft,) = stored(imapserver, "nvminh", "Drafts")  # the new version replaced the old one
+    assert parsed(draft).get_content().replace("\r\n", "\n").rstrip("\n") == "Bản dự thảo lần 2\nCó hai dòng."
+
+    page.get_by_role("link", name="Thư nháp").first.click()
+    expect(page.get_by_role("link", name="Dự thảo kế hoạch")).to_have_count(1)
+    page.get_by_role("link", name="Dự thảo kế hoạch").click()
+    expect(page.get_by_role("heading", name="Soạn thư")).to_be_visible()
+    expect(page.get_by_label("Đến")).to_have_value("ttnanh@cantho.gov.vn")
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Dự thảo kế hoạch")
+    expect(page.get_by_label("Nội dung")).to_have_value("Bản dự thảo lần 2\nCó hai dòng.")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    assert stored(imapserver, "nvminh", "Drafts") == []  # sent: the draft is gone
+    assert len(stored(imapserver, "ttnanh", "INBOX")) == 1
+
+
+def test_save_button_keeps_the_chosen_files(imapserver: RunningServer, page, tmp_path: Path) -> None:
+    report = tmp_path / "báo cáo.pdf"
+    report.write_bytes(PDF)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Báo cáo tháng")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(report)
+    page.get_by_role("button", name="Lưu nháp").click()
+    expect(page.get_by_role("status").filter(has_text="Đã lưu thư nháp")).to_be_visible()
+    expect(page.get_by_role("checkbox", name="báo cáo.pdf")).to_be_checked()  # kept in the draft now
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    (file,) = list(parsed(received).iter_attachments())
+    assert file.get_filename() == "báo cáo.pdf" and file.get_content() == PDF
+    assert stored(imapserver, "nvminh", "Drafts") == []
+
+
+def test_addresses_from_the_directory(imapserver: RunningServer, page, site: str) -> None:
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    to = page.get_by_label("Đến")
+    to.press_sequentially("nguyen")
+    option = page.get_by_role("option", name=re.compile("Nguyễn Văn Minh"))
+    expect(option).to_be_visible()
+    option.click()
+    expect(to).to_have_value('"Nguyễn Văn Minh (Sở Nội vụ)" <nvminh@cantho.gov.vn>, ')
+    cc = page.get_by_label("Cc", exact=True)
+    cc.press_sequentially("noi vu")
+    expect(page.get_by_role("option", name=re.compile("Sở Nội vụ <sonv@cantho.gov.vn>"))).to_be_visible()
+    cc.press("ArrowDown")
+    cc.press("Enter")  # chooses, and does not send
+    expect(cc).to_have_value("Sở Nội vụ <sonv@cantho.gov.vn>, ")
+    answer = httpx.get(f"{site}/soan-thu/danh-ba", params={"q": "TRAN thi ngoc"}, cookies=cookies_of(page))
+    assert [p["address"] for p in answer.json()] == ["ttnanh@cantho.gov.vn"]
+    by_address = httpx.get(f"{site}/soan-thu/danh-ba", params={"q": "nvm"}, cookies=cookies_of(page))
+    assert by_address.json()[0]["name"] == "Nguyễn Văn Minh (Sở Nội vụ)"
+
+
+@pytest.mark.parametrize("typed", ["không phải địa chỉ, ai.do@cantho.gov.vn"])
+def test_wrong_addresses_are_explained(imapserver: RunningServer, page, typed: str) -> None:
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill(typed)
+    page.get_by_label("Tiêu đề").fill("Thư thử")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("“không phải địa chỉ” không phải là địa chỉ thư hợp lệ")
+    expect(alert).to_contain_text("Không có hộp thư ai.do@cantho.gov.vn")
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Thư thử")  # nothing written is lost
+    expect(page.get_by_label("Đến")).to_have_value(typed)
