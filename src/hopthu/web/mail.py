@@ -20,7 +20,7 @@ from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import find, flat, folders, special, visible
 from hopthu.web.security import csrf_ok
-from hopthu.web.templating import page
+from hopthu.web.templating import expired_form, page
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -71,14 +71,7 @@ async def act(
     """Apply one action to the messages ticked in the list (R11.3: delete, archive)."""
     back = RedirectResponse(f"/thu/{mailbox_id}", status_code=303)
     if not csrf_ok(request, csrf):
-        return page(
-            request,
-            "message.html",
-            who=who,
-            status_code=400,
-            title=("Biểu mẫu đã hết hạn", "The form has expired"),
-            text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
-        )
+        return expired_form(request, who)
     services = request.app.state.services
     mail = services.store.mail
     current = find(flat(await visible(services, who.account.id)), mailbox_id)

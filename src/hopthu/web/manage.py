@@ -36,24 +36,13 @@ from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
 from hopthu.web.i18n import language
 from hopthu.web.security import csrf_ok
-from hopthu.web.templating import VIETNAM, page
+from hopthu.web.templating import VIETNAM, expired_form, page
 
 router = APIRouter()
 CHUNK = 1_000  # messages moved or removed per transaction
 EXPORT_BATCH = 100  # rows read per query while exporting
 INLINE_READ = 256 * 1024  # larger bodies are read in a thread, off the event loop
 EMPTIABLE = ("\\Trash", "\\Junk")
-
-
-def _expired(request: Request, who: SignedIn) -> HTMLResponse:
-    return page(
-        request,
-        "message.html",
-        who=who,
-        status_code=400,
-        title=("Biểu mẫu đã hết hạn", "The form has expired"),
-        text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
-    )
 
 
 def is_system(view: FolderView) -> bool:
@@ -129,7 +118,7 @@ async def create(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _expired(request, who)
+        return expired_form(request, who)
     store = request.app.state.services.store
     views = await folders(store.mail, who.account.id)
     try:
@@ -149,7 +138,7 @@ async def rename(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _expired(request, who)
+        return expired_form(request, who)
     store = request.app.state.services.store
     views = await folders(store.mail, who.account.id)
     current = find(views, mailbox_id)
@@ -173,7 +162,7 @@ async def delete(
 ) -> Response:
     """Delete one of the person's folders; its mail goes to Trash first."""
     if not csrf_ok(request, csrf):
-        return _expired(request, who)
+        return expired_form(request, who)
     store = request.app.state.services.store
     mail = store.mail
     owner = who.account.id
@@ -221,7 +210,7 @@ async def empty(
 ) -> Response:
     """Remove every message of Trash or Junk for good (the list page asks to confirm first)."""
     if not csrf_ok(request, csrf):
-        return _expired(request, who)
+        return expired_form(request, who)
     services = request.app.state.services
     store = services.store
     current = find(flat(await visible(services, who.account.id)), mailbox_id)

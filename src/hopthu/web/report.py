@@ -27,7 +27,7 @@ from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
 from hopthu.web.security import csrf_ok
-from hopthu.web.templating import VIETNAM, page
+from hopthu.web.templating import VIETNAM, expired_form, page
 
 router = APIRouter()
 HELPDESK = "hotro"
@@ -149,14 +149,7 @@ async def report(
 ) -> Response:
     """Move the message to Junk, then file the report with the helpdesk."""
     if not csrf_ok(request, csrf):
-        return page(
-            request,
-            "message.html",
-            who=who,
-            status_code=400,
-            title=("Biểu mẫu đã hết hạn", "The form has expired"),
-            text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
-        )
+        return expired_form(request, who)
     services = request.app.state.services
     store = services.store
     mail = store.mail

@@ -27,7 +27,7 @@ from hopthu.web.security import (
     csrf_ok,
     set_cookie,
 )
-from hopthu.web.templating import page
+from hopthu.web.templating import expired_form, page
 
 router = APIRouter()
 ACCOUNT_PAGE = "/cai-dat"
@@ -51,16 +51,6 @@ def _client(request: Request) -> tuple[str, str]:
     return (request.client.host if request.client else ""), request.headers.get("user-agent", "")
 
 
-def _bad_form(request: Request) -> HTMLResponse:
-    return page(
-        request,
-        "message.html",
-        status_code=400,
-        title=("Biểu mẫu đã hết hạn", "The form has expired"),
-        text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
-    )
-
-
 @router.get("/", include_in_schema=False)
 async def home(who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse:
     return RedirectResponse("/thu", status_code=303)
@@ -81,7 +71,7 @@ async def sign_in(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _bad_form(request)
+        return expired_form(request)
     services = request.app.state.services
     address, agent = _client(request)
     on_public = public is not None
@@ -118,7 +108,7 @@ async def sign_in(
 async def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
     token = request.cookies.get(SESSION_COOKIE)
     if not csrf_ok(request, csrf):
-        return _bad_form(request)
+        return expired_form(request)
     if token:
         found = await request.app.state.services.web_sessions.find(token)
         if found is not None:
@@ -145,7 +135,7 @@ async def change_password(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _bad_form(request)
+        return expired_form(request)
     services = request.app.state.services
     try:
         if new != again:
@@ -215,7 +205,7 @@ async def end_session(
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
-        return _bad_form(request)
+        return expired_form(request)
     await request.app.state.services.web_sessions.end(session_id, account_id=who.account.id)
     if session_id == who.session.id:
         raise Redirect(SIGN_IN)
@@ -228,7 +218,7 @@ async def end_all_sessions(
 ) -> Response:
     """Sign out everywhere (R11.4), this browser included."""
     if not csrf_ok(request, csrf):
-        return _bad_form(request)
+        return expired_form(request)
     await request.app.state.services.web_sessions.end_all(who.account.id)
     response = RedirectResponse(SIGN_IN, status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/")
@@ -248,7 +238,7 @@ async def save_preferences(
 ) -> Response:
     """The signature and the out-of-office reply (answered once per sender a week, RFC 3834)."""
     if not csrf_ok(request, csrf):
-        return _bad_form(request)
+        return expired_form(request)
     services = request.app.state.services
     try:
         until = dt.date.fromisoformat(vacation_until) if vacation_until.strip() else None

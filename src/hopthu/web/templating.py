@@ -80,3 +80,15 @@ def page(
     if request.query_params.get("lang") in ("vi", "en"):
         response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
+
+
+def expired_form(request: Request, who: SignedIn | None = None) -> HTMLResponse:
+    """The answer to a form whose CSRF token is missing or stale: nothing was changed."""
+    return page(
+        request,
+        "message.html",
+        who=who,
+        status_code=400,
+        title=("Biểu mẫu đã hết hạn", "The form has expired"),
+        text=("Hãy tải lại trang và thử lại.", "Reload the page and try again."),
+    )
