@@ -332,3 +332,20 @@ def test_wrong_addresses_are_explained(imapserver: RunningServer, page, typed: s
     expect(alert).to_contain_text("Không có hộp thư ai.do@cantho.gov.vn")
     expect(page.get_by_label("Tiêu đề")).to_have_value("Thư thử")  # nothing written is lost
     expect(page.get_by_label("Đến")).to_have_value(typed)
+
+
+def test_sending_as_the_delegated_agency_mailbox(imapserver: RunningServer, page) -> None:
+    """R8.2, R8.3: a delegate sends as the agency mailbox; the message names who really sent it."""
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Từ", exact=True).select_option("sonv@cantho.gov.vn")
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Thông báo của Sở")
+    page.get_by_label("Nội dung").fill("Sở Nội vụ thông báo.")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    letter = parsed(received)
+    assert letter["From"].addresses[0].addr_spec == "sonv@cantho.gov.vn"
+    assert letter["Sender"].addresses[0].addr_spec == "nvminh@cantho.gov.vn"  # R8.3: the real sender
