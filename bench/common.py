@@ -83,6 +83,24 @@ def run_per_backend(
         asyncio.run(run(backend.strip(), args))
 
 
+def run_client_bench(
+    doc: str,
+    add_arguments: Callable[[argparse.ArgumentParser], None],
+    run: Callable[[str, argparse.Namespace], Awaitable[None]],
+) -> None:
+    """`run_per_backend` for the benches that drive many client connections: SQLite unless
+    `--backend` says otherwise, and uvloop on the client side so the client costs less CPU."""
+    if not any(a == "--backend" or a.startswith("--backend=") for a in sys.argv[1:]):
+        sys.argv[1:1] = ["--backend", "sqlite"]
+    try:
+        import uvloop
+    except ImportError:
+        pass
+    else:
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+    run_per_backend(doc, add_arguments, run)
+
+
 def circular(size: int) -> bytes:
     """A circular with a PDF-like attachment of about `size` bytes (random, so it does not compress)."""
     attachment = base64.encodebytes(os.urandom(size * 3 // 4)).replace(b"\n", b"\r\n")

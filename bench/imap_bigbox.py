@@ -17,18 +17,16 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import datetime as dt
 import os
 import random
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import fresh_pg, run_per_backend
+from common import fresh_pg, run_client_bench
 from imap_load import PASSWORD, Client, Timings, client_tls, hopthu, letter, percentile, start
 
 from hopthu.config import load_settings
@@ -174,13 +172,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main() -> None:
-    if not any(a == "--backend" or a.startswith("--backend=") for a in sys.argv[1:]):
-        sys.argv[1:1] = ["--backend", "sqlite"]
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    run_per_backend(__doc__ or "", arguments, run)
+    run_client_bench(__doc__ or "", arguments, run)
     print()
     for backend, figure in RESULTS:
         print(f"{backend:10} {figure}")

@@ -46,7 +46,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
 import sqlalchemy as sa
-from common import fresh_pg, run_per_backend, serve
+from common import fresh_pg, run_client_bench, serve
 
 from hopthu.config import load_settings
 from hopthu.directory.context import DirectoryContext
@@ -607,13 +607,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main() -> None:
-    if not any(a == "--backend" or a.startswith("--backend=") for a in sys.argv[1:]):
-        sys.argv[1:1] = ["--backend", "sqlite"]  # this bench runs one backend unless asked for more
-    with contextlib.suppress(ImportError):
-        import uvloop  # cheaper client side for thousands of connections
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    run_per_backend(__doc__ or "", arguments, run)
+    run_client_bench(__doc__ or "", arguments, run)
     print(f"\n{'backend':10} {'figure':50} value")
     for backend, figure, value in RESULTS:
         print(f"{backend:10} {figure:50} {value}")

@@ -14,17 +14,15 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import re
 import shutil
-import sys
 import tempfile
 import time
 from pathlib import Path
 
 import httpx
-from common import fresh_pg, run_per_backend, serve
+from common import fresh_pg, run_client_bench, serve
 from imap_bigbox import fill
 from imap_load import PASSWORD, Timings, hopthu, percentile
 
@@ -107,13 +105,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def main() -> None:
-    if not any(a == "--backend" or a.startswith("--backend=") for a in sys.argv[1:]):
-        sys.argv[1:1] = ["--backend", "sqlite"]
-    with contextlib.suppress(ImportError):
-        import uvloop
-
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-    run_per_backend(__doc__ or "", arguments, run)
+    run_client_bench(__doc__ or "", arguments, run)
     print()
     for backend, figure in RESULTS:
         print(f"{backend:10} {figure}")

@@ -20,6 +20,7 @@ class DelegatedMailbox:
     local: str
     display_name: str
     can_send: bool
+    status: str
 
 
 _UNUSABLE = ("revoked", "deleted")
@@ -29,7 +30,9 @@ async def delegated_to(db: Database, person_account_id: int) -> list[DelegatedMa
     """The agency mailboxes a person may use now (R8.2), by address: for IMAP's shared namespace and
     the webmail's mailbox switch."""
     rows = await db.all(
-        sa.select(account.c.id, account.c.local, account.c.display_name, delegation.c.can_send)
+        sa.select(
+            account.c.id, account.c.local, account.c.display_name, delegation.c.can_send, account.c.status
+        )
         .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
         .where(
             delegation.c.person_account_id == person_account_id,

@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Resp
 from starlette.datastructures import FormData, UploadFile
 
 from hopthu.directory.auth import Identity
+from hopthu.directory.delegations import delegated_to
 from hopthu.errors import HopThuError
 from hopthu.mail import DecodeError, binary, canonical, parse
 from hopthu.mail.decode import lenient_body
@@ -48,7 +49,7 @@ from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
 from hopthu.store.flags import ANSWERED, DRAFT, SEEN
 from hopthu.store.mailstore import Target
-from hopthu.store.schema import account, agency, delegation, message
+from hopthu.store.schema import account, agency, message
 from hopthu.text import fold
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
@@ -232,18 +233,16 @@ async def _senders(request: Request, who: SignedIn) -> list[SenderChoice]:
     """The person's own address, then the agency mailboxes they may send from (R8.2)."""
     services = request.app.state.services
     domain = services.settings.server.domain
-    rows = await services.store.db.all(
-        sa.select(account.c.local, account.c.display_name)
-        .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
-        .where(
-            delegation.c.person_account_id == who.account.id,
-            delegation.c.can_send.is_(True),
-            account.c.status == lifecycle.Status.ACTIVE.value,
-        )
-        .order_by(account.c.display_name)
-    )
+    boxes = await delegated_to(services.store.db, who.account.id)
     own = SenderChoice(who.account.address(domain), who.account.display_name)
-    return [own, *(SenderChoice(f"{row.local}@{domain}", row.display_name) for row in rows)]
+    return [
+        own,
+        *(
+            SenderChoice(f"{box.local}@{domain}", box.display_name)
+            for box in sorted(boxes, key=lambda box: box.display_name)
+            if box.can_send and lifecycle.can_send(lifecycle.Status(box.status))
+        ),
+    ]
 
 
 def _chosen(choices: list[SenderChoice], address: str) -> SenderChoice | None:

@@ -103,3 +103,8 @@ async def visible(services: Any, account_id: int) -> list[MailboxGroup]:
 
 def flat(groups: list[MailboxGroup]) -> list[FolderView]:
     return [view for group in groups for view in group.folders]
+
+
+async def reachable(services: Any, account_id: int, mailbox_id: int) -> FolderView:
+    """A folder the person may use (their own or a delegated agency's), or 404."""
+    return find(flat(await visible(services, account_id)), mailbox_id)

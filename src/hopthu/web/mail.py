@@ -18,7 +18,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn, signed_in
-from hopthu.web.folders import find, flat, folders, special, visible
+from hopthu.web.folders import find, flat, folders, reachable, special, visible
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form, page
 
@@ -74,7 +74,7 @@ async def act(
         return expired_form(request, who)
     services = request.app.state.services
     mail = services.store.mail
-    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    current = await reachable(services, who.account.id, mailbox_id)
     # Actions stay within the mailbox the folder belongs to (the person's own, or an agency's).
     views = await folders(mail, current.account_id)
     uids = sorted(set(uid or []))

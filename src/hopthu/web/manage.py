@@ -33,7 +33,7 @@ from hopthu.store.folders import SEPARATOR, Folders, check_name
 from hopthu.store.schema import message
 from hopthu.text import ascii_text, fold
 from hopthu.web.auth import SignedIn, signed_in
-from hopthu.web.folders import FolderView, find, flat, folders, special, visible
+from hopthu.web.folders import FolderView, find, folders, reachable, special, visible
 from hopthu.web.i18n import language
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, expired_form, page
@@ -213,7 +213,7 @@ async def empty(
         return expired_form(request, who)
     services = request.app.state.services
     store = services.store
-    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    current = await reachable(services, who.account.id, mailbox_id)
     if current.special_use not in EMPTIABLE:
         return page(
             request,
@@ -313,7 +313,7 @@ def mbox_entry(row: Any, data: bytes) -> bytes:
 async def export_mbox(
     request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> StreamingResponse:
-    current = find(flat(await visible(request.app.state.services, who.account.id)), mailbox_id)
+    current = await reachable(request.app.state.services, who.account.id, mailbox_id)
 
     async def stream() -> AsyncIterator[bytes]:
         async for row, data in _each_message(request, mailbox_id):
@@ -361,7 +361,7 @@ def eml_name(number: int, subject: str) -> str:
 async def export_zip(
     request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> StreamingResponse:
-    current = find(flat(await visible(request.app.state.services, who.account.id)), mailbox_id)
+    current = await reachable(request.app.state.services, who.account.id, mailbox_id)
 
     async def stream() -> AsyncIterator[bytes]:
         sink = _Sink()

@@ -20,7 +20,7 @@ from hopthu.store import reading
 from hopthu.store.flags import SEEN
 from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
-from hopthu.web.folders import find, flat, visible
+from hopthu.web.folders import FolderView, MailboxGroup, find, flat, visible
 from hopthu.web.htmlmail import render_body
 from hopthu.web.templating import page
 
@@ -46,19 +46,25 @@ _FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' d
 class Opened:
     row: Any
     data: bytes  # the stored body (our delivery headers not included)
+    folder: FolderView
+    groups: list[MailboxGroup]  # the sidebar, as it was read to check the folder
 
 
 async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> Opened:
     """The person's message, or 404 (a message of someone else is never shown)."""
-    store = request.app.state.services.store
-    find(flat(await visible(request.app.state.services, who.account.id)), mailbox_id)
+    services = request.app.state.services
+    store = services.store
+    groups = await visible(services, who.account.id)
+    folder = find(flat(groups), mailbox_id)
     rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
     if not rows:
         raise HTTPException(404)
     row = rows[0]
     if row.size <= INLINE_READ:
-        return Opened(row, store.blobs.get(row.blob_hash))
-    return Opened(row, await asyncio.to_thread(store.blobs.get, row.blob_hash))
+        data = store.blobs.get(row.blob_hash)
+    else:
+        data = await asyncio.to_thread(store.blobs.get, row.blob_hash)
+    return Opened(row, data, folder, groups)
 
 
 def _people(envelope: dict, field: str) -> list[str]:
@@ -89,12 +95,13 @@ async def read(
     opened = await _open(request, who, mailbox_id, uid)
     row = opened.row
     services = request.app.state.services
-    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    current = opened.folder
     if current.special_use == "\\Drafts" and current.account_id == who.account.id:
         return RedirectResponse(f"/soan-thu?nhap={uid}", status_code=303)  # a draft opens to be written
+    groups = opened.groups
     if not row.flags & SEEN:
         await services.store.mail.editor.set_flags(current.account_id, mailbox_id, [uid], "+", SEEN)
-    groups = await visible(services, who.account.id)  # read after the change: the unread counts
+        groups = await visible(services, who.account.id)  # the unread counts just changed
     views = flat(groups)
     body = render_body(opened.data, row.structure, images=bool(anh), inline=lambda _cid: None)
     envelope = row.envelope or {}

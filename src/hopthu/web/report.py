@@ -25,7 +25,7 @@ from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
 from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
-from hopthu.web.folders import FolderView, find, flat, folders, special, visible
+from hopthu.web.folders import FolderView, folders, reachable, special, visible
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, expired_form, page
 
@@ -153,7 +153,7 @@ async def report(
     services = request.app.state.services
     store = services.store
     mail = store.mail
-    current = find(flat(await visible(services, who.account.id)), mailbox_id)
+    current = await reachable(services, who.account.id, mailbox_id)
     owner = current.account_id  # the person's own mailbox, or an agency's delegated to them
     rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
     if not rows:
