@@ -52,6 +52,7 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
     store = session.ctx.store
     place = selected.place
     whole = whole_message(plan)
+    shows_flags = any(a.name == "FLAGS" for a in plan.attributes)  # else \Seen set here is told apart
     for start in range(0, len(uids), FETCH_CHUNK):
         rows: list[Any] = await reading.rows(
             store.db, place.mailbox_id, uids[start : start + FETCH_CHUNK], plan.columns
@@ -67,7 +68,7 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
                 await _stream(session, plan, seq, row, whole)
             else:
                 session.send(render(plan, seq, row, await _body(session, plan, row)))
-            if row.uid in selected.reported and "FLAGS" not in {a.name for a in plan.attributes}:
+            if row.uid in selected.reported and not shows_flags:
                 session.send(
                     b"* %d FETCH (UID %d FLAGS %s)\r\n" % (seq, row.uid, flag_list(row.flags, row.keywords))
                 )
