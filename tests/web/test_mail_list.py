@@ -43,3 +43,26 @@ def test_actions_on_chosen_messages(imapserver: RunningServer, page) -> None:
     imap = imapserver.login()
     assert imap.select("Trash")[1] == [b"1"]  # the same store: IMAP sees the move
     imap.logout()
+
+
+def test_sorting_the_list_by_its_column_headings(imapserver: RunningServer, page) -> None:
+    for subject, sender in [("Bảo cáo quý", "zo@example.org"), ("Ánh sáng", "an@example.org"),
+                            ("Công văn", "minh@example.org")]:
+        imapserver.deliver("nvminh", message(subject, sender=sender))
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    subjects = page.locator("table.messages tbody td:nth-child(3) a")
+    expect(subjects).to_have_text(["Công văn", "Ánh sáng", "Bảo cáo quý"])  # newest first
+    page.get_by_role("link", name="Tiêu đề").click()
+    expect(subjects).to_have_text(["Ánh sáng", "Bảo cáo quý", "Công văn"])  # "Á" with "A"
+    expect(page.get_by_role("columnheader", name="Tiêu đề")).to_have_attribute("aria-sort", "ascending")
+    page.get_by_role("link", name="Người gửi").click()
+    expect(subjects).to_have_text(["Ánh sáng", "Công văn", "Bảo cáo quý"])
+    page.get_by_role("link", name="Ngày").click()  # newest first again, then oldest first
+    expect(subjects).to_have_text(["Công văn", "Ánh sáng", "Bảo cáo quý"])
+    page.get_by_role("link", name="Ngày").click()
+    expect(subjects).to_have_text(["Bảo cáo quý", "Ánh sáng", "Công văn"])
+    page.get_by_label("Chọn thư: Công văn").check()  # an action keeps the order chosen
+    page.get_by_role("button", name="Gắn cờ", exact=True).click()
+    expect(page.locator("tr.flagged")).to_have_count(1)
+    assert "sap=cu-nhat" in page.url

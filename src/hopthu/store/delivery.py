@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 import sqlalchemy as sa
 
+from hopthu.mail.sortkeys import sender_key, subject_key
 from hopthu.store import dialect
 from hopthu.store.events import Change
 from hopthu.store.flags import SEEN
@@ -215,6 +216,8 @@ def _message_row(job: _Job, target: Any, mailbox_id: int, uid: int, modseq: int,
         "has_attachments": parsed.has_attachments,
         "preview": parsed.preview,
         "search_text": parsed.search_text,
+        "sort_sender": sender_key(parsed.sender),
+        "sort_subject": subject_key(parsed.subject),
     }
 
 

@@ -133,6 +133,13 @@ class MessageSummary:
     has_attachments: bool
     preview: str
     blob_hash: str
+    sort_sender: str
+    sort_subject: str
+
+    def sort_value(self, order: str) -> Any:
+        """This message's key in `order` (see `ORDERS`), to say where a page ended."""
+        key = ORDERS[order][0]
+        return None if key is None else getattr(self, key)
 
 
 def utcnow() -> dt.datetime:
@@ -293,13 +300,30 @@ class MailStore:
     # --- reading ----------------------------------------------------------------------------------
 
     async def messages(
-        self, mailbox_id: int, *, limit: int = 50, before_uid: int | None = None
+        self,
+        mailbox_id: int,
+        *,
+        limit: int = 50,
+        before_uid: int | None = None,
+        order: str = "newest",
+        after: tuple[int, Any] | None = None,
     ) -> list[MessageSummary]:
-        """A page of a mailbox, newest first, served from the (mailbox, uid) index."""
-        query = sa.select(*_SUMMARY_COLUMNS).where(message.c.mailbox_id == mailbox_id)
+        """A page of a mailbox in one of `ORDERS`, each served from its own (mailbox, key, uid) index.
+
+        `after` is where the previous page ended: (uid, key value) of its last message; for the
+        arrival orders the key is unused. `before_uid` is the same for "newest"."""
+        key, descending = ORDERS[order]
         if before_uid is not None:
-            query = query.where(message.c.uid < before_uid)
-        rows = await self.db.all(query.order_by(message.c.uid.desc()).limit(limit))
+            after = (before_uid, None)
+        columns = [message.c.uid] if key is None else [message.c[key], message.c.uid]
+        query = sa.select(*_SUMMARY_COLUMNS).where(message.c.mailbox_id == mailbox_id)
+        if after is not None:
+            uid, value = after
+            position = sa.tuple_(*columns) if key is not None else message.c.uid
+            bound = uid if key is None else sa.tuple_(sa.literal(value), sa.literal(uid))
+            query = query.where(position < bound if descending else position > bound)
+        ordering = [column.desc() if descending else column.asc() for column in columns]
+        rows = await self.db.all(query.order_by(*ordering).limit(limit))
         return [MessageSummary(*row) for row in rows]
 
     async def message_bytes(self, mailbox_id: int, uid: int) -> bytes | None:
@@ -378,6 +402,14 @@ _MAILBOX_COLUMNS = (
     mailbox.c.message_count,
     mailbox.c.unseen_count,
 )
+# How a list may be ordered: the key column (None: by UID, the arrival order) and whether descending.
+ORDERS: dict[str, tuple[str | None, bool]] = {
+    "newest": (None, True),
+    "oldest": (None, False),
+    "sender": ("sort_sender", False),
+    "subject": ("sort_subject", False),
+    "largest": ("size", True),
+}
 _SUMMARY_COLUMNS = (
     message.c.uid,
     message.c.modseq,
@@ -391,4 +423,6 @@ _SUMMARY_COLUMNS = (
     message.c.has_attachments,
     message.c.preview,
     message.c.blob_hash,
+    message.c.sort_sender,
+    message.c.sort_subject,
 )

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0005_preferences"
+HEAD = "0006_sort_keys"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

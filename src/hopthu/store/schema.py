@@ -252,9 +252,15 @@ message = sa.Table(
     sa.Column("has_attachments", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("preview", sa.Text, nullable=False, server_default=""),
     sa.Column("search_text", sa.Text, nullable=False, server_default=""),
+    # Folded keys the webmail list sorts by (`mail.sortkeys`), each with its (mailbox, key, uid) index.
+    sa.Column("sort_sender", sa.Text, nullable=False, server_default=""),
+    sa.Column("sort_subject", sa.Text, nullable=False, server_default=""),
     sa.UniqueConstraint("mailbox_id", "uid"),
     sa.Index("ix_message_mailbox_id_modseq", "mailbox_id", "modseq"),
     sa.Index("ix_message_mailbox_id_internal_date", "mailbox_id", "internal_date"),
+    sa.Index("ix_message_mailbox_id_sort_sender", "mailbox_id", "sort_sender", "uid"),
+    sa.Index("ix_message_mailbox_id_sort_subject", "mailbox_id", "sort_subject", "uid"),
+    sa.Index("ix_message_mailbox_id_size", "mailbox_id", "size", "uid"),
 )
 
 # Mail waiting to leave for other domains: one row per remote recipient, pointing at the stored body

@@ -1,6 +1,7 @@
-"""The mail pages: a folder's messages, newest first, a page at a time from the (mailbox, uid) index;
-actions on the messages chosen (read, unread, flag, move, delete); and the event stream that tells
-open pages of new mail and changes as the store commits them (server-sent events).
+"""The mail pages: a folder's messages (newest first, or sorted by date, sender, subject or size) a page
+at a time from the matching (mailbox, key, uid) index; actions on the messages chosen (read, unread,
+flag, move, delete); and the event stream that tells open pages of new mail and changes as the store
+commits them (server-sent events).
 
 Deleting moves to Trash; deleting in Trash (or Junk) removes for good. Every action goes through the
 same store operations as IMAP, so an IMAP client open beside the browser hears of it at once.
@@ -11,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import json
 from collections.abc import AsyncIterator
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
@@ -24,6 +25,15 @@ from hopthu.web.templating import expired_form, page
 
 router = APIRouter()
 PAGE_SIZE = 50
+# The list's orders as they appear in addresses, and the store's name for each.
+SORTS = {
+    "moi-nhat": "newest",
+    "cu-nhat": "oldest",
+    "nguoi-gui": "sender",
+    "tieu-de": "subject",
+    "lon-nhat": "largest",
+}
+DEFAULT_SORT = "moi-nhat"
 KEEPALIVE_SECONDS = 25.0
 _FLAG_ACTIONS = {"read": ("+", SEEN), "unread": ("-", SEEN), "flag": ("+", FLAGGED), "unflag": ("-", FLAGGED)}
 
@@ -36,15 +46,29 @@ async def inbox(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) 
 
 @router.get("/thu/{mailbox_id}", response_class=HTMLResponse)
 async def folder(
-    request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)], truoc: int | None = None
+    request: Request,
+    mailbox_id: int,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    sap: str = DEFAULT_SORT,
+    tu: str | None = None,
 ) -> HTMLResponse:
-    """One page of a folder; `truoc` ("before") is the UID the previous page ended at."""
+    """One page of a folder in the order `sap` ("sort by"); `tu` ("from") is where the previous page
+    ended: the UID of its last message, with that message's sort key after a colon."""
     services = request.app.state.services
     groups = await visible(services, who.account.id)
     views = flat(groups)
     current = find(views, mailbox_id)
-    messages = await services.store.mail.messages(mailbox_id, limit=PAGE_SIZE + 1, before_uid=truoc)
-    older = messages[PAGE_SIZE - 1].uid if len(messages) > PAGE_SIZE else None
+    order = SORTS.get(sap)
+    if order is None:
+        sap, order = DEFAULT_SORT, SORTS[DEFAULT_SORT]
+    messages = await services.store.mail.messages(
+        mailbox_id, limit=PAGE_SIZE + 1, order=order, after=_cursor(tu, order)
+    )
+    more = None
+    if len(messages) > PAGE_SIZE:
+        last = messages[PAGE_SIZE - 1]
+        value = last.sort_value(order)
+        more = str(last.uid) if value is None else f"{last.uid}:{value}"
     return page(
         request,
         "mail_list.html",
@@ -53,9 +77,22 @@ async def folder(
         folders=[view for view in views if view.account_id == current.account_id],
         current=current,
         messages=messages[:PAGE_SIZE],
-        older=older,
-        first_page=truoc is None,
+        more=more,
+        first_page=tu is None,
+        sort=sap,
     )
+
+
+def _cursor(text: str | None, order: str) -> tuple[int, Any] | None:
+    """`tu` read back; a cursor that does not parse starts from the first page."""
+    if not text:
+        return None
+    uid, _, value = text.partition(":")
+    if not uid.isdigit():
+        return None
+    if order == "largest":
+        return (int(uid), int(value)) if value.isdigit() else None
+    return int(uid), value
 
 
 @router.post("/thu/{mailbox_id}/thao-tac")
@@ -66,10 +103,12 @@ async def act(
     action: Annotated[str, Form()],
     uid: Annotated[list[int] | None, Form()] = None,
     target: Annotated[int | None, Form()] = None,
+    sap: Annotated[str, Form()] = DEFAULT_SORT,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Apply one action to the messages ticked in the list (R11.3: delete, archive)."""
-    back = RedirectResponse(f"/thu/{mailbox_id}", status_code=303)
+    query = f"?sap={sap}" if sap in SORTS and sap != DEFAULT_SORT else ""
+    back = RedirectResponse(f"/thu/{mailbox_id}{query}", status_code=303)
     if not csrf_ok(request, csrf):
         return expired_form(request, who)
     services = request.app.state.services

@@ -10,7 +10,7 @@
     });
   }
   const mailbox = form.dataset.mailbox;
-  const firstPage = !new URLSearchParams(location.search).has("truoc");
+  const firstPage = !new URLSearchParams(location.search).has("tu");
   const events = new EventSource("/su-kien");
   // Leaving the page (opening a message) must not be undone by a reload the news would start.
   window.addEventListener("beforeunload", () => events.close());
