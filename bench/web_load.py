@@ -1,7 +1,8 @@
 """The webmail under load: people sign in as a browser does (the form, its CSRF token, the session
 cookie), then load their inbox page (newest first, and sorted by sender) and a message page, with C
-connections at once for D seconds, for a 1,000-message and a 50,000-message INBOX. Prints requests/s and p50/p99 per page; the large
-mailbox should cost about what the small one does, because every page is served from an index.
+connections at once for D seconds, for a 1,000-message and a 50,000-message INBOX. Prints requests/s
+and p50/p99 per page; the large mailbox should cost about what the small one does, because every page
+is served from an index.
 
 (Roundcube on Dovecot, for comparison, lists a 50,000-message inbox 18.5 times a second, p50 527 ms
 at 10 connections: 3.5 times slower than a 1,000-message one.)

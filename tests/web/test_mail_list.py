@@ -46,8 +46,11 @@ def test_actions_on_chosen_messages(imapserver: RunningServer, page) -> None:
 
 
 def test_sorting_the_list_by_its_column_headings(imapserver: RunningServer, page) -> None:
-    for subject, sender in [("Bảo cáo quý", "zo@example.org"), ("Ánh sáng", "an@example.org"),
-                            ("Công văn", "minh@example.org")]:
+    for subject, sender in [
+        ("Bảo cáo quý", "zo@example.org"),
+        ("Ánh sáng", "an@example.org"),
+        ("Công văn", "minh@example.org"),
+    ]:
         imapserver.deliver("nvminh", message(subject, sender=sender))
     sign_in(page, "nvminh")
     page.wait_for_url("**/thu/*")

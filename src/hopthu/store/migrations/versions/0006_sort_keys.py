@@ -50,8 +50,6 @@ def _fill_keys() -> None:
         ).all()
         if not batch:
             return
-        bind.execute(
-            update,
-            [{"id": i, "sender": sender_key(sender), "subject": subject_key(subject)} for i, subject, sender in batch],
-        )
+        keys = [{"id": i, "sender": sender_key(who), "subject": subject_key(what)} for i, what, who in batch]
+        bind.execute(update, keys)
         last = batch[-1][0]
