@@ -19,11 +19,11 @@ _PREFIXES = re.compile(
 
 
 def subject_key(subject: str) -> str:
-    """"Re: TL: Giấy mời họp" → "giay moi hop"."""
+    """ "Re: TL: Giấy mời họp" → "giay moi hop"."""
     return _PREFIXES.sub("", fold(subject).strip())[:KEY_LENGTH]
 
 
 def sender_key(sender: str) -> str:
-    """"Nguyễn Văn Minh <nvminh@...>" → "nguyen van minh"; a bare address sorts by itself."""
+    """ "Nguyễn Văn Minh <nvminh@...>" → "nguyen van minh"; a bare address sorts by itself."""
     name, _, rest = sender.partition(" <")
     return fold((name if rest else sender).strip().strip('"'))[:KEY_LENGTH]
