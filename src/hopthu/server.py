@@ -178,6 +178,9 @@ class Server:
             log_level="warning",
             access_log=False,
             lifespan="off",
+            # Browsers keep idle connections for minutes; closing them after uvicorn's 5 s means a
+            # new TCP (and TLS) handshake per click, and a close racing the next request.
+            timeout_keep_alive=75,
             timeout_graceful_shutdown=int(self.settings.server.shutdown_grace_seconds),
         )
         self._http = _EmbeddedUvicorn(config)
