@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -15,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
+from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import lifecycle, passwords, quota
 from hopthu.security.passwords import hash_password, hash_temporary, temporary_password
@@ -39,6 +41,8 @@ class Account:
     message_count: int
     last_access_at: dt.datetime | None
     created_at: dt.datetime
+    agency_id: int
+    agency_name: str
 
     def address(self, domain: str) -> str:
         return f"{self.local}@{domain}"
@@ -85,6 +89,8 @@ _SELECT = sa.select(
     sa.func.coalesce(mail_usage.c.messages, 0),
     account.c.last_access_at,
     account.c.created_at,
+    account.c.agency_id,
+    agency.c.name,
 ).select_from(
     account.join(agency, account.c.agency_id == agency.c.id).outerjoin(
         mail_usage, mail_usage.c.account_id == account.c.id
@@ -152,17 +158,37 @@ class AccountService:
         *,
         agency_code: str | None = None,
         status: str | None = None,
+        kind: str | None = None,
+        within: Collection[int] | None = None,
+        query: str = "",
         limit: int = 1000,
         offset: int = 0,
     ) -> list[Account]:
-        query = _SELECT
+        """Accounts by address; `within` keeps those of these agency ids, `query` those whose name
+        (without diacritics) or address starts like it."""
+        statement = _SELECT
         if agency_code:
-            query = query.where(agency.c.code == agency_code)
+            statement = statement.where(agency.c.code == agency_code)
         if status:
-            query = query.where(account.c.status == status)
+            statement = statement.where(account.c.status == status)
+        if kind:
+            statement = statement.where(account.c.kind == kind)
+        if within is not None:
+            statement = statement.where(account.c.agency_id.in_(sorted(within)))
+        words = query_words(query)
+        prefix = query.strip().lower().split("@")[0]
+        if words:
+            statement = statement.where(
+                sa.or_(name_narrowing(account.c.display_name, words), account.c.local.startswith(prefix))
+            )
+        else:
+            statement = statement.offset(offset).limit(limit)
         async with self.ctx.store.db.read() as conn:
-            rows = await conn.execute(query.order_by(account.c.local).limit(limit).offset(offset))
-            return [Account(*row) for row in rows]
+            rows = [Account(*row) for row in await conn.execute(statement.order_by(account.c.local))]
+        if not words:
+            return rows
+        found = [a for a in rows if a.local.startswith(prefix) or name_matches(a.display_name, words)]
+        return found[offset : offset + limit]
 
     async def aliases(self, address: str) -> list[str]:
         async with self.ctx.store.db.read() as conn:

@@ -13,7 +13,7 @@ from hopthu.directory.creation import create_account
 from hopthu.directory.namespace import taken_locals
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import naming
-from hopthu.store.schema import agency
+from hopthu.store.schema import account, agency
 
 KINDS = ("agency", "subunit")
 
@@ -135,6 +135,15 @@ class AgencyService:
         async with self.ctx.store.db.read() as conn:
             rows = await conn.execute(_SELECT.order_by(agency.c.code))
             return [Agency(*row) for row in rows]
+
+    async def active_mailboxes(self) -> dict[int, int]:
+        """Active personal mailboxes per agency id, to hold against the declared staff (R10.4)."""
+        rows = await self.ctx.store.db.all(
+            sa.select(account.c.agency_id, sa.func.count())
+            .where(account.c.kind == "personal", account.c.status == "active")
+            .group_by(account.c.agency_id)
+        )
+        return dict(rows)
 
     async def get(self, code: str) -> Agency:
         async with self.ctx.store.db.read() as conn:

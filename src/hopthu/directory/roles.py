@@ -1,6 +1,14 @@
-"""Who administers what (R9, R10.4): operator administrators, helpdesk, agency mailbox managers."""
+"""Who administers what (R9, R10.4): operator administrators, helpdesk, agency mailbox managers.
+
+Operators see and do everything. Helpdesk staff see every account, reset passwords and answer
+tickets. An agency's mailbox-list managers see the accounts of their agency and its sub-units, and
+act on them by filing requests the operator decides (R7); nothing outside that subtree.
+"""
 
 from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
 
 import sqlalchemy as sa
 
@@ -12,9 +20,57 @@ from hopthu.store.schema import account, agency, role_grant
 ROLES = ("operator", "helpdesk", "agency_manager")
 
 
+@dataclass(frozen=True, slots=True)
+class Powers:
+    """What one person may do in the administration portal."""
+
+    operator: bool = False
+    helpdesk: bool = False
+    agencies: frozenset[int] = frozenset()  # where they manage, sub-units included
+
+    @property
+    def administers(self) -> bool:
+        return self.operator or self.helpdesk or bool(self.agencies)
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.operator or self.helpdesk
+
+    def covers(self, agency_id: int) -> bool:
+        """Whether an account or request of this agency is theirs to see."""
+        return self.sees_everything or agency_id in self.agencies
+
+
+def subtree(parents: dict[int, int | None], roots: set[int]) -> frozenset[int]:
+    """`roots` and every agency below them, from a child → parent map."""
+    children: dict[int | None, list[int]] = defaultdict(list)
+    for child, parent in parents.items():
+        children[parent].append(child)
+    found, waiting = set(), list(roots)
+    while waiting:
+        node = waiting.pop()
+        if node not in found:
+            found.add(node)
+            waiting.extend(children[node])
+    return frozenset(found)
+
+
 class RoleService:
     def __init__(self, ctx: DirectoryContext) -> None:
         self.ctx = ctx
+
+    async def powers(self, account_id: int) -> Powers:
+        db = self.ctx.store.db
+        grants = await db.all(
+            sa.select(role_grant.c.role, role_grant.c.agency_id).where(role_grant.c.account_id == account_id)
+        )
+        roles = {role for role, _ in grants}
+        managed = {agency_id for role, agency_id in grants if role == "agency_manager" and agency_id}
+        agencies: frozenset[int] = frozenset()
+        if managed:
+            parents = dict(await db.all(sa.select(agency.c.id, agency.c.parent_id)))
+            agencies = subtree(parents, managed)
+        return Powers(operator="operator" in roles, helpdesk="helpdesk" in roles, agencies=agencies)
 
     async def grant(self, local: str, role: str, *, agency_code: str | None = None, actor: str) -> None:
         if role not in ROLES:

@@ -7,6 +7,7 @@ from hopthu.directory.agencies import AgencyService
 from hopthu.directory.aliases import AliasService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
+from hopthu.directory.factors import AdminFactors
 from hopthu.directory.people import PeopleService
 from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.requests import RequestService
@@ -24,3 +25,4 @@ class Directory:
         self.aliases = AliasService(ctx, self.accounts)
         self.requests = RequestService(ctx)
         self.preferences = PreferenceService(ctx)
+        self.factors = AdminFactors(ctx)

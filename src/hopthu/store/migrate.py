@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0006_sort_keys"
+HEAD = "0007_admin_factor"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

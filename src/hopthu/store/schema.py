@@ -161,6 +161,20 @@ web_session = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("last_seen_at", Timestamp, nullable=False),
     sa.Column("ended_at", Timestamp, nullable=True),
+    # When this session proved the administrator's second factor (R9: the portal asks for it).
+    sa.Column("second_factor_at", Timestamp, nullable=True),
+)
+
+# An administrator's second factor (TOTP, RFC 6238): the secret encrypted with the data folder's key,
+# confirmed once a first code from the enrolled device matched; `last_step` refuses a code twice.
+admin_factor = sa.Table(
+    "admin_factor",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("secret", sa.Text, nullable=False),
+    sa.Column("confirmed_at", Timestamp, nullable=True),
+    sa.Column("last_step", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("created_at", Timestamp, nullable=False),
 )
 
 # What a person sets for themselves in the webmail: their signature and the out-of-office reply.

@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
-from hopthu.web import compose, mail, manage, reading, report, search, signin
+from hopthu.web import admin, compose, mail, manage, reading, report, search, signin
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
 from hopthu.web.templating import page
@@ -49,6 +49,7 @@ def create_app(services: Any) -> FastAPI:
     app.include_router(manage.router)
     app.include_router(report.router)
     app.include_router(compose.router)
+    app.include_router(admin.router)
 
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:

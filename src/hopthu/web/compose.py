@@ -35,6 +35,7 @@ from starlette.datastructures import FormData, UploadFile
 
 from hopthu.directory.auth import Identity
 from hopthu.directory.delegations import delegated_to
+from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError
 from hopthu.mail import DecodeError, binary, canonical, parse
 from hopthu.mail.decode import lenient_body
@@ -1006,23 +1007,15 @@ async def _after_sending(request: Request, who: SignedIn, letter: Letter) -> Non
 
 # --- the directory ------------------------------------------------------------------------------
 
-# A folded letter stands for itself or any letter folding to it: vowels (with their marks) and d (đ).
-_ANY_MARK = str.maketrans({ch: "_" for ch in "aeiouyd"})
-
-
 async def suggestions(request: Request, query: str, limit: int = SUGGESTIONS) -> list[dict[str, str]]:
-    """People and agency mailboxes whose name (without diacritics) or address starts like `query`.
-
-    The database narrows with LIKE patterns in which every letter that may carry a mark matches any
-    one character (so `nguyen` meets `Nguyễn` on both backends, with no extension) and the address
-    by its prefix (the unique index); the rows are then matched exactly on the folded words here."""
+    """People and agency mailboxes whose name (without diacritics, see `directory.finding`) or
+    address (by its prefix, the unique index) starts like `query`."""
     services = request.app.state.services
-    folded = fold(query)
-    words = re.findall(r"[a-z0-9]+", folded)[:5]
-    local = re.sub(r"[^a-z0-9.-]", "", folded.split("@")[0])
+    words = query_words(query)
+    local = re.sub(r"[^a-z0-9.-]", "", fold(query).split("@")[0])
     if not words:
         return []
-    named = sa.and_(*(account.c.display_name.ilike(f"%{word.translate(_ANY_MARK)}%") for word in words))
+    named = name_narrowing(account.c.display_name, words)
     matches = sa.or_(named, account.c.local.like(f"{local}%")) if local else named
     statement = (
         sa.select(account.c.local, account.c.display_name, account.c.kind, agency.c.name)
@@ -1038,7 +1031,7 @@ async def suggestions(request: Request, query: str, limit: int = SUGGESTIONS) ->
     ranked = []
     for row in rows:
         name_words = fold(row.display_name).split()
-        by_name = all(any(part.startswith(word) for part in name_words) for word in words)
+        by_name = name_matches(row.display_name, words)
         by_address = bool(local) and row.local.startswith(local)
         if by_name or by_address:
             rank = 0 if row.local == local else 1 if by_address else 2

@@ -38,6 +38,7 @@ class WebSession:
     address: str
     created_at: dt.datetime
     last_seen_at: dt.datetime
+    second_factor_at: dt.datetime | None  # when an administrator proved their second factor here
 
     def expires_at(self) -> dt.datetime:
         return self.last_seen_at + (PUBLIC_IDLE if self.public else PRIVATE_IDLE)
@@ -102,6 +103,14 @@ class WebSessions:
                 .values(must_change_password=False)
             )
 
+    async def second_factor_proved(self, session_id: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                sa.update(web_session)
+                .where(web_session.c.id == session_id)
+                .values(second_factor_at=self.clock())
+            )
+
     async def end(self, session_id: str, *, account_id: int | None = None) -> None:
         """End one session (when `account_id` is given, only if it is that account's)."""
         query = sa.update(web_session).where(web_session.c.id == session_id, web_session.c.ended_at.is_(None))
@@ -130,4 +139,5 @@ _LIVE = sa.select(
     web_session.c.address,
     web_session.c.created_at,
     web_session.c.last_seen_at,
+    web_session.c.second_factor_at,
 ).where(web_session.c.ended_at.is_(None))

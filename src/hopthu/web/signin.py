@@ -40,7 +40,7 @@ _STATUS = {
 }
 
 
-def _local_path(target: str | None) -> str:
+def local_path(target: str | None) -> str:
     """Where to go after signing in: a path of this site only (no open redirect)."""
     if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
         return target
@@ -58,7 +58,7 @@ async def home(who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse
 
 @router.get(SIGN_IN, response_class=HTMLResponse)
 async def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return page(request, "signin.html", next=_local_path(next), login="", public=False, error=None)
+    return page(request, "signin.html", next=local_path(next), login="", public=False, error=None)
 
 
 @router.post(SIGN_IN, response_class=HTMLResponse)
@@ -85,7 +85,7 @@ async def sign_in(
                 request,
                 "signin.html",
                 status_code=_STATUS[refusal.refusal],
-                next=_local_path(next),
+                next=local_path(next),
                 login=login,
                 public=on_public,
                 error=refusal,
@@ -95,7 +95,7 @@ async def sign_in(
     token = await services.web_sessions.create(
         account_id, public=on_public, must_change_password=must_change, user_agent=agent, address=address
     )
-    target = CHANGE_PASSWORD if must_change else _local_path(next)
+    target = CHANGE_PASSWORD if must_change else local_path(next)
     response = RedirectResponse(target, status_code=303)
     set_cookie(
         request, response, SESSION_COOKIE, token, max_age=None if on_public else PRIVATE_COOKIE_DAYS * 86400

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hopthu.policy.lifecycle import Status
 from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn
@@ -41,6 +42,7 @@ TEMPLATES.env.filters["when"] = when
 TEMPLATES.env.filters["unread"] = lambda message: not message.flags & SEEN
 TEMPLATES.env.filters["flagged"] = lambda message: bool(message.flags & FLAGGED)
 TEMPLATES.env.filters["sender_name"] = sender_name
+TEMPLATES.env.globals["status_names"] = {status.value: status.vi for status in Status}
 
 
 def page(

@@ -1,0 +1,9 @@
+"""The administration portal (R9, R10): the same app and stack as the webmail, under /quan-tri."""
+
+from fastapi import APIRouter
+
+from hopthu.web.admin import accounts, agencies, factor, home
+
+router = APIRouter()
+for part in (factor, home, agencies, accounts):
+    router.include_router(part.router)

@@ -1,0 +1,59 @@
+"""Who may use the administration portal, and how far (R9, R10.4): the `administering` dependency of
+every portal page. It asks for the second factor before anything else, and answers 403 to people
+without a role; each page then narrows what it shows with `Powers.covers`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Annotated
+from urllib.parse import quote
+
+from fastapi import Depends, HTTPException, Request
+
+from hopthu.directory.roles import Powers
+from hopthu.web.auth import Redirect, SignedIn, signed_in
+
+PORTAL = "/quan-tri"
+ENROL = f"{PORTAL}/xac-thuc/dang-ky"
+VERIFY = f"{PORTAL}/xac-thuc"
+
+
+@dataclass(frozen=True, slots=True)
+class Admin:
+    who: SignedIn
+    powers: Powers
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names them."""
+        return self.who.account.local
+
+
+async def with_role(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> Admin:
+    """A signed-in person holding a portal role, second factor proved or not (the factor pages)."""
+    powers = await request.app.state.services.directory.roles.powers(who.account.id)
+    if not powers.administers:
+        raise HTTPException(403)
+    return Admin(who, powers)
+
+
+async def administering(request: Request, admin: Annotated[Admin, Depends(with_role)]) -> Admin:
+    if admin.who.session.second_factor_at is None:
+        factors = request.app.state.services.directory.factors
+        target = VERIFY if await factors.confirmed(admin.who.account.id) else ENROL
+        raise Redirect(f"{target}?next={quote(request.url.path)}")
+    return admin
+
+
+async def operating(admin: Annotated[Admin, Depends(administering)]) -> Admin:
+    """Pages and acts for the operator's administrators only."""
+    if not admin.powers.operator:
+        raise HTTPException(403)
+    return admin
+
+
+def check_covers(admin: Admin, agency_id: int) -> None:
+    """403 for an account or request outside the administrator's agencies."""
+    if not admin.powers.covers(agency_id):
+        raise HTTPException(403)

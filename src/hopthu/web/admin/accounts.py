@@ -1,0 +1,167 @@
+"""Accounts in the portal: the list with its filters and search without diacritics, one account's
+page with its history, and the operator's acts on it (R6: lock, restore, revoke, delete; R5.2: a
+temporary password shown once; R5.1: quota). Every act asks why, cites the document where the
+regulation wants one (`policy.lifecycle`), and lands in the audit log through the directory.
+
+Helpdesk staff see every account and reset passwords; agency managers see their agencies' accounts
+only (anything else is 403) and change nothing here: their acts are requests to the operator (R7).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hopthu.directory.accounts import Account
+from hopthu.errors import HopThuError, NotFound
+from hopthu.policy import lifecycle
+from hopthu.web.admin.access import PORTAL, Admin, administering, check_covers
+from hopthu.web.security import csrf_ok
+from hopthu.web.templating import expired_form, page
+
+router = APIRouter()
+ACCOUNTS = f"{PORTAL}/hop-thu"
+PAGE_SIZE = 50
+# The lifecycle acts as they appear in addresses.
+ACTS = {
+    "khoa": lifecycle.Action.LOCK,
+    "khoi-phuc": lifecycle.Action.RESTORE,
+    "thu-hoi": lifecycle.Action.REVOKE,
+    "huy": lifecycle.Action.DELETE,
+}
+STATUSES = [(s.value, s.vi) for s in lifecycle.Status]
+
+
+@router.get(ACCOUNTS, response_class=HTMLResponse)
+async def listing(
+    request: Request,
+    admin: Annotated[Admin, Depends(administering)],
+    q: str = "",
+    co_quan: str = "",
+    trang_thai: str = "",
+    loai: str = "",
+    trang: int = 1,
+) -> HTMLResponse:
+    filters = {"q": q, "co_quan": co_quan, "trang_thai": trang_thai, "loai": loai}
+    directory = request.app.state.services.directory
+    agencies = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
+    page_number = max(1, trang)
+    found = await directory.accounts.list(
+        agency_code=co_quan or None,
+        status=trang_thai if trang_thai in dict(STATUSES) else None,
+        kind=loai if loai in ("personal", "agency") else None,
+        within=None if admin.powers.sees_everything else admin.powers.agencies,
+        query=q[:100],
+        limit=PAGE_SIZE + 1,
+        offset=(page_number - 1) * PAGE_SIZE,
+    )
+    return page(
+        request,
+        "admin/accounts.html",
+        who=admin.who,
+        section=ACCOUNTS,
+        accounts=found[:PAGE_SIZE],
+        more=len(found) > PAGE_SIZE,
+        page_number=page_number,
+        agencies=agencies,
+        statuses=STATUSES,
+        filters=filters,
+        query=urlencode({name: value for name, value in filters.items() if value}),
+    )
+
+
+async def _account(request: Request, admin: Admin, local: str) -> Account:
+    try:
+        found = await request.app.state.services.directory.accounts.get(local)
+    except (NotFound, HopThuError):
+        raise HTTPException(404) from None
+    check_covers(admin, found.agency_id)
+    return found
+
+
+@router.get(ACCOUNTS + "/{local}", response_class=HTMLResponse)
+async def detail(
+    request: Request, local: str, admin: Annotated[Admin, Depends(administering)]
+) -> HTMLResponse:
+    return await _detail(request, admin, await _account(request, admin, local))
+
+
+async def _detail(
+    request: Request,
+    admin: Admin,
+    found: Account,
+    *,
+    done: tuple[str, str] | None = None,
+    error: HopThuError | None = None,
+    password: str | None = None,
+) -> HTMLResponse:
+    directory = request.app.state.services.directory
+    status = lifecycle.Status(found.status)
+    acts = [
+        (slug, action, sorted(lifecycle.REASONS[action]))
+        for slug, action in ACTS.items()
+        if (status, action) in lifecycle.TRANSITIONS
+    ]
+    return page(
+        request,
+        "admin/account.html",
+        who=admin.who,
+        status_code=400 if error else 200,
+        section=ACCOUNTS,
+        account=found,
+        status=status,
+        aliases=await directory.accounts.aliases(found.local),
+        history=await directory.accounts.history(found.local, limit=50),
+        acts=acts if admin.powers.operator else [],
+        may_reset=admin.powers.sees_everything and found.can_sign_in,
+        may_set_quota=admin.powers.operator,
+        done=done,
+        error=error,
+        password=password,
+    )
+
+
+@router.post(ACCOUNTS + "/{local}/{act}", response_class=HTMLResponse)
+async def act(
+    request: Request,
+    local: str,
+    act: str,
+    admin: Annotated[Admin, Depends(administering)],
+    reason: Annotated[str, Form()] = "",
+    ref: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    quota: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """One act on one account; the page comes back saying what was done, or why it was not."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    found = await _account(request, admin, local)
+    accounts = request.app.state.services.directory.accounts
+    password = None
+    try:
+        if act in ACTS and admin.powers.operator:
+            action = ACTS[act]
+            found = await accounts.change_status(
+                found.local, action, reason=reason, ref=ref, actor=admin.actor, note=note.strip() or None
+            )
+            done = (f"Đã {action.vi} hộp thư.", f"Done: {action.value}.")
+        elif act == "mat-khau" and admin.powers.sees_everything:
+            password = await accounts.reset_password(
+                found.local, actor=admin.actor, reason=note.strip() or None
+            )
+            await request.app.state.services.web_sessions.end_all(found.id)
+            done = ("Đã cấp mật khẩu tạm.", "A temporary password was issued.")
+        elif act == "dung-luong" and admin.powers.operator:
+            found = await accounts.set_quota(
+                found.local, quota, actor=admin.actor, reason=note.strip() or None
+            )
+            done = ("Đã đặt dung lượng.", "The quota was set.")
+        else:
+            raise HTTPException(403)
+    except HopThuError as error:
+        return await _detail(request, admin, found, error=error)
+    return await _detail(request, admin, found, done=done, password=password)

@@ -1,0 +1,90 @@
+"""The second factor of administrators (R9): enrolment on the first visit to the portal (a QR code
+for an authenticator app, the key in text for typing), then a six-digit code once per session.
+Wrong codes count like wrong passwords (R13.3): after five, the person waits before trying again.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import segno
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
+
+from hopthu.web.admin.access import ENROL, PORTAL, VERIFY, Admin, with_role
+from hopthu.web.security import csrf_ok
+from hopthu.web.signin import local_path
+from hopthu.web.templating import expired_form, page
+
+router = APIRouter()
+
+
+@router.get(ENROL, response_class=HTMLResponse)
+async def enrol_page(
+    request: Request, admin: Annotated[Admin, Depends(with_role)], next: str = PORTAL
+) -> Response:
+    return await _enrolment(request, admin, next, error=False)
+
+
+@router.get(VERIFY, response_class=HTMLResponse)
+async def verify_page(
+    request: Request, admin: Annotated[Admin, Depends(with_role)], next: str = PORTAL
+) -> Response:
+    factors = request.app.state.services.directory.factors
+    if not await factors.confirmed(admin.who.account.id):
+        return RedirectResponse(ENROL, status_code=303)
+    return page(request, "admin/factor.html", who=admin.who, next=local_path(next), enrol=None, error=False)
+
+
+@router.post(VERIFY, response_class=HTMLResponse)
+async def verify(
+    request: Request,
+    admin: Annotated[Admin, Depends(with_role)],
+    code: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = PORTAL,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Check a code, from the enrolment page (the first one confirms the device) or the code page."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    services = request.app.state.services
+    throttle = services.authenticator.throttle
+    key, source = f"totp:{admin.actor}", request.client.host if request.client else ""
+    account_id = admin.who.account.id
+    enrolled = await services.directory.factors.confirmed(account_id)
+    if throttle.paused(key, source) == 0 and await services.directory.factors.verify(
+        account_id, code, actor=admin.actor
+    ):
+        throttle.succeeded(key, source)
+        await services.web_sessions.second_factor_proved(admin.who.session.id)
+        return RedirectResponse(local_path(next), status_code=303)
+    throttle.failed(key, source)
+    if not enrolled:
+        return await _enrolment(request, admin, next, error=True)
+    return page(
+        request,
+        "admin/factor.html",
+        who=admin.who,
+        status_code=401,
+        next=local_path(next),
+        enrol=None,
+        error=True,
+    )
+
+
+async def _enrolment(request: Request, admin: Admin, next: str, *, error: bool) -> Response:
+    factors = request.app.state.services.directory.factors
+    if await factors.confirmed(admin.who.account.id):
+        return RedirectResponse(VERIFY, status_code=303)
+    secret, uri = await factors.enrolment(admin.who.account.id)
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=5, title="QR", svgclass="qr"))
+    return page(
+        request,
+        "admin/factor.html",
+        who=admin.who,
+        status_code=401 if error else 200,
+        next=local_path(next),
+        enrol={"secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), "qr": qr},
+        error=error,
+    )

@@ -1,0 +1,28 @@
+"""The portal's first page: the figures of the city (or of the manager's agencies) at a glance."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Request
+from fastapi.responses import HTMLResponse
+
+from hopthu.directory.statistics import overview
+from hopthu.policy.lifecycle import Status
+from hopthu.web.admin.access import PORTAL, Admin, administering
+from hopthu.web.templating import page
+
+router = APIRouter()
+
+
+@router.get(PORTAL, response_class=HTMLResponse)
+async def home(request: Request, admin: Annotated[Admin, Depends(administering)]) -> HTMLResponse:
+    services = request.app.state.services
+    within = None if admin.powers.sees_everything else admin.powers.agencies
+    figures = await overview(services.store.db, within)
+    largest = max(figures.by_status.values(), default=0) or 1
+    bars = [
+        (status, figures.by_status.get(status.value, 0), figures.by_status.get(status.value, 0) / largest)
+        for status in Status
+    ]
+    return page(request, "admin/home.html", who=admin.who, section=PORTAL, figures=figures, bars=bars)

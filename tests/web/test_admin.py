@@ -1,0 +1,176 @@
+"""The administration portal in a real browser: the second factor enrolled on the first visit (R9),
+the operator's acts on an account with reason and document (R6, R5.2), and the scope of an agency's
+mailbox manager (R10.4): their agencies' accounts only, 403 anywhere else."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+
+import pyotp
+import pytest
+from playwright.sync_api import expect
+
+from hopthu.directory.people import PersonRow
+from tests.imap.conftest import RunningServer
+from tests.smtp.conftest import PASSWORD
+from tests.web.conftest import sign_in
+from tests.web.test_accessibility import problems
+
+
+@pytest.fixture
+def portal(imapserver: RunningServer) -> RunningServer:
+    """Sở Nội vụ (nvminh, ttnanh) and Sở Y tế (lvbinh); ttnanh an operator, nvminh Sở Nội vụ's manager."""
+
+    async def setup() -> None:
+        directory = imapserver.services.directory
+        await directory.agencies.add("Sở Y tế", actor="test")
+        (row,) = await directory.people.register([PersonRow("Lê", "Văn", "Bình", "soyt")], actor="test")
+        await directory.accounts.change_password(row.address, row.temporary_password, PASSWORD)
+        await directory.roles.grant("ttnanh", "operator", actor="test")
+        await directory.roles.grant("nvminh", "agency_manager", agency_code="sonv", actor="test")
+
+    imapserver.run(setup())
+    return imapserver
+
+
+def pass_second_factor(page, *, enrol: bool) -> str:
+    """Through the factor page as a person with an authenticator app would; the secret key."""
+    if enrol:
+        expect(page.get_by_role("heading", name="Xác thực hai lớp")).to_be_visible()
+        secret = page.locator("#secret").inner_text().replace(" ", "")
+        assert page.locator("figure.qr svg").count() == 1
+    else:
+        secret = ""
+    return secret
+
+
+def enter_code(page, secret: str) -> None:
+    page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Xác nhận").click()
+
+
+def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) -> None:
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri")
+    page.wait_for_url(re.compile(r".*/quan-tri/xac-thuc/dang-ky\?next=.*"))
+    secret = pass_second_factor(page, enrol=True)
+    page.get_by_label("Mã xác thực").fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    page.get_by_role("button", name="Xác nhận").click()
+    expect(page.get_by_role("alert")).to_contain_text("Mã không đúng")
+    enter_code(page, secret)
+    page.wait_for_url(re.compile(r".*/quan-tri$"))
+    expect(page.get_by_role("heading", name="Tổng quan")).to_be_visible()
+    expect(page.locator(".figures")).to_contain_text("hộp thư")
+
+    page.get_by_role("link", name="Hộp thư", exact=True).click()
+    page.get_by_label("Tên hoặc địa chỉ").fill("le van binh")  # without diacritics
+    page.get_by_role("button", name="Lọc").click()
+    rows = page.locator("table.accounts tbody tr")
+    expect(rows).to_have_count(1)
+    rows.get_by_role("link").click()
+    expect(page.get_by_role("heading", name="Lê Văn Bình")).to_be_visible()
+
+    page.get_by_text("Tạm khóa", exact=True).first.click()  # opens the act
+    page.get_by_label("Lý do").first.select_option("security_warning")
+    page.get_by_role("button", name="Tạm khóa").click()
+    expect(page.get_by_role("alert")).to_contain_text("Cần ghi số văn bản")  # R6.4a needs the document
+    page.get_by_text("Tạm khóa", exact=True).first.click()
+    page.get_by_label("Lý do").first.select_option("security_warning")
+    page.get_by_label("Số văn bản, yêu cầu làm căn cứ").first.fill("123/CATP-PA05")
+    page.get_by_role("button", name="Tạm khóa").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã tạm khóa")
+    expect(page.locator(".facts")).to_contain_text("Tạm khóa")
+    expect(page.locator("table.history")).to_contain_text("account.locked")
+    expect(page.locator("table.history")).to_contain_text("123/CATP-PA05")
+    locked = portal.run(portal.services.directory.accounts.get("lvbinh"))
+    assert locked.status == "locked" and locked.status_ref == "123/CATP-PA05"
+
+    page.get_by_text("Khôi phục", exact=True).first.click()
+    page.get_by_label("Số văn bản, yêu cầu làm căn cứ").first.fill("Phiếu 45/SYT")
+    page.get_by_role("button", name="Khôi phục").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã khôi phục")
+
+    page.get_by_text("Cấp lại mật khẩu tạm").click()
+    page.get_by_label("Lý do (vd: số phiếu hỗ trợ)").fill("Phiếu hỗ trợ 812")
+    page.get_by_role("button", name="Cấp mật khẩu tạm").click()
+    temporary = page.locator("#temporary-password").inner_text()
+    assert len(temporary) >= 12
+    accounts = portal.services.directory.accounts
+    with pytest.raises(Exception, match=r"must|phải"):  # R5.2: the temporary password must be changed
+        portal.run(portal.services.authenticator.sign_in("lvbinh", temporary, source="t", protocol="web"))
+    portal.run(accounts.change_password("lvbinh", temporary, "Moi#Matkhau2026"))
+    events = portal.run(accounts.history("lvbinh"))
+    assert {"account.locked", "account.restored", "account.password_reset"} <= {e.action for e in events}
+    assert all(
+        e.actor == "ttnanh"
+        for e in events
+        if e.action != "account.created" and e.action != "account.password_changed"
+    )
+
+
+def test_agency_manager_sees_only_their_agency(portal: RunningServer, page, site: str) -> None:
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri/hop-thu")
+    secret = pass_second_factor(page, enrol=True)
+    enter_code(page, secret)
+    page.wait_for_url("**/quan-tri/hop-thu")
+    shown = page.locator("table.accounts tbody td:first-child").all_inner_texts()
+    assert sorted(shown) == ["nvminh@cantho.gov.vn", "sonv@cantho.gov.vn", "ttnanh@cantho.gov.vn"]
+    answer = page.goto("/quan-tri/hop-thu/lvbinh")  # Sở Y tế: not theirs
+    assert answer.status == 403
+    expect(page.get_by_role("heading", name="Không được phép")).to_be_visible()
+    page.goto("/quan-tri/hop-thu/ttnanh")
+    assert page.get_by_role("heading", name="Thao tác").count() == 0  # they file requests instead
+    csrf = page.locator("input[name=csrf]").first.get_attribute("value")
+    answer = page.request.post(
+        f"{site}/quan-tri/hop-thu/ttnanh/khoa", form={"csrf": csrf, "reason": "violation", "ref": "x"}
+    )
+    assert answer.status == 403
+    assert portal.run(portal.services.directory.accounts.get("ttnanh")).status == "active"
+    page.goto("/quan-tri/co-quan")
+    expect(page.locator("table.agencies")).to_contain_text("Sở Nội vụ")
+    expect(page.locator("table.agencies")).not_to_contain_text("Sở Y tế")
+
+
+def test_people_without_a_role_are_refused(portal: RunningServer, page) -> None:
+    sign_in(page, "lvbinh")
+    page.wait_for_url("**/thu/*")
+    for path in ("/quan-tri", "/quan-tri/hop-thu", "/quan-tri/xac-thuc/dang-ky"):
+        assert page.goto(path).status == 403
+
+
+def test_a_code_counts_once(portal: RunningServer) -> None:
+    """RFC 6238 codes are refused when replayed, and one step of clock drift either way is allowed."""
+    factors = portal.services.directory.factors
+    account_id = portal.account_id("ttnanh")
+    secret, uri = portal.run(factors.enrolment(account_id))
+    assert uri.startswith("otpauth://totp/") and secret in uri
+    assert not portal.run(factors.confirmed(account_id))
+    totp = pyotp.TOTP(secret)
+    now = dt.datetime.now(dt.UTC)
+    earlier = totp.at(now - dt.timedelta(seconds=30))
+    assert portal.run(factors.verify(account_id, earlier, actor="ttnanh"))
+    assert portal.run(factors.confirmed(account_id))
+    assert not portal.run(factors.verify(account_id, earlier, actor="ttnanh"))  # the same code again
+    assert not portal.run(factors.verify(account_id, "12345", actor="ttnanh"))
+    assert not portal.run(factors.verify(account_id, totp.at(now - dt.timedelta(minutes=5)), actor="ttnanh"))
+    assert portal.run(factors.verify(account_id, totp.at(now), actor="ttnanh"))
+
+
+def test_portal_pages_pass_the_accessibility_check(portal: RunningServer, page) -> None:
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri")
+    assert problems(page) == [], "factor page"
+    enter_code(page, pass_second_factor(page, enrol=True))
+    page.wait_for_url(re.compile(r".*/quan-tri$"))
+    for path in ("/quan-tri", "/quan-tri/hop-thu", "/quan-tri/hop-thu/lvbinh", "/quan-tri/co-quan"):
+        page.goto(path)
+        assert problems(page) == [], path
+    page.set_viewport_size({"width": 360, "height": 740})
+    for path in ("/quan-tri", "/quan-tri/hop-thu/lvbinh"):
+        page.goto(path)
+        assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, path
