@@ -14,11 +14,11 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.directory import audit
+from hopthu.directory import agencies, audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
-from hopthu.policy import lifecycle, passwords, quota
+from hopthu.policy import lifecycle, naming, passwords, quota
 from hopthu.security.passwords import hash_password, hash_temporary, temporary_password
 from hopthu.store.schema import account, agency, alias, mail_usage
 
@@ -305,6 +305,49 @@ class AccountService:
             updated = await self._find(conn, found.local)
         self.ctx.verifier.forget(found.id)
         return updated
+
+    async def transfer(
+        self, address: str, agency_code: str, *, rank: int | None, reason: str, ref: str | None, actor: str
+    ) -> Account:
+        """R6.2: a person moves to another agency or is appointed; the display name follows (R4.4) and
+        the address, which comes from the name alone, stays."""
+        lifecycle.check_reason(lifecycle.Action.CHANGE, reason, ref)
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            found = await self._find(conn, address)
+            if found.kind != "personal":
+                raise HopThuError(
+                    "Chỉ chuyển công tác được hộp thư cá nhân", "Only a personal mailbox can be transferred"
+                )
+            names = (
+                await conn.execute(
+                    sa.select(account.c.family, account.c.middle, account.c.given).where(
+                        account.c.id == found.id
+                    )
+                )
+            ).one()
+            where = await agencies.find(conn, agency_code)
+            if where.status != "active":
+                raise HopThuError(
+                    f"Cơ quan '{agency_code}' không còn hoạt động", f"Agency '{agency_code}' is not active"
+                )
+            shown = naming.display_name(*names, where.name)
+            await conn.execute(
+                sa.update(account)
+                .where(account.c.id == found.id)
+                .values(agency_id=where.id, display_name=shown, rank=found.rank if rank is None else rank)
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="account.changed",
+                target=found.local,
+                reason=reason,
+                ref=ref.strip() if ref and ref.strip() else None,
+                details={"from": found.agency_code, "to": where.code, "rank": rank, "display_name": shown},
+            )
+            return await self._find(conn, found.local)
 
     # --- quota (R5.1) -----------------------------------------------------------------------------
 

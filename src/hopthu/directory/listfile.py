@@ -138,3 +138,33 @@ def _parse_date(text: str) -> dt.date | None:
         except ValueError:
             continue
     return None
+
+
+TEMPLATE_HEADERS = ("Họ", "Tên đệm", "Tên", "Mã cơ quan", "Cấp bậc", "Ngày")
+
+
+def template_xlsx(agency_code: str) -> bytes:
+    """The spreadsheet an agency fills in: a sheet with the headers `_column` reads, and a sheet that
+    explains each column with an example (not in the list, so it cannot be registered by mistake)."""
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Danh sách"
+    sheet.append(TEMPLATE_HEADERS)
+    for column, width in zip("ABCDEF", (14, 16, 12, 16, 10, 14), strict=True):
+        sheet.column_dimensions[column].width = width
+    guide = book.create_sheet("Hướng dẫn")
+    for line in (
+        ("Cột", "Ý nghĩa", "Ví dụ"),
+        ("Họ", "Họ của người được cấp hộp thư", "Nguyễn"),
+        ("Tên đệm", "Tên đệm (có thể để trống)", "Văn"),
+        ("Tên", "Tên", "Minh"),
+        ("Mã cơ quan", "Mã cơ quan, đơn vị nơi người đó làm việc", agency_code),
+        ("Cấp bậc", "Số lớn hơn là chức vụ lãnh đạo cao hơn (Quy chế 4.3b)", "2"),
+        ("Ngày", "Ngày đăng ký, dạng DD/MM/YYYY; để trống là hôm nay", "01/12/2026"),
+    ):
+        guide.append(line)
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

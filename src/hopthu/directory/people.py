@@ -80,6 +80,26 @@ class PeopleService:
     ) -> list[RowResult]:
         """Register every row that can be; return one result per row, in order."""
         today = self.ctx.now().date()
+        results, agencies = await self._plan(rows, today)
+        ready = [r for r in results if r.address and r.error is None]
+        done = len(results) - len(ready)
+        if progress and done:
+            progress(done)
+        for start in range(0, len(ready), CHUNK):
+            chunk = ready[start : start + CHUNK]
+            await self._create(chunk, agencies, today, actor)
+            if progress:
+                progress(len(chunk))
+        return results
+
+    async def plan(self, rows: Sequence[PersonRow]) -> list[RowResult]:
+        """What `register` would do with these rows now, changing nothing: the preview of a list."""
+        results, _ = await self._plan(rows, self.ctx.now().date())
+        return results
+
+    async def _plan(
+        self, rows: Sequence[PersonRow], today: dt.date
+    ) -> tuple[list[RowResult], dict[str, Agency]]:
         results = [RowResult(row) for row in rows]
         async with self.ctx.store.db.read() as conn:
             agencies = {a.code: a for a in await _agencies(conn, {r.agency for r in rows})}
@@ -114,16 +134,7 @@ class PeopleService:
                 result.address = assignment.address
             else:
                 result.proposals = list(assignment.proposals)
-        ready = [r for r in results if r.address and r.error is None]
-        done = len(results) - len(ready)
-        if progress and done:
-            progress(done)
-        for start in range(0, len(ready), CHUNK):
-            chunk = ready[start : start + CHUNK]
-            await self._create(chunk, agencies, today, actor)
-            if progress:
-                progress(len(chunk))
-        return results
+        return results, agencies
 
     async def _create(
         self, chunk: list[RowResult], agencies: dict[str, Agency], today: dt.date, actor: str

@@ -5,6 +5,7 @@ approved request is the job of the service it concerns (people, accounts)."""
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import Any
 
@@ -17,6 +18,9 @@ from hopthu.errors import HopThuError, NotFound
 from hopthu.store.schema import agency, request
 
 KINDS = ("create", "change", "delete", "lock", "restore", "reset_password", "feedback")
+# pending → approving (an operator is carrying it out) → approved; pending → rejected. A failed act
+# puts it back to pending with what was learnt (the naming proposals of the moment, say).
+STATUSES = ("pending", "approving", "approved", "rejected")
 CHANNELS = ("portal", "mail", "cli")
 DECISIONS = ("approved", "rejected")
 
@@ -35,6 +39,8 @@ class Request:
     decision_reason: str | None
     created_at: dt.datetime
     decided_at: dt.datetime | None
+    agency_id: int | None
+    agency_name: str | None
 
 
 _SELECT = sa.select(
@@ -50,6 +56,8 @@ _SELECT = sa.select(
     request.c.decision_reason,
     request.c.created_at,
     request.c.decided_at,
+    request.c.agency_id,
+    agency.c.name,
 ).select_from(request.outerjoin(agency, agency.c.id == request.c.agency_id))
 
 
@@ -99,6 +107,89 @@ class RequestService:
             )
             return await self._get(conn, request_id)
 
+    async def file_batch(
+        self, items: list[tuple[str, str | None, dict[str, Any]]], *, channel: str, filed_by: str, batch: str
+    ) -> list[int]:
+        """Many requests (kind, agency code, payload) filed together as one batch, in one transaction."""
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            codes = {code for _, code, _ in items if code}
+            ids_by_code = {code: (await find(conn, code)).id for code in sorted(codes)}
+            filed = []
+            for kind, code, payload in items:
+                if kind not in KINDS:
+                    raise HopThuError(f"Loại yêu cầu không hợp lệ: {kind}", f"Unknown request kind: {kind}")
+                filed.append(
+                    (
+                        await conn.execute(
+                            sa.insert(request)
+                            .values(
+                                kind=kind,
+                                agency_id=ids_by_code.get(code or ""),
+                                payload=payload,
+                                channel=channel,
+                                batch=batch,
+                                filed_by=filed_by,
+                                created_at=now,
+                            )
+                            .returning(request.c.id)
+                        )
+                    ).scalar_one()
+                )
+            await audit.record(
+                conn,
+                at=now,
+                actor=filed_by,
+                action="request.batch_filed",
+                target=f"batch:{batch}",
+                details={"count": len(filed), "first": filed[0] if filed else None},
+            )
+        return filed
+
+    async def claim(self, request_id: int) -> Request:
+        """Take a pending request to carry it out; a second operator meanwhile is refused."""
+        async with self.ctx.store.db.write() as conn:
+            taken = await conn.execute(
+                sa.update(request)
+                .where(request.c.id == request_id, request.c.status == "pending")
+                .values(status="approving")
+            )
+            current = await self._get(conn, request_id)
+            if taken.rowcount != 1:
+                raise _already(current)
+            return current
+
+    async def release(self, request_id: int, payload: dict[str, Any]) -> None:
+        """Back to pending after an act that could not be done, with what was learnt."""
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(
+                sa.update(request)
+                .where(request.c.id == request_id, request.c.status == "approving")
+                .values(status="pending", payload=payload)
+            )
+
+    async def finish(self, request_id: int, payload: dict[str, Any], *, actor: str) -> Request:
+        """A claimed request, carried out: approved, with its outcome in the payload."""
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(
+                sa.update(request)
+                .where(request.c.id == request_id, request.c.status == "approving")
+                .values(status="approved", payload=payload, decided_by=actor, decided_at=now)
+            )
+            await audit.record(
+                conn, at=now, actor=actor, action="request.approved", target=f"request:{request_id}"
+            )
+            return await self._get(conn, request_id)
+
+    async def update_payload(self, request_id: int, payload: dict[str, Any]) -> None:
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(sa.update(request).where(request.c.id == request_id).values(payload=payload))
+
+    async def get(self, request_id: int) -> Request:
+        async with self.ctx.store.db.read() as conn:
+            return await self._get(conn, request_id)
+
     async def decide(self, request_id: int, decision: str, *, reason: str | None, actor: str) -> Request:
         """Approve or reject a pending request; a rejection must say why."""
         if decision not in DECISIONS:
@@ -116,12 +207,7 @@ class RequestService:
                 )
             ).scalar()
             if done is None:
-                current = await self._get(conn, request_id)
-                raise HopThuError(
-                    f"Yêu cầu {request_id} đã được xử lý ({current.status})",
-                    f"Request {request_id} was already decided ({current.status})",
-                    code="conflict",
-                )
+                raise _already(await self._get(conn, request_id))
             await audit.record(
                 conn,
                 at=now,
@@ -133,13 +219,28 @@ class RequestService:
             return await self._get(conn, request_id)
 
     async def list(
-        self, *, status: str | None = None, agency_code: str | None = None, limit: int = 100, offset: int = 0
+        self,
+        *,
+        status: str | None = None,
+        agency_code: str | None = None,
+        kind: str | None = None,
+        batch: str | None = None,
+        within: Collection[int] | None = None,
+        limit: int = 100,
+        offset: int = 0,
     ) -> list[Request]:
+        """Newest first; `within` keeps the requests of these agency ids (an agency manager's)."""
         query = _SELECT
         if status:
             query = query.where(request.c.status == status)
         if agency_code:
             query = query.where(agency.c.code == agency_code)
+        if kind:
+            query = query.where(request.c.kind == kind)
+        if batch:
+            query = query.where(request.c.batch == batch)
+        if within is not None:
+            query = query.where(request.c.agency_id.in_(sorted(within)))
         async with self.ctx.store.db.read() as conn:
             rows = await conn.execute(query.order_by(request.c.id.desc()).limit(limit).offset(offset))
             return [Request(*row) for row in rows]
@@ -149,3 +250,11 @@ class RequestService:
         if row is None:
             raise NotFound(f"Không có yêu cầu số {request_id}", f"No request number {request_id}")
         return Request(*row)
+
+
+def _already(current: Request) -> HopThuError:
+    return HopThuError(
+        f"Yêu cầu {current.id} đã được xử lý ({current.status})",
+        f"Request {current.id} was already decided ({current.status})",
+        code="conflict",
+    )

@@ -204,11 +204,11 @@ def transition(
             "The retention period is not over; the data cannot be purged yet.",
             code="transition_not_allowed",
         )
-    _check_reason(action, reason, ref)
+    check_reason(action, reason, ref)
     return after
 
 
-def _check_reason(action: Action, reason: Reason | str, ref: str | None) -> None:
+def check_reason(action: Action, reason: Reason | str, ref: str | None) -> None:
     try:
         known: Reason | None = Reason(reason)
     except ValueError:

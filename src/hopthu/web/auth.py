@@ -35,13 +35,19 @@ class SignedIn:
     csrf: str
 
 
+def back_here(request: Request) -> str:
+    """This page's path and query, quoted for a `next=` parameter: where to come back after a detour."""
+    target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    return quote(target, safe="/")
+
+
 async def signed_in(request: Request) -> SignedIn:
     """The signed-in person, or a Redirect to where they must go first."""
     services = request.app.state.services
     token = request.cookies.get(SESSION_COOKIE)
     session = await services.web_sessions.find(token) if token else None
     if session is None:
-        raise Redirect(f"{SIGN_IN}?next={quote(request.url.path)}")
+        raise Redirect(f"{SIGN_IN}?next={back_here(request)}")
     try:
         account = await services.directory.accounts.get_by_id(session.account_id)
     except NotFound:

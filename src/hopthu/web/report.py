@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hopthu.directory.auth import Identity
+from hopthu.smtp.notices import HELPDESK
 from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
 from hopthu.store.schema import message
@@ -30,7 +31,7 @@ from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, expired_form, page
 
 router = APIRouter()
-HELPDESK = "hotro"
+
 INLINE_READ = 256 * 1024
 _PLACEHOLDER = "HOPTHU-ORIGINAL-"  # stands for the original while the report is generated
 _COLUMNS = [

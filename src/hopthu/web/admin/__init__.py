@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from hopthu.web.admin import accounts, agencies, factor, home
+from hopthu.web.admin import accounts, agencies, factor, home, requests
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts):
+for part in (factor, home, agencies, accounts, requests):
     router.include_router(part.router)

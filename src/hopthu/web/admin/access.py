@@ -7,12 +7,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import quote
 
 from fastapi import Depends, HTTPException, Request
 
 from hopthu.directory.roles import Powers
-from hopthu.web.auth import Redirect, SignedIn, signed_in
+from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
 
 PORTAL = "/quan-tri"
 ENROL = f"{PORTAL}/xac-thuc/dang-ky"
@@ -42,7 +41,7 @@ async def administering(request: Request, admin: Annotated[Admin, Depends(with_r
     if admin.who.session.second_factor_at is None:
         factors = request.app.state.services.directory.factors
         target = VERIFY if await factors.confirmed(admin.who.account.id) else ENROL
-        raise Redirect(f"{target}?next={quote(request.url.path)}")
+        raise Redirect(f"{target}?next={back_here(request)}")
     return admin
 
 

@@ -1,0 +1,196 @@
+"""Carrying out the requests agencies file (R7, R10.3, R12): the operator approves, the act is done by
+the service it concerns, and the request records the outcome; or the operator rejects with a reason.
+
+A request to create a mailbox is named again when it is approved, against the addresses taken by
+then (R4.3): a row that now needs the operator's choice (R4.3b) goes back to the queue with the
+proposals of the moment, in `policy.naming`'s order, and is approved again with one of them.
+
+The temporary password of a new or reset mailbox is kept sealed (`SecretBox`) for the agency manager
+who filed the request, who downloads it once; it is never mailed to the person (R5.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Collection
+from dataclasses import dataclass, field
+from typing import Any
+
+from hopthu.directory.people import PersonRow, RowResult
+from hopthu.directory.requests import Request
+from hopthu.directory.service import Directory
+from hopthu.errors import HopThuError
+from hopthu.policy import lifecycle
+
+# What each kind of request does to an existing mailbox.
+_LIFECYCLE = {
+    "lock": lifecycle.Action.LOCK,
+    "restore": lifecycle.Action.RESTORE,
+    "delete": lifecycle.Action.DELETE,
+}
+
+
+class NamingChoice(HopThuError):
+    """The request's person shares a name with too many others: the operator picks the address."""
+
+    def __init__(self, proposals: list[str]) -> None:
+        super().__init__(
+            "Cần chọn địa chỉ cho người này (R4.3b): " + ", ".join(proposals),
+            "An address must be chosen for this person (R4.3b): " + ", ".join(proposals),
+            code="naming_choice",
+        )
+        self.proposals = proposals
+
+
+class Fulfilment:
+    def __init__(self, directory: Directory) -> None:
+        self.directory = directory
+
+    async def approve(self, request_id: int, *, actor: str, address: str | None = None) -> Request:
+        """Carry the request out and mark it approved; on a refusal it stays pending, unchanged but
+        for what was learnt, and the refusal is raised."""
+        requests = self.directory.requests
+        claimed = await requests.claim(request_id)
+        payload = dict(claimed.payload)
+        try:
+            outcome = await self._carry_out(claimed, payload, actor=actor, address=address)
+        except NamingChoice as choice:
+            await requests.release(request_id, {**payload, "proposed": None, "proposals": choice.proposals})
+            raise
+        except BaseException:
+            await requests.release(request_id, payload)
+            raise
+        return await requests.finish(request_id, {**payload, **outcome}, actor=actor)
+
+    async def _carry_out(
+        self, filed: Request, payload: dict[str, Any], *, actor: str, address: str | None
+    ) -> dict[str, Any]:
+        accounts = self.directory.accounts
+        ref = f"yêu cầu số {filed.id}" + (f", {payload['ref']}" if payload.get("ref") else "")
+        if filed.kind == "create":
+            return await self._create(payload, actor=actor, address=address)
+        target = str(payload.get("address", ""))
+        if filed.kind == "reset_password":
+            password = await accounts.reset_password(target, actor=actor, reason=ref)
+            return {"sealed_password": self.directory.factors.box.seal(password)}
+        if filed.kind in _LIFECYCLE:
+            reason = str(payload.get("reason") or "requested")
+            await accounts.change_status(target, _LIFECYCLE[filed.kind], reason=reason, ref=ref, actor=actor)
+            return {}
+        if filed.kind == "change":
+            await accounts.transfer(
+                target,
+                str(payload.get("agency", "")),
+                rank=payload.get("rank"),
+                reason=str(payload.get("reason") or ""),
+                ref=ref,
+                actor=actor,
+            )
+            return {}
+        raise HopThuError(
+            f"Yêu cầu loại '{filed.kind}' không tự thực hiện được; hãy trả lời và đóng",
+            f"A '{filed.kind}' request is not carried out by the system; answer it and close it",
+        )
+
+    async def _create(self, payload: dict[str, Any], *, actor: str, address: str | None) -> dict[str, Any]:
+        """The address named in the preview (with the whole list, so ranks ordered namesakes), or the
+        operator's choice among the proposals; named again alone if it was taken meanwhile."""
+        if address is not None and address not in (payload.get("proposals") or []):
+            raise HopThuError(
+                f"'{address}' không nằm trong các địa chỉ được đề xuất",
+                f"'{address}' is not one of the proposed addresses",
+            )
+        chosen = address or payload.get("proposed")
+        (result,) = await self.directory.people.register([person_row(payload, address=chosen)], actor=actor)
+        if result.error and chosen and address is None:
+            (result,) = await self.directory.people.register([person_row(payload)], actor=actor)
+        return self._created(result)
+
+    def _created(self, result: RowResult) -> dict[str, Any]:
+        if result.error:
+            raise HopThuError(result.error, result.error)
+        if result.needs_administrator:
+            raise NamingChoice(result.proposals)
+        assert result.address is not None and result.temporary_password is not None
+        return {
+            "address": result.address,
+            "proposed": result.address,
+            "sealed_password": self.directory.factors.box.seal(result.temporary_password),
+        }
+
+    async def approve_batch(self, batch: str, *, actor: str, within: Collection[int] | None) -> BatchOutcome:
+        """Approve every pending request of a batch: the people to create are registered together
+        (namesakes ordered by rank, R4.3b), each taking the first proposal where a choice was due."""
+        requests = self.directory.requests
+        pending = await requests.list(status="pending", batch=batch, within=within, limit=100_000)
+        outcome = BatchOutcome()
+        creations: list[tuple[Request, dict[str, Any]]] = []
+        for filed in sorted(pending, key=lambda r: r.id):
+            if filed.kind != "create":
+                try:
+                    await self.approve(filed.id, actor=actor)
+                    outcome.approved += 1
+                except HopThuError as error:
+                    outcome.refused.append((filed.id, str(error)))
+                continue
+            try:
+                claimed = await requests.claim(filed.id)
+            except HopThuError as error:
+                outcome.refused.append((filed.id, str(error)))
+                continue
+            creations.append((claimed, dict(claimed.payload)))
+        rows = [
+            person_row(payload, address=payload.get("proposed") or (payload.get("proposals") or [None])[0])
+            for _, payload in creations
+        ]
+        try:
+            results = await self.directory.people.register(rows, actor=actor) if rows else []
+        except BaseException:
+            for claimed, payload in creations:
+                await requests.release(claimed.id, payload)
+            raise
+        for (claimed, payload), result in zip(creations, results, strict=True):
+            try:
+                done = self._created(result)
+            except HopThuError as error:
+                await requests.release(claimed.id, payload)
+                outcome.refused.append((claimed.id, str(error)))
+                continue
+            await requests.finish(claimed.id, {**payload, **done}, actor=actor)
+            outcome.approved += 1
+        return outcome
+
+
+@dataclass
+class BatchOutcome:
+    approved: int = 0
+    refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def person_row(payload: dict[str, Any], *, address: str | None = None) -> PersonRow:
+    """The person a create request's payload describes (`person_payload` wrote it)."""
+    date = payload.get("date")
+    return PersonRow(
+        family=str(payload.get("family", "")),
+        middle=str(payload.get("middle", "")),
+        given=str(payload.get("given", "")),
+        agency=str(payload.get("agency", "")),
+        rank=int(payload.get("rank") or 0),
+        date=dt.date.fromisoformat(date) if date else None,
+        address=address,
+        line=int(payload.get("line") or 0),
+    )
+
+
+def person_payload(row: PersonRow, *, proposed: str | None, proposals: list[str]) -> dict[str, Any]:
+    return {
+        "family": row.family,
+        "middle": row.middle,
+        "given": row.given,
+        "agency": row.agency,
+        "rank": row.rank,
+        "date": row.date.isoformat() if row.date else None,
+        "line": row.line,
+        "proposed": proposed,
+        "proposals": proposals,
+    }

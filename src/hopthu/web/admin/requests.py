@@ -1,0 +1,512 @@
+"""Requests in the portal (R7, R10.3, R12): agency managers file them, one act at a time or a list of
+people from a spreadsheet (previewed first, with the address each row would get); the operator's
+queue approves (the act is carried out by `directory.fulfilment`) or rejects with a reason. The
+naming queue of R4.3b is the same queue: a row waiting for a choice shows its proposals, one click
+takes one, and approving a whole batch takes the first proposal of every such row.
+
+Each step is told by mail to the manager who filed; temporary passwords are downloaded by that
+manager from the portal, once, never mailed.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import secrets
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from hopthu.directory.fulfilment import Fulfilment, person_payload, person_row
+from hopthu.directory.listfile import people_from_csv, people_from_xlsx, template_xlsx
+from hopthu.directory.people import PersonRow, RowResult
+from hopthu.directory.requests import Request as Filed
+from hopthu.errors import HopThuError
+from hopthu.policy import lifecycle
+from hopthu.smtp.notices import build_notice
+from hopthu.web.admin.access import PORTAL, Admin, administering, check_covers
+from hopthu.web.security import csrf_ok
+from hopthu.web.templating import expired_form, page
+
+router = APIRouter()
+log = logging.getLogger("hopthu.web.admin")
+REQUESTS = f"{PORTAL}/yeu-cau"
+MAX_LIST_BYTES = 5 * 1024 * 1024
+MAX_LIST_ROWS = 5000
+KIND_NAMES = {
+    "create": ("Cấp mới", "Create"),
+    "change": ("Thay đổi (chuyển công tác, bổ nhiệm)", "Change (transfer, appointment)"),
+    "delete": ("Hủy bỏ", "Delete"),
+    "lock": ("Tạm khóa", "Lock"),
+    "restore": ("Khôi phục", "Restore"),
+    "reset_password": ("Cấp lại mật khẩu", "Reset password"),
+    "feedback": ("Góp ý, hỗ trợ", "Feedback, help"),
+}
+ACT_KINDS = ("change", "delete", "lock", "restore", "reset_password")
+_ACT_ACTION = {
+    "change": lifecycle.Action.CHANGE,
+    "delete": lifecycle.Action.DELETE,
+    "lock": lifecycle.Action.LOCK,
+    "restore": lifecycle.Action.RESTORE,
+}
+STATUS_NAMES = {
+    "pending": ("Chờ duyệt", "Waiting"),
+    "approving": ("Đang thực hiện", "Being carried out"),
+    "approved": ("Đã duyệt", "Approved"),
+    "rejected": ("Từ chối", "Rejected"),
+}
+
+
+def _within(admin: Admin) -> frozenset[int] | None:
+    return None if admin.powers.sees_everything else admin.powers.agencies
+
+
+@router.get(REQUESTS, response_class=HTMLResponse)
+async def queue(
+    request: Request,
+    admin: Annotated[Admin, Depends(administering)],
+    trang_thai: str = "",
+    loai: str = "",
+    lo: str = "",
+) -> HTMLResponse:
+    return await _queue(request, admin, {"trang_thai": trang_thai, "loai": loai, "lo": lo})
+
+
+async def _queue(
+    request: Request,
+    admin: Admin,
+    filters: dict[str, str],
+    *,
+    done: tuple[str, str] | None = None,
+    error: HopThuError | None = None,
+) -> HTMLResponse:
+    services = request.app.state.services
+    status = filters["trang_thai"] if filters["trang_thai"] in STATUS_NAMES else None
+    if not filters["trang_thai"] and admin.powers.operator:
+        status = "pending"  # the operator's queue opens on what waits for them
+    found = await services.directory.requests.list(
+        status=status,
+        kind=filters["loai"] if filters["loai"] in KIND_NAMES else None,
+        batch=filters["lo"] or None,
+        within=_within(admin),
+        limit=500,
+    )
+    waiting_passwords = [r for r in await _handed_over(services, admin) if r.payload.get("sealed_password")]
+    return page(
+        request,
+        "admin/requests.html",
+        who=admin.who,
+        status_code=400 if error else 200,
+        section=REQUESTS,
+        requests=found,
+        filters={**filters, "trang_thai": status or ""},
+        kinds=KIND_NAMES,
+        statuses=STATUS_NAMES,
+        operator=admin.powers.operator,
+        waiting_passwords=len(waiting_passwords),
+        choosing=sum(
+            1 for r in found if r.kind == "create" and r.status == "pending" and not r.payload.get("proposed")
+        ),
+        done=done,
+        error=error,
+    )
+
+
+@router.get(REQUESTS + "/moi", response_class=HTMLResponse)
+async def new(request: Request, admin: Annotated[Admin, Depends(administering)]) -> HTMLResponse:
+    return await _new_page(request, admin)
+
+
+async def _new_page(
+    request: Request, admin: Admin, *, error: HopThuError | None = None, done: tuple[str, str] | None = None
+) -> HTMLResponse:
+    agencies = [
+        a for a in await request.app.state.services.directory.agencies.list() if admin.powers.covers(a.id)
+    ]
+    reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in _ACT_ACTION.items()}
+    return page(
+        request,
+        "admin/request_new.html",
+        who=admin.who,
+        status_code=400 if error else 200,
+        section=REQUESTS,
+        agencies=[a for a in agencies if a.status == "active"],
+        act_kinds=[(k, KIND_NAMES[k]) for k in ACT_KINDS],
+        reasons=reasons,
+        error=error,
+        done=done,
+    )
+
+
+@router.get(REQUESTS + "/mau.xlsx")
+async def template(request: Request, admin: Annotated[Admin, Depends(administering)]) -> Response:
+    agencies = [
+        a for a in await request.app.state.services.directory.agencies.list() if admin.powers.covers(a.id)
+    ]
+    return Response(
+        template_xlsx(agencies[0].code if agencies else "ma-co-quan"),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": 'attachment; filename="mau-danh-sach-cap-hop-thu.xlsx"'},
+    )
+
+
+@router.post(REQUESTS + "/xem-truoc", response_class=HTMLResponse)
+async def preview(
+    request: Request,
+    admin: Annotated[Admin, Depends(administering)],
+    file: Annotated[UploadFile | None, File()] = None,
+    family: Annotated[str, Form()] = "",
+    middle: Annotated[str, Form()] = "",
+    given: Annotated[str, Form()] = "",
+    agency: Annotated[str, Form()] = "",
+    rank: Annotated[int, Form()] = 0,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The list (or the one person) as it would be registered now: an address, or the proposals an
+    operator will choose from, or what is wrong, for every row. Nothing is filed yet."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    try:
+        if file is not None and file.filename:
+            rows = await _read_list(file)
+        else:
+            rows = [
+                PersonRow(family.strip(), middle.strip(), given.strip(), agency.strip().lower(), rank, line=1)
+            ]
+    except HopThuError as error:
+        return await _new_page(request, admin, error=error)
+    results = await _plan(request, admin, rows)
+    return page(
+        request,
+        "admin/request_preview.html",
+        who=admin.who,
+        section=REQUESTS,
+        results=results,
+        ready=sum(1 for r in results if r.error is None),
+        choosing=sum(1 for r in results if r.needs_administrator),
+        failing=sum(1 for r in results if r.error),
+        rows_json=json.dumps([_row_json(r.row) for r in results], ensure_ascii=False),
+    )
+
+
+async def _read_list(file: UploadFile) -> list[PersonRow]:
+    data = await file.read(MAX_LIST_BYTES + 1)
+    if len(data) > MAX_LIST_BYTES:
+        raise HopThuError("Tệp danh sách lớn hơn 5 MB", "The list file is larger than 5 MB")
+    name = (file.filename or "").lower()
+    if name.endswith(".csv"):
+        rows = people_from_csv(data)
+    elif name.endswith(".xlsx"):
+        rows = people_from_xlsx(data)
+    else:
+        raise HopThuError("Chỉ nhận tệp .xlsx hoặc .csv", "Only .xlsx or .csv files are accepted")
+    if not rows:
+        raise HopThuError("Danh sách không có dòng nào", "The list has no rows")
+    if len(rows) > MAX_LIST_ROWS:
+        raise HopThuError(
+            f"Danh sách có {len(rows)} dòng, tối đa {MAX_LIST_ROWS} dòng mỗi lần",
+            f"The list has {len(rows)} rows; at most {MAX_LIST_ROWS} at a time",
+        )
+    return rows
+
+
+async def _plan(request: Request, admin: Admin, rows: list[PersonRow]) -> list[RowResult]:
+    """`people.plan`, with rows outside the administrator's agencies refused, and no address chosen
+    by the list itself (choosing is the operator's, R4.3b)."""
+    directory = request.app.state.services.directory
+    agencies = {a.code: a.id for a in await directory.agencies.list()}
+    rows = [PersonRow(**{**_row_fields(row), "address": None}) for row in rows]
+    results = await directory.people.plan(rows)
+    for result in results:
+        agency_id = agencies.get(result.row.agency)
+        if result.error is None and agency_id is not None and not admin.powers.covers(agency_id):
+            result.error = (
+                f"Dòng {result.row.line}: cơ quan '{result.row.agency}' không thuộc phạm vi của bạn"
+                f" / agency '{result.row.agency}' is outside your agencies"
+            )
+            result.address, result.proposals = None, []
+    return results
+
+
+def _row_fields(row: PersonRow) -> dict[str, Any]:
+    return {name: getattr(row, name) for name in PersonRow.__dataclass_fields__}
+
+
+def _row_json(row: PersonRow) -> dict[str, Any]:
+    return person_payload(row, proposed=None, proposals=[])
+
+
+@router.post(REQUESTS + "/gui", response_class=HTMLResponse)
+async def submit(
+    request: Request,
+    admin: Annotated[Admin, Depends(administering)],
+    rows: Annotated[str, Form()] = "[]",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """File the previewed list: one request per row that can be registered, as one batch. The rows
+    are named again here, so what is filed is what is true now, whatever the form carried."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    try:
+        parsed = [person_row(item) for item in json.loads(rows)][:MAX_LIST_ROWS]
+    except (ValueError, TypeError, AttributeError):
+        raise HTTPException(422) from None
+    results = [r for r in await _plan(request, admin, parsed) if r.error is None]
+    if not results:
+        return await _new_page(
+            request, admin, error=HopThuError("Không có dòng nào gửi được", "No row can be filed")
+        )
+    batch = secrets.token_hex(6)
+    services = request.app.state.services
+    await services.directory.requests.file_batch(
+        [
+            ("create", r.row.agency, person_payload(r.row, proposed=r.address, proposals=r.proposals))
+            for r in results
+        ],
+        channel="portal",
+        filed_by=admin.actor,
+        batch=batch,
+    )
+    await _tell(
+        request,
+        admin.actor,
+        f"Đã nhận {len(results)} yêu cầu cấp hộp thư (lô {batch})",
+        f"Sở Khoa học và Công nghệ đã nhận {len(results)} yêu cầu cấp hộp thư của bạn (lô {batch}).\n"
+        "Bạn sẽ nhận thư báo khi yêu cầu được duyệt; mật khẩu tạm tải về tại trang Yêu cầu.",
+        f"{len(results)} mailbox requests were received (batch {batch}). You will be told when they are"
+        " decided; the temporary passwords are downloaded from the Requests page.",
+    )
+    return RedirectResponse(f"{REQUESTS}?lo={batch}&trang_thai=pending", status_code=303)
+
+
+@router.post(REQUESTS + "/thao-tac", response_class=HTMLResponse)
+async def file_act(
+    request: Request,
+    admin: Annotated[Admin, Depends(administering)],
+    kind: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    reason: Annotated[str, Form()] = "",
+    ref: Annotated[str, Form()] = "",
+    agency: Annotated[str, Form()] = "",
+    note: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """One act on an existing mailbox of the manager's agencies, filed for the operator."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    directory = request.app.state.services.directory
+    try:
+        if kind not in ACT_KINDS:
+            raise HopThuError("Hãy chọn loại yêu cầu", "Choose the kind of request")
+        found = await directory.accounts.get(address)
+        if not admin.powers.covers(found.agency_id):
+            raise HTTPException(403)
+        if kind in _ACT_ACTION:
+            lifecycle.check_reason(_ACT_ACTION[kind], reason, ref)
+        payload = {
+            "address": found.local,
+            "reason": reason or None,
+            "ref": ref.strip() or None,
+            "note": note.strip(),
+        }
+        if kind == "change":
+            target = await directory.agencies.get(agency.strip().lower())
+            if not admin.powers.covers(target.id) and not admin.powers.operator:
+                raise HTTPException(403)
+            payload["agency"] = target.code
+        filed = await directory.requests.file(
+            kind, payload, agency_code=found.agency_code, channel="portal", filed_by=admin.actor
+        )
+    except HopThuError as error:
+        return await _new_page(request, admin, error=error)
+    await _tell(
+        request,
+        admin.actor,
+        f"Đã nhận yêu cầu số {filed.id}",
+        f"Đã nhận yêu cầu số {filed.id} ({KIND_NAMES[kind][0].lower()} hộp thư {found.local}).",
+        f"Request {filed.id} was received ({KIND_NAMES[kind][1].lower()} for {found.local}).",
+    )
+    return RedirectResponse(f"{REQUESTS}?trang_thai=pending", status_code=303)
+
+
+async def _filed(request: Request, admin: Admin, request_id: int) -> Filed:
+    try:
+        filed = await request.app.state.services.directory.requests.get(request_id)
+    except HopThuError:
+        raise HTTPException(404) from None
+    if filed.agency_id is not None:
+        check_covers(admin, filed.agency_id)
+    elif not admin.powers.sees_everything:
+        raise HTTPException(403)
+    return filed
+
+
+def _operator(admin: Admin) -> None:
+    if not admin.powers.operator:
+        raise HTTPException(403)
+
+
+@router.post(REQUESTS + "/{request_id}/duyet", response_class=HTMLResponse)
+async def approve(
+    request: Request,
+    request_id: int,
+    admin: Annotated[Admin, Depends(administering)],
+    address: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    _operator(admin)
+    filed = await _filed(request, admin, request_id)
+    services = request.app.state.services
+    filters = _back_filters(back)
+    try:
+        done = await Fulfilment(services.directory).approve(
+            request_id, actor=admin.actor, address=address or None
+        )
+    except HopThuError as error:
+        return await _queue(request, admin, filters, error=error)
+    what = done.payload.get("address") or filed.payload.get("address") or ""
+    await _tell(
+        request,
+        filed.filed_by,
+        f"Yêu cầu số {filed.id} đã được duyệt",
+        f"Yêu cầu số {filed.id} ({KIND_NAMES[filed.kind][0].lower()} {what}) đã được duyệt và thực hiện."
+        + (
+            "\nMật khẩu tạm tải về tại trang Yêu cầu của cổng quản trị."
+            if done.payload.get("sealed_password")
+            else ""
+        ),
+        f"Request {filed.id} ({KIND_NAMES[filed.kind][1].lower()} {what}) was approved and carried out.",
+    )
+    return await _queue(
+        request, admin, filters, done=(f"Đã duyệt yêu cầu số {filed.id}.", f"Request {filed.id} approved.")
+    )
+
+
+@router.post(REQUESTS + "/{request_id}/tu-choi", response_class=HTMLResponse)
+async def reject(
+    request: Request,
+    request_id: int,
+    admin: Annotated[Admin, Depends(administering)],
+    reason: Annotated[str, Form()] = "",
+    back: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    _operator(admin)
+    filed = await _filed(request, admin, request_id)
+    filters = _back_filters(back)
+    try:
+        await request.app.state.services.directory.requests.decide(
+            request_id, "rejected", reason=reason, actor=admin.actor
+        )
+    except HopThuError as error:
+        return await _queue(request, admin, filters, error=error)
+    await _tell(
+        request,
+        filed.filed_by,
+        f"Yêu cầu số {filed.id} bị từ chối",
+        f"Yêu cầu số {filed.id} ({KIND_NAMES[filed.kind][0].lower()}) bị từ chối. Lý do: {reason.strip()}",
+        f"Request {filed.id} ({KIND_NAMES[filed.kind][1].lower()}) was rejected. Reason: {reason.strip()}",
+    )
+    return await _queue(
+        request, admin, filters, done=(f"Đã từ chối yêu cầu số {filed.id}.", f"Request {filed.id} rejected.")
+    )
+
+
+@router.post(REQUESTS + "/lo/{batch}/duyet", response_class=HTMLResponse)
+async def approve_batch(
+    request: Request,
+    batch: str,
+    admin: Annotated[Admin, Depends(administering)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    _operator(admin)
+    services = request.app.state.services
+    filed = await services.directory.requests.list(batch=batch, limit=1)
+    outcome = await Fulfilment(services.directory).approve_batch(batch, actor=admin.actor, within=None)
+    if filed and outcome.approved:
+        await _tell(
+            request,
+            filed[0].filed_by,
+            f"Lô yêu cầu {batch}: {outcome.approved} yêu cầu đã được duyệt",
+            f"{outcome.approved} yêu cầu của lô {batch} đã được duyệt và thực hiện."
+            " Mật khẩu tạm tải về tại trang Yêu cầu của cổng quản trị.",
+            f"{outcome.approved} requests of batch {batch} were approved and carried out.",
+        )
+    refused = "; ".join(f"#{i}: {why}" for i, why in outcome.refused[:5])
+    done = (
+        f"Đã duyệt {outcome.approved} yêu cầu." + (f" Chưa duyệt được: {refused}" if refused else ""),
+        f"{outcome.approved} requests approved." + (f" Not approved: {refused}" if refused else ""),
+    )
+    return await _queue(request, admin, {"trang_thai": "", "loai": "", "lo": batch}, done=done)
+
+
+@router.get(REQUESTS + "/mat-khau.xlsx")
+async def passwords(request: Request, admin: Annotated[Admin, Depends(administering)]) -> Response:
+    """The temporary passwords of the manager's approved requests, once: handed over, they are erased."""
+    services = request.app.state.services
+    waiting = [r for r in await _handed_over(services, admin) if r.payload.get("sealed_password")]
+    if not waiting:
+        raise HTTPException(404)
+    from openpyxl import Workbook
+
+    book = Workbook()
+    sheet = book.active
+    sheet.title = "Mật khẩu tạm"
+    sheet.append(("Yêu cầu số", "Địa chỉ thư", "Họ tên", "Mật khẩu tạm (phải đổi khi đăng nhập)"))
+    box = services.directory.factors.box
+    domain = services.settings.server.domain
+    for filed in waiting:
+        name = " ".join(filter(None, (filed.payload.get(k) for k in ("family", "middle", "given"))))
+        address = f"{filed.payload.get('address')}@{domain}"
+        sheet.append((filed.id, address, name, box.open(filed.payload["sealed_password"])))
+    out = io.BytesIO()
+    book.save(out)
+    for filed in waiting:
+        payload = {k: v for k, v in filed.payload.items() if k != "sealed_password"}
+        await services.directory.requests.update_payload(filed.id, payload)
+    log.info("temporary passwords of %d requests handed over to %s", len(waiting), admin.actor)
+    return Response(
+        out.getvalue(),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={
+            "Content-Disposition": 'attachment; filename="mat-khau-tam.xlsx"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+async def _handed_over(services: Any, admin: Admin) -> list[Filed]:
+    """Approved requests this administrator filed (their temporary passwords are theirs to hand on)."""
+    approved = await services.directory.requests.list(status="approved", limit=5000)
+    return [r for r in approved if r.filed_by == admin.actor]
+
+
+def _back_filters(back: str) -> dict[str, str]:
+    """The queue's filters the form came from (`trang_thai|loai|lo`)."""
+    parts = [*back.split("|"), "", "", ""][:3]
+    return dict(zip(("trang_thai", "loai", "lo"), parts, strict=True))
+
+
+async def _tell(request: Request, local: str | None, subject: str, vi: str, en: str) -> None:
+    """A notice to the person who filed; a failure to deliver it is logged, never the page's error."""
+    if not local:
+        return
+    services = request.app.state.services
+    domain = services.settings.server.domain
+    recipient = f"{local}@{domain}"
+    try:
+        notice = build_notice(
+            recipient=recipient, subject=subject, vi=vi, en=en, now=services.store.mail.clock(), domain=domain
+        )
+        await services.pipeline.notify(notice, recipient)
+    except Exception:
+        log.exception("the notice to %s could not be delivered", recipient)
