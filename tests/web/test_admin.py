@@ -174,3 +174,26 @@ def test_portal_pages_pass_the_accessibility_check(portal: RunningServer, page) 
     for path in ("/quan-tri", "/quan-tri/hop-thu/lvbinh"):
         page.goto(path)
         assert page.evaluate("() => document.documentElement.scrollWidth - window.innerWidth") <= 0, path
+
+
+def test_operator_merges_two_agencies(portal: RunningServer, page) -> None:
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri/co-quan")
+    enter_code(page, pass_second_factor(page, enrol=True))
+    page.wait_for_url("**/quan-tri/co-quan")
+    page.get_by_role("link", name="Sở Y tế").click()
+    assert problems(page) == []
+    page.get_by_text("Sáp nhập vào cơ quan khác").click()
+    page.get_by_label("Sáp nhập vào").select_option("sonv")
+    page.locator("#ref-merge").fill("NQ 20/NQ-HĐND")
+    page.get_by_role("button", name="Sáp nhập", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Đã sáp nhập Sở Y tế vào Sở Nội vụ")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sở Nội vụ")
+    binh = portal.run(portal.services.directory.accounts.get("lvbinh"))
+    assert binh.agency_code == "sonv" and binh.display_name == "Lê Văn Bình (Sở Nội vụ)"
+    assert portal.run(portal.services.directory.accounts.aliases("sonv")) == ["soyt"]
+    page.goto("/quan-tri/co-quan")
+    expect(page.locator("ul.former")).to_contain_text("Sở Y tế (đã sáp nhập)")
+    page.goto("/quan-tri/hop-thu/lvbinh")
+    expect(page.locator(".facts")).to_contain_text("Sở Nội vụ")

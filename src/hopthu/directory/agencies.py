@@ -145,6 +145,11 @@ class AgencyService:
         )
         return dict(rows)
 
+    async def history(self, code: str, limit: int = 30) -> list[audit.AuditEvent]:
+        """What was done to the agency (and to its agency mailbox, which bears its code)."""
+        async with self.ctx.store.db.read() as conn:
+            return await audit.events_for(conn, code, limit)
+
     async def get(self, code: str) -> Agency:
         async with self.ctx.store.db.read() as conn:
             return await find(conn, code)

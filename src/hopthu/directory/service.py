@@ -10,6 +10,7 @@ from hopthu.directory.delegations import DelegationService
 from hopthu.directory.factors import AdminFactors
 from hopthu.directory.people import PeopleService
 from hopthu.directory.preferences import PreferenceService
+from hopthu.directory.reorganisation import Reorganisation
 from hopthu.directory.requests import RequestService
 from hopthu.directory.roles import RoleService
 
@@ -26,3 +27,4 @@ class Directory:
         self.requests = RequestService(ctx)
         self.preferences = PreferenceService(ctx)
         self.factors = AdminFactors(ctx)
+        self.reorganisation = Reorganisation(ctx)

@@ -1,5 +1,7 @@
-"""The agency tree in the portal (R1.1, R10.4): each agency and sub-unit with its declared staff
-count against its active personal mailboxes, a mismatch flagged for the agency's manager to explain.
+"""Agencies in the portal (R1.1, R4.4, R6.2, R6.3, R10.4): the tree, each agency and sub-unit with its
+declared staff count against its active personal mailboxes (a mismatch flagged for the agency's
+manager to explain); adding one; and on its page, renaming, merging into another and dissolving
+(`directory.reorganisation`), each citing its document.
 """
 
 from __future__ import annotations
@@ -7,12 +9,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.agencies import Agency
-from hopthu.web.admin.access import PORTAL, Admin, administering
-from hopthu.web.templating import page
+from hopthu.errors import HopThuError
+from hopthu.web.admin.access import PORTAL, Admin, administering, check_covers, operating
+from hopthu.web.security import csrf_ok
+from hopthu.web.templating import expired_form, page
 
 router = APIRouter()
 AGENCIES = f"{PORTAL}/co-quan"
@@ -50,7 +54,146 @@ def tree_order(agencies: list[Agency], mailboxes: dict[int, int]) -> list[Agency
 
 @router.get(AGENCIES, response_class=HTMLResponse)
 async def agencies(request: Request, admin: Annotated[Admin, Depends(administering)]) -> HTMLResponse:
+    return await _agencies(request, admin)
+
+
+async def _agencies(request: Request, admin: Admin, *, error: HopThuError | None = None) -> HTMLResponse:
     directory = request.app.state.services.directory
     visible = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
-    rows = tree_order(visible, await directory.agencies.active_mailboxes())
-    return page(request, "admin/agencies.html", who=admin.who, section=AGENCIES, rows=rows)
+    working = [a for a in visible if a.status == "active"]
+    rows = tree_order(working, await directory.agencies.active_mailboxes())
+    return page(
+        request,
+        "admin/agencies.html",
+        who=admin.who,
+        status_code=400 if error else 200,
+        section=AGENCIES,
+        rows=rows,
+        former=[a for a in visible if a.status != "active"],
+        operator=admin.powers.operator,
+        error=error,
+    )
+
+
+@router.get(AGENCIES + "/{code}", response_class=HTMLResponse)
+async def agency_page(
+    request: Request, code: str, admin: Annotated[Admin, Depends(administering)]
+) -> HTMLResponse:
+    return await _agency_page(request, admin, await _agency(request, admin, code))
+
+
+async def _agency(request: Request, admin: Admin, code: str) -> Agency:
+    try:
+        found = await request.app.state.services.directory.agencies.get(code)
+    except HopThuError:
+        raise HTTPException(404) from None
+    check_covers(admin, found.id)
+    return found
+
+
+async def _agency_page(
+    request: Request,
+    admin: Admin,
+    found: Agency,
+    *,
+    done: tuple[str, str] | None = None,
+    error: HopThuError | None = None,
+) -> HTMLResponse:
+    directory = request.app.state.services.directory
+    everyone = await directory.agencies.list()
+    return page(
+        request,
+        "admin/agency.html",
+        who=admin.who,
+        status_code=400 if error else 200,
+        section=AGENCIES,
+        agency=found,
+        mailboxes=(await directory.agencies.active_mailboxes()).get(found.id, 0),
+        others=[a for a in everyone if a.status == "active" and a.id != found.id],
+        sub_units=[a for a in everyone if a.parent_code == found.code],
+        operator=admin.powers.operator,
+        history=await directory.agencies.history(found.code),
+        done=done,
+        error=error,
+    )
+
+
+@router.post(AGENCIES + "/{code}/{act}", response_class=HTMLResponse)
+async def agency_act(
+    request: Request,
+    code: str,
+    act: str,
+    admin: Annotated[Admin, Depends(administering)],
+    name: Annotated[str, Form()] = "",
+    into: Annotated[str, Form()] = "",
+    staff: Annotated[str, Form()] = "",
+    ref: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Rename, merge, dissolve (the operator's), or declare the staff count (also the manager's)."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    found = await _agency(request, admin, code)
+    changes = request.app.state.services.directory.reorganisation
+    try:
+        if act == "bien-che":
+            count = int(staff) if staff.strip() else None
+            found = await changes.declare_staff(found.code, count, actor=admin.actor)
+            done = ("Đã ghi số biên chế.", "The staff count was recorded.")
+        elif not admin.powers.operator:
+            raise HTTPException(403)
+        elif act == "doi-ten":
+            found = await changes.rename(found.code, name, ref=ref, actor=admin.actor)
+            done = ("Đã đổi tên; tên hiển thị các hộp thư đã cập nhật.", "Renamed; display names follow.")
+        elif act == "sap-nhap":
+            target = await changes.merge(found.code, into, ref=ref, actor=admin.actor)
+            return await _agency_page(
+                request,
+                admin,
+                target,
+                done=(
+                    f"Đã sáp nhập {found.name} vào {target.name}.",
+                    f"{found.name} was merged into {target.name}.",
+                ),
+            )
+        elif act == "giai-the":
+            count = await changes.dissolve(found.code, ref=ref, actor=admin.actor)
+            found = await request.app.state.services.directory.agencies.get(found.code)
+            done = (
+                f"Đã giải thể; {count} hộp thư chuyển sang hủy bỏ.",
+                f"Dissolved; {count} mailboxes deleted.",
+            )
+        else:
+            raise HTTPException(404)
+    except ValueError:
+        return await _agency_page(
+            request, admin, found, error=HopThuError("Số biên chế phải là số", "Not a number")
+        )
+    except HopThuError as error:
+        return await _agency_page(request, admin, found, error=error)
+    return await _agency_page(request, admin, found, done=done)
+
+
+@router.post(AGENCIES, response_class=HTMLResponse)
+async def add_agency(
+    request: Request,
+    admin: Annotated[Admin, Depends(operating)],
+    name: Annotated[str, Form()] = "",
+    parent: Annotated[str, Form()] = "",
+    staff: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """A new agency or sub-unit, with its agency mailbox at the address R4.1/R4.2 give."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    directory = request.app.state.services.directory
+    try:
+        count = int(staff) if staff.strip() else None
+        added = await directory.agencies.add(
+            name, parent=parent or None, staff_count=count, actor=admin.actor
+        )
+    except ValueError:
+        return await _agencies(request, admin, error=HopThuError("Số biên chế phải là số", "Not a number"))
+    except HopThuError as error:
+        return await _agencies(request, admin, error=error)
+    return RedirectResponse(f"{AGENCIES}/{added.code}", status_code=303)
