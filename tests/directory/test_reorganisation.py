@@ -52,7 +52,7 @@ async def test_r6_3_dissolve_deletes_every_mailbox(city: Directory) -> None:
     assert await city.reorganisation.dissolve(subunit.code, ref="QĐ 9", actor="op") == 1
     assert await city.reorganisation.dissolve("sotttt", ref="QĐ 10", actor="op") == 2
     gone = await city.accounts.get("nvminh")
-    assert gone.status == "deleted" and gone.status_reason == "agency_dissolved" and gone.status_ref == "QĐ 10"
+    assert (gone.status, gone.status_reason, gone.status_ref) == ("deleted", "agency_dissolved", "QĐ 10")
 
 
 async def test_r10_4_declared_staff(city: Directory) -> None:
