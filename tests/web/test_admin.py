@@ -5,8 +5,10 @@ mailbox manager (R10.4): their agencies' accounts only, 403 anywhere else."""
 from __future__ import annotations
 
 import datetime as dt
+import io
 import re
 
+import openpyxl
 import pyotp
 import pytest
 from playwright.sync_api import expect
@@ -197,3 +199,32 @@ def test_operator_merges_two_agencies(portal: RunningServer, page) -> None:
     expect(page.locator("ul.former")).to_contain_text("Sở Y tế (đã sáp nhập)")
     page.goto("/quan-tri/hop-thu/lvbinh")
     expect(page.locator(".facts")).to_contain_text("Sở Nội vụ")
+
+
+def test_a_report_downloaded_and_opened(portal: RunningServer, page) -> None:
+    """R9.7: the operator's report for this year, as .xlsx, read back with the directory's totals."""
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri/bao-cao")
+    enter_code(page, pass_second_factor(page, enrol=True))
+    page.wait_for_url("**/quan-tri/bao-cao")
+    year = str(dt.datetime.now(dt.UTC).year)
+    page.get_by_label(re.compile("Kỳ")).fill(year)
+    page.get_by_role("button", name="Xem").click()
+    expect(page.get_by_role("heading", name=f"Báo cáo năm {year}")).to_be_visible()
+    assert problems(page) == []
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải tệp Excel (.xlsx)").click()
+    book = openpyxl.load_workbook(io.BytesIO(download.value.path().read_bytes()))
+    sheet = book["Theo cơ quan"]
+    header = [cell.value for cell in sheet[1]]
+    rows = {row[0]: row for row in sheet.iter_rows(min_row=2, values_only=True)}
+    total = rows[None]  # the total line has no code
+    assert total[1] == "Toàn thành phố"
+    everyone = portal.run(portal.services.directory.accounts.list())
+    assert total[header.index("Đang hoạt động")] == sum(a.status == "active" for a in everyone)
+    assert total[header.index("Cấp mới trong kỳ")] == len(everyone)
+    assert rows["soyt"][header.index("Đang hoạt động")] == 2  # Sở Y tế's mailbox and lvbinh
+    with page.expect_download() as download:
+        page.get_by_role("link", name="Tải tệp PDF").click()
+    assert download.value.path().read_bytes().startswith(b"%PDF-")

@@ -10,6 +10,7 @@ import typer
 from hopthu.cli import account, agency, dkim, queue
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
+from hopthu.cli.reports import report as report_command
 from hopthu.cli.serve import serve
 from hopthu.errors import HopThuError
 
@@ -33,6 +34,7 @@ def options(
 
 app.command("init")(init)
 app.command("serve")(serve)
+app.command("report")(report_command)
 app.add_typer(agency.app, name="agency")
 app.add_typer(account.app, name="account")
 app.add_typer(dkim.app, name="dkim")

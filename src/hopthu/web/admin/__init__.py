@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from hopthu.web.admin import accounts, agencies, factor, home, requests
+from hopthu.web.admin import accounts, agencies, factor, home, reports, requests
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests):
+for part in (factor, home, agencies, accounts, requests, reports):
     router.include_router(part.router)

@@ -1,0 +1,97 @@
+"""What a report says, per agency: its mailboxes by status when the report is made, the acts of the
+period on its mailboxes (from the audit log, indexed by time), the requests it filed and how they
+were decided, and the storage its mailboxes use. The city's line is the sum of the agencies'.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections import defaultdict
+from collections.abc import Collection
+from dataclasses import dataclass, field
+
+import sqlalchemy as sa
+
+from hopthu.reports.period import Period
+from hopthu.store.db import Database
+from hopthu.store.schema import account, agency, audit_event, mail_usage, request
+
+# Audit actions counted, and the column each goes to.
+ACTS = {
+    "account.created": "created",
+    "account.locked": "locked_in_period",
+    "account.restored": "restored",
+    "account.revoked": "revoked_in_period",
+    "account.deleted": "deleted_in_period",
+    "account.password_reset": "password_resets",
+}
+STATUSES = ("active", "locked", "revoked", "deleted")
+COLUMNS = (
+    *STATUSES,
+    *ACTS.values(),
+    "requests_filed",
+    "requests_approved",
+    "requests_rejected",
+    "used_bytes",
+)
+
+
+@dataclass
+class AgencyLine:
+    code: str
+    name: str
+    figures: dict[str, int] = field(default_factory=lambda: dict.fromkeys(COLUMNS, 0))
+
+
+@dataclass(frozen=True, slots=True)
+class Report:
+    period: Period
+    made_at: dt.datetime
+    lines: list[AgencyLine]
+
+    @property
+    def city(self) -> dict[str, int]:
+        return {column: sum(line.figures[column] for line in self.lines) for column in COLUMNS}
+
+
+async def gather(
+    db: Database, period: Period, *, now: dt.datetime, within: Collection[int] | None = None
+) -> Report:
+    """The report of `period` for the agencies `within` (None: the whole city)."""
+    agencies = await db.all(sa.select(agency.c.id, agency.c.code, agency.c.name).order_by(agency.c.name))
+    lines = {row.id: AgencyLine(row.code, row.name) for row in agencies if within is None or row.id in within}
+    for agency_id, status, count, used in await db.all(
+        sa.select(
+            account.c.agency_id,
+            account.c.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(mail_usage.c.bytes), 0),
+        )
+        .select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
+        .group_by(account.c.agency_id, account.c.status)
+    ):
+        if agency_id in lines:
+            lines[agency_id].figures[status] += count
+            lines[agency_id].figures["used_bytes"] += int(used)
+    in_period = sa.and_(audit_event.c.at >= period.start, audit_event.c.at < period.end)
+    for agency_id, action, count in await db.all(
+        sa.select(account.c.agency_id, audit_event.c.action, sa.func.count())
+        .select_from(audit_event.join(account, account.c.local == audit_event.c.target))
+        .where(in_period, audit_event.c.action.in_(list(ACTS)))
+        .group_by(account.c.agency_id, audit_event.c.action)
+    ):
+        if agency_id in lines:
+            lines[agency_id].figures[ACTS[action]] += count
+    filed: dict[tuple[int, str], int] = defaultdict(int)
+    for agency_id, status, count in await db.all(
+        sa.select(request.c.agency_id, request.c.status, sa.func.count())
+        .where(request.c.created_at >= period.start, request.c.created_at < period.end)
+        .group_by(request.c.agency_id, request.c.status)
+    ):
+        filed[(agency_id, status)] += count
+    for (agency_id, status), count in filed.items():
+        if agency_id in lines:
+            lines[agency_id].figures["requests_filed"] += count
+            if status in ("approved", "rejected"):
+                lines[agency_id].figures[f"requests_{status}"] += count
+    return Report(period, now, list(lines.values()))

@@ -1,0 +1,81 @@
+"""Periodic reports (R9.3, R9.7): the period's bounds, the figures per agency and for the city, and
+the .xlsx and PDF written from them, on both backends."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+
+import openpyxl
+import pytest
+
+from hopthu.directory.people import PersonRow
+from hopthu.directory.service import Directory
+from hopthu.errors import HopThuError
+from hopthu.policy.lifecycle import Action
+from hopthu.reports import render
+from hopthu.reports.gather import COLUMNS, gather
+from hopthu.reports.period import VIETNAM, parse_period
+
+
+@pytest.mark.parametrize(
+    ("text", "start", "end"),
+    [
+        ("2026-11", dt.date(2026, 11, 1), dt.date(2026, 12, 1)),
+        ("2026-q4", dt.date(2026, 10, 1), dt.date(2027, 1, 1)),
+        ("2026-Q1", dt.date(2026, 1, 1), dt.date(2026, 4, 1)),
+        ("2026", dt.date(2026, 1, 1), dt.date(2027, 1, 1)),
+    ],
+)
+def test_periods(text: str, start: dt.date, end: dt.date) -> None:
+    period = parse_period(text)
+    assert (period.start.date(), period.end.date()) == (start, end)
+    assert period.start.utcoffset() == dt.timedelta(hours=7)
+
+
+@pytest.mark.parametrize("text", ["2026-13", "2026-Q5", "26", "2026-11-01", "quý 4"])
+def test_bad_periods_are_explained(text: str) -> None:
+    with pytest.raises(HopThuError, match="2026-Q4"):
+        parse_period(text)
+
+
+@pytest.fixture
+async def city(directory: Directory) -> Directory:
+    await directory.agencies.add("Sở Nội vụ", actor="test")
+    await directory.agencies.add("Sở Y tế", actor="test")
+    people = [PersonRow("Nguyễn", "Văn", "Minh", "sonv"), PersonRow("Lê", "Thị", "Hoa", "sonv")]
+    people.append(PersonRow("Phạm", "Quốc", "Bảo", "soyt"))
+    await directory.people.register(people, actor="test")
+    await directory.accounts.change_status(
+        "lthoa", Action.LOCK, reason="security_warning", ref="CV 1/CATP", actor="op"
+    )
+    await directory.accounts.reset_password("pqbao", actor="op")
+    await directory.requests.file(
+        "lock", {"address": "nvminh"}, agency_code="sonv", channel="portal", filed_by="m"
+    )
+    return directory
+
+
+async def test_figures_per_agency_and_for_the_city(city: Directory) -> None:
+    now = city.ctx.now()
+    period = parse_period(f"{now.astimezone(VIETNAM).year}")
+    made = await gather(city.ctx.store.db, period, now=now)
+    lines = {line.code: line.figures for line in made.lines}
+    assert lines["sonv"]["active"] == 2 and lines["sonv"]["locked"] == 1  # nvminh, the agency box; lthoa
+    assert lines["sonv"]["created"] == 3 and lines["sonv"]["locked_in_period"] == 1
+    assert lines["sonv"]["requests_filed"] == 1 and lines["soyt"]["password_resets"] == 1
+    assert made.city["created"] == 5 and made.city["active"] == 4
+    elsewhere = await gather(city.ctx.store.db, parse_period("2019"), now=now)
+    assert elsewhere.city["created"] == 0 and elsewhere.city["active"] == 4  # statuses are as of now
+    only = await gather(city.ctx.store.db, period, now=now, within={(await city.agencies.get("soyt")).id})
+    assert [line.code for line in only.lines] == ["soyt"]
+
+    book = openpyxl.load_workbook(io.BytesIO(render.xlsx(made)))
+    sheet = book["Theo cơ quan"]
+    header = [cell.value for cell in sheet[1]]
+    total = [cell.value for cell in sheet[sheet.max_row]]
+    assert total[1] == "Toàn thành phố"
+    for column, heading in zip(COLUMNS, render.headings(), strict=True):
+        assert total[header.index(heading)] == made.city[column]
+    document = render.pdf(made)
+    assert document.startswith(b"%PDF-") and len(document) > 5_000
