@@ -4,6 +4,7 @@ mailbox manager (R10.4): their agencies' accounts only, 403 anywhere else."""
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import io
 import re
@@ -103,6 +104,20 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     with pytest.raises(Exception, match=r"must|phải"):  # R5.2: the temporary password must be changed
         portal.run(portal.services.authenticator.sign_in("lvbinh", temporary, source="t", protocol="web"))
     portal.run(accounts.change_password("lvbinh", temporary, "Moi#Matkhau2026"))
+    page.get_by_role("link", name="Nhật ký").click()
+    page.get_by_label("Đối tượng (địa chỉ, mã)").fill("lvbinh")
+    page.get_by_role("button", name="Lọc").click()
+    expect(page.locator("table.history")).to_contain_text("account.password_reset")
+    assert problems(page) == []
+    with page.expect_download() as exported:
+        page.get_by_role("link", name="Xuất tệp CSV").click()
+    exported_rows = list(csv.DictReader(io.StringIO(exported.value.path().read_text(encoding="utf-8-sig"))))
+    assert {"account.created", "account.locked", "account.restored", "account.password_reset"} <= {
+        row["thao_tac"] for row in exported_rows
+    }
+    assert {row["doi_tuong"] for row in exported_rows} == {"lvbinh"}
+    lines = [",".join(row.values()) for row in exported_rows]
+    assert "123/CATP-PA05" in "\n".join(lines)
     events = portal.run(accounts.history("lvbinh"))
     assert {"account.locked", "account.restored", "account.password_reset"} <= {e.action for e in events}
     assert all(
@@ -135,6 +150,9 @@ def test_agency_manager_sees_only_their_agency(portal: RunningServer, page, site
     page.goto("/quan-tri/co-quan")
     expect(page.locator("table.agencies")).to_contain_text("Sở Nội vụ")
     expect(page.locator("table.agencies")).not_to_contain_text("Sở Y tế")
+    assert page.goto("/quan-tri/co-quan/soyt").status == 403
+    assert page.goto("/quan-tri/nhat-ky").status == 403  # the audit log is the operator's
+    assert page.get_by_role("link", name="Nhật ký").count() == 0
 
 
 def test_people_without_a_role_are_refused(portal: RunningServer, page) -> None:

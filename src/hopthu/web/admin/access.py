@@ -6,12 +6,14 @@ without a role; each page then narrows what it shows with `Powers.covers`.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse
 
 from hopthu.directory.roles import Powers
 from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
+from hopthu.web.templating import page
 
 PORTAL = "/quan-tri"
 ENROL = f"{PORTAL}/xac-thuc/dang-ky"
@@ -56,3 +58,8 @@ def check_covers(admin: Admin, agency_id: int) -> None:
     """403 for an account or request outside the administrator's agencies."""
     if not admin.powers.covers(agency_id):
         raise HTTPException(403)
+
+
+def admin_page(request: Request, admin: Admin, template: str, **context: Any) -> HTMLResponse:
+    """A portal page: `templating.page` with the administrator's powers, which the menu follows."""
+    return page(request, template, who=admin.who, powers=admin.powers, **context)

@@ -18,9 +18,9 @@ from fastapi.responses import HTMLResponse, Response
 from hopthu.directory.accounts import Account
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import lifecycle
-from hopthu.web.admin.access import PORTAL, Admin, administering, check_covers
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
 from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form, page
+from hopthu.web.templating import expired_form
 
 router = APIRouter()
 ACCOUNTS = f"{PORTAL}/hop-thu"
@@ -58,10 +58,10 @@ async def listing(
         limit=PAGE_SIZE + 1,
         offset=(page_number - 1) * PAGE_SIZE,
     )
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/accounts.html",
-        who=admin.who,
         section=ACCOUNTS,
         accounts=found[:PAGE_SIZE],
         more=len(found) > PAGE_SIZE,
@@ -105,10 +105,10 @@ async def _detail(
         for slug, action in ACTS.items()
         if (status, action) in lifecycle.TRANSITIONS
     ]
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/account.html",
-        who=admin.who,
         status_code=400 if error else 200,
         section=ACCOUNTS,
         account=found,

@@ -14,9 +14,9 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.agencies import Agency
 from hopthu.errors import HopThuError
-from hopthu.web.admin.access import PORTAL, Admin, administering, check_covers, operating
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers, operating
 from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form, page
+from hopthu.web.templating import expired_form
 
 router = APIRouter()
 AGENCIES = f"{PORTAL}/co-quan"
@@ -62,10 +62,10 @@ async def _agencies(request: Request, admin: Admin, *, error: HopThuError | None
     visible = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
     working = [a for a in visible if a.status == "active"]
     rows = tree_order(working, await directory.agencies.active_mailboxes())
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/agencies.html",
-        who=admin.who,
         status_code=400 if error else 200,
         section=AGENCIES,
         rows=rows,
@@ -101,10 +101,10 @@ async def _agency_page(
 ) -> HTMLResponse:
     directory = request.app.state.services.directory
     everyone = await directory.agencies.list()
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/agency.html",
-        who=admin.who,
         status_code=400 if error else 200,
         section=AGENCIES,
         agency=found,

@@ -12,10 +12,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from hopthu.web.admin.access import ENROL, PORTAL, VERIFY, Admin, with_role
+from hopthu.web.admin.access import ENROL, PORTAL, VERIFY, Admin, admin_page, with_role
 from hopthu.web.security import csrf_ok
 from hopthu.web.signin import local_path
-from hopthu.web.templating import expired_form, page
+from hopthu.web.templating import expired_form
 
 router = APIRouter()
 
@@ -34,7 +34,7 @@ async def verify_page(
     factors = request.app.state.services.directory.factors
     if not await factors.confirmed(admin.who.account.id):
         return RedirectResponse(ENROL, status_code=303)
-    return page(request, "admin/factor.html", who=admin.who, next=local_path(next), enrol=None, error=False)
+    return admin_page(request, admin, "admin/factor.html", next=local_path(next), enrol=None, error=False)
 
 
 @router.post(VERIFY, response_class=HTMLResponse)
@@ -62,10 +62,10 @@ async def verify(
     throttle.failed(key, source)
     if not enrolled:
         return await _enrolment(request, admin, next, error=True)
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/factor.html",
-        who=admin.who,
         status_code=401,
         next=local_path(next),
         enrol=None,
@@ -79,10 +79,10 @@ async def _enrolment(request: Request, admin: Admin, next: str, *, error: bool) 
         return RedirectResponse(VERIFY, status_code=303)
     secret, uri = await factors.enrolment(admin.who.account.id)
     qr = Markup(segno.make(uri, error="m").svg_inline(scale=5, title="QR", svgclass="qr"))
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/factor.html",
-        who=admin.who,
         status_code=401 if error else 200,
         next=local_path(next),
         enrol={"secret": " ".join(secret[i : i + 4] for i in range(0, len(secret), 4)), "qr": qr},

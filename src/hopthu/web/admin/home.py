@@ -9,8 +9,7 @@ from fastapi.responses import HTMLResponse
 
 from hopthu.directory.statistics import overview
 from hopthu.policy.lifecycle import Status
-from hopthu.web.admin.access import PORTAL, Admin, administering
-from hopthu.web.templating import page
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 
 router = APIRouter()
 
@@ -25,4 +24,4 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
         (status, figures.by_status.get(status.value, 0), figures.by_status.get(status.value, 0) / largest)
         for status in Status
     ]
-    return page(request, "admin/home.html", who=admin.who, section=PORTAL, figures=figures, bars=bars)
+    return admin_page(request, admin, "admin/home.html", section=PORTAL, figures=figures, bars=bars)

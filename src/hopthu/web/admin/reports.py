@@ -14,8 +14,7 @@ from hopthu.errors import HopThuError
 from hopthu.reports import render
 from hopthu.reports.gather import COLUMNS, Report, gather
 from hopthu.reports.period import VIETNAM, parse_period
-from hopthu.web.admin.access import PORTAL, Admin, administering
-from hopthu.web.templating import page
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 
 router = APIRouter()
 REPORTS = f"{PORTAL}/bao-cao"
@@ -54,10 +53,10 @@ async def reports(
         made = await _report(request, admin, ky, co_quan)
     except HopThuError as refused:
         error = refused
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/reports.html",
-        who=admin.who,
         status_code=400 if error else 200,
         section=REPORTS,
         report=made,

@@ -26,9 +26,9 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
 from hopthu.smtp.notices import build_notice
-from hopthu.web.admin.access import PORTAL, Admin, administering, check_covers
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
 from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form, page
+from hopthu.web.templating import expired_form
 
 router = APIRouter()
 log = logging.getLogger("hopthu.web.admin")
@@ -94,10 +94,10 @@ async def _queue(
         limit=500,
     )
     waiting_passwords = [r for r in await _handed_over(services, admin) if r.payload.get("sealed_password")]
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/requests.html",
-        who=admin.who,
         status_code=400 if error else 200,
         section=REQUESTS,
         requests=found,
@@ -126,10 +126,10 @@ async def _new_page(
         a for a in await request.app.state.services.directory.agencies.list() if admin.powers.covers(a.id)
     ]
     reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in _ACT_ACTION.items()}
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/request_new.html",
-        who=admin.who,
         status_code=400 if error else 200,
         section=REQUESTS,
         agencies=[a for a in agencies if a.status == "active"],
@@ -178,10 +178,10 @@ async def preview(
     except HopThuError as error:
         return await _new_page(request, admin, error=error)
     results = await _plan(request, admin, rows)
-    return page(
+    return admin_page(
         request,
+        admin,
         "admin/request_preview.html",
-        who=admin.who,
         section=REQUESTS,
         results=results,
         ready=sum(1 for r in results if r.error is None),
