@@ -21,7 +21,7 @@ KINDS = ("create", "change", "delete", "lock", "restore", "reset_password", "fee
 # pending → approving (an operator is carrying it out) → approved; pending → rejected. A failed act
 # puts it back to pending with what was learnt (the naming proposals of the moment, say).
 STATUSES = ("pending", "approving", "approved", "rejected")
-CHANNELS = ("portal", "mail", "cli")
+CHANNELS = ("portal", "mail", "cli", "api")
 DECISIONS = ("approved", "rejected")
 
 

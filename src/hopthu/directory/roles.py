@@ -15,6 +15,7 @@ import sqlalchemy as sa
 from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
+from hopthu.store.db import Database
 from hopthu.store.schema import account, agency, role_grant
 
 ROLES = ("operator", "helpdesk", "agency_manager")
@@ -55,6 +56,17 @@ def subtree(parents: dict[int, int | None], roots: set[int]) -> frozenset[int]:
     return frozenset(found)
 
 
+async def powers_of(db: Database, grants: list[tuple[str, int | None]]) -> Powers:
+    """The powers (role, agency id) grants give: a manager's agencies include every sub-unit below."""
+    roles = {role for role, _ in grants}
+    managed = {agency_id for role, agency_id in grants if role == "agency_manager" and agency_id}
+    agencies: frozenset[int] = frozenset()
+    if managed:
+        parents = dict(await db.all(sa.select(agency.c.id, agency.c.parent_id)))
+        agencies = subtree(parents, managed)
+    return Powers(operator="operator" in roles, helpdesk="helpdesk" in roles, agencies=agencies)
+
+
 class RoleService:
     def __init__(self, ctx: DirectoryContext) -> None:
         self.ctx = ctx
@@ -64,13 +76,7 @@ class RoleService:
         grants = await db.all(
             sa.select(role_grant.c.role, role_grant.c.agency_id).where(role_grant.c.account_id == account_id)
         )
-        roles = {role for role, _ in grants}
-        managed = {agency_id for role, agency_id in grants if role == "agency_manager" and agency_id}
-        agencies: frozenset[int] = frozenset()
-        if managed:
-            parents = dict(await db.all(sa.select(agency.c.id, agency.c.parent_id)))
-            agencies = subtree(parents, managed)
-        return Powers(operator="operator" in roles, helpdesk="helpdesk" in roles, agencies=agencies)
+        return await powers_of(db, list(grants))
 
     async def grant(self, local: str, role: str, *, agency_code: str | None = None, actor: str) -> None:
         if role not in ROLES:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.agencies import AgencyService
 from hopthu.directory.aliases import AliasService
+from hopthu.directory.apitokens import ApiTokens
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
 from hopthu.directory.factors import AdminFactors
@@ -28,3 +29,4 @@ class Directory:
         self.preferences = PreferenceService(ctx)
         self.factors = AdminFactors(ctx)
         self.reorganisation = Reorganisation(ctx)
+        self.api_tokens = ApiTokens(ctx)

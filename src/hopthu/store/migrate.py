@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0007_admin_factor"
+HEAD = "0008_api_token"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

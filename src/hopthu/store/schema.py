@@ -165,6 +165,22 @@ web_session = sa.Table(
     sa.Column("second_factor_at", Timestamp, nullable=True),
 )
 
+# A token an integration (the city's HR system, say) calls the REST API with: only its SHA-256 is kept;
+# it acts with one role of `role_grant`, for one agency's subtree when that role is an agency's.
+api_token = sa.Table(
+    "api_token",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False),
+    sa.Column("token_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("role", sa.String(32), nullable=False),
+    sa.Column("agency_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=True),
+    sa.Column("created_by", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+    sa.Column("revoked_at", Timestamp, nullable=True),
+)
+
 # An administrator's second factor (TOTP, RFC 6238): the secret encrypted with the data folder's key,
 # confirmed once a first code from the enrolled device matched; `last_step` refuses a code twice.
 admin_factor = sa.Table(

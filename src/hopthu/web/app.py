@@ -20,6 +20,8 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
 from hopthu.web import admin, compose, mail, manage, reading, report, search, signin
+from hopthu.web.api import PREFIX as API_PREFIX
+from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
 from hopthu.web.templating import page
@@ -42,6 +44,7 @@ def create_app(services: Any) -> FastAPI:
     app.state.services = services
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount(API_PREFIX, create_api(services))
     app.include_router(signin.router)
     app.include_router(mail.router)
     app.include_router(reading.router)

@@ -1007,6 +1007,7 @@ async def _after_sending(request: Request, who: SignedIn, letter: Letter) -> Non
 
 # --- the directory ------------------------------------------------------------------------------
 
+
 async def suggestions(request: Request, query: str, limit: int = SUGGESTIONS) -> list[dict[str, str]]:
     """People and agency mailboxes whose name (without diacritics, see `directory.finding`) or
     address (by its prefix, the unique index) starts like `query`."""

@@ -20,6 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import find, flat, folders, reachable, special, visible
+from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form, page
 
@@ -47,7 +48,7 @@ async def inbox(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) 
 @router.get("/thu/{mailbox_id}", response_class=HTMLResponse)
 async def folder(
     request: Request,
-    mailbox_id: int,
+    mailbox_id: RowId,
     who: Annotated[SignedIn, Depends(signed_in)],
     sap: str = DEFAULT_SORT,
     tu: str | None = None,
@@ -98,7 +99,7 @@ def _cursor(text: str | None, order: str) -> tuple[int, Any] | None:
 @router.post("/thu/{mailbox_id}/thao-tac")
 async def act(
     request: Request,
-    mailbox_id: int,
+    mailbox_id: RowId,
     who: Annotated[SignedIn, Depends(signed_in)],
     action: Annotated[str, Form()],
     uid: Annotated[list[int] | None, Form()] = None,

@@ -35,6 +35,7 @@ from hopthu.text import ascii_text, fold
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import FolderView, find, folders, reachable, special, visible
 from hopthu.web.i18n import language
+from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, expired_form, page
 
@@ -132,7 +133,7 @@ async def create(
 @router.post("/thu-muc/{mailbox_id}/doi-ten")
 async def rename(
     request: Request,
-    mailbox_id: int,
+    mailbox_id: RowId,
     who: Annotated[SignedIn, Depends(signed_in)],
     ten: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
@@ -156,7 +157,7 @@ async def rename(
 @router.post("/thu-muc/{mailbox_id}/xoa")
 async def delete(
     request: Request,
-    mailbox_id: int,
+    mailbox_id: RowId,
     who: Annotated[SignedIn, Depends(signed_in)],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
@@ -204,7 +205,7 @@ async def delete(
 @router.post("/thu/{mailbox_id}/lam-trong")
 async def empty(
     request: Request,
-    mailbox_id: int,
+    mailbox_id: RowId,
     who: Annotated[SignedIn, Depends(signed_in)],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
@@ -311,7 +312,7 @@ def mbox_entry(row: Any, data: bytes) -> bytes:
 
 @router.get("/thu/{mailbox_id}/tai-ve/mbox")
 async def export_mbox(
-    request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)]
+    request: Request, mailbox_id: RowId, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> StreamingResponse:
     current = await reachable(request.app.state.services, who.account.id, mailbox_id)
 
@@ -359,7 +360,7 @@ def eml_name(number: int, subject: str) -> str:
 
 @router.get("/thu/{mailbox_id}/tai-ve/zip")
 async def export_zip(
-    request: Request, mailbox_id: int, who: Annotated[SignedIn, Depends(signed_in)]
+    request: Request, mailbox_id: RowId, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> StreamingResponse:
     current = await reachable(request.app.state.services, who.account.id, mailbox_id)
 

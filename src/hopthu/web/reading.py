@@ -22,6 +22,7 @@ from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import FolderView, MailboxGroup, find, flat, visible
 from hopthu.web.htmlmail import render_body
+from hopthu.web.params import RowId, Uid
 from hopthu.web.templating import page
 
 router = APIRouter()
@@ -90,7 +91,7 @@ def _content_ids(node: Node, number: str = "") -> dict[str, str]:
 
 @router.get("/thu/{mailbox_id}/{uid}", response_class=HTMLResponse)
 async def read(
-    request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
+    request: Request, mailbox_id: RowId, uid: Uid, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
 ) -> Response:
     opened = await _open(request, who, mailbox_id, uid)
     row = opened.row
@@ -126,7 +127,7 @@ async def read(
 
 @router.get("/thu/{mailbox_id}/{uid}/noi-dung", response_class=HTMLResponse)
 async def content(
-    request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
+    request: Request, mailbox_id: RowId, uid: Uid, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
 ) -> HTMLResponse:
     """The body alone, for the sandboxed frame of the reading page."""
     opened = await _open(request, who, mailbox_id, uid)
@@ -157,7 +158,7 @@ async def content(
 
 @router.get("/thu/{mailbox_id}/{uid}/tep/{part}")
 async def attachment(
-    request: Request, mailbox_id: int, uid: int, part: str, who: Annotated[SignedIn, Depends(signed_in)]
+    request: Request, mailbox_id: RowId, uid: Uid, part: str, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> Response:
     """One part of the message, decoded, as a download (inline images are asked for the same way)."""
     opened = await _open(request, who, mailbox_id, uid)
@@ -197,7 +198,7 @@ def _image_type(structure: Node, part: str) -> str:
 
 @router.get("/thu/{mailbox_id}/{uid}/goc")
 async def source(
-    request: Request, mailbox_id: int, uid: int, who: Annotated[SignedIn, Depends(signed_in)]
+    request: Request, mailbox_id: RowId, uid: Uid, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> Response:
     """The original message as it was received (our delivery headers first), as plain text."""
     opened = await _open(request, who, mailbox_id, uid)

@@ -27,6 +27,7 @@ from hopthu.store import reading
 from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.folders import FolderView, folders, reachable, special, visible
+from hopthu.web.params import RowId, Uid
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, expired_form, page
 
@@ -143,8 +144,8 @@ async def _file(
 @router.post("/thu/{mailbox_id}/{uid}/bao-cao", response_class=HTMLResponse)
 async def report(
     request: Request,
-    mailbox_id: int,
-    uid: int,
+    mailbox_id: RowId,
+    uid: Uid,
     who: Annotated[SignedIn, Depends(signed_in)],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:

@@ -19,14 +19,16 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
+from hopthu.directory.filing import ACT_ACTIONS, ACT_KINDS, OutsideScope, act_request, plan_people
 from hopthu.directory.fulfilment import Fulfilment, person_payload, person_row
 from hopthu.directory.listfile import people_from_csv, people_from_xlsx, template_xlsx
-from hopthu.directory.people import PersonRow, RowResult
+from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
 from hopthu.smtp.notices import build_notice
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
+from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form
 
@@ -43,13 +45,6 @@ KIND_NAMES = {
     "restore": ("Khôi phục", "Restore"),
     "reset_password": ("Cấp lại mật khẩu", "Reset password"),
     "feedback": ("Góp ý, hỗ trợ", "Feedback, help"),
-}
-ACT_KINDS = ("change", "delete", "lock", "restore", "reset_password")
-_ACT_ACTION = {
-    "change": lifecycle.Action.CHANGE,
-    "delete": lifecycle.Action.DELETE,
-    "lock": lifecycle.Action.LOCK,
-    "restore": lifecycle.Action.RESTORE,
 }
 STATUS_NAMES = {
     "pending": ("Chờ duyệt", "Waiting"),
@@ -125,7 +120,7 @@ async def _new_page(
     agencies = [
         a for a in await request.app.state.services.directory.agencies.list() if admin.powers.covers(a.id)
     ]
-    reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in _ACT_ACTION.items()}
+    reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in ACT_ACTIONS.items()}
     return admin_page(
         request,
         admin,
@@ -177,7 +172,7 @@ async def preview(
             ]
     except HopThuError as error:
         return await _new_page(request, admin, error=error)
-    results = await _plan(request, admin, rows)
+    results = await plan_people(request.app.state.services.directory, admin.powers, rows)
     return admin_page(
         request,
         admin,
@@ -212,28 +207,6 @@ async def _read_list(file: UploadFile) -> list[PersonRow]:
     return rows
 
 
-async def _plan(request: Request, admin: Admin, rows: list[PersonRow]) -> list[RowResult]:
-    """`people.plan`, with rows outside the administrator's agencies refused, and no address chosen
-    by the list itself (choosing is the operator's, R4.3b)."""
-    directory = request.app.state.services.directory
-    agencies = {a.code: a.id for a in await directory.agencies.list()}
-    rows = [PersonRow(**{**_row_fields(row), "address": None}) for row in rows]
-    results = await directory.people.plan(rows)
-    for result in results:
-        agency_id = agencies.get(result.row.agency)
-        if result.error is None and agency_id is not None and not admin.powers.covers(agency_id):
-            result.error = (
-                f"Dòng {result.row.line}: cơ quan '{result.row.agency}' không thuộc phạm vi của bạn"
-                f" / agency '{result.row.agency}' is outside your agencies"
-            )
-            result.address, result.proposals = None, []
-    return results
-
-
-def _row_fields(row: PersonRow) -> dict[str, Any]:
-    return {name: getattr(row, name) for name in PersonRow.__dataclass_fields__}
-
-
 def _row_json(row: PersonRow) -> dict[str, Any]:
     return person_payload(row, proposed=None, proposals=[])
 
@@ -253,7 +226,11 @@ async def submit(
         parsed = [person_row(item) for item in json.loads(rows)][:MAX_LIST_ROWS]
     except (ValueError, TypeError, AttributeError):
         raise HTTPException(422) from None
-    results = [r for r in await _plan(request, admin, parsed) if r.error is None]
+    results = [
+        r
+        for r in await plan_people(request.app.state.services.directory, admin.powers, parsed)
+        if r.error is None
+    ]
     if not results:
         return await _new_page(
             request, admin, error=HopThuError("Không có dòng nào gửi được", "No row can be filed")
@@ -298,35 +275,22 @@ async def file_act(
         return expired_form(request, admin.who)
     directory = request.app.state.services.directory
     try:
-        if kind not in ACT_KINDS:
-            raise HopThuError("Hãy chọn loại yêu cầu", "Choose the kind of request")
-        found = await directory.accounts.get(address)
-        if not admin.powers.covers(found.agency_id):
-            raise HTTPException(403)
-        if kind in _ACT_ACTION:
-            lifecycle.check_reason(_ACT_ACTION[kind], reason, ref)
-        payload = {
-            "address": found.local,
-            "reason": reason or None,
-            "ref": ref.strip() or None,
-            "note": note.strip(),
-        }
-        if kind == "change":
-            target = await directory.agencies.get(agency.strip().lower())
-            if not admin.powers.covers(target.id) and not admin.powers.operator:
-                raise HTTPException(403)
-            payload["agency"] = target.code
-        filed = await directory.requests.file(
-            kind, payload, agency_code=found.agency_code, channel="portal", filed_by=admin.actor
+        agency_code, payload = await act_request(
+            directory, admin.powers, kind, address=address, reason=reason, ref=ref, agency=agency, note=note
         )
+        filed = await directory.requests.file(
+            kind, payload, agency_code=agency_code, channel="portal", filed_by=admin.actor
+        )
+    except OutsideScope:
+        raise HTTPException(403) from None
     except HopThuError as error:
         return await _new_page(request, admin, error=error)
     await _tell(
         request,
         admin.actor,
         f"Đã nhận yêu cầu số {filed.id}",
-        f"Đã nhận yêu cầu số {filed.id} ({KIND_NAMES[kind][0].lower()} hộp thư {found.local}).",
-        f"Request {filed.id} was received ({KIND_NAMES[kind][1].lower()} for {found.local}).",
+        f"Đã nhận yêu cầu số {filed.id} ({KIND_NAMES[kind][0].lower()} hộp thư {payload['address']}).",
+        f"Request {filed.id} was received ({KIND_NAMES[kind][1].lower()} for {payload['address']}).",
     )
     return RedirectResponse(f"{REQUESTS}?trang_thai=pending", status_code=303)
 
@@ -351,7 +315,7 @@ def _operator(admin: Admin) -> None:
 @router.post(REQUESTS + "/{request_id}/duyet", response_class=HTMLResponse)
 async def approve(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     admin: Annotated[Admin, Depends(administering)],
     address: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
@@ -390,7 +354,7 @@ async def approve(
 @router.post(REQUESTS + "/{request_id}/tu-choi", response_class=HTMLResponse)
 async def reject(
     request: Request,
-    request_id: int,
+    request_id: RowId,
     admin: Annotated[Admin, Depends(administering)],
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",

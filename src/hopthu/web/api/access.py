@@ -1,0 +1,54 @@
+"""Who is calling the REST API: a bearer token of `directory.apitokens`, with the powers of its role.
+No token, or a revoked one, is 401; a mailbox or agency outside the token's agencies is 403."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from fastapi import Request
+
+from hopthu.directory.apitokens import ApiToken
+from hopthu.directory.roles import Powers
+from hopthu.errors import HopThuError
+
+
+class Unauthorised(HopThuError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Cần token hợp lệ: Authorization: Bearer <token>",
+            "A valid token is needed: Authorization: Bearer <token>",
+            code="unauthorised",
+        )
+
+
+class Forbidden(HopThuError):
+    def __init__(self) -> None:
+        super().__init__("Token này không được làm việc đó", "This token may not do that", code="forbidden")
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    token: ApiToken
+    powers: Powers
+
+    @property
+    def actor(self) -> str:
+        """How the audit log names the integration."""
+        return f"api:{self.token.name}"
+
+    def check(self, agency_id: int) -> None:
+        if not self.powers.covers(agency_id):
+            raise Forbidden()
+
+    def operator(self) -> None:
+        if not self.powers.operator:
+            raise Forbidden()
+
+
+async def calling(request: Request) -> Caller:
+    scheme, _, secret = request.headers.get("authorization", "").partition(" ")
+    tokens = request.app.state.services.directory.api_tokens
+    found = await tokens.find(secret.strip()) if scheme.lower() == "bearer" else None
+    if found is None:
+        raise Unauthorised()
+    return Caller(found, await tokens.powers(found))

@@ -1,0 +1,90 @@
+"""What the REST API reads and writes, as Pydantic models: they make its OpenAPI schema."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+
+class Problem(BaseModel):
+    """Every refusal: a stable code and the reason in Vietnamese and English."""
+
+    code: str
+    vi: str
+    en: str
+
+
+class AgencyOut(BaseModel):
+    code: str
+    name: str
+    kind: Literal["agency", "subunit"]
+    parent: str | None
+    status: str
+    staff_count: int | None
+    address: str
+
+
+class AccountOut(BaseModel):
+    address: str
+    kind: Literal["personal", "agency"]
+    display_name: str
+    agency: str
+    rank: int
+    status: Literal["active", "locked", "revoked", "deleted"]
+    quota_bytes: int
+    usage_bytes: int
+    messages: int
+    must_change_password: bool
+    password_changed_at: dt.datetime
+    last_access_at: dt.datetime | None
+    created_at: dt.datetime
+
+
+class RequestOut(BaseModel):
+    id: int
+    kind: str
+    agency: str | None
+    status: Literal["pending", "approving", "approved", "rejected"]
+    batch: str | None
+    filed_by: str | None
+    decided_by: str | None
+    decision_reason: str | None
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    address: str | None = Field(
+        None, description="The mailbox concerned (for a create request, once approved)"
+    )
+    proposals: list[str] = Field(
+        default_factory=list, description="Addresses the operator chooses from (R4.3b)"
+    )
+    details: dict[str, Any] = Field(default_factory=dict)
+
+
+class PersonIn(BaseModel):
+    family: str = Field(min_length=1, max_length=100)
+    middle: str = Field("", max_length=200)
+    given: str = Field(min_length=1, max_length=100)
+    agency: str = Field(min_length=1, max_length=64, description="The agency's code")
+    rank: int = Field(0, ge=0, le=99, description="Larger is more senior (R4.3b)")
+    date: dt.date | None = Field(None, description="Day of registration; today when absent")
+
+
+class RequestIn(BaseModel):
+    """A request to the operator: `person` for `create`, `address` (and the rest) for the others."""
+
+    kind: Literal["create", "change", "delete", "lock", "restore", "reset_password"]
+    person: PersonIn | None = None
+    address: str | None = Field(None, max_length=320)
+    reason: str = Field("", max_length=64, description="One of the regulation's reasons (R6)")
+    ref: str = Field("", max_length=200, description="The official document or request number")
+    agency: str = Field("", max_length=64, description="The new agency's code, for `change`")
+    note: str = Field("", max_length=500)
+
+
+class DecisionIn(BaseModel):
+    reason: str = Field("", max_length=500, description="Why (required to reject)")
+    address: str | None = Field(
+        None, max_length=64, description="The proposal taken, when R4.3b asks for a choice"
+    )

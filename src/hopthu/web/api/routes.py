@@ -1,0 +1,250 @@
+"""The REST API's operations (R9, R7): agencies, accounts and requests, each answering exactly what
+the token's role may see, so the city's HR system can file requests as an agency would."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import Path as PathParam
+
+from hopthu.directory.accounts import Account
+from hopthu.directory.agencies import Agency
+from hopthu.directory.filing import act_request, plan_people
+from hopthu.directory.fulfilment import Fulfilment, person_payload
+from hopthu.directory.people import PersonRow
+from hopthu.directory.requests import Request as Filed
+from hopthu.directory.roles import Powers
+from hopthu.errors import HopThuError, NotFound
+from hopthu.web.api.access import Caller, calling
+from hopthu.web.api.models import AccountOut, AgencyOut, DecisionIn, Problem, RequestIn, RequestOut
+from hopthu.web.params import RowId
+
+router = APIRouter()
+REFUSALS = {
+    401: {"model": Problem},
+    403: {"model": Problem},
+    404: {"model": Problem},
+    422: {"model": Problem},
+}
+
+
+def _agency(found: Agency, domain: str) -> AgencyOut:
+    return AgencyOut(**found.as_json(), address=f"{found.code}@{domain}")
+
+
+def _account(found: Account, domain: str) -> AccountOut:
+    return AccountOut(
+        address=found.address(domain),
+        kind=found.kind,
+        display_name=found.display_name,
+        agency=found.agency_code,
+        rank=found.rank,
+        status=found.status,
+        quota_bytes=found.quota_bytes,
+        usage_bytes=found.usage_bytes,
+        messages=found.message_count,
+        must_change_password=found.must_change_password,
+        password_changed_at=found.password_changed_at,
+        last_access_at=found.last_access_at,
+        created_at=found.created_at,
+    )
+
+
+def _request(filed: Filed, domain: str) -> RequestOut:
+    payload = filed.payload
+    local = payload.get("address")
+    shown = {k: v for k, v in payload.items() if k not in ("sealed_password", "address", "proposals")}
+    return RequestOut(
+        id=filed.id,
+        kind=filed.kind,
+        agency=filed.agency_code,
+        status=filed.status,
+        batch=filed.batch,
+        filed_by=filed.filed_by,
+        decided_by=filed.decided_by,
+        decision_reason=filed.decision_reason,
+        created_at=filed.created_at,
+        decided_at=filed.decided_at,
+        address=f"{local}@{domain}" if local else None,
+        proposals=list(payload.get("proposals") or []) if filed.status == "pending" else [],
+        details=shown,
+    )
+
+
+def _within(powers: Powers) -> frozenset[int] | None:
+    return None if powers.sees_everything else powers.agencies
+
+
+@router.get("/agencies", response_model=list[AgencyOut], responses=REFUSALS, tags=["agencies"])
+async def list_agencies(request: Request, caller: Annotated[Caller, Depends(calling)]) -> list[AgencyOut]:
+    """Agencies and sub-units the token may see."""
+    services = request.app.state.services
+    domain = services.settings.server.domain
+    return [
+        _agency(a, domain) for a in await services.directory.agencies.list() if caller.powers.covers(a.id)
+    ]
+
+
+@router.get("/agencies/{code}", response_model=AgencyOut, responses=REFUSALS, tags=["agencies"])
+async def get_agency(
+    request: Request,
+    code: Annotated[str, PathParam(max_length=64)],
+    caller: Annotated[Caller, Depends(calling)],
+) -> AgencyOut:
+    services = request.app.state.services
+    found = await services.directory.agencies.get(code)
+    caller.check(found.id)
+    return _agency(found, services.settings.server.domain)
+
+
+@router.get("/accounts", response_model=list[AccountOut], responses=REFUSALS, tags=["accounts"])
+async def list_accounts(
+    request: Request,
+    caller: Annotated[Caller, Depends(calling)],
+    agency: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(pattern="^(active|locked|revoked|deleted)$")] = None,
+    q: Annotated[str, Query(max_length=100, description="Name (without diacritics) or address")] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[AccountOut]:
+    services = request.app.state.services
+    found = await services.directory.accounts.list(
+        agency_code=agency, status=status, within=_within(caller.powers), query=q, limit=limit, offset=offset
+    )
+    return [_account(a, services.settings.server.domain) for a in found]
+
+
+@router.get("/accounts/{address}", response_model=AccountOut, responses=REFUSALS, tags=["accounts"])
+async def get_account(
+    request: Request, address: str, caller: Annotated[Caller, Depends(calling)]
+) -> AccountOut:
+    services = request.app.state.services
+    found = await services.directory.accounts.get(address)
+    caller.check(found.agency_id)
+    return _account(found, services.settings.server.domain)
+
+
+@router.get("/requests", response_model=list[RequestOut], responses=REFUSALS, tags=["requests"])
+async def list_requests(
+    request: Request,
+    caller: Annotated[Caller, Depends(calling)],
+    status: Annotated[str | None, Query(pattern="^(pending|approving|approved|rejected)$")] = None,
+    batch: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[RequestOut]:
+    services = request.app.state.services
+    found = await services.directory.requests.list(
+        status=status, batch=batch, within=_within(caller.powers), limit=limit, offset=offset
+    )
+    return [_request(r, services.settings.server.domain) for r in found]
+
+
+async def _filed(request: Request, caller: Caller, request_id: int) -> Filed:
+    found = await request.app.state.services.directory.requests.get(request_id)
+    if found.agency_id is None:
+        if not caller.powers.sees_everything:
+            raise NotFound(f"Không có yêu cầu số {request_id}", f"No request number {request_id}")
+    else:
+        caller.check(found.agency_id)
+    return found
+
+
+@router.get("/requests/{request_id}", response_model=RequestOut, responses=REFUSALS, tags=["requests"])
+async def get_request(
+    request: Request, request_id: RowId, caller: Annotated[Caller, Depends(calling)]
+) -> RequestOut:
+    return _request(
+        await _filed(request, caller, request_id), request.app.state.services.settings.server.domain
+    )
+
+
+@router.post(
+    "/requests",
+    response_model=RequestOut,
+    status_code=201,
+    responses={**REFUSALS, 409: {"model": Problem}},
+    tags=["requests"],
+)
+async def file_request(
+    request: Request, body: RequestIn, caller: Annotated[Caller, Depends(calling)], response: Response
+) -> RequestOut:
+    """File a request for the operator, as the token's agency would on the portal (R7)."""
+    directory = request.app.state.services.directory
+    if body.kind == "create":
+        if body.person is None:
+            raise HopThuError(
+                "Yêu cầu cấp mới cần thông tin người (person)", "A create request needs `person`"
+            )
+        person = body.person
+        row = PersonRow(
+            person.family,
+            person.middle,
+            person.given,
+            person.agency.lower(),
+            person.rank,
+            person.date,
+            line=1,
+        )
+        (result,) = await plan_people(directory, caller.powers, [row])
+        if result.error:
+            raise HopThuError(result.error, result.error, code="invalid")
+        filed = await directory.requests.file(
+            "create",
+            person_payload(row, proposed=result.address, proposals=result.proposals),
+            agency_code=row.agency,
+            channel="api",
+            filed_by=caller.actor,
+        )
+    else:
+        agency_code, payload = await act_request(
+            directory,
+            caller.powers,
+            body.kind,
+            address=body.address or "",
+            reason=body.reason,
+            ref=body.ref,
+            agency=body.agency,
+            note=body.note,
+        )
+        filed = await directory.requests.file(
+            body.kind, payload, agency_code=agency_code, channel="api", filed_by=caller.actor
+        )
+    response.headers["Location"] = f"{request.scope.get('root_path', '')}/requests/{filed.id}"
+    return _request(filed, request.app.state.services.settings.server.domain)
+
+
+@router.post(
+    "/requests/{request_id}/approve",
+    response_model=RequestOut,
+    responses={**REFUSALS, 409: {"model": Problem}},
+    tags=["requests"],
+)
+async def approve_request(
+    request: Request, request_id: RowId, body: DecisionIn, caller: Annotated[Caller, Depends(calling)]
+) -> RequestOut:
+    """Carry the request out (operator tokens only)."""
+    caller.operator()
+    await _filed(request, caller, request_id)
+    directory = request.app.state.services.directory
+    done = await Fulfilment(directory).approve(request_id, actor=caller.actor, address=body.address or None)
+    return _request(done, request.app.state.services.settings.server.domain)
+
+
+@router.post(
+    "/requests/{request_id}/reject",
+    response_model=RequestOut,
+    responses={**REFUSALS, 409: {"model": Problem}},
+    tags=["requests"],
+)
+async def reject_request(
+    request: Request, request_id: RowId, body: DecisionIn, caller: Annotated[Caller, Depends(calling)]
+) -> RequestOut:
+    """Refuse the request with a reason (operator tokens only)."""
+    caller.operator()
+    await _filed(request, caller, request_id)
+    decided = await request.app.state.services.directory.requests.decide(
+        request_id, "rejected", reason=body.reason, actor=caller.actor
+    )
+    return _request(decided, request.app.state.services.settings.server.domain)
