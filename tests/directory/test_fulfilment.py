@@ -21,14 +21,18 @@ async def city(directory: Directory) -> Directory:
     return directory
 
 
-def create(row: PersonRow, proposed: str | None = None) -> tuple[str, str, dict]:
-    return ("create", row.agency, person_payload(row, proposed=proposed, proposals=[]))
+async def create(directory: Directory, row: PersonRow, proposed: str | None = None) -> int:
+    """A create request filed as a batch of one; its id."""
+    payload = person_payload(row, proposed=proposed, proposals=[])
+    await directory.requests.file_batch(
+        [("create", row.agency, payload)], channel="portal", filed_by="m", batch="b"
+    )
+    (filed,) = await directory.requests.list(batch="b", status="pending")
+    return filed.id
 
 
 async def test_a_request_is_carried_out_once(city: Directory) -> None:
-    (filed,) = await city.requests.file_batch(
-        [create(PersonRow("Lê", "Thị", "Hoa", "soyt"), "lthoa")], channel="portal", filed_by="m", batch="b1"
-    )
+    filed = await create(city, PersonRow("Lê", "Thị", "Hoa", "soyt"), "lthoa")
     fulfil = Fulfilment(city)
     outcomes = await asyncio.gather(
         fulfil.approve(filed, actor="op1"), fulfil.approve(filed, actor="op2"), return_exceptions=True
@@ -42,9 +46,7 @@ async def test_a_request_is_carried_out_once(city: Directory) -> None:
 
 
 async def test_r4_3b_a_fourth_namesake_waits_for_the_operator(city: Directory) -> None:
-    (filed,) = await city.requests.file_batch(
-        [create(PersonRow("Nguyễn", "Văn", "Minh", "soyt"))], channel="portal", filed_by="m", batch="b2"
-    )
+    filed = await create(city, PersonRow("Nguyễn", "Văn", "Minh", "soyt"))
     fulfil = Fulfilment(city)
     with pytest.raises(NamingChoice) as choice:
         await fulfil.approve(filed, actor="op")

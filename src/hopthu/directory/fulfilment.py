@@ -120,44 +120,40 @@ class Fulfilment:
 
     async def approve_batch(self, batch: str, *, actor: str, within: Collection[int] | None) -> BatchOutcome:
         """Approve every pending request of a batch: the people to create are registered together
-        (namesakes ordered by rank, R4.3b), each taking the first proposal where a choice was due."""
+        (namesakes ordered by rank, R4.3b), each taking the first proposal where a choice was due;
+        the requests are claimed and closed in shared transactions."""
         requests = self.directory.requests
-        pending = await requests.list(status="pending", batch=batch, within=within, limit=100_000)
+        pending = await requests.list(status="pending", batch=batch, within=within, limit=1_000_000)
         outcome = BatchOutcome()
-        creations: list[tuple[Request, dict[str, Any]]] = []
-        for filed in sorted(pending, key=lambda r: r.id):
-            if filed.kind != "create":
-                try:
-                    await self.approve(filed.id, actor=actor)
-                    outcome.approved += 1
-                except HopThuError as error:
-                    outcome.refused.append((filed.id, str(error)))
-                continue
+        for filed in sorted((r for r in pending if r.kind != "create"), key=lambda r: r.id):
             try:
-                claimed = await requests.claim(filed.id)
+                await self.approve(filed.id, actor=actor)
+                outcome.approved += 1
             except HopThuError as error:
                 outcome.refused.append((filed.id, str(error)))
-                continue
-            creations.append((claimed, dict(claimed.payload)))
+        creations = await requests.claim_many(sorted(r.id for r in pending if r.kind == "create"))
         rows = [
-            person_row(payload, address=payload.get("proposed") or (payload.get("proposals") or [None])[0])
-            for _, payload in creations
+            person_row(
+                c.payload, address=c.payload.get("proposed") or (c.payload.get("proposals") or [None])[0]
+            )
+            for c in creations
         ]
         try:
             results = await self.directory.people.register(rows, actor=actor) if rows else []
         except BaseException:
-            for claimed, payload in creations:
-                await requests.release(claimed.id, payload)
+            await requests.release_many([(c.id, dict(c.payload)) for c in creations])
             raise
-        for (claimed, payload), result in zip(creations, results, strict=True):
+        done: list[tuple[int, dict[str, Any]]] = []
+        undone: list[tuple[int, dict[str, Any]]] = []
+        for claimed, result in zip(creations, results, strict=True):
             try:
-                done = self._created(result)
+                done.append((claimed.id, {**claimed.payload, **self._created(result)}))
             except HopThuError as error:
-                await requests.release(claimed.id, payload)
+                undone.append((claimed.id, dict(claimed.payload)))
                 outcome.refused.append((claimed.id, str(error)))
-                continue
-            await requests.finish(claimed.id, {**payload, **done}, actor=actor)
-            outcome.approved += 1
+        await requests.finish_many(done, actor=actor)
+        await requests.release_many(undone)
+        outcome.approved += len(done)
         return outcome
 
 

@@ -15,12 +15,13 @@ from hopthu.directory import audit
 from hopthu.directory.agencies import find
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError, NotFound
-from hopthu.store.schema import agency, request
+from hopthu.store.schema import agency, audit_event, request
 
 KINDS = ("create", "change", "delete", "lock", "restore", "reset_password", "feedback")
 # pending → approving (an operator is carrying it out) → approved; pending → rejected. A failed act
 # puts it back to pending with what was learnt (the naming proposals of the moment, say).
 STATUSES = ("pending", "approving", "approved", "rejected")
+_CHUNK = 500  # ids per statement: SQLite's limit on parameters
 CHANNELS = ("portal", "mail", "cli", "api")
 DECISIONS = ("approved", "rejected")
 
@@ -109,78 +110,112 @@ class RequestService:
 
     async def file_batch(
         self, items: list[tuple[str, str | None, dict[str, Any]]], *, channel: str, filed_by: str, batch: str
-    ) -> list[int]:
-        """Many requests (kind, agency code, payload) filed together as one batch, in one transaction."""
+    ) -> int:
+        """Many requests (kind, agency code, payload) filed together as one batch, in one transaction;
+        how many were filed."""
+        for kind, _, _ in items:
+            if kind not in KINDS:
+                raise HopThuError(f"Loại yêu cầu không hợp lệ: {kind}", f"Unknown request kind: {kind}")
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             codes = {code for _, code, _ in items if code}
             ids_by_code = {code: (await find(conn, code)).id for code in sorted(codes)}
-            filed = []
-            for kind, code, payload in items:
-                if kind not in KINDS:
-                    raise HopThuError(f"Loại yêu cầu không hợp lệ: {kind}", f"Unknown request kind: {kind}")
-                filed.append(
-                    (
-                        await conn.execute(
-                            sa.insert(request)
-                            .values(
-                                kind=kind,
-                                agency_id=ids_by_code.get(code or ""),
-                                payload=payload,
-                                channel=channel,
-                                batch=batch,
-                                filed_by=filed_by,
-                                created_at=now,
-                            )
-                            .returning(request.c.id)
-                        )
-                    ).scalar_one()
-                )
+            rows = [
+                {
+                    "kind": kind,
+                    "agency_id": ids_by_code.get(code or ""),
+                    "payload": payload,
+                    "channel": channel,
+                    "batch": batch,
+                    "filed_by": filed_by,
+                    "created_at": now,
+                }
+                for kind, code, payload in items
+            ]
+            if rows:
+                await conn.execute(sa.insert(request), rows)
             await audit.record(
                 conn,
                 at=now,
                 actor=filed_by,
                 action="request.batch_filed",
                 target=f"batch:{batch}",
-                details={"count": len(filed), "first": filed[0] if filed else None},
+                details={"count": len(rows)},
             )
-        return filed
+        return len(rows)
 
     async def claim(self, request_id: int) -> Request:
         """Take a pending request to carry it out; a second operator meanwhile is refused."""
+        claimed = await self.claim_many([request_id])
+        if not claimed:
+            raise _already(await self.get(request_id))
+        return claimed[0]
+
+    async def claim_many(self, request_ids: list[int]) -> list[Request]:
+        """`claim` for many at once: the ones still pending, now the caller's to carry out."""
+        claimed: list[Request] = []
         async with self.ctx.store.db.write() as conn:
-            taken = await conn.execute(
-                sa.update(request)
-                .where(request.c.id == request_id, request.c.status == "pending")
-                .values(status="approving")
-            )
-            current = await self._get(conn, request_id)
-            if taken.rowcount != 1:
-                raise _already(current)
-            return current
+            for start in range(0, len(request_ids), _CHUNK):
+                ids = (
+                    (
+                        await conn.execute(
+                            sa.update(request)
+                            .where(
+                                request.c.id.in_(request_ids[start : start + _CHUNK]),
+                                request.c.status == "pending",
+                            )
+                            .values(status="approving")
+                            .returning(request.c.id)
+                        )
+                    )
+                    .scalars()
+                    .all()
+                )
+                if ids:
+                    rows = await conn.execute(_SELECT.where(request.c.id.in_(ids)).order_by(request.c.id))
+                    claimed.extend(Request(*row) for row in rows)
+        return claimed
 
     async def release(self, request_id: int, payload: dict[str, Any]) -> None:
-        """Back to pending after an act that could not be done, with what was learnt."""
+        await self.release_many([(request_id, payload)])
+
+    async def release_many(self, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
+        """Back to pending after acts that could not be done, with what was learnt."""
         async with self.ctx.store.db.write() as conn:
-            await conn.execute(
-                sa.update(request)
-                .where(request.c.id == request_id, request.c.status == "approving")
-                .values(status="pending", payload=payload)
-            )
+            for request_id, payload in outcomes:
+                await conn.execute(
+                    sa.update(request)
+                    .where(request.c.id == request_id, request.c.status == "approving")
+                    .values(status="pending", payload=payload)
+                )
 
     async def finish(self, request_id: int, payload: dict[str, Any], *, actor: str) -> Request:
         """A claimed request, carried out: approved, with its outcome in the payload."""
+        await self.finish_many([(request_id, payload)], actor=actor)
+        return await self.get(request_id)
+
+    async def finish_many(self, outcomes: list[tuple[int, dict[str, Any]]], *, actor: str) -> None:
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
-            await conn.execute(
-                sa.update(request)
-                .where(request.c.id == request_id, request.c.status == "approving")
-                .values(status="approved", payload=payload, decided_by=actor, decided_at=now)
-            )
-            await audit.record(
-                conn, at=now, actor=actor, action="request.approved", target=f"request:{request_id}"
-            )
-            return await self._get(conn, request_id)
+            for request_id, payload in outcomes:
+                await conn.execute(
+                    sa.update(request)
+                    .where(request.c.id == request_id, request.c.status == "approving")
+                    .values(status="approved", payload=payload, decided_by=actor, decided_at=now)
+                )
+            if outcomes:
+                await conn.execute(
+                    sa.insert(audit_event),
+                    [
+                        {
+                            "at": now,
+                            "actor": actor,
+                            "action": "request.approved",
+                            "target": f"request:{request_id}",
+                        }
+                        for request_id, _ in outcomes
+                    ],
+                )
 
     async def update_payload(self, request_id: int, payload: dict[str, Any]) -> None:
         async with self.ctx.store.db.write() as conn:
