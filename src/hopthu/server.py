@@ -226,6 +226,7 @@ class Server:
             await asyncio.gather(self._http_task, return_exceptions=True)
         if self.services is not None:
             await self.services.pipeline.auto_replies.wait()
+            await self.services.pipeline.helpdesk.wait()
         if self._outbound_task is not None:
             self._outbound_task.cancel()
             await asyncio.gather(self._outbound_task, return_exceptions=True)

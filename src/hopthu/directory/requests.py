@@ -217,6 +217,17 @@ class RequestService:
                     ],
                 )
 
+    async def reopen(self, request_id: int, payload: dict[str, Any]) -> None:
+        """A closed ticket the person answered: back in the queue with the new message."""
+        async with self.ctx.store.db.write() as conn:
+            await conn.execute(
+                sa.update(request)
+                .where(request.c.id == request_id)
+                .values(
+                    status="pending", payload=payload, decided_by=None, decided_at=None, decision_reason=None
+                )
+            )
+
     async def update_payload(self, request_id: int, payload: dict[str, Any]) -> None:
         async with self.ctx.store.db.write() as conn:
             await conn.execute(sa.update(request).where(request.c.id == request_id).values(payload=payload))

@@ -32,6 +32,7 @@ from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
+from hopthu.smtp.helpdesk import HelpdeskIntake
 from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
@@ -85,6 +86,7 @@ class Pipeline:
         self.active = 0  # messages being accepted right now (shutdown waits for them)
         self.on_queued: Callable[[], None] = lambda: None  # wakes the outbound queue
         self.auto_replies = AutoResponder(router, self.notify)
+        self.helpdesk = HelpdeskIntake(router.ctx)
 
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message; the reply says what the client is told."""
@@ -167,6 +169,7 @@ class Pipeline:
             self.auto_replies.after_delivery(
                 incoming.mail_from, data[: parsed.header_end], parsed.envelope, parsed.subject, stored
             )
+        self.helpdesk.after_delivery(delivered, parsed.envelope, parsed.subject, incoming.mail_from)
         return Outcome(replies.QUEUED, delivered)
 
     async def notify(self, notice: bytes, recipient: str) -> None:

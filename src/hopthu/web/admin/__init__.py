@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from hopthu.web.admin import accounts, agencies, auditlog, factor, home, reports, requests
+from hopthu.web.admin import accounts, agencies, auditlog, factor, home, reports, requests, tickets
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, reports, auditlog):
+for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog):
     router.include_router(part.router)

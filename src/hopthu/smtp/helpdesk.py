@@ -1,0 +1,134 @@
+"""Mail to hotro@ becomes a ticket (R7.2, R11.2): every message delivered to the helpdesk mailbox's
+INBOX is filed as a `feedback` request in the operator's queue, tied to the sender's agency when the
+sender is one of ours (so that agency's managers follow it too). A reply to a ticket's answer joins
+that ticket instead of opening another (In-Reply-To / References).
+
+Filing happens beside delivery, not before the SMTP answer: the message is already safe in the
+mailbox, and a ticket that could not be filed is logged with the message's place to be filed again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.directory.context import DirectoryContext
+from hopthu.directory.requests import RequestService
+from hopthu.smtp.notices import HELPDESK
+from hopthu.store.mailstore import Delivered, Target
+from hopthu.store.schema import account, agency
+
+log = logging.getLogger("hopthu.helpdesk")
+
+
+class HelpdeskIntake:
+    def __init__(self, ctx: DirectoryContext) -> None:
+        self.ctx = ctx
+        self.requests = RequestService(ctx)
+        self._running: set[asyncio.Task] = set()
+        self._helpdesk: int | None = None
+
+    def after_delivery(
+        self, delivered: list[Delivered], envelope: dict, subject: str, mail_from: str
+    ) -> None:
+        """File tickets in the background for what reached the helpdesk's INBOX (no work at all for
+        the rest of the city's mail once the helpdesk's account id is known)."""
+        reached = [
+            d
+            for d in delivered
+            if isinstance(d.target, Target) and d.target.mailbox == "INBOX" and d.uid is not None
+        ]
+        if self._helpdesk is not None:
+            reached = [d for d in reached if d.target.account_id == self._helpdesk]
+        if not reached:
+            return
+        task = asyncio.get_running_loop().create_task(self._file(reached, envelope, subject, mail_from))
+        self._running.add(task)
+        task.add_done_callback(self._running.discard)
+
+    async def wait(self) -> None:
+        while self._running:
+            await asyncio.gather(*list(self._running), return_exceptions=True)
+
+    async def _helpdesk_id(self) -> int | None:
+        """The helpdesk account's id, remembered once found (an installation makes it at init)."""
+        if self._helpdesk is None:
+            rows = await self.ctx.store.db.all(sa.select(account.c.id).where(account.c.local == HELPDESK))
+            self._helpdesk = rows[0][0] if rows else None
+        return self._helpdesk
+
+    async def _file(self, reached: list[Delivered], envelope: dict, subject: str, mail_from: str) -> None:
+        helpdesk = await self._helpdesk_id()
+        for delivery in reached:
+            if delivery.target.account_id != helpdesk:
+                continue
+            try:
+                await self._ticket(delivery, envelope, subject, mail_from)
+            except Exception:
+                log.exception(
+                    "no ticket for the message delivered to %s (mailbox %s, uid %s)",
+                    HELPDESK,
+                    delivery.mailbox_id,
+                    delivery.uid,
+                )
+
+    async def _ticket(self, delivery: Delivered, envelope: dict, subject: str, mail_from: str) -> None:
+        sender = _first_address(envelope.get("from")) or mail_from
+        message = {
+            "mailbox_id": delivery.mailbox_id,
+            "uid": delivery.uid,
+            "from": sender,
+            "subject": subject,
+            "message_id": (envelope.get("message_id") or "").strip(),
+            "at": self.ctx.now().isoformat(),
+        }
+        earlier = await self._thread(envelope)
+        if earlier is not None:
+            payload = dict(earlier.payload)
+            payload["messages"] = [*payload.get("messages", []), message]
+            payload["thread"] = [*payload.get("thread", []), message["message_id"]]
+            await self.requests.reopen(earlier.id, payload)
+            return
+        agency_code = await self._agency_of(sender)
+        await self.requests.file(
+            "feedback",
+            {"from": sender, "subject": subject, "messages": [message], "thread": [message["message_id"]]},
+            agency_code=agency_code,
+            channel="mail",
+            filed_by=sender,
+        )
+
+    async def _thread(self, envelope: dict) -> Any:
+        """The ticket this message answers (among the newest), from the Message-IDs of its thread."""
+        wanted = (envelope.get("in_reply_to") or "").split()
+        if not wanted:
+            return None
+        tickets = await self.requests.list(kind="feedback", limit=5000)
+        for ticket in tickets:
+            if set(ticket.payload.get("thread", [])) & set(wanted):
+                return ticket
+        return None
+
+    async def _agency_of(self, sender: str) -> str | None:
+        local, _, domain = sender.lower().partition("@")
+        if domain not in {
+            d.lower() for d in (self.ctx.settings.server.domain, *self.ctx.settings.smtp.domain_aliases)
+        }:
+            return None
+        found = await self.ctx.store.db.all(
+            sa.select(agency.c.code)
+            .select_from(account.join(agency, agency.c.id == account.c.agency_id))
+            .where(account.c.local == local)
+        )
+        return found[0][0] if found else None
+
+
+def _first_address(addresses: Any) -> str | None:
+    """The first mailbox of an envelope address list ([name, adl, mailbox, host], RFC 3501)."""
+    for item in addresses or ():
+        if item and item[2] and item[3]:
+            return f"{item[2]}@{item[3]}".lower()
+    return None
