@@ -8,6 +8,7 @@ import csv
 import datetime as dt
 import io
 import re
+import zipfile
 
 import openpyxl
 import pyotp
@@ -15,7 +16,7 @@ import pytest
 from playwright.sync_api import expect
 
 from hopthu.directory.people import PersonRow
-from tests.imap.conftest import RunningServer
+from tests.imap.conftest import RunningServer, message
 from tests.smtp.conftest import PASSWORD
 from tests.web.conftest import sign_in
 from tests.web.test_accessibility import problems
@@ -246,3 +247,43 @@ def test_a_report_downloaded_and_opened(portal: RunningServer, page) -> None:
     with page.expect_download() as download:
         page.get_by_role("link", name="Tải tệp PDF").click()
     assert download.value.path().read_bytes().startswith(b"%PDF-")
+
+
+def test_delegations_address_change_and_export(portal: RunningServer, page) -> None:
+    """R8.2 delegations of an agency mailbox, R6.2 a new address with the old one kept as an alias,
+    and the export of a whole mailbox before a deletion (recorded, R13.4)."""
+    portal.deliver("lvbinh", message("Kế hoạch năm 2027", "Kính gửi."))
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri/hop-thu/sonv")
+    enter_code(page, pass_second_factor(page, enrol=True))
+    page.wait_for_url("**/quan-tri/hop-thu/sonv")
+    expect(page.locator("ul.delegates")).to_contain_text("nvminh@cantho.gov.vn")
+    page.get_by_text("Ủy quyền cho một người").click()
+    page.get_by_label("Địa chỉ thư của người được ủy quyền").fill("ttnanh")
+    page.get_by_label("Văn bản ủy quyền của thủ trưởng").fill("GUQ 3/SNV")
+    page.get_by_role("button", name="Ủy quyền", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Đã ủy quyền")
+    page.get_by_role("button", name="Bỏ ủy quyền cho nvminh").click()
+    expect(page.get_by_role("status")).to_contain_text("Đã bỏ ủy quyền")
+    delegates = portal.run(portal.services.directory.delegations.delegates("sonv"))
+    assert [(local, can_send) for local, _, can_send in delegates] == [("ttnanh", True)]
+    assert problems(page) == []
+
+    page.goto("/quan-tri/hop-thu/lvbinh")
+    with page.expect_download() as exported:
+        page.get_by_role("link", name="Xuất toàn bộ thư (.zip)").click()
+    names = zipfile.ZipFile(io.BytesIO(exported.value.path().read_bytes())).namelist()
+    assert names == ["Hộp thư đến/00001 Kế hoạch năm 2027.eml"]
+    page.get_by_text("Đổi địa chỉ thư").click()
+    page.get_by_label("Địa chỉ mới (phần trước @)").fill("binh.le")
+    page.get_by_label("Lý do").first.select_option("transferred")
+    page.locator("#ref-address").fill("QĐ 77/QĐ-SYT")
+    page.get_by_role("button", name="Đổi địa chỉ", exact=True).click()
+    expect(page.get_by_role("status")).to_contain_text("Địa chỉ mới: binh.le")
+    expect(page.locator(".facts")).to_contain_text("lvbinh@cantho.gov.vn")  # kept as an alias
+    history = page.locator("table.history").inner_text()
+    for act in ("account.address_changed", "account.exported", "account.created"):
+        assert act in history
+    reached = portal.run(portal.services.router.local("lvbinh@cantho.gov.vn"))
+    assert reached.local == "binh.le"

@@ -197,9 +197,13 @@ class AccountService:
             return sorted(rows.scalars())
 
     async def history(self, address: str, limit: int = 20) -> list[audit.AuditEvent]:
+        """What was done to the mailbox, under its present address and the ones it had before."""
         async with self.ctx.store.db.read() as conn:
             found = await self._find(conn, address)
-            return await audit.events_for(conn, found.local, limit)
+            former = (
+                await conn.execute(sa.select(alias.c.local).where(alias.c.account_id == found.id))
+            ).scalars()
+            return await audit.events_for(conn, [found.local, *former], limit)
 
     # --- passwords --------------------------------------------------------------------------------
 

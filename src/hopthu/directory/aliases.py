@@ -10,8 +10,8 @@ from hopthu.directory.accounts import AccountService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.namespace import taken_locals
 from hopthu.errors import NotFound
-from hopthu.policy import naming
-from hopthu.store.schema import alias
+from hopthu.policy import lifecycle, naming
+from hopthu.store.schema import account, alias
 
 
 class AliasService:
@@ -38,6 +38,33 @@ class AliasService:
                 reason=reason,
                 details={"alias": local},
             )
+
+    async def change_address(
+        self, address: str, new_local: str, *, reason: str, ref: str | None, actor: str
+    ) -> str:
+        """R6.2: the mailbox takes a new address; the old one stays as an alias, so nothing sent to
+        it is lost. Returns the new local part."""
+        lifecycle.check_reason(lifecycle.Action.CHANGE, reason, ref)
+        owner = await self.accounts.get(address)
+        local = new_local.strip().lower().partition("@")[0]
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            naming.validate_local_part(local, await taken_locals(conn))
+            await conn.execute(sa.update(account).where(account.c.id == owner.id).values(local=local))
+            await conn.execute(
+                sa.insert(alias).values(local=owner.local, account_id=owner.id, reason=reason, created_at=now)
+            )
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="account.address_changed",
+                target=local,
+                reason=reason,
+                ref=ref.strip() if ref and ref.strip() else None,
+                details={"from": owner.local, "to": local},
+            )
+        return local
 
     async def remove(self, alias_local: str, *, actor: str, reason: str | None = None) -> None:
         local = alias_local.strip().lower().partition("@")[0]

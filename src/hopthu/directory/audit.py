@@ -42,7 +42,9 @@ async def record(
     )
 
 
-async def events_for(conn: AsyncConnection, target: str, limit: int = 50) -> list[AuditEvent]:
+async def events_for(conn: AsyncConnection, target: str | list[str], limit: int = 50) -> list[AuditEvent]:
+    """The newest events about `target` (or any of several names of the same thing)."""
+    targets = [target] if isinstance(target, str) else target
     rows = await conn.execute(
         sa.select(
             audit_event.c.at,
@@ -53,7 +55,7 @@ async def events_for(conn: AsyncConnection, target: str, limit: int = 50) -> lis
             audit_event.c.ref,
             audit_event.c.details,
         )
-        .where(audit_event.c.target == target)
+        .where(audit_event.c.target.in_(targets))
         .order_by(audit_event.c.id.desc())
         .limit(limit)
     )

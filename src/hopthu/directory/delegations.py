@@ -87,6 +87,17 @@ class DelegationService:
                 details={"person": who.local, "can_send": can_send},
             )
 
+    async def delegates(self, mailbox: str) -> list[tuple[str, str, bool]]:
+        """Who uses the agency mailbox: (address, display name, may send as it), by address."""
+        box = await self.accounts.get(mailbox)
+        rows = await self.ctx.store.db.all(
+            sa.select(account.c.local, account.c.display_name, delegation.c.can_send)
+            .select_from(delegation.join(account, account.c.id == delegation.c.person_account_id))
+            .where(delegation.c.mailbox_account_id == box.id)
+            .order_by(account.c.local)
+        )
+        return [(local, name, bool(can_send)) for local, name, can_send in rows]
+
     async def revoke(self, mailbox: str, person: str, *, actor: str, ref: str | None = None) -> None:
         box = await self.accounts.get(mailbox)
         who = await self.accounts.get(person)

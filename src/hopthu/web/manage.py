@@ -363,24 +363,28 @@ async def export_zip(
     request: Request, mailbox_id: RowId, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> StreamingResponse:
     current = await reachable(request.app.state.services, who.account.id, mailbox_id)
+    return StreamingResponse(
+        zip_of(request, [("", mailbox_id)]),
+        media_type="application/zip",
+        headers=_download_name(current, language(request), "zip"),
+    )
 
-    async def stream() -> AsyncIterator[bytes]:
-        sink = _Sink()
-        with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+
+async def zip_of(request: Request, folders: list[tuple[str, int]]) -> AsyncIterator[bytes]:
+    """A zip of .eml files, streamed as it is written: each (folder name, mailbox id) in a folder of
+    the archive of that name ("" for none)."""
+    sink = _Sink()
+    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        for folder, mailbox_id in folders:
             number = 0
             async for row, data in _each_message(request, mailbox_id):
                 number += 1
                 envelope = row.envelope or {}
                 subject = envelope.get("subject_text") or envelope.get("subject") or ""
                 received = max(row.internal_date.astimezone(VIETNAM), _ZIP_EPOCH)  # zip knows no earlier
-                entry = zipfile.ZipInfo(eml_name(number, subject), received.timetuple()[:6])
+                name = eml_name(number, subject)
+                entry = zipfile.ZipInfo(f"{folder}/{name}" if folder else name, received.timetuple()[:6])
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 await asyncio.to_thread(archive.writestr, entry, data)
                 yield sink.take()
-        yield sink.take()  # the central directory, written on closing
-
-    return StreamingResponse(
-        stream(),
-        media_type="application/zip",
-        headers=_download_name(current, language(request), "zip"),
-    )
+    yield sink.take()  # the central directory, written on closing

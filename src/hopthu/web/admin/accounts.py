@@ -13,12 +13,15 @@ from typing import Annotated
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, Response, StreamingResponse
 
+from hopthu.directory import audit
 from hopthu.directory.accounts import Account
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import lifecycle
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers, operating
+from hopthu.web.folders import folders
+from hopthu.web.manage import zip_of
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form
 
@@ -33,6 +36,7 @@ ACTS = {
     "huy": lifecycle.Action.DELETE,
 }
 STATUSES = [(s.value, s.vi) for s in lifecycle.Status]
+_UNSAFE_NAME = str.maketrans({ch: "-" for ch in '/\\:*?"<>|'})
 
 
 @router.get(ACCOUNTS, response_class=HTMLResponse)
@@ -118,9 +122,40 @@ async def _detail(
         acts=acts if admin.powers.operator else [],
         may_reset=admin.powers.sees_everything and found.can_sign_in,
         may_set_quota=admin.powers.operator,
+        operator=admin.powers.operator,
+        delegates=await directory.delegations.delegates(found.local) if found.kind == "agency" else [],
+        change_reasons=sorted(lifecycle.REASONS[lifecycle.Action.CHANGE]),
         done=done,
         error=error,
         password=password,
+    )
+
+
+@router.get(ACCOUNTS + "/{local}/xuat.zip")
+async def export(
+    request: Request, local: str, admin: Annotated[Admin, Depends(operating)]
+) -> StreamingResponse:
+    """Every folder of the mailbox as .eml files in a zip (before a deletion, for an inspection);
+    the administrator's access to the mailbox is recorded (R13.4)."""
+    found = await _account(request, admin, local)
+    services = request.app.state.services
+    views = await folders(services.store.mail, found.id)
+    async with services.store.db.write() as conn:
+        await audit.record(
+            conn,
+            at=services.directory.ctx.now(),
+            actor=admin.actor,
+            action="account.exported",
+            target=found.local,
+        )
+    names = [(view.label("vi").translate(_UNSAFE_NAME), view.id) for view in views]
+    return StreamingResponse(
+        zip_of(request, names),
+        media_type="application/zip",
+        headers={
+            "Content-Disposition": f'attachment; filename="{found.local}.zip"',
+            "Cache-Control": "no-store",
+        },
     )
 
 
@@ -134,13 +169,17 @@ async def act(
     ref: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
     quota: Annotated[str, Form()] = "",
+    person: Annotated[str, Form()] = "",
+    can_send: Annotated[str | None, Form()] = None,
+    new_local: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """One act on one account; the page comes back saying what was done, or why it was not."""
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
     found = await _account(request, admin, local)
-    accounts = request.app.state.services.directory.accounts
+    directory = request.app.state.services.directory
+    accounts = directory.accounts
     password = None
     try:
         if act in ACTS and admin.powers.operator:
@@ -160,6 +199,25 @@ async def act(
                 found.local, quota, actor=admin.actor, reason=note.strip() or None
             )
             done = ("Đã đặt dung lượng.", "The quota was set.")
+        elif act == "uy-quyen" and admin.powers.operator:
+            await directory.delegations.grant(
+                found.local, person, can_send=can_send is not None, actor=admin.actor, ref=ref.strip() or None
+            )
+            done = ("Đã ủy quyền.", "The delegation was granted.")
+        elif act == "bo-uy-quyen" and admin.powers.operator:
+            await directory.delegations.revoke(
+                found.local, person, actor=admin.actor, ref=ref.strip() or None
+            )
+            done = ("Đã bỏ ủy quyền.", "The delegation was withdrawn.")
+        elif act == "doi-dia-chi" and admin.powers.operator:
+            changed = await directory.aliases.change_address(
+                found.local, new_local, reason=reason, ref=ref, actor=admin.actor
+            )
+            found = await accounts.get(changed)
+            done = (
+                f"Địa chỉ mới: {changed}; địa chỉ cũ được giữ làm bí danh.",
+                f"New address: {changed}; the old one is kept as an alias.",
+            )
         else:
             raise HTTPException(403)
     except HopThuError as error:
