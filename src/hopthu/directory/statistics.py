@@ -5,11 +5,14 @@ kept exact by delivery), never from the messages.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from hopthu.policy import lifecycle, passwords
+from hopthu.policy.dates import add_months
 from hopthu.store.db import Database
 from hopthu.store.schema import account, mail_usage
 
@@ -21,13 +24,22 @@ class Overview:
     agency: int
     used_bytes: int
     quota_bytes: int
+    active_30_days: int = 0  # personal mailboxes used (IMAP, POP3, SMTP, webmail) in the last 30 days
+    revoked_within_30_days: int = 0  # R6.5: unused for nearly 6 months
+    passwords_expiring_14_days: int = 0  # R5.2: changed nearly 3 months ago
 
     @property
     def total(self) -> int:
         return sum(self.by_status.values())
 
 
-async def overview(db: Database, within: Collection[int] | None = None) -> Overview:
+async def overview(
+    db: Database,
+    within: Collection[int] | None = None,
+    *,
+    now: dt.datetime | None = None,
+    password_months: int = passwords.CHANGE_EVERY_MONTHS,
+) -> Overview:
     """The figures, for the agencies `within` (None: the whole city)."""
     scope = [] if within is None else [account.c.agency_id.in_(sorted(within))]
     rows = await db.all(
@@ -51,4 +63,31 @@ async def overview(db: Database, within: Collection[int] | None = None) -> Overv
         if status in ("active", "locked"):
             used += int(bytes_used)
             quota += int(bytes_allowed)
-    return Overview(by_status, kinds["personal"], kinds["agency"], used, quota)
+    return Overview(
+        by_status,
+        kinds["personal"],
+        kinds["agency"],
+        used,
+        quota,
+        **await _coming(db, scope, now or dt.datetime.now(dt.UTC), password_months),
+    )
+
+
+async def _coming(db: Database, scope: list, now: dt.datetime, password_months: int) -> dict[str, int]:
+    """What the figures of the next weeks will show: use, revocations, password changes due."""
+    personal = [*scope, account.c.kind == "personal", account.c.status == "active"]
+    last_use = sa.func.coalesce(account.c.last_access_at, account.c.created_at)
+    unused_since = add_months(now, -lifecycle.INACTIVE_MONTHS)
+    password_since = add_months(now, -password_months)
+    (row,) = await db.all(
+        sa.select(
+            sa.func.count().filter(account.c.last_access_at >= now - dt.timedelta(days=30)),
+            sa.func.count().filter(last_use < unused_since + dt.timedelta(days=30)),
+            sa.func.count().filter(account.c.password_changed_at < password_since + dt.timedelta(days=14)),
+        ).where(*personal)
+    )
+    return {
+        "active_30_days": row[0],
+        "revoked_within_30_days": row[1],
+        "passwords_expiring_14_days": row[2],
+    }

@@ -18,7 +18,12 @@ router = APIRouter()
 async def home(request: Request, admin: Annotated[Admin, Depends(administering)]) -> HTMLResponse:
     services = request.app.state.services
     within = None if admin.powers.sees_everything else admin.powers.agencies
-    figures = await overview(services.store.db, within)
+    figures = await overview(
+        services.store.db,
+        within,
+        now=services.directory.ctx.now(),
+        password_months=services.settings.policy.password_max_age_months,
+    )
     largest = max(figures.by_status.values(), default=0) or 1
     bars = [
         (status, figures.by_status.get(status.value, 0), figures.by_status.get(status.value, 0) / largest)
