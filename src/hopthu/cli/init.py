@@ -11,6 +11,7 @@ from hopthu.config import CONFIG_FILE, ServerSettings, load_settings, sample_con
 from hopthu.directory.bootstrap import bootstrap
 from hopthu.errors import HopThuError
 from hopthu.security.certs import make_self_signed
+from hopthu.security.secretbox import KEY_FILE, load_or_create
 from hopthu.smtp.dkim import generate_key
 
 
@@ -54,6 +55,7 @@ def init(
     dkim_key = settings.path(settings.smtp.dkim_key)
     if not dkim_key.exists():
         generate_key(dkim_key)
+    load_or_create(settings.path(KEY_FILE))
     (data / CONFIG_FILE).write_text(sample_config(settings), encoding="utf-8")
     if as_json:
         print_json(
