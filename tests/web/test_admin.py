@@ -67,6 +67,9 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     page.wait_for_url(re.compile(r".*/quan-tri$"))
     expect(page.get_by_role("heading", name="Tổng quan")).to_be_visible()
     expect(page.locator(".figures")).to_contain_text("hộp thư")
+    by_agency = page.get_by_role("img", name=re.compile("theo cơ quan"))
+    expect(by_agency).to_contain_text("Sở Nội vụ")  # two people, then Sở Y tế with one
+    assert by_agency.locator("text.value").all_text_contents() == ["2", "1"]
 
     page.get_by_role("link", name="Hộp thư", exact=True).click()
     page.get_by_label("Tên hoặc địa chỉ").fill("le van binh")  # without diacritics
@@ -77,12 +80,12 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     expect(page.get_by_role("heading", name="Lê Văn Bình")).to_be_visible()
 
     page.get_by_text("Tạm khóa", exact=True).first.click()  # opens the act
-    page.get_by_label("Lý do").first.select_option("security_warning")
+    page.locator("#reason-khoa").select_option("security_warning")
     page.get_by_role("button", name="Tạm khóa").click()
     expect(page.get_by_role("alert")).to_contain_text("Cần ghi số văn bản")  # R6.4a needs the document
     page.get_by_text("Tạm khóa", exact=True).first.click()
-    page.get_by_label("Lý do").first.select_option("security_warning")
-    page.get_by_label("Số văn bản, yêu cầu làm căn cứ").first.fill("123/CATP-PA05")
+    page.locator("#reason-khoa").select_option("security_warning")
+    page.locator("#ref-khoa").fill("123/CATP-PA05")
     page.get_by_role("button", name="Tạm khóa").click()
     expect(page.get_by_role("status")).to_contain_text("Đã tạm khóa")
     expect(page.locator(".facts")).to_contain_text("Tạm khóa")
@@ -92,7 +95,7 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     assert locked.status == "locked" and locked.status_ref == "123/CATP-PA05"
 
     page.get_by_text("Khôi phục", exact=True).first.click()
-    page.get_by_label("Số văn bản, yêu cầu làm căn cứ").first.fill("Phiếu 45/SYT")
+    page.locator("#ref-khoi-phuc").fill("Phiếu 45/SYT")
     page.get_by_role("button", name="Khôi phục").click()
     expect(page.get_by_role("status")).to_contain_text("Đã khôi phục")
 
@@ -277,7 +280,7 @@ def test_delegations_address_change_and_export(portal: RunningServer, page) -> N
     assert names == ["Hộp thư đến/00001 Kế hoạch năm 2027.eml"]
     page.get_by_text("Đổi địa chỉ thư").click()
     page.get_by_label("Địa chỉ mới (phần trước @)").fill("binh.le")
-    page.get_by_label("Lý do").first.select_option("transferred")
+    page.locator("#reason-address").select_option("transferred")
     page.locator("#ref-address").fill("QĐ 77/QĐ-SYT")
     page.get_by_role("button", name="Đổi địa chỉ", exact=True).click()
     expect(page.get_by_role("status")).to_contain_text("Địa chỉ mới: binh.le")

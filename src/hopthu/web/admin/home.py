@@ -12,6 +12,7 @@ from hopthu.policy.lifecycle import Status
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 
 router = APIRouter()
+AGENCY_BARS = 15
 
 
 @router.get(PORTAL, response_class=HTMLResponse)
@@ -29,4 +30,16 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
         (status, figures.by_status.get(status.value, 0), figures.by_status.get(status.value, 0) / largest)
         for status in Status
     ]
-    return admin_page(request, admin, "admin/home.html", section=PORTAL, figures=figures, bars=bars)
+    names = {a.id: a.name for a in await services.directory.agencies.list() if admin.powers.covers(a.id)}
+    counts = await services.directory.agencies.active_mailboxes()
+    busiest = sorted(((counts.get(i, 0), name) for i, name in names.items()), reverse=True)[:AGENCY_BARS]
+    most = max((count for count, _ in busiest), default=0) or 1
+    return admin_page(
+        request,
+        admin,
+        "admin/home.html",
+        section=PORTAL,
+        figures=figures,
+        bars=bars,
+        agency_bars=[(name, count, count / most) for count, name in busiest],
+    )
