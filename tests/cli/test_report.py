@@ -20,7 +20,7 @@ def test_report_on_the_command_line(cli: Cli) -> None:
     assert done.code == 0, done.err
     sheet = openpyxl.load_workbook(target)["Theo cơ quan"]
     total = [cell.value for cell in sheet[sheet.max_row]]
-    assert total[1] == "Toàn thành phố" and total[2] == 4  # quantri, sokhcn, sonv, nvminh: active
+    assert total[1] == "Toàn thành phố" and total[2] == 5  # quantri, hotro, sokhcn, sonv, nvminh: active
     assert cli("report", "--period", f"{year}-Q9").code != 0
     pdf = cli(
         "report",
