@@ -38,3 +38,16 @@ async def test_figures_and_what_is_coming(city: Directory, clock: Clock) -> None
     await city.accounts.change_status("lthoa", Action.LOCK, reason="violation", ref=None, actor="op")
     scoped = await overview(db, {(await city.agencies.get("soyt")).id}, now=later)
     assert scoped.by_status == {"active": 1, "locked": 1} and scoped.revoked_within_30_days == 0
+
+
+async def test_account_list_filters(city: Directory, clock: Clock) -> None:
+    """The portal's filters by last use, password age and storage used."""
+    now = clock()
+    later = now + dt.timedelta(days=100)
+    idle = await city.accounts.list(kind="personal", unused_since=later - dt.timedelta(days=90))
+    assert [a.local for a in idle] == ["lthoa", "nvminh"]
+    assert await city.accounts.list(kind="personal", unused_since=now - dt.timedelta(days=1)) == []
+    stale = await city.accounts.list(kind="personal", password_before=later - dt.timedelta(days=90))
+    assert len(stale) == 2
+    assert await city.accounts.list(usage_at_least=0.8) == []
+    assert len(await city.accounts.list(usage_at_least=0.0)) == 4

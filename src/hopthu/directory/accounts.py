@@ -161,12 +161,25 @@ class AccountService:
         kind: str | None = None,
         within: Collection[int] | None = None,
         query: str = "",
+        unused_since: dt.datetime | None = None,
+        password_before: dt.datetime | None = None,
+        usage_at_least: float | None = None,
         limit: int = 1000,
         offset: int = 0,
     ) -> list[Account]:
         """Accounts by address; `within` keeps those of these agency ids, `query` those whose name
-        (without diacritics) or address starts like it."""
+        (without diacritics) or address starts like it, `unused_since` those not used since then,
+        `password_before` those whose password is older, `usage_at_least` those using that share of
+        their quota or more."""
         statement = _SELECT
+        if unused_since is not None:
+            last_use = sa.func.coalesce(account.c.last_access_at, account.c.created_at)
+            statement = statement.where(last_use < unused_since)
+        if password_before is not None:
+            statement = statement.where(account.c.password_changed_at < password_before)
+        if usage_at_least is not None:
+            used = sa.func.coalesce(mail_usage.c.bytes, 0)
+            statement = statement.where(used >= account.c.quota_bytes * usage_at_least)
         if agency_code:
             statement = statement.where(agency.c.code == agency_code)
         if status:

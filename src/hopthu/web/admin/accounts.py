@@ -9,6 +9,7 @@ only (anything else is 403) and change nothing here: their acts are requests to 
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -36,6 +37,9 @@ ACTS = {
     "huy": lifecycle.Action.DELETE,
 }
 STATUSES = [(s.value, s.vi) for s in lifecycle.Status]
+IDLE_DAYS = (30, 90, 150, 180)
+PASSWORD_DAYS = (60, 80, 90)
+USAGE_PERCENTS = (80, 90, 95, 100)
 _UNSAFE_NAME = str.maketrans({ch: "-" for ch in '/\\:*?"<>|'})
 
 
@@ -47,9 +51,23 @@ async def listing(
     co_quan: str = "",
     trang_thai: str = "",
     loai: str = "",
+    khong_dung: int = 0,
+    mat_khau: int = 0,
+    dung_luong: int = 0,
     trang: int = 1,
 ) -> HTMLResponse:
-    filters = {"q": q, "co_quan": co_quan, "trang_thai": trang_thai, "loai": loai}
+    """`khong_dung`: unused for that many days; `mat_khau`: password older than that many days;
+    `dung_luong`: using that percentage of the quota or more."""
+    filters = {
+        "q": q,
+        "co_quan": co_quan,
+        "trang_thai": trang_thai,
+        "loai": loai,
+        "khong_dung": str(khong_dung) if khong_dung in IDLE_DAYS else "",
+        "mat_khau": str(mat_khau) if mat_khau in PASSWORD_DAYS else "",
+        "dung_luong": str(dung_luong) if dung_luong in USAGE_PERCENTS else "",
+    }
+    now = request.app.state.services.directory.ctx.now()
     directory = request.app.state.services.directory
     agencies = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
     page_number = max(1, trang)
@@ -59,6 +77,9 @@ async def listing(
         kind=loai if loai in ("personal", "agency") else None,
         within=None if admin.powers.sees_everything else admin.powers.agencies,
         query=q[:100],
+        unused_since=now - dt.timedelta(days=khong_dung) if filters["khong_dung"] else None,
+        password_before=now - dt.timedelta(days=mat_khau) if filters["mat_khau"] else None,
+        usage_at_least=dung_luong / 100 if filters["dung_luong"] else None,
         limit=PAGE_SIZE + 1,
         offset=(page_number - 1) * PAGE_SIZE,
     )
@@ -72,6 +93,9 @@ async def listing(
         page_number=page_number,
         agencies=agencies,
         statuses=STATUSES,
+        idle_days=IDLE_DAYS,
+        password_days=PASSWORD_DAYS,
+        usage_percents=USAGE_PERCENTS,
         filters=filters,
         query=urlencode({name: value for name, value in filters.items() if value}),
     )
