@@ -94,6 +94,7 @@ class Server:
         self._http: _EmbeddedUvicorn | None = None
         self._http_task: asyncio.Task[None] | None = None
         self._outbound_task: asyncio.Task[None] | None = None
+        self._traffic_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
         self.imap: ImapContext | None = None
         self.pop3: Pop3Listeners | None = None
@@ -158,6 +159,7 @@ class Server:
         self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
         pipeline.on_queued = self.outbound.wake
         self._outbound_task = asyncio.create_task(self.outbound.run())
+        self._traffic_task = asyncio.create_task(pipeline.traffic.run())
         tls = server_tls_context(settings)
         self.imap = ImapContext(settings, store, authenticator, tls)
         self._servers += await start_imap_listeners(
@@ -227,9 +229,10 @@ class Server:
         if self.services is not None:
             await self.services.pipeline.auto_replies.wait()
             await self.services.pipeline.helpdesk.wait()
-        if self._outbound_task is not None:
-            self._outbound_task.cancel()
-            await asyncio.gather(self._outbound_task, return_exceptions=True)
+        for task in (self._outbound_task, self._traffic_task):
+            if task is not None:
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
         if self.services is not None:
             await self.services.store.close()
 

@@ -290,3 +290,26 @@ def test_delegations_address_change_and_export(portal: RunningServer, page) -> N
         assert act in history
     reached = portal.run(portal.services.router.local("lvbinh@cantho.gov.vn"))
     assert reached.local == "binh.le"
+
+
+def test_overview_counts_mail_per_day(portal: RunningServer, page) -> None:
+    """Mail through the pipeline is counted for the dashboard (flushed each minute; here at once)."""
+    from hopthu.smtp.pipeline import Incoming
+
+    pipeline = portal.services.pipeline
+    for n in range(3):
+        data = message(f"Thư số {n}", sender="ban@example.org", to="nvminh@cantho.gov.vn")
+        outcome = portal.run(
+            pipeline.accept(
+                Incoming(data, "ban@example.org", ["nvminh@cantho.gov.vn"], "mx", client_ip="192.0.2.1")
+            )
+        )
+        assert outcome.reply.code == 250
+    portal.run(pipeline.traffic.flush())
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri")
+    enter_code(page, pass_second_factor(page, enrol=True))
+    page.wait_for_url(re.compile(r".*/quan-tri$"))
+    expect(page.locator(".legend")).to_contain_text("nhận (3)")
+    expect(page.locator(".legend")).to_contain_text("gửi (0)")

@@ -37,6 +37,7 @@ from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
+from hopthu.store.traffic import Traffic
 
 log = logging.getLogger(__name__)
 
@@ -87,6 +88,7 @@ class Pipeline:
         self.on_queued: Callable[[], None] = lambda: None  # wakes the outbound queue
         self.auto_replies = AutoResponder(router, self.notify)
         self.helpdesk = HelpdeskIntake(router.ctx)
+        self.traffic = Traffic(store.db, router.ctx.now)
 
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message; the reply says what the client is told."""
@@ -117,6 +119,8 @@ class Pipeline:
             if verdict.forges_our_domain:
                 # R3.2; when DNS failed we cannot tell yet, so the sender is asked to try again.
                 temporary = verdict.dmarc.result is Result.TEMPERROR
+                if not temporary:
+                    self.traffic.blocked()
                 return Outcome(replies.DMARC_TEMPERROR if temporary else replies.FORGED_DOMAIN)
             headers.append(verdict.header)
         else:
@@ -166,6 +170,9 @@ class Pipeline:
             stored = [
                 d.target.account_id for d in delivered if isinstance(d.target, Target) and d.uid is not None
             ]
+            await self.traffic.received(stored)
+            if incoming.identity is not None:
+                await self.traffic.sent(incoming.identity.account_id)
             self.auto_replies.after_delivery(
                 incoming.mail_from, data[: parsed.header_end], parsed.envelope, parsed.subject, stored
             )

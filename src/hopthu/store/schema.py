@@ -215,6 +215,18 @@ vacation_reply = sa.Table(
     sa.Column("replied_at", Timestamp, nullable=False),
 )
 
+# Mail counted per day (Vietnam's) and agency, for the dashboard and the reports (R9.3): kept by the
+# process in memory and added here every minute; agency 0 is mail from outside the city's mailboxes.
+traffic_day = sa.Table(
+    "traffic_day",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("agency_id", sa.Integer, primary_key=True),
+    sa.Column("received", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("sent", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("blocked", sa.BigInteger, nullable=False, server_default="0"),
+)
+
 # --- mail ----------------------------------------------------------------------------------------
 
 blob = sa.Table(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Request
@@ -9,10 +10,12 @@ from fastapi.responses import HTMLResponse
 
 from hopthu.directory.statistics import overview
 from hopthu.policy.lifecycle import Status
+from hopthu.store.traffic import VIETNAM, per_day
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 
 router = APIRouter()
 AGENCY_BARS = 15
+DAYS = 30
 
 
 @router.get(PORTAL, response_class=HTMLResponse)
@@ -34,6 +37,9 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
     counts = await services.directory.agencies.active_mailboxes()
     busiest = sorted(((counts.get(i, 0), name) for i, name in names.items()), reverse=True)[:AGENCY_BARS]
     most = max((count for count, _ in busiest), default=0) or 1
+    today = services.directory.ctx.now().astimezone(VIETNAM).date()
+    days = await per_day(services.store.db, today - dt.timedelta(days=DAYS - 1), today, within)
+    busiest_day = max((max(c["received"], c["sent"]) for c in days.values()), default=0) or 1
     return admin_page(
         request,
         admin,
@@ -42,4 +48,9 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
         figures=figures,
         bars=bars,
         agency_bars=[(name, count, count / most) for count, name in busiest],
+        days=[
+            (day, counts, counts["received"] / busiest_day, counts["sent"] / busiest_day)
+            for day, counts in days.items()
+        ],
+        blocked=sum(c["blocked"] for c in days.values()),
     )

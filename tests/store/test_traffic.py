@@ -1,0 +1,40 @@
+"""Mail counted per day and agency (R9.3): counted in memory, added to the table on flush (twice
+adds up, never replaces), read back per day with the days without mail as zeros, on both backends."""
+
+import datetime as dt
+
+from hopthu.directory.people import PersonRow
+from hopthu.directory.service import Directory
+from hopthu.store.traffic import Traffic, per_day
+from tests.conftest import Clock
+
+
+async def test_counts_add_up_per_day_and_agency(directory: Directory, clock: Clock) -> None:
+    await directory.agencies.add("Sở Nội vụ", actor="test")
+    await directory.agencies.add("Sở Y tế", actor="test")
+    rows = [PersonRow("Nguyễn", "Văn", "Minh", "sonv"), PersonRow("Lê", "Thị", "Hoa", "soyt")]
+    await directory.people.register(rows, actor="test")
+    minh, hoa = (await directory.accounts.get("nvminh")).id, (await directory.accounts.get("lthoa")).id
+    db = directory.ctx.store.db
+    traffic = Traffic(db, clock)
+    await traffic.received([minh, hoa])
+    await traffic.sent(minh)
+    traffic.blocked()
+    await traffic.flush()
+    await traffic.received([minh])
+    await traffic.flush()
+    await traffic.flush()  # nothing new: nothing changes
+    clock.advance(days=1)
+    await traffic.sent(hoa)
+    await traffic.flush()
+
+    first = clock().date() - dt.timedelta(days=1)
+    days = await per_day(db, first - dt.timedelta(days=1), clock().date())
+    assert list(days.values()) == [
+        {"received": 0, "sent": 0, "blocked": 0},
+        {"received": 3, "sent": 1, "blocked": 1},
+        {"received": 0, "sent": 1, "blocked": 0},
+    ]
+    sonv = (await directory.agencies.get("sonv")).id
+    mine = await per_day(db, first, first, {sonv})
+    assert mine[first] == {"received": 2, "sent": 1, "blocked": 0}
