@@ -16,6 +16,7 @@ from hopthu.policy.lifecycle import Action
 from hopthu.reports import render
 from hopthu.reports.gather import COLUMNS, gather
 from hopthu.reports.period import VIETNAM, parse_period
+from hopthu.store.traffic import Traffic
 
 
 @pytest.mark.parametrize(
@@ -53,6 +54,11 @@ async def city(directory: Directory) -> Directory:
     await directory.requests.file(
         "lock", {"address": "nvminh"}, agency_code="sonv", channel="portal", filed_by="m"
     )
+    traffic = Traffic(directory.ctx.store.db, directory.ctx.clock)
+    minh = (await directory.accounts.get("nvminh")).id
+    await traffic.received([minh, minh])
+    await traffic.sent(minh)
+    await traffic.flush()
     return directory
 
 
@@ -64,6 +70,7 @@ async def test_figures_per_agency_and_for_the_city(city: Directory) -> None:
     assert lines["sonv"]["active"] == 2 and lines["sonv"]["locked"] == 1  # nvminh, the agency box; lthoa
     assert lines["sonv"]["created"] == 3 and lines["sonv"]["locked_in_period"] == 1
     assert lines["sonv"]["requests_filed"] == 1 and lines["soyt"]["password_resets"] == 1
+    assert (lines["sonv"]["mail_received"], lines["sonv"]["mail_sent"]) == (2, 1)
     assert made.city["created"] == 5 and made.city["active"] == 4
     elsewhere = await gather(city.ctx.store.db, parse_period("2019"), now=now)
     assert elsewhere.city["created"] == 0 and elsewhere.city["active"] == 4  # statuses are as of now

@@ -1,6 +1,7 @@
 """What a report says, per agency: its mailboxes by status when the report is made, the acts of the
 period on its mailboxes (from the audit log, indexed by time), the requests it filed and how they
-were decided, and the storage its mailboxes use. The city's line is the sum of the agencies'.
+were decided, the mail its people received and sent (`traffic_day`), and the storage its mailboxes
+use. The city's line is the sum of the agencies'.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ import sqlalchemy as sa
 
 from hopthu.reports.period import Period
 from hopthu.store.db import Database
-from hopthu.store.schema import account, agency, audit_event, mail_usage, request
+from hopthu.store.schema import account, agency, audit_event, mail_usage, request, traffic_day
 
 # Audit actions counted, and the column each goes to.
 ACTS = {
@@ -32,6 +33,8 @@ COLUMNS = (
     "requests_filed",
     "requests_approved",
     "requests_rejected",
+    "mail_received",
+    "mail_sent",
     "used_bytes",
 )
 
@@ -94,4 +97,15 @@ async def gather(
             lines[agency_id].figures["requests_filed"] += count
             if status in ("approved", "rejected"):
                 lines[agency_id].figures[f"requests_{status}"] += count
+    first, last = period.start.date(), period.end.date() - dt.timedelta(days=1)
+    for agency_id, received, sent in await db.all(
+        sa.select(
+            traffic_day.c.agency_id, sa.func.sum(traffic_day.c.received), sa.func.sum(traffic_day.c.sent)
+        )
+        .where(traffic_day.c.day >= first, traffic_day.c.day <= last)
+        .group_by(traffic_day.c.agency_id)
+    ):
+        if agency_id in lines:
+            lines[agency_id].figures["mail_received"] += int(received or 0)
+            lines[agency_id].figures["mail_sent"] += int(sent or 0)
     return Report(period, now, list(lines.values()))

@@ -27,6 +27,8 @@ HEADINGS = {
     "requests_filed": "Yêu cầu đã gửi",
     "requests_approved": "Yêu cầu được duyệt",
     "requests_rejected": "Yêu cầu bị từ chối",
+    "mail_received": "Thư nhận",
+    "mail_sent": "Thư gửi",
     "used_bytes": "Dung lượng đã dùng",
 }
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
