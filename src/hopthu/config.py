@@ -98,6 +98,10 @@ class PolicySettings:
     password_max_age_months: int = 3
     # R4.3b: how many people may share one base address before an administrator must choose.
     naming_automatic_limit: int = 3
+    # R6.3, R6.5: days a revoked or deleted mailbox's data is kept before it is purged.
+    retention_days: int = 90
+    # R6.3: days a deleted address stays unavailable to anyone else.
+    address_quarantine_days: int = 365
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hopthu.cli import account, agency, apitoken, dkim, queue
+from hopthu.cli import account, agency, apitoken, dkim, jobs, queue
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
 from hopthu.cli.reports import report as report_command
@@ -40,6 +40,7 @@ app.add_typer(account.app, name="account")
 app.add_typer(dkim.app, name="dkim")
 app.add_typer(queue.app, name="queue")
 app.add_typer(apitoken.app, name="api-token")
+app.add_typer(jobs.app, name="jobs")
 
 
 def main() -> None:

@@ -40,6 +40,7 @@ from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
 from hopthu.store.traffic import Traffic
 
 log = logging.getLogger(__name__)
+NOTICE_ALLOWANCE = 10 * 1024 * 1024  # how far past its quota a mailbox takes the system's notices
 
 SECRECY_TEXT_LIMIT = 64 * 1024
 
@@ -254,8 +255,11 @@ class Pipeline:
             key: object = local.account_id if local else recipient.lower()
             if key in targets:
                 continue
+            # The system's own notices (a quota warning above all) reach a full mailbox too: telling
+            # its owner it is full is the one message it must take (R5.1).
+            quota = local.quota + NOTICE_ALLOWANCE if local and incoming.channel == "system" else None
             target = (
-                Target(local.account_id, quota=local.quota)
+                Target(local.account_id, quota=quota or local.quota)
                 if local
                 else Remote(incoming.mail_from, recipient, sender)
             )

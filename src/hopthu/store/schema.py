@@ -82,6 +82,7 @@ account = sa.Table(
     sa.Column("last_access_at", Timestamp, nullable=True),
     sa.Column("registered_on", sa.Date, nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("purged_at", Timestamp, nullable=True),  # when retention ended and its mail was removed
 )
 
 alias = sa.Table(
@@ -213,6 +214,32 @@ vacation_reply = sa.Table(
     sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
     sa.Column("sender", sa.String(320), primary_key=True),
     sa.Column("replied_at", Timestamp, nullable=False),
+)
+
+# Each run of a scheduled job (`jobs/`): one per job and slot succeeds; what it did, or why it failed.
+job_run = sa.Table(
+    "job_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("job", sa.String(64), nullable=False),
+    sa.Column("slot", sa.String(32), nullable=False),
+    sa.Column("node", sa.String(200), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | ok | failed
+    sa.Column("summary", sa.JSON, nullable=True),
+    sa.Column("error", sa.Text, nullable=True),
+    sa.Index("ix_job_run_job_started_at", "job", "started_at"),
+)
+
+# The warnings jobs sent, once each: (account, kind, key), e.g. ("quota", "90").
+notice = sa.Table(
+    "notice",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("kind", sa.String(32), primary_key=True),
+    sa.Column("key", sa.String(64), primary_key=True),
+    sa.Column("sent_at", Timestamp, nullable=False),
 )
 
 # Mail counted per day (Vietnam's) and agency, for the dashboard and the reports (R9.3): kept by the

@@ -1,0 +1,196 @@
+"""The scheduler inside `hopthu serve`: every minute, the jobs whose period has no successful run yet
+are run, one after another, on one node only. With PostgreSQL the node holding an advisory lock
+leads; the others wait and take over when its connection goes. SQLite means one node.
+
+Every run is a `job_run` row: started, then ok with the job's counts or failed with the error, so
+operators see the last runs (`hopthu jobs list`, the portal) and a failed run is tried again at the
+next minute. The clock is the process's (tests move it); `hopthu jobs run` uses the real one.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from hopthu.jobs import rules
+from hopthu.jobs.base import Job, JobContext
+from hopthu.store.schema import job_run
+
+log = logging.getLogger("hopthu.jobs")
+TICK_SECONDS = 60.0
+LOCK_KEY = 0x486F7054687521  # "HopThu!": the advisory lock of the jobs' leader
+DAY = dt.timedelta(days=1)
+
+JOBS = (
+    Job(
+        "passwords",
+        "Mật khẩu hết hạn và nhắc đổi (5.2)",
+        "Password expiry and warnings (R5.2)",
+        DAY,
+        rules.password_expiry,
+    ),
+    Job(
+        "inactivity",
+        "Thu hồi hộp thư không dùng 6 tháng (6.5)",
+        "Revoking mailboxes unused for 6 months (R6.5)",
+        DAY,
+        rules.inactivity,
+    ),
+    Job(
+        "quota",
+        "Cảnh báo dung lượng (5.1)",
+        "Quota notices (R5.1)",
+        dt.timedelta(hours=1),
+        rules.quota_notices,
+    ),
+    Job(
+        "retention",
+        "Xóa dữ liệu hết hạn lưu giữ (6.3, 6.5)",
+        "Purging data past retention (R6.3, R6.5)",
+        DAY,
+        rules.retention,
+    ),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Run:
+    job: str
+    slot: str
+    node: str
+    started_at: dt.datetime
+    finished_at: dt.datetime | None
+    status: str
+    summary: dict[str, int] | None
+    error: str | None
+
+
+class Scheduler:
+    def __init__(self, services: Any, *, jobs: tuple[Job, ...] = JOBS, node: str | None = None) -> None:
+        self.services = services
+        self.jobs = {job.name: job for job in jobs}
+        self.node = node or socket.gethostname()
+        self._lock: AsyncConnection | None = None
+
+    @property
+    def db(self) -> Any:
+        return self.services.store.db
+
+    def now(self) -> dt.datetime:
+        return self.services.directory.ctx.now()
+
+    async def due(self, now: dt.datetime) -> list[Job]:
+        done = {
+            (name, slot)
+            for name, slot in await self.db.all(
+                sa.select(job_run.c.job, job_run.c.slot).where(
+                    job_run.c.status == "ok",
+                    job_run.c.started_at >= now - 2 * max(j.every for j in self.jobs.values()),
+                )
+            )
+        }
+        return [job for job in self.jobs.values() if (job.name, job.slot(now)) not in done]
+
+    async def run(self, name: str, now: dt.datetime | None = None) -> Run:
+        """Run one job now (it is safe to repeat); its run as recorded."""
+        job = self.jobs[name]
+        now = now or self.now()
+        async with self.db.write() as conn:
+            run_id = (
+                await conn.execute(
+                    sa.insert(job_run)
+                    .values(
+                        job=job.name, slot=job.slot(now), node=self.node, started_at=now, status="running"
+                    )
+                    .returning(job_run.c.id)
+                )
+            ).scalar_one()
+        status, summary, error = "ok", None, None
+        try:
+            summary = await job.run(JobContext(self.services, now))
+        except Exception as failure:
+            log.exception("job %s failed", job.name)
+            status, error = "failed", f"{type(failure).__name__}: {failure}"[:2000]
+        async with self.db.write() as conn:
+            await conn.execute(
+                sa.update(job_run)
+                .where(job_run.c.id == run_id)
+                .values(status=status, summary=summary, error=error, finished_at=self.now())
+            )
+        return Run(job.name, job.slot(now), self.node, now, self.now(), status, summary, error)
+
+    async def run_due(self) -> list[Run]:
+        now = self.now()
+        return [await self.run(job.name, now) for job in await self.due(now)]
+
+    async def lead(self) -> bool:
+        """Whether this node runs the jobs: always on SQLite; on PostgreSQL while it holds the lock."""
+        if self.db.backend != "postgresql":
+            return True
+        if self._lock is not None and not self._lock.closed:
+            return True
+        connection = await self.db.engine.connect()
+        try:
+            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
+            won = (
+                await autocommit.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
+            ).scalar()
+        except Exception:
+            await connection.close()
+            raise
+        if not won:
+            await connection.close()
+            return False
+        self._lock = connection
+        log.info("this node (%s) runs the scheduled jobs", self.node)
+        return True
+
+    async def loop(self) -> None:
+        """Until cancelled: each minute, lead if possible and run what is due."""
+        try:
+            while True:
+                try:
+                    if await self.lead():
+                        await self.run_due()
+                except Exception:
+                    log.exception("the scheduler's tick failed; trying again in a minute")
+                    await self._let_go()
+                await asyncio.sleep(TICK_SECONDS)
+        finally:
+            await self._let_go()
+
+    async def _let_go(self) -> None:
+        if self._lock is not None:
+            lock, self._lock = self._lock, None
+            try:
+                await lock.close()
+            except Exception:
+                log.debug("closing the leader's connection failed", exc_info=True)
+
+    async def last_runs(self, per_job: int = 5) -> dict[str, list[Run]]:
+        found: dict[str, list[Run]] = {name: [] for name in self.jobs}
+        for name in self.jobs:
+            rows = await self.db.all(
+                sa.select(
+                    job_run.c.job,
+                    job_run.c.slot,
+                    job_run.c.node,
+                    job_run.c.started_at,
+                    job_run.c.finished_at,
+                    job_run.c.status,
+                    job_run.c.summary,
+                    job_run.c.error,
+                )
+                .where(job_run.c.job == name)
+                .order_by(job_run.c.id.desc())
+                .limit(per_job)
+            )
+            found[name] = [Run(*row) for row in rows]
+        return found
