@@ -27,6 +27,7 @@ from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
 from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
+from hopthu.jobs.scheduler import Scheduler
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
@@ -52,6 +53,7 @@ class Services:
     pipeline: Pipeline
     web_sessions: WebSessions
     limits: SendingLimits | None = None  # R3.1, shared by submission and the webmail
+    scheduler: Scheduler | None = None  # the jobs of the regulation's clock
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -95,6 +97,7 @@ class Server:
         self._http_task: asyncio.Task[None] | None = None
         self._outbound_task: asyncio.Task[None] | None = None
         self._traffic_task: asyncio.Task[None] | None = None
+        self._jobs_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
         self.imap: ImapContext | None = None
         self.pop3: Pop3Listeners | None = None
@@ -160,6 +163,8 @@ class Server:
         pipeline.on_queued = self.outbound.wake
         self._outbound_task = asyncio.create_task(self.outbound.run())
         self._traffic_task = asyncio.create_task(pipeline.traffic.run())
+        self.services.scheduler = Scheduler(self.services)
+        self._jobs_task = asyncio.create_task(self.services.scheduler.loop())
         tls = server_tls_context(settings)
         self.imap = ImapContext(settings, store, authenticator, tls)
         self._servers += await start_imap_listeners(
@@ -229,7 +234,7 @@ class Server:
         if self.services is not None:
             await self.services.pipeline.auto_replies.wait()
             await self.services.pipeline.helpdesk.wait()
-        for task in (self._outbound_task, self._traffic_task):
+        for task in (self._jobs_task, self._outbound_task, self._traffic_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

@@ -313,3 +313,16 @@ def test_overview_counts_mail_per_day(portal: RunningServer, page) -> None:
     page.wait_for_url(re.compile(r".*/quan-tri$"))
     expect(page.locator(".legend")).to_contain_text("nhận (3)")
     expect(page.locator(".legend")).to_contain_text("gửi (0)")
+
+
+def test_the_jobs_page_runs_a_job_now(portal: RunningServer, page) -> None:
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri/tac-vu")
+    enter_code(page, pass_second_factor(page, enrol=True))
+    page.wait_for_url("**/quan-tri/tac-vu")
+    expect(page.get_by_role("heading", name=re.compile("Cảnh báo dung lượng"))).to_be_visible()
+    page.get_by_role("button", name="Chạy ngay: quota").click()
+    expect(page.get_by_role("status")).to_contain_text("quota: ok")
+    expect(page.locator("#job-quota ~ table")).to_contain_text("warned: 0")
+    assert problems(page) == []

@@ -25,6 +25,7 @@ from hopthu.store.schema import job_run
 
 log = logging.getLogger("hopthu.jobs")
 TICK_SECONDS = 60.0
+FIRST_TICK_SECONDS = 15.0  # a starting node serves first, then looks at the clock
 LOCK_KEY = 0x486F7054687521  # "HopThu!": the advisory lock of the jobs' leader
 DAY = dt.timedelta(days=1)
 
@@ -155,6 +156,7 @@ class Scheduler:
     async def loop(self) -> None:
         """Until cancelled: each minute, lead if possible and run what is due."""
         try:
+            await asyncio.sleep(FIRST_TICK_SECONDS)
             while True:
                 try:
                     if await self.lead():

@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from hopthu.web.admin import accounts, agencies, auditlog, factor, home, reports, requests, tickets
+from hopthu.web.admin import accounts, agencies, auditlog, factor, home, jobs, reports, requests, tickets
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog):
+for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, jobs):
     router.include_router(part.router)

@@ -1,0 +1,53 @@
+"""The scheduled jobs in the portal (the operator's): what each does, its last runs with their
+counts or errors, and running one now."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, operating
+from hopthu.web.security import csrf_ok
+from hopthu.web.templating import expired_form
+
+router = APIRouter()
+JOBS_PAGE = f"{PORTAL}/tac-vu"
+
+
+@router.get(JOBS_PAGE, response_class=HTMLResponse)
+async def jobs(request: Request, admin: Annotated[Admin, Depends(operating)]) -> HTMLResponse:
+    return await _page(request, admin)
+
+
+async def _page(request: Request, admin: Admin, *, done: tuple[str, str] | None = None) -> HTMLResponse:
+    scheduler = request.app.state.services.scheduler
+    return admin_page(
+        request,
+        admin,
+        "admin/jobs.html",
+        section=JOBS_PAGE,
+        jobs=list(scheduler.jobs.values()),
+        runs=await scheduler.last_runs(),
+        done=done,
+    )
+
+
+@router.post(JOBS_PAGE + "/{name}", response_class=HTMLResponse)
+async def run_now(
+    request: Request,
+    name: str,
+    admin: Annotated[Admin, Depends(operating)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
+    scheduler = request.app.state.services.scheduler
+    if name not in scheduler.jobs:
+        raise HTTPException(404)
+    done = await scheduler.run(name)
+    told = f"{done.summary}" if done.status == "ok" else done.error or ""
+    return await _page(
+        request, admin, done=(f"{name}: {done.status} {told}", f"{name}: {done.status} {told}")
+    )
