@@ -6,6 +6,7 @@ import re
 
 import httpx
 from imapclient import IMAPClient
+from playwright.sync_api import expect
 
 from hopthu.directory.people import PersonRow
 from hopthu.policy.lifecycle import Action, Reason
@@ -132,3 +133,28 @@ def test_signature_and_out_of_office_are_saved(imapserver: RunningServer, page) 
     saved = imapserver.run(imapserver.services.directory.preferences.get(account.id))
     assert saved.signature == "Nguyễn Văn Minh\nSở Nội vụ" and saved.vacation_on
     assert saved.vacation_text == "Tôi đi công tác đến hết tuần."
+
+
+def test_a_banner_when_the_password_expires_soon(imapserver: RunningServer, page) -> None:
+    """R5.2: from 14 days before expiry every page says how many days are left."""
+    import datetime as dt
+
+    import sqlalchemy as sa
+
+    from hopthu.store.schema import account
+
+    async def age(days: int) -> None:
+        changed = dt.datetime.now(dt.UTC) - dt.timedelta(days=days)
+        async with imapserver.services.store.db.write() as conn:
+            await conn.execute(
+                sa.update(account).where(account.c.local == "nvminh").values(password_changed_at=changed)
+            )
+
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    expect(page.locator(".password-banner")).to_have_count(0)
+    imapserver.run(age(85))  # about 6 days left of 3 months
+    page.reload()
+    expect(page.locator(".password-banner")).to_contain_text(re.compile(r"hết hạn sau \d ngày"))
+    page.get_by_role("link", name="Đổi mật khẩu ngay").click()
+    page.wait_for_url("**/doi-mat-khau")

@@ -11,6 +11,7 @@ from fastapi.templating import Jinja2Templates
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
+from hopthu.policy import passwords
 from hopthu.policy.lifecycle import Status
 from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
@@ -21,6 +22,7 @@ from hopthu.web.security import FORM_COOKIE, form_token, set_cookie
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["size"] = format_size
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
+PASSWORD_BANNER = dt.timedelta(days=14)
 
 
 def when(moment: dt.datetime | None) -> str:
@@ -66,6 +68,7 @@ def page(
             "csrf": csrf,
             "who": who,
             "domain": settings.server.domain,
+            "password_days_left": _password_days_left(request, who),
             **context,
         },
         status_code=status_code,
@@ -82,6 +85,17 @@ def page(
     if request.query_params.get("lang") in ("vi", "en"):
         response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
     return response
+
+
+def _password_days_left(request: Request, who: SignedIn | None) -> int | None:
+    """Days until the person's password expires when that is under two weeks (R5.2's banner)."""
+    if who is None or who.session.must_change_password:
+        return None
+    services = request.app.state.services
+    months = services.settings.policy.password_max_age_months
+    expires = passwords.password_expires_at(who.account.password_changed_at, months)
+    left = expires - services.directory.ctx.now()
+    return left.days + 1 if dt.timedelta(0) < left <= PASSWORD_BANNER else None
 
 
 def expired_form(request: Request, who: SignedIn | None = None) -> HTMLResponse:
