@@ -128,7 +128,10 @@ class Scheduler:
         return Run(job.name, job.slot(now), self.node, now, self.now(), status, summary, error)
 
     async def run_due(self) -> list[Run]:
-        now = self.now()
+        return await self.run_due_at(self.now())
+
+    async def run_due_at(self, now: dt.datetime) -> list[Run]:
+        """Run what is due at `now` (the scheduler's tick, or a test moving the clock)."""
         return [await self.run(job.name, now) for job in await self.due(now)]
 
     async def lead(self) -> bool:
@@ -169,10 +172,12 @@ class Scheduler:
             await self._let_go()
 
     async def _let_go(self) -> None:
+        """Stop leading: the lock is released and its connection closed for good (a pooled session
+        would keep holding it)."""
         if self._lock is not None:
             lock, self._lock = self._lock, None
             try:
-                await lock.close()
+                await lock.invalidate()
             except Exception:
                 log.debug("closing the leader's connection failed", exc_info=True)
 
