@@ -11,6 +11,7 @@ returns its counts for the operators' page.
 - `retention` (R6.3, R6.5): revoked and deleted mailboxes past the retention period (90 days) lose
   their mail, their blobs' references counted down (the collector frees them); a revoked one
   becomes deleted. After the quarantine (1 year) a deleted address may be given to someone else.
+- `blobs`: message bodies no message refers to any more (after a grace period) leave the disk.
 """
 
 from __future__ import annotations
@@ -248,3 +249,8 @@ async def _release_addresses(ctx: JobContext) -> int:
             await conn.execute(sa.delete(alias).where(alias.c.account_id == account_id))
             await audit.record(conn, at=ctx.now, actor=ACTOR, action="account.address_released", target=local)
     return len(rows)
+
+
+async def blobs(ctx: JobContext) -> dict[str, int]:
+    """Bodies no message has referred to for the grace period are deleted from the blob folder."""
+    return {"freed": await ctx.services.store.mail.collect_garbage()}

@@ -58,6 +58,13 @@ JOBS = (
         DAY,
         rules.retention,
     ),
+    Job(
+        "blobs",
+        "Giải phóng nội dung thư không còn dùng",
+        "Freeing message bodies no longer used",
+        dt.timedelta(hours=6),
+        rules.blobs,
+    ),
 )
 
 
