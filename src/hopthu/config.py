@@ -105,6 +105,14 @@ class PolicySettings:
 
 
 @dataclass(frozen=True)
+class BackupSettings:
+    # Where the daily backup job writes (R9.2); empty means no scheduled backup.
+    dir: str = ""
+    # How many backups the job keeps (the oldest go first; the bodies they share stay).
+    keep: int = 7
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -112,6 +120,7 @@ class Settings:
     imap: ImapSettings = field(default_factory=ImapSettings)
     store: StoreSettings = field(default_factory=StoreSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
+    backup: BackupSettings = field(default_factory=BackupSettings)
 
     @property
     def database_url(self) -> str:
@@ -139,6 +148,7 @@ _SECTIONS = {
     "imap": ImapSettings,
     "store": StoreSettings,
     "policy": PolicySettings,
+    "backup": BackupSettings,
 }
 
 

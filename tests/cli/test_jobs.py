@@ -10,9 +10,16 @@ def test_jobs_run_and_list(cli: Cli) -> None:
     cli.init()
     done = cli("jobs", "run", "all", "--json")
     assert done.code == 0, done.err
-    assert [r["job"] for r in done.json()] == ["passwords", "inactivity", "quota", "retention", "blobs"]
+    assert [r["job"] for r in done.json()] == [
+        "passwords",
+        "inactivity",
+        "quota",
+        "retention",
+        "blobs",
+        "backup",
+    ]
     assert all(r["status"] == "ok" for r in done.json())
     listed = cli("jobs", "list", "--json").json()
     assert listed["quota"][0]["summary"] == {"warned": 0} and listed["quota"][0]["node"] == "cli"
-    unknown = cli("jobs", "run", "backup")
-    assert unknown.code == 1 and "Không có tác vụ 'backup'" in unknown.err
+    unknown = cli("jobs", "run", "sao-luu")
+    assert unknown.code == 1 and "Không có tác vụ 'sao-luu'" in unknown.err

@@ -8,6 +8,7 @@ from pathlib import Path
 import typer
 
 from hopthu.cli import account, agency, apitoken, dkim, jobs, queue
+from hopthu.cli.backups import backup, restore
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
 from hopthu.cli.reports import report as report_command
@@ -35,6 +36,8 @@ def options(
 app.command("init")(init)
 app.command("serve")(serve)
 app.command("report")(report_command)
+app.command("backup")(backup)
+app.command("restore")(restore)
 app.add_typer(agency.app, name="agency")
 app.add_typer(account.app, name="account")
 app.add_typer(dkim.app, name="dkim")

@@ -12,15 +12,18 @@ returns its counts for the operators' page.
   their mail, their blobs' references counted down (the collector frees them); a revoked one
   becomes deleted. After the quarantine (1 year) a deleted address may be given to someone else.
 - `blobs`: message bodies no message refers to any more (after a grace period) leave the disk.
+- `backup` (R9.2): a backup a day into `backup.dir` when it is set, keeping `backup.keep` of them.
 """
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections import defaultdict
 
 import sqlalchemy as sa
 
+from hopthu.backup import snapshot
 from hopthu.directory import audit
 from hopthu.jobs.base import JobContext
 from hopthu.jobs.notices import Notices
@@ -254,3 +257,13 @@ async def _release_addresses(ctx: JobContext) -> int:
 async def blobs(ctx: JobContext) -> dict[str, int]:
     """Bodies no message has referred to for the grace period are deleted from the blob folder."""
     return {"freed": await ctx.services.store.mail.collect_garbage()}
+
+
+async def backup(ctx: JobContext) -> dict[str, int]:
+    """The daily backup (R9.2) into `backup.dir`, keeping the newest `backup.keep`."""
+    if not ctx.settings.backup.dir:
+        return {"made": 0}
+    dest = ctx.settings.path(ctx.settings.backup.dir)
+    made = await snapshot.backup(ctx.settings, dest, now=ctx.now)
+    removed = await asyncio.to_thread(snapshot.prune, dest, ctx.settings.backup.keep)
+    return {"made": 1, "blobs_copied": made.blobs_copied, "removed": removed}

@@ -65,6 +65,7 @@ JOBS = (
         dt.timedelta(hours=6),
         rules.blobs,
     ),
+    Job("backup", "Sao lưu hằng ngày (9.2)", "Daily backup (R9.2)", DAY, rules.backup),
 )
 
 

@@ -1,0 +1,1 @@
+"""Backups (R9.2): a consistent copy of a running installation, and bringing one back."""

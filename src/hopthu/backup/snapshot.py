@@ -1,0 +1,174 @@
+"""`hopthu backup DEST` while the server runs: the database first, as one consistent snapshot
+(SQLite's online backup API, or `pg_dump`, itself one transaction), then the blobs.
+
+Why that order is enough: a message's body is written and made durable before the transaction that
+refers to it commits, and bodies never change (they are named by their SHA-256). So every body the
+snapshot refers to is already on disk when the blobs are copied; one no longer referred to waits a
+grace period before the collector deletes it. Blobs are shared by all the backups in DEST and copied
+only when new, so each backup after the first copies only the mail that arrived since.
+
+DEST/<UTC time>/ holds the database, the data folder's configuration and keys, and `manifest.json`
+(written last: a folder without it is an unfinished backup); DEST/blobs/ holds the bodies.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import json
+import os
+import shutil
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from hopthu.config import CONFIG_FILE, Settings
+from hopthu.errors import HopThuError
+from hopthu.security.secretbox import KEY_FILE
+from hopthu.store.db import backend_of
+
+MANIFEST = "manifest.json"
+BLOBS = "blobs"
+SQLITE_FILE = "hopthu.db"
+PG_FILE = "hopthu.pgdump"
+CONFIG = "config"
+
+
+@dataclass(frozen=True, slots=True)
+class Backup:
+    folder: Path
+    backend: str
+    blobs_copied: int
+    blobs_total: int
+    database_bytes: int
+
+
+def libpq_url(url: str) -> str:
+    """`postgresql+asyncpg://…` as the PostgreSQL tools write it."""
+    return "postgresql://" + url.split("://", 1)[1]
+
+
+def config_files(settings: Settings) -> list[str]:
+    """The data folder's files a restored installation needs beside its database and blobs."""
+    return [
+        CONFIG_FILE,
+        KEY_FILE,
+        settings.smtp.dkim_key,
+        settings.server.tls_cert,
+        settings.server.tls_key,
+    ]
+
+
+async def backup(
+    settings: Settings, dest: Path, *, now: dt.datetime, progress: Callable[[int, int], None] | None = None
+) -> Backup:
+    """One backup of the installation `settings` describe into `dest` (made if missing)."""
+    dest.mkdir(parents=True, exist_ok=True)
+    name = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
+    final = dest / name
+    if final.exists():
+        raise HopThuError(f"Đã có bản sao lưu {final}", f"A backup {final} already exists", code="conflict")
+    partial = dest / f"{name}.partial"
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir()
+    backend = backend_of(settings.database_url)
+    if backend == "sqlite":
+        target = partial / SQLITE_FILE
+        await asyncio.to_thread(_sqlite_snapshot, settings.data_dir / SQLITE_FILE, target)
+    else:
+        target = partial / PG_FILE
+        await _pg_dump(settings.database_url, target)
+    for relative in config_files(settings):
+        source = settings.path(relative)
+        if source.exists() and not Path(relative).is_absolute():
+            copy = partial / CONFIG / relative
+            copy.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, copy)
+    copied, total = await asyncio.to_thread(_copy_blobs, settings.blob_path, dest / BLOBS, progress)
+    manifest = {
+        "created_at": now.isoformat(),
+        "backend": backend,
+        "database": target.name,
+        "blobs": total,
+        "format": 1,
+    }
+    (partial / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _fsync_tree(partial)
+    partial.rename(final)
+    return Backup(final, backend, copied, total, target.stat().st_size)
+
+
+def _sqlite_snapshot(source: Path, target: Path) -> None:
+    """SQLite's online backup API, in one step: a consistent copy of one moment."""
+    if not source.exists():
+        raise HopThuError(f"Không thấy cơ sở dữ liệu {source}", f"No database at {source}", code="config")
+    with sqlite3.connect(source) as live, sqlite3.connect(target) as copy:
+        live.backup(copy)  # in one step: one read transaction, writers go on (WAL)
+
+
+async def _pg_dump(url: str, target: Path) -> None:
+    process = await asyncio.create_subprocess_exec(
+        "pg_dump",
+        "--format=custom",
+        "--no-owner",
+        f"--file={target}",
+        f"--dbname={libpq_url(url)}",
+        stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )
+    _, error = await process.communicate()
+    if process.returncode != 0:
+        raise HopThuError(
+            f"pg_dump không chạy được: {error.decode(errors='replace').strip()[:300]}",
+            f"pg_dump failed: {error.decode(errors='replace').strip()[:300]}",
+            code="backup",
+        )
+
+
+def _copy_blobs(source: Path, dest: Path, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+    """Copy the bodies `dest` does not have yet; (copied, total)."""
+    copied = total = 0
+    if not source.exists():
+        return 0, 0
+    for path in source.rglob("*.zst"):
+        total += 1
+        relative = path.relative_to(source)
+        target = dest / relative
+        if not target.exists():
+            target.parent.mkdir(parents=True, exist_ok=True)
+            temporary = target.with_suffix(".part")
+            shutil.copyfile(path, temporary)
+            with temporary.open("rb") as handle:
+                os.fsync(handle.fileno())
+            temporary.rename(target)
+            copied += 1
+        if progress is not None and total % 1000 == 0:
+            progress(copied, total)
+    return copied, total
+
+
+def _fsync_tree(folder: Path) -> None:
+    for path in folder.rglob("*"):
+        if path.is_file():
+            with path.open("rb") as handle:
+                os.fsync(handle.fileno())
+
+
+def backups(dest: Path) -> list[Path]:
+    """The finished backups in `dest`, oldest first."""
+    if not dest.exists():
+        return []
+    return sorted(p for p in dest.iterdir() if p.is_dir() and (p / MANIFEST).exists())
+
+
+def prune(dest: Path, keep: int) -> int:
+    """Keep the newest `keep` backups; how many were removed. Blobs stay (any backup may need them,
+    and a body is stored once however many backups refer to it)."""
+    found = backups(dest)
+    doomed = found[: max(0, len(found) - keep)]
+    for folder in doomed:
+        shutil.rmtree(folder)
+    for partial in dest.glob("*.partial"):
+        shutil.rmtree(partial, ignore_errors=True)
+    return len(doomed)
