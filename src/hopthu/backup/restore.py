@@ -212,7 +212,7 @@ async def restore_account(source: Path, address: str, live: Store, settings: Set
         .astimezone(VIETNAM)
         .strftime("%Y-%m-%d %H.%M")
     )
-    folders = Folders(live.db, live.mail.clock)
+    folders = Folders(live.db, live.events, live.mail.clock)
     count = made = 0
     async with _opened(folder, settings) as old:
         found = await old.db.all(sa.select(account.c.id).where(account.c.local == local))

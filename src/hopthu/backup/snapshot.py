@@ -95,8 +95,9 @@ async def backup(
     }
     (partial / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
     _fsync_tree(partial)
+    size = target.stat().st_size
     partial.rename(final)
-    return Backup(final, backend, copied, total, target.stat().st_size)
+    return Backup(final, backend, copied, total, size)
 
 
 def _sqlite_snapshot(source: Path, target: Path) -> None:
