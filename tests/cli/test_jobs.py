@@ -15,14 +15,8 @@ def test_jobs_run_and_list(cli: Cli) -> None:
     cli.init()
     done = cli("jobs", "run", "all", "--json")
     assert done.code == 0, done.err
-    assert [r["job"] for r in done.json()] == [
-        "passwords",
-        "inactivity",
-        "quota",
-        "retention",
-        "blobs",
-        "backup",
-    ]
+    jobs = ["passwords", "inactivity", "quota", "retention", "blobs", "statistics", "backup"]
+    assert [r["job"] for r in done.json()] == jobs
     assert all(r["status"] == "ok" for r in done.json())
     listed = cli("jobs", "list", "--json").json()
     assert listed["quota"][0]["summary"] == {"warned": 0} and listed["quota"][0]["node"] == "cli"

@@ -86,3 +86,26 @@ async def test_figures_per_agency_and_for_the_city(city: Directory) -> None:
         assert total[header.index(heading)] == made.city[column]
     document = render.pdf(made)
     assert document.startswith(b"%PDF-") and len(document) > 5_000
+
+
+async def test_a_past_period_reports_the_states_of_its_last_day(city: Directory) -> None:
+    """With the daily `statistics` job's pictures, a past month shows its own last day's states."""
+    from types import SimpleNamespace
+
+    from hopthu.jobs.base import JobContext
+    from hopthu.jobs.rules import statistics
+
+    db = city.ctx.store.db
+    services = SimpleNamespace(store=city.ctx.store, settings=city.ctx.settings, directory=city)
+    march = parse_period("2026-03")
+    pictured = await statistics(JobContext(services, dt.datetime(2026, 3, 31, 12, tzinfo=dt.UTC)))
+    assert pictured == {"agencies": 2}
+    await city.accounts.change_status("nvminh", Action.LOCK, reason="violation", ref=None, actor="op")
+    then = await gather(db, march, now=city.ctx.now())
+    assert then.as_of == dt.date(2026, 3, 31)
+    assert {line.code: line.figures["locked"] for line in then.lines}["sonv"] == 1  # lthoa only, as then
+    current = await gather(db, parse_period("2026-04"), now=city.ctx.now())
+    assert (
+        current.as_of is None and {line.code: line.figures["locked"] for line in current.lines}["sonv"] == 2
+    )
+    assert "tính đến hết ngày 31/03/2026" in render.states_note(then)

@@ -12,6 +12,7 @@ returns its counts for the operators' page.
   their mail, their blobs' references counted down (the collector frees them); a revoked one
   becomes deleted. After the quarantine (1 year) a deleted address may be given to someone else.
 - `blobs`: message bodies no message refers to any more (after a grace period) leave the disk.
+- `statistics` (R9.3): each day's picture of the mailboxes per agency, for the periodic reports.
 - `backup` (R9.2): a backup a day into `backup.dir` when it is set, keeping `backup.keep` of them.
 """
 
@@ -29,7 +30,18 @@ from hopthu.jobs.base import JobContext
 from hopthu.jobs.notices import Notices
 from hopthu.policy import lifecycle, passwords
 from hopthu.policy.quota import format_size
-from hopthu.store.schema import account, agency, alias, delegation, mail_usage, mailbox, message, role_grant
+from hopthu.reports.gather import mailbox_states
+from hopthu.store.schema import (
+    account,
+    agency,
+    alias,
+    daily_stats,
+    delegation,
+    mail_usage,
+    mailbox,
+    message,
+    role_grant,
+)
 
 ACTOR = "hopthu jobs"
 PASSWORD_WARNING_DAYS = (14, 7, 1)
@@ -267,3 +279,18 @@ async def backup(ctx: JobContext) -> dict[str, int]:
     made = await snapshot.backup(ctx.settings, dest, now=ctx.now)
     removed = await asyncio.to_thread(snapshot.prune, dest, ctx.settings.backup.keep)
     return {"made": 1, "blobs_copied": made.blobs_copied, "removed": removed}
+
+
+async def statistics(ctx: JobContext) -> dict[str, int]:
+    """Today's picture of the mailboxes per agency, for reports on this period later (R9.3)."""
+    db = ctx.services.store.db
+    day = ctx.now.astimezone(dt.timezone(dt.timedelta(hours=7))).date()
+    states = await mailbox_states(db)
+    async with db.write() as conn:
+        await conn.execute(sa.delete(daily_stats).where(daily_stats.c.day == day))
+        if states:
+            await conn.execute(
+                sa.insert(daily_stats),
+                [{"day": day, "agency_id": agency_id, **figures} for agency_id, figures in states.items()],
+            )
+    return {"agencies": len(states)}

@@ -65,6 +65,13 @@ JOBS = (
         dt.timedelta(hours=6),
         rules.blobs,
     ),
+    Job(
+        "statistics",
+        "Số liệu hằng ngày cho báo cáo (9.3)",
+        "Daily figures for the reports (R9.3)",
+        DAY,
+        rules.statistics,
+    ),
     Job("backup", "Sao lưu hằng ngày (9.2)", "Daily backup (R9.2)", DAY, rules.backup),
 )
 

@@ -15,7 +15,7 @@ import sqlalchemy as sa
 
 from hopthu.reports.period import Period
 from hopthu.store.db import Database
-from hopthu.store.schema import account, agency, audit_event, mail_usage, request, traffic_day
+from hopthu.store.schema import account, agency, audit_event, daily_stats, mail_usage, request, traffic_day
 
 # Audit actions counted, and the column each goes to.
 ACTS = {
@@ -51,6 +51,7 @@ class Report:
     period: Period
     made_at: dt.datetime
     lines: list[AgencyLine]
+    as_of: dt.date | None = None  # the day the states are from (None: when the report was made)
 
     @property
     def city(self) -> dict[str, int]:
@@ -63,19 +64,11 @@ async def gather(
     """The report of `period` for the agencies `within` (None: the whole city)."""
     agencies = await db.all(sa.select(agency.c.id, agency.c.code, agency.c.name).order_by(agency.c.name))
     lines = {row.id: AgencyLine(row.code, row.name) for row in agencies if within is None or row.id in within}
-    for agency_id, status, count, used in await db.all(
-        sa.select(
-            account.c.agency_id,
-            account.c.status,
-            sa.func.count(),
-            sa.func.coalesce(sa.func.sum(mail_usage.c.bytes), 0),
-        )
-        .select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
-        .group_by(account.c.agency_id, account.c.status)
-    ):
+    states, as_of = await _states(db, period)
+    for agency_id, figures in states.items():
         if agency_id in lines:
-            lines[agency_id].figures[status] += count
-            lines[agency_id].figures["used_bytes"] += int(used)
+            for column, value in figures.items():
+                lines[agency_id].figures[column] += value
     in_period = sa.and_(audit_event.c.at >= period.start, audit_event.c.at < period.end)
     for agency_id, action, count in await db.all(
         sa.select(account.c.agency_id, audit_event.c.action, sa.func.count())
@@ -108,4 +101,41 @@ async def gather(
         if agency_id in lines:
             lines[agency_id].figures["mail_received"] += int(received or 0)
             lines[agency_id].figures["mail_sent"] += int(sent or 0)
-    return Report(period, now, list(lines.values()))
+    return Report(period, now, list(lines.values()), as_of)
+
+
+async def mailbox_states(db: Database) -> dict[int, dict[str, int]]:
+    """Each agency's mailboxes by status, and the storage they use, now."""
+    states: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*STATUSES, "used_bytes"), 0))
+    for agency_id, status, count, used in await db.all(
+        sa.select(
+            account.c.agency_id,
+            account.c.status,
+            sa.func.count(),
+            sa.func.coalesce(sa.func.sum(mail_usage.c.bytes), 0),
+        )
+        .select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
+        .group_by(account.c.agency_id, account.c.status)
+    ):
+        states[agency_id][status] += count
+        states[agency_id]["used_bytes"] += int(used)
+    return states
+
+
+async def _states(db: Database, period: Period) -> tuple[dict[int, dict[str, int]], dt.date | None]:
+    """The states of the period's last day with a snapshot (the `stats` job), else of now."""
+    last = period.end.date() - dt.timedelta(days=1)
+    (day,) = (
+        await db.all(
+            sa.select(sa.func.max(daily_stats.c.day)).where(
+                daily_stats.c.day >= period.start.date(), daily_stats.c.day <= last
+            )
+        )
+    )[0]
+    if day is None:
+        return await mailbox_states(db), None
+    rows = await db.all(sa.select(daily_stats).where(daily_stats.c.day == day))
+    return {
+        row.agency_id: {**{status: getattr(row, status) for status in STATUSES}, "used_bytes": row.used_bytes}
+        for row in rows
+    }, day

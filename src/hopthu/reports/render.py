@@ -47,6 +47,13 @@ def _made(report: Report) -> str:
     return report.made_at.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
 
 
+def states_note(report: Report) -> str:
+    """Which moment the mailboxes' states are from."""
+    if report.as_of is not None:
+        return f"số hộp thư theo trạng thái tính đến hết ngày {report.as_of.strftime('%d/%m/%Y')}"
+    return "số hộp thư theo trạng thái tính tại thời điểm lập"
+
+
 def xlsx(report: Report) -> bytes:
     from openpyxl import Workbook
     from openpyxl.styles import Font
@@ -56,9 +63,7 @@ def xlsx(report: Report) -> bytes:
     summary.title = "Tổng hợp"
     summary.append([title(report)])
     summary["A1"].font = Font(bold=True, size=13)
-    summary.append(
-        [f"Lập lúc {_made(report)} (giờ Việt Nam); số hộp thư theo trạng thái tính tại thời điểm lập."]
-    )
+    summary.append([f"Lập lúc {_made(report)} (giờ Việt Nam); {states_note(report)}."])
     summary.append([])
     city = report.city
     for heading, column in zip(headings(), COLUMNS, strict=True):
@@ -106,7 +111,7 @@ def pdf(report: Report) -> bytes:
     document.multi_cell(
         0,
         5,
-        f"Lập lúc {_made(report)} (giờ Việt Nam); số hộp thư theo trạng thái tính tại thời điểm lập.",
+        f"Lập lúc {_made(report)} (giờ Việt Nam); {states_note(report)}.",
         new_x="LMARGIN",
         new_y="NEXT",
     )

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0010_jobs"
+HEAD = "0011_daily_stats"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

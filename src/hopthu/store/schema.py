@@ -242,6 +242,20 @@ notice = sa.Table(
     sa.Column("sent_at", Timestamp, nullable=False),
 )
 
+# A day's picture of the mailboxes per agency (the `stats` job), so a report on a past period gives
+# the states of its last day rather than today's.
+daily_stats = sa.Table(
+    "daily_stats",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("agency_id", sa.Integer, primary_key=True),
+    sa.Column("active", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("locked", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("revoked", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("deleted", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("used_bytes", sa.BigInteger, nullable=False, server_default="0"),
+)
+
 # Mail counted per day (Vietnam's) and agency, for the dashboard and the reports (R9.3): kept by the
 # process in memory and added here every minute; agency 0 is mail from outside the city's mailboxes.
 traffic_day = sa.Table(
