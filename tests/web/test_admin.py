@@ -76,6 +76,11 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     page.get_by_role("button", name="Lọc").click()
     rows = page.locator("table.accounts tbody tr")
     expect(rows).to_have_count(1)
+    page.get_by_label("Không dùng từ").select_option("30")  # nobody has been idle that long
+    page.get_by_role("button", name="Lọc").click()
+    expect(page.locator("table.accounts")).to_have_count(0)
+    page.get_by_label("Không dùng từ").select_option("")
+    page.get_by_role("button", name="Lọc").click()
     rows.get_by_role("link").click()
     expect(page.get_by_role("heading", name="Lê Văn Bình")).to_be_visible()
 

@@ -51,21 +51,26 @@ async def listing(
     co_quan: str = "",
     trang_thai: str = "",
     loai: str = "",
-    khong_dung: int = 0,
-    mat_khau: int = 0,
-    dung_luong: int = 0,
+    khong_dung: str = "",
+    mat_khau: str = "",
+    dung_luong: str = "",
     trang: int = 1,
 ) -> HTMLResponse:
     """`khong_dung`: unused for that many days; `mat_khau`: password older than that many days;
     `dung_luong`: using that percentage of the quota or more."""
+    idle, old, used = (
+        _number(khong_dung, IDLE_DAYS),
+        _number(mat_khau, PASSWORD_DAYS),
+        _number(dung_luong, USAGE_PERCENTS),
+    )
     filters = {
         "q": q,
         "co_quan": co_quan,
         "trang_thai": trang_thai,
         "loai": loai,
-        "khong_dung": str(khong_dung) if khong_dung in IDLE_DAYS else "",
-        "mat_khau": str(mat_khau) if mat_khau in PASSWORD_DAYS else "",
-        "dung_luong": str(dung_luong) if dung_luong in USAGE_PERCENTS else "",
+        "khong_dung": str(idle or ""),
+        "mat_khau": str(old or ""),
+        "dung_luong": str(used or ""),
     }
     now = request.app.state.services.directory.ctx.now()
     directory = request.app.state.services.directory
@@ -77,9 +82,9 @@ async def listing(
         kind=loai if loai in ("personal", "agency") else None,
         within=None if admin.powers.sees_everything else admin.powers.agencies,
         query=q[:100],
-        unused_since=now - dt.timedelta(days=khong_dung) if filters["khong_dung"] else None,
-        password_before=now - dt.timedelta(days=mat_khau) if filters["mat_khau"] else None,
-        usage_at_least=dung_luong / 100 if filters["dung_luong"] else None,
+        unused_since=now - dt.timedelta(days=idle) if idle else None,
+        password_before=now - dt.timedelta(days=old) if old else None,
+        usage_at_least=used / 100 if used else None,
         limit=PAGE_SIZE + 1,
         offset=(page_number - 1) * PAGE_SIZE,
     )
@@ -99,6 +104,11 @@ async def listing(
         filters=filters,
         query=urlencode({name: value for name, value in filters.items() if value}),
     )
+
+
+def _number(text: str, allowed: tuple[int, ...]) -> int:
+    """A filter's number as the form sent it ("" when none is chosen); 0 unless it is one offered."""
+    return int(text) if text.isdigit() and int(text) in allowed else 0
 
 
 async def _account(request: Request, admin: Admin, local: str) -> Account:
