@@ -3,7 +3,8 @@
 The cookie holds a random token; the database keeps only its SHA-256, so reading the database does
 not let anyone in. A "public computer" session ends when the browser closes (no cookie lifetime) and
 after 30 idle minutes; a private one after 14 idle days. `last_seen_at` is written at most once a
-minute per session, so browsing costs no write per page.
+minute per session, so browsing costs no write per page; with it the account's last access (R6.5),
+so a person who stays signed in for months is not taken for one who never comes.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hopthu.store.db import Database
-from hopthu.store.schema import web_session
+from hopthu.store.schema import account, web_session
 
 PUBLIC_IDLE = dt.timedelta(minutes=30)
 PRIVATE_IDLE = dt.timedelta(days=14)
@@ -84,6 +85,17 @@ class WebSessions:
             async with self.db.write() as conn:
                 await conn.execute(
                     sa.update(web_session).where(web_session.c.id == found.id).values(last_seen_at=now)
+                )
+                # Using the webmail is using the mailbox (R6.5), however long ago the sign-in was.
+                await conn.execute(
+                    sa.update(account)
+                    .where(
+                        account.c.id == found.account_id,
+                        sa.or_(
+                            account.c.last_access_at.is_(None), account.c.last_access_at < now - TOUCH_EVERY
+                        ),
+                    )
+                    .values(last_access_at=now)
                 )
         return found
 
