@@ -108,3 +108,15 @@ def test_numbers_no_table_holds_are_refused_not_failed(portal: RunningServer, si
     assert client(site, token(portal, "operator")).get(f"/requests/{too_big}").status_code == 422
     with httpx.Client(base_url=site) as browser:
         assert browser.get(f"/thu/{too_big}/1").status_code in (303, 422)  # signed out: sign-in first
+
+
+def test_a_nul_character_is_refused_not_failed(portal: RunningServer, site: str) -> None:  # noqa: F811
+    """PostgreSQL text holds no NUL: queries, forms and JSON bodies carrying one answer 422."""
+    api = client(site, token(portal, "operator"))
+    assert api.get("/accounts", params={"q": "a\x00b"}).status_code == 422
+    filed = api.post("/requests", json={"kind": "lock", "address": "nv\x00minh", "reason": "violation"})
+    assert filed.status_code == 422 and filed.json()["code"] == "http"
+    with httpx.Client(base_url=site) as browser:
+        form = browser.post("/dang-nhap", data={"login": "nv\x00minh", "password": "x", "csrf": "y"})
+        assert form.status_code == 422
+        assert browser.get("/tim-kiem", params={"q": "\x00"}).status_code == 422

@@ -12,7 +12,7 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
@@ -24,6 +24,7 @@ from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
+from hopthu.web.nul import refuse_nul
 from hopthu.web.templating import page
 
 log = logging.getLogger("hopthu.web")
@@ -40,7 +41,14 @@ _HTTP_TEXTS = {
 
 def create_app(services: Any) -> FastAPI:
     """An app bound to a running process's services (store, directory, settings, web sessions)."""
-    app = FastAPI(title="Hộp Thư", version=__version__, docs_url=None, redoc_url=None, openapi_url=None)
+    app = FastAPI(
+        title="Hộp Thư",
+        version=__version__,
+        docs_url=None,
+        redoc_url=None,
+        openapi_url=None,
+        dependencies=[Depends(refuse_nul)],
+    )
     app.state.services = services
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")

@@ -7,7 +7,7 @@ import logging
 import secrets
 from typing import Any
 
-from fastapi import FastAPI, Request
+from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
@@ -15,6 +15,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hopthu import __version__
 from hopthu.errors import HopThuError
 from hopthu.web.api import routes
+from hopthu.web.nul import refuse_nul
 
 log = logging.getLogger("hopthu.web.api")
 PREFIX = "/api/v1"
@@ -33,6 +34,7 @@ def create_api(services: Any) -> FastAPI:
         docs_url=None,
         redoc_url=None,
         openapi_url="/openapi.json",
+        dependencies=[Depends(refuse_nul)],
     )
     api.state.services = services
     api.include_router(routes.router)
