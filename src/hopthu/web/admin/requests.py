@@ -295,7 +295,8 @@ async def file_act(
     return RedirectResponse(f"{REQUESTS}?trang_thai=pending", status_code=303)
 
 
-async def _filed(request: Request, admin: Admin, request_id: int) -> Filed:
+async def filed_request(request: Request, admin: Admin, request_id: int) -> Filed:
+    """A request the administrator may see: 404 when there is none, 403 outside their agencies."""
     try:
         filed = await request.app.state.services.directory.requests.get(request_id)
     except HopThuError:
@@ -324,7 +325,7 @@ async def approve(
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
     _operator(admin)
-    filed = await _filed(request, admin, request_id)
+    filed = await filed_request(request, admin, request_id)
     services = request.app.state.services
     filters = _back_filters(back)
     try:
@@ -363,7 +364,7 @@ async def reject(
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
     _operator(admin)
-    filed = await _filed(request, admin, request_id)
+    filed = await filed_request(request, admin, request_id)
     filters = _back_filters(back)
     try:
         await request.app.state.services.directory.requests.decide(

@@ -20,7 +20,8 @@ from hopthu.mail import parse
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.smtp.notices import HELPDESK, SIGNATURE
 from hopthu.smtp.pipeline import Incoming
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.admin.requests import filed_request
 from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form
@@ -28,18 +29,6 @@ from hopthu.web.templating import expired_form
 router = APIRouter()
 TICKET = f"{PORTAL}/yeu-cau/{{request_id}}"
 ANSWER_LIMIT = 20_000
-
-
-async def _ticket(request: Request, admin: Admin, request_id: int) -> Filed:
-    try:
-        found = await request.app.state.services.directory.requests.get(request_id)
-    except HopThuError:
-        raise HTTPException(404) from None
-    if found.agency_id is not None:
-        check_covers(admin, found.agency_id)
-    elif not admin.powers.sees_everything:
-        raise HTTPException(403)
-    return found
 
 
 async def _messages(request: Request, found: Filed) -> list[dict[str, Any]]:
@@ -70,7 +59,7 @@ async def _messages(request: Request, found: Filed) -> list[dict[str, Any]]:
 async def ticket(
     request: Request, request_id: RowId, admin: Annotated[Admin, Depends(administering)]
 ) -> HTMLResponse:
-    return await _page(request, admin, await _ticket(request, admin, request_id))
+    return await _page(request, admin, await filed_request(request, admin, request_id))
 
 
 async def _page(
@@ -100,7 +89,7 @@ async def original(
     request: Request, request_id: RowId, number: int, admin: Annotated[Admin, Depends(administering)]
 ) -> Response:
     """One message of the ticket as it arrived (.eml), for the helpdesk to open in full."""
-    found = await _ticket(request, admin, request_id)
+    found = await filed_request(request, admin, request_id)
     messages = found.payload.get("messages", [])
     if not 0 <= number < len(messages):
         raise HTTPException(404)
@@ -128,7 +117,7 @@ async def answer(
     """Send the answer as hotro@ and close the ticket with it."""
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
-    found = await _ticket(request, admin, request_id)
+    found = await filed_request(request, admin, request_id)
     if found.kind != "feedback" or not admin.powers.sees_everything:
         raise HTTPException(403)
     text = text.strip()
