@@ -67,10 +67,38 @@ async def prepare(server: Server) -> None:
     people = [PersonRow("Nguyễn", "Văn", "Minh", "sonv"), PersonRow("Trần", "Thị Ngọc", "Ánh", "sonv")]
     for result in await directory.people.register(people, actor="docs"):
         await directory.accounts.change_password(result.address, result.temporary_password, PASSWORD)
+    await directory.roles.grant("ttnanh", "operator", actor="docs")
     account = await directory.accounts.get("nvminh")
     for n, (sender, subject, body) in enumerate(LETTERS):
         data = canonical(letter(sender, subject, body, n))
         await server.services.store.mail.deliver(data, parse(data), [Target(account.id, 10**10)])
+
+
+def portal(page) -> None:
+    """The administration portal, as the operator sees it after enrolling the second factor."""
+    import pyotp
+
+    page.goto("/dang-nhap")
+    page.get_by_label("Địa chỉ thư").fill("ttnanh")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri")
+    page.screenshot(path=OUT / "quan-tri-xac-thuc.png", full_page=True)
+    secret = page.locator("#secret").inner_text().replace(" ", "")
+    page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secret).now())
+    page.get_by_role("button", name="Xác nhận").click()
+    page.wait_for_url("**/quan-tri")
+    for path, name in (
+        ("/quan-tri", "quan-tri"),
+        ("/quan-tri/hop-thu", "quan-tri-hop-thu"),
+        ("/quan-tri/hop-thu/nvminh", "quan-tri-mot-hop-thu"),
+        ("/quan-tri/yeu-cau/moi", "quan-tri-yeu-cau"),
+        ("/quan-tri/bao-cao", "quan-tri-bao-cao"),
+    ):
+        page.goto(path)
+        page.screenshot(path=OUT / f"{name}.png", full_page=True)
+    page.context.close()
 
 
 def main() -> None:
@@ -125,6 +153,7 @@ def main() -> None:
                     if answer is not None and answer.status == 200:
                         page.screenshot(path=OUT / f"{name}{suffix}.png", full_page=True)
                 page.context.close()
+            portal(browser.new_context(base_url=site, viewport={"width": 1280, "height": 800}).new_page())
             browser.close()
     finally:
         asyncio.run_coroutine_threadsafe(server.stop(), loop).result()
