@@ -25,6 +25,7 @@ from hopthu.backup.snapshot import BLOBS, CONFIG, MANIFEST, PG_FILE, SQLITE_FILE
 from hopthu.config import CONFIG_FILE, Settings, load_settings
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
+from hopthu.policy.dates import VIETNAM
 from hopthu.store import Store
 from hopthu.store.blobs import BlobStore
 from hopthu.store.db import backend_of
@@ -32,7 +33,6 @@ from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Target
 from hopthu.store.schema import account, message
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 RESTORE_QUOTA = 2**62
 
 

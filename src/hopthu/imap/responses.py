@@ -12,10 +12,10 @@ import datetime as dt
 from hopthu.errors import HopThuError
 from hopthu.imap.mutf7 import encode_mutf7
 from hopthu.mail.imapview import nstring
+from hopthu.policy.dates import VIETNAM
 from hopthu.store.flags import flag_names
 from hopthu.text import ascii_text
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
 
 

@@ -8,7 +8,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
+from hopthu.policy.dates import VIETNAM
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from hopthu.directory import audit
 from hopthu.jobs.base import JobContext
 from hopthu.jobs.notices import Notices
 from hopthu.policy import lifecycle, passwords
+from hopthu.policy.dates import VIETNAM
 from hopthu.policy.quota import format_size
 from hopthu.reports.gather import mailbox_states
 from hopthu.store.schema import (
@@ -58,7 +59,7 @@ def _nearest(due: dt.datetime, now: dt.datetime, days: tuple[int, ...]) -> int |
 
 
 def _local_date(moment: dt.datetime) -> str:
-    return moment.astimezone(dt.timezone(dt.timedelta(hours=7))).strftime("%d/%m/%Y")
+    return moment.astimezone(VIETNAM).strftime("%d/%m/%Y")
 
 
 async def password_expiry(ctx: JobContext) -> dict[str, int]:
@@ -284,7 +285,7 @@ async def backup(ctx: JobContext) -> dict[str, int]:
 async def statistics(ctx: JobContext) -> dict[str, int]:
     """Today's picture of the mailboxes per agency, for reports on this period later (R9.3)."""
     db = ctx.services.store.db
-    day = ctx.now.astimezone(dt.timezone(dt.timedelta(hours=7))).date()
+    day = ctx.now.astimezone(VIETNAM).date()
     states = await mailbox_states(db)
     async with db.write() as conn:
         await conn.execute(sa.delete(daily_stats).where(daily_stats.c.day == day))

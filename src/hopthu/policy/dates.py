@@ -12,6 +12,8 @@ from typing import TypeVar
 
 D = TypeVar("D", dt.date, dt.datetime)
 
+VIETNAM = dt.timezone(dt.timedelta(hours=7))  # the city's time: days, periods and dates shown
+
 
 def add_months(value: D, months: int) -> D:
     """Return `value` moved by `months` calendar months (negative goes back), clamping the day.

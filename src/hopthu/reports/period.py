@@ -8,8 +8,8 @@ import re
 from dataclasses import dataclass
 
 from hopthu.errors import HopThuError
+from hopthu.policy.dates import VIETNAM
 
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 _FORM = re.compile(r"(\d{4})(?:-(?:(0[1-9]|1[0-2])|[Qq]([1-4])))?")
 
 

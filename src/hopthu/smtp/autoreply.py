@@ -22,13 +22,13 @@ import sqlalchemy as sa
 from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.routing import Router
 from hopthu.mail.envelope import address_text
+from hopthu.policy.dates import VIETNAM
 from hopthu.store import dialect
 from hopthu.store.schema import account, vacation_reply
 
 log = logging.getLogger(__name__)
 
 PERIOD = dt.timedelta(days=7)  # RFC 3834 §3.1.7
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 _NEVER_LOCAL = re.compile(
     r"(?i)^(mailer-daemon|postmaster|no-?reply|do-?not-?reply|owner-.*|.*-(request|bounces?))$"
 )

@@ -25,9 +25,9 @@ from email.header import Header
 from typing import NamedTuple
 
 from hopthu.mail import canonical, parse
+from hopthu.policy.dates import VIETNAM
 
 # Viet Nam keeps no daylight saving time: the city's clock is UTC+07:00 all year.
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 _RULE = "-" * 70
 
 

@@ -16,12 +16,12 @@ from collections.abc import Iterable
 
 import sqlalchemy as sa
 
+from hopthu.policy.dates import VIETNAM
 from hopthu.store import dialect
 from hopthu.store.db import Database
 from hopthu.store.schema import account, traffic_day
 
 log = logging.getLogger("hopthu.traffic")
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 OUTSIDE = 0
 FLUSH_SECONDS = 60.0
 KINDS = ("received", "sent", "blocked")

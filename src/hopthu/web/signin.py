@@ -19,6 +19,7 @@ from hopthu.directory.auth import Refusal, SignInRefused
 from hopthu.directory.preferences import Preferences
 from hopthu.errors import HopThuError
 from hopthu.policy import passwords
+from hopthu.policy.dates import VIETNAM
 from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
 from hopthu.web.security import (
     FORM_COOKIE,
@@ -186,7 +187,7 @@ async def _account(
         status_code=400 if error else 200,
         sessions=sessions,
         current=who.session.id,
-        expires=expires.astimezone(dt.timezone(dt.timedelta(hours=7))),
+        expires=expires.astimezone(VIETNAM),
         used=used,
         percent=percent,
         warn=any(percent >= level for level in settings.policy.quota_warn_percents),

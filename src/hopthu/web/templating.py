@@ -12,6 +12,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hopthu.policy import passwords
+from hopthu.policy.dates import VIETNAM
 from hopthu.policy.lifecycle import Status
 from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
@@ -21,7 +22,6 @@ from hopthu.web.security import FORM_COOKIE, form_token, set_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["size"] = format_size
-VIETNAM = dt.timezone(dt.timedelta(hours=7))
 PASSWORD_BANNER = dt.timedelta(days=14)
 
 
