@@ -32,12 +32,19 @@ class Traffic:
         self.db = db
         self.clock = clock
         self._counts: Counter[tuple[dt.date, int, str]] = Counter()
-        self._agencies: dict[int, int] = {}
+        self._agencies: dict[int, int] = {}  # account → agency, learnt once a day per account
+        self._learnt_on: dt.date | None = None
 
     def _today(self) -> dt.date:
         return self.clock().astimezone(VIETNAM).date()
 
     async def _agency(self, account_id: int) -> int:
+        """The account's agency, looked up on its first message of the day (a person who moved
+        agency counts under the new one from the next day; delivery pays no lookup otherwise)."""
+        today = self._today()
+        if today != self._learnt_on:
+            self._agencies.clear()
+            self._learnt_on = today
         agency_id = self._agencies.get(account_id)
         if agency_id is None:
             rows = await self.db.all(sa.select(account.c.agency_id).where(account.c.id == account_id))
@@ -61,7 +68,6 @@ class Traffic:
         if not self._counts:
             return
         counts, self._counts = self._counts, Counter()
-        self._agencies.clear()  # a person who moved agency counts under the new one from now on
         rows: dict[tuple[dt.date, int], dict[str, int]] = {}
         for (day, agency_id, kind), count in counts.items():
             rows.setdefault((day, agency_id), dict.fromkeys(KINDS, 0))[kind] += count
