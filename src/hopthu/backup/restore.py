@@ -21,7 +21,16 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hopthu.backup.snapshot import BLOBS, CONFIG, MANIFEST, PG_FILE, SQLITE_FILE, backups, libpq_url
+from hopthu.backup.snapshot import (
+    BLOBS,
+    CONFIG,
+    MANIFEST,
+    PG_FILE,
+    SQLITE_FILE,
+    backups,
+    copy_bodies,
+    libpq_url,
+)
 from hopthu.config import CONFIG_FILE, Settings, load_settings
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
@@ -40,7 +49,8 @@ RESTORE_QUOTA = 2**62
 class Restored:
     source: Path  # the backup folder used
     messages: int
-    folders: int  # folders made (one account) or blobs copied (an installation)
+    folders: int = 0  # folders made (one mailbox)
+    bodies: int = 0  # message bodies copied (an installation)
 
 
 def chosen(source: Path) -> Path:
@@ -64,7 +74,7 @@ def _manifest(folder: Path) -> dict:
 
 
 async def restore_installation(
-    source: Path, data: Path, *, database_url: str = "", progress: Callable[[int], None] | None = None
+    source: Path, data: Path, *, database_url: str = "", progress: Callable[[int, int], None] | None = None
 ) -> Restored:
     """Make the data folder `data` (new or empty) from the backup `source`."""
     folder = chosen(source)
@@ -96,13 +106,13 @@ async def restore_installation(
         await _pg_restore(folder / PG_FILE, database_url)
         _point_config_at(data, database_url)
     settings = load_settings(data)
-    copied = await asyncio.to_thread(_copy_tree, _blob_root(folder), settings.blob_path, progress)
+    copied, _ = await asyncio.to_thread(copy_bodies, _blob_root(folder), settings.blob_path, progress)
     store = await Store.open(settings)  # brings an older backup's schema up to date
     try:
         messages = (await store.db.all(sa.select(sa.func.count()).select_from(message)))[0][0]
     finally:
         await store.close()
-    return Restored(folder, messages, copied)
+    return Restored(folder, messages, bodies=copied)
 
 
 def _point_config_at(data: Path, database_url: str) -> None:
@@ -119,19 +129,6 @@ def _point_config_at(data: Path, database_url: str) -> None:
     if not placed:
         out += ["", "[store]", f'database_url = "{database_url}"']
     config.write_text("\n".join(out) + "\n", encoding="utf-8")
-
-
-def _copy_tree(source: Path, target: Path, progress: Callable[[int], None] | None) -> int:
-    count = 0
-    for path in source.rglob("*.zst") if source.exists() else ():
-        destination = target / path.relative_to(source)
-        if not destination.exists():
-            destination.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copyfile(path, destination)
-        count += 1
-        if progress is not None and count % 1000 == 0:
-            progress(count)
-    return count
 
 
 async def _pg_restore(dump: Path, url: str) -> None:
@@ -249,4 +246,4 @@ async def restore_account(source: Path, address: str, live: Store, settings: Set
                 )
                 await live.mail.deliver(data, parse(data), [target], internal_date=row.internal_date)
                 count += 1
-    return Restored(folder, count, made)
+    return Restored(folder, count, folders=made)

@@ -85,7 +85,7 @@ async def backup(
             copy = partial / CONFIG / relative
             copy.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, copy)
-    copied, total = await asyncio.to_thread(_copy_blobs, settings.blob_path, dest / BLOBS, progress)
+    copied, total = await asyncio.to_thread(copy_bodies, settings.blob_path, dest / BLOBS, progress)
     manifest = {
         "created_at": now.isoformat(),
         "backend": backend,
@@ -127,8 +127,9 @@ async def _pg_dump(url: str, target: Path) -> None:
         )
 
 
-def _copy_blobs(source: Path, dest: Path, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
-    """Copy the bodies `dest` does not have yet; (copied, total)."""
+def copy_bodies(source: Path, dest: Path, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+    """Copy the bodies (blob files) `dest` does not have yet, each made durable before it takes its
+    name; (copied, seen)."""
     copied = total = 0
     if not source.exists():
         return 0, 0

@@ -79,7 +79,7 @@ def restore(
                 "backup": str(done.source),
                 "data_dir": str(data),
                 "messages": done.messages,
-                "blobs": done.folders,
+                "blobs": done.bodies,
             }
         )
         return
