@@ -372,18 +372,19 @@ async def export_zip(
 
 async def zip_of(request: Request, folders: list[tuple[str, int]]) -> AsyncIterator[bytes]:
     """A zip of .eml files, streamed as it is written: each (folder name, mailbox id) in a folder of
-    the archive of that name ("" for none)."""
+    the archive of that name ("" for none; a mail folder's hierarchy becomes the archive's)."""
     sink = _Sink()
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for folder, mailbox_id in folders:
             number = 0
+            place = "/".join(" ".join(part.translate(_UNSAFE).split()) for part in folder.split("/"))
             async for row, data in _each_message(request, mailbox_id):
                 number += 1
                 envelope = row.envelope or {}
                 subject = envelope.get("subject_text") or envelope.get("subject") or ""
                 received = max(row.internal_date.astimezone(VIETNAM), _ZIP_EPOCH)  # zip knows no earlier
                 name = eml_name(number, subject)
-                entry = zipfile.ZipInfo(f"{folder}/{name}" if folder else name, received.timetuple()[:6])
+                entry = zipfile.ZipInfo(f"{place}/{name}" if place else name, received.timetuple()[:6])
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 await asyncio.to_thread(archive.writestr, entry, data)
                 yield sink.take()

@@ -40,7 +40,6 @@ STATUSES = [(s.value, s.vi) for s in lifecycle.Status]
 IDLE_DAYS = (30, 90, 150, 180)
 PASSWORD_DAYS = (60, 80, 90)
 USAGE_PERCENTS = (80, 90, 95, 100)
-_UNSAFE_NAME = str.maketrans({ch: "-" for ch in '/\\:*?"<>|'})
 
 
 @router.get(ACCOUNTS, response_class=HTMLResponse)
@@ -182,7 +181,7 @@ async def export(
             action="account.exported",
             target=found.local,
         )
-    names = [(view.label("vi").translate(_UNSAFE_NAME), view.id) for view in views]
+    names = [(view.label("vi"), view.id) for view in views]
     return StreamingResponse(
         zip_of(request, names),
         media_type="application/zip",
