@@ -8,6 +8,7 @@ import dataclasses
 from typing import Any
 
 from hopthu.directory.people import PersonRow, RowResult
+from hopthu.directory.requests import Request
 from hopthu.directory.roles import Powers
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
@@ -80,3 +81,13 @@ async def act_request(
             raise OutsideScope()
         payload["agency"] = target.code
     return found.agency_code, payload
+
+
+async def visible_request(directory: Directory, powers: Powers, request_id: int) -> Request:
+    """A filed request its reader may see: `NotFound` when there is none, `OutsideScope` for one of
+    another agency (or of none, which only the operator's staff see)."""
+    found = await directory.requests.get(request_id)
+    allowed = powers.covers(found.agency_id) if found.agency_id is not None else powers.sees_everything
+    if not allowed:
+        raise OutsideScope()
+    return found

@@ -19,7 +19,14 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from hopthu.directory.filing import ACT_ACTIONS, ACT_KINDS, OutsideScope, act_request, plan_people
+from hopthu.directory.filing import (
+    ACT_ACTIONS,
+    ACT_KINDS,
+    OutsideScope,
+    act_request,
+    plan_people,
+    visible_request,
+)
 from hopthu.directory.fulfilment import Fulfilment, person_payload, person_row
 from hopthu.directory.listfile import people_from_csv, people_from_xlsx, template_xlsx
 from hopthu.directory.people import PersonRow
@@ -27,7 +34,7 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
 from hopthu.smtp.notices import build_notice
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form
@@ -298,14 +305,11 @@ async def file_act(
 async def filed_request(request: Request, admin: Admin, request_id: int) -> Filed:
     """A request the administrator may see: 404 when there is none, 403 outside their agencies."""
     try:
-        filed = await request.app.state.services.directory.requests.get(request_id)
+        return await visible_request(request.app.state.services.directory, admin.powers, request_id)
+    except OutsideScope:
+        raise HTTPException(403) from None
     except HopThuError:
         raise HTTPException(404) from None
-    if filed.agency_id is not None:
-        check_covers(admin, filed.agency_id)
-    elif not admin.powers.sees_everything:
-        raise HTTPException(403)
-    return filed
 
 
 def _operator(admin: Admin) -> None:

@@ -10,12 +10,12 @@ from fastapi import Path as PathParam
 
 from hopthu.directory.accounts import Account
 from hopthu.directory.agencies import Agency
-from hopthu.directory.filing import act_request, plan_people
+from hopthu.directory.filing import act_request, plan_people, visible_request
 from hopthu.directory.fulfilment import Fulfilment, person_payload
 from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
 from hopthu.directory.roles import Powers
-from hopthu.errors import HopThuError, NotFound
+from hopthu.errors import HopThuError
 from hopthu.web.api.access import Caller, calling
 from hopthu.web.api.models import AccountOut, AgencyOut, DecisionIn, Problem, RequestIn, RequestOut
 from hopthu.web.params import RowId
@@ -142,13 +142,7 @@ async def list_requests(
 
 
 async def _filed(request: Request, caller: Caller, request_id: int) -> Filed:
-    found = await request.app.state.services.directory.requests.get(request_id)
-    if found.agency_id is None:
-        if not caller.powers.sees_everything:
-            raise NotFound(f"Không có yêu cầu số {request_id}", f"No request number {request_id}")
-    else:
-        caller.check(found.agency_id)
-    return found
+    return await visible_request(request.app.state.services.directory, caller.powers, request_id)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut, responses=REFUSALS, tags=["requests"])
