@@ -34,7 +34,7 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
 from hopthu.smtp.notices import build_notice
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, operating
 from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form
@@ -312,23 +312,17 @@ async def filed_request(request: Request, admin: Admin, request_id: int) -> File
         raise HTTPException(404) from None
 
 
-def _operator(admin: Admin) -> None:
-    if not admin.powers.operator:
-        raise HTTPException(403)
-
-
 @router.post(REQUESTS + "/{request_id}/duyet", response_class=HTMLResponse)
 async def approve(
     request: Request,
     request_id: RowId,
-    admin: Annotated[Admin, Depends(administering)],
+    admin: Annotated[Admin, Depends(operating)],
     address: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
-    _operator(admin)
     filed = await filed_request(request, admin, request_id)
     services = request.app.state.services
     filters = _back_filters(back)
@@ -360,14 +354,13 @@ async def approve(
 async def reject(
     request: Request,
     request_id: RowId,
-    admin: Annotated[Admin, Depends(administering)],
+    admin: Annotated[Admin, Depends(operating)],
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
-    _operator(admin)
     filed = await filed_request(request, admin, request_id)
     filters = _back_filters(back)
     try:
@@ -392,12 +385,11 @@ async def reject(
 async def approve_batch(
     request: Request,
     batch: str,
-    admin: Annotated[Admin, Depends(administering)],
+    admin: Annotated[Admin, Depends(operating)],
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
-    _operator(admin)
     services = request.app.state.services
     filed = await services.directory.requests.list(batch=batch, limit=1)
     outcome = await Fulfilment(services.directory).approve_batch(batch, actor=admin.actor, within=None)
