@@ -1,7 +1,7 @@
 """Mail to hotro@ becomes a ticket (R7.2, R11.2): every message delivered to the helpdesk mailbox's
 INBOX is filed as a `feedback` request in the operator's queue, tied to the sender's agency when the
 sender is one of ours (so that agency's managers follow it too). A reply to a ticket's answer joins
-that ticket instead of opening another (In-Reply-To / References).
+that ticket instead of opening another (its In-Reply-To names the ticket).
 
 Filing happens beside delivery, not before the SMTP answer: the message is already safe in the
 mailbox, and a ticket that could not be filed is logged with the message's place to be filed again.
@@ -10,18 +10,23 @@ mailbox, and a ticket that could not be filed is logged with the message's place
 from __future__ import annotations
 
 import asyncio
+import email.utils
 import logging
+import re
 from typing import Any
 
 import sqlalchemy as sa
 
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.requests import RequestService
+from hopthu.errors import HopThuError
 from hopthu.smtp.notices import HELPDESK
 from hopthu.store.mailstore import Delivered, Target
 from hopthu.store.schema import account, agency
 
 log = logging.getLogger("hopthu.helpdesk")
+ANSWER_TAG = "phieu-ho-tro-"
+_ANSWERED = re.compile(rf"\.{ANSWER_TAG}(\d{{1,10}})@")
 
 
 class HelpdeskIntake:
@@ -102,15 +107,16 @@ class HelpdeskIntake:
         )
 
     async def _thread(self, envelope: dict) -> Any:
-        """The ticket this message answers (among the newest), from the Message-IDs of its thread."""
-        wanted = (envelope.get("in_reply_to") or "").split()
-        if not wanted:
+        """The ticket this message answers: our answers' Message-IDs carry the ticket's number
+        (`answer_id`), so the In-Reply-To of a reply names it; no ticket is searched."""
+        found = _ANSWERED.search(envelope.get("in_reply_to") or "")
+        if found is None:
             return None
-        tickets = await self.requests.list(kind="feedback", limit=5000)
-        for ticket in tickets:
-            if set(ticket.payload.get("thread", [])) & set(wanted):
-                return ticket
-        return None
+        try:
+            ticket = await self.requests.get(int(found[1]))
+        except HopThuError:
+            return None
+        return ticket if ticket.kind == "feedback" else None
 
     async def _agency_of(self, sender: str) -> str | None:
         local, _, domain = sender.lower().partition("@")
@@ -124,6 +130,11 @@ class HelpdeskIntake:
             .where(account.c.local == local)
         )
         return found[0][0] if found else None
+
+
+def answer_id(ticket_id: int, domain: str) -> str:
+    """The Message-ID of an answer to a ticket, naming the ticket for the reply to find."""
+    return email.utils.make_msgid(f"{ANSWER_TAG}{ticket_id}", domain=domain)
 
 
 def _first_address(addresses: Any) -> str | None:

@@ -18,6 +18,7 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
 from hopthu.mail.searchtext import part_text, text_parts
+from hopthu.smtp.helpdesk import answer_id
 from hopthu.smtp.notices import HELPDESK, SIGNATURE
 from hopthu.smtp.pipeline import Incoming
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
@@ -136,7 +137,7 @@ async def answer(
     subject = payload.get("subject") or ""
     reply["Subject"] = subject if subject.lower().startswith(("re:", "tl:")) else f"Re: {subject}"
     reply["Date"] = email.utils.format_datetime(services.store.mail.clock())
-    message_id = email.utils.make_msgid("phieu-ho-tro", domain=domain)
+    message_id = answer_id(found.id, domain)
     reply["Message-ID"] = message_id
     thread = [m for m in payload.get("thread", []) if m]
     if thread:
