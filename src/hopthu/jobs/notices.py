@@ -9,7 +9,6 @@ from collections import defaultdict
 import sqlalchemy as sa
 
 from hopthu.jobs.base import JobContext
-from hopthu.smtp.notices import build_notice
 from hopthu.store import dialect
 from hopthu.store.schema import notice
 
@@ -38,12 +37,8 @@ class Notices:
         if key in self.sent[account_id]:
             return False
         ctx = self.ctx
-        domain = ctx.settings.server.domain
         for recipient in dict.fromkeys(recipients):
-            data = build_notice(
-                recipient=recipient, subject=subject, vi=vi, en=en, now=ctx.now, domain=domain
-            )
-            await ctx.services.pipeline.notify(data, recipient)
+            await ctx.services.pipeline.tell(recipient, subject=subject, vi=vi, en=en)
         db = ctx.services.store.db
         async with db.write() as conn:
             statement = dialect.insert(db.backend, notice).values(

@@ -33,6 +33,7 @@ from hopthu.smtp.dkim import sign
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.helpdesk import HelpdeskIntake
+from hopthu.smtp.notices import build_notice
 from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
@@ -179,6 +180,18 @@ class Pipeline:
             )
         self.helpdesk.after_delivery(delivered, parsed.envelope, parsed.subject, incoming.mail_from)
         return Outcome(replies.QUEUED, delivered)
+
+    async def tell(self, recipient: str, *, subject: str, vi: str, en: str) -> None:
+        """A notice in the system's words (`smtp.notices`), from the helpdesk's address."""
+        notice = build_notice(
+            recipient=recipient,
+            subject=subject,
+            vi=vi,
+            en=en,
+            now=self.router.ctx.now(),
+            domain=self.settings.server.domain,
+        )
+        await self.notify(notice, recipient)
 
     async def notify(self, notice: bytes, recipient: str) -> None:
         """Deliver a message the system writes (bounces, warnings) from the null sender: no loops."""

@@ -33,7 +33,6 @@ from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
-from hopthu.smtp.notices import build_notice
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, operating
 from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
@@ -465,9 +464,6 @@ async def _tell(request: Request, local: str | None, subject: str, vi: str, en: 
     domain = services.settings.server.domain
     recipient = f"{local}@{domain}"
     try:
-        notice = build_notice(
-            recipient=recipient, subject=subject, vi=vi, en=en, now=services.store.mail.clock(), domain=domain
-        )
-        await services.pipeline.notify(notice, recipient)
+        await services.pipeline.tell(recipient, subject=subject, vi=vi, en=en)
     except Exception:
         log.exception("the notice to %s could not be delivered", recipient)
