@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from hopthu.directory import audit
 from hopthu.directory.agencies import find
 from hopthu.directory.context import DirectoryContext
-from hopthu.directory.roles import ROLES, Powers, powers_of
+from hopthu.directory.roles import Powers, check_role, powers_of
 from hopthu.errors import HopThuError, NotFound
 from hopthu.store.schema import agency, api_token
 
@@ -63,13 +63,7 @@ class ApiTokens:
         name = " ".join(name.split())
         if not name:
             raise HopThuError("Cần đặt tên cho token", "A token needs a name")
-        if role not in ROLES:
-            raise HopThuError(f"Vai trò không hợp lệ: {role}", f"Unknown role: {role}")
-        if (role == "agency_manager") != (agency_code is not None):
-            raise HopThuError(
-                "Chỉ token của người quản lý danh sách hộp thư gắn với một cơ quan",
-                "Only an agency manager's token is tied to an agency",
-            )
+        check_role(role, agency_code)
         secret = PREFIX + secrets.token_urlsafe(32)
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:

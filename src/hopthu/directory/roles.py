@@ -56,6 +56,18 @@ def subtree(parents: dict[int, int | None], roots: set[int]) -> frozenset[int]:
     return frozenset(found)
 
 
+def check_role(role: str, agency_code: str | None) -> None:
+    """A role is one of `ROLES`, tied to an agency exactly when it is an agency manager's (for a
+    person's grant and an integration's token alike)."""
+    if role not in ROLES:
+        raise HopThuError(f"Vai trò không hợp lệ: {role}", f"Unknown role: {role}")
+    if (role == "agency_manager") != (agency_code is not None):
+        raise HopThuError(
+            "Chỉ vai trò người quản lý danh sách hộp thư gắn với một cơ quan",
+            "Only an agency mailbox manager's role is tied to an agency",
+        )
+
+
 async def powers_of(db: Database, grants: list[tuple[str, int | None]]) -> Powers:
     """The powers (role, agency id) grants give: a manager's agencies include every sub-unit below."""
     roles = {role for role, _ in grants}
@@ -79,13 +91,7 @@ class RoleService:
         return await powers_of(db, list(grants))
 
     async def grant(self, local: str, role: str, *, agency_code: str | None = None, actor: str) -> None:
-        if role not in ROLES:
-            raise HopThuError(f"Vai trò không hợp lệ: {role}", f"Unknown role: {role}")
-        if (role == "agency_manager") != (agency_code is not None):
-            raise HopThuError(
-                "Chỉ người quản lý danh sách hộp thư gắn với một cơ quan",
-                "Only an agency mailbox manager is tied to an agency",
-            )
+        check_role(role, agency_code)
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             account_id = (
