@@ -52,13 +52,23 @@ class Served:
     def account(self, given: str = "Minh", family: str = "Nguyễn", middle: str = "Văn") -> str:
         """A person at `sokhcn` whose password is `PASSWORD`; returns the local part of the address."""
         added = self.cli(
-            "account", "add", "--family", family, "--middle", middle, "--given", given,
-            "--agency", "sokhcn", "--json",
+            "account",
+            "add",
+            "--family",
+            family,
+            "--middle",
+            middle,
+            "--given",
+            given,
+            "--agency",
+            "sokhcn",
+            "--json",
         )
         assert added.code == 0, added.err
         made = added.json()
         local = made["address"].split("@")[0]
-        changed = self.cli("account", "change-password", local, stdin=f"{made['temporary_password']}\n{PASSWORD}\n")
+        answers = f"{made['temporary_password']}\n{PASSWORD}\n"
+        changed = self.cli("account", "change-password", local, stdin=answers)
         assert changed.code == 0, changed.err
         self.people[local] = PASSWORD
         return local
