@@ -43,6 +43,7 @@ from hopthu.mail.envelope import address_text, display_name
 from hopthu.mail.headers import decode_words, to_text
 from hopthu.mail.message import Attachment, filename, find_attachments
 from hopthu.mail.mime import scan
+from hopthu.mail.searchtext import drop_hidden
 from hopthu.mail.structure import Node
 from hopthu.policy import lifecycle, quota, secrecy
 from hopthu.smtp.limits import Verdict
@@ -319,7 +320,6 @@ def _text_leaves(node: Node) -> list[Node]:
 
 
 _BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|tr|h[1-6]|blockquote|table)\s*>")
-_HIDDEN = re.compile(r"(?is)<(script|style|head|title)\b.*?</\1\s*>|<!--.*?-->")
 _TAG = re.compile(r"<[^<>]*>")
 
 
@@ -333,7 +333,7 @@ def body_text(data: bytes, structure: Node) -> str:
     charset = next((v for k, v in chosen.get("params") or () if k.lower() == "charset"), None)
     text = to_text(lenient_body(data, chosen, QUOTE_LIMIT), charset)
     if chosen.get("subtype", "plain").lower() in ("html", "xhtml+xml"):
-        text = _HIDDEN.sub(" ", text)
+        text = drop_hidden(text)
         text = html.unescape(_TAG.sub("", _BLOCK_END.sub("\n", text.replace("\r\n", " ").replace("\n", " "))))
         text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
         text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
