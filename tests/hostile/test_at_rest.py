@@ -9,6 +9,7 @@ import imaplib
 import os
 import smtplib
 import stat
+import time
 import uuid
 from collections.abc import Iterator
 from email.message import EmailMessage
@@ -57,8 +58,6 @@ def _wait_for_inbox(port: int, local: str, count: int) -> list[bytes]:
         found = _fetch_all(port, local)
         if len(found) >= count:
             return found
-        import time
-
         time.sleep(0.1)
     raise AssertionError("the message did not arrive")
 
