@@ -163,15 +163,12 @@ async def restore_installation(
         )
     private_folder(data)
     try:
-        await _restore_into(folder, manifest, data, database_url, key)
-        settings = load_settings(data)
-        copied = await asyncio.to_thread(
-            restore_bodies, _blob_root(folder), settings.blob_path, key, progress
-        )
+        copied = await _restore_into(folder, manifest, data, database_url, key, progress)
     except HopThuError:
         for left in data.iterdir():  # a half-restored folder must not look like a good one
             shutil.rmtree(left) if left.is_dir() else left.unlink()
         raise
+    settings = load_settings(data)
     store = await Store.open(settings)  # brings an older backup's schema up to date
     try:
         messages = (await store.db.all(sa.select(sa.func.count()).select_from(message)))[0][0]
@@ -181,29 +178,39 @@ async def restore_installation(
 
 
 async def _restore_into(
-    folder: Path, manifest: dict, data: Path, database_url: str, key: bytes | None
-) -> None:
-    """The configuration, keys and database of the backup `folder` into the data folder `data`."""
+    folder: Path,
+    manifest: dict,
+    data: Path,
+    database_url: str,
+    key: bytes | None,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """The configuration, keys, bodies and database of the backup `folder` into the data folder
+    `data`; how many bodies were copied. The database comes last, so a body found damaged stops
+    the restore before an empty PostgreSQL database has been filled."""
+    sqlite = manifest["backend"] == "sqlite"
+    if sqlite and database_url:
+        raise HopThuError(
+            "Bản sao lưu SQLite được khôi phục vào thư mục dữ liệu, không vào PostgreSQL",
+            "A SQLite backup is restored into the data folder, not into PostgreSQL",
+        )
+    if not sqlite and not database_url:
+        raise HopThuError(
+            "Bản sao lưu PostgreSQL cần --database-url (một cơ sở dữ liệu trống)",
+            "A PostgreSQL backup needs --database-url (an empty database)",
+        )
     config = folder / CONFIG
     if config.exists():
         for path in sorted(config.rglob("*")):
             if path.is_file():
                 relative = path.relative_to(config)
                 _bring(path, data / relative.with_name(relative.name.removesuffix(sealed.SUFFIX)), key)
-    if manifest["backend"] == "sqlite":
-        if database_url:
-            raise HopThuError(
-                "Bản sao lưu SQLite được khôi phục vào thư mục dữ liệu, không vào PostgreSQL",
-                "A SQLite backup is restored into the data folder, not into PostgreSQL",
-            )
+    blobs = load_settings(data).blob_path
+    copied = await asyncio.to_thread(restore_bodies, _blob_root(folder), blobs, key, progress)
+    if sqlite:
         await asyncio.to_thread(_bring, _stored(folder, SQLITE_FILE), data / SQLITE_FILE, key)
         _point_config_at(data, "")
     else:
-        if not database_url:
-            raise HopThuError(
-                "Bản sao lưu PostgreSQL cần --database-url (một cơ sở dữ liệu trống)",
-                "A PostgreSQL backup needs --database-url (an empty database)",
-            )
         dump = data / f".khoi-phuc-{PG_FILE}"
         try:
             await asyncio.to_thread(_bring, _stored(folder, PG_FILE), dump, key)
@@ -211,6 +218,7 @@ async def _restore_into(
         finally:
             dump.unlink(missing_ok=True)
         _point_config_at(data, database_url)
+    return copied
 
 
 def _point_config_at(data: Path, database_url: str) -> None:
