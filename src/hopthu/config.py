@@ -110,6 +110,10 @@ class BackupSettings:
     dir: str = ""
     # How many backups the job keeps (the oldest go first; the bodies they share stay).
     keep: int = 7
+    # R13.5: an absolute path, outside the data folder and the backups, to a file of 32 random bytes
+    # (`head -c 32 /dev/urandom > /etc/hopthu/backup.key`): every backup is then encrypted with it
+    # (AES-256-GCM, see backup/sealed.py) and restored only with it. Empty: backups are not encrypted.
+    key_file: str = ""
 
 
 @dataclass(frozen=True)

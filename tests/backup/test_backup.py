@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -109,3 +110,51 @@ async def test_one_mailbox_comes_back_as_restored_folders(
     assert [await store.mail.message_bytes(folder.id, m.uid) for m in back] == [data for _, _, data in kept]
     with pytest.raises(HopThuError):
         await restore_account(dest, "khongco@cantho.gov.vn", store, settings)
+
+
+async def test_sealed_backups_stay_incremental_and_open_only_with_their_key(
+    directory: Directory, settings: Settings, tmp_path: Path, tmp_path_factory, target_url: str
+) -> None:
+    store = directory.ctx.store
+    await directory.agencies.add("Sở Nội vụ", actor="test")
+    await directory.people.register([PersonRow("Nguyễn", "Văn", "Minh", "sonv")], actor="test")
+    owner = (await directory.accounts.get("nvminh")).id
+    kept = [await deliver(store, owner, n) for n in range(4)]
+    key_file = tmp_path_factory.mktemp("khoa") / "backup.key"
+    key_file.write_bytes(os.urandom(32))
+    keyed = replace(settings, backup=replace(settings.backup, key_file=str(key_file)))
+    inside = settings.data_dir / "backup.key"
+    with pytest.raises(HopThuError, match="outside the data folder"):
+        await backup(
+            replace(settings, backup=replace(settings.backup, key_file=str(inside.resolve()))),
+            tmp_path / "x",
+            now=dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC),
+        )
+
+    dest = tmp_path / "sao-luu"
+    first = await backup(keyed, dest, now=dt.datetime(2026, 12, 1, 1, tzinfo=dt.UTC))
+    assert first.sealed and first.blobs_copied == first.blobs_total >= 4
+    stored = [p for p in dest.rglob("*") if p.is_file() and p.name != "manifest.json"]
+    assert stored and all(p.name.endswith(".sealed") for p in stored)
+    kept += [await deliver(store, owner, n) for n in range(10, 12)]
+    second = await backup(keyed, dest, now=dt.datetime(2026, 12, 2, 1, tzinfo=dt.UTC))
+    assert second.blobs_copied == second.blobs_total - first.blobs_total == 2  # only the new bodies
+
+    with pytest.raises(HopThuError, match="is encrypted: give its key"):
+        await restore_account(dest, "nvminh", store, settings)
+    with pytest.raises(HopThuError, match="Wrong backup key"):
+        await restore_account(dest, "nvminh", store, settings, key=bytes(32))
+    done = await restore_account(dest, "nvminh", store, settings, key=key_file.read_bytes())
+    assert done.messages == 6
+
+    restored = tmp_path / "khoi-phuc"
+    with pytest.raises(HopThuError, match="encrypted"):
+        await restore_installation(dest, restored, database_url=target_url)
+    back = await restore_installation(dest, restored, database_url=target_url, key=key_file.read_bytes())
+    assert back.messages >= 6
+    again = await Store.open(load_settings(restored))
+    try:
+        for mailbox_id, uid, data in kept:
+            assert await again.mail.message_bytes(mailbox_id, uid) == data
+    finally:
+        await again.close()

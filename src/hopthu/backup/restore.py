@@ -4,6 +4,10 @@ folders under "Khôi phục <date>/…" so nothing there now is overwritten or d
 
 A PostgreSQL backup is restored into an empty database given by `--database-url` (`pg_restore`);
 restoring one account from it goes through a temporary database on the same server, dropped after.
+
+A sealed backup (R13.5) is opened with the key that sealed it (`--key-file` or `backup.key_file`);
+every file is authenticated as it is decrypted, and a wrong key or a changed byte stops the restore
+with words saying which. Whatever is restored is readable by the server's account only.
 """
 
 from __future__ import annotations
@@ -11,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import json
+import os
 import shutil
 import uuid
 from collections.abc import AsyncIterator, Callable
@@ -19,8 +24,10 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 
 import sqlalchemy as sa
+import zstandard
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hopthu.backup import sealed
 from hopthu.backup.snapshot import (
     BLOBS,
     CONFIG,
@@ -28,15 +35,14 @@ from hopthu.backup.snapshot import (
     PG_FILE,
     SQLITE_FILE,
     backups,
-    copy_bodies,
     libpq_url,
 )
 from hopthu.config import CONFIG_FILE, Settings, load_settings
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
 from hopthu.policy.dates import VIETNAM
+from hopthu.security.private import FILE_MODE, private_folder
 from hopthu.store import Store
-from hopthu.store.blobs import BlobStore
 from hopthu.store.db import backend_of
 from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Target
@@ -73,46 +79,146 @@ def _manifest(folder: Path) -> dict:
     return json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
 
 
+def _key_for(folder: Path, manifest: dict, key: bytes | None) -> bytes | None:
+    """The key to open this backup with: None for an unencrypted one; an encrypted one refuses to
+    start without its key, or with another (the manifest names the key by its id)."""
+    seal = manifest.get("sealed")
+    if not seal:
+        return None
+    if key is None:
+        raise HopThuError(
+            f"Bản sao lưu {folder} được mã hóa: hãy cho khóa của nó (--key-file hoặc backup.key_file)",
+            f"The backup {folder} is encrypted: give its key (--key-file or backup.key_file)",
+            code="backup",
+        )
+    if sealed.key_id(key).hex() != seal.get("key_id"):
+        raise sealed.wrong_key(folder)
+    return key
+
+
+def _bring(source: Path, target: Path, key: bytes | None) -> None:
+    """One file of a backup into place (0600): decrypted when sealed, copied when not."""
+    private_folder(target.parent)
+    if source.name.endswith(sealed.SUFFIX):
+        if key is None:
+            raise HopThuError(
+                f"{source} được mã hóa nhưng bản sao lưu không ghi khóa nào",
+                f"{source} is encrypted but the backup names no key",
+                code="backup",
+            )
+        sealed.open_file(source, target, key)
+        return
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with source.open("rb") as reading, os.fdopen(fd, "wb") as writing:
+        shutil.copyfileobj(reading, writing)
+
+
+def _stored(folder: Path, name: str) -> Path:
+    """A backup's file by its plain name: the sealed one when there is one."""
+    candidate = folder / (name + sealed.SUFFIX)
+    return candidate if candidate.exists() else folder / name
+
+
+def restore_bodies(
+    source: Path, dest: Path, key: bytes | None, progress: Callable[[int, int], None] | None = None
+) -> int:
+    """The backup's bodies into the blob folder `dest`, decrypting sealed ones; how many copied.
+    Each takes its name only once complete, so a body in place always means whole bytes."""
+    copied = 0
+    if not source.exists():
+        return 0
+    for path in source.rglob("*.zst*"):
+        name = path.name.removesuffix(sealed.SUFFIX)
+        if not name.endswith(".zst"):
+            continue  # an unfinished copy (.part)
+        target = dest / path.parent.relative_to(source) / name
+        if target.exists():
+            continue
+        temporary = target.with_name(target.name + ".part")
+        _bring(path, temporary, key)
+        temporary.rename(target)
+        copied += 1
+        if progress is not None and copied % 1000 == 0:
+            progress(copied, copied)
+    return copied
+
+
 async def restore_installation(
-    source: Path, data: Path, *, database_url: str = "", progress: Callable[[int, int], None] | None = None
+    source: Path,
+    data: Path,
+    *,
+    database_url: str = "",
+    progress: Callable[[int, int], None] | None = None,
+    key: bytes | None = None,
 ) -> Restored:
     """Make the data folder `data` (new or empty) from the backup `source`."""
     folder = chosen(source)
     manifest = _manifest(folder)
+    key = _key_for(folder, manifest, key)
     if data.exists() and any(data.iterdir()):
         raise HopThuError(
             f"Thư mục {data} không trống: khôi phục vào một thư mục mới",
             f"The folder {data} is not empty: restore into a new one",
             code="conflict",
         )
-    data.mkdir(parents=True, exist_ok=True)
-    config = folder / CONFIG
-    if config.exists():
-        shutil.copytree(config, data, dirs_exist_ok=True)
-    if manifest["backend"] == "sqlite":
-        if database_url:
-            raise HopThuError(
-                "Bản sao lưu SQLite được khôi phục vào thư mục dữ liệu, không vào PostgreSQL",
-                "A SQLite backup is restored into the data folder, not into PostgreSQL",
-            )
-        shutil.copyfile(folder / SQLITE_FILE, data / SQLITE_FILE)
-        _point_config_at(data, "")
-    else:
-        if not database_url:
-            raise HopThuError(
-                "Bản sao lưu PostgreSQL cần --database-url (một cơ sở dữ liệu trống)",
-                "A PostgreSQL backup needs --database-url (an empty database)",
-            )
-        await _pg_restore(folder / PG_FILE, database_url)
-        _point_config_at(data, database_url)
+    private_folder(data)
+    try:
+        copied = await _restore_into(folder, manifest, data, database_url, key, progress)
+    except HopThuError:
+        for left in data.iterdir():  # a half-restored folder must not look like a good one
+            shutil.rmtree(left) if left.is_dir() else left.unlink()
+        raise
     settings = load_settings(data)
-    copied, _ = await asyncio.to_thread(copy_bodies, _blob_root(folder), settings.blob_path, progress)
     store = await Store.open(settings)  # brings an older backup's schema up to date
     try:
         messages = (await store.db.all(sa.select(sa.func.count()).select_from(message)))[0][0]
     finally:
         await store.close()
     return Restored(folder, messages, bodies=copied)
+
+
+async def _restore_into(
+    folder: Path,
+    manifest: dict,
+    data: Path,
+    database_url: str,
+    key: bytes | None,
+    progress: Callable[[int, int], None] | None,
+) -> int:
+    """The configuration, keys, bodies and database of the backup `folder` into the data folder
+    `data`; how many bodies were copied. The database comes last, so a body found damaged stops
+    the restore before an empty PostgreSQL database has been filled."""
+    sqlite = manifest["backend"] == "sqlite"
+    if sqlite and database_url:
+        raise HopThuError(
+            "Bản sao lưu SQLite được khôi phục vào thư mục dữ liệu, không vào PostgreSQL",
+            "A SQLite backup is restored into the data folder, not into PostgreSQL",
+        )
+    if not sqlite and not database_url:
+        raise HopThuError(
+            "Bản sao lưu PostgreSQL cần --database-url (một cơ sở dữ liệu trống)",
+            "A PostgreSQL backup needs --database-url (an empty database)",
+        )
+    config = folder / CONFIG
+    if config.exists():
+        for path in sorted(config.rglob("*")):
+            if path.is_file():
+                relative = path.relative_to(config)
+                _bring(path, data / relative.with_name(relative.name.removesuffix(sealed.SUFFIX)), key)
+    blobs = load_settings(data).blob_path
+    copied = await asyncio.to_thread(restore_bodies, _blob_root(folder), blobs, key, progress)
+    if sqlite:
+        await asyncio.to_thread(_bring, _stored(folder, SQLITE_FILE), data / SQLITE_FILE, key)
+        _point_config_at(data, "")
+    else:
+        dump = data / f".khoi-phuc-{PG_FILE}"
+        try:
+            await asyncio.to_thread(_bring, _stored(folder, PG_FILE), dump, key)
+            await _pg_restore(dump, database_url)
+        finally:
+            dump.unlink(missing_ok=True)
+        _point_config_at(data, database_url)
+    return copied
 
 
 def _point_config_at(data: Path, database_url: str) -> None:
@@ -151,16 +257,16 @@ async def _pg_restore(dump: Path, url: str) -> None:
 
 
 @asynccontextmanager
-async def _opened(folder: Path, live: Settings) -> AsyncIterator[Store]:
+async def _opened(folder: Path, live: Settings, key: bytes | None) -> AsyncIterator[Store]:
     """The backup's database, opened read-only in spirit: a copy for SQLite, a temporary database
     beside the live one for PostgreSQL (dropped after)."""
     manifest = _manifest(folder)
     scratch = Path(live.data_dir) / f".khoi-phuc-{uuid.uuid4().hex[:8]}"
-    scratch.mkdir()
+    scratch.mkdir(mode=0o700)
     temporary = ""
     try:
         if manifest["backend"] == "sqlite":
-            shutil.copyfile(folder / SQLITE_FILE, scratch / SQLITE_FILE)
+            await asyncio.to_thread(_bring, _stored(folder, SQLITE_FILE), scratch / SQLITE_FILE, key)
             url = f"sqlite+aiosqlite:///{(scratch / SQLITE_FILE).resolve()}"
         else:
             if backend_of(live.database_url) != "postgresql":
@@ -171,7 +277,8 @@ async def _opened(folder: Path, live: Settings) -> AsyncIterator[Store]:
             temporary = f"hopthu_khoiphuc_{uuid.uuid4().hex[:8]}"
             await _admin(live.database_url, f'CREATE DATABASE "{temporary}"')
             url = live.database_url.rsplit("/", 1)[0] + f"/{temporary}"
-            await _pg_restore(folder / PG_FILE, url)
+            await asyncio.to_thread(_bring, _stored(folder, PG_FILE), scratch / PG_FILE, key)
+            await _pg_restore(scratch / PG_FILE, url)
         settings = replace(live, data_dir=scratch, store=replace(live.store, database_url=url))
         store = await Store.open(settings, migrate=True)
         try:
@@ -193,9 +300,21 @@ async def _admin(url: str, statement: str) -> None:
         await engine.dispose()
 
 
-async def restore_account(source: Path, address: str, live: Store, settings: Settings) -> Restored:
+def _body(root: Path, digest: str, key: bytes | None) -> bytes:
+    """One body of the backup, decrypted when sealed, decompressed."""
+    plain = root / digest[:2] / digest[2:4] / f"{digest}.zst"
+    stored = plain.with_name(plain.name + sealed.SUFFIX)
+    sealed_here = key is not None and stored.exists()
+    compressed = sealed.open_bytes(stored, key) if sealed_here and key else plain.read_bytes()
+    return zstandard.ZstdDecompressor().decompress(compressed)
+
+
+async def restore_account(
+    source: Path, address: str, live: Store, settings: Settings, key: bytes | None = None
+) -> Restored:
     """Bring one mailbox's folders back from the backup into the live store, as new folders."""
     folder = chosen(source)
+    key = _key_for(folder, _manifest(folder), key)
     local = address.strip().lower().split("@")[0]
     taken = await live.db.all(sa.select(account.c.id).where(account.c.local == local))
     if not taken:
@@ -203,7 +322,7 @@ async def restore_account(source: Path, address: str, live: Store, settings: Set
             f"Không có hộp thư '{address}' để khôi phục vào", f"No mailbox '{address}' to restore into"
         )
     owner = taken[0][0]
-    blobs = BlobStore(_blob_root(folder))
+    root = _blob_root(folder)
     stamp = (
         dt.datetime.fromisoformat(_manifest(folder)["created_at"])
         .astimezone(VIETNAM)
@@ -211,7 +330,7 @@ async def restore_account(source: Path, address: str, live: Store, settings: Set
     )
     folders = Folders(live.db, live.events, live.mail.clock)
     count = made = 0
-    async with _opened(folder, settings) as old:
+    async with _opened(folder, settings, key) as old:
         found = await old.db.all(sa.select(account.c.id).where(account.c.local == local))
         if not found:
             raise HopThuError(
@@ -238,7 +357,7 @@ async def restore_account(source: Path, address: str, live: Store, settings: Set
             await folders.create(owner, name)
             made += 1
             for row in rows:
-                data = (row.prefix or b"") + await asyncio.to_thread(blobs.get, row.blob_hash)
+                data = (row.prefix or b"") + await asyncio.to_thread(_body, root, row.blob_hash, key)
                 # An operator's restore may take the mailbox past its quota (the quota job then tells
                 # the owner); stopping halfway would leave a folder half restored.
                 target = Target(

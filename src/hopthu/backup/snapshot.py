@@ -9,6 +9,12 @@ only when new, so each backup after the first copies only the mail that arrived 
 
 DEST/<UTC time>/ holds the database, the data folder's configuration and keys, and `manifest.json`
 (written last: a folder without it is an unfinished backup); DEST/blobs/ holds the bodies.
+
+Everything is written readable by the server's account only (files 0600, folders 0700). With a key
+configured (`backup.key_file`, R13.5) the database, every configuration file and key, and every body
+are sealed (`backup/sealed.py`, names ending in `.sealed`) and the manifest records which key sealed
+them; the database is snapshotted into the data folder first, so no plaintext copy ever reaches DEST.
+Without one, the backup is written as it is and `hopthu backup` says it is not encrypted.
 """
 
 from __future__ import annotations
@@ -19,12 +25,15 @@ import json
 import os
 import shutil
 import sqlite3
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from hopthu.backup import sealed
 from hopthu.config import CONFIG_FILE, Settings
 from hopthu.errors import HopThuError
+from hopthu.security.private import FILE_MODE, make_private, private_folder
 from hopthu.security.secretbox import KEY_FILE
 from hopthu.store.db import backend_of
 
@@ -42,6 +51,7 @@ class Backup:
     blobs_copied: int
     blobs_total: int
     database_bytes: int
+    sealed: bool = False  # encrypted with the configured backup key
 
 
 def libpq_url(url: str) -> str:
@@ -60,44 +70,91 @@ def config_files(settings: Settings) -> list[str]:
     ]
 
 
+def backup_key(settings: Settings, dest: Path | None = None) -> bytes | None:
+    """The key backups are sealed with (R13.5), or None when none is configured. It must live outside
+    the data folder and outside the backups: whoever holds a copy of either must not hold the key."""
+    if not settings.backup.key_file:
+        return None
+    path = Path(settings.backup.key_file).expanduser()
+    places = [settings.data_dir, *([dest] if dest is not None else [])]
+    if not path.is_absolute() or any(path.resolve().is_relative_to(p.resolve()) for p in places):
+        raise HopThuError(
+            f"backup.key_file phải là đường dẫn tuyệt đối ngoài thư mục dữ liệu và nơi sao lưu: {path}",
+            f"backup.key_file must be an absolute path outside the data folder and the backups: {path}",
+            code="config",
+        )
+    return sealed.read_key(path)
+
+
 async def backup(
     settings: Settings, dest: Path, *, now: dt.datetime, progress: Callable[[int, int], None] | None = None
 ) -> Backup:
-    """One backup of the installation `settings` describe into `dest` (made if missing)."""
-    dest.mkdir(parents=True, exist_ok=True)
+    """One backup of the installation `settings` describe into `dest` (made if missing), sealed when
+    a backup key is configured."""
+    key = backup_key(settings, dest)
+    private_folder(dest)
     name = now.astimezone(dt.UTC).strftime("%Y%m%dT%H%M%SZ")
     final = dest / name
     if final.exists():
         raise HopThuError(f"Đã có bản sao lưu {final}", f"A backup {final} already exists", code="conflict")
     partial = dest / f"{name}.partial"
     shutil.rmtree(partial, ignore_errors=True)
-    partial.mkdir()
+    partial.mkdir(mode=0o700)
     backend = backend_of(settings.database_url)
-    if backend == "sqlite":
-        target = partial / SQLITE_FILE
-        await asyncio.to_thread(_sqlite_snapshot, settings.data_dir / SQLITE_FILE, target)
-    else:
-        target = partial / PG_FILE
-        await _pg_dump(settings.database_url, target)
+    plain_name = SQLITE_FILE if backend == "sqlite" else PG_FILE
+    # The snapshot is taken beside the live database (as private as it), then sealed into DEST.
+    scratch = settings.data_dir / f".sao-luu-{uuid.uuid4().hex[:8]}-{plain_name}" if key else None
+    target = partial / (plain_name + sealed.SUFFIX if key else plain_name)
+    snapshot = scratch or target
+    try:
+        if backend == "sqlite":
+            await asyncio.to_thread(_sqlite_snapshot, settings.data_dir / SQLITE_FILE, snapshot)
+        else:
+            await _pg_dump(settings.database_url, snapshot)
+        make_private(snapshot)
+        if scratch is not None and key is not None:
+            await asyncio.to_thread(sealed.seal_file, scratch, target, key)
+    finally:
+        if scratch is not None:
+            scratch.unlink(missing_ok=True)
     for relative in config_files(settings):
         source = settings.path(relative)
         if source.exists() and not Path(relative).is_absolute():
             copy = partial / CONFIG / relative
-            copy.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy2(source, copy)
-    copied, total = await asyncio.to_thread(copy_bodies, settings.blob_path, dest / BLOBS, progress)
+            private_folder(copy.parent)
+            if key is None:
+                _private_copy(source, copy)
+            else:
+                sealed.seal_file(source, copy.with_name(copy.name + sealed.SUFFIX), key)
+    copied, total = await asyncio.to_thread(copy_bodies, settings.blob_path, dest / BLOBS, progress, key)
     manifest = {
         "created_at": now.isoformat(),
         "backend": backend,
         "database": target.name,
         "blobs": total,
         "format": 1,
+        # Which key sealed this backup (its id, never the key), or null for an unencrypted one.
+        "sealed": {"cipher": sealed.CIPHER, "key_id": sealed.key_id(key).hex()} if key else None,
     }
-    (partial / MANIFEST).write_text(json.dumps(manifest, indent=2), encoding="utf-8")
+    _private_write(partial / MANIFEST, json.dumps(manifest, indent=2).encode())
     _fsync_tree(partial)
     size = target.stat().st_size
     partial.rename(final)
-    return Backup(final, backend, copied, total, size)
+    return Backup(final, backend, copied, total, size, sealed=key is not None)
+
+
+def _private_copy(source: Path, target: Path) -> None:
+    """A copy of `source` readable by the owner only, whatever the source's own mode."""
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    os.fchmod(fd, FILE_MODE)
+    with source.open("rb") as reading, os.fdopen(fd, "wb") as writing:
+        shutil.copyfileobj(reading, writing)
+
+
+def _private_write(target: Path, data: bytes) -> None:
+    fd = os.open(target, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, FILE_MODE)
+    with os.fdopen(fd, "wb") as writing:
+        writing.write(data)
 
 
 def _sqlite_snapshot(source: Path, target: Path) -> None:
@@ -127,9 +184,11 @@ async def _pg_dump(url: str, target: Path) -> None:
         )
 
 
-def copy_bodies(source: Path, dest: Path, progress: Callable[[int, int], None] | None) -> tuple[int, int]:
+def copy_bodies(
+    source: Path, dest: Path, progress: Callable[[int, int], None] | None, key: bytes | None = None
+) -> tuple[int, int]:
     """Copy the bodies (blob files) `dest` does not have yet, each made durable before it takes its
-    name; (copied, seen)."""
+    name, sealed with `key` when one is given (`<hash>.zst.sealed`); (copied, seen)."""
     copied = total = 0
     if not source.exists():
         return 0, 0
@@ -137,12 +196,17 @@ def copy_bodies(source: Path, dest: Path, progress: Callable[[int, int], None] |
         total += 1
         relative = path.relative_to(source)
         target = dest / relative
+        if key is not None:
+            target = target.with_name(target.name + sealed.SUFFIX)
         if not target.exists():
-            target.parent.mkdir(parents=True, exist_ok=True)
-            temporary = target.with_suffix(".part")
-            shutil.copyfile(path, temporary)
-            with temporary.open("rb") as handle:
-                os.fsync(handle.fileno())
+            private_folder(target.parent)
+            temporary = target.with_name(target.name + ".part")
+            if key is None:
+                _private_copy(path, temporary)
+                with temporary.open("rb") as handle:
+                    os.fsync(handle.fileno())
+            else:
+                sealed.seal_file(path, temporary, key)
             temporary.rename(target)
             copied += 1
         if progress is not None and total % 1000 == 0:

@@ -14,6 +14,7 @@ from hopthu.cli.init import init
 from hopthu.cli.reports import report as report_command
 from hopthu.cli.serve import serve
 from hopthu.errors import HopThuError
+from hopthu.security.private import private_process
 
 app = typer.Typer(
     name="hopthu",
@@ -30,6 +31,7 @@ def options(
         Path("data"), "--data", envvar="HOPTHU_DATA", help="Thư mục dữ liệu / data folder"
     ),
 ) -> None:
+    private_process()  # before anything is written: mail, keys and backups are the owner's alone
     State.data_dir = data
 
 

@@ -9,8 +9,11 @@ import typer
 from rich.progress import Progress, SpinnerColumn, TextColumn
 
 from hopthu.backup.restore import restore_account, restore_installation
+from hopthu.backup.sealed import read_key
 from hopthu.backup.snapshot import backup as make_backup
-from hopthu.cli.common import State, open_directory, out, print_json, run, settings
+from hopthu.backup.snapshot import backup_key
+from hopthu.cli.common import State, err, open_directory, out, print_json, run, settings
+from hopthu.config import load_settings
 
 
 def backup(
@@ -34,14 +37,21 @@ def backup(
                 "blobs_copied": made.blobs_copied,
                 "blobs_total": made.blobs_total,
                 "database_bytes": made.database_bytes,
+                "encrypted": made.sealed,
             }
         )
-        return
-    out.print(
-        f"Đã sao lưu / Backed up: {made.folder} ({made.blobs_copied:,} nội dung mới / new bodies,"
-        f" {made.blobs_total:,} tổng / in all)",
-        markup=False,
-    )
+    else:
+        out.print(
+            f"Đã sao lưu / Backed up: {made.folder} ({made.blobs_copied:,} nội dung mới / new bodies,"
+            f" {made.blobs_total:,} tổng / in all)" + (", đã mã hóa / encrypted" if made.sealed else ""),
+            markup=False,
+        )
+    if not made.sealed:
+        err.print(
+            "Cảnh báo: bản sao lưu KHÔNG được mã hóa; đặt backup.key_file để mã hóa (R13.5) / "
+            "Warning: the backup is NOT encrypted; set backup.key_file to encrypt it (R13.5)",
+            markup=False,
+        )
 
 
 def restore(
@@ -52,14 +62,21 @@ def restore(
     database_url: str = typer.Option(
         "", "--database-url", help="Cơ sở dữ liệu PostgreSQL trống (bản sao lưu PostgreSQL)"
     ),
+    key_file: Path | None = typer.Option(
+        None, "--key-file", help="Khóa của bản sao lưu mã hóa (mặc định backup.key_file) / backup key"
+    ),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:
     """Khôi phục / Rebuild the data folder (--data) from a backup, or bring back one mailbox."""
     if account:
+        live = settings()
+        key = read_key(key_file) if key_file else backup_key(live)
 
         async def one():
-            async with open_directory() as directory:
-                return await restore_account(source, account, directory.ctx.store, directory.ctx.settings)
+            async with open_directory(live) as directory:
+                return await restore_account(
+                    source, account, directory.ctx.store, directory.ctx.settings, key=key
+                )
 
         done = run(one)
         if as_json:
@@ -72,7 +89,9 @@ def restore(
             )
         return
     data = State.data_dir
-    done = run(lambda: restore_installation(source, data, database_url=database_url))
+    # The new folder has no configuration yet: the key comes from --key-file or HOPTHU_BACKUP_KEY_FILE.
+    key = read_key(key_file) if key_file else backup_key(load_settings(data))
+    done = run(lambda: restore_installation(source, data, database_url=database_url, key=key))
     if as_json:
         print_json(
             {

@@ -27,6 +27,8 @@ from hopthu.config import CONFIG_FILE, Settings, load_settings
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
+from hopthu.security.private import tighten
+from hopthu.security.secretbox import KEY_FILE
 from hopthu.store import Store
 
 T = TypeVar("T")
@@ -50,7 +52,21 @@ def settings(require_init: bool = True) -> Settings:
             f"The data folder {State.data_dir} is not initialised: run 'hopthu init'",
             code="config",
         )
-    return load_settings(State.data_dir)
+    loaded = load_settings(State.data_dir)
+    if require_init:
+        tighten(loaded.data_dir, private_paths(loaded))
+    return loaded
+
+
+def private_paths(config: Settings) -> list[Path]:
+    """What an older data folder may hold readable by others: every entry at its top (a private
+    folder hides all below it), the SQLite files and the keys wherever the configuration puts them."""
+    data = config.data_dir
+    found = list(data.iterdir()) if data.is_dir() else []
+    keys = [config.path(KEY_FILE), config.path(config.smtp.dkim_key), config.path(config.server.tls_key)]
+    sqlite = [data / f"hopthu.db{suffix}" for suffix in ("", "-wal", "-shm")]
+    inside = [key for key in keys if key.resolve().is_relative_to(data.resolve())]  # never /etc/…
+    return [*found, *sqlite, *inside, *(key.parent for key in inside)]
 
 
 def actor() -> str:

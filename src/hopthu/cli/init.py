@@ -31,7 +31,7 @@ def init(
     domain = domain.strip().lower()
     if not domain or "." not in domain or any(c.isspace() for c in domain):
         raise HopThuError(f"Miền không hợp lệ: '{domain}'", f"Invalid domain: '{domain}'")
-    data.mkdir(parents=True, exist_ok=True)
+    data.mkdir(parents=True, exist_ok=True, mode=0o700)
     settings = load_settings(data)
     settings = dataclasses.replace(
         settings,

@@ -37,9 +37,10 @@ def make_self_signed(cert_path: Path, key_path: Path, hostnames: list[str], *, d
         .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
         .sign(key, hashes.SHA256())
     )
-    key_path.parent.mkdir(parents=True, exist_ok=True)
-    cert_path.parent.mkdir(parents=True, exist_ok=True)
+    key_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    cert_path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    os.fchmod(fd, 0o600)  # a key written over an older file keeps no mode of that file
     with os.fdopen(fd, "wb") as handle:
         handle.write(
             key.private_bytes(

@@ -21,7 +21,7 @@ KEY_FILE = "keys/secret.key"
 def load_or_create(path: Path) -> bytes:
     """The 32-byte key at `path`, written (mode 0600) when it does not exist yet."""
     if not path.exists():
-        path.parent.mkdir(parents=True, exist_ok=True)
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
         descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
         with os.fdopen(descriptor, "wb") as handle:
             handle.write(os.urandom(32))

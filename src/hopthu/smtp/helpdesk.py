@@ -1,7 +1,11 @@
 """Mail to hotro@ becomes a ticket (R7.2, R11.2): every message delivered to the helpdesk mailbox's
 INBOX is filed as a `feedback` request in the operator's queue, tied to the sender's agency when the
 sender is one of ours (so that agency's managers follow it too). A reply to a ticket's answer joins
-that ticket instead of opening another (its In-Reply-To names the ticket).
+that ticket instead of opening another (its In-Reply-To names the ticket), but only when it comes
+from one of the ticket's correspondents: the person who opened it, those copied on that first
+message, and those the answers went to. A ticket's number is no secret (it is in every answer's
+Message-ID), so mail from anyone else that names it opens a ticket of its own instead of writing
+into (and reopening) someone else's.
 
 Filing happens beside delivery, not before the SMTP answer: the message is already safe in the
 mailbox, and a ticket that could not be filed is logged with the message's place to be filed again.
@@ -91,6 +95,9 @@ class HelpdeskIntake:
             "at": self.ctx.now().isoformat(),
         }
         earlier = await self._thread(envelope)
+        if earlier is not None and sender.lower() not in correspondents(earlier.payload):
+            log.info("a reply naming ticket %s from one not in it opens a ticket of its own", earlier.id)
+            earlier = None
         if earlier is not None:
             payload = dict(earlier.payload)
             payload["messages"] = [*payload.get("messages", []), message]
@@ -98,9 +105,16 @@ class HelpdeskIntake:
             await self.requests.reopen(earlier.id, payload)
             return
         agency_code = await self._agency_of(sender)
+        copied = _addresses(envelope.get("to")) + _addresses(envelope.get("cc"))
         await self.requests.file(
             "feedback",
-            {"from": sender, "subject": subject, "messages": [message], "thread": [message["message_id"]]},
+            {
+                "from": sender,
+                "subject": subject,
+                "messages": [message],
+                "thread": [message["message_id"]],
+                "cc": [a for a in copied if a != sender.lower() and not self._is_helpdesk(a)],
+            },
             agency_code=agency_code,
             channel="mail",
             filed_by=sender,
@@ -117,6 +131,11 @@ class HelpdeskIntake:
         except HopThuError:
             return None
         return ticket if ticket.kind == "feedback" else None
+
+    def _is_helpdesk(self, address: str) -> bool:
+        local, _, domain = address.partition("@")
+        settings = self.ctx.settings
+        return local == HELPDESK and domain in {settings.server.domain, *settings.smtp.domain_aliases}
 
     async def _agency_of(self, sender: str) -> str | None:
         local, _, domain = sender.lower().partition("@")
@@ -135,6 +154,21 @@ class HelpdeskIntake:
 def answer_id(ticket_id: int, domain: str) -> str:
     """The Message-ID of an answer to a ticket, naming the ticket for the reply to find."""
     return email.utils.make_msgid(f"{ANSWER_TAG}{ticket_id}", domain=domain)
+
+
+def correspondents(payload: dict) -> set[str]:
+    """Who may write into a ticket: its opener, those copied on the first message, and the
+    recipients of every answer (`to`, `cc`), lowercased."""
+    found = {str(payload.get("from") or "").lower(), *(str(a).lower() for a in payload.get("cc", []))}
+    for answer in payload.get("answers", []):
+        found.update(str(a).lower() for a in (*answer.get("to", []), *answer.get("cc", [])))
+    found.discard("")
+    return found
+
+
+def _addresses(addresses: Any) -> list[str]:
+    """Every mailbox of an envelope address list, lowercased (group syntax skipped)."""
+    return [f"{item[2]}@{item[3]}".lower() for item in addresses or () if item and item[2] and item[3]]
 
 
 def _first_address(addresses: Any) -> str | None:

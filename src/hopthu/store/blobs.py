@@ -171,7 +171,7 @@ def _make_directories(path: Path) -> list[Path]:
         return []
     created = _make_directories(path.parent)
     try:
-        path.mkdir()
+        path.mkdir(mode=0o700)  # bodies are the city's mail: the server's account alone reads them
     except FileExistsError:
         return created
     return [*created, path]

@@ -14,8 +14,11 @@ from __future__ import annotations
 
 import asyncio
 import concurrent.futures
+import contextlib
+import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any, TypeVar
 
 import sqlalchemy as sa
@@ -23,6 +26,7 @@ from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 
 from hopthu.errors import HopThuError
+from hopthu.security.private import make_private
 
 T = TypeVar("T")
 
@@ -62,6 +66,20 @@ def _sqlite_begin(conn: Any) -> None:
         conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
+def _private_sqlite(database: str) -> None:
+    """The database file made (or kept) 0600 before SQLite opens it: SQLite gives its -wal and -shm
+    files the database file's own permissions, so all three stay the server's alone."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.is_dir():
+        return  # SQLite will say so in its own words
+    os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+    for suffix in ("", "-wal", "-shm"):
+        with contextlib.suppress(PermissionError):  # another's file: `tighten` at start said so
+            make_private(path.with_name(path.name + suffix))
+
+
 class Database:
     """An engine plus the write discipline of its backend."""
 
@@ -80,6 +98,7 @@ class Database:
         self._reader: sa.Engine | None = None
         self._statements: dict[sa.Executable, sa.sql.compiler.Compiled] = {}
         if self.backend == "sqlite":
+            _private_sqlite(sa.engine.make_url(url).database or "")
             sync_url = sa.engine.make_url(url).set(drivername="sqlite")
             self._reader = sa.create_engine(sync_url, poolclass=sa.pool.SingletonThreadPool)
             event.listen(self._reader, "connect", _sqlite_pragmas)

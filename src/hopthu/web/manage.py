@@ -33,6 +33,7 @@ from hopthu.store.folders import SEPARATOR, Folders, check_name
 from hopthu.store.schema import message
 from hopthu.text import ascii_text, fold
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.exports import EntryNames, safe_part
 from hopthu.web.folders import FolderView, find, folders, reachable, special, visible
 from hopthu.web.i18n import language
 from hopthu.web.params import RowId
@@ -350,12 +351,10 @@ class _Sink:
 
 
 _ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=VIETNAM)
-_UNSAFE = str.maketrans({ch: " " for ch in '/\\:*?"<>|'})
 
 
 def eml_name(number: int, subject: str) -> str:
-    cleaned = " ".join("".join(ch for ch in subject.translate(_UNSAFE) if ch.isprintable()).split())
-    return f"{number:05d} {cleaned[:80]}".rstrip() + ".eml"
+    return f"{number:05d} {safe_part(subject)}".rstrip() + ".eml"
 
 
 @router.get("/thu/{mailbox_id}/tai-ve/zip")
@@ -374,17 +373,19 @@ async def zip_of(request: Request, folders: list[tuple[str, int]]) -> AsyncItera
     """A zip of .eml files, streamed as it is written: each (folder name, mailbox id) in a folder of
     the archive of that name ("" for none; a mail folder's hierarchy becomes the archive's)."""
     sink = _Sink()
+    names = EntryNames()  # whatever a folder or a subject is called, every entry stays inside
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for folder, mailbox_id in folders:
             number = 0
-            place = "/".join(" ".join(part.translate(_UNSAFE).split()) for part in folder.split("/"))
+            place = names.folder(folder)
             async for row, data in _each_message(request, mailbox_id):
                 number += 1
                 envelope = row.envelope or {}
                 subject = envelope.get("subject_text") or envelope.get("subject") or ""
                 received = max(row.internal_date.astimezone(VIETNAM), _ZIP_EPOCH)  # zip knows no earlier
-                name = eml_name(number, subject)
-                entry = zipfile.ZipInfo(f"{place}/{name}" if place else name, received.timetuple()[:6])
+                entry = zipfile.ZipInfo(
+                    names.entry(place, eml_name(number, subject)), received.timetuple()[:6]
+                )
                 entry.compress_type = zipfile.ZIP_DEFLATED
                 await asyncio.to_thread(archive.writestr, entry, data)
                 yield sink.take()

@@ -19,6 +19,7 @@ from fastapi.responses import HTMLResponse, Response
 from hopthu.reports.period import VIETNAM
 from hopthu.store.schema import audit_event
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.exports import csv_row
 
 router = APIRouter()
 AUDIT = f"{PORTAL}/nhat-ky"
@@ -119,8 +120,19 @@ async def export(
     for row in rows:
         at = row.at.astimezone(VIETNAM).isoformat(timespec="seconds")
         details = json.dumps(row.details, ensure_ascii=False) if row.details else ""
-        writer.writerow(
-            [row.id, at, row.actor, row.action, row.target or "", row.reason or "", row.ref or "", details]
+        writer.writerow(  # a reason or a target may be anyone's text: never a formula
+            csv_row(
+                [
+                    row.id,
+                    at,
+                    row.actor,
+                    row.action,
+                    row.target or "",
+                    row.reason or "",
+                    row.ref or "",
+                    details,
+                ]
+            )
         )
     return Response(
         "\ufeff" + out.getvalue(),  # the byte-order mark makes Excel read the file as UTF-8

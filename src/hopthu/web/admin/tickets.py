@@ -158,7 +158,13 @@ async def answer(
     payload["thread"] = [*thread, message_id]
     payload["answers"] = [
         *payload.get("answers", []),
-        {"by": admin.actor, "at": services.store.mail.clock().isoformat(), "text": text},
+        # Whom it went to: their replies join this ticket (smtp/helpdesk.py `correspondents`).
+        {
+            "by": admin.actor,
+            "at": services.store.mail.clock().isoformat(),
+            "text": text,
+            "to": [payload["from"]],
+        },
     ]
     closed = await requests.finish(found.id, payload, actor=admin.actor)
     return await _page(
