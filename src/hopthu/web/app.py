@@ -25,6 +25,7 @@ from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
 from hopthu.web.nul import refuse_nul
+from hopthu.web.security import StrictTransport
 from hopthu.web.templating import page
 
 log = logging.getLogger("hopthu.web")
@@ -50,6 +51,7 @@ def create_app(services: Any) -> FastAPI:
         dependencies=[Depends(refuse_nul)],
     )
     app.state.services = services
+    app.add_middleware(StrictTransport, settings=services.settings)
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount(API_PREFIX, create_api(services))
