@@ -71,7 +71,10 @@ def create_app(services: Any) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:
         vi, en = _HTTP_TEXTS.get(error.status_code, _HTTP_TEXTS[400])
-        return page(request, "message.html", status_code=error.status_code, title=(vi, en), text=_HELP)
+        answer = page(request, "message.html", status_code=error.status_code, title=(vi, en), text=_HELP)
+        for name, value in (error.headers or {}).items():  # e.g. Allow with a 405 (RFC 9110 §15.5.6)
+            answer.headers[name] = value
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, _error: RequestValidationError) -> Response:

@@ -28,7 +28,7 @@ from hopthu.web.css import clean_declarations, clean_stylesheet
 
 LIMIT = 2 * 1024 * 1024  # characters of one part shown; the rest is in "view source"
 _ATTRIBUTES = {
-    "*": {"style", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color"},
+    "*": {"style", "class", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color"},
     "a": {"href", "name"},
     "img": {"src", "alt", "width", "height"},
     "td": {"colspan", "rowspan"},
