@@ -286,3 +286,14 @@ def test_the_checker_sees_what_the_old_filter_let_through() -> None:
     assert _fetches(f"background: u\\72l({ATTACK})", sheet=False)
     assert _fetches(f"background: image-set('{ATTACK}' 1x)", sheet=False)
     assert _fetches(f"@import '{ATTACK}';", sheet=True)
+
+
+def test_a_style_element_is_only_ever_a_real_one() -> None:
+    """ "<style>" written inside an attribute is text of that attribute, never rewritten as a block."""
+    data, structure = _html_letter(
+        "<p title=\"<style>a[x='y onmouseover=alert(1) z'] {color:red}</style>\">t</p>"
+        "<STYLE type=text/css>b { color: red }</STYLE>"
+    )
+    cleaned = render_body(data, structure, images=False, inline=lambda _cid: None).html
+    assert cleaned.count("<style>") == 1 and "<style>b { color: red }</style>" in cleaned
+    assert 'title="&lt;style&gt;' in cleaned and "onmouseover=alert(1) z'" in cleaned

@@ -37,9 +37,9 @@ _ATTRIBUTES = {
     "table": {"border", "cellpadding", "cellspacing"},
 }
 _TAGS = nh3.ALLOWED_TAGS | {"font", "style"}
-# nh3 keeps a <style> element's text as it came; html5ever writes it back raw and it cannot hold
-# "</style>", so the first end tag after a start tag is its own.
-_STYLE_BLOCK = re.compile(r"(<style\b[^>]*>)(.*?)(</style>)", re.DOTALL | re.IGNORECASE)
+# nh3 keeps a <style> element's text as it came; html5ever writes it back raw (it cannot hold
+# "</style>"), escapes "<" in text and '"' in attribute values, which `_styles` relies on.
+_STYLE_TAG = re.compile(r"<style[\s>/]", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -99,13 +99,29 @@ def remote_host(url: str) -> str | None:
 
 
 def _styles(cleaned: str) -> str:
-    """Each kept <style> block with only its harmless rules (removed when none is left)."""
-
-    def one(found: re.Match[str]) -> str:
-        rules = clean_stylesheet(found.group(2))
-        return f"<style>{rules}</style>" if rules else ""
-
-    return _STYLE_BLOCK.sub(one, cleaned)
+    """Each <style> element of nh3's output with only its harmless rules (removed when none is
+    left). Tags are found as the serialiser writes them, so "<style>" inside an attribute's value
+    is left alone: a raw "<" in text is always a tag, and a tag ends at the first ">" outside "…"."""
+    out: list[str] = []
+    at = 0
+    while (start := cleaned.find("<", at)) >= 0:
+        end, quoted = start, False
+        while end < len(cleaned) and (quoted or cleaned[end] != ">"):
+            quoted ^= cleaned[end] == '"'
+            end += 1
+        if not _STYLE_TAG.match(cleaned, start):
+            out.append(cleaned[at : end + 1])
+            at = end + 1
+            continue
+        out.append(cleaned[at:start])
+        close = cleaned.find("</style>", end + 1)
+        close = len(cleaned) if close < 0 else close
+        rules = clean_stylesheet(cleaned[end + 1 : close])
+        if rules:
+            out.append(f"<style>{rules}</style>")
+        at = close + len("</style>")
+    out.append(cleaned[at:])
+    return "".join(out)
 
 
 def render_body(
