@@ -4,6 +4,7 @@ in `style=""` attributes and `<style>` blocks alike, and an allowed remote image
 from __future__ import annotations
 
 import re
+import time
 
 import pytest
 import tinycss2
@@ -13,7 +14,7 @@ from tinycss2 import ast
 
 from hopthu.mail.message import parse
 from hopthu.web.css import SAFE_FUNCTIONS, SELECTOR_FUNCTIONS, clean_declarations, clean_stylesheet
-from hopthu.web.htmlmail import remote_host, render_body
+from hopthu.web.htmlmail import CSS_BUDGET, remote_host, render_body
 
 ATTACK = "http://127.0.0.1:8080/quan-tri/yeu-cau/mat-khau.xlsx"
 DANGEROUS = (
@@ -297,3 +298,20 @@ def test_a_style_element_is_only_ever_a_real_one() -> None:
     cleaned = render_body(data, structure, images=False, inline=lambda _cid: None).html
     assert cleaned.count("<style>") == 1 and "<style>b { color: red }</style>" in cleaned
     assert 'title="&lt;style&gt;' in cleaned and "onmouseover=alert(1) z'" in cleaned
+
+
+def test_css_past_the_budget_is_dropped_not_parsed() -> None:
+    """A mail of megabytes of styles costs the event loop no more than CSS_BUDGET of parsing."""
+    rule = "p { color: red } "
+    attribute = '<p style="color: blue">x</p>'
+    many = (CSS_BUDGET // len(rule)) + 10
+    data, structure = _html_letter(f"<style>{rule * many}</style>" + attribute * 3)
+    started = time.perf_counter()
+    cleaned = render_body(data, structure, images=False, inline=lambda _cid: None).html
+    assert "<style>" not in cleaned and cleaned.count('<p style="color: blue">x</p>') == 3
+    small = _html_letter(f"<style>{rule * 10}</style>" + attribute)
+    assert "<style>p { color: red }" in render_body(*small, images=False, inline=lambda _cid: None).html
+    flood = _html_letter(attribute * (CSS_BUDGET // len("color: blue") + 10))
+    shown = render_body(*flood, images=False, inline=lambda _cid: None).html
+    assert '<p style="color: blue">' in shown and "<p>x</p>" in shown  # styles stop, the text stays
+    assert time.perf_counter() - started < 30

@@ -27,6 +27,10 @@ from hopthu.mail.structure import Node
 from hopthu.web.css import clean_declarations, clean_stylesheet
 
 LIMIT = 2 * 1024 * 1024  # characters of one part shown; the rest is in "view source"
+# Characters of CSS (style attributes and <style> blocks together) parsed per message: tinycss2 is
+# pure Python (about a second a megabyte) and runs on the event loop. A newsletter's style sheet is
+# a few tens of kilobytes; past the budget the remaining styles are dropped, never the text.
+CSS_BUDGET = 128 * 1024
 _ATTRIBUTES = {
     "*": {"style", "class", "title", "dir", "lang", "align", "valign", "width", "height", "bgcolor", "color"},
     "a": {"href", "name"},
@@ -98,7 +102,7 @@ def remote_host(url: str) -> str | None:
     return name.rstrip(".")
 
 
-def _styles(cleaned: str) -> str:
+def _styles(cleaned: str, budget: list[int]) -> str:
     """Each <style> element of nh3's output with only its harmless rules (removed when none is
     left). Tags are found as the serialiser writes them, so "<style>" inside an attribute's value
     is left alone: a raw "<" in text is always a tag, and a tag ends at the first ">" outside "…"."""
@@ -116,7 +120,9 @@ def _styles(cleaned: str) -> str:
         out.append(cleaned[at:start])
         close = cleaned.find("</style>", end + 1)
         close = len(cleaned) if close < 0 else close
-        rules = clean_stylesheet(cleaned[end + 1 : close])
+        sheet = cleaned[end + 1 : close]
+        budget[0] -= len(sheet)
+        rules = clean_stylesheet(sheet) if budget[0] >= 0 else ""
         if rules:
             out.append(f"<style>{rules}</style>")
         at = close + len("</style>")
@@ -135,6 +141,7 @@ def render_body(
     """The message's text as safe HTML; `inline(cid)` gives our address of an inline image part;
     `own_hosts` are our site's host names, never asked for a remote image."""
     blocked = 0
+    budget = [CSS_BUDGET]  # what is left of it, spent by attributes and blocks alike
 
     def keep(tag: str, attribute: str, value: str) -> str | None:
         nonlocal blocked
@@ -152,7 +159,8 @@ def render_body(
                 return None
             return value if lowered.startswith("data:image/") else None
         if attribute == "style":
-            return clean_declarations(value) or None  # nothing that fetches, however escaped
+            budget[0] -= len(value)
+            return (clean_declarations(value) or None) if budget[0] >= 0 else None  # nothing that fetches
         return value
 
     pieces = []
@@ -170,7 +178,8 @@ def render_body(
                         url_schemes={"http", "https", "mailto", "tel", "data", "cid"},
                         link_rel="noopener noreferrer",
                         set_tag_attribute_values={"a": {"target": "_blank"}},
-                    )
+                    ),
+                    budget,
                 )
             )
         else:
