@@ -280,7 +280,7 @@ def test_delegations_address_change_and_export(portal: RunningServer, page) -> N
 
     page.goto("/quan-tri/hop-thu/lvbinh")
     with page.expect_download() as exported:
-        page.get_by_role("link", name="Xuất toàn bộ thư (.zip)").click()
+        page.get_by_role("button", name="Xuất toàn bộ thư (.zip)").click()
     names = zipfile.ZipFile(io.BytesIO(exported.value.path().read_bytes())).namelist()
     assert names == ["Hộp thư đến/00001 Kế hoạch năm 2027.eml"]
     page.get_by_text("Đổi địa chỉ thư").click()

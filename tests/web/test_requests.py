@@ -158,7 +158,7 @@ def test_a_list_from_preview_to_first_sign_in(
 
     page.goto("/quan-tri/yeu-cau")
     with page.expect_download() as sheet:
-        page.get_by_role("link", name=re.compile("Tải mật khẩu tạm")).click()
+        page.get_by_role("button", name=re.compile("Tải mật khẩu tạm")).click()
     handed = {
         row[1]: row[3]
         for row in openpyxl.load_workbook(io.BytesIO(sheet.value.path().read_bytes()))
@@ -167,7 +167,7 @@ def test_a_list_from_preview_to_first_sign_in(
     }
     assert len(handed) == 200
     page.reload()
-    assert page.get_by_role("link", name=re.compile("Tải mật khẩu tạm")).count() == 0  # once only
+    assert page.get_by_role("button", name=re.compile("Tải mật khẩu tạm")).count() == 0  # once only
     manager.close()
 
     newcomer = browser.new_context(base_url=site, locale="vi-VN").new_page()

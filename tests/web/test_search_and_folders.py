@@ -239,7 +239,7 @@ def test_export_mbox_and_zip(imapserver: RunningServer, page) -> None:
     page.get_by_role("link", name="Công văn số 2").click()  # read: its Status says so
     page.go_back()
     with page.expect_download() as download:
-        page.get_by_role("link", name="tệp mbox").click()
+        page.get_by_role("button", name="tệp mbox").click()
     assert download.value.suggested_filename == "Hộp thư đến.mbox"
     box = mailbox.mbox(download.value.path(), create=False)
     found = list(box)
@@ -252,7 +252,7 @@ def test_export_mbox_and_zip(imapserver: RunningServer, page) -> None:
     box.close()
 
     with page.expect_download() as download:
-        page.get_by_role("link", name="tệp zip (.eml)").click()
+        page.get_by_role("button", name="tệp zip (.eml)").click()
     assert download.value.suggested_filename == "Hộp thư đến.zip"
     with zipfile.ZipFile(Path(download.value.path())) as archive:
         names = archive.namelist()

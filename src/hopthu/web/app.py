@@ -25,6 +25,7 @@ from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
 from hopthu.web.health import health
 from hopthu.web.nul import refuse_nul
+from hopthu.web.security import StrictTransport
 from hopthu.web.templating import page
 
 log = logging.getLogger("hopthu.web")
@@ -50,6 +51,7 @@ def create_app(services: Any) -> FastAPI:
         dependencies=[Depends(refuse_nul)],
     )
     app.state.services = services
+    app.add_middleware(StrictTransport, settings=services.settings)
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount(API_PREFIX, create_api(services))
@@ -69,7 +71,10 @@ def create_app(services: Any) -> FastAPI:
     @app.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:
         vi, en = _HTTP_TEXTS.get(error.status_code, _HTTP_TEXTS[400])
-        return page(request, "message.html", status_code=error.status_code, title=(vi, en), text=_HELP)
+        answer = page(request, "message.html", status_code=error.status_code, title=(vi, en), text=_HELP)
+        for name, value in (error.headers or {}).items():  # e.g. Allow with a 405 (RFC 9110 §15.5.6)
+            answer.headers[name] = value
+        return answer
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, _error: RequestValidationError) -> Response:

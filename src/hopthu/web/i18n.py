@@ -11,12 +11,14 @@ from collections.abc import Callable
 
 from starlette.requests import Request
 
+from hopthu.web.security import read_cookie
+
 LANGUAGES = ("vi", "en")
 COOKIE = "lang"
 
 
 def language(request: Request) -> str:
-    chosen = request.query_params.get("lang") or request.cookies.get(COOKIE, "vi")
+    chosen = request.query_params.get("lang") or read_cookie(request, COOKIE) or "vi"
     return chosen if chosen in LANGUAGES else "vi"
 
 

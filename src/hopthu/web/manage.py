@@ -311,10 +311,16 @@ def mbox_entry(row: Any, data: bytes) -> bytes:
     return _from_line(row) + _status_lines(row.flags) + b"\n".join(quoted) + b"\n\n"
 
 
-@router.get("/thu/{mailbox_id}/tai-ve/mbox")
+@router.post("/thu/{mailbox_id}/tai-ve/mbox")
 async def export_mbox(
-    request: Request, mailbox_id: RowId, who: Annotated[SignedIn, Depends(signed_in)]
-) -> StreamingResponse:
+    request: Request,
+    mailbox_id: RowId,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The folder as one mbox file. A POST with the CSRF token, as the zip below."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, who)
     current = await reachable(request.app.state.services, who.account.id, mailbox_id)
 
     async def stream() -> AsyncIterator[bytes]:
@@ -357,10 +363,17 @@ def eml_name(number: int, subject: str) -> str:
     return f"{number:05d} {safe_part(subject)}".rstrip() + ".eml"
 
 
-@router.get("/thu/{mailbox_id}/tai-ve/zip")
+@router.post("/thu/{mailbox_id}/tai-ve/zip")
 async def export_zip(
-    request: Request, mailbox_id: RowId, who: Annotated[SignedIn, Depends(signed_in)]
-) -> StreamingResponse:
+    request: Request,
+    mailbox_id: RowId,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """The folder as a zip of .eml files. A POST with the CSRF token: an export reads the whole
+    folder, work that a link or an image planted in a page or a mail must not set off."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, who)
     current = await reachable(request.app.state.services, who.account.id, mailbox_id)
     return StreamingResponse(
         zip_of(request, [("", mailbox_id)]),

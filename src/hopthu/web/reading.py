@@ -5,9 +5,10 @@ store operation as IMAP's FETCH BODY[] (so an open mail client hears of it at on
 from __future__ import annotations
 
 import asyncio
+import re
 from dataclasses import dataclass
 from typing import Annotated, Any
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -39,8 +40,17 @@ _COLUMNS = [
     message.c.blob_hash,
     message.c.prefix,
 ]
-# The frame's own policy: no script, nothing fetched from outside unless the reader allowed images.
-_FRAME_POLICY = "default-src 'none'; style-src 'unsafe-inline'; img-src 'self' data:{remote}; base-uri 'none'"
+# The frame's own policy (CSP Level 3): no script, no form, no font, no style sheet fetched; images
+# only from this message's own parts (a host-source with a path ending in "/" matches that prefix
+# alone, §6.7.2.12) and, once the reader allowed them, from outside. Not 'self': a mail must not make
+# the reader's browser ask our site for anything else with their cookies. The sandbox keeps the same
+# origin only so the reading page can size the frame; without scripts it gives the mail nothing.
+_FRAME_POLICY = (
+    "default-src 'none'; img-src {parts} data:{remote}; style-src 'unsafe-inline'; font-src 'none'; "
+    "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; "
+    "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
+)
+_HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,6 +76,20 @@ async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> O
     else:
         data = await asyncio.to_thread(store.blobs.get, row.blob_hash)
     return Opened(row, data, folder, groups)
+
+
+def own_hosts(request: Request) -> frozenset[str]:
+    """The names our site answers to: the public URL's and the one this browser used."""
+    public = urlsplit(request.app.state.services.settings.server.web_url).hostname or ""
+    used = urlsplit(f"//{request.headers.get('host', '')}").hostname or ""
+    return frozenset(name.lower().rstrip(".") for name in (public, used) if name)
+
+
+def parts_source(request: Request, base: str) -> str:
+    """The CSP source of this message's parts: this host and the parts' path ("'none'" when the Host
+    header is not a plain host, which a browser never sends)."""
+    host = request.headers.get("host", "")
+    return f"{host}{base}" if _HOST.fullmatch(host) else "'none'"
 
 
 def _people(envelope: dict, field: str) -> list[str]:
@@ -104,7 +128,9 @@ async def read(
         await services.store.mail.editor.set_flags(current.account_id, mailbox_id, [uid], "+", SEEN)
         groups = await visible(services, who.account.id)  # the unread counts just changed
     views = flat(groups)
-    body = render_body(opened.data, row.structure, images=bool(anh), inline=lambda _cid: None)
+    body = render_body(
+        opened.data, row.structure, images=bool(anh), inline=lambda _cid: None, own_hosts=own_hosts(request)
+    )
     envelope = row.envelope or {}
     return page(
         request,
@@ -138,6 +164,7 @@ async def content(
         opened.row.structure,
         images=bool(anh),
         inline=lambda cid: base + ids[cid] if cid in ids else None,
+        own_hosts=own_hosts(request),
     )
     document = (
         '<!doctype html><html><head><meta charset="utf-8"><base target="_blank">'
@@ -148,7 +175,9 @@ async def content(
     return HTMLResponse(
         document,
         headers={
-            "Content-Security-Policy": _FRAME_POLICY.format(remote=" https: http:" if anh else ""),
+            "Content-Security-Policy": _FRAME_POLICY.format(
+                parts=parts_source(request, base), remote=" https: http:" if anh else ""
+            ),
             "X-Content-Type-Options": "nosniff",
             "Cache-Control": "no-store",
             "Referrer-Policy": "no-referrer",

@@ -26,7 +26,10 @@ from hopthu.web.security import (
     PRIVATE_COOKIE_DAYS,
     SESSION_COOKIE,
     csrf_ok,
+    delete_cookie,
+    session_token,
     set_cookie,
+    sign_in_csrf_ok,
 )
 from hopthu.web.templating import expired_form, page
 
@@ -71,7 +74,7 @@ async def sign_in(
     next: Annotated[str, Form()] = "/",
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
+    if not sign_in_csrf_ok(request, csrf):
         return expired_form(request)
     services = request.app.state.services
     address, agent = _client(request)
@@ -101,13 +104,13 @@ async def sign_in(
     set_cookie(
         request, response, SESSION_COOKIE, token, max_age=None if on_public else PRIVATE_COOKIE_DAYS * 86400
     )
-    response.delete_cookie(FORM_COOKIE, path="/")
+    delete_cookie(request, response, FORM_COOKIE)
     return response
 
 
 @router.post("/dang-xuat")
 async def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
-    token = request.cookies.get(SESSION_COOKIE)
+    token = session_token(request)
     if not csrf_ok(request, csrf):
         return expired_form(request)
     if token:
@@ -115,7 +118,7 @@ async def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Respo
         if found is not None:
             await request.app.state.services.web_sessions.end(found.id)
     response = RedirectResponse(SIGN_IN, status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(request, response, SESSION_COOKIE)
     return response
 
 
@@ -222,7 +225,7 @@ async def end_all_sessions(
         return expired_form(request)
     await request.app.state.services.web_sessions.end_all(who.account.id)
     response = RedirectResponse(SIGN_IN, status_code=303)
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(request, response, SESSION_COOKIE)
     return response
 
 

@@ -18,7 +18,7 @@ from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn
 from hopthu.web.i18n import COOKIE, chooser, language
-from hopthu.web.security import FORM_COOKIE, form_token, set_cookie
+from hopthu.web.security import FORM_COOKIE, form_token, read_cookie, set_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
 TEMPLATES.env.filters["size"] = format_size
@@ -80,10 +80,10 @@ def page(
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Referrer-Policy"] = "same-origin"
     response.headers["Cache-Control"] = "no-store"
-    if who is None and request.cookies.get(FORM_COOKIE) != csrf:
+    if who is None and read_cookie(request, FORM_COOKIE) != csrf:
         set_cookie(request, response, FORM_COOKIE, csrf, max_age=None)
     if request.query_params.get("lang") in ("vi", "en"):
-        response.set_cookie(COOKIE, lang, max_age=365 * 86400, samesite="lax", path="/")
+        set_cookie(request, response, COOKIE, lang, max_age=365 * 86400)
     return response
 
 

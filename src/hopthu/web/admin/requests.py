@@ -409,9 +409,21 @@ async def approve_batch(
     return await _queue(request, admin, {"trang_thai": "", "loai": "", "lo": batch}, done=done)
 
 
-@router.get(REQUESTS + "/mat-khau.xlsx")
-async def passwords(request: Request, admin: Annotated[Admin, Depends(administering)]) -> Response:
-    """The temporary passwords of the manager's approved requests, once: handed over, they are erased."""
+@router.get(REQUESTS + "/mat-khau.xlsx", include_in_schema=False)
+async def passwords_by_get() -> Response:
+    """405: handing the passwords over erases them, which no GET may do (a link or an image in a mail
+    would be enough); without this the request page's GET route would take the path."""
+    raise HTTPException(405, headers={"Allow": "POST"})
+
+
+@router.post(REQUESTS + "/mat-khau.xlsx")
+async def passwords(
+    request: Request, admin: Annotated[Admin, Depends(administering)], csrf: Annotated[str, Form()] = ""
+) -> Response:
+    """The temporary passwords of the manager's approved requests, once: handed over, they are erased.
+    A POST with the session's CSRF token, since it consumes them."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, admin.who)
     services = request.app.state.services
     waiting = [r for r in await _handed_over(services, admin) if r.payload.get("sealed_password")]
     if not waiting:
