@@ -23,6 +23,7 @@ from hopthu.store.schema import mail_usage, message
 
 _FLAGS = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $MDNSent $Junk $NotJunk)"
 _PERMANENT = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"
+MAX_LIST_PATTERNS = 32  # RFC 5258 lets one LIST carry several patterns; clients send one or two
 _ERROR_CODES = {"haschildren": "HASCHILDREN", "cannot": "CANNOT", "invalid": "CANNOT"}
 
 
@@ -164,6 +165,13 @@ async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
     if patterns == [""]:  # RFC 9051 §6.3.9: the separator and the root
         session.send(b'* LIST (\\Noselect) "/" ""\r\n')
         return None
+    patterns = list(dict.fromkeys(patterns))
+    if len(patterns) > MAX_LIST_PATTERNS:  # each costs a pass over every name
+        raise ImapRefusal(
+            f"Tối đa {MAX_LIST_PATTERNS} mẫu trong một lệnh LIST",
+            f"At most {MAX_LIST_PATTERNS} patterns in one LIST",
+            "LIMIT",  # RFC 5530 §3
+        )
     listing = await session.require_places().listing()
     names = {name for name, _ in listing}
     matchers = [pattern_matcher(reference, p) for p in patterns]

@@ -72,22 +72,31 @@ class Selected:
             return [uid for uid in self.saved if self.seq_of(uid) is not None]
         if not self.uids:
             return []
-        found: set[int] = set()
+        # Ranges become index spans, merged before any UID is copied: "1:*,1:*,..." repeated costs
+        # O(r log r) for r ranges plus the UIDs named, not r times the mailbox.
+        spans: list[tuple[int, int]] = []
         uids = self.uids
         for item in numbers.ranges:
             if uid:
                 low = uids[-1] if item.start is None else item.start
                 high = uids[-1] if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
-                found.update(uids[bisect.bisect_left(uids, low) : bisect.bisect_right(uids, high)])
+                spans.append((bisect.bisect_left(uids, low), bisect.bisect_right(uids, high)))
             else:
                 low = len(uids) if item.start is None else item.start
                 high = len(uids) if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
                 if high > len(uids):  # RFC 9051 §2.3.1.2: sequence numbers run from 1 to EXISTS
                     raise bad("Số thứ tự thư không hợp lệ", f"invalid message sequence number {high}")
-                found.update(uids[low - 1 : high])
-        return sorted(found)
+                spans.append((low - 1, high))
+        found: list[int] = []
+        reached = 0
+        for start, stop in sorted(spans):
+            start = max(start, reached)
+            if start < stop:
+                found.extend(uids[start:stop])
+                reached = stop
+        return found
 
     def note(self, change: Change | None) -> None:
         """Remember what an event means for this session (the store is asked later, in `sync`)."""

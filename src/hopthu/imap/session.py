@@ -25,7 +25,7 @@ from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator, Identity
 from hopthu.imap import commands as c
 from hopthu.imap.mutf7 import decode_mutf7
-from hopthu.imap.parser import CommandParser, NeedLiteral, ParseError
+from hopthu.imap.parser import CommandParser, Limits, NeedLiteral, ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.imap.selected import Selected
@@ -64,6 +64,21 @@ class ImapContext:
     def __post_init__(self) -> None:
         self.folders = Folders(self.store.db, self.store.events, self.store.mail.clock)
 
+    @property
+    def limits(self) -> Limits:
+        """What one command may hold once the person is signed in: APPEND's message up to
+        `max_literal`, everything else together up to `max_command`."""
+        imap = self.settings.imap
+        return Limits(imap.max_line, imap.max_command, imap.max_literal)
+
+    @property
+    def prelogin_limits(self) -> Limits:
+        """Before sign-in only small commands are read (LOGIN, AUTHENTICATE, ID, CAPABILITY...):
+        whoever connects can make the server hold no more than this."""
+        imap = self.settings.imap
+        small = imap.prelogin_max_command
+        return Limits(min(imap.max_line, small), small, small)
+
     def next_origin(self) -> int:
         self._origins += 1
         return self._origins
@@ -93,7 +108,7 @@ class Session:
         self.writer = writer
         self.tls = tls
         settings = ctx.settings.imap
-        self.parser = CommandParser(settings.max_line, settings.max_literal)
+        self.parser = CommandParser()
         self.idle_timeout = settings.idle_timeout_minutes * 60
         peer = writer.get_extra_info("peername")
         self.peer = peer[0] if peer else "?"
@@ -208,10 +223,21 @@ class Session:
     async def next_item(self) -> c.Command | c.Done | c.SaslResponse | None:
         """The next complete client item, answering literals' continuation requests; None at EOF."""
         while True:
+            prelogin = self.state == NOT_AUTHENTICATED
+            self.parser.limits = self.ctx.prelogin_limits if prelogin else self.ctx.limits
             try:
                 item = self.parser.next()
             except ParseError as error:
                 await self.refuse_syntax(error)
+                if prelogin and error.code == "TOOBIG" and not error.literal_refused:
+                    # RFC 7888 §4: the rest of the command is on its way whatever we answer; before
+                    # sign-in nothing of that size is worth reading, so the connection ends here.
+                    self.send(
+                        b"* BYE [LIMIT] Lenh qua lon truoc khi dang nhap / "
+                        b"Command too large before login, closing\r\n"
+                    )
+                    await self.flush()
+                    self.state = LOGOUT
                 if self.state == LOGOUT:
                     return None
                 continue
@@ -365,7 +391,7 @@ class Session:
     async def start_tls(self) -> None:
         """Switch to TLS after "OK Begin TLS" (RFC 9051 §6.2.1); bytes the client sent early are dropped."""
         self.starttls_requested = False
-        self.parser = CommandParser(self.ctx.settings.imap.max_line, self.ctx.settings.imap.max_literal)
+        self.parser = CommandParser()
         # Plain-text bytes already received must not be read as commands after the handshake
         # (command injection, CVE-2011-0411); asyncio has no public way to drop them.
         self.reader._buffer.clear()  # type: ignore[attr-defined]
