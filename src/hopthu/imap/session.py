@@ -125,6 +125,7 @@ class Session:
         self.starttls_requested = False
         self.task: asyncio.Task[None] | None = None
         self.access_checked = 0.0
+        self.rights_seen = 0  # the event bus's count of RIGHTS events for this person, when last read
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -299,13 +300,30 @@ class Session:
 
     async def still_allowed(self) -> bool:
         """Whether the person may still use what this session opened, checked every
-        ACCESS_RECHECK seconds: a mailbox locked, revoked or deleted (R6), or an agency mailbox's
-        delegation withdrawn (R8.2), ends the session with BYE rather than at its next sign-in."""
+        ACCESS_RECHECK seconds and at once after a RIGHTS event (a delegation granted or withdrawn,
+        R8.2, published by `directory.delegations`): a mailbox locked, revoked or deleted (R6), or an
+        agency mailbox's delegation withdrawn, ends the session with BYE rather than at its next
+        sign-in, and LIST stops showing an agency mailbox no longer delegated.
+
+        BYE rather than closing the mailbox: RFC 9051 gives a server no way to unselect on its own
+        (`[CLOSED]` answers the client's own SELECT/UNSELECT), and a session left SELECTED on a
+        mailbox it may no longer read would have to refuse every command. Dovecot likewise
+        disconnects a session whose selected mailbox went away. The client reconnects and its LIST
+        no longer shows the mailbox."""
+        if self.identity is None:
+            return True
+        identity = self.identity
+        events = self.ctx.store.events
+        generation = events.rights_generation(identity.account_id)
+        selected = self.selected
+        told = selected is not None and selected.rights_changed
         now = asyncio.get_running_loop().time()
-        if now - self.access_checked < ACCESS_RECHECK or self.identity is None:
+        if now - self.access_checked < ACCESS_RECHECK and generation == self.rights_seen and not told:
             return True
         self.access_checked = now
-        identity = self.identity
+        self.rights_seen = generation
+        if selected is not None:
+            selected.rights_changed = False
         db = self.ctx.store.db
         row = await db.first(_STATUS, {"account": identity.account_id})
         if row is None or not lifecycle.can_sign_in(lifecycle.Status(row[0])):
@@ -369,6 +387,9 @@ class Session:
                     raise TimeoutError
                 if news in done:
                     news = None
+                    if selected is not None and selected.rights_changed and not await self.still_allowed():
+                        await self.flush()  # the BYE; the session ends without a tagged answer
+                        raise ConnectionResetError("access withdrawn during IDLE")
                     await self.sync_selected(poll=False)
                     await self.flush()
                 if read in done:
