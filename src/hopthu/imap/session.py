@@ -42,6 +42,7 @@ READ_SIZE = 64 * 1024
 FLUSH_AT = 256 * 1024
 PREAUTH_TIMEOUT = 120.0  # seconds a client may take to sign in
 MAX_BAD_COMMANDS = 20
+CLOSE_TIMEOUT = 5.0  # seconds to wait for the client's TLS close_notify before dropping the connection
 MAX_FAILED_LOGINS = 3
 ACCESS_RECHECK = 30.0  # seconds between checks that the account and its delegations still hold
 # Commands during which EXPUNGE must not be sent: they use sequence numbers (RFC 9051 §7.5.1).
@@ -218,8 +219,14 @@ class Session:
             if self.selected is not None:
                 self.selected.close()
             self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
+            try:
+                # A client that never answers the TLS close must not keep this task alive.
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self.writer.wait_closed()
+            except TimeoutError:
+                self.writer.transport.abort()
+            except Exception:  # the connection is gone either way
+                pass
 
     async def next_item(self) -> c.Command | c.Done | c.SaslResponse | None:
         """The next complete client item, answering literals' continuation requests; None at EOF."""
