@@ -242,11 +242,12 @@ class CommandParser:
         """Throw away a refused line up to its CRLF at `end`; when it ended with a non-synchronising
         literal, that literal's bytes are on their way (RFC 7888 §4) and are thrown away too."""
         marker = _LITERAL_AT_END.search(self._buf, max(end - _MARKER_TAIL, 0), end)
+        follows = int(marker[1]) if marker is not None and marker[2] else None  # read before the del
         del self._buf[: end + 2]
         self._discard_line = False
-        if marker is not None and marker[2]:
-            self._skip = int(marker[1])
-            self._discard_line = not self._skip
+        if follows is not None:
+            self._skip = follows
+            self._discard_line = not follows
 
     def _tag(self) -> str | None:
         found = _TAG.match(self._buf)
