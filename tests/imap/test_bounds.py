@@ -13,7 +13,7 @@ from hypothesis import strategies as st
 
 from hopthu.imap import commands as c
 from hopthu.imap.parser import CommandParser, Limits, NeedLiteral, ParseError
-from hopthu.imap.places import pattern_matcher
+from hopthu.imap.places import parents, pattern_matcher
 from hopthu.imap.responses import ImapRefusal
 from hopthu.imap.search import MAX_SEARCH_DEPTH, MAX_SEARCH_KEYS, MAX_SET_KEYS, compile_program
 from hopthu.imap.selected import Selected
@@ -81,6 +81,20 @@ def test_many_wildcards_cost_linear_time() -> None:
         for pattern in ("*" * stars + "Z", "%*" * stars + "Z", "*a" * stars + "Z"):
             assert not pattern_matcher("", pattern).match("a" * 500)
     assert time.perf_counter() - started < 2
+
+
+@settings(max_examples=300, deadline=None)
+@given(names=st.sets(st.text("ab/", min_size=1, max_size=6), max_size=8))
+def test_parents_are_the_names_with_children(names: set[str]) -> None:
+    expected = {n for n in names if any(o.startswith(n + "/") for o in names)}
+    assert parents(names) & names == expected
+
+
+def test_children_of_many_folders_are_found_in_linear_time() -> None:
+    names = [f"f{i}/g{j}" for i in range(200) for j in range(100)]  # 20,000 folders
+    started = time.perf_counter()
+    found = parents(names)
+    assert time.perf_counter() - started < 1 and len(found) == 200
 
 
 # --- the parser's limits ------------------------------------------------------------------------

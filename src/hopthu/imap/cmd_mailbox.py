@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.imap import commands as c
-from hopthu.imap.places import SHARED, has_children, pattern_matcher, quota_limit
+from hopthu.imap.places import SHARED, parents, pattern_matcher, quota_limit
 from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
 from hopthu.imap.selected import Place, Selected
 from hopthu.imap.session import SELECTED, Session, handles
@@ -64,7 +64,7 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
         listing = await session.require_places().listing()
         folder = next(f for name, f in listing if name == place.name)
-        attributes = _attributes(place.name, folder, {name for name, _ in listing}, False)
+        attributes = _attributes(place.name, folder, parents([name for name, _ in listing]), False)
         send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
     else:
         send(b"* 0 RECENT\r\n")
@@ -173,7 +173,7 @@ async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
             "LIMIT",  # RFC 5530 §3
         )
     listing = await session.require_places().listing()
-    names = {name for name, _ in listing}
+    names = parents([name for name, _ in listing])
     matchers = [pattern_matcher(reference, p) for p in patterns]
     subscribed_only = "SUBSCRIBED" in command.selection
     special_only = "SPECIAL-USE" in command.selection
@@ -193,8 +193,8 @@ async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
     return None
 
 
-def _attributes(name: str, folder: Folder | None, names: set[str], show_subscribed: bool) -> bytes:
-    attributes = [b"\\HasChildren" if has_children(name, names) else b"\\HasNoChildren"]
+def _attributes(name: str, folder: Folder | None, with_children: set[str], show_subscribed: bool) -> bytes:
+    attributes = [b"\\HasChildren" if name in with_children else b"\\HasNoChildren"]
     if folder is None:
         attributes.insert(0, b"\\Noselect")
     else:
