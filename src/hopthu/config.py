@@ -77,6 +77,15 @@ class ImapSettings:
     max_line: int = 64 * 1024
     # The largest APPEND; messages larger than the SMTP limit cannot arrive any other way either.
     max_literal: int = 40 * MiB
+    # A whole IMAP command once signed in (its lines, continuation lines and literals together),
+    # APPEND's message aside: larger commands are refused with NO [TOOBIG] (RFC 9051, RFC 7888 §4).
+    max_command: int = 1 * MiB
+    # A whole IMAP command before sign-in: LOGIN, AUTHENTICATE and ID fit in far less; a larger one,
+    # or a larger literal, is refused without "+" and a non-synchronising one ends the connection.
+    prelogin_max_command: int = 8 * 1024
+    # A POP3 command line with its CRLF (RFC 2449 §4: 255 octets), and a SASL response line (RFC 5034).
+    pop3_max_command: int = 255
+    pop3_max_sasl_line: int = 4096
 
 
 @dataclass(frozen=True)

@@ -47,3 +47,17 @@ def test_a_locked_mailbox_ends_its_sessions(imapserver: RunningServer) -> None:
         accounts.change_status("ttnanh", Action.LOCK, reason=Reason.VIOLATION, ref=None, actor="test")
     )
     assert client.command("NOOP").startswith(b"* BYE [UNAVAILABLE]")
+
+
+def test_a_locked_mailbox_ends_its_idle_session_at_once(imapserver: RunningServer) -> None:
+    """R6: a session waiting in IDLE sends no command to be checked at; the lock reaches it anyway."""
+    client = imapserver.raw("ttnanh")
+    assert b"OK" in tagged(client.command("SELECT INBOX"))
+    client.send(b"i IDLE\r\n")
+    assert client.line().startswith(b"+ ")
+    accounts = imapserver.services.directory.accounts
+    imapserver.run(
+        accounts.change_status("ttnanh", Action.LOCK, reason=Reason.VIOLATION, ref=None, actor="test")
+    )
+    client.sock.settimeout(5)
+    assert client.line().startswith(b"* BYE [UNAVAILABLE]")

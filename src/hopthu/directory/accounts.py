@@ -20,6 +20,7 @@ from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import lifecycle, naming, passwords, quota
 from hopthu.security.passwords import hash_password, hash_temporary, temporary_password
+from hopthu.store.events import rights_changed
 from hopthu.store.schema import account, agency, alias, mail_usage
 
 
@@ -321,6 +322,8 @@ class AccountService:
             )
             updated = await self._find(conn, found.local)
         self.ctx.verifier.forget(found.id)
+        # After the commit: open sessions (IMAP IDLE included) re-check this account's status now.
+        self.ctx.store.events.publish(rights_changed(found.id))
         return updated
 
     async def transfer(

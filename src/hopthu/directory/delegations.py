@@ -11,6 +11,7 @@ from hopthu.directory.accounts import AccountService
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
 from hopthu.store.db import Database
+from hopthu.store.events import rights_changed
 from hopthu.store.schema import account, delegation
 
 
@@ -86,6 +87,7 @@ class DelegationService:
                 ref=ref,
                 details={"person": who.local, "can_send": can_send},
             )
+        self.ctx.store.events.publish(rights_changed(box.id, who.id))
 
     async def delegates(self, mailbox: str) -> list[tuple[str, str, bool]]:
         """Who uses the agency mailbox: (address, display name, may send as it), by address."""
@@ -117,3 +119,5 @@ class DelegationService:
                 ref=ref,
                 details={"person": who.local},
             )
+        # After the commit: sessions using the agency mailbox (IMAP IDLE included) lose it now.
+        self.ctx.store.events.publish(rights_changed(box.id, who.id))

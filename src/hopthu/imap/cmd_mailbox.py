@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.imap import commands as c
-from hopthu.imap.places import SHARED, has_children, pattern_matcher, quota_limit
+from hopthu.imap.places import SHARED, parents, pattern_matcher, quota_limit
 from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
 from hopthu.imap.selected import Place, Selected
 from hopthu.imap.session import SELECTED, Session, handles
@@ -23,6 +23,7 @@ from hopthu.store.schema import mail_usage, message
 
 _FLAGS = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $MDNSent $Junk $NotJunk)"
 _PERMANENT = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"
+MAX_LIST_PATTERNS = 32  # RFC 5258 lets one LIST carry several patterns; clients send one or two
 _ERROR_CODES = {"haschildren": "HASCHILDREN", "cannot": "CANNOT", "invalid": "CANNOT"}
 
 
@@ -63,7 +64,7 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
         listing = await session.require_places().listing()
         folder = next(f for name, f in listing if name == place.name)
-        attributes = _attributes(place.name, folder, {name for name, _ in listing}, False)
+        attributes = _attributes(place.name, folder, parents([name for name, _ in listing]), False)
         send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
     else:
         send(b"* 0 RECENT\r\n")
@@ -164,8 +165,15 @@ async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
     if patterns == [""]:  # RFC 9051 §6.3.9: the separator and the root
         session.send(b'* LIST (\\Noselect) "/" ""\r\n')
         return None
+    patterns = list(dict.fromkeys(patterns))
+    if len(patterns) > MAX_LIST_PATTERNS:  # each costs a pass over every name
+        raise ImapRefusal(
+            f"Tối đa {MAX_LIST_PATTERNS} mẫu trong một lệnh LIST",
+            f"At most {MAX_LIST_PATTERNS} patterns in one LIST",
+            "LIMIT",  # RFC 5530 §3
+        )
     listing = await session.require_places().listing()
-    names = {name for name, _ in listing}
+    names = parents([name for name, _ in listing])
     matchers = [pattern_matcher(reference, p) for p in patterns]
     subscribed_only = "SUBSCRIBED" in command.selection
     special_only = "SPECIAL-USE" in command.selection
@@ -185,8 +193,8 @@ async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
     return None
 
 
-def _attributes(name: str, folder: Folder | None, names: set[str], show_subscribed: bool) -> bytes:
-    attributes = [b"\\HasChildren" if has_children(name, names) else b"\\HasNoChildren"]
+def _attributes(name: str, folder: Folder | None, with_children: set[str], show_subscribed: bool) -> bytes:
+    attributes = [b"\\HasChildren" if name in with_children else b"\\HasNoChildren"]
     if folder is None:
         attributes.insert(0, b"\\Noselect")
     else:

@@ -174,6 +174,8 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
             session.state = LOGOUT
         raise ImapRefusal.explaining(refusal, _REFUSAL_CODES[refusal.refusal]) from None
     session.identity = identity
+    # Read before the rights themselves, so a withdrawal racing this sign-in is noticed next command.
+    session.rights_seen = ctx.store.events.rights_generation(identity.account_id)
     owners = await owners_for(ctx.store.db, identity.account_id, identity.local)
     session.places = Places(ctx.folders, owners)
     session.state = AUTHENTICATED

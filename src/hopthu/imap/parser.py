@@ -20,6 +20,7 @@ T = TypeVar("T")
 
 DEFAULT_MAX_LINE = 64 * 1024
 DEFAULT_MAX_LITERAL = 50 * 1024 * 1024
+DEFAULT_MAX_COMMAND = 1024 * 1024  # a whole command but APPEND's message
 MAX_NESTING = 32  # parenthesised lists deeper than this are refused, not recursed into
 MAX_NUMBER = 2**32 - 1  # number, nz-number
 MAX_NUMBER64 = 2**63 - 1  # number64, mod-sequence-value (RFC 7162)
@@ -73,13 +74,20 @@ _MACROS = {"FAST": _FAST, "ALL": _ALL, "FULL": (*_ALL, c.FetchAttribute("BODY"))
 
 
 class ParseError(Exception):
-    """Bad client input; `tag` when known so the reply can be tagged, `code` e.g. "TOOBIG"."""
+    """Bad client input; `tag` when known so the reply can be tagged, `code` e.g. "TOOBIG".
 
-    def __init__(self, tag: str | None, text: str, code: str | None = None) -> None:
+    `literal_refused` is true when what was refused is a synchronising literal: the client waits for
+    "+" and sends nothing more of that command, so the connection can go on. Any other refusal of
+    an oversized command leaves the client sending the rest of it."""
+
+    def __init__(
+        self, tag: str | None, text: str, code: str | None = None, *, literal_refused: bool = False
+    ) -> None:
         super().__init__(text)
         self.tag = tag
         self.text = text
         self.code = code
+        self.literal_refused = literal_refused
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,20 +98,59 @@ class NeedLiteral:
     synchronizing: bool
 
 
+@dataclass(frozen=True, slots=True)
+class Limits:
+    """How much of one command the parser holds before refusing it.
+
+    `max_command` bounds a WHOLE command: its lines, continuation lines and literals together, so
+    a client cannot grow one command without end by ending every line with "{0+}". APPEND's
+    message is the one exception: its literals may add up to `max_literal` more (RFC 9051 §6.3.12;
+    RFC 7889 APPENDLIMIT is the same idea). The session tightens all three before login."""
+
+    max_line: int = DEFAULT_MAX_LINE
+    max_command: int = DEFAULT_MAX_COMMAND
+    max_literal: int = DEFAULT_MAX_LITERAL
+
+
+_APPEND = re.compile(rb"[^ ]+ APPEND ", re.IGNORECASE)
+_MARKER_TAIL = 16  # len(b"~{999999999999+}"): what of a discarded line is kept to find its literal
+
+
 class CommandParser:
     """Frames the byte stream into commands (lines joined by literals) and parses each one."""
 
-    def __init__(self, max_line: int = DEFAULT_MAX_LINE, max_literal: int = DEFAULT_MAX_LITERAL) -> None:
-        self.max_line = max_line
-        self.max_literal = max_literal
+    def __init__(
+        self,
+        max_line: int = DEFAULT_MAX_LINE,
+        max_literal: int = DEFAULT_MAX_LITERAL,
+        max_command: int | None = None,
+    ) -> None:
+        self.limits = Limits(
+            max_line, max(max_line, DEFAULT_MAX_COMMAND) if max_command is None else max_command, max_literal
+        )
         self._buf = bytearray()
         self._line_start = 0  # offset of the current line of the pending command in _buf
         self._scanned = 0  # _buf offset up to which the current line is known to hold no CRLF
         self._literal_end: int | None = None  # _buf offset where the awaited literal ends
         self._literal_total = 0
+        self._exempt = 0  # bytes of APPEND's message literals, counted against max_literal instead
+        self._is_append: bool | None = None  # whether the pending command is an APPEND, once known
         self._skip = 0  # bytes of a refused non-synchronising literal still to throw away
         self._discard_line = False  # throw away input up to the next CRLF
         self._continuation: Callable[[bytes], c.Done | c.SaslResponse] | None = None
+
+    @property
+    def max_line(self) -> int:
+        return self.limits.max_line
+
+    @property
+    def max_literal(self) -> int:
+        return self.limits.max_literal
+
+    @property
+    def held(self) -> int:
+        """Bytes of input held (a pending command, or what is being thrown away)."""
+        return len(self._buf)
 
     def feed(self, data: bytes) -> None:
         self._buf += data
@@ -118,6 +165,7 @@ class CommandParser:
 
     def next(self) -> c.Command | c.Done | c.SaslResponse | NeedLiteral | None:
         buf = self._buf
+        limits = self.limits
         while True:
             if self._skip:
                 dropped = min(self._skip, len(buf))
@@ -129,22 +177,30 @@ class CommandParser:
             if self._discard_line:
                 end = buf.find(b"\r\n")
                 if end < 0:
-                    del buf[: len(buf) - buf.endswith(b"\r")]
+                    del buf[: max(len(buf) - _MARKER_TAIL, 0)]
                     return None
-                del buf[: end + 2]
-                self._discard_line = False
+                self._drop_line(end)
+                continue
             if self._literal_end is not None:
                 if len(buf) < self._literal_end:
                     return None
                 self._line_start = self._literal_end
                 self._literal_end = None
             end = buf.find(b"\r\n", max(self._line_start, self._scanned))
-            if (end if end >= 0 else len(buf)) - self._line_start > self.max_line:
+            stop = end if end >= 0 else len(buf) - buf.endswith(b"\r")
+            if stop - self._line_start > limits.max_line or stop - self._exempt > limits.max_command:
+                line_only = stop - self._line_start > limits.max_line
                 tag = None if self._continuation is not None else self._tag()
                 self._continuation = None  # the DONE or SASL line it was is refused too
-                self._reset(end + 2 if end >= 0 else len(buf) - buf.endswith(b"\r"))
-                self._discard_line = end < 0
-                raise ParseError(tag, "line too long", "TOOBIG")
+                self._reset(0)
+                if end >= 0:
+                    self._drop_line(end)
+                else:
+                    self._discard_line = True
+                    del buf[: max(len(buf) - _MARKER_TAIL, 0)]
+                if line_only:
+                    raise ParseError(tag, "line too long", "TOOBIG")
+                raise ParseError(tag, f"command larger than {limits.max_command} bytes", "TOOBIG")
             if end < 0:
                 self._scanned = max(len(buf) - 1, 0)  # byte-at-a-time input must not cost O(n²)
                 return None
@@ -160,16 +216,38 @@ class CommandParser:
                 return _parse_command(command)
             size = int(marker[1])
             synchronizing = not marker[2]
-            if self._literal_total + size > self.max_literal:
+            if self._is_append is None:  # once a command: its first line is looked at once
+                self._is_append = _APPEND.match(buf, 0, end) is not None
+            append = self._is_append
+            # RFC 9051 §6.3.12: the message of APPEND may be up to max_literal on top of the command
+            over_literal = self._literal_total + size > limits.max_literal
+            if over_literal or (not append and end + 2 + size - self._exempt > limits.max_command):
                 tag = self._tag()
                 self._reset(end + 2)
                 if not synchronizing:  # RFC 7888 §4: the client sends the data regardless
                     self._skip = size
                     self._discard_line = True
-                raise ParseError(tag, f"literal larger than {self.max_literal} bytes", "TOOBIG")
+                limit = limits.max_literal if over_literal else limits.max_command
+                what = "literal" if over_literal else "command"
+                raise ParseError(
+                    tag, f"{what} larger than {limit} bytes", "TOOBIG", literal_refused=synchronizing
+                )
             self._literal_total += size
+            if append:
+                self._exempt += size
             self._literal_end = end + 2 + size
             return NeedLiteral(size, synchronizing)
+
+    def _drop_line(self, end: int) -> None:
+        """Throw away a refused line up to its CRLF at `end`; when it ended with a non-synchronising
+        literal, that literal's bytes are on their way (RFC 7888 §4) and are thrown away too."""
+        marker = _LITERAL_AT_END.search(self._buf, max(end - _MARKER_TAIL, 0), end)
+        follows = int(marker[1]) if marker is not None and marker[2] else None  # read before the del
+        del self._buf[: end + 2]
+        self._discard_line = False
+        if follows is not None:
+            self._skip = follows
+            self._discard_line = not follows
 
     def _tag(self) -> str | None:
         found = _TAG.match(self._buf)
@@ -183,6 +261,8 @@ class CommandParser:
         self._scanned = 0
         self._literal_end = None
         self._literal_total = 0
+        self._exempt = 0
+        self._is_append = None
 
 
 def _parse_done(line: bytes) -> c.Done:

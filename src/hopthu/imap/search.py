@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
@@ -66,25 +67,64 @@ class Key:
 Resolve = Callable[[c.SequenceSet, bool], list[int]]
 
 
+MAX_SEARCH_KEYS = 500  # keys in one program; real clients send a handful
+MAX_SEARCH_DEPTH = 64  # NOT/OR/parentheses nested: each level is a Python frame and a SQL clause
+MAX_SET_KEYS = 32  # distinct sequence sets: each becomes a set of UIDs as large as the mailbox
+
+
+def _limit(vi: str, en: str) -> ImapRefusal:
+    return ImapRefusal(vi, en, "LIMIT")  # RFC 5530 §3: an implementation limit
+
+
+class _Compiler:
+    """Walks the tokens once (a deque, so taking the next token costs O(1), not O(n)), counting what
+    a client could otherwise inflate: the number of keys, their nesting, and the sequence sets that
+    each turn into a set of UIDs as large as the mailbox (the same set named twice is resolved once)."""
+
+    def __init__(self, resolve: Resolve) -> None:
+        self.resolve = resolve
+        self.keys = 0
+        self.sets: dict[tuple[str, bool], frozenset[int]] = {}
+
+    def count(self, depth: int) -> None:
+        self.keys += 1
+        if self.keys > MAX_SEARCH_KEYS:
+            raise _limit(
+                f"Tối đa {MAX_SEARCH_KEYS} điều kiện tìm kiếm", f"At most {MAX_SEARCH_KEYS} search keys"
+            )
+        if depth > MAX_SEARCH_DEPTH:
+            raise _limit("Điều kiện tìm kiếm lồng nhau quá sâu", "Search keys nested too deeply")
+
+    def uids(self, token: str | bytes, uid: bool) -> frozenset[int]:
+        text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+        found = self.sets.get((text, uid))
+        if found is None:
+            if len(self.sets) >= MAX_SET_KEYS:
+                raise _limit(f"Tối đa {MAX_SET_KEYS} tập số thư", f"At most {MAX_SET_KEYS} message sets")
+            found = self.sets[(text, uid)] = _resolved(text, self.resolve, uid)
+        return found
+
+
 def compile_program(tokens: tuple[c.SearchToken, ...], resolve: Resolve) -> Key:
     """The search program as a tree; `resolve(set, is_uid)` gives the UIDs a set names."""
-    stream = list(tokens)
+    compiler = _Compiler(resolve)
+    stream = deque(tokens)
     keys = []
     while stream:
-        keys.append(_key(stream, resolve))
+        keys.append(_key(stream, compiler, 0))
     return keys[0] if len(keys) == 1 else Key("and", tuple(keys))
 
 
-def _atom(stream: list[c.SearchToken], what: str) -> str | bytes:
+def _atom(stream: deque[c.SearchToken], what: str) -> str | bytes:
     if not stream:
         raise bad("Thiếu tham số tìm kiếm", f"missing {what}")
-    token = stream.pop(0)
+    token = stream.popleft()
     if isinstance(token, tuple):
         raise bad("Tham số tìm kiếm sai", f"expected {what}")
     return token
 
 
-def _string(stream: list[c.SearchToken]) -> str:
+def _string(stream: deque[c.SearchToken]) -> str:
     token = _atom(stream, "string")
     if isinstance(token, bytes):
         try:
@@ -96,7 +136,7 @@ def _string(stream: list[c.SearchToken]) -> str:
     return token
 
 
-def _number(stream: list[c.SearchToken], limit: int = 2**63 - 1) -> int:
+def _number(stream: deque[c.SearchToken], limit: int = 2**63 - 1) -> int:
     token = _atom(stream, "number")
     text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
     if not text.isdigit() or int(text) > limit:
@@ -104,7 +144,7 @@ def _number(stream: list[c.SearchToken], limit: int = 2**63 - 1) -> int:
     return int(text)
 
 
-def _date(stream: list[c.SearchToken]) -> dt.date:
+def _date(stream: deque[c.SearchToken]) -> dt.date:
     token = _atom(stream, "date")
     text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
     found = _DATE.fullmatch(text)
@@ -116,13 +156,14 @@ def _date(stream: list[c.SearchToken]) -> dt.date:
         raise bad("Ngày không hợp lệ", f"invalid date {text!r}") from None
 
 
-def _key(stream: list[c.SearchToken], resolve: Resolve) -> Key:
-    token = stream.pop(0)
+def _key(stream: deque[c.SearchToken], compiler: _Compiler, depth: int) -> Key:
+    compiler.count(depth)
+    token = stream.popleft()
     if isinstance(token, tuple):
-        inner = list(token)
+        inner = deque(token)
         keys = []
         while inner:
-            keys.append(_key(inner, resolve))
+            keys.append(_key(inner, compiler, depth + 1))
         return keys[0] if len(keys) == 1 else Key("and", tuple(keys))
     if isinstance(token, bytes):
         raise bad("Khóa tìm kiếm không hợp lệ", "a string where a search key was expected")
@@ -146,23 +187,23 @@ def _key(stream: list[c.SearchToken], resolve: Resolve) -> Key:
         field = _string(stream)
         return Key("header", (field.lower(), fold(_string(stream))))
     if name == "NOT":
-        return Key("not", (_key(stream, resolve),))
+        return Key("not", (_key(stream, compiler, depth + 1),))
     if name == "OR":
-        return Key("or", (_key(stream, resolve), _key(stream, resolve)))
+        return Key("or", (_key(stream, compiler, depth + 1), _key(stream, compiler, depth + 1)))
     if name == "UID":
-        return Key("uids", (_resolved(_atom(stream, "UID set"), resolve, True),))
+        return Key("uids", (compiler.uids(_atom(stream, "UID set"), True),))
     if name == "MODSEQ":
         # RFC 7162 §3.1.5: MODSEQ [entry-name entry-type-req] mod-sequence-valzer
         if len(stream) >= 3 and isinstance(stream[0], bytes):
-            del stream[:2]
+            stream.popleft()
+            stream.popleft()
         return Key("modseq", (_number(stream),))
     if name[:1].isdigit() or name[:1] in "*$":
-        return Key("uids", (_resolved(token, resolve, False),))
+        return Key("uids", (compiler.uids(token, False),))
     raise bad("Khóa tìm kiếm không biết", f"unknown search key {token}")
 
 
-def _resolved(token: str | bytes, resolve: Resolve, uid: bool) -> frozenset[int]:
-    text = token.decode("ascii", "replace") if isinstance(token, bytes) else token
+def _resolved(text: str, resolve: Resolve, uid: bool) -> frozenset[int]:
     try:
         found = parse_sequence_set(text)
     except ParseError:

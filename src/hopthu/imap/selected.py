@@ -20,7 +20,7 @@ from hopthu.imap import commands as c
 from hopthu.imap.responses import bad, flag_list
 from hopthu.store import reading
 from hopthu.store.db import Database
-from hopthu.store.events import Change, EventBus
+from hopthu.store.events import RIGHTS, Change, EventBus
 from hopthu.store.schema import message
 
 
@@ -49,6 +49,7 @@ class Selected:
     reported: dict[int, int] = field(default_factory=dict)  # uid -> MODSEQ this client already saw
     saved: list[int] = field(default_factory=list)  # the last SEARCH RETURN (SAVE) result (RFC 5182)
     _woken: bool = False
+    rights_changed: bool = False  # who may use the mailbox's account changed: the session re-checks
 
     def __post_init__(self) -> None:
         # 4 bytes a message: a session on a 50,000-message INBOX keeps 200 KB, not 2 MB of ints
@@ -72,27 +73,38 @@ class Selected:
             return [uid for uid in self.saved if self.seq_of(uid) is not None]
         if not self.uids:
             return []
-        found: set[int] = set()
+        # Ranges become index spans, merged before any UID is copied: "1:*,1:*,..." repeated costs
+        # O(r log r) for r ranges plus the UIDs named, not r times the mailbox.
+        spans: list[tuple[int, int]] = []
         uids = self.uids
         for item in numbers.ranges:
             if uid:
                 low = uids[-1] if item.start is None else item.start
                 high = uids[-1] if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
-                found.update(uids[bisect.bisect_left(uids, low) : bisect.bisect_right(uids, high)])
+                spans.append((bisect.bisect_left(uids, low), bisect.bisect_right(uids, high)))
             else:
                 low = len(uids) if item.start is None else item.start
                 high = len(uids) if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
                 if high > len(uids):  # RFC 9051 §2.3.1.2: sequence numbers run from 1 to EXISTS
                     raise bad("Số thứ tự thư không hợp lệ", f"invalid message sequence number {high}")
-                found.update(uids[low - 1 : high])
-        return sorted(found)
+                spans.append((low - 1, high))
+        found: list[int] = []
+        reached = 0
+        for start, stop in sorted(spans):
+            start = max(start, reached)
+            if start < stop:
+                found.extend(uids[start:stop])
+                reached = stop
+        return found
 
     def note(self, change: Change | None) -> None:
         """Remember what an event means for this session (the store is asked later, in `sync`)."""
         if change is None:  # events were lost: compare everything
             self._woken = True
+        elif change.kind == RIGHTS:
+            self.rights_changed = True
         elif change.mailbox_id == self.place.mailbox_id:
             if change.kind == "expunge" and change.origin != self.origin:
                 self.pending_expunges.update(change.uids)
@@ -103,7 +115,7 @@ class Selected:
         """Whether an event for this mailbox is waiting (drained here, remembered for `sync`)."""
         while not self.queue.empty():
             self.note(self.queue.get_nowait())
-        return self._woken or bool(self.pending_expunges)
+        return self._woken or self.rights_changed or bool(self.pending_expunges)
 
     async def wait(self) -> None:
         """Until something may have changed in this mailbox (for IDLE)."""

@@ -25,7 +25,7 @@ from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator, Identity
 from hopthu.imap import commands as c
 from hopthu.imap.mutf7 import decode_mutf7
-from hopthu.imap.parser import CommandParser, NeedLiteral, ParseError
+from hopthu.imap.parser import CommandParser, Limits, NeedLiteral, ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.imap.selected import Selected
@@ -42,6 +42,7 @@ READ_SIZE = 64 * 1024
 FLUSH_AT = 256 * 1024
 PREAUTH_TIMEOUT = 120.0  # seconds a client may take to sign in
 MAX_BAD_COMMANDS = 20
+CLOSE_TIMEOUT = 5.0  # seconds to wait for the client's TLS close_notify before dropping the connection
 MAX_FAILED_LOGINS = 3
 ACCESS_RECHECK = 30.0  # seconds between checks that the account and its delegations still hold
 # Commands during which EXPUNGE must not be sent: they use sequence numbers (RFC 9051 §7.5.1).
@@ -63,6 +64,21 @@ class ImapContext:
 
     def __post_init__(self) -> None:
         self.folders = Folders(self.store.db, self.store.events, self.store.mail.clock)
+
+    @property
+    def limits(self) -> Limits:
+        """What one command may hold once the person is signed in: APPEND's message up to
+        `max_literal`, everything else together up to `max_command`."""
+        imap = self.settings.imap
+        return Limits(imap.max_line, imap.max_command, imap.max_literal)
+
+    @property
+    def prelogin_limits(self) -> Limits:
+        """Before sign-in only small commands are read (LOGIN, AUTHENTICATE, ID, CAPABILITY...):
+        whoever connects can make the server hold no more than this."""
+        imap = self.settings.imap
+        small = imap.prelogin_max_command
+        return Limits(min(imap.max_line, small), small, small)
 
     def next_origin(self) -> int:
         self._origins += 1
@@ -93,7 +109,7 @@ class Session:
         self.writer = writer
         self.tls = tls
         settings = ctx.settings.imap
-        self.parser = CommandParser(settings.max_line, settings.max_literal)
+        self.parser = CommandParser()
         self.idle_timeout = settings.idle_timeout_minutes * 60
         peer = writer.get_extra_info("peername")
         self.peer = peer[0] if peer else "?"
@@ -110,6 +126,7 @@ class Session:
         self.starttls_requested = False
         self.task: asyncio.Task[None] | None = None
         self.access_checked = 0.0
+        self.rights_seen = 0  # the event bus's count of RIGHTS events for this person, when last read
 
     # --- output -----------------------------------------------------------------------------------
 
@@ -202,16 +219,33 @@ class Session:
             if self.selected is not None:
                 self.selected.close()
             self.writer.close()
-            with contextlib.suppress(Exception):
-                await self.writer.wait_closed()
+            try:
+                # A client that never answers the TLS close must not keep this task alive.
+                async with asyncio.timeout(CLOSE_TIMEOUT):
+                    await self.writer.wait_closed()
+            except TimeoutError:
+                self.writer.transport.abort()
+            except Exception:  # the connection is gone either way
+                pass
 
     async def next_item(self) -> c.Command | c.Done | c.SaslResponse | None:
         """The next complete client item, answering literals' continuation requests; None at EOF."""
         while True:
+            prelogin = self.state == NOT_AUTHENTICATED
+            self.parser.limits = self.ctx.prelogin_limits if prelogin else self.ctx.limits
             try:
                 item = self.parser.next()
             except ParseError as error:
                 await self.refuse_syntax(error)
+                if prelogin and error.code == "TOOBIG" and not error.literal_refused:
+                    # RFC 7888 §4: the rest of the command is on its way whatever we answer; before
+                    # sign-in nothing of that size is worth reading, so the connection ends here.
+                    self.send(
+                        b"* BYE [LIMIT] Lenh qua lon truoc khi dang nhap / "
+                        b"Command too large before login, closing\r\n"
+                    )
+                    await self.flush()
+                    self.state = LOGOUT
                 if self.state == LOGOUT:
                     return None
                 continue
@@ -273,13 +307,30 @@ class Session:
 
     async def still_allowed(self) -> bool:
         """Whether the person may still use what this session opened, checked every
-        ACCESS_RECHECK seconds: a mailbox locked, revoked or deleted (R6), or an agency mailbox's
-        delegation withdrawn (R8.2), ends the session with BYE rather than at its next sign-in."""
+        ACCESS_RECHECK seconds and at once after a RIGHTS event (a delegation granted or withdrawn,
+        R8.2, published by `directory.delegations`): a mailbox locked, revoked or deleted (R6), or an
+        agency mailbox's delegation withdrawn, ends the session with BYE rather than at its next
+        sign-in, and LIST stops showing an agency mailbox no longer delegated.
+
+        BYE rather than closing the mailbox: RFC 9051 gives a server no way to unselect on its own
+        (`[CLOSED]` answers the client's own SELECT/UNSELECT), and a session left SELECTED on a
+        mailbox it may no longer read would have to refuse every command. Dovecot likewise
+        disconnects a session whose selected mailbox went away. The client reconnects and its LIST
+        no longer shows the mailbox."""
+        if self.identity is None:
+            return True
+        identity = self.identity
+        events = self.ctx.store.events
+        generation = events.rights_generation(identity.account_id)
+        selected = self.selected
+        told = selected is not None and selected.rights_changed
         now = asyncio.get_running_loop().time()
-        if now - self.access_checked < ACCESS_RECHECK or self.identity is None:
+        if now - self.access_checked < ACCESS_RECHECK and generation == self.rights_seen and not told:
             return True
         self.access_checked = now
-        identity = self.identity
+        self.rights_seen = generation
+        if selected is not None:
+            selected.rights_changed = False
         db = self.ctx.store.db
         row = await db.first(_STATUS, {"account": identity.account_id})
         if row is None or not lifecycle.can_sign_in(lifecycle.Status(row[0])):
@@ -343,6 +394,9 @@ class Session:
                     raise TimeoutError
                 if news in done:
                     news = None
+                    if selected is not None and selected.rights_changed and not await self.still_allowed():
+                        await self.flush()  # the BYE; the session ends without a tagged answer
+                        raise ConnectionResetError("access withdrawn during IDLE")
                     await self.sync_selected(poll=False)
                     await self.flush()
                 if read in done:
@@ -365,7 +419,7 @@ class Session:
     async def start_tls(self) -> None:
         """Switch to TLS after "OK Begin TLS" (RFC 9051 §6.2.1); bytes the client sent early are dropped."""
         self.starttls_requested = False
-        self.parser = CommandParser(self.ctx.settings.imap.max_line, self.ctx.settings.imap.max_literal)
+        self.parser = CommandParser()
         # Plain-text bytes already received must not be read as commands after the handshake
         # (command injection, CVE-2011-0411); asyncio has no public way to drop them.
         self.reader._buffer.clear()  # type: ignore[attr-defined]

@@ -25,6 +25,7 @@ log = logging.getLogger("hopthu.pop3")
 
 ROLES = ("pop3", "pop3s")
 CLOSE_TIMEOUT = 5.0  # seconds to wait for a TLS close_notify before dropping the connection
+DISCARD_MAX = 64 * 1024  # bytes of one over-long line thrown away while looking for its end
 
 
 class StreamTransport:
@@ -60,12 +61,32 @@ class StreamTransport:
     async def read_line(self) -> bytes:
         try:
             return await self._reader.readuntil(b"\n")
-        except asyncio.LimitOverrunError:
+        except asyncio.LimitOverrunError as overrun:
+            await self._discard_line(overrun.consumed)
             raise LineTooLong from None
         except asyncio.IncompleteReadError:
             raise Disconnected("closed by the client") from None
         except OSError as error:  # reset, TLS errors (ssl.SSLError is an OSError)
             raise Disconnected(str(error)) from None
+
+    async def _discard_line(self, consumed: int) -> None:
+        """Throw away the rest of an over-long line so the next command can be read; one whose end
+        does not come within DISCARD_MAX bytes ends the connection (LineTooLong(fatal=True))."""
+        dropped = 0
+        while True:
+            try:
+                await self._reader.readexactly(consumed)
+                dropped += consumed
+                if dropped > DISCARD_MAX:
+                    raise LineTooLong(fatal=True)
+                await self._reader.readuntil(b"\n")
+                return
+            except asyncio.LimitOverrunError as overrun:
+                consumed = overrun.consumed
+            except asyncio.IncompleteReadError:
+                raise Disconnected("closed by the client") from None
+            except OSError as error:
+                raise Disconnected(str(error)) from None
 
     def write(self, data: bytes) -> None:
         self._writer.write(data)
@@ -133,7 +154,8 @@ async def start_pop3_listeners(
         store,
         MaildropLocks(),
         plain_login_on_loopback=settings.imap.allow_plain_login_on_loopback,
-        max_line=settings.imap.max_line,
+        max_command=settings.imap.pop3_max_command,
+        max_sasl_line=max(settings.imap.pop3_max_sasl_line, settings.imap.pop3_max_command),
     )
     listeners = Pop3Listeners()
     for role, sock in sockets.items():
@@ -143,7 +165,7 @@ async def start_pop3_listeners(
                 _connection_handler(service, tls, listeners, implicit=implicit),
                 sock=sock,
                 ssl=tls if implicit else None,
-                limit=service.max_line,
+                limit=service.max_sasl_line,  # what one connection holds of a line it reads
             )
         )
     return listeners

@@ -57,6 +57,9 @@ UNKNOWN_COMMAND = err("Lệnh không hợp lệ / Unknown command")
 WRONG_STATE = err("Lệnh không dùng được lúc này / Command not valid in this state")
 TOO_MANY_ERRORS = err("Quá nhiều lệnh sai, đóng kết nối / Too many bad commands, closing")
 LINE_TOO_LONG = err("Dòng lệnh quá dài, đóng kết nối / Line too long, closing")
+LINE_TOO_LONG_ONCE = err(
+    "Dòng lệnh quá dài (tối đa 255 byte) / Line too long (at most 255 octets, RFC 2449 §4)"
+)
 USE_STLS = err(
     "Hãy dùng STLS (mã hóa) trước khi đăng nhập / Use STLS before signing in (no plain-text passwords)"
 )

@@ -30,6 +30,9 @@ log = logging.getLogger("hopthu.pop3")
 
 IDLE_TIMEOUT = 10 * 60.0  # RFC 1939 §3: an inactivity autologout timer of at least 10 minutes
 MAX_BAD_COMMANDS = 20  # unknown, malformed or out-of-state commands before we hang up
+MAX_LONG_LINES = 3  # over-long lines answered -ERR before we hang up
+MAX_COMMAND = 255  # RFC 2449 §4: a command line is at most 255 octets with its CRLF
+MAX_SASL_LINE = 4096  # a SASL response line (RFC 5034 §4), e.g. PLAIN with a long address and password
 MECHANISMS = ("PLAIN",)  # RFC 5034; PLAIN only, and only where a password may be sent
 
 
@@ -38,7 +41,12 @@ class Disconnected(Exception):
 
 
 class LineTooLong(Exception):
-    """The client sent more than the line limit without a line end."""
+    """The client sent a line over the limit; `fatal` when not even its end was found within a bound
+    (the transport then cannot tell where the next command starts)."""
+
+    def __init__(self, fatal: bool = False) -> None:
+        super().__init__("line too long")
+        self.fatal = fatal
 
 
 class Transport(Protocol):
@@ -53,7 +61,7 @@ class Transport(Protocol):
     @property
     def can_start_tls(self) -> bool: ...  # STLS is possible on this connection
 
-    async def read_line(self) -> bytes: ...  # one line with its LF; Disconnected, LineTooLong
+    async def read_line(self) -> bytes: ...  # one line with its LF, at most max_sasl_line; LineTooLong
 
     def write(self, data: bytes) -> None: ...
 
@@ -72,7 +80,8 @@ class Pop3Service:
     store: Store
     locks: MaildropLocks
     plain_login_on_loopback: bool = False  # development only: passwords without TLS from loopback
-    max_line: int = 64 * 1024
+    max_command: int = MAX_COMMAND  # a command line with its CRLF
+    max_sasl_line: int = MAX_SASL_LINE  # a SASL response line; also what the transport reads at most
     idle_timeout: float = IDLE_TIMEOUT
 
 
@@ -85,6 +94,7 @@ class Session:
         self.identity: Identity | None = None
         self.drop: Maildrop | None = None
         self.bad_commands = 0
+        self.long_lines = 0
         self._handlers: dict[str, Callable[[Command], Awaitable[bool]]] = {
             verb: getattr(self, f"_{verb.lower()}") for verb in ALLOWED
         }
@@ -93,12 +103,19 @@ class Session:
         """Talk until QUIT, a hang-up, the idle timer or too many bad commands; then clean up."""
         try:
             await self._send(r.GREETING)
-            while await self._handle(await self._read_line()):
-                pass
+            while True:
+                try:
+                    line = await self._read_line()
+                    if len(line) > self.service.max_command:
+                        raise LineTooLong
+                except LineTooLong as error:
+                    if not await self._too_long(error):
+                        break
+                    continue
+                if not await self._handle(line):
+                    break
         except Disconnected:
             pass
-        except LineTooLong:
-            await self._try_send(r.LINE_TOO_LONG)
         except Exception:
             await self._try_send(r.internal_error(_incident("POP3 session failed")))
         finally:
@@ -108,10 +125,18 @@ class Session:
 
     # --- the command boundary ----------------------------------------------------------------------
 
+    async def _too_long(self, error: LineTooLong) -> bool:
+        """A line over the limit (RFC 2449 §4) was read and thrown away: -ERR, and after a few, or
+        one whose end never came, the connection ends. False ends the session."""
+        self.long_lines += 1
+        if error.fatal or self.long_lines >= MAX_LONG_LINES:
+            await self._try_send(r.LINE_TOO_LONG)
+            return False
+        await self._send(r.LINE_TOO_LONG_ONCE)
+        return True
+
     async def _handle(self, line: bytes) -> bool:
         """Answer one command line; False ends the session."""
-        if len(line) > self.service.max_line:
-            raise LineTooLong
         try:
             command = parse_command(line)
         except ParseError as error:
@@ -120,7 +145,7 @@ class Session:
             return await self._bad(r.WRONG_STATE)
         try:
             return await self._handlers[command.verb](command)
-        except (Disconnected, LineTooLong):
+        except Disconnected:
             raise
         except Exception:
             await self._send(r.internal_error(_incident(f"POP3 {command.verb} failed")))
@@ -227,9 +252,11 @@ class Session:
         if response is None:
             self.transport.write(b"+ \r\n")  # RFC 5034 §4: an empty server challenge
             await self._drain()
-            line = await self._read_line()
-            if len(line) > self.service.max_line:
-                raise LineTooLong
+            try:
+                line = await self._read_line()
+            except LineTooLong:
+                await self._send(r.err("Phản hồi SASL quá dài / SASL response too long"))
+                return True
             response = line.rstrip(b"\r\n").decode("ascii", "replace")
             if response == CANCEL:
                 await self._send(r.AUTH_CANCELLED)

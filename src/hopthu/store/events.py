@@ -18,10 +18,19 @@ from dataclasses import dataclass
 class Change:
     account_id: int
     mailbox_id: int
-    kind: str  # "append" | "expunge" | "flags" | "mailbox"
+    kind: str  # "append" | "expunge" | "flags" | "mailbox" | "rights" (RIGHTS: who may use the account)
     uids: tuple[int, ...] = ()
     modseq: int = 0
     origin: int = 0  # the session that made the change (0: none), so it need not hear its own echo
+
+
+RIGHTS = "rights"
+
+
+def rights_changed(*account_ids: int) -> list[Change]:
+    """The event saying that who may use these accounts changed (a delegation granted or withdrawn,
+    R8.2): open sessions re-read their rights at once instead of at their next periodic check."""
+    return [Change(account_id, 0, RIGHTS) for account_id in account_ids]
 
 
 class EventBus:
@@ -30,6 +39,9 @@ class EventBus:
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
         self._subscribers: dict[int, set[asyncio.Queue[Change | None]]] = defaultdict(set)
+        # How many RIGHTS events each account had on this node: a session compares it with the value
+        # it saw, so even one not subscribed to anything (no mailbox selected) notices in O(1).
+        self._rights: dict[int, int] = defaultdict(int)
         self.outward: Callable[[list[Change]], None] | None = None  # to other nodes, when there are any
 
     def publish(self, changes: list[Change]) -> None:
@@ -41,6 +53,8 @@ class EventBus:
     def deliver(self, changes: list[Change]) -> None:
         """Fan out changes to this node's subscribers only (those from another node arrive here)."""
         for change in changes:
+            if change.kind == RIGHTS:
+                self._rights[change.account_id] += 1
             for queue in self._subscribers.get(change.account_id, ()):
                 if queue.full():
                     # The subscriber fell behind: tell it to resynchronise from the store instead.
@@ -48,6 +62,10 @@ class EventBus:
                     queue.put_nowait(None)
                 else:
                     queue.put_nowait(change)
+
+    def rights_generation(self, account_id: int) -> int:
+        """Changes so far to who may use this account (see `rights_changed`)."""
+        return self._rights.get(account_id, 0)
 
     def resynchronise(self) -> None:
         """Tell every subscriber that changes may have been lost (`None`): each re-reads the store."""
