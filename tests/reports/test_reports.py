@@ -3,6 +3,7 @@ the .xlsx and PDF written from them, on both backends."""
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import io
 
@@ -109,3 +110,14 @@ async def test_a_past_period_reports_the_states_of_its_last_day(city: Directory)
         current.as_of is None and {line.code: line.figures["locked"] for line in current.lines}["sonv"] == 2
     )
     assert "tính đến hết ngày 31/03/2026" in render.states_note(then)
+
+
+async def test_a_name_that_looks_like_a_formula_stays_text(city: Directory) -> None:
+    """openpyxl makes a formula of any string starting with "=": the workbook keeps it as text."""
+    now = city.ctx.now()
+    made = await gather(city.ctx.store.db, parse_period(f"{now.astimezone(VIETNAM).year}"), now=now)
+    hostile = '=HYPERLINK("http://example.org/x","Bấm vào đây")'
+    made = dataclasses.replace(made, lines=[dataclasses.replace(made.lines[0], name=hostile), *made.lines[1:]])
+    sheet = openpyxl.load_workbook(io.BytesIO(render.xlsx(made)))["Theo cơ quan"]
+    cell = sheet.cell(row=2, column=2)
+    assert (cell.value, cell.data_type) == (hostile, "s")

@@ -16,6 +16,7 @@ from typing import Any
 
 from hopthu.directory.people import PersonRow
 from hopthu.errors import HopThuError
+from hopthu.sheets import text_only
 from hopthu.text import fold
 
 COLUMNS = ("family", "middle", "given", "agency", "rank", "date")
@@ -166,5 +167,5 @@ def template_xlsx(agency_code: str) -> bytes:
     ):
         guide.append(line)
     out = io.BytesIO()
-    book.save(out)
+    text_only(book).save(out)
     return out.getvalue()

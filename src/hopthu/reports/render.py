@@ -12,6 +12,7 @@ from hopthu.errors import HopThuError
 from hopthu.policy.quota import format_size
 from hopthu.reports.gather import COLUMNS, Report
 from hopthu.reports.period import VIETNAM
+from hopthu.sheets import text_only
 
 HEADINGS = {
     "active": "Đang hoạt động",
@@ -80,7 +81,7 @@ def xlsx(report: Report) -> bytes:
         cell.font = Font(bold=True)
     lines.column_dimensions["B"].width = 40
     out = io.BytesIO()
-    book.save(out)
+    text_only(book).save(out)
     return out.getvalue()
 
 

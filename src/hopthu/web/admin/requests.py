@@ -33,6 +33,7 @@ from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
+from hopthu.sheets import text_only
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, operating
 from hopthu.web.params import RowId
 from hopthu.web.security import csrf_ok
@@ -441,7 +442,7 @@ async def passwords(
         address = f"{filed.payload.get('address')}@{domain}"
         sheet.append((filed.id, address, name, box.open(filed.payload["sealed_password"])))
     out = io.BytesIO()
-    book.save(out)
+    text_only(book).save(out)
     for filed in waiting:
         payload = {k: v for k, v in filed.payload.items() if k != "sealed_password"}
         await services.directory.requests.update_payload(filed.id, payload)
