@@ -117,7 +117,8 @@ async def test_a_name_that_looks_like_a_formula_stays_text(city: Directory) -> N
     now = city.ctx.now()
     made = await gather(city.ctx.store.db, parse_period(f"{now.astimezone(VIETNAM).year}"), now=now)
     hostile = '=HYPERLINK("http://example.org/x","Bấm vào đây")'
-    made = dataclasses.replace(made, lines=[dataclasses.replace(made.lines[0], name=hostile), *made.lines[1:]])
+    first = dataclasses.replace(made.lines[0], name=hostile)
+    made = dataclasses.replace(made, lines=[first, *made.lines[1:]])
     sheet = openpyxl.load_workbook(io.BytesIO(render.xlsx(made)))["Theo cơ quan"]
     cell = sheet.cell(row=2, column=2)
     assert (cell.value, cell.data_type) == (hostile, "s")
