@@ -110,3 +110,13 @@ def test_a_client_that_signed_in_in_time_keeps_its_session(served: Served) -> No
     assert imap.select("INBOX")[0] == "OK"
     assert imap.noop()[0] == "OK"
     imap.logout()
+
+
+def test_a_tls_handshake_that_never_starts_is_dropped(served: Served) -> None:
+    """On 465, 993 and 995 the connection is counted once TLS is up; until then it has the same time."""
+    for role in ("submissions", "imaps", "pop3s"):
+        with socket.create_connection(("127.0.0.1", served.port(role)), timeout=BOUND + 5) as sock:
+            started = time.monotonic()
+            assert _read_all(sock, started + BOUND, None) == b""
+            assert time.monotonic() - started < BOUND
+    assert served.alive()

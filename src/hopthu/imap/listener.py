@@ -60,7 +60,11 @@ async def start_imap_listeners(
                 timer.cancel()
                 limits.release(address)
 
-        servers.append(await asyncio.start_server(serve, sock=sock, ssl=ctx.tls if implicit else None))
+        # A TLS handshake that never completes is not yet counted: it gets the pre-login time too.
+        handshake = {"ssl_handshake_timeout": settings.prelogin_timeout_seconds} if implicit else {}
+        servers.append(
+            await asyncio.start_server(serve, sock=sock, ssl=ctx.tls if implicit else None, **handshake)
+        )
     return servers
 
 

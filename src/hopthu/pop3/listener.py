@@ -160,6 +160,8 @@ async def start_pop3_listeners(
                 sock=sock,
                 ssl=tls if implicit else None,
                 limit=service.max_line,
+                # a TLS handshake that never completes is not yet counted: it gets the pre-login time
+                **({"ssl_handshake_timeout": gate.prelogin_timeout} if implicit else {}),
             )
         )
     return listeners

@@ -87,7 +87,9 @@ async def start_smtp_listeners(
     servers = []
     for role, sock in sockets.items():
         make, wrap = makers[role]
-        servers.append(await loop.create_server(make, sock=sock, ssl=wrap))
+        # A TLS handshake that never completes is not yet counted: it gets the pre-login time too.
+        handshake = {"ssl_handshake_timeout": settings.limits.prelogin_timeout_seconds} if wrap else {}
+        servers.append(await loop.create_server(make, sock=sock, ssl=wrap, **handshake))
     return servers
 
 
