@@ -112,8 +112,9 @@ class LimitsSettings:
     # Seconds a connection may take to sign in (IMAP, POP3, submission) or, on the MX, to send its
     # first MAIL FROM; then it is told why and closed. Honest clients need a second or two.
     prelogin_timeout_seconds: float = 60.0
-    # The largest HTTP request body: R5.1's 20 MB of attachments plus the message's text and fields.
-    # Larger bodies are refused with 413 before they are read (Content-Length) or while they are.
+    # The largest HTTP request body: R5.1's 20 MB of attachments plus the message's text and fields
+    # (raise it with policy.attachment_max). Larger bodies are refused with 413 before they are read
+    # (Content-Length) or while they stream in (chunked).
     max_request_body: int = 25 * MiB
     # A warning is logged when the event loop wakes this late (every protocol waits meanwhile).
     loop_stall_warning_ms: float = 250.0
