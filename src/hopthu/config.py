@@ -110,7 +110,8 @@ class LimitsSettings:
     http_connections: int = 20_000
     http_connections_per_address: int = 1_000
     # Seconds a connection may take to sign in (IMAP, POP3, submission) or, on the MX, to send its
-    # first MAIL FROM; then it is told why and closed. Honest clients need a second or two.
+    # first MAIL FROM, and an HTTP connection to send its first request's head (slow headers); then
+    # it is told why and closed. Honest clients need a second or two.
     prelogin_timeout_seconds: float = 60.0
     # The largest HTTP request body: R5.1's 20 MB of attachments plus the message's text and fields
     # (raise it with policy.attachment_max). Larger bodies are refused with 413 before they are read

@@ -195,7 +195,9 @@ class Server:
         assert self.services is not None
         config = uvicorn.Config(
             create_app(self.services),
-            http=limited_http_protocol(self.services.connections["http"]),
+            http=limited_http_protocol(
+                self.services.connections["http"], self.settings.limits.prelogin_timeout_seconds
+            ),
             log_level="warning",
             access_log=False,
             lifespan="off",

@@ -120,3 +120,18 @@ def test_a_tls_handshake_that_never_starts_is_dropped(served: Served) -> None:
             assert _read_all(sock, started + BOUND, None) == b""
             assert time.monotonic() - started < BOUND
     assert served.alive()
+
+
+def test_an_http_request_head_not_sent_in_time_gets_408(served: Served) -> None:
+    """Slow headers (one line every half second, never the blank line that ends them) and silence."""
+    for drip in (b"X-Slow: 1\r\n", None):
+        with socket.create_connection(("127.0.0.1", served.port("http")), timeout=BOUND + 5) as sock:
+            sock.sendall(b"GET /dang-nhap HTTP/1.1\r\nHost: 127.0.0.1\r\n")
+            started = time.monotonic()
+            text = _read_all(sock, started + BOUND, drip)
+        assert text.startswith(b"HTTP/1.1 408 "), text
+        assert TIMEOUT - 0.5 <= time.monotonic() - started < BOUND
+    with socket.create_connection(("127.0.0.1", served.port("http")), timeout=10) as sock:
+        sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n")
+        time.sleep(TIMEOUT + 1)  # a request made in time is answered, however long it then waits
+        assert sock.recv(100).startswith(b"HTTP/1.1 200 ")
