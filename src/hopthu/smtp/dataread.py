@@ -30,8 +30,8 @@ class DataRead:
 async def read_data(reader: asyncio.StreamReader, *, max_size: int, max_line: int) -> DataRead:
     """Reads up to the lone dot; raises IncompleteReadError if the client hangs up first."""
     content = bytearray()
-    line = bytearray()
     inside = False  # part of a line has been read: its end cannot be the final dot
+    line_start = 0  # where the current line begins in `content`
     overrun: Overrun | None = None
     while True:
         try:
@@ -40,20 +40,20 @@ async def read_data(reader: asyncio.StreamReader, *, max_size: int, max_line: in
             # No CRLF within the buffer's limit: take what is there (a lone CR stays behind, so a
             # CRLF split across pieces is still found) and go on with the same line.
             piece = await reader.readexactly(error.consumed)
-        if not inside and piece == b".\r\n":
-            break
-        ends = piece.endswith(b"\r\n")
-        if overrun is None:
-            line += piece
-            if len(line) > max_line + 3:  # CRLF and a transparency dot are not part of the line
-                overrun = Overrun.LINE
-            elif len(content) + len(line) > max_size:
-                overrun = Overrun.SIZE
-            if overrun is not None:
-                content = bytearray()  # what was read goes now, not after the client finishes
-                line = bytearray()
-            elif ends:
-                content += line[1:] if line.startswith(b".") else line  # §4.5.2 transparency
-                line = bytearray()
-        inside = not ends
+        if not inside:
+            if piece == b".\r\n":
+                break
+            line_start = len(content)
+            if piece.startswith(b"."):
+                piece = piece[1:]  # §4.5.2 transparency
+        inside = not piece.endswith(b"\r\n")
+        if overrun is not None:
+            continue
+        content += piece  # pieces go straight on: most lines are one piece
+        if len(content) - line_start > max_line + 2:
+            overrun = Overrun.LINE
+        elif len(content) > max_size:
+            overrun = Overrun.SIZE
+        if overrun is not None:
+            content = bytearray()  # what was read goes now, not after the client finishes
     return DataRead(b"" if overrun else bytes(content), overrun)

@@ -22,13 +22,16 @@ LIMIT = 998  # octets before CRLF, RFC 5322 §2.1.1
 
 
 def needs_folding(data: bytes, limit: int = LIMIT) -> bool:
-    """Linear: one split at C speed, then one length per line (a regex here would rescan each line)."""
+    """Linear and at C speed (one split, one length per line); a regex here would rescan each line."""
     if len(data) <= limit:
         return False
-    return any(
-        len(line) > limit + 1 or (len(line) > limit and not line.endswith(b"\r"))
-        for line in data.split(b"\n")
-    )
+    lines = data.split(b"\n")
+    longest = max(map(len, lines))
+    if longest <= limit:
+        return False
+    if longest > limit + 1:
+        return True
+    return any(len(line) > limit and not line.endswith(b"\r") for line in lines)  # limit + 1: CR or not
 
 
 def fold_long_lines(data: bytes, limit: int = LIMIT) -> bytes:
@@ -38,25 +41,32 @@ def fold_long_lines(data: bytes, limit: int = LIMIT) -> bytes:
     out = bytearray()
     for line in data.split(b"\n"):
         ending = b"\r" if line.endswith(b"\r") else b""
-        if ending:
-            line = line[:-1]
-        while len(line) > limit:
-            cut = _cut(line, limit)
-            out += line[:cut] + b"\r\n"
-            line = line[cut:]
-            if line[:1] not in (b" ", b"\t"):
-                line = b" " + line
-        out += line + ending + b"\n"
+        end = len(line) - len(ending)
+        start = 0
+        room = limit  # what the line being written may still take
+        while end - start > room:
+            cut = _cut(line, start, room)
+            out += line[start:cut]
+            if line[cut : cut + 1] in (b" ", b"\t"):
+                out += b"\r\n"  # the continuation starts with the blank that was there
+                room = limit
+            else:
+                out += b"\r\n "  # no blank to fold at: one is added, and takes its room
+                room = limit - 1
+            start = cut
+        out += line[start:end] + ending + b"\n"
     return bytes(out[:-1])  # the split made one "line" more than there were line ends
 
 
-def _cut(line: bytes, limit: int) -> int:
-    """Where to break: before the last blank within the limit (not at the very start, so the line
-    shrinks), else at the limit, moved back off the continuation bytes of a UTF-8 character."""
-    blank = max(line.rfind(b" ", 1, limit + 1), line.rfind(b"\t", 1, limit + 1))
-    if blank > 0:
+def _cut(line: bytes, start: int, room: int) -> int:
+    """Where to break the rest of `line` from `start`: before its last blank within `room` (not at
+    `start`, so the rest shrinks), else at `room`, moved back off the continuation bytes of a UTF-8
+    character."""
+    stop = start + room + 1
+    blank = max(line.rfind(b" ", start + 1, stop), line.rfind(b"\t", start + 1, stop))
+    if blank > start:
         return blank
-    cut = limit
-    while cut > 1 and 0x80 <= line[cut] < 0xC0:
+    cut = start + room
+    while cut > start + 1 and 0x80 <= line[cut] < 0xC0:
         cut -= 1
     return cut
