@@ -43,6 +43,10 @@ class SmtpSettings:
     # Other domains whose mail reaches the same people (R13.7: the former provinces' domains).
     domain_aliases: tuple[str, ...] = ("soctrang.gov.vn", "haugiang.gov.vn")
     max_message_size: int = 40 * MiB
+    # The longest line accepted in DATA. RFC 5322 §2.1.1 says 998, but document systems send whole
+    # HTML pages as one line and Postfix and Dovecot accept them; we store such lines byte for byte
+    # and fold them only when relaying (RFC 5321 §4.5.3.1.6). Memory is bounded by max_message_size.
+    max_line_bytes: int = 1 * MiB
     # Development only: allow AUTH without TLS from loopback clients.
     allow_plain_auth_on_loopback: bool = False
     dkim_selector: str = "hopthu"
@@ -86,6 +90,44 @@ class ImapSettings:
     # A POP3 command line with its CRLF (RFC 2449 §4: 255 octets), and a SASL response line (RFC 5034).
     pop3_max_command: int = 255
     pop3_max_sasl_line: int = 4096
+
+
+@dataclass(frozen=True)
+class LimitsSettings:
+    """Bounds on what clients may hold, per process (`hopthu serve --workers N` has N times these).
+
+    Connections are counted per listener kind in total and per client address (an IPv6 client per
+    /64). Per-address limits are far above one person's needs because an agency's staff often reach
+    the server from one NAT address: Dovecot's `mail_max_userip_connections` is 10 per person and
+    address, so 500 lets 50 busy people share one address; Postfix's
+    `smtpd_client_connection_count_limit` is 50 for the MX. Totals stay below the file descriptors
+    of one process and what one event loop serves (an idle IMAP session costs a few kilobytes).
+    """
+
+    mx_connections: int = 2_000
+    mx_connections_per_address: int = 50
+    # Submission on 587 and 465 together.
+    submission_connections: int = 5_000
+    submission_connections_per_address: int = 500
+    # IMAP on 143 and 993 together: phones and Outlook keep several connections each, all day.
+    imap_connections: int = 20_000
+    imap_connections_per_address: int = 500
+    # POP3 on 110 and 995 together: sessions are short.
+    pop3_connections: int = 5_000
+    pop3_connections_per_address: int = 100
+    # HTTP: a browser opens up to 6 connections and keeps them 75 s.
+    http_connections: int = 20_000
+    http_connections_per_address: int = 1_000
+    # Seconds a connection may take to sign in (IMAP, POP3, submission) or, on the MX, to send its
+    # first MAIL FROM, and an HTTP connection to send its first request's head (slow headers); then
+    # it is told why and closed. Honest clients need a second or two.
+    prelogin_timeout_seconds: float = 60.0
+    # The largest HTTP request body: R5.1's 20 MB of attachments plus the message's text and fields
+    # (raise it with policy.attachment_max). Larger bodies are refused with 413 before they are read
+    # (Content-Length) or while they stream in (chunked).
+    max_request_body: int = 25 * MiB
+    # A warning is logged when the event loop wakes this late (every protocol waits meanwhile).
+    loop_stall_warning_ms: float = 250.0
 
 
 @dataclass(frozen=True)
@@ -134,6 +176,7 @@ class Settings:
     store: StoreSettings = field(default_factory=StoreSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
+    limits: LimitsSettings = field(default_factory=LimitsSettings)
 
     @property
     def database_url(self) -> str:
@@ -162,6 +205,7 @@ _SECTIONS = {
     "store": StoreSettings,
     "policy": PolicySettings,
     "backup": BackupSettings,
+    "limits": LimitsSettings,
 }
 
 
@@ -241,6 +285,12 @@ def _validate(settings: Settings) -> Settings:
         port = getattr(settings.imap, key)
         if not -1 <= port <= 65535:
             raise _bad(f"imap.{key}", port, "-1 (tắt / off) hoặc / or 0-65535")
+    for f in dataclasses.fields(LimitsSettings):
+        value = getattr(settings.limits, f.name)
+        if value <= 0:
+            raise _bad(f"limits.{f.name}", value, "> 0")
+    if settings.smtp.max_line_bytes < 1000:
+        raise _bad("smtp.max_line_bytes", settings.smtp.max_line_bytes, "≥ 1000 (RFC 5321 §4.5.3.1.6)")
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings

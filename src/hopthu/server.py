@@ -28,16 +28,19 @@ from hopthu.errors import HopThuError
 from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
 from hopthu.jobs.scheduler import Scheduler
+from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
+from hopthu.security.connections import ConnectionLimits
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
 from hopthu.smtp.handlers import MxHandler, SubmissionHandler
 from hopthu.smtp.limits import SendingLimits
-from hopthu.smtp.listeners import server_tls_context, start_smtp_listeners
+from hopthu.smtp.listeners import server_tls_context, smtp_connection_limits, start_smtp_listeners
 from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
 from hopthu.web.app import create_app
+from hopthu.web.connlimit import limited_http_protocol
 from hopthu.web.sessions import WebSessions
 
 log = logging.getLogger("hopthu.server")
@@ -54,6 +57,8 @@ class Services:
     web_sessions: WebSessions
     limits: SendingLimits | None = None  # R3.1, shared by submission and the webmail
     scheduler: Scheduler | None = None  # the jobs of the regulation's clock
+    loopwatch: LoopWatch | None = None  # how late the event loop wakes (/healthz)
+    connections: dict[str, ConnectionLimits] = dataclasses.field(default_factory=dict)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -98,6 +103,7 @@ class Server:
         self._outbound_task: asyncio.Task[None] | None = None
         self._traffic_task: asyncio.Task[None] | None = None
         self._jobs_task: asyncio.Task[None] | None = None
+        self._loopwatch_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
         self.imap: ImapContext | None = None
         self.pop3: Pop3Listeners | None = None
@@ -126,6 +132,9 @@ class Server:
         authenticator = Authenticator(ctx)
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
+        self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
+        self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
+        connections = self.services.connections = connection_limits(settings)
 
         bind = settings.server.bind
         wanted = {
@@ -158,6 +167,7 @@ class Server:
                 "submission": sockets["submission"],
                 "submissions": sockets["submissions"],
             },
+            connections,
         )
         self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
         pipeline.on_queued = self.outbound.wake
@@ -168,13 +178,16 @@ class Server:
         tls = server_tls_context(settings)
         self.imap = ImapContext(settings, store, authenticator, tls)
         self._servers += await start_imap_listeners(
-            self.imap, {role: sockets[role] for role in ("imap", "imaps") if role in sockets}
+            self.imap,
+            {role: sockets[role] for role in ("imap", "imaps") if role in sockets},
+            connections["imap"],
         )
         self.pop3 = await start_pop3_listeners(
             settings,
             authenticator,
             store,
             {role: sockets[role] for role in ("pop3", "pop3s") if role in sockets},
+            connections["pop3"],
         )
         await self._start_http(sockets["http"])
 
@@ -182,6 +195,9 @@ class Server:
         assert self.services is not None
         config = uvicorn.Config(
             create_app(self.services),
+            http=limited_http_protocol(
+                self.services.connections["http"], self.settings.limits.prelogin_timeout_seconds
+            ),
             log_level="warning",
             access_log=False,
             lifespan="off",
@@ -234,7 +250,7 @@ class Server:
         if self.services is not None:
             await self.services.pipeline.auto_replies.wait()
             await self.services.pipeline.helpdesk.wait()
-        for task in (self._jobs_task, self._outbound_task, self._traffic_task):
+        for task in (self._jobs_task, self._outbound_task, self._traffic_task, self._loopwatch_task):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
@@ -253,6 +269,23 @@ class Server:
         finally:
             log.info("stopping")
             await self.stop()
+
+
+def connection_limits(settings: Settings) -> dict[str, ConnectionLimits]:
+    """One set of limits per listener kind; the two ports of a protocol (e.g. 143 and 993) share one."""
+    limits = settings.limits
+    return {
+        **smtp_connection_limits(settings),
+        "imap": ConnectionLimits(
+            "imap", total=limits.imap_connections, per_address=limits.imap_connections_per_address
+        ),
+        "pop3": ConnectionLimits(
+            "pop3", total=limits.pop3_connections, per_address=limits.pop3_connections_per_address
+        ),
+        "http": ConnectionLimits(
+            "http", total=limits.http_connections, per_address=limits.http_connections_per_address
+        ),
+    }
 
 
 _IMAP_PORTS = {

@@ -3,6 +3,10 @@
 Both run on the process's one event loop and share one `Pop3Service`, so the maildrop lock holds
 across them. Each connection gets a `Session` over asyncio streams; the stream's buffer limit is the
 line limit, so a connection holds little more than one command line until it asks for a message.
+
+Before a session starts, the connection is counted against the POP3 limits (in total and per
+address); one over them is answered `-ERR [SYS/TEMP]` (RFC 3206 §4) and closed. A connection still in
+the AUTHORIZATION state `limits.prelogin_timeout_seconds` after connecting is told so and closed.
 """
 
 from __future__ import annotations
@@ -16,8 +20,11 @@ from dataclasses import dataclass, field
 
 from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator
+from hopthu.pop3 import replies as r
+from hopthu.pop3.commands import State
 from hopthu.pop3.maildrop import MaildropLocks
 from hopthu.pop3.session import Disconnected, LineTooLong, Pop3Service, Session
+from hopthu.security.connections import ConnectionLimits, peer_address, refusal_words, say_and_close
 from hopthu.smtp.listeners import server_tls_context
 from hopthu.store import Store
 
@@ -26,6 +33,7 @@ log = logging.getLogger("hopthu.pop3")
 ROLES = ("pop3", "pop3s")
 CLOSE_TIMEOUT = 5.0  # seconds to wait for a TLS close_notify before dropping the connection
 DISCARD_MAX = 64 * 1024  # bytes of one over-long line thrown away while looking for its end
+PRELOGIN_EXPIRED = r.err("Hết thời gian đăng nhập, đóng kết nối / Sign-in took too long, closing")
 
 
 class StreamTransport:
@@ -143,6 +151,7 @@ async def start_pop3_listeners(
     authenticator: Authenticator,
     store: Store,
     sockets: dict[str, socket.socket],
+    limits: ConnectionLimits | None = None,
 ) -> Pop3Listeners:
     """One asyncio server per role found in `sockets`: "pop3" (STLS offered), "pop3s" (implicit TLS)."""
     unknown = set(sockets) - set(ROLES)
@@ -157,31 +166,64 @@ async def start_pop3_listeners(
         max_command=settings.imap.pop3_max_command,
         max_sasl_line=max(settings.imap.pop3_max_sasl_line, settings.imap.pop3_max_command),
     )
+    if limits is None:
+        limits = ConnectionLimits(
+            "pop3",
+            total=settings.limits.pop3_connections,
+            per_address=settings.limits.pop3_connections_per_address,
+        )
     listeners = Pop3Listeners()
+    gate = _Gate(limits, settings.limits.prelogin_timeout_seconds)
     for role, sock in sockets.items():
         implicit = role == "pop3s"
         listeners.servers.append(
             await asyncio.start_server(
-                _connection_handler(service, tls, listeners, implicit=implicit),
+                _connection_handler(service, tls, listeners, gate, implicit=implicit),
                 sock=sock,
                 ssl=tls if implicit else None,
                 limit=service.max_sasl_line,  # what one connection holds of a line it reads
+                # a TLS handshake that never completes is not yet counted: it gets the pre-login time
+                **({"ssl_handshake_timeout": gate.prelogin_timeout} if implicit else {}),
             )
         )
     return listeners
 
 
+@dataclass(frozen=True)
+class _Gate:
+    limits: ConnectionLimits
+    prelogin_timeout: float
+
+
 def _connection_handler(
-    service: Pop3Service, tls: ssl.SSLContext, listeners: Pop3Listeners, *, implicit: bool
+    service: Pop3Service, tls: ssl.SSLContext, listeners: Pop3Listeners, gate: _Gate, *, implicit: bool
 ):
     async def connected(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        address = peer_address(writer.transport)
+        refusal = gate.limits.admit(address)
+        if refusal is not None:
+            vi, en = refusal_words(refusal)
+            say_and_close(writer.transport, bytes(r.err(f"{vi} / {en}", "SYS/TEMP")))
+            return
         task = asyncio.current_task()
         assert task is not None
         listeners.connections[task] = writer
+        transport = StreamTransport(reader, writer, None if implicit else tls, secure=implicit)
+        session = Session(service, transport)
+        timer = asyncio.get_running_loop().call_later(
+            gate.prelogin_timeout, _prelogin_expired, session, writer
+        )
         try:
-            transport = StreamTransport(reader, writer, None if implicit else tls, secure=implicit)
-            await Session(service, transport).run()
+            await session.run()
         finally:
+            timer.cancel()
+            gate.limits.release(address)
             del listeners.connections[task]
 
     return connected
+
+
+def _prelogin_expired(session: Session, writer: asyncio.StreamWriter) -> None:
+    """Still in AUTHORIZATION: the pending read sees the close and the session ends as after a hang-up."""
+    if session.state is State.AUTHORIZATION:
+        say_and_close(writer.transport, bytes(PRELOGIN_EXPIRED))

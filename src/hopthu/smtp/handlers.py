@@ -10,6 +10,7 @@ sending limits (R3.1).
 
 from __future__ import annotations
 
+import asyncio
 import base64
 import binascii
 import ipaddress
@@ -18,14 +19,16 @@ import re
 import secrets
 from typing import Any
 
-from aiosmtpd.smtp import SMTP, AuthResult, Envelope, Session
+from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session, syntax
 
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefused
 from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import send_as
 from hopthu.policy import lifecycle
+from hopthu.security.connections import ConnectionLimits, peer_address, refusal_words, say_and_close
 from hopthu.smtp import replies
+from hopthu.smtp.dataread import Overrun, read_data
 from hopthu.smtp.limits import SendingLimits, Verdict
 from hopthu.smtp.pipeline import Incoming, Pipeline
 from hopthu.smtp.replies import Reply
@@ -51,23 +54,113 @@ def _size_option(options: list[str]) -> int:
 
 class HopThuSMTP(SMTP):
     """aiosmtpd's protocol, knowing whether this connection is already TLS (port 465) and whether a
-    loopback client may authenticate without TLS (development only)."""
+    loopback client may authenticate without TLS (development only), and keeping the listener's
+    bounds: connections counted per address and in total, a deadline to reach MAIL, and DATA read
+    by our own reader (long lines accepted up to `max_line`, the message bounded while it is read)."""
 
     def __init__(
-        self, handler: Any, *, implicit_tls: bool = False, plain_auth_on_loopback: bool = False, **kwargs: Any
+        self,
+        handler: Any,
+        *,
+        implicit_tls: bool = False,
+        plain_auth_on_loopback: bool = False,
+        connections: ConnectionLimits | None = None,
+        prelogin_timeout: float | None = None,
+        max_line: int = 1000,
+        **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
         self.implicit_tls = implicit_tls
         self.plain_auth_on_loopback = plain_auth_on_loopback
+        self.connections = connections
+        self.prelogin_timeout = prelogin_timeout
+        self.max_line = max_line
+        self._counted: str | None = None  # the address admitted, released once at the close
+        self._refusal: str | None = None  # the 421 to give instead of the greeting
+        self._prelogin: asyncio.TimerHandle | None = None
 
     def connection_made(self, transport: Any) -> None:
+        first = self.transport is None  # STARTTLS calls this again with the TLS transport
         super().connection_made(transport)
+        if first:
+            self._admit(transport)
         if self.implicit_tls:
             self._auth_require_tls = False  # the whole connection is TLS already
         elif self.plain_auth_on_loopback:
             peer = transport.get_extra_info("peername")
             loopback = bool(peer) and ipaddress.ip_address(peer[0]).is_loopback
             self._auth_require_tls = not loopback
+
+    def _admit(self, transport: Any) -> None:
+        if self.connections is not None:
+            address = peer_address(transport)
+            refusal = self.connections.admit(address)
+            if refusal is not None:
+                vi, en = refusal_words(refusal)
+                self._refusal = str(replies.TOO_MANY_CONNECTIONS.with_text(f"{self.hostname} {vi} / {en}"))
+                return
+            self._counted = address
+        if self.prelogin_timeout is not None:
+            self._prelogin = self.loop.call_later(self.prelogin_timeout, self._prelogin_expired)
+
+    def connection_lost(self, error: Exception | None) -> None:
+        if self._prelogin is not None:
+            self._prelogin.cancel()
+        if self._counted is not None and self.connections is not None:
+            self.connections.release(self._counted)
+            self._counted = None
+        super().connection_lost(error)
+
+    async def _handle_client(self) -> None:
+        if self._refusal is not None:  # RFC 5321 §3.1: a 421 instead of the greeting, then the close
+            assert self.transport is not None
+            say_and_close(self.transport, self._refusal.encode() + b"\r\n")
+            return
+        await super()._handle_client()
+
+    def mail_started(self) -> None:
+        """MAIL FROM was accepted (after AUTH, on submission): the pre-login deadline no longer runs."""
+        if self._prelogin is not None:
+            self._prelogin.cancel()
+            self._prelogin = None
+
+    def _prelogin_expired(self) -> None:
+        self._prelogin = None
+        if self.transport is not None:
+            reply = replies.PRELOGIN_TIMEOUT
+            text = str(reply.with_text(f"{self.hostname} {reply.text}"))
+            say_and_close(self.transport, text.encode() + b"\r\n")
+
+    @syntax("DATA")
+    async def smtp_DATA(self, arg: str) -> None:
+        """RFC 5321 §4.1.1.4, with aiosmtpd's checks before and its hook after, and our reader."""
+        if await self.check_helo_needed():
+            return
+        if await self.check_auth_needed("DATA"):
+            return
+        assert self.envelope is not None
+        if not self.envelope.rcpt_tos:
+            await self.push("503 5.5.1 Error: need RCPT command")
+            return
+        if arg:
+            await self.push("501 5.5.4 Syntax: DATA")
+            return
+        await self.push("354 End data with <CR><LF>.<CR><LF>")
+        read = await read_data(self._reader, max_size=self.data_size_limit or 2**62, max_line=self.max_line)
+        if read.overrun is not None:
+            if read.overrun is Overrun.LINE:
+                reply = replies.LINE_TOO_LONG
+                limit = self.max_line
+            else:
+                reply = replies.MESSAGE_TOO_BIG
+                limit = self.data_size_limit or 0
+            self._set_post_data_state()
+            await self.push(str(reply.with_text(f"{reply.text} (> {limit} bytes)")))
+            return
+        self.envelope.content = self.envelope.original_content = read.content
+        status = await self._call_handler_hook("DATA")
+        self._set_post_data_state()
+        await self.push("250 OK" if status is MISSING else status)
 
     @property
     def secure(self) -> bool:
@@ -103,6 +196,8 @@ class MxHandler:
     ) -> str:
         envelope.mail_from = address
         envelope.mail_options.extend(options)
+        if isinstance(server, HopThuSMTP):
+            server.mail_started()
         return str(replies.SENDER_OK)
 
     async def handle_RCPT(

@@ -1,5 +1,8 @@
 """The SMTP listeners of `hopthu serve`: MX (STARTTLS offered), submission with STARTTLS (587) and
-submission over implicit TLS (465), all on one event loop with the rest of the process."""
+submission over implicit TLS (465), all on one event loop with the rest of the process.
+
+MX and submission each have their connection limits (submission's shared by 587 and 465); see
+`HopThuSMTP` for the 421 answers and the deadline to reach MAIL."""
 
 from __future__ import annotations
 
@@ -11,6 +14,7 @@ from collections.abc import Callable
 from aiosmtpd.smtp import SMTP
 
 from hopthu.config import Settings
+from hopthu.security.connections import ConnectionLimits
 from hopthu.smtp.handlers import HopThuSMTP, MxHandler, SubmissionHandler
 
 IDENT = "Hop Thu ESMTP"
@@ -28,10 +32,17 @@ async def start_smtp_listeners(
     mx: MxHandler,
     submission: SubmissionHandler,
     sockets: dict[str, socket.socket],
+    connections: dict[str, ConnectionLimits] | None = None,
 ) -> list[asyncio.Server]:
-    """One asyncio server per role found in `sockets` ("mx", "submission", "submissions")."""
+    """One asyncio server per role found in `sockets` ("mx", "submission", "submissions");
+    `connections` holds the limits of "mx" and "submission" (made from the settings if absent)."""
     loop = asyncio.get_running_loop()
     tls = server_tls_context(settings)
+    connections = connections or smtp_connection_limits(settings)
+    bounds = {
+        "prelogin_timeout": settings.limits.prelogin_timeout_seconds,
+        "max_line": settings.smtp.max_line_bytes,
+    }
     common = {
         "hostname": settings.hostname,
         "ident": IDENT,
@@ -45,17 +56,52 @@ async def start_smtp_listeners(
     submit = {"auth_required": True, "auth_require_tls": True, "auth_exclude_mechanism": ["CRAM-MD5"]}
     plain_loopback = settings.smtp.allow_plain_auth_on_loopback
     makers: dict[str, tuple[Callable[[], SMTP], ssl.SSLContext | None]] = {
-        "mx": (lambda: HopThuSMTP(mx, tls_context=tls, **common), None),
+        "mx": (
+            lambda: HopThuSMTP(mx, tls_context=tls, connections=connections["mx"], **bounds, **common),
+            None,
+        ),
         "submission": (
             lambda: HopThuSMTP(
-                submission, tls_context=tls, plain_auth_on_loopback=plain_loopback, **submit, **common
+                submission,
+                tls_context=tls,
+                plain_auth_on_loopback=plain_loopback,
+                connections=connections["submission"],
+                **bounds,
+                **submit,
+                **common,
             ),
             None,
         ),
-        "submissions": (lambda: HopThuSMTP(submission, implicit_tls=True, **submit, **common), tls),
+        "submissions": (
+            lambda: HopThuSMTP(
+                submission,
+                implicit_tls=True,
+                connections=connections["submission"],
+                **bounds,
+                **submit,
+                **common,
+            ),
+            tls,
+        ),
     }
     servers = []
     for role, sock in sockets.items():
         make, wrap = makers[role]
-        servers.append(await loop.create_server(make, sock=sock, ssl=wrap))
+        # A TLS handshake that never completes is not yet counted: it gets the pre-login time too.
+        handshake = {"ssl_handshake_timeout": settings.limits.prelogin_timeout_seconds} if wrap else {}
+        servers.append(await loop.create_server(make, sock=sock, ssl=wrap, **handshake))
     return servers
+
+
+def smtp_connection_limits(settings: Settings) -> dict[str, ConnectionLimits]:
+    limits = settings.limits
+    return {
+        "mx": ConnectionLimits(
+            "smtp", total=limits.mx_connections, per_address=limits.mx_connections_per_address
+        ),
+        "submission": ConnectionLimits(
+            "submission",
+            total=limits.submission_connections,
+            per_address=limits.submission_connections_per_address,
+        ),
+    }

@@ -25,6 +25,7 @@ import aiosmtplib
 
 from hopthu.config import Settings
 from hopthu.smtp.dns import DnsError, Resolver
+from hopthu.smtp.linefold import fold_long_lines
 
 log = logging.getLogger(__name__)
 
@@ -89,7 +90,7 @@ class MxClient:
                 recipients
             )
         implicit = not records  # RFC 5321 §5.1: no MX, so the domain itself is the mail server
-        data = await load()
+        data = fold_long_lines(await load())  # RFC 5321 §4.5.3.1.6: what we store may be longer
         last = Outcome("retry", "4.4.1", f"no mail server of {domain} answered")
         for host in [h for h in hosts if h] or [domain]:
             try:

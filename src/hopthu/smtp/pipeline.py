@@ -33,6 +33,7 @@ from hopthu.smtp.dkim import sign
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.helpdesk import HelpdeskIntake
+from hopthu.smtp.linefold import fold_long_lines
 from hopthu.smtp.notices import build_notice
 from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import verify_inbound
@@ -150,8 +151,9 @@ class Pipeline:
         leaving = any(isinstance(target, Remote) for target in targets)
         if incoming.channel != "mx" and leaving and self.dkim_key is not None:
             # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
+            # Signed as it will be relayed: the MX client folds lines over 998 octets (smtp.linefold).
             signature = sign(
-                b"".join(headers) + data,
+                fold_long_lines(b"".join(headers) + data),
                 selector=self.settings.smtp.dkim_selector,
                 domain=self.settings.server.domain,
                 key_pem=self.dkim_key,

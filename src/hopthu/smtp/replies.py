@@ -79,3 +79,12 @@ PASSWORD_CHANGE_NEEDED = Reply(432, "4.7.12", "")  # text names the web address
 ACCOUNT_UNAVAILABLE = Reply(535, "5.7.8", "")  # text says locked/revoked/deleted
 TEMPORARY_FAILURE = Reply(451, "4.3.0", "Loi tam thoi, hay thu lai / Temporary failure, try again")
 BAD_SYNTAX = Reply(501, "5.5.4", "Cu phap sai / Syntax error")
+
+# Listener bounds (RFC 5321 §3.8, §4.5.3.1): a 421 closes the connection, so its text starts with our
+# host name (§4.2); the listener fills it in.
+TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "")  # text from security.connections
+PRELOGIN_TIMEOUT = Reply(
+    421, "4.4.2", "Het thoi gian cho lenh MAIL hoac dang nhap / Timeout before MAIL or AUTH, closing"
+)
+MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Thu qua lon / Message too big")
+LINE_TOO_LONG = Reply(500, "5.5.2", "Dong qua dai / Line too long")

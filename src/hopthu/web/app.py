@@ -23,6 +23,7 @@ from hopthu.web import admin, compose, mail, manage, reading, report, search, si
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
+from hopthu.web.bodylimit import BodyLimit
 from hopthu.web.health import health
 from hopthu.web.nul import refuse_nul
 from hopthu.web.security import StrictTransport
@@ -52,6 +53,7 @@ def create_app(services: Any) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(StrictTransport, settings=services.settings)
+    app.add_middleware(BodyLimit, max_body=services.settings.limits.max_request_body)  # outermost
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount(API_PREFIX, create_api(services))
@@ -98,7 +100,7 @@ def create_app(services: Any) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
-        report = await health(services.store)
+        report = await health(services.store, getattr(services, "loopwatch", None))
         return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
 
     return app

@@ -1,4 +1,6 @@
-"""What `/healthz` reports: can the store read and write right now (database and blob folder)."""
+"""What `/healthz` reports: can the store read and write right now (database and blob folder), and
+how long the event loop stalled within the last minute (`hopthu.loopwatch`). A stall is reported,
+not counted as an error: the node still works, and its operators see it here and in the log."""
 
 from __future__ import annotations
 
@@ -9,6 +11,7 @@ import time
 from typing import Any
 
 from hopthu import __version__
+from hopthu.loopwatch import LoopWatch
 from hopthu.store import Store
 
 
@@ -20,7 +23,7 @@ def _blob_folder_writable(store: Store) -> None:
         os.fsync(handle.fileno())
 
 
-async def health(store: Store) -> dict[str, Any]:
+async def health(store: Store, loop: LoopWatch | None = None) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     started = time.perf_counter()
     try:
@@ -38,4 +41,7 @@ async def health(store: Store) -> dict[str, Any]:
     except OSError as error:
         checks["blobs"] = {"status": "error", "error": error.strerror or type(error).__name__}
     status = "ok" if all(c["status"] == "ok" for c in checks.values()) else "error"
-    return {"status": status, "version": __version__, "store": checks}
+    report: dict[str, Any] = {"status": status, "version": __version__, "store": checks}
+    if loop is not None:
+        report["loop"] = loop.report()
+    return report
