@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 
 # Initialise the embedded data folder once (prints the first administrator's sign-in), then serve.
 run: $(STAMP)
-	@test -f $(DATA)/hopthu.toml || $(BIN)/hopthu --data $(DATA) init
+	@test -f $(DATA)/hopthu.toml || $(BIN)/hopthu --data $(DATA) init --web-url http://127.0.0.1:8080
 	$(BIN)/hopthu --data $(DATA) serve
 
 test: $(STAMP)

@@ -128,7 +128,9 @@ def start(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Served]]:
         cli = Cli(tmp_path / "data", database_url)
         if not (cli.data / "hopthu.toml").exists():
             cli.init()
-        process, urls = start_serve(cli, env)
+        # The site is reached over plain http here, as in development: cookies keep their plain names
+        # (an https `server.web_url` makes them `__Host-…; Secure`, which an http client never returns).
+        process, urls = start_serve(cli, {"HOPTHU_SERVER_WEB_URL": "http://127.0.0.1", **(env or {})})
         served = Served(cli, process, urls)
         running.append(served)
         return served

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
+from urllib.parse import urlsplit
 
 import typer
 
@@ -50,7 +52,7 @@ def init(
     make_self_signed(
         settings.path(ServerSettings.tls_cert),
         settings.path(ServerSettings.tls_key),
-        [settings.server.web_url.split("://")[-1].split("/")[0], domain],
+        [name for name in (urlsplit(settings.server.web_url).hostname, domain) if name and not _is_ip(name)],
     )
     dkim_key = settings.path(settings.smtp.dkim_key)
     if not dkim_key.exists():
@@ -74,3 +76,12 @@ def init(
         f"(shown once, must be changed at first sign-in): {admin.temporary_password}",
         markup=False,
     )
+
+
+def _is_ip(name: str) -> bool:
+    """An address such as 127.0.0.1 (a development web address) is not a DNS name for the certificate."""
+    try:
+        ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    return True
