@@ -33,6 +33,7 @@ from .headers import decode_words
 from .lenient import Address, parse_addresses
 
 __all__ = [
+    "AUTHOR_FIELD",
     "MAX_FIELD",
     "Address",
     "AddressError",
@@ -50,10 +51,13 @@ __all__ = [
 ]
 
 MAX_FIELD = 256 * 1024  # the longest address field read (500 recipients take about 40 KB)
+AUTHOR_FIELD = 16 * 1024  # the longest From:, Sender: or Reply-To: read; one person needs < 1 KB
 _MAX_NESTING = 64  # comments nested deeper than this are refused, not followed
 
 # RFC 5322 §3.2.3 atext (ASCII part); any non-ASCII character is atext too (RFC 6532 §3.2).
 _ATEXT = frozenset("!#$%&'*+-/=?^_`{|}~0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz")
+# Quoted text without quoted pairs, line breaks or controls (RFC 5322 §3.2.4 qtext and WSP).
+_QUOTED_PLAIN = re.compile(r"[^\\\x00-\x08\x0a-\x1f\x7f\x80-\x9f\u2028\u2029]*")
 # One character class, no nesting: a run is found in one linear pass.
 _ATOM_RUN = re.compile(r"[A-Za-z0-9!#$%&'*+\-/=?^_`{|}~\u00a0-\u2027\u202a-\U0010ffff]+")
 _SPECIALS = frozenset('()<>[]:;@\\,."')
@@ -184,6 +188,11 @@ class _Lexer:
     def _quoted(self) -> str:
         """RFC 5322 §3.2.4 quoted-string; the content without its quoting."""
         text, end = self.text, len(self.text)
+        start = self.pos + 1
+        close = text.find('"', start)
+        if close > 0 and _QUOTED_PLAIN.fullmatch(text, start, close):  # the common case, in C
+            self.pos = close + 1
+            return text[start:close]
         out: list[str] = []
         pos = self.pos + 1
         start = pos
@@ -338,8 +347,8 @@ class _Reader:
 
     def name_addr(self, words: list[_Token]) -> Mailbox:
         # RFC 5322 §3.4 name-addr = [display-name] angle-addr
-        self.take()  # "<"
-        notes = [c for w in words for c in w.comments]
+        opening = self.take()  # "<"
+        notes = [c for w in words for c in w.comments] + opening.comments
         if self.special("@"):  # §4.4 obs-route = obs-domain-list ":", which says nothing of the address
             while self.special("@") or self.special(","):
                 if self.take().text == "@":
@@ -611,10 +620,16 @@ def read_author(header: bytes) -> Author:
         raise refuse("no From: field" if not fields[b"from"] else "several From: fields")
     if len(fields[b"sender"]) > 1 or len(fields[b"reply-to"]) > 1:
         raise refuse("a Sender: or Reply-To: field given twice")
+    if any(len(value) > AUTHOR_FIELD for value in every):
+        raise refuse("an author field too long")
     try:
-        authors = read_mailbox_list(fields[b"from"][0])
-        sender = read_mailbox(fields[b"sender"][0]) if fields[b"sender"] else None
-        reply_to = mailboxes(read_address_list(fields[b"reply-to"][0])) if fields[b"reply-to"] else []
+        authors = read_mailbox_list(fields[b"from"][0], limit=AUTHOR_FIELD)
+        sender = read_mailbox(fields[b"sender"][0], limit=AUTHOR_FIELD) if fields[b"sender"] else None
+        reply_to = (
+            mailboxes(read_address_list(fields[b"reply-to"][0], limit=AUTHOR_FIELD))
+            if fields[b"reply-to"]
+            else []
+        )
     except AddressError as error:
         raise refuse(error.reason, error) from error
     if len(authors) > 1 and sender is None:
