@@ -496,7 +496,7 @@ def _addresses_in(text: str) -> list[tuple[str, str]]:
         while right < len(text) and text[right] not in _TEXT_STOP:
             right += 1
         domain = text[pos + 1 : right].strip(".").lower()
-        if domain:
+        if "." in domain:  # "Lan @ nhà" or "@home" name no address
             found.append((text[left:pos].lower(), domain))
         pos = text.find("@", pos + 1)
     return found

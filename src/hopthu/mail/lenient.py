@@ -4,6 +4,8 @@ Each address becomes `(name, route, mailbox, host)`; a group is opened by `(None
 and closed by `(None, None, None, None)`. Broken input is repaired the way Dovecot repairs it
 (`MISSING_MAILBOX`, `MISSING_DOMAIN`, `SYNTAX_ERROR`, `INVALID_ROUTE` placeholders), so that what
 clients see from us matches what they saw from the server we replace. Values stay bytes here.
+This reading shows mail; it never decides about it (who sent it, whether it forges us): that is
+the strict reader's work, `mail.addresses`.
 """
 
 from __future__ import annotations
