@@ -335,3 +335,51 @@ async def test_hostile_values_cannot_break_out_of_the_header() -> None:
     parsed = authres.AuthenticationResultsHeader.parse(verdict.header.decode())
     assert [r.method for r in parsed.results] == ["spf", "dkim", "dmarc"]
     assert parsed.results[2].result == "none"
+
+
+# R3.2: one reading of who sent it (mail.addresses); a header read two ways must not name us
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        "lan@example.com <giamdoc@cantho.gov.vn>",  # a client shows giamdoc@, a lenient reader lan@
+        '"giamdoc@cantho.gov.vn" <lan@example.com>',
+        "=?utf-8?q?giamdoc=40soctrang.gov.vn?= <lan@example.com>",
+        "lan@example.com (giamdoc@cantho.gov.vn)",
+        "lan@example.com, giamdoc@haugiang.gov.vn",  # several authors and no Sender:
+        '"unbalanced <giamdoc@cantho.gov.vn>',
+    ],
+)
+async def test_r3_2_an_ambiguous_from_naming_us_is_a_forgery_even_when_aligned(author: str) -> None:
+    verdict = await verify(message(author), txt={**SPF_EXAMPLE, **DMARC_REJECT})
+    assert verdict.spf.result is Result.PASS  # example.com's own server sent it
+    assert verdict.forges_our_domain
+    assert verdict.dmarc.result is Result.PERMERROR and "ambiguous" in verdict.dmarc.reason
+
+
+async def test_r3_2_an_ambiguous_reply_to_naming_us_is_a_forgery() -> None:
+    data = message().replace(b"To:", b'Reply-To: "hotro@cantho.gov.vn" <x@example.com>\r\nTo:', 1)
+    assert (await verify(data, txt={**SPF_EXAMPLE, **DMARC_REJECT})).forges_our_domain
+
+
+@pytest.mark.parametrize(
+    "author",
+    [
+        "lan@example.com <other@example.org>",
+        "Pete(A wonderful \\) chap) <pete(his account)@example.com(his host)>",  # RFC 5322 A.5
+        "garbage",
+    ],
+)
+async def test_ambiguous_authors_from_outside_only_fail_dmarc(author: str) -> None:
+    verdict = await verify(message(author), txt={**SPF_EXAMPLE, **DMARC_REJECT})
+    assert not verdict.forges_our_domain
+    assert verdict.dmarc.result is Result.PERMERROR
+
+
+async def test_odd_but_valid_authors_are_judged_by_their_one_domain() -> None:
+    data = message("Lan (phong HC) <lan@example.com>, hai@example.com").replace(
+        b"To:", b"Sender: lan@example.com\r\nReply-To: Nhom:;\r\nTo:", 1
+    )
+    verdict = await verify(data, txt={**SPF_EXAMPLE, **DMARC_REJECT})
+    assert (verdict.dmarc.result, verdict.dmarc.from_domain) == (Result.PASS, "example.com")

@@ -20,8 +20,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .addresses import Address, parse_addresses
 from .headers import decode_words
+from .lenient import Address, parse_addresses
 from .rfc822 import NUL_REPLACEMENT
 
 Envelope = dict[str, Any]

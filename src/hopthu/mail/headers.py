@@ -66,6 +66,22 @@ def to_text(raw: bytes, charset: str | None = None) -> str:
     return unicodedata.normalize("NFC", text) if not text.isascii() else text
 
 
+# Control characters never reach header text for people: the line breaks and tabs an encoded word
+# (RFC 2047) or an RFC 2231 value can smuggle in become spaces, the other C0 and C1 controls and
+# DEL become U+FFFD. Text decoded here is written into new messages (a reply's subject, a
+# forwarded file's name), where a CR or LF would start a new header line.
+_CONTROLS = {
+    code: (" " if code in (0x09, 0x0A, 0x0B, 0x0C, 0x0D, 0x85) else "\ufffd")
+    for code in (*range(0x20), 0x7F, *range(0x80, 0xA0))
+}
+_CONTROLS.update({0x2028: " ", 0x2029: " "})
+
+
+def clean_text(text: str) -> str:
+    """`text` with every control character replaced (see `_CONTROLS`); one pass in C."""
+    return text.translate(_CONTROLS) if not text.isprintable() else text
+
+
 def _word_bytes(encoding: bytes, text: bytes) -> bytes:
     if encoding in b"bB":
         text = text.rstrip(b"=")
@@ -78,9 +94,10 @@ def _word_bytes(encoding: bytes, text: bytes) -> bytes:
 
 
 def decode_words(value: bytes) -> str:
-    """Unstructured header text (RFC 2047 §5 (1)) as Unicode; folding becomes plain spaces."""
+    """Unstructured header text (RFC 2047 §5 (1)) as Unicode; folding is removed, and no control
+    character survives (`clean_text`), whatever an encoded word carried."""
     if b"=?" not in value:
-        return to_text(value.replace(b"\r", b"").replace(b"\n", b""))
+        return clean_text(to_text(value.replace(b"\r", b"").replace(b"\n", b"")))
     pieces: list[str] = []
     pending = bytearray()
     pending_charset: str | None = None
@@ -106,7 +123,7 @@ def decode_words(value: bytes) -> str:
         pos = match.end()
     flush()
     pieces.append(to_text(value[pos:].replace(b"\r", b"").replace(b"\n", b"")))
-    return "".join(pieces)
+    return clean_text("".join(pieces))
 
 
 def parse_date(value: bytes | None) -> dt.datetime | None:

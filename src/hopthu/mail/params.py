@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 
-from .headers import decode_words, to_text
+from .headers import clean_text, decode_words, to_text
 from .rfc822 import NUL_REPLACEMENT, Rfc822
 
 Params = list[tuple[bytes, bytes]]
@@ -94,5 +94,6 @@ def decode_value(key: bytes, value: bytes) -> tuple[bytes, str]:
         if not quote:
             return key[:-1], decode_words(value)
         raw = _PERCENT.sub(lambda m: bytes([int(m.group(1), 16)]), text)
-        return key[:-1], to_text(raw, charset.decode("ascii", "replace") or "utf-8")
+        # Like an encoded word, a %0D%0A here never reaches a file name (`clean_text`).
+        return key[:-1], clean_text(to_text(raw, charset.decode("ascii", "replace") or "utf-8"))
     return key, decode_words(value)

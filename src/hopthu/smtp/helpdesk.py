@@ -41,10 +41,19 @@ class HelpdeskIntake:
         self._helpdesk: int | None = None
 
     def after_delivery(
-        self, delivered: list[Delivered], envelope: dict, subject: str, mail_from: str
+        self,
+        delivered: list[Delivered],
+        envelope: dict,
+        subject: str,
+        mail_from: str,
+        author: str | None = None,
     ) -> None:
         """File tickets in the background for what reached the helpdesk's INBOX (no work at all for
-        the rest of the city's mail once the helpdesk's account id is known)."""
+        the rest of the city's mail once the helpdesk's account id is known).
+
+        `author` is the From: address as the pipeline reads it strictly (`mail.addresses`), None
+        when From: has no single reading: the ticket is then from the envelope sender, never from
+        a guess at a broken header (the agency a ticket belongs to follows from it)."""
         reached = [
             d
             for d in delivered
@@ -54,7 +63,8 @@ class HelpdeskIntake:
             reached = [d for d in reached if d.target.account_id == self._helpdesk]
         if not reached:
             return
-        task = asyncio.get_running_loop().create_task(self._file(reached, envelope, subject, mail_from))
+        sender = (author or mail_from).lower()
+        task = asyncio.get_running_loop().create_task(self._file(reached, envelope, subject, sender))
         self._running.add(task)
         task.add_done_callback(self._running.discard)
 
@@ -69,13 +79,13 @@ class HelpdeskIntake:
             self._helpdesk = rows[0][0] if rows else None
         return self._helpdesk
 
-    async def _file(self, reached: list[Delivered], envelope: dict, subject: str, mail_from: str) -> None:
+    async def _file(self, reached: list[Delivered], envelope: dict, subject: str, sender: str) -> None:
         helpdesk = await self._helpdesk_id()
         for delivery in reached:
             if delivery.target.account_id != helpdesk:
                 continue
             try:
-                await self._ticket(delivery, envelope, subject, mail_from)
+                await self._ticket(delivery, envelope, subject, sender)
             except Exception:
                 log.exception(
                     "no ticket for the message delivered to %s (mailbox %s, uid %s)",
@@ -84,8 +94,7 @@ class HelpdeskIntake:
                     delivery.uid,
                 )
 
-    async def _ticket(self, delivery: Delivered, envelope: dict, subject: str, mail_from: str) -> None:
-        sender = _first_address(envelope.get("from")) or mail_from
+    async def _ticket(self, delivery: Delivered, envelope: dict, subject: str, sender: str) -> None:
         message = {
             "mailbox_id": delivery.mailbox_id,
             "uid": delivery.uid,
@@ -169,11 +178,3 @@ def correspondents(payload: dict) -> set[str]:
 def _addresses(addresses: Any) -> list[str]:
     """Every mailbox of an envelope address list, lowercased (group syntax skipped)."""
     return [f"{item[2]}@{item[3]}".lower() for item in addresses or () if item and item[2] and item[3]]
-
-
-def _first_address(addresses: Any) -> str | None:
-    """The first mailbox of an envelope address list ([name, adl, mailbox, host], RFC 3501)."""
-    for item in addresses or ():
-        if item and item[2] and item[3]:
-            return f"{item[2]}@{item[3]}".lower()
-    return None

@@ -24,6 +24,7 @@ from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import SendAs, send_as
 from hopthu.errors import HopThuError
 from hopthu.mail import ParsedMessage, canonical, parse
+from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
 from hopthu.smtp import replies
@@ -180,7 +181,9 @@ class Pipeline:
             self.auto_replies.after_delivery(
                 incoming.mail_from, data[: parsed.header_end], parsed.envelope, parsed.subject, stored
             )
-        self.helpdesk.after_delivery(delivered, parsed.envelope, parsed.subject, incoming.mail_from)
+        self.helpdesk.after_delivery(
+            delivered, parsed.envelope, parsed.subject, incoming.mail_from, _author(data[: parsed.header_end])
+        )
         return Outcome(replies.QUEUED, delivered)
 
     async def tell(self, recipient: str, *, subject: str, vi: str, en: str) -> None:
@@ -225,12 +228,20 @@ class Pipeline:
         """
         if incoming.channel == "system" or incoming.identity is None:
             return None
-        authors = [f"{a[2] or ''}@{a[3] or ''}" for a in (parsed.envelope.get("from") or ())]
-        if len(authors) != 1:
+        try:
+            # One reading of who sent it, the one DMARC and mail clients see (mail.addresses).
+            fields = read_author(data[: parsed.header_end])
+        except AddressError:
+            return replies.AMBIGUOUS_AUTHOR
+        if len(fields.authors) != 1:
             return replies.SENDER_NOT_ALLOWED
-        author = await send_as(self.router, incoming.identity, authors[0])
+        author = await send_as(self.router, incoming.identity, fields.authors[0].address)
         if author is None:
             return replies.SENDER_NOT_ALLOWED
+        if fields.sender_field is not None and (
+            await send_as(self.router, incoming.identity, fields.sender_field.address) is None
+        ):
+            return replies.SENDER_NOT_ALLOWED  # R8.3: Sender: names who really sent it, never another
         body = "\n".join(
             part_text(data, node, SECRECY_TEXT_LIMIT) for node in text_parts(parsed.structure)[:3]
         )
@@ -301,6 +312,15 @@ _REFUSALS = {
     "no_mailbox": ("5.1.1", "no such mailbox"),
     "": ("5.0.0", "not delivered"),
 }
+
+
+def _author(header: bytes) -> str | None:
+    """The one From: address of a header read strictly, or None when it has no single reading."""
+    try:
+        fields = read_author(header)
+    except AddressError:
+        return None
+    return fields.authors[0].address if len(fields.authors) == 1 else None
 
 
 def _header_phrase(name: str) -> str:

@@ -58,6 +58,12 @@ SENDER_NOT_ALLOWED = Reply(
     "5.7.1",
     "Ban khong duoc gui voi dia chi nay / You may not send as this address (R3.2)",
 )
+AMBIGUOUS_AUTHOR = Reply(
+    550,
+    "5.7.1",
+    "Dia chi nguoi gui (From, Sender, Reply-To) khong ro rang hoac sai cu phap / "
+    "The sender's address (From, Sender, Reply-To) is ambiguous or invalid (R3.2)",
+)
 SECRET_REFUSED = Reply(550, "5.7.1", "")  # text from policy.secrecy, per message
 RATE_LIMITED = Reply(
     451,

@@ -18,7 +18,7 @@ import re
 from collections.abc import Collection
 from dataclasses import dataclass
 
-from hopthu.mail.addresses import parse_addresses
+from hopthu.mail.addresses import AddressError, read_author
 from hopthu.smtp import dmarc, spf
 from hopthu.smtp.authresults import Result, ResultInfo, render
 from hopthu.smtp.dkimverify import DkimOutcome, check_signatures
@@ -28,7 +28,6 @@ from hopthu.smtp.orgdomain import ascii_domain
 from hopthu.smtp.spf import SpfOutcome
 
 _BLANK_LINE = re.compile(rb"\r?\n\r?\n")
-_FROM_FIELD = re.compile(rb"(?:\A|\n)from[ \t]*:(.*(?:\r?\n[ \t].*)*)", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -40,17 +39,21 @@ class Verdict:
     forges_our_domain: bool  # From: is ours (or under ours) and DMARC alignment did not pass (R3.2)
 
 
-def _author_domains(data: bytes) -> tuple[int, list[str]]:
-    """How many From: fields the top header has, and the distinct domains of their addresses."""
+def _author_domains(data: bytes) -> tuple[list[str], AddressError | None]:
+    """The distinct domains of the From: mailboxes, read strictly (`mail.addresses.read_author`);
+    or, when From:, Sender: or Reply-To: has no single clean reading, the refusal, whose domains
+    are every domain those fields name anywhere (R3.2: a header read two ways must not name us)."""
     end = _BLANK_LINE.search(data)
-    fields = [m.group(1) for m in _FROM_FIELD.finditer(data, 0, end.start() if end else len(data))]
+    try:
+        author = read_author(data[: end.end() if end else len(data)])
+    except AddressError as error:
+        return [], error
     domains: list[str] = []
-    for value in fields:
-        for _name, _route, mailbox, host in parse_addresses(value):
-            domain = ascii_domain(host.decode("utf-8", "replace")) if mailbox and host else None
-            if domain and domain not in domains:
-                domains.append(domain)
-    return len(fields), domains
+    for mailbox in author.authors:
+        domain = ascii_domain(mailbox.domain.lower())
+        if domain not in domains:
+            domains.append(domain)
+    return domains, None
 
 
 async def _judge_author(
@@ -61,11 +64,19 @@ async def _judge_author(
     our_domains: Collection[str],
 ) -> tuple[DmarcOutcome, bool]:
     """DMARC for the From: domain (RFC 7489 §6.6.1), and whether that domain is ours."""
-    count, domains = _author_domains(data)
+    domains, refusal = _author_domains(data)
+    if refusal is not None:
+        named = [ascii_domain(domain) for domain in refusal.domains]
+        ours = any(dmarc.is_ours(domain, our_domains) for domain in named)
+        # §6.6.1: no single author domain. A header that names us anywhere and reads two ways is
+        # treated as forging us, whatever its alignment (R3.2).
+        reason = f"ambiguous author fields: {refusal.reason}"
+        first = next((d for d in named if dmarc.is_ours(d, our_domains)), named[0] if named else "")
+        return DmarcOutcome(Result.PERMERROR, first, "reject" if ours else None, False, False, reason), ours
     ours = any(dmarc.is_ours(domain, our_domains) for domain in domains)
-    if count != 1 or len(domains) != 1 or not spf.valid_domain(domains[0]):
-        # §6.6.1: no author domain, several, or several From: fields (RFC 5322 allows one).
-        reason = f"{count} From: fields with {len(domains)} domains"
+    if len(domains) != 1 or not spf.valid_domain(domains[0]):
+        # §6.6.1: several author domains (with a Sender:), or one that is no domain name.
+        reason = f"From: with {len(domains)} domains"
         first = domains[0] if domains else ""
         return DmarcOutcome(Result.PERMERROR, first, "reject" if ours else None, False, False, reason), ours
     outcome = await dmarc.evaluate(

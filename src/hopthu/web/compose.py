@@ -38,9 +38,10 @@ from hopthu.directory.delegations import delegated_to
 from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError
 from hopthu.mail import DecodeError, binary, canonical, parse
+from hopthu.mail.addresses import AddressError, Mailbox, read_mailbox
 from hopthu.mail.decode import lenient_body
 from hopthu.mail.envelope import address_text, display_name
-from hopthu.mail.headers import decode_words, to_text
+from hopthu.mail.headers import clean_text, decode_words, to_text
 from hopthu.mail.message import Attachment, filename, find_attachments
 from hopthu.mail.mime import scan
 from hopthu.mail.searchtext import drop_hidden
@@ -66,18 +67,15 @@ COMPOSE = "/soan-thu"
 SAVE_DRAFT = "/soan-thu/nhap"
 DIRECTORY = "/soan-thu/danh-ba"
 MAX_RECIPIENTS = 500
+# The longest address field read (500 addresses with names fit in about 40,000 characters); a
+# longer one is refused whole before any parsing, so a pasted megabyte costs nothing.
+MAX_ADDRESS_FIELD = 64 * 1024
 MAX_FIELD = 8 * 1024 * 1024  # a form field (the body) larger than this is refused
 INLINE_READ = 256 * 1024  # stored messages larger than this are read in a thread
 QUOTE_LIMIT = 256 * 1024  # characters of an original quoted in a reply or forward
 SUGGESTIONS = 10
 Text = tuple[str, str]  # (Vietnamese, English)
 
-# An address as a person types it: plain ASCII `local@domain.tld` (no SMTPUTF8 here).
-_ADDRESS = re.compile(
-    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
-    r"@[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?(?:\.[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?)+"
-)
-_NAMED = re.compile(r'\s*(?:"((?:[^"\\]|\\.)*)"|([^"<>]*?))\s*<\s*([^<>\s]*)\s*>\s*')
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < and >
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _PART = re.compile(r"\d{1,4}(?:\.\d{1,4}){0,20}")
@@ -116,6 +114,7 @@ class Letter:
     origin: str = ""  # "mailbox:uid" of the message answered (marked \Answered once sent)
     draft: int | None = None  # UID in Drafts of the version this letter replaces
     kept: list[Kept] = field(default_factory=list)
+    oversized: tuple[str, ...] = ()  # address fields sent longer than MAX_ADDRESS_FIELD, dropped
 
 
 @dataclass(frozen=True, slots=True)
@@ -146,45 +145,74 @@ def forward_subject(subject: str) -> str:
 
 
 def split_addresses(text: str) -> list[str]:
-    """The pieces of an address field, split at commas and semicolons outside quotes and <>."""
+    """The pieces of an address field, split at commas and semicolons outside quotes, comments
+    and <> (people type ";" as Outlook taught them). One pass, no backtracking."""
     pieces: list[str] = []
-    current: list[str] = []
+    start = 0
     quoted = angle = escaped = False
-    for ch in text:
+    depth = 0
+    for i, ch in enumerate(text):
         if escaped:
             escaped = False
-        elif quoted and ch == "\\":
+        elif ch == "\\" and (quoted or depth):
             escaped = True
-        elif ch == '"' and not angle:
+        elif ch == '"' and not angle and not depth:
             quoted = not quoted
-        elif ch == "<" and not quoted:
-            angle = True
-        elif ch == ">" and not quoted:
-            angle = False
-        elif ch in ",;" and not quoted and not angle:
-            pieces.append("".join(current).strip())
-            current = []
+        elif quoted:
             continue
-        current.append(ch)
-    pieces.append("".join(current).strip())
+        elif ch == "(":
+            depth += 1
+        elif ch == ")" and depth:
+            depth -= 1
+        elif depth:
+            continue
+        elif ch == "<":
+            angle = True
+        elif ch == ">":
+            angle = False
+        elif ch in ",;" and not angle:
+            pieces.append(text[start:i].strip())
+            start = i + 1
+    pieces.append(text[start:].strip())
     return [piece for piece in pieces if piece]
 
 
+def _plain_address(mailbox: Mailbox) -> bool:
+    """An address as the webmail sends to: plain ASCII `local@domain.tld` (no SMTPUTF8, no quoted
+    local part, no address literal), a host name of letter-digit-hyphen labels (RFC 5321 §4.1.2)."""
+    address = mailbox.address
+    if len(address) > 254 or not address.isascii() or len(mailbox.local) > 64:
+        return False
+    if mailbox.local.startswith('"'):
+        return False
+    labels = mailbox.domain.split(".")
+    return len(labels) >= 2 and all(
+        0 < len(label) <= 63
+        and label[0].isalnum()
+        and label[-1].isalnum()
+        and all(ch.isalnum() or ch == "-" for ch in label)
+        for label in labels
+    )
+
+
 def parse_addresses(text: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(name, address) for every valid piece of an address field, and the pieces that are not."""
+    """(name, address) for every valid piece of an address field, and the pieces that are not.
+
+    Each piece is read by the strict reader of `mail.addresses` (the one that decides who sent a
+    message), so what the page accepts is what the pipeline reads. A field longer than
+    `MAX_ADDRESS_FIELD` is one bad piece, not parsed."""
+    if len(text) > MAX_ADDRESS_FIELD:
+        return [], [text[:40] + "…"]
     found: list[tuple[str, str]] = []
     bad: list[str] = []
     for piece in split_addresses(text.replace("\r", " ").replace("\n", " ")):
-        named = _NAMED.fullmatch(piece)
-        if named:
-            name = named[1].replace('\\"', '"').replace("\\\\", "\\") if named[1] is not None else named[2]
-            address = named[3]
-        else:
-            name, address = "", piece
-        if _ADDRESS.fullmatch(address) and len(address) <= 254:
-            found.append(
-                (" ".join("".join(ch for ch in name if ch >= " " and ch != "\x7f").split()), address)
-            )
+        try:
+            mailbox = read_mailbox(piece, limit=MAX_ADDRESS_FIELD)
+        except AddressError:
+            bad.append(piece)
+            continue
+        if _plain_address(mailbox):
+            found.append((mailbox.name, mailbox.address))
         else:
             bad.append(piece)
     return found, bad
@@ -213,12 +241,15 @@ def _letter_from_form(form: FormData) -> Letter:
         return value if isinstance(value, str) else ""
 
     draft = text("draft").strip()
+    # An address field past its bound is dropped here, before anything reads, echoes or saves it.
+    oversized = tuple(key for key in _FIELDS if len(text(key)) > MAX_ADDRESS_FIELD)
     return Letter(
         sender=text("from").strip(),
-        to=text("to"),
-        cc=text("cc"),
-        bcc=text("bcc"),
-        subject=" ".join(text("subject").split()),
+        to="" if "to" in oversized else text("to"),
+        cc="" if "cc" in oversized else text("cc"),
+        bcc="" if "bcc" in oversized else text("bcc"),
+        oversized=oversized,
+        subject=" ".join(clean_text(text("subject")).split()),
         body=text("body").replace("\r\n", "\n").replace("\r", "\n"),
         in_reply_to=" ".join(_message_ids(text("in_reply_to"), 1)),
         references=" ".join(_message_ids(text("references"))),
@@ -381,7 +412,7 @@ def _forwarded(stored: Stored, lang: str) -> str:
 def _name(attachment: Attachment) -> str:
     """The file's own name, or one made from its part number and type (`tep-1.2.png`)."""
     if attachment.filename:
-        return attachment.filename
+        return clean_text(attachment.filename)
     return f"tep-{attachment.part}{mimetypes.guess_extension(attachment.content_type) or ''}"
 
 
@@ -419,7 +450,7 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
     lang = language(request)
     envelope = stored.row.envelope or {}
     signature = await _signature(request, who)
-    subject = stored.row.subject or ""
+    subject = clean_text(stored.row.subject or "")  # a row stored before decoding cleaned it
     if kind == "chuyen-tiep":
         return Letter(
             sender=choices[0].address,
@@ -485,7 +516,7 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
         to=people("to"),
         cc=people("cc"),
         bcc=people("bcc"),
-        subject=stored.row.subject or "",
+        subject=clean_text(stored.row.subject or ""),
         body=body_text(data, stored.row.structure).rstrip("\n"),
         in_reply_to=" ".join(_message_ids(envelope.get("in_reply_to") or "", 1)),
         references=" ".join(_message_ids(b" ".join(_header_values(data, b"references")).decode("latin-1"))),
@@ -760,7 +791,7 @@ async def save_draft(request: Request, who: Annotated[SignedIn, Depends(signed_i
     problem = _attachment_problem(request, kept + uploads)
     files = kept + ([] if problem else uploads)
     saved, refused = await _save_draft(request, who, letter, files)
-    problems = [p for p in (problem, refused) if p] + missing
+    problems = [p for p in (problem, refused) if p] + missing + _oversized(letter)
     if as_json:
         if saved is None:
             return JSONResponse({"error": _pick(request, problems[0])}, status_code=507)
@@ -798,6 +829,19 @@ def _attachment_problem(request: Request, files: list[File]) -> Text | None:
     return None
 
 
+def _oversized(letter: Letter) -> list[Text]:
+    """The address fields dropped for their length, said in the page's words."""
+    return [
+        (
+            f"Ô “{vi}” quá dài (tối đa {MAX_ADDRESS_FIELD} ký tự): hãy nhập lại người nhận.",
+            f"The “{en}” field is too long (at most {MAX_ADDRESS_FIELD} characters): enter the "
+            "recipients again.",
+        )
+        for key, (vi, en) in _FIELDS.items()
+        if key in letter.oversized
+    ]
+
+
 async def _recipients(
     request: Request, letter: Letter
 ) -> tuple[dict[str, list[tuple[str, str]]], list[str], list[Text]]:
@@ -805,6 +849,7 @@ async def _recipients(
     router_ = request.app.state.services.router
     people: dict[str, list[tuple[str, str]]] = {}
     problems: list[Text] = []
+    problems += _oversized(letter)
     for key, (vi, en) in _FIELDS.items():
         people[key], bad = parse_addresses(getattr(letter, key))
         for piece in bad:

@@ -21,6 +21,7 @@ from fastapi import APIRouter, Depends, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hopthu.directory.auth import Identity
+from hopthu.mail.headers import clean_text
 from hopthu.smtp.notices import HELPDESK
 from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
@@ -61,7 +62,7 @@ def build_report(
     generator would otherwise re-encode or refold what was received, and a report must show the
     helpdesk exactly what arrived (trace headers, signatures, 8-bit bodies and all).
     """
-    subject = row.subject or "(không có tiêu đề)"
+    subject = clean_text(row.subject or "") or "(không có tiêu đề)"  # no CR or LF into a header
     received = row.internal_date.astimezone(VIETNAM).strftime("%d/%m/%Y %H:%M")
     report = EmailMessage()
     report["From"] = email.utils.formataddr((reporter.display_name, reporter.address))

@@ -17,6 +17,7 @@ from fastapi.responses import HTMLResponse, Response
 from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
+from hopthu.mail.headers import clean_text
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.smtp.helpdesk import answer_id
 from hopthu.smtp.notices import HELPDESK, SIGNATURE
@@ -134,7 +135,7 @@ async def answer(
     reply = EmailMessage()
     reply["From"] = email.utils.formataddr((SIGNATURE, helpdesk))
     reply["To"] = payload["from"]
-    subject = payload.get("subject") or ""
+    subject = clean_text(payload.get("subject") or "")  # tickets filed before decoding cleaned it
     reply["Subject"] = subject if subject.lower().startswith(("re:", "tl:")) else f"Re: {subject}"
     reply["Date"] = email.utils.format_datetime(services.store.mail.clock())
     message_id = answer_id(found.id, domain)
