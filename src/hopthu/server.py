@@ -123,7 +123,8 @@ class Server:
             dkim_key=load_key(dkim_path) if dkim_path.exists() else None,
         )
         directory = Directory(ctx)
-        authenticator = Authenticator(ctx)
+        authenticator = Authenticator(ctx, tell=pipeline.tell)
+        await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
 
