@@ -185,6 +185,9 @@ class Server:
             create_app(self.services),
             log_level="warning",
             access_log=False,
+            # Uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 itself; who the client
+            # is behind a proxy is decided by `server.trusted_proxies` only (`web.client`).
+            proxy_headers=False,
             lifespan="off",
             # Browsers keep idle connections for minutes; closing them after uvicorn's 5 s means a
             # new TCP (and TLS) handshake per click, and a close racing the next request.

@@ -17,6 +17,7 @@ Times are seconds on a monotonic clock, given as a parameter; nothing here reads
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Final
 
@@ -82,4 +83,4 @@ def failure_delay(consecutive_failures: int, *, is_guarded: bool, limits: Limits
 
 def minutes_left(seconds: float) -> int:
     """A pause's remaining time as the whole minutes a person is told (never 0 while it lasts)."""
-    return int(seconds // 60) + 1
+    return max(1, math.ceil(seconds / 60))
