@@ -63,6 +63,7 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     page.wait_for_url(re.compile(r".*/quan-tri/xac-thuc/dang-ky\?next=.*"))
     secret = pass_second_factor(page, enrol=True)
     page.get_by_label("Mã xác thực").fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    page.get_by_label("Mật khẩu của bạn").fill(PASSWORD)
     page.get_by_role("button", name="Xác nhận").click()
     expect(page.get_by_role("alert")).to_contain_text("Mã không đúng")
     enter_code(page, secret)

@@ -8,7 +8,8 @@ default: trust nobody), and only the header they are configured to write (`serve
 
 Each proxy appends the address it received the request from, so the list is read from the right:
 trusted proxies are skipped and the first address that is not one of them is the client, whatever a
-client wrote further left (X-Forwarded-For; RFC 7239 §5.2 `for=` of `Forwarded`, §7.4).
+client wrote further left (X-Forwarded-For; RFC 7239 §5.2 `for=` of `Forwarded`; §8.1 on which
+headers can be trusted).
 """
 
 from __future__ import annotations
