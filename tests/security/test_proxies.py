@@ -3,6 +3,10 @@ from a trusted peer, and read from the right so a client cannot name itself some
 
 from __future__ import annotations
 
+import pytest
+
+from hopthu.config import load_settings
+from hopthu.errors import HopThuError
 from hopthu.security.proxies import TrustedProxies, forwarded_for
 
 
@@ -50,3 +54,12 @@ def test_rfc7239_forwarded() -> None:
     proxies = TrustedProxies(["127.0.0.1/32"], "forwarded")
     assert proxies.client("127.0.0.1", ["for=1.2.3.4, for=203.0.113.5;proto=https"]) == "203.0.113.5"
     assert proxies.client("127.0.0.1", ["for=_hidden"]) == "127.0.0.1"
+
+
+def test_the_setting_is_checked_at_start(tmp_path) -> None:
+    settings = load_settings(tmp_path, {"HOPTHU_SERVER_TRUSTED_PROXIES": "127.0.0.1/32, 10.0.0.0/8"})
+    assert settings.server.trusted_proxies == ("127.0.0.1/32", "10.0.0.0/8")
+    assert load_settings(tmp_path, {}).server.trusted_proxies == ()  # nobody by default
+    for key, value in (("TRUSTED_PROXIES", "proxy.example"), ("FORWARDED_HEADER", "x-real-ip")):
+        with pytest.raises(HopThuError, match="server"):
+            load_settings(tmp_path, {f"HOPTHU_SERVER_{key}": value})
