@@ -44,11 +44,15 @@ def web(served: Served, *, source: str | None = None, forged: str | None = None)
     )
 
 
+def csrf_of(form: httpx.Response) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', form.text)
+    assert found, form.text[:500]
+    return found.group(1)
+
+
 def web_sign_in(client: httpx.Client, login: str, password: str) -> httpx.Response:
     form = client.get("/dang-nhap")
-    csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-    assert csrf, form.text[:500]
-    return client.post("/dang-nhap", data={"login": login, "password": password, "csrf": csrf.group(1)})
+    return client.post("/dang-nhap", data={"login": login, "password": password, "csrf": csrf_of(form)})
 
 
 def signed_in(answer: httpx.Response) -> bool:
@@ -128,14 +132,32 @@ def test_an_unknown_account_costs_as_much_time_as_a_known_one(served: Served) ->
     for n in range(7):
         for kind, login in (("known", known), ("unknown", f"khongtontai{n}")):
             with web(served, source=f"10.77.{n}.{1 if kind == 'known' else 2}") as client:
-                form = client.get("/dang-nhap")
-                csrf = re.search(r'name="csrf" value="([^"]+)"', form.text)
-                assert csrf
+                form = {"login": login, "password": WRONG, "csrf": csrf_of(client.get("/dang-nhap"))}
                 started = time.perf_counter()
-                answer = client.post("/dang-nhap", data={"login": login, "password": WRONG, "csrf": csrf[1]})
+                answer = client.post("/dang-nhap", data=form)
                 times[kind].append(time.perf_counter() - started)
                 assert answer.status_code == 401
     known_median, unknown_median = statistics.median(times["known"]), statistics.median(times["unknown"])
     # before: ~0.25 s (the delay alone) against ~0.5 s (the delay and argon2id): a ratio near 0.5
     assert unknown_median >= 0.75 * known_median, (unknown_median, known_median)
+    assert served.alive()
+
+
+def test_guessing_from_many_sources_slows_them_but_never_locks_out_the_owner(served: Served) -> None:
+    """The global guard: once one account has failed from 10 sources, each further failure on it waits
+    3 s more before its answer; no source is paused by it and the owner signs in at once."""
+    owner = served.account()
+    for n in range(10):
+        with web(served, source=f"10.88.0.{n + 1}") as guesser:
+            assert web_sign_in(guesser, owner, WRONG).status_code == 401
+    with web(served, source="10.88.1.1") as guesser:
+        form = guesser.get("/dang-nhap")
+        started = time.perf_counter()
+        answer = guesser.post("/dang-nhap", data={"login": owner, "password": WRONG, "csrf": csrf_of(form)})
+        slowed = time.perf_counter() - started
+        assert answer.status_code == 401 and slowed >= 3.0, slowed  # before: about 0.5 s
+    with web(served, source="203.0.113.5") as elsewhere:
+        assert signed_in(web_sign_in(elsewhere, owner, PASSWORD))
+    with web(served, source="10.88.0.1") as guesser:  # a guesser is slowed, not paused
+        assert signed_in(web_sign_in(guesser, owner, PASSWORD))
     assert served.alive()
