@@ -87,6 +87,7 @@ def portal(page) -> None:
     page.screenshot(path=OUT / "quan-tri-xac-thuc.png", full_page=True)
     secret = page.locator("#secret").inner_text().replace(" ", "")
     page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secret).now())
+    page.get_by_label("Mật khẩu của bạn").fill(PASSWORD)
     page.get_by_role("button", name="Xác nhận").click()
     page.wait_for_url("**/quan-tri")
     for path, name in (

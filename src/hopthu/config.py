@@ -9,6 +9,7 @@ an error, never silently ignored. The regulation's numbers are the defaults.
 from __future__ import annotations
 
 import dataclasses
+import ipaddress
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -31,6 +32,12 @@ class ServerSettings:
     tls_cert: str = "tls/cert.pem"
     tls_key: str = "tls/key.pem"
     shutdown_grace_seconds: float = 10.0
+    # Reverse proxies (addresses or CIDR networks, e.g. ["127.0.0.1/32"]) whose forwarding header
+    # names the real client of the web; empty trusts nobody and every client is its TCP peer.
+    trusted_proxies: tuple[str, ...] = ()
+    # The header those proxies write: "x-forwarded-for" or "forwarded" (RFC 7239). Only this one is
+    # read, so a client cannot forge the other.
+    forwarded_header: str = "x-forwarded-for"
 
 
 @dataclass(frozen=True)
@@ -153,6 +160,18 @@ class PolicySettings:
     retention_days: int = 90
     # R6.3: days a deleted address stays unavailable to anyone else.
     address_quarantine_days: int = 365
+    # R13.3: consecutive failed sign-ins from one source that pause the account for that source, and
+    # for how long (the owner can still sign in from elsewhere, and is told by mail).
+    signin_failures: int = 5
+    signin_pause_minutes: float = 15.0
+    # Spraying: a source that failed on this many different accounts within the window is paused on
+    # every protocol for as long.
+    signin_source_accounts: int = 20
+    signin_source_minutes: float = 15.0
+    # Guessing from many addresses: an account that failed from this many different sources within
+    # `signin_source_minutes` makes each further failure on it wait this much longer (nobody paused).
+    signin_guard_sources: int = 10
+    signin_guard_delay_seconds: float = 3.0
 
 
 @dataclass(frozen=True)
@@ -291,6 +310,17 @@ def _validate(settings: Settings) -> Settings:
             raise _bad(f"limits.{f.name}", value, "> 0")
     if settings.smtp.max_line_bytes < 1000:
         raise _bad("smtp.max_line_bytes", settings.smtp.max_line_bytes, "≥ 1000 (RFC 5321 §4.5.3.1.6)")
+    for proxy in settings.server.trusted_proxies:
+        try:
+            ipaddress.ip_network(proxy, strict=False)
+        except ValueError:
+            raise _bad("server.trusted_proxies", proxy, "IP hoặc mạng CIDR / an IP or CIDR network") from None
+    if settings.server.forwarded_header not in ("x-forwarded-for", "forwarded"):
+        header = settings.server.forwarded_header
+        raise _bad("server.forwarded_header", header, '"x-forwarded-for" | "forwarded"')
+    for key in ("signin_failures", "signin_source_accounts", "signin_guard_sources"):
+        if getattr(settings.policy, key) < 1:
+            raise _bad(f"policy.{key}", getattr(settings.policy, key), "≥ 1")
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings

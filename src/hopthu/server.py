@@ -129,7 +129,8 @@ class Server:
             dkim_key=load_key(dkim_path) if dkim_path.exists() else None,
         )
         directory = Directory(ctx)
-        authenticator = Authenticator(ctx)
+        authenticator = Authenticator(ctx, tell=pipeline.tell)
+        await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
@@ -200,6 +201,9 @@ class Server:
             ),
             log_level="warning",
             access_log=False,
+            # Uvicorn would otherwise believe X-Forwarded-For from 127.0.0.1 itself; who the client
+            # is behind a proxy is decided by `server.trusted_proxies` only (`web.client`).
+            proxy_headers=False,
             lifespan="off",
             # Browsers keep idle connections for minutes; closing them after uvicorn's 5 s means a
             # new TCP (and TLS) handshake per click, and a close racing the next request.

@@ -49,8 +49,10 @@ def pass_second_factor(page, *, enrol: bool) -> str:
     return secret
 
 
-def enter_code(page, secret: str) -> None:
+def enter_code(page, secret: str, password: str = PASSWORD) -> None:
     page.get_by_label("Mã xác thực").fill(pyotp.TOTP(secret).now())
+    if page.locator("#password").count():  # enrolment: the administrator's own password beside the code
+        page.locator("#password").fill(password)
     page.get_by_role("button", name="Xác nhận").click()
 
 
@@ -61,6 +63,7 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     page.wait_for_url(re.compile(r".*/quan-tri/xac-thuc/dang-ky\?next=.*"))
     secret = pass_second_factor(page, enrol=True)
     page.get_by_label("Mã xác thực").fill("000000" if pyotp.TOTP(secret).now() != "000000" else "111111")
+    page.get_by_label("Mật khẩu của bạn").fill(PASSWORD)
     page.get_by_role("button", name="Xác nhận").click()
     expect(page.get_by_role("alert")).to_contain_text("Mã không đúng")
     enter_code(page, secret)
@@ -181,7 +184,11 @@ def test_a_code_counts_once(portal: RunningServer) -> None:
     totp = pyotp.TOTP(secret)
     now = dt.datetime.now(dt.UTC)
     earlier = totp.at(now - dt.timedelta(seconds=30))
-    assert portal.run(factors.verify(account_id, earlier, actor="ttnanh"))
+    # the first code confirms the device only beside the administrator's own password
+    assert not portal.run(factors.verify(account_id, earlier, actor="ttnanh"))
+    assert not portal.run(factors.verify(account_id, earlier, actor="ttnanh", password="Sai-Mat-khau-1"))
+    assert not portal.run(factors.confirmed(account_id))
+    assert portal.run(factors.verify(account_id, earlier, actor="ttnanh", password=PASSWORD))
     assert portal.run(factors.confirmed(account_id))
     assert not portal.run(factors.verify(account_id, earlier, actor="ttnanh"))  # the same code again
     assert not portal.run(factors.verify(account_id, "12345", actor="ttnanh"))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections.abc import Collection
+from collections.abc import Collection, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -18,10 +18,10 @@ from hopthu.directory import agencies, audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
-from hopthu.policy import lifecycle, naming, passwords, quota
+from hopthu.policy import authority, lifecycle, naming, passwords, quota
 from hopthu.security.passwords import hash_password, hash_temporary, temporary_password
 from hopthu.store.events import rights_changed
-from hopthu.store.schema import account, agency, alias, mail_usage
+from hopthu.store.schema import account, agency, alias, mail_usage, role_grant
 
 
 @dataclass(frozen=True, slots=True)
@@ -221,12 +221,23 @@ class AccountService:
 
     # --- passwords --------------------------------------------------------------------------------
 
-    async def reset_password(self, address: str, *, actor: str, reason: str | None = None) -> str:
-        """A new temporary password, shown once; it must be changed at first use (R5.2, R3.3)."""
+    async def reset_password(
+        self, address: str, *, actor: str, reason: str | None = None, roles: Set[str] | None = None
+    ) -> str:
+        """A new temporary password, shown once; it must be changed at first use (R5.2, R3.3).
+
+        `roles` are the acting administrator's (`policy.authority` decides against the account's own
+        roles, in the same transaction); None is the console's act, an operator's.
+        """
         password = temporary_password()
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             found = await self._find(conn, address)
+            if roles is not None:
+                held = await conn.execute(
+                    sa.select(role_grant.c.role).where(role_grant.c.account_id == found.id)
+                )
+                authority.check_password_reset(roles, {role for (role,) in held})
             await conn.execute(
                 sa.update(account)
                 .where(account.c.id == found.id)

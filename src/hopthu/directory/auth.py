@@ -2,28 +2,65 @@
 
 One answer for all: the password is checked (argon2id, through the verifier's cache, off the event
 loop), then the account's state decides: must change its password first (R5.2), locked, revoked or
-deleted (R6). Failures are throttled per account and source (R13.3). A success records the access
-time that inactivity revocation counts from (R6.5), at most once a minute per account.
+deleted (R6). Failures are throttled by `policy.signin`'s three limits (R13.3): an account paused for
+the source that failed five times (its owner told by mail), a source that failed on many accounts
+paused everywhere, and an account guessed from many sources answering its failures slower.
+
+A login that names no account (unknown or mistyped) costs the same argon2id check as a real one,
+against a fixed dummy hash of the same cost, so the time of the answer does not tell an attacker
+which addresses exist. A success records the access time that inactivity revocation counts from
+(R6.5), at most once a minute per account.
 """
 
 from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
+import secrets
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Protocol
 
 import sqlalchemy as sa
 
+from hopthu.config import Settings
 from hopthu.directory import audit
 from hopthu.directory.accounts import local_part
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
-from hopthu.policy import lifecycle, passwords
+from hopthu.policy import lifecycle, passwords, signin
+from hopthu.policy.dates import VIETNAM
+from hopthu.security.passwords import hash_password
 from hopthu.security.throttle import LoginThrottle
 from hopthu.store.schema import account
 
+log = logging.getLogger("hopthu.auth")
 ACCESS_RESOLUTION = dt.timedelta(minutes=1)
+_DUMMY_ID = 0  # no account has id 0: the verifier's cache never mixes the dummy with a person
+
+
+class Tell(Protocol):
+    """How a notice reaches a person's INBOX (`Pipeline.tell`)."""
+
+    def __call__(self, recipient: str, *, subject: str, vi: str, en: str) -> Awaitable[None]: ...
+
+
+def limits_of(settings: Settings) -> signin.Limits:
+    """`policy.signin.Limits` from the settings (`[policy] signin_*`)."""
+    policy = settings.policy
+    window = policy.signin_source_minutes * 60
+    return signin.Limits(
+        account_failures=policy.signin_failures,
+        pause_seconds=policy.signin_pause_minutes * 60,
+        source_accounts=policy.signin_source_accounts,
+        source_window_seconds=window,
+        source_pause_seconds=window,
+        guard_sources=policy.signin_guard_sources,
+        guard_window_seconds=window,
+        guard_delay_seconds=policy.signin_guard_delay_seconds,
+    )
 
 
 class Refusal(StrEnum):
@@ -66,9 +103,19 @@ _ACCOUNT = sa.select(
 
 
 class Authenticator:
-    def __init__(self, ctx: DirectoryContext, throttle: LoginThrottle | None = None) -> None:
+    def __init__(
+        self, ctx: DirectoryContext, throttle: LoginThrottle | None = None, *, tell: Tell | None = None
+    ) -> None:
         self.ctx = ctx
-        self.throttle = throttle or LoginThrottle()
+        self.throttle = throttle or LoginThrottle(limits_of(ctx.settings))
+        self.tell = tell
+        self._dummy: str | None = None
+
+    async def dummy_hash(self) -> str:
+        """A hash of a random password at the cost of a chosen one (made once, off the loop)."""
+        if self._dummy is None:
+            self._dummy = await asyncio.to_thread(hash_password, secrets.token_urlsafe(24))
+        return self._dummy
 
     async def sign_in(self, login: str, password: str, *, source: str, protocol: str) -> Identity:
         """The identity behind `login`/`password`, or SignInRefused saying why (in both languages)."""
@@ -77,21 +124,37 @@ class Authenticator:
             local = local_part(login, domain)
         except HopThuError:
             local = login.strip().lower()
-        wait = self.throttle.paused(local, source)
+        wait = self.throttle.source_paused(source)
         if wait:
+            minutes = signin.minutes_left(wait)
             raise SignInRefused(
                 Refusal.THROTTLED,
-                f"Đăng nhập sai nhiều lần, tạm dừng {int(wait // 60) + 1} phút",
-                f"Too many failed sign-ins; paused for {int(wait // 60) + 1} minutes",
+                f"Quá nhiều lần đăng nhập sai từ địa chỉ {source}, tạm dừng {minutes} phút",
+                f"Too many failed sign-ins from {source}; paused for {minutes} minutes",
+            )
+        wait = self.throttle.paused(local, source)
+        if wait:
+            minutes = signin.minutes_left(wait)
+            raise SignInRefused(
+                Refusal.THROTTLED,
+                f"Đăng nhập sai nhiều lần, tạm dừng {minutes} phút",
+                f"Too many failed sign-ins; paused for {minutes} minutes",
             )
         found = await self.ctx.store.db.all(_ACCOUNT.where(account.c.local == local))
         row = found[0] if found else None
-        valid = row is not None and await self.ctx.verifier.check(row.id, password, row.password_hash)
+        if row is not None and row.password_hash:
+            valid = await self.ctx.verifier.check(row.id, password, row.password_hash)
+        else:  # the same argon2id work, so the answer's time does not say the address is unknown
+            dummy = await self.dummy_hash()
+            await asyncio.to_thread(self.ctx.verifier.verify, _DUMMY_ID, password, dummy)
+            valid = False
         if not valid:
-            paused = self.throttle.failed(local, source)
-            await asyncio.sleep(self.throttle.delay(local, source))
-            if paused and row is not None:
-                await self._record(row.local, "signin.paused", {"source": source, "protocol": protocol})
+            failure = self.throttle.failed(local, source)
+            if failure.paused_account and row is not None:
+                await self._paused(row.local, source, protocol)
+            if failure.paused_source:
+                log.warning("sign-in source %s paused: failed on many accounts (%s)", source, protocol)
+            await asyncio.sleep(failure.delay)
             raise SignInRefused(
                 Refusal.BAD_CREDENTIALS, "Sai địa chỉ hoặc mật khẩu", "Wrong address or password"
             )
@@ -126,6 +189,34 @@ class Authenticator:
                     sa.update(account).where(account.c.id == row.id).values(last_access_at=now)
                 )
         return Identity(row.id, row.local, f"{row.local}@{domain}", row.kind, row.display_name)
+
+    async def _paused(self, local: str, source: str, protocol: str) -> None:
+        """R13.3: the account is paused for `source`; recorded, and its owner told once by mail."""
+        await self._record(local, "signin.paused", {"source": source, "protocol": protocol})
+        if self.tell is None:
+            return
+        minutes = round(self.throttle.limits.pause_seconds / 60)
+        failures = self.throttle.limits.account_failures
+        when = self.ctx.now().astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+        try:
+            await self.tell(
+                f"{local}@{self.ctx.settings.server.domain}",
+                subject="Đăng nhập sai nhiều lần / Repeated failed sign-ins",
+                vi=(
+                    f"Lúc {when} có {failures} lần đăng nhập sai liên tiếp vào hộp thư của bạn từ địa chỉ "
+                    f"{source} (giao thức {protocol}). Đăng nhập từ địa chỉ đó tạm dừng {minutes} phút; "
+                    "bạn vẫn đăng nhập được từ nơi khác. Nếu không phải bạn, hãy đổi mật khẩu và báo "
+                    f"hotro@{self.ctx.settings.server.domain}."
+                ),
+                en=(
+                    f"At {when} there were {failures} failed sign-ins in a row to your mailbox from "
+                    f"{source} (protocol {protocol}). Sign-in from that address is paused for {minutes} "
+                    "minutes; you can still sign in from elsewhere. If it was not you, change your "
+                    f"password and tell hotro@{self.ctx.settings.server.domain}."
+                ),
+            )
+        except Exception:  # the pause holds even if the notice cannot be written now
+            log.exception("the sign-in pause notice to %s could not be delivered", local)
 
     async def _record(self, local: str, action: str, details: dict) -> None:
         async with self.ctx.store.db.write() as conn:

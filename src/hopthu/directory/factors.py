@@ -1,6 +1,11 @@
 """Administrators' second factor (R9): a TOTP seed (RFC 6238, 30-second steps, 6 digits) enrolled on
 the first sign-in to the portal, confirmed by a first code, then asked for at each new session.
 
+Enrolling a device needs the administrator's own password, typed again on the enrolment page: a
+session left open, or one signed in with a password somebody else was given, cannot tie the portal
+to a stranger's phone. Replacing a device is an operator's act (`reset`), after which the
+administrator enrols again with their password.
+
 A code is accepted once: the step it belongs to is recorded and an older or equal step is refused,
 so a code seen over a shoulder cannot be replayed. One step either side is allowed for clock drift.
 """
@@ -68,10 +73,22 @@ class AdminFactors:
         name = f"{local}@{self.ctx.settings.server.domain}"
         return secret, pyotp.TOTP(secret).provisioning_uri(name=name, issuer_name=ISSUER)
 
-    async def verify(self, account_id: int, code: str, *, actor: str) -> bool:
-        """Whether `code` is the current one (confirming the enrolment when it is the first)."""
+    async def own_password(self, account_id: int, password: str) -> bool:
+        """Whether `password` is the account's current one (argon2id off the loop, outside any write)."""
+        stored = await self.ctx.store.db.all(
+            sa.select(account.c.password_hash).where(account.c.id == account_id)
+        )
+        if not stored or not stored[0][0] or not password:
+            return False
+        return await self.ctx.verifier.check(account_id, password, stored[0][0])
+
+    async def verify(self, account_id: int, code: str, *, actor: str, password: str | None = None) -> bool:
+        """Whether `code` is the current one. The first code confirms the enrolment, and only with the
+        administrator's own `password` beside it."""
         code = "".join(code.split())
         if not (code.isdigit() and len(code) == 6):
+            return False
+        if not await self.confirmed(account_id) and not await self.own_password(account_id, password or ""):
             return False
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:

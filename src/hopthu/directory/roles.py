@@ -1,8 +1,9 @@
 """Who administers what (R9, R10.4): operator administrators, helpdesk, agency mailbox managers.
 
-Operators see and do everything. Helpdesk staff see every account, reset passwords and answer
-tickets. An agency's mailbox-list managers see the accounts of their agency and its sub-units, and
-act on them by filing requests the operator decides (R7); nothing outside that subtree.
+Operators see and do everything. Helpdesk staff see every account, reset the passwords of ordinary
+mailboxes (not of administrators: `policy.authority`) and answer tickets. An agency's mailbox-list
+managers see the accounts of their agency and its sub-units, and act on them by filing requests the
+operator decides (R7); nothing outside that subtree.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
+from hopthu.policy import authority
 from hopthu.store.db import Database
 from hopthu.store.schema import account, agency, role_grant
 
@@ -32,6 +34,14 @@ class Powers:
     @property
     def administers(self) -> bool:
         return self.operator or self.helpdesk or bool(self.agencies)
+
+    @property
+    def roles(self) -> frozenset[str]:
+        """The roles behind these powers, as `policy.authority` reads them."""
+        held = {"operator"} if self.operator else set()
+        held |= {"helpdesk"} if self.helpdesk else set()
+        held |= {"agency_manager"} if self.agencies else set()
+        return frozenset(held)
 
     @property
     def sees_everything(self) -> bool:
@@ -89,6 +99,17 @@ class RoleService:
             sa.select(role_grant.c.role, role_grant.c.agency_id).where(role_grant.c.account_id == account_id)
         )
         return await powers_of(db, list(grants))
+
+    async def roles_of(self, account_id: int) -> frozenset[str]:
+        """The roles an account holds (empty for an ordinary mailbox)."""
+        rows = await self.ctx.store.db.all(
+            sa.select(role_grant.c.role).where(role_grant.c.account_id == account_id)
+        )
+        return frozenset(role for (role,) in rows)
+
+    async def may_reset_password(self, powers: Powers, account_id: int) -> bool:
+        """Whether these powers may issue a temporary password to that account (`policy.authority`)."""
+        return authority.may_reset_password(powers.roles, await self.roles_of(account_id))
 
     async def grant(self, local: str, role: str, *, agency_code: str | None = None, actor: str) -> None:
         check_role(role, agency_code)

@@ -55,6 +55,7 @@ from hopthu.store.mailstore import Target
 from hopthu.store.schema import account, agency, message
 from hopthu.text import fold
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.client import client_address
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
 from hopthu.web.i18n import language
 from hopthu.web.security import csrf_ok
@@ -995,7 +996,7 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
             author.address,
             recipients,
             "web",
-            client_ip=request.client.host if request.client else "127.0.0.1",
+            client_ip=client_address(request) or "127.0.0.1",
             identity=identity,
             tls=request.url.scheme == "https",
             received_at=now,

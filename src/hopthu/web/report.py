@@ -27,6 +27,7 @@ from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
 from hopthu.store.schema import message
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.client import client_address
 from hopthu.web.folders import FolderView, folders, reachable, special, visible
 from hopthu.web.params import RowId, Uid
 from hopthu.web.security import csrf_ok
@@ -128,7 +129,7 @@ async def _file(
         now=services.store.mail.clock(),
         domain=domain,
     )
-    client = request.client.host if request.client else "127.0.0.1"
+    client = client_address(request) or "127.0.0.1"
     outcome = await services.pipeline.accept(
         Incoming(data, reporter.address, [helpdesk], channel="web", client_ip=client, identity=reporter)
     )

@@ -21,6 +21,7 @@ from hopthu.errors import HopThuError
 from hopthu.policy import passwords
 from hopthu.policy.dates import VIETNAM
 from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
+from hopthu.web.client import client_address
 from hopthu.web.security import (
     FORM_COOKIE,
     PRIVATE_COOKIE_DAYS,
@@ -52,7 +53,8 @@ def local_path(target: str | None) -> str:
 
 
 def _client(request: Request) -> tuple[str, str]:
-    return (request.client.host if request.client else ""), request.headers.get("user-agent", "")
+    """The real client's address (behind trusted proxies only, `web.client`) and its browser."""
+    return client_address(request), request.headers.get("user-agent", "")
 
 
 @router.get("/", include_in_schema=False)

@@ -3,8 +3,10 @@ page with its history, and the operator's acts on it (R6: lock, restore, revoke,
 temporary password shown once; R5.1: quota). Every act asks why, cites the document where the
 regulation wants one (`policy.lifecycle`), and lands in the audit log through the directory.
 
-Helpdesk staff see every account and reset passwords; agency managers see their agencies' accounts
-only (anything else is 403) and change nothing here: their acts are requests to the operator (R7).
+Helpdesk staff see every account and reset the passwords of ordinary mailboxes (an administrator's
+is an operator's act, `policy.authority`: refused with 403 and the reason); agency managers see
+their agencies' accounts only (anything else is 403) and change nothing here: their acts are
+requests to the operator (R7).
 """
 
 from __future__ import annotations
@@ -136,6 +138,11 @@ async def _detail(
     password: str | None = None,
 ) -> HTMLResponse:
     directory = request.app.state.services.directory
+    may_reset = (
+        admin.powers.sees_everything
+        and found.can_sign_in
+        and await directory.roles.may_reset_password(admin.powers, found.id)
+    )
     status = lifecycle.Status(found.status)
     acts = [
         (slug, action, sorted(lifecycle.REASONS[action]))
@@ -146,14 +153,14 @@ async def _detail(
         request,
         admin,
         "admin/account.html",
-        status_code=400 if error else 200,
+        status_code=(403 if error.code == "forbidden" else 400) if error else 200,
         section=ACCOUNTS,
         account=found,
         status=status,
         aliases=await directory.accounts.aliases(found.local),
         history=await directory.accounts.history(found.local, limit=50),
         acts=acts if admin.powers.operator else [],
-        may_reset=admin.powers.sees_everything and found.can_sign_in,
+        may_reset=may_reset,
         may_set_quota=admin.powers.operator,
         operator=admin.powers.operator,
         delegates=await directory.delegations.delegates(found.local) if found.kind == "agency" else [],
@@ -229,7 +236,7 @@ async def act(
             done = (f"Đã {action.vi} hộp thư.", f"Done: {action.value}.")
         elif act == "mat-khau" and admin.powers.sees_everything:
             password = await accounts.reset_password(
-                found.local, actor=admin.actor, reason=note.strip() or None
+                found.local, actor=admin.actor, reason=note.strip() or None, roles=admin.powers.roles
             )
             await request.app.state.services.web_sessions.end_all(found.id)
             done = ("Đã cấp mật khẩu tạm.", "A temporary password was issued.")

@@ -1,6 +1,7 @@
 """The second factor of administrators (R9): enrolment on the first visit to the portal (a QR code
 for an authenticator app, the key in text for typing), then a six-digit code once per session.
 Wrong codes count like wrong passwords (R13.3): after five, the person waits before trying again.
+Enrolment asks for the administrator's own password beside the first code (`directory.factors`).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
 from hopthu.web.admin.access import ENROL, PORTAL, VERIFY, Admin, admin_page, with_role
+from hopthu.web.client import client_address
 from hopthu.web.security import csrf_ok
 from hopthu.web.signin import local_path
 from hopthu.web.templating import expired_form
@@ -42,19 +44,21 @@ async def verify(
     request: Request,
     admin: Annotated[Admin, Depends(with_role)],
     code: Annotated[str, Form()] = "",
+    password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = PORTAL,
     csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    """Check a code, from the enrolment page (the first one confirms the device) or the code page."""
+    """Check a code, from the enrolment page (the first one confirms the device, with the password)
+    or the code page."""
     if not csrf_ok(request, csrf):
         return expired_form(request, admin.who)
     services = request.app.state.services
     throttle = services.authenticator.throttle
-    key, source = f"totp:{admin.actor}", request.client.host if request.client else ""
+    key, source = f"totp:{admin.actor}", client_address(request)
     account_id = admin.who.account.id
     enrolled = await services.directory.factors.confirmed(account_id)
     if throttle.paused(key, source) == 0 and await services.directory.factors.verify(
-        account_id, code, actor=admin.actor
+        account_id, code, actor=admin.actor, password=None if enrolled else password
     ):
         throttle.succeeded(key, source)
         await services.web_sessions.second_factor_proved(admin.who.session.id)

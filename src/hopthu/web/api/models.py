@@ -88,3 +88,14 @@ class DecisionIn(BaseModel):
     address: str | None = Field(
         None, max_length=64, description="The proposal taken, when R4.3b asks for a choice"
     )
+
+
+class PasswordResetIn(BaseModel):
+    reason: str = Field(..., min_length=1, max_length=500, description="Why (e.g. the ticket number)")
+
+
+class PasswordResetOut(BaseModel):
+    """A temporary password, shown once; the person must change it at first use (R5.2)."""
+
+    address: str
+    temporary_password: str

@@ -17,7 +17,16 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.directory.roles import Powers
 from hopthu.errors import HopThuError
 from hopthu.web.api.access import Caller, calling
-from hopthu.web.api.models import AccountOut, AgencyOut, DecisionIn, Problem, RequestIn, RequestOut
+from hopthu.web.api.models import (
+    AccountOut,
+    AgencyOut,
+    DecisionIn,
+    PasswordResetIn,
+    PasswordResetOut,
+    Problem,
+    RequestIn,
+    RequestOut,
+)
 from hopthu.web.params import RowId
 
 router = APIRouter()
@@ -123,6 +132,29 @@ async def get_account(
     found = await services.directory.accounts.get(address)
     caller.check(found.agency_id)
     return _account(found, services.settings.server.domain)
+
+
+@router.post(
+    "/accounts/{address}/password-reset",
+    response_model=PasswordResetOut,
+    responses=REFUSALS,
+    tags=["accounts"],
+)
+async def reset_password(
+    request: Request, address: str, body: PasswordResetIn, caller: Annotated[Caller, Depends(calling)]
+) -> PasswordResetOut:
+    """A temporary password for a forgotten one (operator and helpdesk tokens; the helpdesk's for
+    ordinary mailboxes only, never an administrator's: `policy.authority`). The person's web sessions end."""
+    services = request.app.state.services
+    accounts = services.directory.accounts
+    found = await accounts.get(address)
+    caller.check(found.agency_id)
+    password = await accounts.reset_password(
+        found.local, actor=caller.actor, reason=body.reason.strip(), roles=caller.powers.roles
+    )
+    await services.web_sessions.end_all(found.id)
+    domain = services.settings.server.domain
+    return PasswordResetOut(address=found.address(domain), temporary_password=password)
 
 
 @router.get("/requests", response_model=list[RequestOut], responses=REFUSALS, tags=["requests"])
