@@ -42,7 +42,8 @@ class Portal:
         assert secret is not None, enrol.text
         code = pyotp.TOTP(secret[1].replace(" ", "")).now()
         proved = self.http.post(
-            "/quan-tri/xac-thuc", data={"code": code, "next": "/quan-tri", "csrf": _csrf(enrol.text)}
+            "/quan-tri/xac-thuc",
+            data={"code": code, "next": "/quan-tri", "csrf": _csrf(enrol.text), "password": PASSWORD},
         )
         assert proved.status_code == 200 and "/quan-tri" in str(proved.url), proved.text
 

@@ -56,7 +56,12 @@ def _portal(served: Served, address: str) -> httpx.Client:
     secret = re.search(r'id="secret"[^>]*>([^<]+)<', enrol.text)[1].replace(" ", "")
     proved = client.post(
         "/quan-tri/xac-thuc",
-        data={"code": pyotp.TOTP(secret).now(), "csrf": _csrf(enrol), "next": "/quan-tri"},
+        data={
+            "code": pyotp.TOTP(secret).now(),
+            "csrf": _csrf(enrol),
+            "next": "/quan-tri",
+            "password": PASSWORD,
+        },
     )
     assert proved.status_code == 200 and proved.url.path == "/quan-tri", proved.text[:300]
     return client

@@ -69,7 +69,8 @@ def _administrator(served: Served, visitor: Visitor) -> None:
     secret = re.search(r'<code id="secret">([^<]+)</code>', enrol.text).group(1).replace(" ", "")
     token = CSRF.search(enrol.text).group(1)
     proved = visitor.client.post(
-        "/quan-tri/xac-thuc", data={"code": pyotp.TOTP(secret).now(), "csrf": token, "next": "/quan-tri"}
+        "/quan-tri/xac-thuc",
+        data={"code": pyotp.TOTP(secret).now(), "csrf": token, "next": "/quan-tri", "password": PASSWORD},
     )
     assert proved.status_code == 303, proved.text
 
