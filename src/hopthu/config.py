@@ -101,7 +101,7 @@ class ImapSettings:
 
 @dataclass(frozen=True)
 class LimitsSettings:
-    """Bounds on what clients may hold, per process (`hopthu serve --workers N` has N times these).
+    """Bounds on what clients may hold, per `hopthu serve` process (N nodes admit N times these).
 
     Connections are counted per listener kind in total and per client address (an IPv6 client per
     /64). Per-address limits are far above one person's needs because an agency's staff often reach
