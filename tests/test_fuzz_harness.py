@@ -35,8 +35,10 @@ def _planted_run(data: bytes) -> None:
         raise KeyError("planted crash")
     if b"ho" in data:
         raise Planted("a documented refusal")
-    if b"zz" in data:
-        time.sleep(5)
+    if b"zz" in data:  # burns CPU for up to 5 s: a hang for any budget below that
+        until = time.monotonic() + 5
+        while time.monotonic() < until:
+            pass
 
 
 def _planted() -> engine.Target:
