@@ -1,6 +1,7 @@
 """`python -m fuzz` (what `make fuzz` runs): every harness, its share of the inputs, on 2 workers.
 
     FUZZ_INPUTS=1000000 python -m fuzz [--workers 2] [--seed 0] [--budget 1.0] [--targets imap_parser,...]
+                                       [--minutes M]   (or FUZZ_WORKERS, FUZZ_SEED, FUZZ_MINUTES)
 
 Prints per-target counts and the total, saves each finding under fuzz/findings/<target>/, and exits
 1 when there is any crash or hang. The same seed replays the same inputs.
@@ -58,14 +59,32 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=int(os.environ.get("FUZZ_SEED", "0")))
     parser.add_argument("--budget", type=float, default=engine.BUDGET, help="seconds per input before a hang")
     parser.add_argument("--targets", default=",".join(TARGETS))
+    minutes = os.environ.get("FUZZ_MINUTES")
+    parser.add_argument(
+        "--minutes",
+        type=float,
+        default=float(minutes) if minutes else None,
+        help="start no new batch of inputs after this long (the count run is printed)",
+    )
     args = parser.parse_args(argv)
     names = [n.strip() for n in args.targets.split(",") if n.strip()]
     for name in names:
         load(name)  # fail early on a bad name, and import everything before forking
     shares = plan(args.inputs, names)
-    print(f"fuzzing {args.inputs} inputs over {len(names)} targets, {args.workers} workers, seed {args.seed}")
+    print(
+        f"fuzzing {args.inputs} inputs over {len(names)} targets, {args.workers} workers, seed {args.seed}",
+        flush=True,
+    )
     started = time.monotonic()
-    results = engine.run_parallel(load, shares, workers=args.workers, seed=args.seed, budget=args.budget)
+    results = engine.run_parallel(
+        load,
+        shares,
+        workers=args.workers,
+        seed=args.seed,
+        budget=args.budget,
+        minutes=args.minutes,
+        report=lambda text: print(text, flush=True),
+    )
     elapsed = time.monotonic() - started
     total = engine.Stats()
     for name in names:

@@ -357,24 +357,41 @@ def run_parallel(
     seed: int = 0,
     budget: float = BUDGET,
     stall: float = STALL,
+    minutes: float | None = None,
+    report: Callable[[str], None] | None = None,
 ) -> dict[str, Stats]:
     """Run `plan` ({target: inputs}) over `workers` processes; per-target stats, findings merged.
 
     The workers are forked, so `loader` (name → Target) must be importable state, not a closure
     over open resources. A worker that dies is a crash on the input it was on; one that makes no
-    progress for `stall` seconds is killed, a hang on that input.
+    progress for `stall` seconds is killed, a hang on that input. The targets' jobs take turns, so
+    that a run stopped by `minutes` (no job starts after that) has covered every target; `report`
+    hears of progress about once a minute.
     """
     context = multiprocessing.get_context("fork")
-    jobs: list[_Job] = []
-    for name, total in plan.items():
+    turns: list[tuple[int, int, _Job]] = []
+    for order, (name, total) in enumerate(plan.items()):
         for number, start in enumerate(range(0, total, CHUNK)):
             job_seed = seed * 1_000_003 + number * 7919 + zlib.crc32(name.encode())
-            jobs.append(_Job(name, min(CHUNK, total - start), job_seed, with_seeds=number == 0))
+            turns.append(
+                (number, order, _Job(name, min(CHUNK, total - start), job_seed, with_seeds=number == 0))
+            )
+    jobs = [job for _, _, job in sorted(turns, key=lambda t: t[:2])]
+    stop_at = None if minutes is None else time.monotonic() + minutes * 60
+    next_report = time.monotonic() + 60
     stats = {name: Stats() for name in plan}
     scratch = Path(tempfile.mkdtemp(prefix="hopthu-fuzz-"))
     running: list[_Running] = []
     try:
         while jobs or running:
+            if stop_at is not None and time.monotonic() > stop_at and jobs:
+                if report is not None:
+                    report(f"time limit reached: {sum(j.count for j in jobs)} planned inputs not run")
+                jobs.clear()
+            if report is not None and time.monotonic() > next_report:
+                next_report = time.monotonic() + 60
+                done = sum(s.inputs for s in stats.values()) + sum(r.counters[0] for r in running)
+                report(f"  … {done} inputs so far")
             while jobs and len(running) < workers:
                 job = jobs.pop(0)
                 buffer = scratch / f"{len(jobs)}-{job.target}.buf"

@@ -85,3 +85,11 @@ def test_the_command_exits_non_zero_on_findings(monkeypatch: pytest.MonkeyPatch,
     monkeypatch.setitem(cli.WEIGHTS, "planted", 1)
     assert cli.main(["--inputs", "3", "--targets", "planted", "--budget", "0.2", "--workers", "1"]) == 1
     assert list((tmp_path / "fuzz" / "findings" / "planted").glob("crash-*.bin"))
+
+
+def test_a_time_limit_stops_starting_batches_and_says_so() -> None:
+    told: list[str] = []
+    plan = {"planted": 3 * engine.CHUNK}
+    stats = engine.run_parallel(_load_planted, plan, workers=1, minutes=0.0, report=told.append)
+    assert stats["planted"].inputs == 0
+    assert any("time limit reached" in line and str(3 * engine.CHUNK) in line for line in told)
