@@ -87,7 +87,7 @@ def run(data: bytes) -> None:
                 parser.expect_done()
             elif isinstance(item, c.Authenticate) and item.initial_response is None:
                 parser.expect_sasl_response()
-            elif rng.random() < 0.02:
+            elif isinstance(item, c.Command) and rng.random() < 0.02:  # as if the command were IDLE
                 parser.expect_done()
     with contextlib.suppress(ParseError):
         parse_sequence_set(data[:200].decode("latin-1"))
