@@ -515,7 +515,8 @@ async def web_compose(attack: Attack, http: str) -> Tally:
                 tally.worst = max(tally.worst, time.monotonic() - started)
                 tally.answered += answer.status_code < 500
                 tally.refused += answer.status_code >= 400
-                tally.note = f"last status {answer.status_code}"
+                expired = "form has expired" in answer.text  # the CSRF check, not the recipients, refused
+                tally.note = f"last status {answer.status_code}{' (form expired!)' if expired else ''}"
 
     await bounded(tally, body, attack)
     return tally
