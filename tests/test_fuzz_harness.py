@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pytest
 from fuzz import __main__ as cli
-from fuzz import engine
+from fuzz import engine, html_sanitiser
+
+from hopthu.web.htmlmail import Body
 
 MARKER = b"\xde\xad"
 
@@ -93,3 +95,25 @@ def test_a_time_limit_stops_starting_batches_and_says_so() -> None:
     stats = engine.run_parallel(_load_planted, plan, workers=1, minutes=0.0, report=told.append)
     assert stats["planted"].inputs == 0
     assert any("time limit reached" in line and str(3 * engine.CHUNK) in line for line in told)
+
+
+@pytest.mark.parametrize(
+    "output",
+    [
+        '<a href="jav&#x09;ascript:alert(1)">x</a>',
+        '<p onclick="x()">x</p>',
+        '<img src="https://tracker.example/p.gif">',
+        '<div style="background: url(//x/y)">x</div>',
+        "<script>x</script>",
+    ],
+)
+def test_the_html_check_sees_what_a_browser_would_run(monkeypatch: pytest.MonkeyPatch, output: str) -> None:
+    monkeypatch.setattr(html_sanitiser, "render_body", lambda *args, **kwargs: Body(output, 0))
+    found = engine.run_one(html_sanitiser.target(), b"Content-Type: text/html\r\n\r\nx")
+    assert found is not None and "Unsafe" in found.detail
+
+
+def test_the_html_check_does_not_read_attribute_values_as_tags() -> None:
+    # Found by the 1,000,000-input run with the first, textual check: "onclick=" inside an href.
+    data = b'Content-Type: text/html\r\n\r\n<a href="  J\r\n\r\n<p onclick="x()">t</p>'
+    assert engine.run_one(html_sanitiser.target(), data) is None
