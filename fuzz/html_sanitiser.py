@@ -35,9 +35,16 @@ TOKENS = (
     b"cid:", b"data:image/svg+xml,", b"<base href=\"", b"<meta http-equiv=\"refresh\"", b"<form action=\"",
 )  # fmt: skip
 
-# Browsers drop ASCII tab and line breaks inside a URL and ignore leading spaces and controls, so
-# "jav&#x09;ascript:" is a javascript: URL (WHATWG URL §4.4).
-_URL_NOISE = re.compile(r"[\x00-\x20]")
+# WHATWG URL parsing (basic URL parser, first steps): leading and trailing C0 controls and spaces are
+# removed, and ASCII tab and newline anywhere, so "jav&#x09;ascript:" is a javascript: URL while
+# "javascri\x11pt:" is not a URL scheme at all.
+_URL_TAB_NEWLINE = re.compile(r"[\t\n\r]")
+
+
+def _as_browser_reads(url: str) -> str:
+    return _URL_TAB_NEWLINE.sub("", url.strip("".join(map(chr, range(0x21))))).lower()
+
+
 _DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
 _URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "background", "poster", "xlink:href"})
 
@@ -60,7 +67,7 @@ class _Inspector(HTMLParser):
             self._note(f"a <{tag}> element")
         for name, value in attrs:
             value = value or ""
-            url = _URL_NOISE.sub("", value).lower()
+            url = _as_browser_reads(value)
             if name.startswith("on"):
                 self._note(f"an event-handler attribute {name}={value[:60]!r} on <{tag}>")
             elif name in _URL_ATTRIBUTES and url.startswith(_DANGEROUS_SCHEMES):
