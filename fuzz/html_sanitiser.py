@@ -49,6 +49,22 @@ _DANGEROUS_SCHEMES = ("javascript:", "vbscript:", "data:text/html")
 _URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "background", "poster", "xlink:href"})
 
 
+# CSS Syntax §4.3.7: "\75 " and "\u" are both "u", so "\75rl(" and "u\rl(" are url( to a browser.
+_CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n]?|(.))", re.DOTALL)
+_CSS_FETCHES = ("url(", "image-set(", "image(", "@import", "src(")
+
+
+def _loads_url(style: str) -> bool:
+    def unescape(found: re.Match[str]) -> str:
+        if found.group(1):
+            code = int(found.group(1), 16)
+            return chr(code) if 0 < code <= 0x10FFFF else "\ufffd"
+        return found.group(2)
+
+    plain = _CSS_ESCAPE.sub(unescape, style).lower()
+    return any(fetch in plain for fetch in _CSS_FETCHES)
+
+
 class Unsafe(AssertionError):
     """The sanitised output still carries something the sanitiser exists to remove."""
 
@@ -79,7 +95,7 @@ class _Inspector(HTMLParser):
                 and url.startswith(("http:", "https:", "//"))
             ):
                 self._note(f"a remote image {value[:60]!r} with images off")
-            elif name == "style" and "url(" in url:
+            elif name == "style" and _loads_url(value):
                 self._note(f"a style that loads a URL {value[:60]!r}")
 
     handle_startendtag = handle_starttag

@@ -104,6 +104,7 @@ def test_a_time_limit_stops_starting_batches_and_says_so() -> None:
         '<p onclick="x()">x</p>',
         '<img src="https://tracker.example/p.gif">',
         '<div style="background: url(//x/y)">x</div>',
+        '<div style="background: \\75rl(//x/y)">x</div>',  # a CSS escape of "u"
         "<script>x</script>",
     ],
 )
