@@ -43,7 +43,7 @@ def codec_for(charset: str) -> str:
     label = _CHARSET_ALIASES.get(label, label)
     try:
         return codecs.lookup(label).name
-    except LookupError:
+    except (LookupError, ValueError):  # ValueError: a label with a NUL in it, e.g. "=?a\0b?q?x?="
         return "utf-8"
 
 
