@@ -39,6 +39,27 @@ async def test_auth_only_after_starttls(mailserver: MailServer) -> None:
     assert set(after["auth"].split()) == {"PLAIN", "LOGIN"}
 
 
+async def test_auth_with_a_non_ascii_argument_is_a_syntax_error(mailserver: MailServer) -> None:
+    """Found by `make fuzz`: base64 of a non-ASCII str raised ValueError, and aiosmtpd answered
+    `500 Error: (ValueError) …` with the exception's own words."""
+
+    def probe() -> list[tuple[int, bytes]]:
+        with mailserver.client("submission") as client:
+            client.starttls(context=insecure_tls())
+            client.ehlo("pc")
+            answers = []
+            for line in (b"AUTH LOGIN \xc3\xa9\r\n", b"AUTH PLAIN \xc3\xa9\r\n"):
+                client.send(line)
+                answers.append(client.getreply())
+            answers.append(client.noop())
+            return answers
+
+    login, plain, noop = await call(probe)
+    for code, words in (login, plain):
+        assert code == 501 and b"Error" not in words and b"ValueError" not in words, words
+    assert noop[0] == 250
+
+
 async def test_mail_before_auth_is_refused(mailserver: MailServer) -> None:
     def attempt():
         with mailserver.client("submission") as client:

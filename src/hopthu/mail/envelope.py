@@ -21,7 +21,7 @@ from __future__ import annotations
 from typing import Any
 
 from .headers import decode_words
-from .lenient import Address, parse_addresses
+from .lenient import MAX_ADDRESSES, Address, parse_addresses
 from .rfc822 import NUL_REPLACEMENT
 
 Envelope = dict[str, Any]
@@ -80,7 +80,8 @@ def build_envelope(headers: list[tuple[bytes, bytes]]) -> Envelope:
             continue
         field = _ADDRESS_FIELDS.get(name)
         if field is not None:
-            addresses.setdefault(field, []).extend(parse_addresses(value))
+            found = addresses.setdefault(field, [])
+            found.extend(parse_addresses(value, MAX_ADDRESSES - len(found)))
     env: Envelope = {}
     for field in FIELDS:
         if field in _STRING_FIELDS.values():

@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import asyncio
 import base64
-import binascii
 import ipaddress
 import logging
 import re
@@ -283,7 +282,7 @@ class SubmissionHandler(MxHandler):
         if len(args) > 1:
             try:
                 blob = b"" if args[1] == "=" else base64.b64decode(args[1], validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, and a str of non-ASCII characters
                 return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
         else:
             answer = await server.challenge_auth("", encode_to_b64=False)
@@ -299,7 +298,7 @@ class SubmissionHandler(MxHandler):
         if len(args) > 1:
             try:
                 login: Any = base64.b64decode(args[1], validate=True)
-            except binascii.Error:
+            except ValueError:  # binascii.Error, and a str of non-ASCII characters
                 return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
         else:
             login = await server.challenge_auth("Username:")
