@@ -21,7 +21,7 @@ run: $(STAMP)
 	$(BIN)/hopthu --data $(DATA) serve
 
 test: $(STAMP)
-	$(BIN)/ruff check src tests bench
+	$(BIN)/ruff check src tests bench fuzz
 	$(BIN)/pytest -q -n auto
 
 bench: $(STAMP)

@@ -109,9 +109,10 @@ def test_after_sign_in_the_pre_sign_in_form_token_opens_nothing(served: Served) 
     assert served.alive()
 
 
+@pytest.mark.parametrize("serve_env", [{"HOPTHU_SERVER_WEB_URL": "https://mail.cantho.gov.vn"}])
 def test_on_https_cookies_are_host_prefixed_and_secure_and_hsts_is_sent(served: Served) -> None:
-    """The public address is https (the default): `__Host-` names, Secure, Path=/, no Domain; a plain
-    `hopthu_form` cookie (what a sibling site can set) is not read at all."""
+    """The public address is https (as `hopthu init` makes it): `__Host-` names, Secure, Path=/, no
+    Domain; a plain `hopthu_form` cookie (what a sibling site can set) is not read at all."""
     local = served.account()
     with httpx.Client(base_url=served.http, follow_redirects=False, timeout=30) as client:
         page = client.get("/dang-nhap")
