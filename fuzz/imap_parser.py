@@ -19,6 +19,7 @@ from hopthu.imap.parser import CommandParser, NeedLiteral, ParseError, parse_seq
 
 MAX_LINE = 1024
 MAX_LITERAL = 16 * 1024
+MAX_COMMAND = 4 * 1024
 
 
 class BoundExceeded(AssertionError):
@@ -71,7 +72,7 @@ _ITEM_TYPES = (c.Command, c.Done, c.SaslResponse, NeedLiteral)
 
 def run(data: bytes) -> None:
     rng = random.Random(zlib.crc32(data))
-    parser = CommandParser(max_line=MAX_LINE, max_literal=MAX_LITERAL)
+    parser = CommandParser(max_line=MAX_LINE, max_literal=MAX_LITERAL, max_command=MAX_COMMAND)
     for piece in splits(data):
         parser.feed(piece)
         while True:
@@ -94,7 +95,9 @@ def run(data: bytes) -> None:
 
 
 def _check_held(parser: CommandParser) -> None:
-    limit = sum(v for k, v in vars(parser).items() if k.startswith("max_") and isinstance(v, int))
+    # One command at most: its lines, continuations and literals (`max_command`), APPEND's message
+    # beside them (`max_literal`), and the few bytes of a refused line kept to find its literal.
+    limit = parser.limits.max_command + parser.limits.max_literal + 64
     held = len(parser._buf)
     if held > limit:
         raise BoundExceeded(f"parser holds {held} bytes, more than its limits allow ({limit})")

@@ -19,7 +19,7 @@ from hopthu.mail import canonical
 from hopthu.pop3 import framing
 from hopthu.pop3.commands import ParseError, decode_plain, parse_command
 from hopthu.pop3.maildrop import MaildropLocks
-from hopthu.pop3.session import Disconnected, Pop3Service, Session
+from hopthu.pop3.session import Disconnected, LineTooLong, Pop3Service, Session
 
 SEEDS: tuple[bytes, ...] = (
     b"CAPA\r\nUSER nvminh\r\nPASS Hop-Thu 2026\r\nQUIT\r\n",
@@ -65,7 +65,10 @@ class _Transport:
     async def read_line(self) -> bytes:
         if not self.lines:
             raise Disconnected("hung up")
-        return self.lines.pop(0)
+        line = self.lines.pop(0)
+        if len(line) > self.max_line:  # what the listener's stream does with a line over its limit
+            raise LineTooLong(fatal=len(line) > 64 * 1024)
+        return line
 
     def write(self, data: bytes) -> None:
         self.output += data
@@ -81,7 +84,9 @@ class _Transport:
 
 
 _loop: asyncio.AbstractEventLoop | None = None
-_service = Pop3Service(_Authenticator(), None, MaildropLocks(), plain_login_on_loopback=True, max_line=4096)  # type: ignore[arg-type]
+_service = Pop3Service(  # type: ignore[arg-type]
+    _Authenticator(), None, MaildropLocks(), plain_login_on_loopback=True, max_command=255, max_sasl_line=4096
+)
 
 
 def run(data: bytes) -> None:

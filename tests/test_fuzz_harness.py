@@ -7,7 +7,9 @@ counted and saved with their input, and that the command exits non-zero on them.
 
 from __future__ import annotations
 
+import logging
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -17,6 +19,16 @@ from fuzz import engine, html_sanitiser
 from hopthu.web.htmlmail import Body
 
 MARKER = b"\xde\xad"
+
+
+@pytest.fixture(autouse=True)
+def _loggers_as_they_were() -> Iterator[None]:
+    """The harnesses quieten the server's loggers for speed; tests run after these need them back."""
+    names = ("hopthu", "mail.log")
+    levels = {name: logging.getLogger(name).level for name in names}
+    yield
+    for name, level in levels.items():
+        logging.getLogger(name).setLevel(level)
 
 
 @pytest.mark.parametrize("name", cli.TARGETS)
