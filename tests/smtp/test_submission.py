@@ -60,6 +60,30 @@ async def test_auth_with_a_non_ascii_argument_is_a_syntax_error(mailserver: Mail
     assert noop[0] == 250
 
 
+async def test_an_over_long_answer_to_an_auth_challenge_is_a_syntax_error(mailserver: MailServer) -> None:
+    """Found by `make fuzz`: a line past the stream's limit after `334` raised ValueError inside
+    aiosmtpd's AUTH, answered with the exception's own words."""
+
+    def probe() -> list[tuple[int, bytes]]:
+        client = mailserver.client("submission")
+        try:
+            client.starttls(context=insecure_tls())
+            client.ehlo("pc")
+            answers = [client.docmd("AUTH", "LOGIN")]
+            client.send(b"A" * 200_000 + b"\r\n")  # the rest past the limit is read as a command
+            answers.append(client.getreply())
+        finally:
+            client.close()
+        with mailserver.client("submission") as again:  # the listener serves on
+            answers.append(again.noop())
+        return answers
+
+    challenge, refused, noop = await call(probe)
+    assert challenge[0] == 334
+    assert refused[0] == 501 and b"ValueError" not in refused[1], refused
+    assert noop[0] == 250
+
+
 async def test_mail_before_auth_is_refused(mailserver: MailServer) -> None:
     def attempt():
         with mailserver.client("submission") as client:

@@ -315,3 +315,12 @@ def test_css_past_the_budget_is_dropped_not_parsed() -> None:
     shown = render_body(*flood, images=False, inline=lambda _cid: None).html
     assert '<p style="color: blue">' in shown and "<p>x</p>" in shown  # styles stop, the text stays
     assert time.perf_counter() - started < 30
+
+
+def test_a_number_too_long_for_python_drops_the_style_not_the_page() -> None:
+    """Found by `make fuzz`: tinycss2 turns a number into an int, and Python refuses one of over
+    4,300 digits (ValueError), which made reading such a mail a server error."""
+    number = "9" * 6000
+    assert clean_declarations(f"width: {number}px; color: red") == ""
+    assert clean_stylesheet(f"p {{ width: {number}px }}") == ""
+    assert clean_declarations("color: red") == "color: red"

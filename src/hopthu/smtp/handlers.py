@@ -285,9 +285,9 @@ class SubmissionHandler(MxHandler):
             except ValueError:  # binascii.Error, and a str of non-ASCII characters
                 return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
         else:
-            answer = await server.challenge_auth("", encode_to_b64=False)
-            if not isinstance(answer, bytes):
-                return AuthResult(success=False, handled=True)
+            answer = await _challenge(server, "", encode_to_b64=False)
+            if isinstance(answer, AuthResult):
+                return answer
             blob = answer
         parts = blob.split(b"\0")
         if len(parts) != 3:
@@ -301,12 +301,12 @@ class SubmissionHandler(MxHandler):
             except ValueError:  # binascii.Error, and a str of non-ASCII characters
                 return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
         else:
-            login = await server.challenge_auth("Username:")
-        if not isinstance(login, bytes):
-            return AuthResult(success=False, handled=True)
-        password = await server.challenge_auth("Password:")
-        if not isinstance(password, bytes):
-            return AuthResult(success=False, handled=True)
+            login = await _challenge(server, "Username:")
+        if isinstance(login, AuthResult):
+            return login
+        password = await _challenge(server, "Password:")
+        if isinstance(password, AuthResult):
+            return password
         return await self._sign_in(server, login, password)
 
     async def _sign_in(self, server: SMTP, login: bytes, password: bytes) -> AuthResult:
@@ -377,3 +377,15 @@ def _auth_reply(refused: SignInRefused) -> Reply:
     if refused.refusal is Refusal.BAD_CREDENTIALS:
         return replies.AUTH_FAILED
     return replies.ACCOUNT_UNAVAILABLE.explaining(refused)
+
+
+async def _challenge(server: SMTP, prompt: str, **options: Any) -> bytes | AuthResult:
+    """The client's answer to a 334 challenge (RFC 4954 §4), or the result that ends the exchange.
+
+    A line over the stream's limit is a syntax error: asyncio's readline raises ValueError for it
+    (having dropped the line), which aiosmtpd would answer with the exception's own words."""
+    try:
+        answer = await server.challenge_auth(prompt, **options)
+    except ValueError:
+        return AuthResult(success=False, handled=False, message=str(replies.BAD_SYNTAX))
+    return answer if isinstance(answer, bytes) else AuthResult(success=False, handled=True)

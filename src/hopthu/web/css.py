@@ -102,8 +102,11 @@ def _declarations(nodes: Iterable[ast.Node]) -> Iterator[str]:
 
 def clean_declarations(text: str) -> str:
     """A `style=""` attribute's declarations, only the harmless ones, written anew ("" for none)."""
-    parsed = tinycss2.parse_declaration_list(text, skip_comments=True, skip_whitespace=True)
-    return "; ".join(_declarations(parsed))
+    try:
+        parsed = tinycss2.parse_declaration_list(text, skip_comments=True, skip_whitespace=True)
+        return "; ".join(_declarations(parsed))
+    except ValueError:  # a number of over 4,300 digits (Python's int limit): no style, the text stays
+        return ""
 
 
 def _rules(nodes: Iterable[ast.Node], depth: int) -> Iterator[str]:
@@ -126,4 +129,7 @@ def _rules(nodes: Iterable[ast.Node], depth: int) -> Iterator[str]:
 
 def clean_stylesheet(text: str) -> str:
     """A `<style>` block's rules, only the harmless ones, written anew ("" for none)."""
-    return "\n".join(_rules(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True), 0))
+    try:
+        return "\n".join(_rules(tinycss2.parse_stylesheet(text, skip_comments=True, skip_whitespace=True), 0))
+    except ValueError:  # a number of over 4,300 digits (Python's int limit): no style, the text stays
+        return ""
