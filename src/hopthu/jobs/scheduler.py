@@ -180,6 +180,9 @@ class Scheduler:
                     if await self.lead():
                         await self.run_due()
                 except Exception:
+                    task = asyncio.current_task()
+                    if task is not None and task.cancelling():
+                        raise  # the server is stopping: what the cancel broke off is no failure
                     log.exception("the scheduler's tick failed; trying again in a minute")
                     await self._let_go()
                 await asyncio.sleep(TICK_SECONDS)
