@@ -52,6 +52,8 @@ _URL_ATTRIBUTES = frozenset({"href", "src", "action", "formaction", "background"
 # CSS Syntax §4.3.7: "\75 " and "\u" are both "u", so "\75rl(" and "u\rl(" are url( to a browser.
 _CSS_ESCAPE = re.compile(r"\\(?:([0-9a-fA-F]{1,6})[ \t\n]?|(.))", re.DOTALL)
 _CSS_FETCHES = ("url(", "image-set(", "image(", "@import", "src(")
+# A whole CSS string (CSS Syntax §4.3.5) is text, as in `font-family: "Segoe UIurl(x"`: it fetches nothing.
+_CSS_STRING = re.compile(r""""(?:[^"\\\n]|\\.)*"|'(?:[^'\\\n]|\\.)*'""", re.DOTALL)
 
 
 def _loads_url(style: str) -> bool:
@@ -61,7 +63,7 @@ def _loads_url(style: str) -> bool:
             return chr(code) if 0 < code <= 0x10FFFF else "\ufffd"
         return found.group(2)
 
-    plain = _CSS_ESCAPE.sub(unescape, style).lower()
+    plain = _CSS_ESCAPE.sub(unescape, _CSS_STRING.sub('""', style)).lower()
     return any(fetch in plain for fetch in _CSS_FETCHES)
 
 
