@@ -9,13 +9,9 @@ password already changed, so sign-in works at once over every protocol.
 from __future__ import annotations
 
 import json
-import os
-import re
 import signal
 import ssl
 import subprocess
-import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
@@ -25,12 +21,9 @@ from urllib.parse import urlsplit
 import pytest
 
 from tests.cli.conftest import Cli
+from tests.cli.test_serve import start as start_serve
 
 PASSWORD = "Hop-Thu-2026"
-PORTS = [
-    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
-    *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
-]
 
 
 @dataclass
@@ -90,29 +83,6 @@ def client_tls() -> ssl.SSLContext:
     return context
 
 
-def start_serve(cli: Cli, env: dict[str, str] | None = None) -> tuple[subprocess.Popen, dict[str, str]]:
-    process = subprocess.Popen(
-        [sys.executable, "-m", "hopthu", "--data", str(cli.data), "serve", *PORTS],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env={**os.environ, **(env or {})},
-    )
-    urls: dict[str, str] = {}
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        found = re.match(r"(\w+): (\S+://\S+)", line)
-        if found:
-            urls[found.group(1)] = found.group(2)
-        elif urls:
-            return process, urls
-        if process.poll() is not None:
-            raise AssertionError(f"serve exited: {process.stderr.read()}")
-    process.kill()
-    raise AssertionError("serve did not print its URLs")
-
-
 @pytest.fixture
 def serve_env() -> dict[str, str]:
     """Settings for the server under test (`HOPTHU_<SECTION>_<KEY>`); a test overrides this fixture."""
@@ -130,7 +100,7 @@ def start(tmp_path: Path, database_url: str) -> Iterator[Callable[..., Served]]:
             cli.init()
         # The site is reached over plain http here, as in development: cookies keep their plain names
         # (an https `server.web_url` makes them `__Host-…; Secure`, which an http client never returns).
-        process, urls = start_serve(cli, {"HOPTHU_SERVER_WEB_URL": "http://127.0.0.1", **(env or {})})
+        process, urls = start_serve(cli, env={"HOPTHU_SERVER_WEB_URL": "http://127.0.0.1", **(env or {})})
         served = Served(cli, process, urls)
         running.append(served)
         return served
