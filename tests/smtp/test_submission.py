@@ -84,6 +84,20 @@ async def test_an_over_long_answer_to_an_auth_challenge_is_a_syntax_error(mailse
     assert noop[0] == 250
 
 
+async def test_a_path_the_standard_parser_trips_on_is_a_syntax_error(mailserver: MailServer) -> None:
+    """Found by `make fuzz`: `MAIL FROM:<a@` made the standard library's address parser raise
+    IndexError, which aiosmtpd answered `500 Error: (IndexError) …`."""
+
+    def probe() -> list[tuple[int, bytes]]:
+        with mailserver.client() as client:
+            client.ehlo("pc")
+            return [client.docmd("MAIL", "FROM:<a@"), client.docmd("MAIL", "FROM:<ban@example.org>")]
+
+    broken, honest = await call(probe)
+    assert broken[0] in (501, 553) and b"IndexError" not in broken[1], broken  # a path, not a crash
+    assert honest[0] == 250
+
+
 async def test_mail_before_auth_is_refused(mailserver: MailServer) -> None:
     def attempt():
         with mailserver.client("submission") as client:

@@ -170,7 +170,10 @@ class HopThuSMTP(SMTP):
         aiosmtpd's full RFC 5322 parser, which is correct but costs a tenth of a millisecond."""
         match = _PLAIN_PATH.match(arg)
         if match is None:
-            return super()._getaddr(arg)
+            try:
+                return super()._getaddr(arg)
+            except (IndexError, ValueError):  # the standard library's parser on e.g. "<a@": bad syntax
+                return None, None
         return match.group(1), match.group(2)
 
 
