@@ -172,8 +172,8 @@ class HopThuSMTP(SMTP):
         if match is None:
             try:
                 return super()._getaddr(arg)
-            except (IndexError, ValueError):  # the standard library's parser on e.g. "<a@": bad syntax
-                return None, None
+            except (IndexError, ValueError, AttributeError):  # the standard library's parser tripping
+                return None, None  # on a broken path ("<a@", a defect without a value): bad syntax
         return match.group(1), match.group(2)
 
 
