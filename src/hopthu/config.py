@@ -186,6 +186,103 @@ class BackupSettings:
     key_file: str = ""
 
 
+# Executables, scripts, shortcuts, disk images and macro-enabled Office files: what ransomware and
+# phishing arrive as. Refused at the MX by name (the last extension and any extension before it, so
+# `hoso.pdf.exe` too), also inside zip and rar archives.
+DANGEROUS_EXTENSIONS = (
+    "exe",
+    "com",
+    "scr",
+    "pif",
+    "cpl",
+    "msi",
+    "msp",
+    "mst",
+    "dll",
+    "sys",
+    "drv",
+    "ocx",
+    "bat",
+    "cmd",
+    "ps1",
+    "psm1",
+    "psd1",
+    "vbs",
+    "vbe",
+    "js",
+    "jse",
+    "wsf",
+    "wsh",
+    "wsc",
+    "hta",
+    "jar",
+    "lnk",
+    "url",
+    "scf",
+    "reg",
+    "inf",
+    "iso",
+    "img",
+    "vhd",
+    "vhdx",
+    "dmg",
+    "docm",
+    "dotm",
+    "xlsm",
+    "xltm",
+    "xlam",
+    "pptm",
+    "potm",
+    "ppam",
+    "ppsm",
+    "sldm",
+    "appx",
+    "msix",
+    "application",
+    "gadget",
+    "chm",
+    "settingcontent-ms",
+)
+
+
+@dataclass(frozen=True)
+class ProtectionSettings:
+    """Spam scoring, malware scanning, sender rules and the mail log (R13.1, R13.2, R3.1, R3.2).
+
+    Empty addresses turn an engine off: the built-in checks (SPF/DKIM/DMARC, DNS blocklists, file
+    types, sending limits) then run alone, and /healthz and the portal say that scoring or scanning
+    is off. See docs/deploy.md for rspamd and clamd in production.
+    """
+
+    # rspamd's normal worker (`/checkv2`), e.g. "http://127.0.0.1:11333", and its controller (learning).
+    rspamd_url: str = ""
+    rspamd_controller_url: str = ""
+    rspamd_password: str = ""  # the controller's enable password, when it asks for one
+    # clamd: "host:port" (TCP) or the path of its Unix socket, e.g. "/run/clamav/clamd.ctl".
+    clamd: str = ""
+    scan_timeout_seconds: float = 30.0
+    # An engine down or slow: "tempfail" answers 451 (the sender tries again, nothing lost), "accept"
+    # delivers the message marked as unscanned. The operators are alerted either way.
+    on_failure: str = "tempfail"
+    # rspamd's score: at or above `junk_score` to Thư rác, at or above `reject_score` refused at DATA;
+    # mail our own people send at or above `hold_score` is held and the account locked (R3.1).
+    junk_score: float = 6.0
+    reject_score: float = 15.0
+    hold_score: float = 10.0
+    # DNS blocklists asked about the connecting address through our resolver (a DNS failure is "not
+    # listed"); empty asks none.
+    dnsbl_zones: tuple[str, ...] = ("zen.spamhaus.org",)
+    dangerous_extensions: tuple[str, ...] = DANGEROUS_EXTENSIONS
+    # Days a held message waits in quarantine for an operator before it is deleted.
+    quarantine_days: int = 30
+    # R13.1 (Nghị định 91/2020): days every message's envelope and identifying headers are kept.
+    mail_log_days: int = 180
+    # RFC 7489 aggregate reports: sent daily to the domains whose mail we judged, from this address
+    # (empty: dmarc-reports@<domain>); reports about our domains are read from what reaches it.
+    dmarc_reports: bool = True
+    dmarc_report_address: str = ""
+
+
 @dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
@@ -196,6 +293,7 @@ class Settings:
     policy: PolicySettings = field(default_factory=PolicySettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
+    protection: ProtectionSettings = field(default_factory=ProtectionSettings)
 
     @property
     def database_url(self) -> str:
@@ -225,6 +323,7 @@ _SECTIONS = {
     "policy": PolicySettings,
     "backup": BackupSettings,
     "limits": LimitsSettings,
+    "protection": ProtectionSettings,
 }
 
 
@@ -321,6 +420,14 @@ def _validate(settings: Settings) -> Settings:
     for key in ("signin_failures", "signin_source_accounts", "signin_guard_sources"):
         if getattr(settings.policy, key) < 1:
             raise _bad(f"policy.{key}", getattr(settings.policy, key), "≥ 1")
+    protection = settings.protection
+    if protection.on_failure not in ("tempfail", "accept"):
+        raise _bad("protection.on_failure", protection.on_failure, '"tempfail" | "accept"')
+    if not protection.junk_score <= protection.reject_score:
+        raise _bad("protection.junk_score", protection.junk_score, "≤ reject_score")
+    for key in ("quarantine_days", "mail_log_days"):
+        if getattr(protection, key) < 1:
+            raise _bad(f"protection.{key}", getattr(protection, key), "≥ 1")
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings

@@ -16,6 +16,7 @@ import logging
 import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from hopthu.config import Settings
 from hopthu.directory import audit
@@ -27,6 +28,9 @@ from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
+from hopthu.protection import trace
+from hopthu.protection.inspector import Inspector, Subject
+from hopthu.protection.verdicts import Action, Inspection, Verdict
 from hopthu.smtp import replies
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.autoreply import AutoResponder
@@ -37,15 +41,32 @@ from hopthu.smtp.helpdesk import HelpdeskIntake
 from hopthu.smtp.linefold import fold_long_lines
 from hopthu.smtp.notices import build_notice
 from hopthu.smtp.replies import Reply
+from hopthu.smtp.verify import Verdict as AuthVerdict
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
+from hopthu.store.maillog import MailLog
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
 from hopthu.store.traffic import Traffic
+from hopthu.text import ascii_text
 
 log = logging.getLogger(__name__)
 NOTICE_ALLOWANCE = 10 * 1024 * 1024  # how far past its quota a mailbox takes the system's notices
 
 SECRECY_TEXT_LIMIT = 64 * 1024
+
+
+class Holding(Protocol):
+    async def hold(
+        self, incoming: Incoming, data: bytes, parsed: ParsedMessage, prefix: bytes, inspection: Inspection
+    ) -> None:
+        """Keep the message for an operator, lock the sending account (R3.1), tell who must know."""
+        ...
+
+
+class PersonalRules(Protocol):
+    async def for_recipients(self, account_ids: set[int], senders: set[str]) -> dict[int, str]:
+        """ "block" or "allow" for each account whose own lists name one of `senders`."""
+        ...
 
 
 @dataclass
@@ -93,6 +114,11 @@ class Pipeline:
         self.auto_replies = AutoResponder(router, self.notify)
         self.helpdesk = HelpdeskIntake(router.ctx)
         self.traffic = Traffic(store.db, router.ctx.now)
+        # Protection (R13.1, R13.2): the built-in checks alone until the server gives engines.
+        self.inspector = Inspector(settings.protection, resolver)
+        self.mail_log: MailLog | None = MailLog(store.db)
+        self.holding: Holding | None = None  # quarantine for outbound spam (R3.1)
+        self.personal_rules: PersonalRules | None = None  # people's own block and allow lists
 
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message; the reply says what the client is told."""
@@ -105,10 +131,11 @@ class Pipeline:
     async def _accept(self, incoming: Incoming) -> Outcome:
         data = canonical(incoming.data)
         parsed = parse(data)
+        record = _Record(self, incoming, data, parsed)
         try:
             quota.check_attachments(parsed.attachment_bytes, self.rules)
         except HopThuError as error:
-            return Outcome(replies.ATTACHMENTS_TOO_LARGE.explaining(error))
+            return await record.refused(replies.ATTACHMENTS_TOO_LARGE.explaining(error), "too_large")
         headers: list[bytes] = []
         if incoming.channel == "mx":
             verdict = await verify_inbound(
@@ -120,17 +147,27 @@ class Pipeline:
                 authserv_id=self.settings.hostname,
                 our_domains=self.router.domains,
             )
+            record.auth = verdict
             if verdict.forges_our_domain:
                 # R3.2; when DNS failed we cannot tell yet, so the sender is asked to try again.
                 temporary = verdict.dmarc.result is Result.TEMPERROR
                 if not temporary:
                     self.traffic.blocked()
-                return Outcome(replies.DMARC_TEMPERROR if temporary else replies.FORGED_DOMAIN)
+                reply = replies.DMARC_TEMPERROR if temporary else replies.FORGED_DOMAIN
+                return await record.refused(reply, "forged")
             headers.append(verdict.header)
         else:
             refusal = await self._check_outgoing(data, parsed, incoming)
             if refusal is not None:
-                return Outcome(refusal)
+                return await record.refused(refusal, "policy")
+        junk = False
+        if incoming.channel != "system":
+            inspection = record.inspection = await self.inspector.inspect(self._subject(incoming, record))
+            refusal = await self._act_on(inspection, incoming, record, headers)
+            if refusal is not None:
+                return refusal
+            junk = inspection.action is Action.JUNK
+            headers.append(inspection.header)
         headers.insert(0, self._received(incoming))
         if incoming.delegate_of is not None and incoming.identity is not None:
             # R8.3: the person who really sent it, named beside the agency mailbox in From:
@@ -138,7 +175,7 @@ class Pipeline:
                 f"Sender: {_header_phrase(incoming.identity.display_name)} "
                 f"<{incoming.identity.address}>\r\n".encode()
             )
-        targets, addresses = await self._targets(incoming)
+        targets, addresses = await self._targets(incoming, junk=junk, author=record.author)
         unknown = [
             target.recipient
             for target in targets
@@ -148,7 +185,8 @@ class Pipeline:
         if unknown:
             # Listeners refuse these at RCPT; the webmail and system notices meet them here: an
             # address at one of our domains that routes nowhere is never sent out as if remote.
-            return Outcome(replies.NO_SUCH_USER.with_text(f"Khong co hop thu {unknown[0]} / No such mailbox"))
+            reply = replies.NO_SUCH_USER.with_text(f"Khong co hop thu {unknown[0]} / No such mailbox")
+            return await record.refused(reply, "no_mailbox")
         leaving = any(isinstance(target, Remote) for target in targets)
         if incoming.channel != "mx" and leaving and self.dkim_key is not None:
             # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
@@ -160,31 +198,88 @@ class Pipeline:
                 key_pem=self.dkim_key,
             )
             headers.insert(0, signature)
+        record.prefix = b"".join(headers)
         try:
             delivered = await self.store.mail.deliver(
-                data, parsed, targets, internal_date=incoming.received_at, prefix=b"".join(headers)
+                data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
             )
         except StoreError:
-            return Outcome(replies.TEMPORARY_FAILURE)
+            return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
         if any(d.queue_id is not None for d in delivered):
             self.on_queued()
         refused = [d for d in delivered if d.refused]
         if refused and incoming.mail_from:
             await self._report_refused(data[: parsed.header_end], incoming, refused, addresses)
+        stored = [
+            d.target.account_id for d in delivered if isinstance(d.target, Target) and d.uid is not None
+        ]
         if incoming.channel != "system":  # out-of-office replies (RFC 3834), never to a notice
-            stored = [
-                d.target.account_id for d in delivered if isinstance(d.target, Target) and d.uid is not None
-            ]
             await self.traffic.received(stored)
             if incoming.identity is not None:
                 await self.traffic.sent(incoming.identity.account_id)
+            filed = [
+                d.target.account_id
+                for d in delivered
+                if isinstance(d.target, Target) and d.uid is not None and d.target.mailbox == JUNK
+            ]
+            if filed and record.inspection is not None and record.inspection.verdict is Verdict.SPAM:
+                await self.traffic.protection("spam_junk", filed)
             self.auto_replies.after_delivery(
-                incoming.mail_from, data[: parsed.header_end], parsed.envelope, parsed.subject, stored
+                incoming.mail_from,
+                data[: parsed.header_end],
+                parsed.envelope,
+                parsed.subject,
+                [
+                    d.target.account_id
+                    for d in delivered
+                    if isinstance(d.target, Target) and d.uid is not None and d.target.mailbox != JUNK
+                ],
             )
         self.helpdesk.after_delivery(
             delivered, parsed.envelope, parsed.subject, incoming.mail_from, _author(data[: parsed.header_end])
         )
+        await record.delivered(delivered, addresses)
         return Outcome(replies.QUEUED, delivered)
+
+    def _subject(self, incoming: Incoming, record: _Record) -> Subject:
+        return Subject(
+            data=record.data,
+            parsed=record.parsed,
+            channel=incoming.channel,
+            client_ip=incoming.client_ip,
+            helo=incoming.helo,
+            mail_from=incoming.mail_from,
+            recipients=incoming.recipients,
+            hostname=self.settings.hostname,
+            user=incoming.identity.address if incoming.identity is not None else None,
+            auth=record.auth,
+            author=record.author,
+        )
+
+    async def _act_on(
+        self, inspection: Inspection, incoming: Incoming, record: _Record, headers: list[bytes]
+    ) -> Outcome | None:
+        """The refusals and holds an inspection decides; None lets the message through."""
+        action = inspection.action
+        if action is Action.REJECT:
+            kind = _REFUSED_KIND.get(inspection.verdict)
+            if kind is not None:
+                await self.traffic.protection(kind, record.accounts())
+            elif incoming.channel == "mx":
+                self.traffic.blocked()
+            reply = replies.PROTECTION_REFUSED.with_text(f"{ascii_text(inspection.vi)} / {inspection.en}")
+            return await record.refused(reply, inspection.verdict.value)
+        if action is Action.TEMPFAIL:
+            reply = replies.SCAN_TEMPFAIL
+            return await record.refused(reply, inspection.verdict.value, outcome="tempfail")
+        if action is Action.HOLD:
+            prefix = self._received(incoming) + b"".join(headers) + inspection.header
+            if self.holding is None:
+                return await record.refused(replies.HELD_FOR_REVIEW, inspection.verdict.value)
+            await self.holding.hold(incoming, record.data, record.parsed, prefix, inspection)
+            await self.traffic.protection("held_outbound", record.accounts())
+            return await record.refused(replies.HELD_FOR_REVIEW, inspection.verdict.value, outcome="held")
+        return None
 
     async def tell(self, recipient: str, *, subject: str, vi: str, en: str) -> None:
         """A notice in the system's words (`smtp.notices`), from the helpdesk's address."""
@@ -270,25 +365,42 @@ class Pipeline:
                 },
             )
 
-    async def _targets(self, incoming: Incoming) -> tuple[list[Target | Remote], dict[int, str]]:
+    async def _targets(
+        self, incoming: Incoming, *, junk: bool = False, author: str = ""
+    ) -> tuple[list[Target | Remote], dict[int, str]]:
         """A target per distinct mailbox (an address and its alias are one) and per remote recipient,
-        and the address each target was reached by (keyed by the target's id)."""
+        and the address each target was reached by (keyed by the target's id).
+
+        `junk` files the message to each local mailbox's Thư rác; a person's own block list does
+        the same, and their allow list keeps a message that only scored as spam in the inbox."""
         sender = incoming.delegate_of or (incoming.identity.account_id if incoming.identity else None)
         targets: dict[object, Target | Remote] = {}
         addresses: dict[int, str] = {}
+        locals_: dict[str, LocalRecipient | None] = {}
         for recipient in incoming.recipients:
-            local = incoming.known.get(recipient) or await self.router.local(recipient)
+            locals_[recipient] = incoming.known.get(recipient) or await self.router.local(recipient)
+        personal: dict[int, str] = {}
+        if incoming.channel == "mx" and self.personal_rules is not None:
+            senders = {address for address in (incoming.mail_from.lower(), author) if address}
+            ids = {local.account_id for local in locals_.values() if local is not None}
+            if ids and senders:
+                personal = await self.personal_rules.for_recipients(ids, senders)
+        for recipient in incoming.recipients:
+            local = locals_[recipient]
             key: object = local.account_id if local else recipient.lower()
             if key in targets:
                 continue
             # The system's own notices (a quota warning above all) reach a full mailbox too: telling
             # its owner it is full is the one message it must take (R5.1).
             quota = local.quota + NOTICE_ALLOWANCE if local and incoming.channel == "system" else None
-            target = (
-                Target(local.account_id, quota=quota or local.quota)
-                if local
-                else Remote(incoming.mail_from, recipient, sender)
-            )
+            if local:
+                rule = personal.get(local.account_id)
+                filed = rule == "block" or (junk and rule != "allow")
+                target: Target | Remote = Target(
+                    local.account_id, quota=quota or local.quota, mailbox=JUNK if filed else "INBOX"
+                )
+            else:
+                target = Remote(incoming.mail_from, recipient, sender)
             targets[key] = target
             addresses[id(target)] = recipient
         return list(targets.values()), addresses
@@ -305,6 +417,93 @@ class Pipeline:
             f"Received: from {helo} ([{incoming.client_ip}])\r\n\tby {self.settings.hostname} (Hop Thu) "
             f"with {protocol} id {secrets.token_hex(6)};\r\n\t{when}\r\n"
         ).encode()
+
+
+JUNK = "Junk"  # the mailbox store's name for \\Junk (Thư rác)
+_REFUSED_KIND = {
+    Verdict.SPAM: "spam_refused",
+    Verdict.MALWARE: "malware_refused",
+    Verdict.DANGEROUS: "dangerous_refused",
+}
+
+
+class _Record:
+    """What the mail log keeps of one message (R13.1), written whatever became of it."""
+
+    def __init__(self, pipeline: Pipeline, incoming: Incoming, data: bytes, parsed: ParsedMessage) -> None:
+        self.pipeline = pipeline
+        self.incoming = incoming
+        self.data = data
+        self.parsed = parsed
+        self.auth: AuthVerdict | None = None
+        self.inspection: Inspection | None = None
+        self.prefix = b""
+        self.author = (_author(data[: parsed.header_end]) or "").lower()
+
+    def accounts(self) -> list[int]:
+        """Whose the message concerns, for the counts: the sender's account when one of ours sent
+        it, else the local recipients'."""
+        incoming = self.incoming
+        if incoming.identity is not None:
+            return [incoming.identity.account_id]
+        return sorted({local.account_id for local in incoming.known.values()})
+
+    async def refused(self, reply: Reply, verdict: str, *, outcome: str | None = None) -> Outcome:
+        code = reply.code
+        await self._write(
+            outcome or ("tempfail" if 400 <= code < 500 else "refused"), verdict, str(reply), {}
+        )
+        return Outcome(reply)
+
+    async def delivered(self, delivered: list[Delivered], addresses: dict[int, str]) -> None:
+        fates: dict[str, str] = {}
+        for d in delivered:
+            address = addresses.get(id(d.target), "")
+            if d.refused:
+                fates[address] = d.refused
+            elif isinstance(d.target, Remote):
+                fates[address] = "queued"
+            else:
+                fates[address] = "junk" if d.target.mailbox == JUNK else "inbox"
+        outcome = "junk" if fates and all(f == "junk" for f in fates.values()) else "delivered"
+        await self._write(outcome, None, "", fates)
+
+    async def _write(self, outcome: str, verdict: str | None, reply: str, fates: dict[str, str]) -> None:
+        pipeline, incoming = self.pipeline, self.incoming
+        if pipeline.mail_log is None:
+            return
+        auth = None
+        if self.auth is not None:
+            auth = {
+                "spf": self.auth.spf.result.value,
+                "dkim": [s.result.value for s in self.auth.dkim],
+                "dmarc": self.auth.dmarc.result.value,
+                "dmarc_domain": self.auth.dmarc.from_domain,
+                "dmarc_policy": self.auth.dmarc.policy,
+            }
+        record = trace.entry(
+            at=incoming.received_at or pipeline.router.ctx.now(),
+            channel=incoming.channel,
+            client_ip=incoming.client_ip,
+            helo=incoming.helo,
+            mail_from=incoming.mail_from,
+            recipients=incoming.recipients,
+            data=self.data,
+            parsed=self.parsed,
+            prefix=self.prefix,
+            inspection=self.inspection,
+            auth=auth,
+            outcome=outcome,
+            verdict=verdict,
+            account_id=incoming.identity.account_id if incoming.identity is not None else None,
+            reply=reply,
+        )
+        if fates:
+            record.details["fates"] = fates
+        try:
+            await pipeline.mail_log.record(record)
+        except Exception:
+            log.exception("mail log entry not written (%s from %s)", outcome, incoming.mail_from)
 
 
 _REFUSALS = {

@@ -94,3 +94,16 @@ PRELOGIN_TIMEOUT = Reply(
 )
 MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Thu qua lon / Message too big")
 LINE_TOO_LONG = Reply(500, "5.5.2", "Dong qua dai / Line too long")
+
+# Protection (R13.2): refused at DATA, never bounced afterwards (no backscatter); the text says why.
+PROTECTION_REFUSED = Reply(550, "5.7.1", "")
+SCAN_TEMPFAIL = Reply(
+    451,
+    "4.7.0",
+    "Chua kiem tra duoc thu (chong thu rac, ma doc), hay thu lai / Cannot scan the message now, try later",
+)
+HELD_FOR_REVIEW = Reply(
+    550,
+    "5.7.1",
+    "Thu bi giu lai de kiem tra, tai khoan tam khoa (R3.1) / Message held for review, account locked",
+)

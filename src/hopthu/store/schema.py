@@ -266,6 +266,110 @@ traffic_day = sa.Table(
     sa.Column("received", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("sent", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("blocked", sa.BigInteger, nullable=False, server_default="0"),
+    # Protection (R13.2): spam refused at DATA, spam filed to Thư rác, malware and dangerous files
+    # refused, outbound mail held in quarantine.
+    sa.Column("spam_refused", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("spam_junk", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("malware_refused", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("dangerous_refused", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("held_outbound", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# --- protection ----------------------------------------------------------------------------------
+
+# R13.1 (Nghị định 91/2020): every message in and out, kept `protection.mail_log_days` (180). The
+# fields an operator traces by are columns; the rest (HELO, To, Cc, Date, the Received chain, rspamd's
+# symbols, the authentication results, each recipient's fate) is one zstd-compressed JSON document.
+mail_log = sa.Table(
+    "mail_log",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", Timestamp, nullable=False, index=True),
+    sa.Column("direction", sa.String(3), nullable=False),  # in | out
+    sa.Column("channel", sa.String(12), nullable=False),  # mx | submission | web | system
+    sa.Column("client_ip", sa.String(45), nullable=False, server_default=""),
+    sa.Column("mail_from", sa.String(320), nullable=False, server_default=""),
+    sa.Column("recipients", sa.Text, nullable=False, server_default=""),  # envelope, space separated
+    sa.Column("header_from", sa.String(320), nullable=False, server_default=""),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("message_id", sa.String(300), nullable=False, server_default=""),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("score", sa.Float, nullable=True),  # rspamd's, when it scored the message
+    sa.Column("verdict", sa.String(16), nullable=False),  # clean | spam | malware | dangerous | ...
+    sa.Column("outcome", sa.String(16), nullable=False),  # delivered | junk | refused | held | ...
+    sa.Column("account_id", sa.Integer, nullable=True),  # who sent it, when one of ours did
+    sa.Column("details", sa.LargeBinary, nullable=True),
+    sa.Index("ix_mail_log_message_id", "message_id"),
+    sa.Index("ix_mail_log_mail_from", "mail_from"),
+)
+
+# Messages held for an operator (outbound over `protection.hold_score`): the body stays in the blob
+# store (its reference counted, as for a queue item) until the message is released or deleted.
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("held_at", Timestamp, nullable=False, index=True),
+    sa.Column("channel", sa.String(12), nullable=False),
+    sa.Column("mail_from", sa.String(320), nullable=False, server_default=""),
+    sa.Column("recipients", sa.JSON, nullable=False),
+    sa.Column("client_ip", sa.String(45), nullable=False, server_default=""),
+    sa.Column("account_id", sa.Integer, nullable=True, index=True),
+    sa.Column("blob_hash", sa.String(64), sa.ForeignKey("blob.hash"), nullable=False),
+    sa.Column("prefix", sa.LargeBinary, nullable=True),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("subject", sa.String(300), nullable=False, server_default=""),
+    sa.Column("score", sa.Float, nullable=True),
+    sa.Column("verdict", sa.String(16), nullable=False),
+    sa.Column("symbols", sa.JSON, nullable=False),
+    sa.Column("status", sa.String(12), nullable=False, server_default="held"),  # held|released|deleted
+    sa.Column("decided_by", sa.String(320), nullable=True),
+    sa.Column("decided_at", Timestamp, nullable=True),
+)
+
+# Block and allow lists: a person's own (account_id set, in the webmail's settings) and the city's
+# (account_id NULL, in the portal). A pattern is an address or "@domain".
+sender_rule = sa.Table(
+    "sender_rule",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=True, index=True),
+    sa.Column("kind", sa.String(8), nullable=False),  # block | allow
+    sa.Column("pattern", sa.String(320), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("created_by", sa.String(320), nullable=False, server_default=""),
+)
+
+# RFC 7489 aggregate data about mail we received, counted per day (Vietnam's) and author domain,
+# sent once a day to the domains that ask for it (rua).
+dmarc_tally = sa.Table(
+    "dmarc_tally",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("source_ip", sa.String(45), primary_key=True),
+    sa.Column("disposition", sa.String(12), primary_key=True),  # none | quarantine | reject
+    sa.Column("dkim", sa.String(12), primary_key=True),  # pass | fail (aligned DKIM)
+    sa.Column("spf", sa.String(12), primary_key=True),  # pass | fail (aligned SPF)
+    sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# Aggregate reports other receivers sent about our domains, summarised for the portal.
+dmarc_report = sa.Table(
+    "dmarc_report",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("received_at", Timestamp, nullable=False, index=True),
+    sa.Column("org_name", sa.String(300), nullable=False),
+    sa.Column("report_id", sa.String(300), nullable=False),
+    sa.Column("domain", sa.String(255), nullable=False),
+    sa.Column("begin_at", Timestamp, nullable=False),
+    sa.Column("end_at", Timestamp, nullable=False),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("passed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("failed", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("sources", sa.JSON, nullable=False),
+    sa.UniqueConstraint("org_name", "report_id"),
 )
 
 # --- mail ----------------------------------------------------------------------------------------

@@ -4,6 +4,8 @@ one transaction. A crash loses at most the last minute's counts, never a message
 
 Received: one per mailbox a message was stored in. Sent: one per message a person of ours sent
 (submission or webmail), to their agency. Blocked: messages refused at the door as forged (DMARC).
+Protection's counts (`PROTECTION_KINDS`): one per message and agency of the accounts concerned (the
+recipients of inbound mail, the sender of outbound), agency 0 when none is known.
 """
 
 from __future__ import annotations
@@ -25,6 +27,9 @@ log = logging.getLogger("hopthu.traffic")
 OUTSIDE = 0
 FLUSH_SECONDS = 60.0
 KINDS = ("received", "sent", "blocked")
+# What protection turned away or set aside (R13.2), counted once per message and agency concerned.
+PROTECTION_KINDS = ("spam_refused", "spam_junk", "malware_refused", "dangerous_refused", "held_outbound")
+ALL_KINDS = KINDS + PROTECTION_KINDS
 
 
 class Traffic:
@@ -63,6 +68,14 @@ class Traffic:
     def blocked(self) -> None:
         self._counts[(self._today(), OUTSIDE, "blocked")] += 1
 
+    async def protection(self, kind: str, account_ids: Iterable[int]) -> None:
+        """One message `kind` (of PROTECTION_KINDS), counted once for each agency concerned."""
+        assert kind in PROTECTION_KINDS, kind
+        today = self._today()
+        agencies = {await self._agency(account_id) for account_id in account_ids} or {OUTSIDE}
+        for agency_id in agencies:
+            self._counts[(today, agency_id, kind)] += 1
+
     async def flush(self) -> None:
         """Add what was counted since the last flush to the table."""
         if not self._counts:
@@ -70,7 +83,7 @@ class Traffic:
         counts, self._counts = self._counts, Counter()
         rows: dict[tuple[dt.date, int], dict[str, int]] = {}
         for (day, agency_id, kind), count in counts.items():
-            rows.setdefault((day, agency_id), dict.fromkeys(KINDS, 0))[kind] += count
+            rows.setdefault((day, agency_id), dict.fromkeys(ALL_KINDS, 0))[kind] += count
         try:
             async with self.db.write() as conn:
                 for (day, agency_id), values in sorted(rows.items()):
@@ -80,7 +93,7 @@ class Traffic:
                     await conn.execute(
                         statement.on_conflict_do_update(
                             index_elements=[traffic_day.c.day, traffic_day.c.agency_id],
-                            set_={kind: traffic_day.c[kind] + statement.excluded[kind] for kind in KINDS},
+                            set_={kind: traffic_day.c[kind] + statement.excluded[kind] for kind in ALL_KINDS},
                         )
                     )
         except Exception:
@@ -109,7 +122,7 @@ async def per_day(
             traffic_day.c.day,
             sa.func.sum(traffic_day.c.received),
             sa.func.sum(traffic_day.c.sent),
-            sa.func.sum(traffic_day.c.blocked),
+            *(sa.func.sum(traffic_day.c[kind]) for kind in ALL_KINDS[2:]),
         )
         .where(traffic_day.c.day >= since, traffic_day.c.day <= until)
         .group_by(traffic_day.c.day)
@@ -117,10 +130,11 @@ async def per_day(
     if within is not None:
         query = query.where(traffic_day.c.agency_id.in_(sorted(within)))
     found = {
-        row[0]: dict(zip(KINDS, (int(v or 0) for v in row[1:]), strict=True)) for row in await db.all(query)
+        row[0]: dict(zip(ALL_KINDS, (int(v or 0) for v in row[1:]), strict=True))
+        for row in await db.all(query)
     }
     days = (until - since).days + 1
     return {
-        since + dt.timedelta(days=n): found.get(since + dt.timedelta(days=n), dict.fromkeys(KINDS, 0))
+        since + dt.timedelta(days=n): found.get(since + dt.timedelta(days=n), dict.fromkeys(ALL_KINDS, 0))
         for n in range(days)
     }
