@@ -267,7 +267,9 @@ class Pipeline:
                 await self.traffic.protection(kind, record.accounts())
             elif incoming.channel == "mx":
                 self.traffic.blocked()
-            reply = replies.PROTECTION_REFUSED.with_text(f"{ascii_text(inspection.vi)} / {inspection.en}")
+            reply = replies.PROTECTION_REFUSED.with_text(
+                f"{ascii_text(inspection.vi)} / {ascii_text(inspection.en)}"
+            )
             return await record.refused(reply, inspection.verdict.value)
         if action is Action.TEMPFAIL:
             reply = replies.SCAN_TEMPFAIL
