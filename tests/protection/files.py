@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import email
 import email.policy
+import functools
 import io
 import struct
 import zipfile
@@ -151,3 +152,76 @@ def mail(
 
 def parsed(data: bytes) -> tuple[bytes, ParsedMessage]:
     return data, parse(data)
+
+
+# --- documents with text -------------------------------------------------------------------------
+
+DEJAVU = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+
+
+@functools.lru_cache(maxsize=64)
+def pdf_with(*lines: str) -> bytes:
+    """A PDF with one line of DejaVu text per argument (kept: embedding the font takes a while)."""
+    from fpdf import FPDF
+
+    document = FPDF()
+    document.add_font("DejaVu", "", DEJAVU)
+    document.add_page()
+    document.set_font("DejaVu", "", 12)
+    for line in lines:
+        document.cell(text=line, new_x="LMARGIN", new_y="NEXT")
+    return bytes(document.output())
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def docx_with(*paragraphs: str, header: str = "") -> bytes:
+    w = 'xmlns:w="http://schemas.openxmlformats.org/wordprocessingml/2006/main"'
+    body = "".join(
+        f'<w:p><w:r><w:t>{_escape(p[: len(p) // 2])}</w:t></w:r><w:r><w:t xml:space="preserve">'
+        f"{_escape(p[len(p) // 2 :])}</w:t></w:r></w:p>"
+        for p in paragraphs
+    )
+    members = [
+        ("[Content_Types].xml", b'<?xml version="1.0"?><Types/>'),
+        (
+            "word/document.xml",
+            f'<?xml version="1.0"?><w:document {w}><w:body>{body}</w:body></w:document>'.encode(),
+        ),
+    ]
+    if header:
+        members.append(
+            (
+                "word/header1.xml",
+                f"<w:hdr {w}><w:p><w:r><w:t>{_escape(header)}</w:t></w:r></w:p></w:hdr>".encode(),
+            )
+        )
+    return zip_of(*members)
+
+
+def xlsx_with(*cells: str) -> bytes:
+    import openpyxl
+
+    book = openpyxl.Workbook()
+    for row, value in enumerate(cells, 1):
+        book.active.cell(row=row, column=1, value=value)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    return buffer.getvalue()
+
+
+def odt_with(*paragraphs: str) -> bytes:
+    ns = (
+        'xmlns:office="urn:oasis:names:tc:opendocument:xmlns:office:1.0" '
+        'xmlns:text="urn:oasis:names:tc:opendocument:xmlns:text:1.0"'
+    )
+    body = "".join(
+        f"<text:p>{_escape(p[:2])}<text:span>{_escape(p[2:])}</text:span></text:p>" for p in paragraphs
+    )
+    content = (
+        f'<?xml version="1.0" encoding="UTF-8"?><office:document-content {ns}><office:body>'
+        f"<office:text>{body}</office:text></office:body></office:document-content>"
+    )
+    return zip_of(("mimetype", b"application/vnd.oasis.opendocument.text"), ("content.xml", content.encode()))

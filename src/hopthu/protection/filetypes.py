@@ -118,16 +118,16 @@ def _name_finding(label: str, name: str) -> Finding:
     return Finding(label, f"{label} (loại tệp nguy hiểm)", f"{label} (a dangerous file type)")
 
 
-def _files(node: Node, depth: int = 0) -> Iterator[tuple[Node, str | None, str]]:
+def files(node: Node, depth: int = 0) -> Iterator[tuple[Node, str | None, str]]:
     """Every leaf that is a file, with its name and content type, attached messages looked into."""
     kind = node["kind"]
     if kind == "multipart":
         for child in node.get("parts") or ():
-            yield from _files(child, depth)
+            yield from files(child, depth)
         return
     if kind == "message":
         if depth < MAX_MESSAGES and node.get("parts"):
-            yield from _files(node["parts"][0], depth + 1)
+            yield from files(node["parts"][0], depth + 1)
         return
     name = filename(node)
     content_type = f"{node['type']}/{node['subtype']}".lower() if "type" in node else "text/plain"
@@ -145,7 +145,7 @@ def dangerous_file(data: bytes, parsed: ParsedMessage, extensions: Collection[st
         return None
     wanted = frozenset(extension.lower().lstrip(".") for extension in extensions)
     budget = archives.Budget()
-    for node, name, content_type in _files(parsed.structure):
+    for node, name, content_type in files(parsed.structure):
         label = _shown(name) if name else f"({content_type})"
         if name and dangerous_name(name, wanted):
             return _name_finding(label, name)
