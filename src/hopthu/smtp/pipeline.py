@@ -28,7 +28,7 @@ from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
-from hopthu.protection import trace
+from hopthu.protection import doctext, trace
 from hopthu.protection.inspector import Inspector, Subject
 from hopthu.protection.verdicts import Action, Inspection, Verdict
 from hopthu.smtp import replies
@@ -267,7 +267,9 @@ class Pipeline:
                 await self.traffic.protection(kind, record.accounts())
             elif incoming.channel == "mx":
                 self.traffic.blocked()
-            reply = replies.PROTECTION_REFUSED.with_text(f"{ascii_text(inspection.vi)} / {inspection.en}")
+            reply = replies.PROTECTION_REFUSED.with_text(
+                f"{ascii_text(inspection.vi)} / {ascii_text(inspection.en)}"
+            )
             return await record.refused(reply, inspection.verdict.value)
         if action is Action.TEMPFAIL:
             reply = replies.SCAN_TEMPFAIL
@@ -341,6 +343,8 @@ class Pipeline:
             part_text(data, node, SECRECY_TEXT_LIMIT) for node in text_parts(parsed.structure)[:3]
         )
         markings = secrecy.find_secrecy_markings(parsed.subject, body)
+        if not markings and parsed.attachments:
+            markings = await doctext.markings(doctext.in_message(data, parsed))
         if markings:
             return replies.SECRET_REFUSED.explaining(secrecy.secrecy_refusal(markings))
         if author.delegated:
