@@ -27,6 +27,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.hostile.conftest import start  # noqa: F401  (the fixture that runs `hopthu serve`)
+
 ROOT = Path(__file__).resolve().parents[2]
 PASSWORD = "rspamd-test-secret"
 EICAR = b"X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
@@ -101,7 +103,7 @@ def rspamd_confdir(target: Path, redis_db: int) -> Path:
     with (local / "regexp.conf").open("a") as regexp:
         regexp.write(
             f"\nHOPTHU_TEST_JUNK_MARKER {{\n  re = '/{JUNK_MARKER}/{{sa_body}}';\n"
-            f"  score = {JUNK_MARKER_SCORE};\n  description = \"test marker\";\n  one_shot = true;\n}}\n"
+            f'  score = {JUNK_MARKER_SCORE};\n  description = "test marker";\n  one_shot = true;\n}}\n'
         )
     return target
 
@@ -322,3 +324,18 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     finally:
         rspamd.stop()
         clamd.stop()
+
+
+@pytest.fixture
+def database_url(tmp_path: Path) -> str:
+    """SQLite only: these tests are about the engines, which see the same messages on either backend
+    (tests/smtp covers the pipeline on both)."""
+    return f"sqlite+aiosqlite:///{tmp_path / 'hopthu.db'}"
+
+
+@pytest.fixture
+def dns_env(tmp_path: Path) -> dict[str, str]:
+    """DNS from a file for `hopthu serve`: example.org publishes SPF for 127.0.0.1 and no DMARC."""
+    dns = tmp_path / "dns.toml"
+    dns.write_text('[txt]\n"example.org" = ["v=spf1 ip4:127.0.0.1 -all"]\n')
+    return {"HOPTHU_SMTP_DNS_FILE": str(dns)}

@@ -41,7 +41,7 @@ class Clamd:
             reply = await asyncio.wait_for(self._instream(message), self.timeout)
         except EngineError:
             raise
-        except (OSError, TimeoutError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
             raise EngineError(f"clamd: {type(error).__name__}: {error}".rstrip(": ")) from error
         return _found(reply)
 
@@ -49,14 +49,14 @@ class Clamd:
         """clamd answers PONG (for the health page)."""
         try:
             reader, writer = await asyncio.wait_for(self._connect(), self.timeout)
-        except (OSError, TimeoutError, asyncio.TimeoutError, EngineError):
+        except (OSError, TimeoutError, EngineError):
             return False
         try:
             writer.write(b"zPING\0")
             await writer.drain()
             reply = await asyncio.wait_for(reader.read(MAX_REPLY), self.timeout)
             return reply.rstrip(b"\0\n") == b"PONG"
-        except (OSError, TimeoutError, asyncio.TimeoutError):
+        except (OSError, TimeoutError):
             return False
         finally:
             await _close(writer)

@@ -130,7 +130,8 @@ class Rspamd:
         return SpamAnswer(score=score, action=action, symbols=symbols)
 
     async def learn(self, message: bytes, *, spam: bool) -> None:
-        """Teach rspamd's Bayes classifier; a message it already learned the same way is not an error."""
+        """Teach rspamd's Bayes classifier. rspamd declining (a message it already learned this way,
+        or one its learn conditions refuse: HTTP 204 or 208) is not an error: there is nothing to do."""
         if self._controller is None:
             raise EngineError("rspamd: no controller URL to learn with")
         headers = [("Password", self.password)] if self.password else []
@@ -138,8 +139,7 @@ class Rspamd:
         try:
             await self._post(self._controller, path, headers, message)
         except _Status as status:
-            # 208: already learned as this class (rspamd's own "nothing to do").
-            if status.code != 208 and "already learned" not in status.text:
+            if status.code not in (204, 208):
                 raise
 
     async def _post(self, pool: _Pool, path: str, headers: list[tuple[str, str]], body: bytes) -> dict:
@@ -149,7 +149,7 @@ class Rspamd:
             )
         except EngineError:
             raise
-        except (OSError, TimeoutError, asyncio.TimeoutError, asyncio.IncompleteReadError) as error:
+        except (OSError, TimeoutError, asyncio.IncompleteReadError) as error:
             why = str(error) or type(error).__name__
             raise EngineError(f"rspamd: {why}") from error
         if response.status != 200:

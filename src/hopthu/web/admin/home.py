@@ -53,4 +53,5 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
             for day, counts in days.items()
         ],
         blocked=sum(c["blocked"] for c in days.values()),
+        engines=services.engines.report() if getattr(services, "engines", None) is not None else None,
     )
