@@ -99,7 +99,12 @@ def rspamd_confdir(target: Path, redis_db: int) -> Path:
     )
     with (local / "redis.conf").open("a") as redis:
         redis.write(f'db = "{redis_db}";\n')
-    (override / "classifier-bayes.conf").write_text("min_learns = 1;\nmin_tokens = 3;\nautolearn = false;\n")
+    # Bayes answers after one learn of each class; Debian's learn condition (which refuses short or
+    # already-scored messages) is replaced so a test message of a few words is learned.
+    (override / "classifier-bayes.conf").write_text(
+        "min_learns = 1;\nmin_tokens = 3;\nautolearn = false;\n"
+        "learn_condition = 'return function(task, is_spam, is_unlearn) return true end';\n"
+    )
     with (local / "regexp.conf").open("a") as regexp:
         regexp.write(
             f"\nHOPTHU_TEST_JUNK_MARKER {{\n  re = '/{JUNK_MARKER}/{{sa_body}}';\n"
