@@ -30,6 +30,11 @@ from hopthu.imap.session import ImapContext
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
+from hopthu.protection.inspector import Inspector
+from hopthu.protection.rspamd import Rspamd
+from hopthu.protection.status import EngineStatus
+from hopthu.protection.wiring import build as protection_engines
+from hopthu.protection.wiring import operator_alert
 from hopthu.security.connections import ConnectionLimits
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
@@ -59,6 +64,10 @@ class Services:
     scheduler: Scheduler | None = None  # the jobs of the regulation's clock
     loopwatch: LoopWatch | None = None  # how late the event loop wakes (/healthz)
     connections: dict[str, ConnectionLimits] = dataclasses.field(default_factory=dict)
+    # Spam scoring and malware scanning: the rspamd client (for learning from the webmail) and
+    # whether each engine is on, off or failing (/healthz, the portal).
+    rspamd: Rspamd | None = None
+    engines: EngineStatus | None = None
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -129,10 +138,22 @@ class Server:
             dkim_key=load_key(dkim_path) if dkim_path.exists() else None,
         )
         directory = Directory(ctx)
+        rspamd, spam, virus, engines = protection_engines(settings.protection)
+        pipeline.inspector = Inspector(
+            settings.protection,
+            self.resolver,
+            spam=spam,
+            virus=virus,
+            alert=operator_alert(
+                lambda: directory.roles.holders("operator"), pipeline.tell, settings.hostname
+            ),
+        )
         authenticator = Authenticator(ctx, tell=pipeline.tell)
         await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
+        self.services.rspamd = rspamd
+        self.services.engines = engines
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
@@ -259,6 +280,8 @@ class Server:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         if self.services is not None:
+            if self.services.rspamd is not None:
+                await self.services.rspamd.close()
             await self.services.store.close()
 
     def handle_signals(self) -> None:

@@ -107,6 +107,18 @@ class RoleService:
         )
         return frozenset(role for (role,) in rows)
 
+    async def holders(self, role: str) -> list[str]:
+        """The addresses of the active accounts holding `role` (who is told when something needs an
+        operator, e.g. a protection engine that stopped answering)."""
+        rows = await self.ctx.store.db.all(
+            sa.select(account.c.local)
+            .select_from(role_grant.join(account, account.c.id == role_grant.c.account_id))
+            .where(role_grant.c.role == role, account.c.status == "active")
+            .order_by(account.c.local)
+        )
+        domain = self.ctx.settings.server.domain
+        return [f"{local}@{domain}" for (local,) in dict.fromkeys(rows)]
+
     async def may_reset_password(self, powers: Powers, account_id: int) -> bool:
         """Whether these powers may issue a temporary password to that account (`policy.authority`)."""
         return authority.may_reset_password(powers.roles, await self.roles_of(account_id))

@@ -100,7 +100,9 @@ def create_app(services: Any) -> FastAPI:
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:
-        report = await health(services.store, getattr(services, "loopwatch", None))
-        return JSONResponse(report, status_code=200 if report["status"] == "ok" else 503)
+        report = await health(
+            services.store, getattr(services, "loopwatch", None), getattr(services, "engines", None)
+        )
+        return JSONResponse(report, status_code=200 if report["status"] in ("ok", "degraded") else 503)
 
     return app

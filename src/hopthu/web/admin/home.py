@@ -64,4 +64,5 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
         protection=[
             (kind, PROTECTION_LABELS[kind], sum(c[kind] for c in days.values())) for kind in PROTECTION_KINDS
         ],
+        engines=services.engines.report() if getattr(services, "engines", None) is not None else None,
     )
