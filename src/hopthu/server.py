@@ -30,6 +30,7 @@ from hopthu.imap.session import ImapContext
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
+from hopthu.protection.quarantine import Quarantine
 from hopthu.security.connections import ConnectionLimits
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
@@ -39,6 +40,7 @@ from hopthu.smtp.listeners import server_tls_context, smtp_connection_limits, st
 from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
+from hopthu.store.quarantine import QuarantineStore
 from hopthu.web.app import create_app
 from hopthu.web.connlimit import limited_http_protocol
 from hopthu.web.sessions import WebSessions
@@ -59,6 +61,7 @@ class Services:
     scheduler: Scheduler | None = None  # the jobs of the regulation's clock
     loopwatch: LoopWatch | None = None  # how late the event loop wakes (/healthz)
     connections: dict[str, ConnectionLimits] = dataclasses.field(default_factory=dict)
+    quarantine: Quarantine | None = None  # outbound spam held for the operators (R3.1)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -129,10 +132,16 @@ class Server:
             dkim_key=load_key(dkim_path) if dkim_path.exists() else None,
         )
         directory = Directory(ctx)
+        # The city's lists for the inspector, each person's for delivery; outbound spam is held.
+        pipeline.inspector.rules = directory.sender_rules
+        pipeline.personal_rules = directory.sender_rules
+        quarantine = Quarantine(QuarantineStore(store.db, store.blobs, ctx.now), directory, pipeline)
+        pipeline.holding = quarantine
         authenticator = Authenticator(ctx, tell=pipeline.tell)
         await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
+        self.services.quarantine = quarantine
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
