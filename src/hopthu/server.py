@@ -31,11 +31,11 @@ from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.protection.inspector import Inspector
+from hopthu.protection.quarantine import Quarantine
 from hopthu.protection.rspamd import Rspamd
 from hopthu.protection.status import EngineStatus
 from hopthu.protection.wiring import build as protection_engines
 from hopthu.protection.wiring import operator_alert
-from hopthu.protection.quarantine import Quarantine
 from hopthu.security.connections import ConnectionLimits
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for

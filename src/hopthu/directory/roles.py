@@ -152,13 +152,7 @@ class RoleService:
     async def operators(self) -> list[str]:
         """The local parts of the operator's administrators whose mailboxes are active (those told
         of what the system did on its own: a message held, an account locked)."""
-        rows = await self.ctx.store.db.all(
-            sa.select(account.c.local)
-            .select_from(role_grant.join(account, account.c.id == role_grant.c.account_id))
-            .where(role_grant.c.role == "operator", account.c.status == "active")
-            .order_by(account.c.local)
-        )
-        return [local for (local,) in rows]
+        return [address.rsplit("@", 1)[0] for address in await self.holders("operator")]
 
     async def managers_of(self, account_id: int) -> list[str]:
         """The active mailbox managers of an account's agency and of every agency above it."""
