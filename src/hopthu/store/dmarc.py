@@ -194,7 +194,7 @@ async def save_report(db: Database, summary: Summary, received_at: dt.datetime) 
 async def received_reports(db: Database, since: dt.datetime, limit: int = 200) -> list[sa.Row]:
     return await db.all(
         sa.select(dmarc_report)
-        .where(dmarc_report.c.begin_at >= since)
+        .where(dmarc_report.c.received_at >= since)
         .order_by(dmarc_report.c.begin_at.desc(), dmarc_report.c.org_name)
         .limit(limit)
     )
