@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.dns import DnsError, Resolver
@@ -35,8 +35,9 @@ class DmarcRecord:
     subdomain_policy: str | None = None
     dkim_alignment: str = "r"  # adkim
     spf_alignment: str = "r"  # aspf
-    pct: int = 100
-    rua: str = ""  # where aggregate reports go (§6.3, §7.1): "mailto:…[!size], …"
+    # Reporting only (they decide no result, so two records differing in them judge alike):
+    pct: int = field(default=100, compare=False)
+    rua: str = field(default="", compare=False)  # where aggregate reports go (§6.3, §7.1)
 
 
 _RELAXED = DmarcRecord("none")  # the alignment modes that apply when no record can be used
