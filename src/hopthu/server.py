@@ -30,6 +30,12 @@ from hopthu.imap.session import ImapContext
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
+from hopthu.protection.inspector import Inspector
+from hopthu.protection.quarantine import Quarantine
+from hopthu.protection.rspamd import Rspamd
+from hopthu.protection.status import EngineStatus
+from hopthu.protection.wiring import build as protection_engines
+from hopthu.protection.wiring import operator_alert
 from hopthu.security.connections import ConnectionLimits
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
@@ -39,6 +45,7 @@ from hopthu.smtp.listeners import server_tls_context, smtp_connection_limits, st
 from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
+from hopthu.store.quarantine import QuarantineStore
 from hopthu.web.app import create_app
 from hopthu.web.connlimit import limited_http_protocol
 from hopthu.web.sessions import WebSessions
@@ -59,6 +66,11 @@ class Services:
     scheduler: Scheduler | None = None  # the jobs of the regulation's clock
     loopwatch: LoopWatch | None = None  # how late the event loop wakes (/healthz)
     connections: dict[str, ConnectionLimits] = dataclasses.field(default_factory=dict)
+    # Spam scoring and malware scanning: the rspamd client (for learning from the webmail) and
+    # whether each engine is on, off or failing (/healthz, the portal).
+    rspamd: Rspamd | None = None
+    engines: EngineStatus | None = None
+    quarantine: Quarantine | None = None  # outbound spam held for the operators (R3.1)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -130,10 +142,28 @@ class Server:
             dkim_key=load_key(dkim_path) if dkim_path.exists() else None,
         )
         directory = Directory(ctx)
+        rspamd, spam, virus, engines = protection_engines(settings.protection)
+        pipeline.inspector = Inspector(
+            settings.protection,
+            self.resolver,
+            spam=spam,
+            virus=virus,
+            alert=operator_alert(
+                lambda: directory.roles.holders("operator"), pipeline.tell, settings.hostname
+            ),
+        )
+        # The city's lists for the inspector, each person's for delivery; outbound spam is held.
+        pipeline.inspector.rules = directory.sender_rules
+        pipeline.personal_rules = directory.sender_rules
+        quarantine = Quarantine(QuarantineStore(store.db, store.blobs, ctx.now), directory, pipeline)
+        pipeline.holding = quarantine
         authenticator = Authenticator(ctx, tell=pipeline.tell)
         await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
+        self.services.rspamd = rspamd
+        self.services.engines = engines
+        self.services.quarantine = quarantine
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
@@ -267,6 +297,8 @@ class Server:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         if self.services is not None:
+            if self.services.rspamd is not None:
+                await self.services.rspamd.close()
             await self.services.store.close()
 
     def handle_signals(self) -> None:

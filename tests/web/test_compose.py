@@ -370,3 +370,36 @@ def test_sending_as_the_delegated_agency_mailbox(imapserver: RunningServer, page
     letter = parsed(received)
     assert letter["From"].addresses[0].addr_spec == "sonv@cantho.gov.vn"
     assert letter["Sender"].addresses[0].addr_spec == "nvminh@cantho.gov.vn"  # R8.3: the real sender
+
+
+@pytest.mark.parametrize("kind", ["pdf", "docx", "xlsx", "odt"])
+def test_stamped_attachment_refused_in_the_webmail(
+    imapserver: RunningServer, page, site: str, tmp_path: Path, kind: str
+) -> None:
+    """R8.1: a document stamped MẬT is not sent from the webmail; the same without the stamp is."""
+    from tests.protection.files import docx_with, odt_with, pdf_with, xlsx_with
+
+    make = {"pdf": pdf_with, "docx": docx_with, "xlsx": xlsx_with, "odt": odt_with}[kind]
+    stamped = tmp_path / f"ke-hoach.{kind}"
+    stamped.write_bytes(make("SỞ NỘI VỤ", "TỐI MẬT", "Kế hoạch năm 2026"))
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Kế hoạch")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(stamped)
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.locator("#compose-errors")).to_contain_text(
+        f"“TỐI MẬT” (tệp đính kèm ke-hoach.{kind}, dòng 2)"
+    )
+    assert stored(imapserver, "ttnanh", "INBOX") == []
+
+    plain = tmp_path / f"ke-hoach-2.{kind}"
+    plain.write_bytes(make("SỞ NỘI VỤ", "Bảo mật thông tin", "Kế hoạch năm 2026"))
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(plain)
+    for box in page.locator("input[name=keep]").all():
+        box.uncheck()
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    [sent] = stored(imapserver, "ttnanh", "INBOX")
+    assert f"ke-hoach-2.{kind}".encode() in sent and f'ke-hoach.{kind}"'.encode() not in sent

@@ -72,6 +72,13 @@ JOBS = (
         DAY,
         rules.statistics,
     ),
+    Job(
+        "quarantine",
+        "Xóa thư bị giữ lại quá hạn (3.1)",
+        "Deleting held messages past their keeping time (R3.1)",
+        DAY,
+        rules.quarantine,
+    ),
     Job("backup", "Sao lưu hằng ngày (9.2)", "Daily backup (R9.2)", DAY, rules.backup),
     Job(
         "dmarc",

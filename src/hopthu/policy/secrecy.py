@@ -15,12 +15,17 @@ Except after the label, a level is spelled with its own diacritics in any case (
 So `mật khẩu` (password), `mật độ` (density), `mật mã`, `mật ong`, `thân mật`, `bí mật`, `bảo mật` never
 match, and neither does prose that merely names a level (`tài liệu tối mật phải được bảo vệ`, `các độ
 mật gồm: Tuyệt mật, Tối mật và Mật`): a mail about the rules must not be held, a stamp must be found.
-Attachments are not read here.
+
+Attached documents are read for the same stamps (`find_in_document`, their text extracted by
+`protection.doctext`). A document whose text cannot be read (encrypted, broken, too slow to read)
+is sent and logged, not refused: this check catches a stamped document sent by mistake; it cannot
+prove a file holds no secret (a scanned page has no text either), and refusing every unreadable
+file would stop ordinary work without stopping anyone who means to break the rule.
 """
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from enum import Enum, StrEnum
 from typing import Final, Literal
 
@@ -53,9 +58,10 @@ class Marking:
 
     level: SecrecyLevel
     form: MarkingForm
-    where: Literal["subject", "body"]
+    where: Literal["subject", "body", "attachment"]
     line: int
     text: str
+    file: str = ""  # the attached document's name, for where == "attachment"
 
 
 _LONGEST_FIRST: Final = (SecrecyLevel.TUYET_MAT, SecrecyLevel.TOI_MAT, SecrecyLevel.MAT)
@@ -74,7 +80,12 @@ def find_secrecy_markings(subject: str, body_text: str) -> list[Marking]:
     return _scan(subject, "subject") + _scan(body_text, "body")
 
 
-def _scan(text: str, where: Literal["subject", "body"]) -> list[Marking]:
+def find_in_document(name: str, text: str) -> list[Marking]:
+    """Every secrecy marking in an attached document's text (a paragraph or cell per line)."""
+    return [replace(marking, file=name) for marking in _scan(text, "attachment")]
+
+
+def _scan(text: str, where: Literal["subject", "body", "attachment"]) -> list[Marking]:
     markings = []
     for number, line in enumerate(unicodedata.normalize("NFC", text).splitlines(), start=1):
         if "mat" in fold(line):
@@ -163,8 +174,12 @@ def secrecy_refusal(markings: list[Marking]) -> HopThuError:
 
 
 def _place_vi(marking: Marking) -> str:
+    if marking.where == "attachment":
+        return f"tệp đính kèm {marking.file}, dòng {marking.line}"
     return "tiêu đề" if marking.where == "subject" else f"nội dung, dòng {marking.line}"
 
 
 def _place_en(marking: Marking) -> str:
+    if marking.where == "attachment":
+        return f"attached file {marking.file}, line {marking.line}"
     return "subject" if marking.where == "subject" else f"body, line {marking.line}"

@@ -23,9 +23,8 @@ from typing import Protocol
 
 from hopthu.config import ProtectionSettings
 from hopthu.mail import ParsedMessage
-from hopthu.protection import dnsbl
+from hopthu.protection import dnsbl, filetypes
 from hopthu.protection.engines import EngineError, ScanEnvelope, SpamEngine, VirusEngine
-from hopthu.protection.filetypes import dangerous_file
 from hopthu.protection.verdicts import Action, EngineState, Inspection, Verdict
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.verify import Verdict as AuthVerdict
@@ -137,13 +136,13 @@ class Inspector:
                     f"Thư không qua kiểm tra DMARC của {dmarc.from_domain} (p=quarantine)",
                     f"The message fails the DMARC policy of {dmarc.from_domain} (p=quarantine)",
                 )
-        found = dangerous_file(subject.data, subject.parsed, self.settings.dangerous_extensions)
+        found = await filetypes.inspect(subject.data, subject.parsed, self.settings.dangerous_extensions)
         if found is not None:
             inspection.decide(
                 Action.REJECT,
                 Verdict.DANGEROUS,
-                f"Tệp đính kèm nguy hiểm bị từ chối: {found}",
-                f"Dangerous attachment refused: {found}",
+                f"Tệp đính kèm nguy hiểm bị từ chối: {found.vi}",
+                f"Dangerous attachment refused: {found.en}",
             )
             return
         inspection.allowed = city == "allow"

@@ -1,7 +1,8 @@
 """What a report says, per agency: its mailboxes by status when the report is made, the acts of the
 period on its mailboxes (from the audit log, indexed by time), the requests it filed and how they
-were decided, the mail its people received and sent (`traffic_day`), and the storage its mailboxes
-use. The city's line is the sum of the agencies'.
+were decided, the mail its people received and sent and what protection turned away or held for
+them (`traffic_day`, R9.3, R13.2), and the storage its mailboxes use. The city's line is the sum of
+the agencies'.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import sqlalchemy as sa
 from hopthu.reports.period import Period
 from hopthu.store.db import Database
 from hopthu.store.schema import account, agency, audit_event, daily_stats, mail_usage, request, traffic_day
+from hopthu.store.traffic import PROTECTION_KINDS
 
 # Audit actions counted, and the column each goes to.
 ACTS = {
@@ -35,6 +37,7 @@ COLUMNS = (
     "requests_rejected",
     "mail_received",
     "mail_sent",
+    *PROTECTION_KINDS,
     "used_bytes",
 )
 
@@ -91,9 +94,12 @@ async def gather(
             if status in ("approved", "rejected"):
                 lines[agency_id].figures[f"requests_{status}"] += count
     first, last = period.start.date(), period.end.date() - dt.timedelta(days=1)
-    for agency_id, received, sent in await db.all(
+    for agency_id, received, sent, *protection in await db.all(
         sa.select(
-            traffic_day.c.agency_id, sa.func.sum(traffic_day.c.received), sa.func.sum(traffic_day.c.sent)
+            traffic_day.c.agency_id,
+            sa.func.sum(traffic_day.c.received),
+            sa.func.sum(traffic_day.c.sent),
+            *(sa.func.sum(traffic_day.c[kind]) for kind in PROTECTION_KINDS),
         )
         .where(traffic_day.c.day >= first, traffic_day.c.day <= last)
         .group_by(traffic_day.c.agency_id)
@@ -101,6 +107,8 @@ async def gather(
         if agency_id in lines:
             lines[agency_id].figures["mail_received"] += int(received or 0)
             lines[agency_id].figures["mail_sent"] += int(sent or 0)
+            for kind, count in zip(PROTECTION_KINDS, protection, strict=True):
+                lines[agency_id].figures[kind] += int(count or 0)
     return Report(period, now, list(lines.values()), as_of)
 
 

@@ -30,6 +30,11 @@ HEADINGS = {
     "requests_rejected": "Yêu cầu bị từ chối",
     "mail_received": "Thư nhận",
     "mail_sent": "Thư gửi",
+    "spam_refused": "Thư rác bị từ chối",
+    "spam_junk": "Thư rác vào Thư rác",
+    "malware_refused": "Thư có mã độc bị từ chối",
+    "dangerous_refused": "Thư có tệp nguy hiểm bị từ chối",
+    "held_outbound": "Thư gửi đi bị giữ lại",
     "used_bytes": "Dung lượng đã dùng",
 }
 FONT_DIRS = (Path("/usr/share/fonts/truetype/dejavu"), Path("/usr/share/fonts/dejavu"))
@@ -124,7 +129,7 @@ def pdf(report: Report) -> bytes:
     document.add_page()
     document.set_font("DejaVu", "B", 11)
     document.cell(0, 7, "Theo cơ quan, đơn vị", new_x="LMARGIN", new_y="NEXT")
-    document.set_font("DejaVu", "", 6.5)
+    document.set_font("DejaVu", "", 5.5)
     widths = (40, *([17] * len(COLUMNS)))
     with document.table(col_widths=widths, text_align=("LEFT", *(["RIGHT"] * len(COLUMNS)))) as table:
         table.row(["Cơ quan, đơn vị", *headings()])

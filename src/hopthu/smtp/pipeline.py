@@ -29,7 +29,7 @@ from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
-from hopthu.protection import aggregate, trace
+from hopthu.protection import aggregate, doctext, trace
 from hopthu.protection.feedback import read_reports
 from hopthu.protection.inspector import Inspector, Subject
 from hopthu.protection.verdicts import Action, Inspection, Verdict
@@ -296,6 +296,42 @@ class Pipeline:
         for problem in problems:
             log.info("a DMARC report was not read: %s", problem)
 
+    async def deliver_released(
+        self, incoming: Incoming, sender_account: int | None, prefix: bytes
+    ) -> Outcome:
+        """A message an operator released from quarantine (R3.1): its held bytes and our headers go
+        the store path of `_accept`, not inspected again (the operator judged it), DKIM-signed when it
+        leaves, counted and written to the mail log like any other delivery."""
+        data = canonical(incoming.data)
+        parsed = parse(data)
+        record = _Record(self, incoming, data, parsed)
+        targets, addresses = await self._targets(incoming, author=record.author, sender=sender_account)
+        headers = [prefix]
+        if any(isinstance(target, Remote) for target in targets) and self.dkim_key is not None:
+            signature = sign(
+                fold_long_lines(prefix + data),
+                selector=self.settings.smtp.dkim_selector,
+                domain=self.settings.server.domain,
+                key_pem=self.dkim_key,
+            )
+            headers.insert(0, signature)
+        record.prefix = b"".join(headers)
+        try:
+            delivered = await self.store.mail.deliver(
+                data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
+            )
+        except StoreError:
+            return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
+        if any(d.queue_id is not None for d in delivered):
+            self.on_queued()
+        await self.traffic.received(
+            [d.target.account_id for d in delivered if isinstance(d.target, Target) and d.uid is not None]
+        )
+        if sender_account is not None:
+            await self.traffic.sent(sender_account)
+        await record.delivered(delivered, addresses)
+        return Outcome(replies.QUEUED, delivered)
+
     def _subject(self, incoming: Incoming, record: _Record) -> Subject:
         return Subject(
             data=record.data,
@@ -322,7 +358,9 @@ class Pipeline:
                 await self.traffic.protection(kind, record.accounts())
             elif incoming.channel == "mx":
                 self.traffic.blocked()
-            reply = replies.PROTECTION_REFUSED.with_text(f"{ascii_text(inspection.vi)} / {inspection.en}")
+            reply = replies.PROTECTION_REFUSED.with_text(
+                f"{ascii_text(inspection.vi)} / {ascii_text(inspection.en)}"
+            )
             return await record.refused(reply, inspection.verdict.value)
         if action is Action.TEMPFAIL:
             reply = replies.SCAN_TEMPFAIL
@@ -396,6 +434,8 @@ class Pipeline:
             part_text(data, node, SECRECY_TEXT_LIMIT) for node in text_parts(parsed.structure)[:3]
         )
         markings = secrecy.find_secrecy_markings(parsed.subject, body)
+        if not markings and parsed.attachments:
+            markings = await doctext.markings(doctext.in_message(data, parsed))
         if markings:
             return replies.SECRET_REFUSED.explaining(secrecy.secrecy_refusal(markings))
         if author.delegated:
@@ -421,14 +461,15 @@ class Pipeline:
             )
 
     async def _targets(
-        self, incoming: Incoming, *, junk: bool = False, author: str = ""
+        self, incoming: Incoming, *, junk: bool = False, author: str = "", sender: int | None = None
     ) -> tuple[list[Target | Remote], dict[int, str]]:
         """A target per distinct mailbox (an address and its alias are one) and per remote recipient,
         and the address each target was reached by (keyed by the target's id).
 
         `junk` files the message to each local mailbox's Thư rác; a person's own block list does
         the same, and their allow list keeps a message that only scored as spam in the inbox."""
-        sender = incoming.delegate_of or (incoming.identity.account_id if incoming.identity else None)
+        if sender is None:
+            sender = incoming.delegate_of or (incoming.identity.account_id if incoming.identity else None)
         targets: dict[object, Target | Remote] = {}
         addresses: dict[int, str] = {}
         locals_: dict[str, LocalRecipient | None] = {}

@@ -164,7 +164,7 @@ def _read_locked(
 
 
 @functools.cache
-def _blob_upsert(backend: str) -> Any:
+def blob_upsert(backend: str) -> Any:
     """Insert a body's row, or add to its count (built once per backend, run for many rows)."""
     stmt = dialect.insert(backend, blob)
     total = blob.c.refcount + stmt.excluded.refcount
@@ -192,7 +192,7 @@ def _reference_blobs(
                 "created_at": now,
             },
         )
-    conn.execute(_blob_upsert(backend), list(rows.values()))
+    conn.execute(blob_upsert(backend), list(rows.values()))
 
 
 def _message_row(job: _Job, target: Any, mailbox_id: int, uid: int, modseq: int, size: int) -> dict[str, Any]:

@@ -47,6 +47,7 @@ from hopthu.mail.mime import scan
 from hopthu.mail.searchtext import drop_hidden
 from hopthu.mail.structure import Node
 from hopthu.policy import lifecycle, quota, secrecy
+from hopthu.protection import doctext
 from hopthu.smtp.limits import Verdict
 from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
@@ -820,6 +821,10 @@ def _pick(request: Request, text: Text) -> str:
     return text[1] if language(request) == "en" else text[0]
 
 
+def _documents(files: list[File]) -> list[doctext.Document]:
+    return doctext.documents_of((f.name, f.content_type, f.data) for f in files)
+
+
 def _attachment_problem(request: Request, files: list[File]) -> Text | None:
     """R5.1 said in the page's words (the pipeline refuses the same, in ASCII)."""
     rules = request.app.state.services.router.ctx.quota_rules
@@ -906,17 +911,9 @@ async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text
             continue
         limits.release(who.account.id, counted)
         if verdict is Verdict.LOCK:
-            try:
-                await services.directory.accounts.change_status(
-                    who.account.local,
-                    lifecycle.Action.LOCK,
-                    reason=lifecycle.Reason.VIOLATION.value,
-                    ref=None,
-                    actor="system",
-                    note=f"vượt giới hạn gửi {limits.hard_per_day} người nhận/ngày (R3.1)",
-                )
-            except Exception:  # locked already by a parallel request: the lock is what matters
-                log.info("account %s already locked", who.account.local)
+            await services.directory.accounts.lock_for_spam(
+                who.account.local, f"vượt giới hạn gửi {limits.hard_per_day} người nhận/ngày (R3.1)"
+            )
             return (
                 "Hộp thư bị tạm khóa do gửi quá nhiều thư (R6.4a). Hãy liên hệ hotro@.",
                 "The mailbox is locked for sending too much mail (R6.4a). Contact hotro@.",
@@ -977,6 +974,8 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
         return await _not_sent(request, who, letter, kept, problems, 413)
     files = kept + uploads
     markings = secrecy.find_secrecy_markings(letter.subject, letter.body)
+    if not markings:
+        markings = await doctext.markings(_documents(files))
     if markings:
         error = secrecy.secrecy_refusal(markings)
         problems.append((error.vi, error.en))

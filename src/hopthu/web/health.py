@@ -1,6 +1,7 @@
 """What `/healthz` reports: can the store read and write right now (database and blob folder), and
 how long the event loop stalled within the last minute (`hopthu.loopwatch`). A stall is reported,
-not counted as an error: the node still works, and its operators see it here and in the log."""
+not counted as an error: the node still works, and its operators see it here and in the log. So is
+whether spam scoring (rspamd) and malware scanning (clamd) are on, off or failing."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from hopthu import __version__
 from hopthu.loopwatch import LoopWatch
+from hopthu.protection.status import EngineStatus
 from hopthu.store import Store
 
 
@@ -23,7 +25,9 @@ def _blob_folder_writable(store: Store) -> None:
         os.fsync(handle.fileno())
 
 
-async def health(store: Store, loop: LoopWatch | None = None) -> dict[str, Any]:
+async def health(
+    store: Store, loop: LoopWatch | None = None, engines: EngineStatus | None = None
+) -> dict[str, Any]:
     checks: dict[str, Any] = {}
     started = time.perf_counter()
     try:
@@ -44,4 +48,11 @@ async def health(store: Store, loop: LoopWatch | None = None) -> dict[str, Any]:
     report: dict[str, Any] = {"status": status, "version": __version__, "store": checks}
     if loop is not None:
         report["loop"] = loop.report()
+    if engines is not None:
+        # Spam scoring and malware scanning: "on", "off" (not configured) or "failing" since the
+        # last failure. A failing engine does not stop the node (mail waits or goes unscanned, as
+        # `protection.on_failure` says): the node is "degraded", not in error.
+        report["protection"] = engines.report()
+        if status == "ok" and engines.failing:
+            report["status"] = "degraded"
     return report

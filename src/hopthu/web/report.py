@@ -1,6 +1,11 @@
 """Reporting spam or phishing (R11.2): the message goes to Junk, and a report goes to the helpdesk
 (`hotro@`) with the original attached, whole and unchanged, as message/rfc822.
 
+The message is also taught to rspamd as spam (its Bayes classifier learns from what people report),
+after the move and never in its way: with rspamd off or down the move and the report still happen.
+"Không phải thư rác" (not spam) is the other way: the person releases messages from Junk to the
+inbox (R13.1: what was filed as junk is never silently lost) and rspamd learns them as ham.
+
 The report is ordinary mail from the person who reports, through the same pipeline as anything they
 send from the webmail (channel "web", their identity). The move to Junk does not wait on it: if the
 report cannot be filed (no helpdesk mailbox, a refusal), the person is told so plainly and asked to
@@ -12,16 +17,18 @@ from __future__ import annotations
 import asyncio
 import email.policy
 import email.utils
+import logging
 import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.auth import Identity
 from hopthu.mail.headers import clean_text
+from hopthu.protection.engines import EngineError
 from hopthu.smtp.notices import HELPDESK
 from hopthu.smtp.pipeline import Incoming
 from hopthu.store import reading
@@ -34,8 +41,10 @@ from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, expired_form, page
 
 router = APIRouter()
+log = logging.getLogger("hopthu.web")
 
 INLINE_READ = 256 * 1024
+RELEASE_AT_ONCE = 200  # messages released (and learned) in one request: a page of the list and more
 _PLACEHOLDER = "HOPTHU-ORIGINAL-"  # stands for the original while the report is generated
 _COLUMNS = [
     message.c.subject,
@@ -174,6 +183,7 @@ async def report(
             (owner, mailbox_id), [uid], (owner, junk.id), quota=who.account.quota_bytes, move=True
         )
     problem = await _file(request, who, original, row, current)
+    await learn(services, original, spam=True)
     return page(
         request,
         "report.html",
@@ -186,3 +196,63 @@ async def report(
         problem=problem,
         helpdesk=f"{HELPDESK}@{services.settings.server.domain}",
     )
+
+
+async def learn(services: Any, original: bytes, *, spam: bool) -> bool:
+    """Teach rspamd this message (when it is configured); whether it learned. A failure is logged,
+    never shown as the person's problem: the move they asked for has already happened."""
+    rspamd = getattr(services, "rspamd", None)
+    if rspamd is None:
+        return False
+    try:
+        await asyncio.wait_for(
+            rspamd.learn(original, spam=spam), services.settings.protection.scan_timeout_seconds
+        )
+    except (EngineError, TimeoutError) as error:
+        log.warning("rspamd did not learn a reported message as %s: %s", "spam" if spam else "ham", error)
+        return False
+    return True
+
+
+async def _original(store: Any, row: Any) -> bytes:
+    if row.size <= INLINE_READ:
+        body = store.blobs.get(row.blob_hash)
+    else:
+        body = await asyncio.to_thread(store.blobs.get, row.blob_hash)
+    return (row.prefix or b"") + body
+
+
+@router.post("/thu/{mailbox_id}/khong-phai-thu-rac")
+async def not_spam(
+    request: Request,
+    mailbox_id: RowId,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    uid: Annotated[list[int] | None, Form()] = None,
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    """Move the chosen messages from Junk to the inbox and teach rspamd they are not spam."""
+    if not csrf_ok(request, csrf):
+        return expired_form(request, who)
+    services = request.app.state.services
+    store = services.store
+    current = await reachable(services, who.account.id, mailbox_id)
+    owner = current.account_id
+    if current.special_use != "\\Junk":
+        raise HTTPException(404)
+    uids = sorted({u for u in uid or [] if 1 <= u < 2**32})[:RELEASE_AT_ONCE]
+    if not uids:
+        return RedirectResponse(f"/thu/{mailbox_id}", status_code=303)
+    rows = await reading.rows(store.db, mailbox_id, uids, _COLUMNS)
+    inbox = special(await folders(store.mail, owner), None)
+    await store.mail.editor.copy(
+        (owner, mailbox_id),
+        [row.uid for row in rows],
+        (owner, inbox.id),
+        quota=who.account.quota_bytes,
+        move=True,
+    )
+    # The moved messages keep their stored bodies: read one at a time after the move, so the move
+    # never waits on rspamd and no more than one message is in memory.
+    for row in rows:
+        await learn(services, await _original(store, row), spam=False)
+    return RedirectResponse(f"/thu/{inbox.id}", status_code=303)

@@ -10,11 +10,12 @@ from hopthu.web.admin import (
     factor,
     home,
     jobs,
+    quarantine,
     reports,
     requests,
     tickets,
 )
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, jobs, dmarc):
+for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, quarantine, jobs, dmarc):
     router.include_router(part.router)

@@ -10,12 +10,20 @@ from fastapi.responses import HTMLResponse
 
 from hopthu.directory.statistics import overview
 from hopthu.policy.lifecycle import Status
-from hopthu.store.traffic import VIETNAM, per_day
+from hopthu.store.traffic import PROTECTION_KINDS, VIETNAM, per_day
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 
 router = APIRouter()
 AGENCY_BARS = 15
 DAYS = 30
+# What protection did over the same days (R9.3, R13.2), in the page's two languages.
+PROTECTION_LABELS = {
+    "spam_refused": ("Thư rác bị từ chối", "Spam refused"),
+    "spam_junk": ("Thư rác chuyển vào Thư rác", "Spam filed as junk"),
+    "malware_refused": ("Thư có mã độc bị từ chối", "Malware refused"),
+    "dangerous_refused": ("Thư có tệp nguy hiểm bị từ chối", "Dangerous files refused"),
+    "held_outbound": ("Thư gửi đi bị giữ lại", "Outgoing mail held"),
+}
 
 
 @router.get(PORTAL, response_class=HTMLResponse)
@@ -53,4 +61,8 @@ async def home(request: Request, admin: Annotated[Admin, Depends(administering)]
             for day, counts in days.items()
         ],
         blocked=sum(c["blocked"] for c in days.values()),
+        protection=[
+            (kind, PROTECTION_LABELS[kind], sum(c[kind] for c in days.values())) for kind in PROTECTION_KINDS
+        ],
+        engines=services.engines.report() if getattr(services, "engines", None) is not None else None,
     )
