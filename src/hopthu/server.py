@@ -114,6 +114,7 @@ class Server:
         self._http_task: asyncio.Task[None] | None = None
         self._outbound_task: asyncio.Task[None] | None = None
         self._traffic_task: asyncio.Task[None] | None = None
+        self._dmarc_task: asyncio.Task[None] | None = None
         self._jobs_task: asyncio.Task[None] | None = None
         self._loopwatch_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
@@ -204,6 +205,7 @@ class Server:
         pipeline.on_queued = self.outbound.wake
         self._outbound_task = asyncio.create_task(self.outbound.run())
         self._traffic_task = asyncio.create_task(pipeline.traffic.run())
+        self._dmarc_task = asyncio.create_task(pipeline.dmarc.run())
         self.services.scheduler = Scheduler(self.services)
         self._jobs_task = asyncio.create_task(self.services.scheduler.loop())
         tls = server_tls_context(settings)
@@ -284,7 +286,13 @@ class Server:
         if self.services is not None:
             await self.services.pipeline.auto_replies.wait()
             await self.services.pipeline.helpdesk.wait()
-        for task in (self._jobs_task, self._outbound_task, self._traffic_task, self._loopwatch_task):
+        for task in (
+            self._jobs_task,
+            self._outbound_task,
+            self._traffic_task,
+            self._dmarc_task,
+            self._loopwatch_task,
+        ):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)

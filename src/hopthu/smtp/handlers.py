@@ -216,7 +216,14 @@ class MxHandler:
         local = await self._lookup(envelope, address)
         if local is None:
             _, domain = self.router.split(address)
-            return replies.NO_SUCH_USER if self.router.is_local_domain(domain) else replies.RELAY_DENIED
+            if not self.router.is_local_domain(domain):
+                return replies.RELAY_DENIED
+            # DMARC aggregate reports about our domains are read by the server itself (pipeline).
+            return (
+                replies.RECIPIENT_OK
+                if address.lower() == self.pipeline.report_address
+                else replies.NO_SUCH_USER
+            )
         if not local.receives:  # R6.4: revoked and deleted mailboxes refuse; locked ones still receive
             return replies.MAILBOX_DISABLED
         if local.usage + _size_option(envelope.mail_options) > local.quota:

@@ -10,6 +10,7 @@ its sender gets a delivery status notification.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import logging
@@ -28,13 +29,15 @@ from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
-from hopthu.protection import doctext, trace
+from hopthu.protection import aggregate, doctext, trace
+from hopthu.protection.feedback import read_reports
 from hopthu.protection.inspector import Inspector, Subject
 from hopthu.protection.verdicts import Action, Inspection, Verdict
 from hopthu.smtp import replies
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
+from hopthu.smtp.dmarc import is_ours
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.helpdesk import HelpdeskIntake
@@ -44,6 +47,7 @@ from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import Verdict as AuthVerdict
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
+from hopthu.store.dmarc import DmarcTally, save_report
 from hopthu.store.maillog import MailLog
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
 from hopthu.store.traffic import Traffic
@@ -119,6 +123,7 @@ class Pipeline:
         self.mail_log: MailLog | None = MailLog(store.db)
         self.holding: Holding | None = None  # quarantine for outbound spam (R3.1)
         self.personal_rules: PersonalRules | None = None  # people's own block and allow lists
+        self.dmarc = DmarcTally(store.db, router.ctx.now)  # RFC 7489 aggregate data, flushed each minute
 
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message; the reply says what the client is told."""
@@ -163,6 +168,8 @@ class Pipeline:
         junk = False
         if incoming.channel != "system":
             inspection = record.inspection = await self.inspector.inspect(self._subject(incoming, record))
+            if record.auth is not None and inspection.action is not Action.TEMPFAIL:
+                self._tally_dmarc(incoming, record, inspection)  # a 451 is counted when it comes back
             refusal = await self._act_on(inspection, incoming, record, headers)
             if refusal is not None:
                 return refusal
@@ -176,6 +183,13 @@ class Pipeline:
                 f"<{incoming.identity.address}>\r\n".encode()
             )
         targets, addresses = await self._targets(incoming, junk=junk, author=record.author)
+        reports = incoming.channel == "mx" and any(self._is_report_address(r) for r in incoming.recipients)
+        if reports:
+            # The report address takes mail with or without a mailbox behind it (DMARC reports about
+            # our domains are read, not left to a person); a mailbox there keeps a copy as well.
+            targets = [
+                t for t in targets if not (isinstance(t, Remote) and self._is_report_address(t.recipient))
+            ]
         unknown = [
             target.recipient
             for target in targets
@@ -199,9 +213,15 @@ class Pipeline:
             )
             headers.insert(0, signature)
         record.prefix = b"".join(headers)
+        if reports and not junk:
+            await self._read_reports(data)
         try:
-            delivered = await self.store.mail.deliver(
-                data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
+            delivered = (
+                await self.store.mail.deliver(
+                    data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
+                )
+                if targets
+                else []
             )
         except StoreError:
             return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
@@ -240,6 +260,41 @@ class Pipeline:
         )
         await record.delivered(delivered, addresses)
         return Outcome(replies.QUEUED, delivered)
+
+    @property
+    def report_address(self) -> str:
+        """Where other receivers send their DMARC aggregate reports about our domains."""
+        return aggregate.report_address(self.settings)
+
+    def _is_report_address(self, address: str) -> bool:
+        return address.lower() == self.report_address
+
+    def _tally_dmarc(self, incoming: Incoming, record: _Record, inspection: Inspection) -> None:
+        """The message's DMARC evaluation, counted for the aggregate report to its author domain."""
+        assert record.auth is not None
+        if not self.settings.protection.dmarc_reports:
+            return
+        evaluation = aggregate.evaluation(
+            record.auth,
+            inspection,
+            client_ip=incoming.client_ip,
+            header=record.data[: record.parsed.header_end],
+        )
+        if evaluation is not None and not is_ours(evaluation.domain, self.router.domains):
+            self.dmarc.count(evaluation)
+
+    async def _read_reports(self, data: bytes) -> None:
+        """The aggregate reports attached to a message for the report address, kept for the portal
+        (read in a thread: decompressing and parsing a stranger's file is bounded CPU work)."""
+        try:
+            summaries, problems = await asyncio.to_thread(read_reports, data)
+            for summary in summaries:
+                await save_report(self.store.db, summary, self.router.ctx.now())
+        except Exception:
+            log.exception("a DMARC report could not be read")
+            return
+        for problem in problems:
+            log.info("a DMARC report was not read: %s", problem)
 
     async def deliver_released(
         self, incoming: Incoming, sender_account: int | None, prefix: bytes

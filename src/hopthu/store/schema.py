@@ -351,7 +351,31 @@ dmarc_tally = sa.Table(
     sa.Column("disposition", sa.String(12), primary_key=True),  # none | quarantine | reject
     sa.Column("dkim", sa.String(12), primary_key=True),  # pass | fail (aligned DKIM)
     sa.Column("spf", sa.String(12), primary_key=True),  # pass | fail (aligned SPF)
+    # The raw results the report's auth_results give (RFC 7489 Appendix C): the envelope's SPF
+    # domain and result, the first DKIM signature's (the aligned passing one when there is one).
+    sa.Column("spf_domain", sa.String(255), primary_key=True),
+    sa.Column("spf_result", sa.String(12), primary_key=True),
+    sa.Column("dkim_domain", sa.String(255), primary_key=True),
+    sa.Column("dkim_result", sa.String(12), primary_key=True),
+    # ARC (RFC 8617) as rspamd judged mail a list or forwarder passed on: allow | reject | invalid |
+    # dnsfail | none; "" when the message was not forwarded or nothing judged its chain.
+    sa.Column("arc", sa.String(12), primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# The aggregate reports we sent (or could not), one per day and domain: the daily job's memory, so a
+# run again never sends the same report twice, and the portal's list of the last ones.
+dmarc_sent = sa.Table(
+    "dmarc_sent",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("sent_at", Timestamp, nullable=False, index=True),
+    sa.Column("report_id", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | too_large | unverified | dns_error
+    sa.Column("recipients", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("records", sa.Integer, nullable=False, server_default="0"),
 )
 
 # Aggregate reports other receivers sent about our domains, summarised for the portal.

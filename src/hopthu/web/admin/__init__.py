@@ -6,6 +6,7 @@ from hopthu.web.admin import (
     accounts,
     agencies,
     auditlog,
+    dmarc,
     factor,
     home,
     jobs,
@@ -16,5 +17,5 @@ from hopthu.web.admin import (
 )
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, quarantine, jobs):
+for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, quarantine, jobs, dmarc):
     router.include_router(part.router)
