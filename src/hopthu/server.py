@@ -259,6 +259,8 @@ class Server:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         if self.services is not None:
+            if self.services.pipeline.mail_log is not None:
+                await self.services.pipeline.mail_log.close()  # the refused messages' last entries
             await self.services.store.close()
 
     def handle_signals(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.jobs import rules
+from hopthu.jobs import maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.store.schema import job_run
 
@@ -73,6 +73,13 @@ JOBS = (
         rules.statistics,
     ),
     Job("backup", "Sao lưu hằng ngày (9.2)", "Daily backup (R9.2)", DAY, rules.backup),
+    Job(
+        "maillog",
+        "Xóa nhật ký thư quá hạn lưu (13.1)",
+        "Purging the mail log past its keeping (R13.1)",
+        DAY,
+        maillog.purge,
+    ),
 )
 
 
