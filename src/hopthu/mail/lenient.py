@@ -34,7 +34,6 @@ class _AddressParser:
     def _full(self) -> bool:
         return len(self.addrs) >= self.limit
 
-
     def _reset(self) -> None:
         self.name: bytes | None = None
         self.route: bytes | None = None
