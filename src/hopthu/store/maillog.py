@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import datetime as dt
+import io
 import json
 import logging
 from collections.abc import Iterable, Sequence
@@ -87,10 +88,16 @@ def unpack(blob: bytes | None) -> dict[str, Any]:
     if decompressor is None:
         return {}
     try:
-        return json.loads(decompressor.decompress(bytes(blob[1:]), max_output_size=MAX_DETAILS))
+        # Read through a stream, at most one byte past the bound: a frame's declared size is not trusted.
+        with decompressor.stream_reader(io.BytesIO(bytes(blob[1:]))) as reader:
+            text = reader.read(MAX_DETAILS + 1)
+        if len(text) > MAX_DETAILS:
+            raise ValueError("larger than a document can be")
+        document = json.loads(text)
     except (zstandard.ZstdError, ValueError):
         log.warning("a mail log document could not be read")
         return {}
+    return document if isinstance(document, dict) else {}
 
 
 @dataclass

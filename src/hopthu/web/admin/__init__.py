@@ -2,8 +2,19 @@
 
 from fastapi import APIRouter
 
-from hopthu.web.admin import accounts, agencies, auditlog, factor, home, jobs, reports, requests, tickets
+from hopthu.web.admin import (
+    accounts,
+    agencies,
+    auditlog,
+    factor,
+    home,
+    jobs,
+    maillog,
+    reports,
+    requests,
+    tickets,
+)
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, jobs):
+for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, maillog, jobs):
     router.include_router(part.router)
