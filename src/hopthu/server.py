@@ -299,6 +299,8 @@ class Server:
         if self.services is not None:
             if self.services.rspamd is not None:
                 await self.services.rspamd.close()
+            if self.services.pipeline.mail_log is not None:
+                await self.services.pipeline.mail_log.close()  # the refused messages' last entries
             await self.services.store.close()
 
     def handle_signals(self) -> None:

@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.jobs import dmarc, rules
+from hopthu.jobs import dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.store.schema import job_run
 
@@ -86,6 +86,13 @@ JOBS = (
         "DMARC aggregate reports to the domains that mailed us (RFC 7489)",
         DAY,
         dmarc.aggregate_reports,
+    ),
+    Job(
+        "maillog",
+        "Xóa nhật ký thư quá hạn lưu (13.1)",
+        "Purging the mail log past its keeping (R13.1)",
+        DAY,
+        maillog.purge,
     ),
 )
 

@@ -48,7 +48,7 @@ from hopthu.smtp.verify import Verdict as AuthVerdict
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
 from hopthu.store.dmarc import DmarcTally, save_report
-from hopthu.store.maillog import MailLog
+from hopthu.store.maillog import LogEntry, MailLog
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
 from hopthu.store.traffic import Traffic
 from hopthu.text import ascii_text
@@ -218,13 +218,20 @@ class Pipeline:
         try:
             delivered = (
                 await self.store.mail.deliver(
-                    data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
+                    data,
+                    parsed,
+                    targets,
+                    internal_date=incoming.received_at,
+                    prefix=record.prefix,
+                    log=record.for_delivery([addresses.get(id(target), "") for target in targets]),
                 )
                 if targets
                 else []
             )
         except StoreError:
             return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
+        if not targets:  # only the DMARC report address, which has no mailbox: read, not stored
+            await record.settled("read")
         if any(d.queue_id is not None for d in delivered):
             self.on_queued()
         refused = [d for d in delivered if d.refused]
@@ -258,7 +265,6 @@ class Pipeline:
         self.helpdesk.after_delivery(
             delivered, parsed.envelope, parsed.subject, incoming.mail_from, _author(data[: parsed.header_end])
         )
-        await record.delivered(delivered, addresses)
         return Outcome(replies.QUEUED, delivered)
 
     @property
@@ -318,7 +324,12 @@ class Pipeline:
         record.prefix = b"".join(headers)
         try:
             delivered = await self.store.mail.deliver(
-                data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
+                data,
+                parsed,
+                targets,
+                internal_date=incoming.received_at,
+                prefix=record.prefix,
+                log=record.for_delivery([addresses.get(id(target), "") for target in targets]),
             )
         except StoreError:
             return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
@@ -329,7 +340,6 @@ class Pipeline:
         )
         if sender_account is not None:
             await self.traffic.sent(sender_account)
-        await record.delivered(delivered, addresses)
         return Outcome(replies.QUEUED, delivered)
 
     def _subject(self, incoming: Incoming, record: _Record) -> Subject:
@@ -546,28 +556,32 @@ class _Record:
 
     async def refused(self, reply: Reply, verdict: str, *, outcome: str | None = None) -> Outcome:
         code = reply.code
-        await self._write(
-            outcome or ("tempfail" if 400 <= code < 500 else "refused"), verdict, str(reply), {}
-        )
+        await self._write(outcome or ("tempfail" if 400 <= code < 500 else "refused"), verdict, str(reply))
         return Outcome(reply)
 
-    async def delivered(self, delivered: list[Delivered], addresses: dict[int, str]) -> None:
-        fates: dict[str, str] = {}
-        for d in delivered:
-            address = addresses.get(id(d.target), "")
-            if d.refused:
-                fates[address] = d.refused
-            elif isinstance(d.target, Remote):
-                fates[address] = "queued"
-            else:
-                fates[address] = "junk" if d.target.mailbox == JUNK else "inbox"
-        outcome = "junk" if fates and all(f == "junk" for f in fates.values()) else "delivered"
-        await self._write(outcome, None, "", fates)
+    async def settled(self, outcome: str) -> None:
+        """A message accepted without a delivery to write its entry (e.g. a DMARC report read)."""
+        await self._write(outcome, None, "")
 
-    async def _write(self, outcome: str, verdict: str | None, reply: str, fates: dict[str, str]) -> None:
+    def for_delivery(self, reached: list[str]) -> LogEntry | None:
+        """The entry the delivery's own transaction settles and writes (`MailStore.deliver(log=)`)."""
+        if self.pipeline.mail_log is None:
+            return None
+        entry = self._entry("delivered", None, "")
+        entry.reached = reached
+        return entry
+
+    async def _write(self, outcome: str, verdict: str | None, reply: str) -> None:
         pipeline, incoming = self.pipeline, self.incoming
         if pipeline.mail_log is None:
             return
+        try:
+            await pipeline.mail_log.record(self._entry(outcome, verdict, reply))
+        except Exception:
+            log.exception("mail log entry not written (%s from %s)", outcome, incoming.mail_from)
+
+    def _entry(self, outcome: str, verdict: str | None, reply: str) -> LogEntry:
+        pipeline, incoming = self.pipeline, self.incoming
         auth = None
         if self.auth is not None:
             auth = {
@@ -577,7 +591,7 @@ class _Record:
                 "dmarc_domain": self.auth.dmarc.from_domain,
                 "dmarc_policy": self.auth.dmarc.policy,
             }
-        record = trace.entry(
+        return trace.entry(
             at=incoming.received_at or pipeline.router.ctx.now(),
             channel=incoming.channel,
             client_ip=incoming.client_ip,
@@ -594,12 +608,6 @@ class _Record:
             account_id=incoming.identity.account_id if incoming.identity is not None else None,
             reply=reply,
         )
-        if fates:
-            record.details["fates"] = fates
-        try:
-            await pipeline.mail_log.record(record)
-        except Exception:
-            log.exception("mail log entry not written (%s from %s)", outcome, incoming.mail_from)
 
 
 _REFUSALS = {

@@ -303,6 +303,20 @@ mail_log = sa.Table(
     sa.Index("ix_mail_log_mail_from", "mail_from"),
 )
 
+# What became of a logged message afterwards: the remote server took it, deferred or bounced it (the
+# outbound queue), an operator released or deleted it from quarantine. Few rows: most messages have
+# none. Purged with their entry.
+mail_log_event = sa.Table(
+    "mail_log_event",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("log_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # sent | deferred | bounced | released | ...
+    sa.Column("actor", sa.String(320), nullable=False, server_default=""),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+)
+
 # Messages held for an operator (outbound over `protection.hold_score`): the body stays in the blob
 # store (its reference counted, as for a queue item) until the message is released or deleted.
 quarantine = sa.Table(
@@ -495,5 +509,6 @@ queue_item = sa.Table(
     sa.Column("delay_notified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("mail_log_id", sa.BigInteger, nullable=True),  # the message's mail log entry (R13.1)
     sa.Index("ix_queue_item_status_next_attempt_at", "status", "next_attempt_at"),
 )

@@ -10,6 +10,7 @@ from hopthu.web.admin import (
     factor,
     home,
     jobs,
+    maillog,
     quarantine,
     reports,
     requests,
@@ -17,5 +18,19 @@ from hopthu.web.admin import (
 )
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, quarantine, jobs, dmarc):
+PARTS = (
+    factor,
+    home,
+    agencies,
+    accounts,
+    requests,
+    tickets,
+    reports,
+    auditlog,
+    maillog,
+    quarantine,
+    jobs,
+    dmarc,
+)
+for part in PARTS:
     router.include_router(part.router)

@@ -45,6 +45,19 @@ def upgrade() -> None:
     op.create_index("ix_mail_log_message_id", "mail_log", ["message_id"])
     op.create_index("ix_mail_log_mail_from", "mail_log", ["mail_from"])
     op.create_table(
+        "mail_log_event",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("log_id", sa.BigInteger(), nullable=False),
+        sa.Column("at", Timestamp, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("actor", sa.String(320), server_default="", nullable=False),
+        sa.Column("detail", sa.String(500), server_default="", nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_log_event")),
+    )
+    op.create_index(op.f("ix_mail_log_event_log_id"), "mail_log_event", ["log_id"])
+    with op.batch_alter_table("queue_item") as batch:
+        batch.add_column(sa.Column("mail_log_id", sa.BigInteger(), nullable=True))
+    op.create_table(
         "quarantine",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("held_at", Timestamp, nullable=False),
@@ -144,8 +157,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("dmarc_report", "dmarc_sent", "dmarc_tally", "sender_rule", "quarantine", "mail_log"):
+    tables = (
+        "dmarc_report",
+        "dmarc_sent",
+        "dmarc_tally",
+        "sender_rule",
+        "quarantine",
+        "mail_log_event",
+        "mail_log",
+    )
+    for table in tables:
         op.drop_table(table)
+    with op.batch_alter_table("queue_item") as batch:
+        batch.drop_column("mail_log_id")
     with op.batch_alter_table("traffic_day") as batch:
         for name in COUNTERS:
             batch.drop_column(name)
