@@ -204,14 +204,7 @@ class Pipeline:
         leaving = any(isinstance(target, Remote) for target in targets)
         if incoming.channel != "mx" and leaving and self.dkim_key is not None:
             # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
-            # Signed as it will be relayed: the MX client folds lines over 998 octets (smtp.linefold).
-            signature = sign(
-                fold_long_lines(b"".join(headers) + data),
-                selector=self.settings.smtp.dkim_selector,
-                domain=self.settings.server.domain,
-                key_pem=self.dkim_key,
-            )
-            headers.insert(0, signature)
+            headers.insert(0, self._signature(b"".join(headers) + data))
         record.prefix = b"".join(headers)
         if reports and not junk:
             await self._read_reports(data)
@@ -314,13 +307,7 @@ class Pipeline:
         targets, addresses = await self._targets(incoming, author=record.author, sender=sender_account)
         headers = [prefix]
         if any(isinstance(target, Remote) for target in targets) and self.dkim_key is not None:
-            signature = sign(
-                fold_long_lines(prefix + data),
-                selector=self.settings.smtp.dkim_selector,
-                domain=self.settings.server.domain,
-                key_pem=self.dkim_key,
-            )
-            headers.insert(0, signature)
+            headers.insert(0, self._signature(prefix + data))
         record.prefix = b"".join(headers)
         try:
             delivered = await self.store.mail.deliver(
@@ -341,6 +328,17 @@ class Pipeline:
         if sender_account is not None:
             await self.traffic.sent(sender_account)
         return Outcome(replies.QUEUED, delivered)
+
+    def _signature(self, message: bytes) -> bytes:
+        """The DKIM-Signature of mail that leaves, signed as it will be relayed: the MX client folds
+        lines over 998 octets (smtp.linefold)."""
+        assert self.dkim_key is not None
+        return sign(
+            fold_long_lines(message),
+            selector=self.settings.smtp.dkim_selector,
+            domain=self.settings.server.domain,
+            key_pem=self.dkim_key,
+        )
 
     def _subject(self, incoming: Incoming, record: _Record) -> Subject:
         return Subject(
