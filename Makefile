@@ -21,6 +21,7 @@ run: $(STAMP)
 	$(BIN)/hopthu --data $(DATA) serve
 
 test: $(STAMP)
+	.ci/system-packages
 	$(BIN)/ruff check src tests bench fuzz
 	$(BIN)/pytest -q -n auto
 
