@@ -6,18 +6,25 @@ of CIRCULAR bytes to M mailboxes (stored once). Durable as in production: blob f
 commit with synchronous=FULL (SQLite) or fsync on (PostgreSQL), before a delivery returns.
 
     python bench/deliver.py [--messages 2000] [--size 4096] [--concurrency 20] [--recipients 1000]
-                            [--backend sqlite,postgresql]
+                            [--mail-log together] [--backend sqlite,postgresql]
+
+`--mail-log` writes each message's mail log entry (R13.1) as the pipeline does, in the delivery's own
+transaction (`together`), or as a write transaction of its own after it (`separate`, the cost the
+first way saves), or not at all (`none`).
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
 import shutil
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
+import sqlalchemy as sa
 from common import circular, disk, fresh_pg, pg_size, run_per_backend
 
 from hopthu.config import Settings, StoreSettings
@@ -25,8 +32,11 @@ from hopthu.directory.context import DirectoryContext
 from hopthu.directory.people import PersonRow
 from hopthu.directory.service import Directory
 from hopthu.mail import canonical, parse
+from hopthu.protection import trace
 from hopthu.store import Store
+from hopthu.store.maillog import LogEntry
 from hopthu.store.mailstore import Target
+from hopthu.store.schema import mail_log
 
 FAMILIES = ["Nguyễn", "Trần", "Lê", "Phạm", "Huỳnh", "Võ", "Đặng", "Bùi", "Đỗ", "Hồ"]
 MIDDLES = ["Văn", "Thị", "Minh", "Ngọc", "Hữu", "Thanh", "Quốc", "Thị Kim"]
@@ -67,6 +77,27 @@ def message(number: int, size: int) -> bytes:
     return canonical(head + line * max(1, (size - len(head)) // len(line)))
 
 
+def log_entry(data: bytes, parsed: Any, recipient: str) -> LogEntry:
+    """The entry the pipeline would make of a message from a neighbouring city's server."""
+    made = trace.entry(
+        at=dt.datetime.now(dt.UTC),
+        channel="mx",
+        client_ip="203.162.10.5",
+        helo="mail.haugiang.gov.vn",
+        mail_from="nvminh@haugiang.gov.vn",
+        recipients=[recipient],
+        data=data,
+        parsed=parsed,
+        prefix=b"Received: from mail.haugiang.gov.vn ([203.162.10.5])\r\n\tby mx.cantho.gov.vn (Hop Thu) "
+        b"with ESMTPS id 5f2a9c31d0e4;\r\n\tMon, 02 Mar 2026 08:30:01 +0700\r\n",
+        inspection=None,
+        auth={"spf": "pass", "dkim": ["pass"], "dmarc": "pass", "dmarc_domain": "haugiang.gov.vn"},
+        outcome="delivered",
+    )
+    made.reached = [recipient]
+    return made
+
+
 def people(count: int) -> list[PersonRow]:
     rows = []
     for n in range(count):
@@ -103,7 +134,15 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         async def deliverer() -> None:
             while queue:
                 number, data = queue.pop()
-                await store.mail.deliver(data, parse(data), [targets[number % args.recipients]])
+                parsed, target = parse(data), targets[number % args.recipients]
+                entry = log_entry(data, parsed, f"{accounts[number % args.recipients].local}@cantho.gov.vn")
+                if args.mail_log == "together":
+                    await store.mail.deliver(data, parsed, [target], log=entry)
+                    continue
+                delivered = await store.mail.deliver(data, parsed, [target])
+                if args.mail_log == "separate":
+                    async with store.db.write() as conn:
+                        await conn.execute(sa.insert(mail_log).values(entry.settle(delivered)))
 
         started = time.perf_counter()
         await asyncio.gather(*[deliverer() for _ in range(args.concurrency)])
@@ -111,7 +150,8 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         after = disk(folder) + await pg_size(store.db.url)
         print(
             f"{backend:10} {args.messages} × {args.size} B, {args.concurrency} concurrent, "
-            f"{args.recipients} mailboxes: {args.messages / elapsed:8.1f} messages/s, "
+            f"{args.recipients} mailboxes, mail log {args.mail_log}: "
+            f"{args.messages / elapsed:8.1f} messages/s, "
             f"{(after - before) / args.messages:8.0f} bytes on disk per message"
         )
 
@@ -139,6 +179,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--concurrency", type=int, default=20)
     parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--mail-log", choices=("none", "separate", "together"), default="together")
 
 
 def main() -> None:

@@ -278,7 +278,9 @@ class ProtectionSettings:
     # R13.1 (Nghị định 91/2020): days every message's envelope and identifying headers are kept.
     mail_log_days: int = 180
     # RFC 7489 aggregate reports: sent daily to the domains whose mail we judged, from this address
-    # (empty: dmarc-reports@<domain>); reports about our domains are read from what reaches it.
+    # (empty: dmarc-reports@<domain>); reports about our domains are read from what reaches it. The MX
+    # takes this address whether or not a mailbox has it (a mailbox there keeps a copy of each report).
+    # `dmarc_reports = false` neither counts nor sends; received reports are still read.
     dmarc_reports: bool = True
     dmarc_report_address: str = ""
 

@@ -31,6 +31,7 @@ from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.protection.inspector import Inspector
+from hopthu.protection.quarantine import Quarantine
 from hopthu.protection.rspamd import Rspamd
 from hopthu.protection.status import EngineStatus
 from hopthu.protection.wiring import build as protection_engines
@@ -44,6 +45,7 @@ from hopthu.smtp.listeners import server_tls_context, smtp_connection_limits, st
 from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
+from hopthu.store.quarantine import QuarantineStore
 from hopthu.web.app import create_app
 from hopthu.web.connlimit import limited_http_protocol
 from hopthu.web.sessions import WebSessions
@@ -68,6 +70,7 @@ class Services:
     # whether each engine is on, off or failing (/healthz, the portal).
     rspamd: Rspamd | None = None
     engines: EngineStatus | None = None
+    quarantine: Quarantine | None = None  # outbound spam held for the operators (R3.1)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):
@@ -111,6 +114,7 @@ class Server:
         self._http_task: asyncio.Task[None] | None = None
         self._outbound_task: asyncio.Task[None] | None = None
         self._traffic_task: asyncio.Task[None] | None = None
+        self._dmarc_task: asyncio.Task[None] | None = None
         self._jobs_task: asyncio.Task[None] | None = None
         self._loopwatch_task: asyncio.Task[None] | None = None
         self.stopping = asyncio.Event()
@@ -148,12 +152,18 @@ class Server:
                 lambda: directory.roles.holders("operator"), pipeline.tell, settings.hostname
             ),
         )
+        # The city's lists for the inspector, each person's for delivery; outbound spam is held.
+        pipeline.inspector.rules = directory.sender_rules
+        pipeline.personal_rules = directory.sender_rules
+        quarantine = Quarantine(QuarantineStore(store.db, store.blobs, ctx.now), directory, pipeline)
+        pipeline.holding = quarantine
         authenticator = Authenticator(ctx, tell=pipeline.tell)
         await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock)
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
         self.services.rspamd = rspamd
         self.services.engines = engines
+        self.services.quarantine = quarantine
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
@@ -195,6 +205,7 @@ class Server:
         pipeline.on_queued = self.outbound.wake
         self._outbound_task = asyncio.create_task(self.outbound.run())
         self._traffic_task = asyncio.create_task(pipeline.traffic.run())
+        self._dmarc_task = asyncio.create_task(pipeline.dmarc.run())
         self.services.scheduler = Scheduler(self.services)
         self._jobs_task = asyncio.create_task(self.services.scheduler.loop())
         tls = server_tls_context(settings)
@@ -275,13 +286,21 @@ class Server:
         if self.services is not None:
             await self.services.pipeline.auto_replies.wait()
             await self.services.pipeline.helpdesk.wait()
-        for task in (self._jobs_task, self._outbound_task, self._traffic_task, self._loopwatch_task):
+        for task in (
+            self._jobs_task,
+            self._outbound_task,
+            self._traffic_task,
+            self._dmarc_task,
+            self._loopwatch_task,
+        ):
             if task is not None:
                 task.cancel()
                 await asyncio.gather(task, return_exceptions=True)
         if self.services is not None:
             if self.services.rspamd is not None:
                 await self.services.rspamd.close()
+            if self.services.pipeline.mail_log is not None:
+                await self.services.pipeline.mail_log.close()  # the refused messages' last entries
             await self.services.store.close()
 
     def handle_signals(self) -> None:

@@ -15,7 +15,8 @@ def test_jobs_run_and_list(cli: Cli) -> None:
     cli.init()
     done = cli("jobs", "run", "all", "--json")
     assert done.code == 0, done.err
-    jobs = ["passwords", "inactivity", "quota", "retention", "blobs", "statistics", "backup"]
+    jobs = ["passwords", "inactivity", "quota", "retention", "blobs", "statistics", "quarantine", "backup"]
+    jobs += ["dmarc", "maillog"]
     assert [r["job"] for r in done.json()] == jobs
     assert all(r["status"] == "ok" for r in done.json())
     listed = cli("jobs", "list", "--json").json()

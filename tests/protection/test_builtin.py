@@ -70,8 +70,9 @@ async def test_r13_2_listed_client_refused_at_data_and_logged(mailserver: MailSe
         assert outcome.reply.code == code, outcome.reply
         if code == 550:
             assert outcome.reply.status == "5.7.1" and "zen.spamhaus.org" in outcome.reply.text
+    await pipeline.mail_log.flush()  # refused messages' entries are written each second
     rows = await mailserver.services.store.db.all(
-        sa.text("SELECT client_ip, verdict, outcome FROM mail_log ORDER BY id")
+        sa.text("SELECT client_ip, verdict, outcome FROM mail_log ORDER BY client_ip")
     )
     assert [tuple(row) for row in rows] == [
         (LISTED_IP, "dnsbl", "refused"),

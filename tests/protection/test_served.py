@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import email
 import imaplib
 import smtplib
+import sqlite3
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -170,3 +172,34 @@ def test_on_failure_accept_delivers_marked_unscanned(
     assert code == 250
     inbox = folder(served, minh, "INBOX")
     assert len(inbox) == 1 and b"X-HopThu-Scan: unscanned (rspamd failed)" in inbox[0]
+
+
+def test_r3_1_spam_sent_by_a_hijacked_account_is_held_the_account_locked_operators_told(
+    start: Callable[..., Served], engines: Engines, dns_env: dict[str, str], tmp_path: Path, database_url: str
+) -> None:
+    cli = Cli(tmp_path / "data", database_url)
+    admin, admin_password = operator(cli)
+    served = start({**dns_env, **engines.env()})
+    minh, lan = served.account(), served.account("Lan", "Trần", "Thị")
+    data = (
+        f"From: {minh}@{DOMAIN}\r\nTo: {lan}@{DOMAIN}\r\nSubject: Khuyen mai\r\nMessage-ID: <held@x>\r\n"
+        f"MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nMua ngay. {JUNK_MARKER}\r\n"
+    ).encode()
+    with smtplib.SMTP_SSL("127.0.0.1", served.port("submissions"), context=client_tls(), timeout=60) as smtp:
+        smtp.login(minh, PASSWORD)
+        with pytest.raises(smtplib.SMTPDataError) as held:
+            smtp.sendmail(f"{minh}@{DOMAIN}", [f"{lan}@{DOMAIN}"], data)
+    assert held.value.smtp_code == 550 and held.value.smtp_error.startswith(b"5.7.1")
+    assert folder(served, lan, "INBOX") == []  # held, not delivered
+    with (
+        smtplib.SMTP_SSL("127.0.0.1", served.port("submissions"), context=client_tls(), timeout=60) as smtp,
+        pytest.raises(smtplib.SMTPAuthenticationError),
+    ):
+        smtp.login(minh, PASSWORD)  # R3.1: the account is locked
+    inbox = folder(served, admin, "INBOX", admin_password)
+    told = [m for m in inbox if b"was held" in (email.message_from_bytes(m).get_payload(decode=True) or b"")]
+    assert len(told) == 1
+    with sqlite3.connect(tmp_path / "data" / "hopthu.db") as db:
+        rows = db.execute("SELECT status, verdict, score >= 10 FROM quarantine").fetchall()
+        logged = db.execute("SELECT outcome FROM mail_log WHERE message_id LIKE '%held@x%'").fetchall()
+    assert rows == [("held", "spam", 1)] and logged == [("held",)]

@@ -1,11 +1,12 @@
-"""Mail counted per day and agency (R9.3): counted in memory, added to the table on flush (twice
-adds up, never replaces), read back per day with the days without mail as zeros, on both backends."""
+"""Mail counted per day and agency (R9.3, and protection's counts for R13.2): counted in memory,
+added to the table on flush (twice adds up, never replaces), read back per day with the days without
+mail as zeros, on both backends."""
 
 import datetime as dt
 
 from hopthu.directory.people import PersonRow
 from hopthu.directory.service import Directory
-from hopthu.store.traffic import Traffic, per_day
+from hopthu.store.traffic import PROTECTION_KINDS, Traffic, per_day
 from tests.conftest import Clock
 
 
@@ -20,6 +21,9 @@ async def test_counts_add_up_per_day_and_agency(directory: Directory, clock: Clo
     await traffic.received([minh, hoa])
     await traffic.sent(minh)
     traffic.blocked()
+    await traffic.protection("malware_refused", [minh, hoa])  # one message, two agencies concerned
+    await traffic.protection("spam_junk", [minh])
+    await traffic.protection("held_outbound", [])  # nobody known: outside the city's agencies
     await traffic.flush()
     await traffic.received([minh])
     await traffic.flush()
@@ -30,11 +34,27 @@ async def test_counts_add_up_per_day_and_agency(directory: Directory, clock: Clo
 
     first = clock().date() - dt.timedelta(days=1)
     days = await per_day(db, first - dt.timedelta(days=1), clock().date())
+    none = dict.fromkeys(PROTECTION_KINDS, 0)
     assert list(days.values()) == [
-        {"received": 0, "sent": 0, "blocked": 0},
-        {"received": 3, "sent": 1, "blocked": 1},
-        {"received": 0, "sent": 1, "blocked": 0},
+        {"received": 0, "sent": 0, "blocked": 0, **none},
+        {
+            "received": 3,
+            "sent": 1,
+            "blocked": 1,
+            **none,
+            "malware_refused": 2,
+            "spam_junk": 1,
+            "held_outbound": 1,
+        },
+        {"received": 0, "sent": 1, "blocked": 0, **none},
     ]
     sonv = (await directory.agencies.get("sonv")).id
     mine = await per_day(db, first, first, {sonv})
-    assert mine[first] == {"received": 2, "sent": 1, "blocked": 0}
+    assert mine[first] == {
+        "received": 2,
+        "sent": 1,
+        "blocked": 0,
+        **none,
+        "malware_refused": 1,
+        "spam_junk": 1,
+    }

@@ -116,7 +116,7 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     with pytest.raises(Exception, match=r"must|phải"):  # R5.2: the temporary password must be changed
         portal.run(portal.services.authenticator.sign_in("lvbinh", temporary, source="t", protocol="web"))
     portal.run(accounts.change_password("lvbinh", temporary, "Moi#Matkhau2026"))
-    page.get_by_role("link", name="Nhật ký").click()
+    page.get_by_role("link", name="Nhật ký", exact=True).click()
     page.get_by_label("Đối tượng (địa chỉ, mã)").fill("lvbinh")
     page.get_by_role("button", name="Lọc").click()
     expect(page.locator("table.history")).to_contain_text("account.password_reset")
@@ -164,7 +164,7 @@ def test_agency_manager_sees_only_their_agency(portal: RunningServer, page, site
     expect(page.locator("table.agencies")).not_to_contain_text("Sở Y tế")
     assert page.goto("/quan-tri/co-quan/soyt").status == 403
     assert page.goto("/quan-tri/nhat-ky").status == 403  # the audit log is the operator's
-    assert page.get_by_role("link", name="Nhật ký").count() == 0
+    assert page.get_by_role("link", name="Nhật ký", exact=True).count() == 0
 
 
 def test_people_without_a_role_are_refused(portal: RunningServer, page) -> None:

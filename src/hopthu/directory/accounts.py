@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import logging
 from collections.abc import Collection, Set
 from dataclasses import dataclass
 
@@ -22,6 +23,8 @@ from hopthu.policy import authority, lifecycle, naming, passwords, quota
 from hopthu.security.passwords import hash_password, hash_temporary, temporary_password
 from hopthu.store.events import rights_changed
 from hopthu.store.schema import account, agency, alias, mail_usage, role_grant
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -336,6 +339,25 @@ class AccountService:
         # After the commit: open sessions (IMAP IDLE included) re-check this account's status now.
         self.ctx.store.events.publish(rights_changed(found.id))
         return updated
+
+    async def lock_for_spam(self, local: str, note: str) -> bool:
+        """R3.1, R6.4a: an account that starts sending spam (far over its sending limit, or mail
+        held in quarantine) is presumed hijacked and locked by the system. The one way every
+        channel locks for this; False when it was not active (already locked by a parallel
+        session or request: the lock is what matters)."""
+        try:
+            await self.change_status(
+                local,
+                lifecycle.Action.LOCK,
+                reason=lifecycle.Reason.VIOLATION.value,
+                ref=None,
+                actor="system",
+                note=note,
+            )
+        except HopThuError:
+            log.info("account %s not locked for spam: not active", local)
+            return False
+        return True
 
     async def transfer(
         self, address: str, agency_code: str, *, rank: int | None, reason: str, ref: str | None, actor: str

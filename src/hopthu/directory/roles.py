@@ -148,3 +148,32 @@ class RoleService:
                 target=local,
                 details={"role": role, "agency": agency_code},
             )
+
+    async def operators(self) -> list[str]:
+        """The local parts of the operator's administrators whose mailboxes are active (those told
+        of what the system did on its own: a message held, an account locked)."""
+        return [address.rsplit("@", 1)[0] for address in await self.holders("operator")]
+
+    async def managers_of(self, account_id: int) -> list[str]:
+        """The active mailbox managers of an account's agency and of every agency above it."""
+        db = self.ctx.store.db
+        parents = dict(await db.all(sa.select(agency.c.id, agency.c.parent_id)))
+        home = await db.all(sa.select(account.c.agency_id).where(account.c.id == account_id))
+        chain: list[int] = []
+        node = home[0][0] if home else None
+        while node is not None and node not in chain:
+            chain.append(node)
+            node = parents.get(node)
+        if not chain:
+            return []
+        rows = await db.all(
+            sa.select(account.c.local)
+            .select_from(role_grant.join(account, account.c.id == role_grant.c.account_id))
+            .where(
+                role_grant.c.role == "agency_manager",
+                role_grant.c.agency_id.in_(chain),
+                account.c.status == "active",
+            )
+            .order_by(account.c.local)
+        )
+        return list(dict.fromkeys(local for (local,) in rows))

@@ -14,6 +14,7 @@ from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.reorganisation import Reorganisation
 from hopthu.directory.requests import RequestService
 from hopthu.directory.roles import RoleService
+from hopthu.directory.senderrules import SenderRuleService
 
 
 class Directory:
@@ -30,3 +31,4 @@ class Directory:
         self.factors = AdminFactors(ctx)
         self.reorganisation = Reorganisation(ctx)
         self.api_tokens = ApiTokens(ctx)
+        self.sender_rules = SenderRuleService(ctx)

@@ -13,6 +13,8 @@ returns its counts for the operators' page.
   becomes deleted. After the quarantine (1 year) a deleted address may be given to someone else.
 - `blobs`: message bodies no message refers to any more (after a grace period) leave the disk.
 - `statistics` (R9.3): each day's picture of the mailboxes per agency, for the periodic reports.
+- `quarantine` (R3.1): held outbound mail no operator decided on within `protection.quarantine_days`
+  is deleted (audited, its body's reference given back), and decisions older than that forgotten.
 - `backup` (R9.2): a backup a day into `backup.dir` when it is set, keeping `backup.keep` of them.
 """
 
@@ -31,7 +33,9 @@ from hopthu.jobs.notices import Notices
 from hopthu.policy import lifecycle, passwords
 from hopthu.policy.dates import VIETNAM
 from hopthu.policy.quota import format_size
+from hopthu.protection.quarantine import Quarantine
 from hopthu.reports.gather import mailbox_states
+from hopthu.store.quarantine import QuarantineStore
 from hopthu.store.schema import (
     account,
     agency,
@@ -270,6 +274,19 @@ async def _release_addresses(ctx: JobContext) -> int:
 async def blobs(ctx: JobContext) -> dict[str, int]:
     """Bodies no message has referred to for the grace period are deleted from the blob folder."""
     return {"freed": await ctx.services.store.mail.collect_garbage()}
+
+
+async def quarantine(ctx: JobContext) -> dict[str, int]:
+    """Held messages past `protection.quarantine_days` are deleted (`protection.quarantine`)."""
+    held = getattr(ctx.services, "quarantine", None)
+    if held is None:  # `hopthu jobs run` outside the server
+        store = ctx.services.store
+        held = Quarantine(
+            QuarantineStore(store.db, store.blobs, ctx.directory.ctx.now),
+            ctx.directory,
+            ctx.services.pipeline,
+        )
+    return {"deleted": await held.purge(ctx.now, actor=ACTOR)}
 
 
 async def backup(ctx: JobContext) -> dict[str, int]:

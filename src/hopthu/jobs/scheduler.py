@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.jobs import rules
+from hopthu.jobs import dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.store.schema import job_run
 
@@ -72,7 +72,28 @@ JOBS = (
         DAY,
         rules.statistics,
     ),
+    Job(
+        "quarantine",
+        "Xóa thư bị giữ lại quá hạn (3.1)",
+        "Deleting held messages past their keeping time (R3.1)",
+        DAY,
+        rules.quarantine,
+    ),
     Job("backup", "Sao lưu hằng ngày (9.2)", "Daily backup (R9.2)", DAY, rules.backup),
+    Job(
+        "dmarc",
+        "Gửi báo cáo DMARC tổng hợp cho các tên miền gửi thư đến (RFC 7489)",
+        "DMARC aggregate reports to the domains that mailed us (RFC 7489)",
+        DAY,
+        dmarc.aggregate_reports,
+    ),
+    Job(
+        "maillog",
+        "Xóa nhật ký thư quá hạn lưu (13.1)",
+        "Purging the mail log past its keeping (R13.1)",
+        DAY,
+        maillog.purge,
+    ),
 )
 
 

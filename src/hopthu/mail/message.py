@@ -167,7 +167,7 @@ def filename(node: Node) -> str | None:
 # Parts that carry no file for the reader, even when named (Outlook names its smime.p7s):
 # signatures and the PGP control part (RFC 8551 §3.5.3, RFC 3156 §4-5), machine-readable
 # reports (RFC 3464, RFC 8098, RFC 5965).
-_NOT_FILES = frozenset(
+NOT_FILES = frozenset(
     {
         "application/pkcs7-signature",
         "application/x-pkcs7-signature",
@@ -209,7 +209,7 @@ def _find_attachments(data: bytes, node: Node, number: str, out: list[Attachment
         if kind == "message"
         else (f"{node['type']}/{node['subtype']}".lower() if "type" in node else "text/plain")
     )
-    if content_type in _NOT_FILES or (content_type.startswith("text/") and not attached and not name):
+    if content_type in NOT_FILES or (content_type.startswith("text/") and not attached and not name):
         return
     size = node["end"] - node["body_start"]
     out.append(

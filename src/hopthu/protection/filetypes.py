@@ -34,6 +34,7 @@ from dataclasses import dataclass
 
 from hopthu.mail import ParsedMessage, filename
 from hopthu.mail.decode import lenient_body
+from hopthu.mail.message import NOT_FILES
 from hopthu.mail.structure import Node
 from hopthu.protection import archives
 
@@ -63,18 +64,6 @@ MAGIC = (b"MZ", b"\x7fELF", b"L\x00\x00\x00\x01\x14\x02\x00")
 # Bidirectional embeddings, overrides and isolates (Unicode TR 9): they reorder what a name shows.
 BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
 IGNORED = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
-_NOT_FILES = frozenset(
-    {
-        "application/pkcs7-signature",
-        "application/x-pkcs7-signature",
-        "application/pgp-signature",
-        "application/pgp-encrypted",
-        "message/delivery-status",
-        "message/global-delivery-status",
-        "message/disposition-notification",
-        "message/feedback-report",
-    }
-)
 
 
 @dataclass(frozen=True)
@@ -133,7 +122,7 @@ def files(node: Node, depth: int = 0) -> Iterator[tuple[Node, str | None, str]]:
     content_type = f"{node['type']}/{node['subtype']}".lower() if "type" in node else "text/plain"
     disposition = node.get("disposition")
     attached = disposition is not None and disposition[0].lower() == "attachment"
-    if content_type in _NOT_FILES or (content_type.startswith("text/") and not attached and not name):
+    if content_type in NOT_FILES or (content_type.startswith("text/") and not attached and not name):
         return
     yield node, name, content_type
 

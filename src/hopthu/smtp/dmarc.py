@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Collection, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.dns import DnsError, Resolver
@@ -27,13 +27,17 @@ _TAG = re.compile(r"\s*([A-Za-z][A-Za-z0-9_]*)\s*=(.*)", re.DOTALL)
 
 @dataclass(frozen=True)
 class DmarcRecord:
-    """The tags of §6.3 that decide a result. Reporting tags are not our concern here, nor is pct:
-    a policy is applied to all failing mail, not to a sample."""
+    """The tags of §6.3 that decide a result, and those the aggregate reports need. pct is read for
+    the reports' policy_published only: a policy is applied to all failing mail, not to a sample
+    (a forged ministry message must not reach the inbox by the luck of the draw)."""
 
     policy: str
     subdomain_policy: str | None = None
     dkim_alignment: str = "r"  # adkim
     spf_alignment: str = "r"  # aspf
+    # Reporting only (they decide no result, so two records differing in them judge alike):
+    pct: int = field(default=100, compare=False)
+    rua: str = field(default="", compare=False)  # where aggregate reports go (§6.3, §7.1)
 
 
 _RELAXED = DmarcRecord("none")  # the alignment modes that apply when no record can be used
@@ -57,6 +61,9 @@ class _Invalid(Exception):
     """A DMARC record that cannot be used (§6.6.3 step 6 without a usable rua)."""
 
 
+InvalidRecord = _Invalid  # for callers that look a record up themselves (the aggregate reports)
+
+
 def parse_record(text: str) -> DmarcRecord:
     """A record that starts with v=DMARC1 (§6.4), or `_Invalid`; unknown tags are ignored (§6.3)."""
     tags: dict[str, str] = {}
@@ -76,7 +83,15 @@ def parse_record(text: str) -> DmarcRecord:
     adkim, aspf = tags.get("adkim", "r").lower(), tags.get("aspf", "r").lower()
     if adkim not in ("r", "s") or aspf not in ("r", "s"):
         raise _Invalid("bad adkim or aspf")
-    return DmarcRecord(policy, subdomain_policy, adkim, aspf)
+    pct = tags.get("pct", "100")
+    return DmarcRecord(
+        policy,
+        subdomain_policy,
+        adkim,
+        aspf,
+        pct=int(pct) if pct.isdigit() and int(pct) <= 100 else 100,
+        rua=tags.get("rua", "")[:2000],
+    )
 
 
 async def _record_at(domain: str, resolver: Resolver) -> DmarcRecord | None:
@@ -85,7 +100,7 @@ async def _record_at(domain: str, resolver: Resolver) -> DmarcRecord | None:
     return parse_record(records[0]) if len(records) == 1 else None
 
 
-async def _find_policy(domain: str, resolver: Resolver) -> tuple[DmarcRecord, str] | None:
+async def find_policy(domain: str, resolver: Resolver) -> tuple[DmarcRecord, str] | None:
     """The record for `domain` and the domain it was found at: its own, else its organizational
     domain's (§6.6.3). Raises `DnsError` when the DNS does not answer, `_Invalid` for a bad record."""
     record = await _record_at(domain, resolver)
@@ -127,7 +142,7 @@ async def evaluate(
     ours = is_ours(from_domain, our_domains)
     found, error, reason = None, None, ""
     try:
-        found = await _find_policy(from_domain, resolver)
+        found = await find_policy(from_domain, resolver)
     except DnsError as failure:
         error, reason = Result.TEMPERROR, str(failure)
     except _Invalid as failure:

@@ -24,7 +24,6 @@ from hopthu.directory.accounts import AccountService
 from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefused
 from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import send_as
-from hopthu.policy import lifecycle
 from hopthu.security.connections import ConnectionLimits, peer_address, refusal_words, say_and_close
 from hopthu.smtp import replies
 from hopthu.smtp.dataread import Overrun, read_data
@@ -217,7 +216,14 @@ class MxHandler:
         local = await self._lookup(envelope, address)
         if local is None:
             _, domain = self.router.split(address)
-            return replies.NO_SUCH_USER if self.router.is_local_domain(domain) else replies.RELAY_DENIED
+            if not self.router.is_local_domain(domain):
+                return replies.RELAY_DENIED
+            # DMARC aggregate reports about our domains are read by the server itself (pipeline).
+            return (
+                replies.RECIPIENT_OK
+                if address.lower() == self.pipeline.report_address
+                else replies.NO_SUCH_USER
+            )
         if not local.receives:  # R6.4: revoked and deleted mailboxes refuse; locked ones still receive
             return replies.MAILBOX_DISABLED
         if local.usage + _size_option(envelope.mail_options) > local.quota:
@@ -355,17 +361,9 @@ class SubmissionHandler(MxHandler):
 
     async def _lock_for_spam(self, identity: Identity) -> None:
         """R3.1, R6.4a: an account far over its sending limit is presumed hijacked and locked."""
-        try:
-            await self.accounts.change_status(
-                identity.local,
-                lifecycle.Action.LOCK,
-                reason=lifecycle.Reason.VIOLATION.value,
-                ref=None,
-                actor="system",
-                note=f"vượt giới hạn gửi {self.limits.hard_per_day} người nhận/ngày (R3.1)",
-            )
-        except Exception:  # already locked by a parallel session: the lock is what matters
-            log.info("account %s already locked", identity.local)
+        await self.accounts.lock_for_spam(
+            identity.local, f"vượt giới hạn gửi {self.limits.hard_per_day} người nhận/ngày (R3.1)"
+        )
 
     def after_data(self, session: Session, envelope: Envelope, reply: Reply) -> None:
         if reply.code >= 400 and envelope.rcpt_tos and session.authenticated:

@@ -42,7 +42,7 @@ from hopthu.errors import HopThuError, NotFound
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.mxclient import MxClient, Outcome
-from hopthu.store import Store
+from hopthu.store import Store, maillog
 from hopthu.store.db import Database
 from hopthu.store.editing import release_blobs
 from hopthu.store.mailstore import Clock, utcnow
@@ -79,6 +79,7 @@ class QueueRow:
     attempts: int
     delay_notified: bool
     created_at: dt.datetime
+    mail_log_id: int | None = None  # the message's mail log entry, told what became of it (R13.1)
 
 
 _ROW_COLUMNS = (
@@ -91,6 +92,7 @@ _ROW_COLUMNS = (
     queue_item.c.attempts,
     queue_item.c.delay_notified,
     queue_item.c.created_at,
+    queue_item.c.mail_log_id,
 )
 
 
@@ -237,8 +239,9 @@ class OutboundQueue:
         if notify:
             await self._notify(group[0], notify, now)
         finished = 0
+        fates: list[maillog.Fate] = []
         async with self.store.db.write() as conn:
-            for row, (values, _) in zip(group, changes, strict=True):
+            for row, (values, _), outcome in zip(group, changes, outcomes, strict=True):
                 result = await conn.execute(
                     sa.update(queue_item)
                     .where(
@@ -250,10 +253,15 @@ class OutboundQueue:
                 )
                 if result.rowcount == 0:
                     log.warning("queue row %s was taken over or deleted meanwhile; result dropped", row.id)
-                elif values.get("finished_at") is not None:
+                    continue
+                if values.get("finished_at") is not None:
                     finished += 1
+                fate = _fate(row, values, outcome)
+                if fate is not None:
+                    fates.append(fate)
             if finished:
                 await release_blobs(conn, {group[0].blob_hash: finished}, now)
+            await maillog.record_fates(conn, fates, now)
 
     def _decide(
         self, row: QueueRow, outcome: Outcome, now: dt.datetime
@@ -328,6 +336,22 @@ class OutboundQueue:
         if first is None:
             return IDLE_SECONDS
         return min(max((first - self.clock()).total_seconds(), MIN_PAUSE_SECONDS), IDLE_SECONDS)
+
+
+def _fate(row: QueueRow, values: dict[str, Any], outcome: Outcome) -> maillog.Fate | None:
+    """The mail log's event for a settled row: its end (sent, bounced), or its first deferral; the
+    later retries of a deferred row add nothing (the queue row keeps its last error)."""
+    if row.mail_log_id is None:
+        return None
+    status = values.get("status")
+    if status == "delivered":
+        where = f"{outcome.remote_mta} " if outcome.remote_mta else ""
+        return maillog.Fate(row.mail_log_id, row.recipient, "sent", f"{where}{outcome.status}".strip())
+    if status == "bounced":
+        return maillog.Fate(row.mail_log_id, row.recipient, "bounced", _last_error(outcome))
+    if row.attempts == 0:
+        return maillog.Fate(row.mail_log_id, row.recipient, "deferred", _last_error(outcome))
+    return None
 
 
 def _last_error(outcome: Outcome) -> str:
@@ -418,12 +442,15 @@ async def delete_entry(
                 sa.update(queue_item)
                 .where(queue_item.c.id == entry_id, queue_item.c.status == "queued")
                 .values(status="deleted", finished_at=now, lease_until=None)
-                .returning(*_ENTRY_COLUMNS, queue_item.c.blob_hash)
+                .returning(*_ENTRY_COLUMNS, queue_item.c.blob_hash, queue_item.c.mail_log_id)
             )
         ).first()
         if row is None:
             raise _not_waiting(entry_id)
         await release_blobs(conn, {row.blob_hash: 1}, now)
+        if row.mail_log_id is not None:
+            fate = maillog.Fate(row.mail_log_id, row.recipient, "deleted", f"{actor}: {reason}")
+            await maillog.record_fates(conn, [fate], now)
         await audit.record(
             conn,
             at=now,

@@ -10,6 +10,7 @@ its sender gets a delivery status notification.
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import email.utils
 import logging
@@ -28,13 +29,15 @@ from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.policy import quota, secrecy
-from hopthu.protection import doctext, trace
+from hopthu.protection import aggregate, doctext, trace
+from hopthu.protection.feedback import read_reports
 from hopthu.protection.inspector import Inspector, Subject
 from hopthu.protection.verdicts import Action, Inspection, Verdict
 from hopthu.smtp import replies
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
+from hopthu.smtp.dmarc import is_ours
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.helpdesk import HelpdeskIntake
@@ -44,7 +47,8 @@ from hopthu.smtp.replies import Reply
 from hopthu.smtp.verify import Verdict as AuthVerdict
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
-from hopthu.store.maillog import MailLog
+from hopthu.store.dmarc import DmarcTally, save_report
+from hopthu.store.maillog import LogEntry, MailLog
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
 from hopthu.store.traffic import Traffic
 from hopthu.text import ascii_text
@@ -119,6 +123,7 @@ class Pipeline:
         self.mail_log: MailLog | None = MailLog(store.db)
         self.holding: Holding | None = None  # quarantine for outbound spam (R3.1)
         self.personal_rules: PersonalRules | None = None  # people's own block and allow lists
+        self.dmarc = DmarcTally(store.db, router.ctx.now)  # RFC 7489 aggregate data, flushed each minute
 
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message; the reply says what the client is told."""
@@ -163,6 +168,8 @@ class Pipeline:
         junk = False
         if incoming.channel != "system":
             inspection = record.inspection = await self.inspector.inspect(self._subject(incoming, record))
+            if record.auth is not None and inspection.action is not Action.TEMPFAIL:
+                self._tally_dmarc(incoming, record, inspection)  # a 451 is counted when it comes back
             refusal = await self._act_on(inspection, incoming, record, headers)
             if refusal is not None:
                 return refusal
@@ -176,6 +183,13 @@ class Pipeline:
                 f"<{incoming.identity.address}>\r\n".encode()
             )
         targets, addresses = await self._targets(incoming, junk=junk, author=record.author)
+        reports = incoming.channel == "mx" and any(self._is_report_address(r) for r in incoming.recipients)
+        if reports:
+            # The report address takes mail with or without a mailbox behind it (DMARC reports about
+            # our domains are read, not left to a person); a mailbox there keeps a copy as well.
+            targets = [
+                t for t in targets if not (isinstance(t, Remote) and self._is_report_address(t.recipient))
+            ]
         unknown = [
             target.recipient
             for target in targets
@@ -190,21 +204,27 @@ class Pipeline:
         leaving = any(isinstance(target, Remote) for target in targets)
         if incoming.channel != "mx" and leaving and self.dkim_key is not None:
             # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
-            # Signed as it will be relayed: the MX client folds lines over 998 octets (smtp.linefold).
-            signature = sign(
-                fold_long_lines(b"".join(headers) + data),
-                selector=self.settings.smtp.dkim_selector,
-                domain=self.settings.server.domain,
-                key_pem=self.dkim_key,
-            )
-            headers.insert(0, signature)
+            headers.insert(0, self._signature(b"".join(headers) + data))
         record.prefix = b"".join(headers)
+        if reports and not junk:
+            await self._read_reports(data)
         try:
-            delivered = await self.store.mail.deliver(
-                data, parsed, targets, internal_date=incoming.received_at, prefix=record.prefix
+            delivered = (
+                await self.store.mail.deliver(
+                    data,
+                    parsed,
+                    targets,
+                    internal_date=incoming.received_at,
+                    prefix=record.prefix,
+                    log=record.for_delivery([addresses.get(id(target), "") for target in targets]),
+                )
+                if targets
+                else []
             )
         except StoreError:
             return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
+        if not targets:  # only the DMARC report address, which has no mailbox: read, not stored
+            await record.settled("read")
         if any(d.queue_id is not None for d in delivered):
             self.on_queued()
         refused = [d for d in delivered if d.refused]
@@ -238,8 +258,87 @@ class Pipeline:
         self.helpdesk.after_delivery(
             delivered, parsed.envelope, parsed.subject, incoming.mail_from, _author(data[: parsed.header_end])
         )
-        await record.delivered(delivered, addresses)
         return Outcome(replies.QUEUED, delivered)
+
+    @property
+    def report_address(self) -> str:
+        """Where other receivers send their DMARC aggregate reports about our domains."""
+        return aggregate.report_address(self.settings)
+
+    def _is_report_address(self, address: str) -> bool:
+        return address.lower() == self.report_address
+
+    def _tally_dmarc(self, incoming: Incoming, record: _Record, inspection: Inspection) -> None:
+        """The message's DMARC evaluation, counted for the aggregate report to its author domain."""
+        assert record.auth is not None
+        if not self.settings.protection.dmarc_reports:
+            return
+        evaluation = aggregate.evaluation(
+            record.auth,
+            inspection,
+            client_ip=incoming.client_ip,
+            header=record.data[: record.parsed.header_end],
+        )
+        if evaluation is not None and not is_ours(evaluation.domain, self.router.domains):
+            self.dmarc.count(evaluation)
+
+    async def _read_reports(self, data: bytes) -> None:
+        """The aggregate reports attached to a message for the report address, kept for the portal
+        (read in a thread: decompressing and parsing a stranger's file is bounded CPU work)."""
+        try:
+            summaries, problems = await asyncio.to_thread(read_reports, data)
+            for summary in summaries:
+                await save_report(self.store.db, summary, self.router.ctx.now())
+        except Exception:
+            log.exception("a DMARC report could not be read")
+            return
+        for problem in problems:
+            log.info("a DMARC report was not read: %s", problem)
+
+    async def deliver_released(
+        self, incoming: Incoming, sender_account: int | None, prefix: bytes
+    ) -> Outcome:
+        """A message an operator released from quarantine (R3.1): its held bytes and our headers go
+        the store path of `_accept`, not inspected again (the operator judged it), DKIM-signed when it
+        leaves, counted and written to the mail log like any other delivery."""
+        data = canonical(incoming.data)
+        parsed = parse(data)
+        record = _Record(self, incoming, data, parsed)
+        targets, addresses = await self._targets(incoming, author=record.author, sender=sender_account)
+        headers = [prefix]
+        if any(isinstance(target, Remote) for target in targets) and self.dkim_key is not None:
+            headers.insert(0, self._signature(prefix + data))
+        record.prefix = b"".join(headers)
+        try:
+            delivered = await self.store.mail.deliver(
+                data,
+                parsed,
+                targets,
+                internal_date=incoming.received_at,
+                prefix=record.prefix,
+                log=record.for_delivery([addresses.get(id(target), "") for target in targets]),
+            )
+        except StoreError:
+            return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
+        if any(d.queue_id is not None for d in delivered):
+            self.on_queued()
+        await self.traffic.received(
+            [d.target.account_id for d in delivered if isinstance(d.target, Target) and d.uid is not None]
+        )
+        if sender_account is not None:
+            await self.traffic.sent(sender_account)
+        return Outcome(replies.QUEUED, delivered)
+
+    def _signature(self, message: bytes) -> bytes:
+        """The DKIM-Signature of mail that leaves, signed as it will be relayed: the MX client folds
+        lines over 998 octets (smtp.linefold)."""
+        assert self.dkim_key is not None
+        return sign(
+            fold_long_lines(message),
+            selector=self.settings.smtp.dkim_selector,
+            domain=self.settings.server.domain,
+            key_pem=self.dkim_key,
+        )
 
     def _subject(self, incoming: Incoming, record: _Record) -> Subject:
         return Subject(
@@ -370,14 +469,15 @@ class Pipeline:
             )
 
     async def _targets(
-        self, incoming: Incoming, *, junk: bool = False, author: str = ""
+        self, incoming: Incoming, *, junk: bool = False, author: str = "", sender: int | None = None
     ) -> tuple[list[Target | Remote], dict[int, str]]:
         """A target per distinct mailbox (an address and its alias are one) and per remote recipient,
         and the address each target was reached by (keyed by the target's id).
 
         `junk` files the message to each local mailbox's Thư rác; a person's own block list does
         the same, and their allow list keeps a message that only scored as spam in the inbox."""
-        sender = incoming.delegate_of or (incoming.identity.account_id if incoming.identity else None)
+        if sender is None:
+            sender = incoming.delegate_of or (incoming.identity.account_id if incoming.identity else None)
         targets: dict[object, Target | Remote] = {}
         addresses: dict[int, str] = {}
         locals_: dict[str, LocalRecipient | None] = {}
@@ -454,28 +554,32 @@ class _Record:
 
     async def refused(self, reply: Reply, verdict: str, *, outcome: str | None = None) -> Outcome:
         code = reply.code
-        await self._write(
-            outcome or ("tempfail" if 400 <= code < 500 else "refused"), verdict, str(reply), {}
-        )
+        await self._write(outcome or ("tempfail" if 400 <= code < 500 else "refused"), verdict, str(reply))
         return Outcome(reply)
 
-    async def delivered(self, delivered: list[Delivered], addresses: dict[int, str]) -> None:
-        fates: dict[str, str] = {}
-        for d in delivered:
-            address = addresses.get(id(d.target), "")
-            if d.refused:
-                fates[address] = d.refused
-            elif isinstance(d.target, Remote):
-                fates[address] = "queued"
-            else:
-                fates[address] = "junk" if d.target.mailbox == JUNK else "inbox"
-        outcome = "junk" if fates and all(f == "junk" for f in fates.values()) else "delivered"
-        await self._write(outcome, None, "", fates)
+    async def settled(self, outcome: str) -> None:
+        """A message accepted without a delivery to write its entry (e.g. a DMARC report read)."""
+        await self._write(outcome, None, "")
 
-    async def _write(self, outcome: str, verdict: str | None, reply: str, fates: dict[str, str]) -> None:
+    def for_delivery(self, reached: list[str]) -> LogEntry | None:
+        """The entry the delivery's own transaction settles and writes (`MailStore.deliver(log=)`)."""
+        if self.pipeline.mail_log is None:
+            return None
+        entry = self._entry("delivered", None, "")
+        entry.reached = reached
+        return entry
+
+    async def _write(self, outcome: str, verdict: str | None, reply: str) -> None:
         pipeline, incoming = self.pipeline, self.incoming
         if pipeline.mail_log is None:
             return
+        try:
+            await pipeline.mail_log.record(self._entry(outcome, verdict, reply))
+        except Exception:
+            log.exception("mail log entry not written (%s from %s)", outcome, incoming.mail_from)
+
+    def _entry(self, outcome: str, verdict: str | None, reply: str) -> LogEntry:
+        pipeline, incoming = self.pipeline, self.incoming
         auth = None
         if self.auth is not None:
             auth = {
@@ -485,7 +589,7 @@ class _Record:
                 "dmarc_domain": self.auth.dmarc.from_domain,
                 "dmarc_policy": self.auth.dmarc.policy,
             }
-        record = trace.entry(
+        return trace.entry(
             at=incoming.received_at or pipeline.router.ctx.now(),
             channel=incoming.channel,
             client_ip=incoming.client_ip,
@@ -502,12 +606,6 @@ class _Record:
             account_id=incoming.identity.account_id if incoming.identity is not None else None,
             reply=reply,
         )
-        if fates:
-            record.details["fates"] = fates
-        try:
-            await pipeline.mail_log.record(record)
-        except Exception:
-            log.exception("mail log entry not written (%s from %s)", outcome, incoming.mail_from)
 
 
 _REFUSALS = {

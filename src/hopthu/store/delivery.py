@@ -22,6 +22,7 @@ from hopthu.mail.sortkeys import sender_key, subject_key
 from hopthu.store import dialect
 from hopthu.store.events import Change
 from hopthu.store.flags import SEEN
+from hopthu.store.maillog import insert_settled
 from hopthu.store.schema import blob, mail_usage, mailbox, message, queue_item
 
 if TYPE_CHECKING:
@@ -128,6 +129,12 @@ def apply_batch(
         )
     if messages:
         conn.execute(sa.insert(message), messages)
+    logged = [job_index for job_index, job in enumerate(batch) if job.log is not None]
+    if logged:  # R13.1: the entries exist exactly when the messages do
+        rows = [batch[i].log.settle(results[i]) for i in logged]  # type: ignore[union-attr]
+        log_ids = dict(zip(logged, insert_settled(conn, rows), strict=True))
+        for row, (job_index, _) in zip(queued, slots, strict=True):
+            row["mail_log_id"] = log_ids.get(job_index)
     if queued:
         returning = sa.insert(queue_item).returning(queue_item.c.id, sort_by_parameter_order=True)
         ids = conn.execute(returning, queued).scalars().all()
@@ -164,7 +171,7 @@ def _read_locked(
 
 
 @functools.cache
-def _blob_upsert(backend: str) -> Any:
+def blob_upsert(backend: str) -> Any:
     """Insert a body's row, or add to its count (built once per backend, run for many rows)."""
     stmt = dialect.insert(backend, blob)
     total = blob.c.refcount + stmt.excluded.refcount
@@ -192,7 +199,7 @@ def _reference_blobs(
                 "created_at": now,
             },
         )
-    conn.execute(_blob_upsert(backend), list(rows.values()))
+    conn.execute(blob_upsert(backend), list(rows.values()))
 
 
 def _message_row(job: _Job, target: Any, mailbox_id: int, uid: int, modseq: int, size: int) -> dict[str, Any]:
@@ -237,4 +244,5 @@ def _queue_row(job: _Job, target: Any, now: dt.datetime) -> dict[str, Any]:
         "delay_notified": False,
         "created_at": now,
         "finished_at": None,
+        "mail_log_id": None,
     }

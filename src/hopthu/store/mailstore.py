@@ -24,6 +24,7 @@ from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
 from hopthu.store.editing import MessageEditor, StoreError
 from hopthu.store.events import Change, EventBus
+from hopthu.store.maillog import LogEntry
 from hopthu.store.schema import blob, mail_usage, mailbox, message
 
 log = logging.getLogger(__name__)
@@ -96,6 +97,7 @@ class _Job:
     internal_date: dt.datetime
     prefix: bytes | None
     future: asyncio.Future[list[Delivered]] = field(repr=False)
+    log: LogEntry | None = None  # its mail log entry, written in the same transaction (R13.1)
 
     @property
     def digest(self) -> str:
@@ -231,10 +233,13 @@ class MailStore:
         *,
         internal_date: dt.datetime | None = None,
         prefix: bytes | None = None,
+        log: LogEntry | None = None,
     ) -> list[Delivered]:
         """Store one message into every local mailbox and queue it for every remote recipient.
 
-        Returns one result per target, in order, once all of it is durable (one transaction).
+        Returns one result per target, in order, once all of it is durable (one transaction). `log`
+        is the message's mail log entry: settled with each target's fate and written in that same
+        transaction (`LogEntry.reached` names the address of each target).
         """
         if not targets:
             return []
@@ -245,7 +250,7 @@ class MailStore:
             staged = await asyncio.to_thread(self.blobs.stage, data)
         future: asyncio.Future[list[Delivered]] = asyncio.get_running_loop().create_future()
         self._pending.append(
-            _Job(data, staged, parsed, targets, internal_date or self.clock(), prefix, future)
+            _Job(data, staged, parsed, targets, internal_date or self.clock(), prefix, future, log)
         )
         self._ensure_committer()
         self._wake.set()

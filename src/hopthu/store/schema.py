@@ -303,6 +303,20 @@ mail_log = sa.Table(
     sa.Index("ix_mail_log_mail_from", "mail_from"),
 )
 
+# What became of a logged message afterwards: the remote server took it, deferred or bounced it (the
+# outbound queue), an operator released or deleted it from quarantine. Few rows: most messages have
+# none. Purged with their entry.
+mail_log_event = sa.Table(
+    "mail_log_event",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("log_id", sa.BigInteger, nullable=False, index=True),
+    sa.Column("at", Timestamp, nullable=False),
+    sa.Column("kind", sa.String(16), nullable=False),  # sent | deferred | bounced | released | ...
+    sa.Column("actor", sa.String(320), nullable=False, server_default=""),
+    sa.Column("detail", sa.String(500), nullable=False, server_default=""),
+)
+
 # Messages held for an operator (outbound over `protection.hold_score`): the body stays in the blob
 # store (its reference counted, as for a queue item) until the message is released or deleted.
 quarantine = sa.Table(
@@ -351,7 +365,31 @@ dmarc_tally = sa.Table(
     sa.Column("disposition", sa.String(12), primary_key=True),  # none | quarantine | reject
     sa.Column("dkim", sa.String(12), primary_key=True),  # pass | fail (aligned DKIM)
     sa.Column("spf", sa.String(12), primary_key=True),  # pass | fail (aligned SPF)
+    # The raw results the report's auth_results give (RFC 7489 Appendix C): the envelope's SPF
+    # domain and result, the first DKIM signature's (the aligned passing one when there is one).
+    sa.Column("spf_domain", sa.String(255), primary_key=True),
+    sa.Column("spf_result", sa.String(12), primary_key=True),
+    sa.Column("dkim_domain", sa.String(255), primary_key=True),
+    sa.Column("dkim_result", sa.String(12), primary_key=True),
+    # ARC (RFC 8617) as rspamd judged mail a list or forwarder passed on: allow | reject | invalid |
+    # dnsfail | none; "" when the message was not forwarded or nothing judged its chain.
+    sa.Column("arc", sa.String(12), primary_key=True),
     sa.Column("count", sa.BigInteger, nullable=False, server_default="0"),
+)
+
+# The aggregate reports we sent (or could not), one per day and domain: the daily job's memory, so a
+# run again never sends the same report twice, and the portal's list of the last ones.
+dmarc_sent = sa.Table(
+    "dmarc_sent",
+    metadata,
+    sa.Column("day", sa.Date, primary_key=True),
+    sa.Column("domain", sa.String(255), primary_key=True),
+    sa.Column("sent_at", Timestamp, nullable=False, index=True),
+    sa.Column("report_id", sa.String(100), nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),  # queued | too_large | unverified | dns_error
+    sa.Column("recipients", sa.String(2000), nullable=False, server_default=""),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("records", sa.Integer, nullable=False, server_default="0"),
 )
 
 # Aggregate reports other receivers sent about our domains, summarised for the portal.
@@ -471,5 +509,6 @@ queue_item = sa.Table(
     sa.Column("delay_notified", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("finished_at", Timestamp, nullable=True),
+    sa.Column("mail_log_id", sa.BigInteger, nullable=True),  # the message's mail log entry (R13.1)
     sa.Index("ix_queue_item_status_next_attempt_at", "status", "next_attempt_at"),
 )

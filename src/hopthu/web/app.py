@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
-from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, signin
+from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, senderlists, signin
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
@@ -58,6 +58,7 @@ def create_app(services: Any) -> FastAPI:
     app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
     app.mount(API_PREFIX, create_api(services))
     app.include_router(signin.router)
+    app.include_router(senderlists.router)
     app.include_router(mail.router)
     app.include_router(reading.router)
     app.include_router(search.router)

@@ -911,17 +911,9 @@ async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text
             continue
         limits.release(who.account.id, counted)
         if verdict is Verdict.LOCK:
-            try:
-                await services.directory.accounts.change_status(
-                    who.account.local,
-                    lifecycle.Action.LOCK,
-                    reason=lifecycle.Reason.VIOLATION.value,
-                    ref=None,
-                    actor="system",
-                    note=f"vượt giới hạn gửi {limits.hard_per_day} người nhận/ngày (R3.1)",
-                )
-            except Exception:  # locked already by a parallel request: the lock is what matters
-                log.info("account %s already locked", who.account.local)
+            await services.directory.accounts.lock_for_spam(
+                who.account.local, f"vượt giới hạn gửi {limits.hard_per_day} người nhận/ngày (R3.1)"
+            )
             return (
                 "Hộp thư bị tạm khóa do gửi quá nhiều thư (R6.4a). Hãy liên hệ hotro@.",
                 "The mailbox is locked for sending too much mail (R6.4a). Contact hotro@.",

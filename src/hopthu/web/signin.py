@@ -167,16 +167,19 @@ def _rules() -> list[tuple[str, str, str]]:
 
 @router.get(ACCOUNT_PAGE, response_class=HTMLResponse)
 async def account_page(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
-    return await _account(request, who)
+    return await account_view(request, who)
 
 
-async def _account(
+async def account_view(
     request: Request,
     who: SignedIn,
     *,
     error: HopThuError | None = None,
     preferences: Preferences | None = None,
+    rules_error: HopThuError | None = None,
+    typed: str = "",
 ) -> HTMLResponse:
+    """The settings page (also shown again with an error by `web.senderlists`)."""
     services = request.app.state.services
     sessions = await services.web_sessions.listing(who.account.id)
     settings = services.settings
@@ -189,7 +192,7 @@ async def _account(
         request,
         "account.html",
         who=who,
-        status_code=400 if error else 200,
+        status_code=400 if error or rules_error else 200,
         sessions=sessions,
         current=who.session.id,
         expires=expires.astimezone(VIETNAM),
@@ -200,6 +203,10 @@ async def _account(
         saved="da-luu" in request.query_params,
         preferences=preferences or await services.directory.preferences.get(who.account.id),
         error=error,
+        sender_rules=await services.directory.sender_rules.listing(who.account.id),
+        rules_saved="da-luu-danh-sach" in request.query_params,
+        rules_error=rules_error,
+        typed=typed,
     )
 
 
@@ -260,5 +267,5 @@ async def save_preferences(
     try:
         await services.directory.preferences.save(who.account.id, chosen)
     except HopThuError as error:
-        return await _account(request, who, error=error, preferences=chosen)
+        return await account_view(request, who, error=error, preferences=chosen)
     return RedirectResponse(f"{ACCOUNT_PAGE}?da-luu=1", status_code=303)

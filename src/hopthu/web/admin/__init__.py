@@ -2,8 +2,35 @@
 
 from fastapi import APIRouter
 
-from hopthu.web.admin import accounts, agencies, auditlog, factor, home, jobs, reports, requests, tickets
+from hopthu.web.admin import (
+    accounts,
+    agencies,
+    auditlog,
+    dmarc,
+    factor,
+    home,
+    jobs,
+    maillog,
+    quarantine,
+    reports,
+    requests,
+    tickets,
+)
 
 router = APIRouter()
-for part in (factor, home, agencies, accounts, requests, tickets, reports, auditlog, jobs):
+PARTS = (
+    factor,
+    home,
+    agencies,
+    accounts,
+    requests,
+    tickets,
+    reports,
+    auditlog,
+    maillog,
+    quarantine,
+    jobs,
+    dmarc,
+)
+for part in PARTS:
     router.include_router(part.router)

@@ -45,6 +45,19 @@ def upgrade() -> None:
     op.create_index("ix_mail_log_message_id", "mail_log", ["message_id"])
     op.create_index("ix_mail_log_mail_from", "mail_log", ["mail_from"])
     op.create_table(
+        "mail_log_event",
+        sa.Column("id", sa.BigInteger().with_variant(sa.Integer(), "sqlite"), nullable=False),
+        sa.Column("log_id", sa.BigInteger(), nullable=False),
+        sa.Column("at", Timestamp, nullable=False),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("actor", sa.String(320), server_default="", nullable=False),
+        sa.Column("detail", sa.String(500), server_default="", nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_mail_log_event")),
+    )
+    op.create_index(op.f("ix_mail_log_event_log_id"), "mail_log_event", ["log_id"])
+    with op.batch_alter_table("queue_item") as batch:
+        batch.add_column(sa.Column("mail_log_id", sa.BigInteger(), nullable=True))
+    op.create_table(
         "quarantine",
         sa.Column("id", sa.Integer(), nullable=False),
         sa.Column("held_at", Timestamp, nullable=False),
@@ -90,11 +103,40 @@ def upgrade() -> None:
         sa.Column("disposition", sa.String(12), nullable=False),
         sa.Column("dkim", sa.String(12), nullable=False),
         sa.Column("spf", sa.String(12), nullable=False),
+        sa.Column("spf_domain", sa.String(255), nullable=False),
+        sa.Column("spf_result", sa.String(12), nullable=False),
+        sa.Column("dkim_domain", sa.String(255), nullable=False),
+        sa.Column("dkim_result", sa.String(12), nullable=False),
+        sa.Column("arc", sa.String(12), nullable=False),
         sa.Column("count", sa.BigInteger(), server_default="0", nullable=False),
         sa.PrimaryKeyConstraint(
-            "day", "domain", "source_ip", "disposition", "dkim", "spf", name=op.f("pk_dmarc_tally")
+            "day",
+            "domain",
+            "source_ip",
+            "disposition",
+            "dkim",
+            "spf",
+            "spf_domain",
+            "spf_result",
+            "dkim_domain",
+            "dkim_result",
+            "arc",
+            name=op.f("pk_dmarc_tally"),
         ),
     )
+    op.create_table(
+        "dmarc_sent",
+        sa.Column("day", sa.Date(), nullable=False),
+        sa.Column("domain", sa.String(255), nullable=False),
+        sa.Column("sent_at", Timestamp, nullable=False),
+        sa.Column("report_id", sa.String(100), nullable=False),
+        sa.Column("status", sa.String(16), nullable=False),
+        sa.Column("recipients", sa.String(2000), server_default="", nullable=False),
+        sa.Column("messages", sa.BigInteger(), server_default="0", nullable=False),
+        sa.Column("records", sa.Integer(), server_default="0", nullable=False),
+        sa.PrimaryKeyConstraint("day", "domain", name=op.f("pk_dmarc_sent")),
+    )
+    op.create_index(op.f("ix_dmarc_sent_sent_at"), "dmarc_sent", ["sent_at"])
     op.create_table(
         "dmarc_report",
         sa.Column("id", sa.Integer(), nullable=False),
@@ -115,8 +157,19 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    for table in ("dmarc_report", "dmarc_tally", "sender_rule", "quarantine", "mail_log"):
+    tables = (
+        "dmarc_report",
+        "dmarc_sent",
+        "dmarc_tally",
+        "sender_rule",
+        "quarantine",
+        "mail_log_event",
+        "mail_log",
+    )
+    for table in tables:
         op.drop_table(table)
+    with op.batch_alter_table("queue_item") as batch:
+        batch.drop_column("mail_log_id")
     with op.batch_alter_table("traffic_day") as batch:
         for name in COUNTERS:
             batch.drop_column(name)

@@ -1,0 +1,145 @@
+"""What protection costs: SMTP throughput with scanning off and on, and the mail log's bytes per message.
+
+The same load as `smtp_throughput.py` (S concurrent MX sessions, M messages of SIZE bytes to R local
+mailboxes, each 250 durable) against a real `hopthu serve`, twice per backend: with no engine (the
+built-in checks and the mail log only), then with the real rspamd and clamd (every message scored
+and scanned). Both engines run here with the test configuration (tests/protection/conftest.py:
+Debian's rspamd with deploy/rspamd and the network modules off, since nothing here reaches the
+internet; clamd with a small signature database), so rspamd's DNS-based checks, which production
+runs, are not in these figures. Goal (issue 13): scanning costs at most 30 % of the throughput.
+
+    python bench/protection.py [--sessions 20] [--messages 2000] [--size 4096] [--recipients 1000]
+                               [--backend sqlite,postgresql]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import csv
+import os
+import shutil
+import signal
+import sqlite3
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from common import fresh_pg, run_per_backend, serve
+from smtp_throughput import hopthu, load, percentile
+from sqlalchemy.ext.asyncio import create_async_engine
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from tests.protection.conftest import ClamdProcess, RspamdProcess, rspamd_confdir
+
+ENGINES: dict[str, str] = {}
+
+
+def start_engines(root: Path) -> tuple[RspamdProcess, ClamdProcess]:
+    confdir = rspamd_confdir(root / "rspamd-conf", redis_db=15)
+    rspamd = RspamdProcess(confdir, root / "rspamd", root / "hs")
+    clamd = ClamdProcess(root / "clamd")
+    clamd.start()
+    rspamd.start()
+    return rspamd, clamd
+
+
+async def log_bytes(data: Path, url: str) -> tuple[int, int]:
+    """(entries, bytes of the mail_log table and its indexes)."""
+    if url:
+        engine = create_async_engine(url)
+        async with engine.connect() as conn:
+            count = (await conn.execute(sa.text("SELECT count(*) FROM mail_log"))).scalar_one()
+            size = (await conn.execute(sa.text("SELECT pg_total_relation_size('mail_log')"))).scalar_one()
+        await engine.dispose()
+        return count, size
+    with sqlite3.connect(data / "hopthu.db") as conn:
+        count = conn.execute("SELECT count(*) FROM mail_log").fetchone()[0]
+        size = conn.execute(
+            "SELECT sum(pgsize) FROM dbstat WHERE name = 'mail_log' OR name LIKE 'ix_mail_log%'"
+        ).fetchone()[0]
+    return count, size or 0
+
+
+async def one_run(backend: str, args: argparse.Namespace, scanning: bool) -> float:
+    folder = Path(tempfile.mkdtemp(prefix="hopthu-protection-bench-"))
+    data = folder / "data"
+    process = None
+    try:
+        url = await fresh_pg("hopthu_bench_protection") if backend == "postgresql" else ""
+        dns = folder / "dns.toml"
+        dns.write_text('[txt]\n"example.org" = ["v=spf1 ip4:127.0.0.1 -all"]\n')
+        env = {**os.environ, "HOPTHU_SMTP_DNS_FILE": str(dns), "HOPTHU_PROTECTION_DNSBL_ZONES": ""}
+        if scanning:
+            env.update(ENGINES)
+        hopthu(data, "init", *(["--database-url", url] if url else []), env=env)
+        hopthu(data, "agency", "add", "--name", "Sở Nội vụ", "--code", "sonv", env=env)
+        people = folder / "people.csv"
+        with people.open("w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle)
+            writer.writerow(["family", "middle", "given", "agency", "address"])
+            writer.writerows(
+                ["Nguyễn", "Văn", "Minh", "sonv", f"canbo{n:05d}"] for n in range(args.recipients)
+            )
+        hopthu(data, "account", "import", str(people), env=env)
+        addresses = [f"canbo{n:05d}@cantho.gov.vn" for n in range(args.recipients)]
+        process, port = serve(data, env, "smtp")
+        started = time.perf_counter()
+        latencies = await load(port, args, addresses)
+        elapsed = time.perf_counter() - started
+        rate = args.messages / elapsed
+        process.send_signal(signal.SIGTERM)  # the refused entries' buffer is written at the stop
+        process.wait(timeout=60)
+        process = None
+        entries, size = await log_bytes(data, url)
+        label = "scanning on " if scanning else "scanning off"
+        print(
+            f"{backend:10} {label}: {rate:7.1f} messages/s, p50 {percentile(latencies, 0.5) * 1000:6.1f} ms, "
+            f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms; mail log {entries} entries, "
+            f"{size / max(entries, 1):5.0f} bytes per entry with indexes",
+            flush=True,
+        )
+        return rate
+    finally:
+        if process is not None:
+            process.send_signal(signal.SIGTERM)
+            process.wait(timeout=60)
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+async def run(backend: str, args: argparse.Namespace) -> None:
+    off = await one_run(backend, args, scanning=False)
+    on = await one_run(backend, args, scanning=True)
+    print(f"{backend:10} scanning costs {(1 - on / off) * 100:5.1f} % of the throughput (goal: at most 30 %)")
+
+
+def arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--sessions", type=int, default=20)
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--size", type=int, default=4096)
+    parser.add_argument("--recipients", type=int, default=1000)
+
+
+def main() -> None:
+    root = Path(tempfile.mkdtemp(prefix="hopthu-engines-"))
+    rspamd, clamd = start_engines(root)
+    ENGINES.update(
+        {
+            "HOPTHU_PROTECTION_RSPAMD_URL": rspamd.url,
+            "HOPTHU_PROTECTION_CLAMD": clamd.address,
+            "HOPTHU_PROTECTION_SCAN_TIMEOUT_SECONDS": "30",
+        }
+    )
+    try:
+        run_per_backend(__doc__ or "", arguments, run)
+    finally:
+        rspamd.stop()
+        clamd.stop()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    asyncio.set_event_loop_policy(None)
+    main()

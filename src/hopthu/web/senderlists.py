@@ -1,0 +1,55 @@
+"""A person's own block and allow lists in the webmail settings ("Chặn và cho phép người gửi"): mail
+from a blocked sender goes to their Thư rác, mail from an allowed one that only scored as spam stays
+in their inbox (`directory.senderrules`)."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import RedirectResponse, Response
+
+from hopthu.errors import HopThuError, NotFound
+from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.params import RowId
+from hopthu.web.security import csrf_ok
+from hopthu.web.signin import ACCOUNT_PAGE, account_view
+from hopthu.web.templating import expired_form
+
+router = APIRouter()
+LISTS = f"{ACCOUNT_PAGE}/nguoi-gui"
+
+
+@router.post(LISTS)
+async def add_rule(
+    request: Request,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    kind: Annotated[str, Form()] = "block",
+    pattern: Annotated[str, Form()] = "",
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return expired_form(request, who)
+    rules = request.app.state.services.directory.sender_rules
+    try:
+        await rules.add(who.account.id, kind, pattern[:1000], actor=who.account.local)
+    except HopThuError as error:
+        return await account_view(request, who, rules_error=error, typed=pattern[:300])
+    return RedirectResponse(f"{ACCOUNT_PAGE}?da-luu-danh-sach=1#senders", status_code=303)
+
+
+@router.post(LISTS + "/{rule_id}/xoa")
+async def remove_rule(
+    request: Request,
+    rule_id: RowId,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    csrf: Annotated[str, Form()] = "",
+) -> Response:
+    if not csrf_ok(request, csrf):
+        return expired_form(request, who)
+    rules = request.app.state.services.directory.sender_rules
+    try:
+        await rules.remove(who.account.id, rule_id, actor=who.account.local)
+    except NotFound as error:
+        return await account_view(request, who, rules_error=error)
+    return RedirectResponse(f"{ACCOUNT_PAGE}?da-luu-danh-sach=1#senders", status_code=303)
