@@ -99,10 +99,11 @@ def rspamd_confdir(target: Path, redis_db: int) -> Path:
     )
     with (local / "redis.conf").open("a") as redis:
         redis.write(f'db = "{redis_db}";\n')
-    # Bayes answers after one learn of each class; Debian's learn condition (which refuses short or
-    # already-scored messages) is replaced so a test message of a few words is learned.
+    # Bayes answers after one learn of each class and counts a word seen once; Debian's learn
+    # condition (which refuses short or already-scored messages) is replaced so a test message of a
+    # few words is learned.
     (override / "classifier-bayes.conf").write_text(
-        "min_learns = 1;\nmin_tokens = 3;\nautolearn = false;\n"
+        "min_learns = 1;\nmin_tokens = 3;\nmin_token_hits = 1;\nautolearn = false;\n"
         "learn_condition = 'return function(task, is_spam, is_unlearn) return true end';\n"
     )
     with (local / "regexp.conf").open("a") as regexp:
@@ -273,6 +274,7 @@ class Engines:
     confdir: Path
     root: Path
     password: str = PASSWORD
+    redis_db: int = 0
 
     @property
     def rspamd_url(self) -> str:
@@ -305,6 +307,19 @@ class Engines:
         env.update({f"HOPTHU_PROTECTION_{key.upper()}": value for key, value in settings.items()})
         return env
 
+    def forget_learning(self) -> None:
+        """Empty the worker's Redis database, Bayes statistics and all: a test that shows learning
+        starts from nothing the worker's earlier tests (or earlier runs) taught. The worker runs one
+        test at a time and no other worker uses this database."""
+        with socket.create_connection(("127.0.0.1", 6379), timeout=10) as redis:
+            redis.sendall(f"SELECT {self.redis_db}\r\nFLUSHDB\r\n".encode())
+            answer = b""
+            while answer.count(b"\r\n") < 2:
+                piece = redis.recv(256)
+                assert piece, answer
+                answer += piece
+        assert answer == b"+OK\r\n+OK\r\n", answer
+
     def new_rspamd(self, name: str) -> RspamdProcess:
         """Another rspamd with the same configuration (and Redis), not yet started."""
         return RspamdProcess(self.confdir, self.root / name, self.root / "hs")
@@ -315,7 +330,8 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
     if shutil.which("rspamd") is None or shutil.which("clamd") is None:
         pytest.fail("rspamd and clamd must be installed (apt-get install rspamd clamav-daemon)")
     root = tmp_path_factory.mktemp("engines")
-    confdir = rspamd_confdir(root / "rspamd-conf", redis_db=1 + worker_index() % 15)
+    redis_db = 1 + worker_index() % 15
+    confdir = rspamd_confdir(root / "rspamd-conf", redis_db=redis_db)
     rspamd = RspamdProcess(confdir, root / "rspamd", root / "hs")
     clamd = ClamdProcess(root / "clamd")
     clamd.start()
@@ -325,7 +341,7 @@ def engines(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Engines]:
         clamd.stop()
         raise
     try:
-        yield Engines(rspamd, clamd, confdir, root)
+        yield Engines(rspamd, clamd, confdir, root, redis_db=redis_db)
     finally:
         rspamd.stop()
         clamd.stop()

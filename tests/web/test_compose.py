@@ -403,3 +403,46 @@ def test_stamped_attachment_refused_in_the_webmail(
     expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
     [sent] = stored(imapserver, "ttnanh", "INBOX")
     assert f"ke-hoach-2.{kind}".encode() in sent and f'ke-hoach.{kind}"'.encode() not in sent
+
+
+def test_a_dangerous_or_stamped_file_is_named_as_soon_as_it_is_chosen(
+    imapserver: RunningServer, page, site: str, tmp_path: Path
+) -> None:
+    """R13.2 and R8.1 said on choosing the file, before anything is sent; a plain file clears it."""
+    from tests.protection.files import docx_with
+
+    program = tmp_path / "hoso.pdf.exe"
+    program.write_bytes(b"MZ" + b"\0" * 200)
+    stamped = tmp_path / "ke-hoach.docx"
+    stamped.write_bytes(docx_with("SỞ NỘI VỤ", "TỐI MẬT", "Kế hoạch năm 2026"))
+    plain = tmp_path / "ke-hoach-2.docx"
+    plain.write_bytes(docx_with("SỞ NỘI VỤ", "Bảo mật thông tin", "Kế hoạch năm 2026"))
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    refused = page.locator("#files-refused")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files([program, stamped])
+    expect(refused).to_contain_text("hoso.pdf.exe (loại tệp nguy hiểm)")
+    expect(refused).to_contain_text("Tệp ke-hoach.docx có dấu độ mật “TỐI MẬT” (dòng 2)")
+    expect(page.get_by_role("alert")).to_have_count(1)
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(plain)
+    expect(refused).to_be_hidden()
+
+    # The same answer in English, for the script of a page in English.
+    answer = httpx.post(
+        f"{site}/soan-thu/kiem-tra-tep",
+        data={"csrf": page.locator("#compose input[name=csrf]").input_value()},
+        files={"file": (stamped.name, stamped.read_bytes())},
+        cookies=cookies_of(page),
+        timeout=30,
+    )
+    (problem,) = answer.json()["problems"]
+    assert answer.status_code == 200 and "carries the secrecy marking “TỐI MẬT” (line 2)" in problem["en"]
+    forged = httpx.post(
+        f"{site}/soan-thu/kiem-tra-tep",
+        data={"csrf": "sai"},
+        files={"file": (program.name, program.read_bytes())},
+        cookies=cookies_of(page),
+        timeout=30,
+    )
+    assert forged.status_code == 403 and forged.json() == {"problems": []}

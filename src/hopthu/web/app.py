@@ -19,7 +19,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
-from hopthu.web import admin, compose, mail, manage, reading, report, search, senderlists, signin
+from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, senderlists, signin
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
@@ -65,6 +65,7 @@ def create_app(services: Any) -> FastAPI:
     app.include_router(manage.router)
     app.include_router(report.router)
     app.include_router(compose.router)
+    app.include_router(filecheck.router)
     app.include_router(admin.router)
 
     @app.exception_handler(Redirect)

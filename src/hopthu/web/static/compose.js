@@ -156,6 +156,37 @@
     return !over;
   }
   files.addEventListener("change", sizeFits);
+
+  // --- each chosen file checked at once: a dangerous type (R13.2), a secrecy marking (R8.1) -------
+  const refused = document.getElementById("files-refused");
+  let checking = 0;
+  async function checkFiles() {
+    const round = ++checking;
+    const found = [];
+    for (const file of files.files) {
+      const data = new FormData();
+      data.append("csrf", form.elements.namedItem("csrf").value);
+      data.append("file", file);
+      try {
+        const answer = await fetch(form.dataset.checkFileUrl, { method: "POST", body: data });
+        if (!answer.ok) continue; // the letter is checked again when it is sent
+        for (const problem of (await answer.json()).problems) found.push(english ? problem.en : problem.vi);
+      } catch (error) {
+        continue;
+      }
+      if (round !== checking) return; // other files were chosen meanwhile
+    }
+    if (round !== checking) return;
+    refused.replaceChildren(
+      ...found.map((text) => {
+        const item = document.createElement("li");
+        item.textContent = text;
+        return item;
+      }),
+    );
+    refused.hidden = found.length === 0;
+  }
+  files.addEventListener("change", checkFiles);
   form.addEventListener("change", (event) => {
     if (event.target.name === "keep") sizeFits();
   });
