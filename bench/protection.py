@@ -35,6 +35,26 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 from tests.protection.conftest import ClamdProcess, RspamdProcess, rspamd_confdir
 
 ENGINES: dict[str, str] = {}
+ENGINE_GROUPS: dict[str, int] = {}  # engine name -> its process group (rspamd's workers are children)
+TICKS = os.sysconf("SC_CLK_TCK")
+
+
+def cpu_seconds(group: int) -> float:
+    """User and system CPU time of every process in a process group (from /proc); a negative number
+    is one process's id."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == group or int(stat.parent.name) == -group:  # pgrp, or the one pid
+            total += int(fields[11]) + int(fields[12])  # utime, stime
+    return total / TICKS
+
+
+def cpu_now(groups: dict[str, int]) -> dict[str, float]:
+    return {name: cpu_seconds(group) for name, group in groups.items()}
 
 
 def start_engines(root: Path) -> tuple[RspamdProcess, ClamdProcess]:
@@ -86,9 +106,12 @@ async def one_run(backend: str, args: argparse.Namespace, scanning: bool) -> flo
         hopthu(data, "account", "import", str(people), env=env)
         addresses = [f"canbo{n:05d}@cantho.gov.vn" for n in range(args.recipients)]
         process, port = serve(data, env, "smtp")
+        groups = {"hopthu": -process.pid, **(ENGINE_GROUPS if scanning else {})}
+        before = cpu_now(groups)
         started = time.perf_counter()
         latencies = await load(port, args, addresses)
         elapsed = time.perf_counter() - started
+        after = cpu_now(groups)
         rate = args.messages / elapsed
         process.send_signal(signal.SIGTERM)  # the refused entries' buffer is written at the stop
         process.wait(timeout=60)
@@ -101,6 +124,10 @@ async def one_run(backend: str, args: argparse.Namespace, scanning: bool) -> flo
             f"{size / max(entries, 1):5.0f} bytes per entry with indexes",
             flush=True,
         )
+        spent = ", ".join(
+            f"{name} {(after[name] - before[name]) / args.messages * 1000:.2f} ms" for name in groups
+        )
+        print(f"{backend:10} {label}: CPU per message: {spent}", flush=True)
         return rate
     finally:
         if process is not None:
@@ -125,6 +152,8 @@ def arguments(parser: argparse.ArgumentParser) -> None:
 def main() -> None:
     root = Path(tempfile.mkdtemp(prefix="hopthu-engines-"))
     rspamd, clamd = start_engines(root)
+    assert rspamd.process is not None and clamd.process is not None
+    ENGINE_GROUPS.update(rspamd=os.getpgid(rspamd.process.pid), clamd=os.getpgid(clamd.process.pid))
     ENGINES.update(
         {
             "HOPTHU_PROTECTION_RSPAMD_URL": rspamd.url,
