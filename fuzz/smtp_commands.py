@@ -92,6 +92,7 @@ class _Pipeline:
     """Parses what DATA carried, as the store would, and accepts it."""
 
     router = _Router()
+    report_address = f"dmarc-reports@{DOMAIN}"
 
     async def accept(self, incoming: Any) -> Outcome:
         parse(canonical(incoming.data))

@@ -134,6 +134,11 @@ class Session:
         self.out += data
 
     async def flush(self) -> None:
+        if self.writer.is_closing():
+            # The connection was closed under us (the pre-login deadline, a BYE from another task):
+            # what is left has no one to read it.
+            self.out.clear()
+            raise ConnectionResetError("connection closed")
         if self.out:
             self.writer.write(bytes(self.out))
             self.out.clear()
