@@ -7,7 +7,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from hopthu.policy.dates import add_months
+from hopthu.policy.dates import add_months, warning_due
 
 VN = dt.timezone(dt.timedelta(hours=7))
 
@@ -42,3 +42,13 @@ def test_r5_2_adding_months_moves_the_month_and_keeps_or_clamps_the_day(start: d
     end = add_months(start, months)
     assert (end.year * 12 + end.month) - (start.year * 12 + start.month) == months
     assert end.day == min(start.day, calendar.monthrange(end.year, end.month)[1])
+
+
+def test_r6_5_the_warning_due_is_the_nearest_whose_day_has_come() -> None:
+    """R5.2, R6.5: of warnings 30 and 7 days before, only the nearest reached is due; none before."""
+    deadline = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
+    assert warning_due(deadline, deadline - dt.timedelta(days=31), (30, 7)) is None
+    assert warning_due(deadline, deadline - dt.timedelta(days=30), (30, 7)) == 30
+    assert warning_due(deadline, deadline - dt.timedelta(days=2), (30, 7)) == 7
+    assert warning_due(deadline, deadline + dt.timedelta(days=2), (7, 30)) == 7
+    assert warning_due(deadline, deadline, ()) is None

@@ -17,7 +17,7 @@ from hopthu.policy.lifecycle import (
     receives_mail,
     retention_ends_at,
     revocation_due_at,
-    revocation_warning_dates,
+    revocation_warning_due,
     transition,
 )
 
@@ -198,13 +198,11 @@ def test_r6_5_revocation_is_due_six_calendar_months_after_creation_or_last_acces
 def test_r6_5_warnings_30_and_7_days_before_and_90_days_of_retention() -> None:
     """R6.5 decision: owners and managers are warned 30 and 7 days before; data kept 90 days after."""
     due = dt.datetime(2026, 2, 28, 17, 0, tzinfo=VN)
-    assert revocation_warning_dates(due) == [
-        dt.datetime(2026, 1, 29, 17, 0, tzinfo=VN),
-        dt.datetime(2026, 2, 21, 17, 0, tzinfo=VN),
-    ]
-    assert revocation_warning_dates(due, days_before=(1, 14)) == [
-        due - dt.timedelta(days=14),
-        due - dt.timedelta(days=1),
-    ]
+    assert revocation_warning_due(due, dt.datetime(2026, 1, 29, 16, 59, tzinfo=VN)) is None
+    assert revocation_warning_due(due, dt.datetime(2026, 1, 29, 17, 0, tzinfo=VN)) == 30
+    assert revocation_warning_due(due, dt.datetime(2026, 2, 21, 16, 59, tzinfo=VN)) == 30
+    assert revocation_warning_due(due, dt.datetime(2026, 2, 21, 17, 0, tzinfo=VN)) == 7
+    assert revocation_warning_due(due, due - dt.timedelta(days=14), days_before=(1, 14)) == 14
+    assert revocation_warning_due(due, due - dt.timedelta(hours=1), days_before=(1, 14)) == 1
     assert retention_ends_at(due) == dt.datetime(2026, 5, 29, 17, 0, tzinfo=VN)
     assert retention_ends_at(due, days=30) == dt.datetime(2026, 3, 30, 17, 0, tzinfo=VN)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 from hopthu.errors import HopThuError
 from hopthu.policy.passwords import (
     check_password,
+    expiry_warning_due,
     must_change_password,
     normalize_password,
     password_expires_at,
@@ -154,3 +155,14 @@ def test_r5_2_a_new_or_reset_password_must_be_changed_at_first_sign_in() -> None
     """R5.2: the flag set on creation or reset forces the change whatever the date."""
     changed = dt.datetime(2025, 7, 1, 9, 0, tzinfo=VN)
     assert must_change_password(changed, True, changed)
+
+
+def test_r5_2_the_owner_is_warned_14_7_and_1_days_before_expiry_the_nearest_once() -> None:
+    """R5.2 decision: warnings 14, 7 and 1 days before; one whose day passed unsent is not sent late."""
+    expires = dt.datetime(2025, 4, 30, 9, 0, tzinfo=VN)
+    assert expiry_warning_due(expires, expires - dt.timedelta(days=14, seconds=1)) is None
+    assert expiry_warning_due(expires, expires - dt.timedelta(days=14)) == 14
+    assert expiry_warning_due(expires, expires - dt.timedelta(days=8)) == 14
+    assert expiry_warning_due(expires, expires - dt.timedelta(days=7)) == 7
+    assert expiry_warning_due(expires, expires - dt.timedelta(hours=1)) == 1
+    assert expiry_warning_due(expires, expires - dt.timedelta(days=3), days_before=(30,)) == 30

@@ -16,11 +16,11 @@ from hopthu.policy.quota import (
     QuotaRules,
     check_attachments,
     check_quota_setting,
-    crossed_thresholds,
     default_quota,
     fits,
     format_size,
     parse_size,
+    reached_thresholds,
 )
 
 RULES = QuotaRules()
@@ -160,26 +160,26 @@ def test_r5_1_a_message_fits_up_to_the_last_byte() -> None:
 
 
 @pytest.mark.parametrize(
-    ("before", "after", "crossed"),
+    ("usage", "reached"),
     [
-        (0, 4 * GB - 1, []),
-        (0, 4 * GB, [80]),  # 4 GB of 5 GB is exactly 80 %
-        (4 * GB, 4 * GB + 1, []),  # 80 % was already reached
-        (4 * GB - 1, 5 * GB * 91 // 100, [80, 90]),
-        (0, 5 * GB, [80, 90, 95, 100]),
-        (5 * GB * 96 // 100, 5 * GB, [100]),
-        (5 * GB, 4 * GB, []),  # usage going down crosses nothing
+        (0, []),
+        (4 * GB - 1, []),
+        (4 * GB, [80]),  # 4 GB of 5 GB is exactly 80 %
+        (5 * GB * 91 // 100, [80, 90]),
+        (5 * GB * 96 // 100, [80, 90, 95]),
+        (5 * GB, [80, 90, 95, 100]),
+        (6 * GB, [80, 90, 95, 100]),  # over the quota (lowered by an administrator) is full
     ],
 )
-def test_r5_1_warnings_as_the_mailbox_nears_its_quota(before: int, after: int, crossed: list[int]) -> None:
-    """R5.1: warn at 80, 90 and 95 % (each once, as it is crossed) and at 100 %, full."""
-    assert crossed_thresholds(before, after, 5 * GB, RULES) == crossed
+def test_r5_1_warnings_as_the_mailbox_nears_its_quota(usage: int, reached: list[int]) -> None:
+    """R5.1: warn at 80, 90 and 95 % and at 100 %, full: the levels a mailbox's usage has reached."""
+    assert reached_thresholds(usage, 5 * GB, RULES) == reached
 
 
 def test_r5_1_warning_percentages_are_a_setting() -> None:
-    assert crossed_thresholds(0, 100, 100, QuotaRules(warn_percents=(50,))) == [50, 100]
-    with pytest.raises(ValueError):
-        crossed_thresholds(0, 1, 0, RULES)
+    assert reached_thresholds(50, 100, QuotaRules(warn_percents=(50,))) == [50]
+    assert reached_thresholds(100, 100, QuotaRules(warn_percents=(50,))) == [50, 100]
+    assert reached_thresholds(1, 0, RULES) == []  # no quota set, nothing to warn about
 
 
 def test_r5_1_attachments_up_to_20_mb_pass() -> None:

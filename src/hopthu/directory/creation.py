@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
+from hopthu.policy.quota import default_quota
 from hopthu.security.passwords import hash_temporary, temporary_password
 from hopthu.store.schema import account
 
@@ -35,7 +36,6 @@ async def create_account(
     """
     now = ctx.now()
     password = temporary_password()
-    policy = ctx.settings.policy
     account_id = (
         await conn.execute(
             sa.insert(account)
@@ -51,7 +51,7 @@ async def create_account(
                 password_hash=hash_temporary(password),
                 password_changed_at=now,
                 must_change_password=True,
-                quota_bytes=policy.agency_quota if kind == "agency" else policy.personal_quota,
+                quota_bytes=default_quota(kind, ctx.quota_rules),
                 registered_on=registered_on or now.date(),
                 created_at=now,
             )

@@ -8,6 +8,7 @@ daylight saving time, so a value in the city's time zone (UTC+07:00) moves by wh
 
 import calendar
 import datetime as dt
+from collections.abc import Iterable
 from typing import TypeVar
 
 D = TypeVar("D", dt.date, dt.datetime)
@@ -25,3 +26,15 @@ def add_months(value: D, months: int) -> D:
     month += 1
     day = min(value.day, calendar.monthrange(year, month)[1])
     return value.replace(year=year, month=month, day=day)
+
+
+def warning_due(deadline: dt.datetime, now: dt.datetime, days_before: Iterable[int]) -> int | None:
+    """Which warning, in days before `deadline`, is the one to send at `now`, or None before the first.
+
+    Of the warnings whose day has come, the nearest to the deadline is the one: a warning whose day
+    passed while none was sent (the system was down, the account was new) is not sent late, so a
+    person is told "7 days left" and not "30 days left" a week before. Used for password expiry
+    (R5.2) and revocation (R6.5) alike.
+    """
+    reached = [days for days in days_before if deadline - dt.timedelta(days=days) <= now]
+    return min(reached) if reached else None

@@ -27,11 +27,12 @@ from enum import StrEnum
 from typing import Final
 
 from hopthu.errors import HopThuError
-from hopthu.policy.dates import add_months
+from hopthu.policy.dates import add_months, warning_due
 
 INACTIVE_MONTHS: Final = 6
 WARNING_DAYS: Final = (30, 7)
 RETENTION_DAYS: Final = 90
+ADDRESS_QUARANTINE_DAYS: Final = 365
 
 
 class Status(StrEnum):
@@ -251,13 +252,28 @@ def revocation_due_at(
     return add_months(since, months)
 
 
-def revocation_warning_dates(
-    due_at: dt.datetime, days_before: Sequence[int] = WARNING_DAYS
-) -> list[dt.datetime]:
-    """When to warn the owner and the agency's mailbox manager before revocation, earliest first."""
-    return sorted(due_at - dt.timedelta(days=days) for days in days_before)
+def revocation_warning_due(
+    due_at: dt.datetime, now: dt.datetime, days_before: Sequence[int] = WARNING_DAYS
+) -> int | None:
+    """The warning (days before revocation) owed at `now` to the owner and the agency's mailbox
+    manager, or None when none is due yet (R6.5 decision: 30 and 7 days before; see `warning_due`)."""
+    return warning_due(due_at, now, days_before)
 
 
 def retention_ends_at(since: dt.datetime, days: int = RETENTION_DAYS) -> dt.datetime:
     """When the data of a mailbox revoked or deleted at `since` may be purged."""
     return since + dt.timedelta(days=days)
+
+
+def retention_over_before(now: dt.datetime, days: int = RETENTION_DAYS) -> dt.datetime:
+    """The latest revocation or deletion whose retention is over at `now`: the bound a query of
+    mailboxes to purge compares with (`retention_ends_at(since, days) <= now` exactly when
+    `since <= retention_over_before(now, days)`)."""
+    return now - dt.timedelta(days=days)
+
+
+def address_free_before(now: dt.datetime, days: int = ADDRESS_QUARANTINE_DAYS) -> dt.datetime:
+    """The latest deletion whose address may be given to someone else at `now` (R6.3 decision: a
+    deleted address stays unavailable for `days`, default a year, so mail meant for the person who
+    left does not reach a newcomer)."""
+    return now - dt.timedelta(days=days)

@@ -16,16 +16,19 @@ password, which a locked account could not do without an operator.
 
 import datetime as dt
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Final
 
 from hopthu.errors import HopThuError
-from hopthu.policy.dates import add_months
+from hopthu.policy.dates import add_months, warning_due
 
 MIN_LENGTH: Final = 8
 """The regulation's minimum length (R5.3); a setting passes another."""
 CHANGE_EVERY_MONTHS: Final = 3
 """The regulation's change period in calendar months (R5.2); a setting passes another."""
+WARNING_DAYS: Final = (14, 7, 1)
+"""Days before expiry on which the owner is warned by mail (R5.2 decision), the nearest one once."""
 
 
 @dataclass(frozen=True)
@@ -100,6 +103,14 @@ def check_password(password: str, *, old: str | None = None, min_length: int = M
 def password_expires_at(changed_at: dt.datetime, months: int = CHANGE_EVERY_MONTHS) -> dt.datetime:
     """When a password changed at `changed_at` must be changed again (R5.2): calendar months later."""
     return add_months(changed_at, months)
+
+
+def expiry_warning_due(
+    expires_at: dt.datetime, now: dt.datetime, days_before: Sequence[int] = WARNING_DAYS
+) -> int | None:
+    """The warning (days before expiry) owed to the owner at `now`, or None when none is due yet
+    (R5.2: the owner is told 14, 7 and 1 days before; see `dates.warning_due`)."""
+    return warning_due(expires_at, now, days_before)
 
 
 def must_change_password(

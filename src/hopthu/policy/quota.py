@@ -148,14 +148,17 @@ def fits(usage: int, quota: int, incoming: int) -> bool:
     return usage + incoming <= quota
 
 
-def crossed_thresholds(before: int, after: int, quota: int, rules: QuotaRules) -> list[int]:
-    """The warning percentages (and 100, full) that usage crossed going from `before` to `after` bytes.
+def reached_thresholds(usage: int, quota: int, rules: QuotaRules) -> list[int]:
+    """The warning percentages (and 100, full) that a mailbox using `usage` of `quota` bytes has reached.
 
-    A percentage p is crossed when usage reaches p % of the quota: 4 GB of 5 GB crosses 80.
+    A percentage p is reached when usage is at least p % of the quota: 4 GB of 5 GB reaches 80. The
+    notices job warns once per level reached and lets a level warn again after usage went back under
+    it; the account page shows a warning while any level is reached. A quota of 0 (none set) has no
+    levels to reach.
     """
     if quota <= 0:
-        raise ValueError("a quota is positive")
-    return [p for p in (*rules.warn_percents, 100) if before * 100 < p * quota <= after * 100]
+        return []
+    return [p for p in (*rules.warn_percents, 100) if usage * 100 >= p * quota]
 
 
 def check_attachments(total_attachment_bytes: int, rules: QuotaRules) -> None:

@@ -24,6 +24,7 @@ from hopthu.directory.accounts import AccountService
 from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefused
 from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import send_as
+from hopthu.policy.quota import fits
 from hopthu.security.connections import ConnectionLimits, peer_address, refusal_words, say_and_close
 from hopthu.smtp import replies
 from hopthu.smtp.dataread import Overrun, read_data
@@ -226,7 +227,7 @@ class MxHandler:
             )
         if not local.receives:  # R6.4: revoked and deleted mailboxes refuse; locked ones still receive
             return replies.MAILBOX_DISABLED
-        if local.usage + _size_option(envelope.mail_options) > local.quota:
+        if not fits(local.usage, local.quota, _size_option(envelope.mail_options)):
             return replies.MAILBOX_FULL  # R5.1, for this recipient only
         return replies.RECIPIENT_OK
 

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 import sqlalchemy as sa
 
 from hopthu.mail.sortkeys import sender_key, subject_key
+from hopthu.policy.quota import fits
 from hopthu.store import dialect
 from hopthu.store.events import Change
 from hopthu.store.flags import SEEN
@@ -91,7 +92,7 @@ def apply_batch(
             if box is None or target.account_id not in usage:
                 delivered.append(Delivered(target, refused="no_mailbox"))
                 continue
-            if usage[target.account_id] + size > target.quota:  # R5.1, exact: rows are locked
+            if not fits(usage[target.account_id], target.quota, size):  # R5.1, exact: rows are locked
                 delivered.append(Delivered(target, refused="over_quota"))
                 continue
             usage[target.account_id] += size

@@ -20,6 +20,7 @@ from hopthu.directory.preferences import Preferences
 from hopthu.errors import HopThuError
 from hopthu.policy import passwords
 from hopthu.policy.dates import VIETNAM
+from hopthu.policy.quota import reached_thresholds
 from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
 from hopthu.web.client import client_address
 from hopthu.web.security import (
@@ -198,7 +199,7 @@ async def account_view(
         expires=expires.astimezone(VIETNAM),
         used=used,
         percent=percent,
-        warn=any(percent >= level for level in settings.policy.quota_warn_percents),
+        warn=bool(reached_thresholds(used, who.account.quota_bytes, services.directory.ctx.quota_rules)),
         changed="doi-mat-khau" in request.query_params,
         saved="da-luu" in request.query_params,
         preferences=preferences or await services.directory.preferences.get(who.account.id),
