@@ -46,7 +46,7 @@ def test_r5_2_adding_months_moves_the_month_and_keeps_or_clamps_the_day(start: d
 
 def test_r6_5_the_warning_due_is_the_nearest_whose_day_has_come() -> None:
     """R5.2, R6.5: of warnings 30 and 7 days before, only the nearest reached is due; none before."""
-    deadline = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.timezone.utc)
+    deadline = dt.datetime(2026, 3, 1, 8, 0, tzinfo=dt.UTC)
     assert warning_due(deadline, deadline - dt.timedelta(days=31), (30, 7)) is None
     assert warning_due(deadline, deadline - dt.timedelta(days=30), (30, 7)) == 30
     assert warning_due(deadline, deadline - dt.timedelta(days=2), (30, 7)) == 7

@@ -287,6 +287,28 @@ class AccountService:
             )
         self.ctx.verifier.forget(found.id)
 
+    async def expire_password(self, account_id: int, *, actor: str, at: dt.datetime | None = None) -> bool:
+        """R5.2, R6.4b: a password unchanged for its period must be changed at the next sign-in.
+
+        Whether the account was marked now: False when it already had to change its password (a
+        new or reset one, or a run before this one). `at` is the moment recorded, the job's run
+        (default the clock's now).
+        """
+        now = at or self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            local = (
+                await conn.execute(
+                    sa.update(account)
+                    .where(account.c.id == account_id, account.c.must_change_password.is_(False))
+                    .values(must_change_password=True)
+                    .returning(account.c.local)
+                )
+            ).scalar()
+            if local is None:
+                return False
+            await audit.record(conn, at=now, actor=actor, action="account.password_expired", target=local)
+        return True
+
     # --- lifecycle (R6) ---------------------------------------------------------------------------
 
     async def change_status(
@@ -311,7 +333,9 @@ class AccountService:
             since = (
                 await conn.execute(sa.select(account.c.status_changed_at).where(account.c.id == found.id))
             ).scalar()
-            within_retention = since is None or now < lifecycle.retention_ends_at(since)
+            within_retention = since is None or now < lifecycle.retention_ends_at(
+                since, self.ctx.settings.policy.retention_days
+            )
             new_status = lifecycle.transition(
                 lifecycle.Status(found.status),
                 action,

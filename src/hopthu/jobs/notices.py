@@ -6,28 +6,19 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-import sqlalchemy as sa
-
 from hopthu.jobs.base import JobContext
-from hopthu.store import dialect
-from hopthu.store.schema import notice
+from hopthu.store import notices
 
 
 class Notices:
-    def __init__(self, ctx: JobContext, kind: str, sent: dict[int, set[str]]) -> None:
+    def __init__(self, ctx: JobContext, kind: str, sent: defaultdict[int, set[str]]) -> None:
         self.ctx = ctx
         self.kind = kind
         self.sent = sent
 
     @classmethod
     async def load(cls, ctx: JobContext, kind: str) -> Notices:
-        rows = await ctx.services.store.db.all(
-            sa.select(notice.c.account_id, notice.c.key).where(notice.c.kind == kind)
-        )
-        sent: dict[int, set[str]] = defaultdict(set)
-        for account_id, key in rows:
-            sent[account_id].add(key)
-        return cls(ctx, kind, sent)
+        return cls(ctx, kind, await notices.sent(ctx.services.store.db, kind))
 
     async def send_once(
         self, account_id: int, key: str, *, recipients: list[str], subject: str, vi: str, en: str
@@ -39,12 +30,7 @@ class Notices:
         ctx = self.ctx
         for recipient in dict.fromkeys(recipients):
             await ctx.services.pipeline.tell(recipient, subject=subject, vi=vi, en=en)
-        db = ctx.services.store.db
-        async with db.write() as conn:
-            statement = dialect.insert(db.backend, notice).values(
-                account_id=account_id, kind=self.kind, key=key, sent_at=ctx.now
-            )
-            await conn.execute(statement.on_conflict_do_nothing())
+        await notices.record(ctx.services.store.db, account_id, self.kind, key, ctx.now)
         self.sent[account_id].add(key)
         return True
 
@@ -53,12 +39,5 @@ class Notices:
         gone = keys & self.sent[account_id]
         if not gone:
             return
-        async with self.ctx.services.store.db.write() as conn:
-            await conn.execute(
-                sa.delete(notice).where(
-                    notice.c.account_id == account_id,
-                    notice.c.kind == self.kind,
-                    notice.c.key.in_(sorted(gone)),
-                )
-            )
+        await notices.forget(self.ctx.services.store.db, account_id, self.kind, gone)
         self.sent[account_id] -= gone

@@ -22,44 +22,24 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from collections import defaultdict
-
-import sqlalchemy as sa
 
 from hopthu.backup import snapshot
-from hopthu.directory import audit
+from hopthu.directory import reporting, upkeep
 from hopthu.jobs.base import JobContext
 from hopthu.jobs.notices import Notices
 from hopthu.policy import lifecycle, passwords
 from hopthu.policy.dates import VIETNAM
-from hopthu.policy.quota import format_size
+from hopthu.policy.quota import format_size, reached_thresholds
 from hopthu.protection.quarantine import Quarantine
-from hopthu.reports.gather import mailbox_states
+from hopthu.reports.gather import STATUSES, mailbox_states
+from hopthu.store import contents
 from hopthu.store.quarantine import QuarantineStore
-from hopthu.store.schema import (
-    account,
-    agency,
-    alias,
-    daily_stats,
-    delegation,
-    mail_usage,
-    mailbox,
-    message,
-    role_grant,
-)
 
 ACTOR = "hopthu jobs"
-PASSWORD_WARNING_DAYS = (14, 7, 1)
 
 
 def _address(ctx: JobContext, local: str) -> str:
     return f"{local}@{ctx.settings.server.domain}"
-
-
-def _nearest(due: dt.datetime, now: dt.datetime, days: tuple[int, ...]) -> int | None:
-    """The smallest warning whose day has come (earlier ones not sent are not sent late)."""
-    reached = [d for d in days if due - dt.timedelta(days=d) <= now]
-    return min(reached) if reached else None
 
 
 def _local_date(moment: dt.datetime) -> str:
@@ -67,29 +47,19 @@ def _local_date(moment: dt.datetime) -> str:
 
 
 async def password_expiry(ctx: JobContext) -> dict[str, int]:
-    db = ctx.services.store.db
     months = ctx.settings.policy.password_max_age_months
-    rows = await db.all(
-        sa.select(
-            account.c.id, account.c.local, account.c.password_changed_at, account.c.must_change_password
-        ).where(account.c.kind == "personal", account.c.status == "active")
-    )
     notices = await Notices.load(ctx, "password")
     expired = warned = 0
-    for account_id, local, changed_at, must_change in rows:
-        expires = passwords.password_expires_at(changed_at, months)
-        if ctx.now >= expires:
-            if not must_change:
-                async with db.write() as conn:
-                    await conn.execute(
-                        sa.update(account).where(account.c.id == account_id).values(must_change_password=True)
-                    )
-                    await audit.record(
-                        conn, at=ctx.now, actor=ACTOR, action="account.password_expired", target=local
-                    )
+    for found in await upkeep.password_ages(ctx.services.store.db):
+        account_id, local = found.id, found.local
+        if passwords.must_change_password(found.password_changed_at, False, ctx.now, months):
+            if not found.must_change_password and await ctx.directory.accounts.expire_password(
+                account_id, actor=ACTOR, at=ctx.now
+            ):
                 expired += 1
             continue
-        days = _nearest(expires, ctx.now, PASSWORD_WARNING_DAYS)
+        expires = passwords.password_expires_at(found.password_changed_at, months)
+        days = passwords.expiry_warning_due(expires, ctx.now)
         if days is None:
             continue
         when = _local_date(expires)
@@ -109,48 +79,22 @@ async def password_expiry(ctx: JobContext) -> dict[str, int]:
     return {"expired": expired, "warned": warned}
 
 
-async def _managers(ctx: JobContext) -> dict[int, list[str]]:
-    """Each agency's mailbox managers (those of the agencies above it included), by agency id."""
-    db = ctx.services.store.db
-    parents = dict(await db.all(sa.select(agency.c.id, agency.c.parent_id)))
-    direct: dict[int, list[str]] = defaultdict(list)
-    for agency_id, local in await db.all(
-        sa.select(role_grant.c.agency_id, account.c.local)
-        .select_from(role_grant.join(account, account.c.id == role_grant.c.account_id))
-        .where(role_grant.c.role == "agency_manager", account.c.status == "active")
-    ):
-        direct[agency_id].append(local)
-    found: dict[int, list[str]] = {}
-    for agency_id in parents:
-        chain, node, seen = [], agency_id, set()
-        while node is not None and node not in seen:
-            seen.add(node)
-            chain.extend(direct.get(node, []))
-            node = parents.get(node)
-        found[agency_id] = chain
-    return found
-
-
 async def inactivity(ctx: JobContext) -> dict[str, int]:
     db = ctx.services.store.db
-    rows = await db.all(
-        sa.select(
-            account.c.id, account.c.local, account.c.agency_id, account.c.created_at, account.c.last_access_at
-        ).where(account.c.kind == "personal", account.c.status.in_(["active", "locked"]))
-    )
     notices = await Notices.load(ctx, "revocation")
-    managers = await _managers(ctx)
+    managers = await upkeep.agency_managers(db)
     accounts = ctx.directory.accounts
     revoked = warned = 0
-    for account_id, local, agency_id, created_at, last_access_at in rows:
-        due = lifecycle.revocation_due_at(created_at, last_access_at)
+    for found in await upkeep.last_uses(db):
+        account_id, local, agency_id = found.id, found.local, found.agency_id
+        due = lifecycle.revocation_due_at(found.created_at, found.last_access_at)
         if ctx.now >= due:
             await accounts.change_status(
                 local, lifecycle.Action.REVOKE, reason="inactive", ref=None, actor=ACTOR
             )
             revoked += 1
             continue
-        days = _nearest(due, ctx.now, lifecycle.WARNING_DAYS)
+        days = lifecycle.revocation_warning_due(due, ctx.now)
         if days is None:
             continue
         when = _local_date(due)
@@ -172,29 +116,19 @@ async def inactivity(ctx: JobContext) -> dict[str, int]:
 
 async def quota_notices(ctx: JobContext) -> dict[str, int]:
     db = ctx.services.store.db
-    rows = await db.all(
-        sa.select(account.c.id, account.c.local, account.c.kind, account.c.quota_bytes, mail_usage.c.bytes)
-        .select_from(account.join(mail_usage, mail_usage.c.account_id == account.c.id))
-        .where(account.c.status.in_(["active", "locked"]))
-    )
-    delegates: dict[int, list[str]] = defaultdict(list)
-    for box_id, local in await db.all(
-        sa.select(delegation.c.mailbox_account_id, account.c.local).select_from(
-            delegation.join(account, account.c.id == delegation.c.person_account_id)
-        )
-    ):
-        delegates[box_id].append(local)
+    delegates = await upkeep.delegates(db)
     notices = await Notices.load(ctx, "quota")
-    levels_of = (*ctx.settings.policy.quota_warn_percents, 100)
+    rules = ctx.directory.ctx.quota_rules
     warned = 0
-    for account_id, local, kind, quota_bytes, used in rows:
-        reached = {str(p) for p in levels_of if quota_bytes > 0 and used * 100 >= p * quota_bytes}
+    for found in await upkeep.usages(db):
+        account_id, local, kind, quota_bytes, used = found
+        reached = {str(p) for p in reached_thresholds(used, quota_bytes, rules)}
         await notices.forget(account_id, notices.sent[account_id] - reached)
         if not reached:
             continue
         highest = max(int(p) for p in reached)
         owner = _address(ctx, local)
-        people = [_address(ctx, d) for d in delegates[account_id]] if kind == "agency" else [owner]
+        people = [_address(ctx, d) for d in delegates.get(account_id, [])] if kind == "agency" else [owner]
         full = highest >= 100
         if people and await notices.send_once(
             account_id,
@@ -216,59 +150,21 @@ async def quota_notices(ctx: JobContext) -> dict[str, int]:
 async def retention(ctx: JobContext) -> dict[str, int]:
     db = ctx.services.store.db
     mail = ctx.services.store.mail
-    cutoff = ctx.now - dt.timedelta(days=ctx.settings.policy.retention_days)
-    rows = await db.all(
-        sa.select(account.c.id, account.c.local, account.c.status).where(
-            account.c.status.in_(["revoked", "deleted"]),
-            account.c.purged_at.is_(None),
-            account.c.status_changed_at <= cutoff,
-        )
-    )
+    days = ctx.settings.policy.retention_days
     purged = 0
-    for account_id, local, status in rows:
-        for box in await mail.mailboxes(account_id):
-            while uids := [
-                u
-                for (u,) in await db.all(
-                    sa.select(message.c.uid).where(message.c.mailbox_id == box.id).limit(1000)
-                )
-            ]:
-                await mail.editor.expunge(account_id, box.id, uids)
-        async with db.write() as conn:
-            await conn.execute(sa.delete(mailbox).where(mailbox.c.account_id == account_id))
-            values: dict = {"purged_at": ctx.now}
-            if status == "revoked":
-                values.update(status="deleted", status_reason="retention_ended", status_changed_at=ctx.now)
-            await conn.execute(sa.update(account).where(account.c.id == account_id).values(**values))
-            await audit.record(
-                conn, at=ctx.now, actor=ACTOR, action="account.purged", target=local, reason="retention_ended"
-            )
+    for ended in await upkeep.ended_before(db, lifecycle.retention_over_before(ctx.now, days)):
+        for box in await mail.mailboxes(ended.id):
+            while uids := await contents.first_uids(db, box.id):
+                await mail.editor.expunge(ended.id, box.id, uids)
+        await upkeep.mark_purged(db, ended, now=ctx.now, actor=ACTOR)
         purged += 1
-    released = await _release_addresses(ctx)
-    return {"purged": purged, "released": released}
-
-
-async def _release_addresses(ctx: JobContext) -> int:
-    """Deleted addresses past the quarantine become free: the account keeps its record under
-    another name, its aliases go."""
-    db = ctx.services.store.db
-    cutoff = ctx.now - dt.timedelta(days=ctx.settings.policy.address_quarantine_days)
-    rows = await db.all(
-        sa.select(account.c.id, account.c.local).where(
-            account.c.status == "deleted",
-            account.c.purged_at.is_not(None),
-            account.c.status_changed_at <= cutoff,
-            ~account.c.local.contains("~"),
-        )
+    released = await upkeep.release_addresses(
+        db,
+        lifecycle.address_free_before(ctx.now, ctx.settings.policy.address_quarantine_days),
+        now=ctx.now,
+        actor=ACTOR,
     )
-    for account_id, local in rows:
-        async with db.write() as conn:
-            await conn.execute(
-                sa.update(account).where(account.c.id == account_id).values(local=f"{local}~{account_id}")
-            )
-            await conn.execute(sa.delete(alias).where(alias.c.account_id == account_id))
-            await audit.record(conn, at=ctx.now, actor=ACTOR, action="account.address_released", target=local)
-    return len(rows)
+    return {"purged": purged, "released": released}
 
 
 async def blobs(ctx: JobContext) -> dict[str, int]:
@@ -304,11 +200,12 @@ async def statistics(ctx: JobContext) -> dict[str, int]:
     db = ctx.services.store.db
     day = ctx.now.astimezone(VIETNAM).date()
     states = await mailbox_states(db)
-    async with db.write() as conn:
-        await conn.execute(sa.delete(daily_stats).where(daily_stats.c.day == day))
-        if states:
-            await conn.execute(
-                sa.insert(daily_stats),
-                [{"day": day, "agency_id": agency_id, **figures} for agency_id, figures in states.items()],
-            )
+    await reporting.record_snapshot(
+        db,
+        day,
+        [
+            reporting.DailyState(agency_id, *(figures[s] for s in STATUSES), figures["used_bytes"])
+            for agency_id, figures in states.items()
+        ],
+    )
     return {"agencies": len(states)}

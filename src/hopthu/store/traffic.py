@@ -15,6 +15,7 @@ import datetime as dt
 import logging
 from collections import Counter
 from collections.abc import Iterable
+from typing import NamedTuple
 
 import sqlalchemy as sa
 
@@ -138,3 +139,30 @@ async def per_day(
         since + dt.timedelta(days=n): found.get(since + dt.timedelta(days=n), dict.fromkeys(ALL_KINDS, 0))
         for n in range(days)
     }
+
+
+class TrafficTotal(NamedTuple):
+    """An agency's mail over some days: received, sent, and each of `PROTECTION_KINDS` in order."""
+
+    agency_id: int
+    received: int
+    sent: int
+    protection: tuple[int, ...]
+
+
+async def totals(db: Database, first: dt.date, last: dt.date) -> list[TrafficTotal]:
+    """Each agency's counts from `first` to `last` (Vietnam's days, both included), for reports."""
+    rows = await db.all(
+        sa.select(
+            traffic_day.c.agency_id,
+            sa.func.sum(traffic_day.c.received),
+            sa.func.sum(traffic_day.c.sent),
+            *(sa.func.sum(traffic_day.c[kind]) for kind in PROTECTION_KINDS),
+        )
+        .where(traffic_day.c.day >= first, traffic_day.c.day <= last)
+        .group_by(traffic_day.c.agency_id)
+    )
+    return [
+        TrafficTotal(agency_id, int(received or 0), int(sent or 0), tuple(int(n or 0) for n in protection))
+        for agency_id, received, sent, *protection in rows
+    ]
