@@ -16,12 +16,9 @@ import socket
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from hopthu.jobs import dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
-from hopthu.store.schema import job_run
+from hopthu.store import jobruns
 
 log = logging.getLogger("hopthu.jobs")
 TICK_SECONDS = 60.0
@@ -114,7 +111,7 @@ class Scheduler:
         self.services = services
         self.jobs = {job.name: job for job in jobs}
         self.node = node or socket.gethostname()
-        self._lock: AsyncConnection | None = None
+        self._lock: jobruns.LeaderLock | None = None
 
     @property
     def db(self) -> Any:
@@ -124,43 +121,21 @@ class Scheduler:
         return self.services.directory.ctx.now()
 
     async def due(self, now: dt.datetime) -> list[Job]:
-        done = {
-            (name, slot)
-            for name, slot in await self.db.all(
-                sa.select(job_run.c.job, job_run.c.slot).where(
-                    job_run.c.status == "ok",
-                    job_run.c.started_at >= now - 2 * max(j.every for j in self.jobs.values()),
-                )
-            )
-        }
+        done = await jobruns.done_since(self.db, now - 2 * max(j.every for j in self.jobs.values()))
         return [job for job in self.jobs.values() if (job.name, job.slot(now)) not in done]
 
     async def run(self, name: str, now: dt.datetime | None = None) -> Run:
         """Run one job now (it is safe to repeat); its run as recorded."""
         job = self.jobs[name]
         now = now or self.now()
-        async with self.db.write() as conn:
-            run_id = (
-                await conn.execute(
-                    sa.insert(job_run)
-                    .values(
-                        job=job.name, slot=job.slot(now), node=self.node, started_at=now, status="running"
-                    )
-                    .returning(job_run.c.id)
-                )
-            ).scalar_one()
+        run_id = await jobruns.started(self.db, job.name, job.slot(now), self.node, now)
         status, summary, error = "ok", None, None
         try:
             summary = await job.run(JobContext(self.services, now))
         except Exception as failure:
             log.exception("job %s failed", job.name)
             status, error = "failed", f"{type(failure).__name__}: {failure}"[:2000]
-        async with self.db.write() as conn:
-            await conn.execute(
-                sa.update(job_run)
-                .where(job_run.c.id == run_id)
-                .values(status=status, summary=summary, error=error, finished_at=self.now())
-            )
+        await jobruns.finished(self.db, run_id, status=status, summary=summary, error=error, at=self.now())
         return Run(job.name, job.slot(now), self.node, now, self.now(), status, summary, error)
 
     async def run_due(self) -> list[Run]:
@@ -174,21 +149,12 @@ class Scheduler:
         """Whether this node runs the jobs: always on SQLite; on PostgreSQL while it holds the lock."""
         if self.db.backend != "postgresql":
             return True
-        if self._lock is not None and not self._lock.closed:
+        if self._lock is None:
+            self._lock = jobruns.LeaderLock(self.db, LOCK_KEY)
+        if self._lock.held:
             return True
-        connection = await self.db.engine.connect()
-        try:
-            autocommit = await connection.execution_options(isolation_level="AUTOCOMMIT")
-            won = (
-                await autocommit.execute(sa.text("SELECT pg_try_advisory_lock(:key)"), {"key": LOCK_KEY})
-            ).scalar()
-        except Exception:
-            await connection.close()
-            raise
-        if not won:
-            await connection.close()
+        if not await self._lock.try_take():
             return False
-        self._lock = connection
         log.info("this node (%s) runs the scheduled jobs", self.node)
         return True
 
@@ -211,32 +177,12 @@ class Scheduler:
             await self._let_go()
 
     async def _let_go(self) -> None:
-        """Stop leading: the lock is released and its connection closed for good (a pooled session
-        would keep holding it)."""
+        """Stop leading: the lock is released and its connection closed for good."""
         if self._lock is not None:
-            lock, self._lock = self._lock, None
             try:
-                await lock.invalidate()
+                await self._lock.release()
             except Exception:
                 log.debug("closing the leader's connection failed", exc_info=True)
 
     async def last_runs(self, per_job: int = 5) -> dict[str, list[Run]]:
-        found: dict[str, list[Run]] = {name: [] for name in self.jobs}
-        for name in self.jobs:
-            rows = await self.db.all(
-                sa.select(
-                    job_run.c.job,
-                    job_run.c.slot,
-                    job_run.c.node,
-                    job_run.c.started_at,
-                    job_run.c.finished_at,
-                    job_run.c.status,
-                    job_run.c.summary,
-                    job_run.c.error,
-                )
-                .where(job_run.c.job == name)
-                .order_by(job_run.c.id.desc())
-                .limit(per_job)
-            )
-            found[name] = [Run(*row) for row in rows]
-        return found
+        return {name: [Run(*row) for row in await jobruns.last(self.db, name, per_job)] for name in self.jobs}
