@@ -23,9 +23,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass, replace
 from pathlib import Path
 
-import sqlalchemy as sa
 import zstandard
-from sqlalchemy.ext.asyncio import create_async_engine
 
 from hopthu.backup import sealed
 from hopthu.backup.snapshot import (
@@ -38,15 +36,15 @@ from hopthu.backup.snapshot import (
     libpq_url,
 )
 from hopthu.config import CONFIG_FILE, Settings, load_settings
+from hopthu.directory.upkeep import account_id_of
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
 from hopthu.policy.dates import VIETNAM
 from hopthu.security.private import FILE_MODE, private_folder
-from hopthu.store import Store
+from hopthu.store import Store, contents, tempdb
 from hopthu.store.db import backend_of
 from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Target
-from hopthu.store.schema import account, message
 
 RESTORE_QUOTA = 2**62
 
@@ -171,7 +169,7 @@ async def restore_installation(
     settings = load_settings(data)
     store = await Store.open(settings)  # brings an older backup's schema up to date
     try:
-        messages = (await store.db.all(sa.select(sa.func.count()).select_from(message)))[0][0]
+        messages = await contents.message_count(store.db)
     finally:
         await store.close()
     return Restored(folder, messages, bodies=copied)
@@ -275,8 +273,7 @@ async def _opened(folder: Path, live: Settings, key: bytes | None) -> AsyncItera
                     "Restoring one mailbox from a PostgreSQL backup needs an installation on PostgreSQL",
                 )
             temporary = f"hopthu_khoiphuc_{uuid.uuid4().hex[:8]}"
-            await _admin(live.database_url, f'CREATE DATABASE "{temporary}"')
-            url = live.database_url.rsplit("/", 1)[0] + f"/{temporary}"
+            url = await tempdb.create(live.database_url, temporary)
             await asyncio.to_thread(_bring, _stored(folder, PG_FILE), scratch / PG_FILE, key)
             await _pg_restore(scratch / PG_FILE, url)
         settings = replace(live, data_dir=scratch, store=replace(live.store, database_url=url))
@@ -288,16 +285,7 @@ async def _opened(folder: Path, live: Settings, key: bytes | None) -> AsyncItera
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
         if temporary:
-            await _admin(live.database_url, f'DROP DATABASE IF EXISTS "{temporary}" WITH (FORCE)')
-
-
-async def _admin(url: str, statement: str) -> None:
-    engine = create_async_engine(url, isolation_level="AUTOCOMMIT")
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(sa.text(statement))
-    finally:
-        await engine.dispose()
+            await tempdb.drop(live.database_url, temporary)
 
 
 def _body(root: Path, digest: str, key: bytes | None) -> bytes:
@@ -316,12 +304,11 @@ async def restore_account(
     folder = chosen(source)
     key = _key_for(folder, _manifest(folder), key)
     local = address.strip().lower().split("@")[0]
-    taken = await live.db.all(sa.select(account.c.id).where(account.c.local == local))
-    if not taken:
+    owner = await account_id_of(live.db, local)
+    if owner is None:
         raise HopThuError(
             f"Không có hộp thư '{address}' để khôi phục vào", f"No mailbox '{address}' to restore into"
         )
-    owner = taken[0][0]
     root = _blob_root(folder)
     stamp = (
         dt.datetime.fromisoformat(_manifest(folder)["created_at"])
@@ -331,26 +318,15 @@ async def restore_account(
     folders = Folders(live.db, live.events, live.mail.clock)
     count = made = 0
     async with _opened(folder, settings, key) as old:
-        found = await old.db.all(sa.select(account.c.id).where(account.c.local == local))
-        if not found:
+        found = await account_id_of(old.db, local)
+        if found is None:
             raise HopThuError(
                 f"Bản sao lưu không có hộp thư '{address}'",
                 f"The backup has no mailbox '{address}'",
                 code="not_found",
             )
-        for box in await old.mail.mailboxes(found[0][0]):
-            rows = await old.db.all(
-                sa.select(
-                    message.c.uid,
-                    message.c.prefix,
-                    message.c.blob_hash,
-                    message.c.flags,
-                    message.c.keywords,
-                    message.c.internal_date,
-                )
-                .where(message.c.mailbox_id == box.id)
-                .order_by(message.c.uid)
-            )
+        for box in await old.mail.mailboxes(found):
+            rows = await contents.stored_messages(old.db, box.id)
             if not rows:
                 continue
             name = f"Khôi phục {stamp}/{box.name}"

@@ -21,7 +21,6 @@ from typing import Any, TypeVar
 
 import typer
 from rich.console import Console
-from sqlalchemy.exc import OperationalError
 
 from hopthu.config import CONFIG_FILE, Settings, load_settings
 from hopthu.directory.context import DirectoryContext
@@ -30,6 +29,7 @@ from hopthu.errors import HopThuError
 from hopthu.security.private import tighten
 from hopthu.security.secretbox import KEY_FILE
 from hopthu.store import Store
+from hopthu.store.db import Unreachable
 
 T = TypeVar("T")
 EXIT_ERROR = 1
@@ -93,7 +93,7 @@ def run(work: Callable[[], Awaitable[T]]) -> T:
         return asyncio.run(work())
     except HopThuError as error:
         fail(error)
-    except OperationalError as error:
+    except Unreachable as error:
         fail(
             HopThuError(
                 f"Không kết nối được cơ sở dữ liệu: {error.orig}",

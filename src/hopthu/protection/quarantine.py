@@ -14,14 +14,13 @@ import datetime as dt
 import logging
 from dataclasses import dataclass
 
-from sqlalchemy.ext.asyncio import AsyncConnection
-
 from hopthu.directory import audit
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError, NotFound
 from hopthu.mail import ParsedMessage
 from hopthu.protection.verdicts import Inspection
 from hopthu.smtp.pipeline import Incoming, Pipeline
+from hopthu.store.db import Connection
 from hopthu.store.quarantine import Held, QuarantineStore
 
 log = logging.getLogger("hopthu.protection")
@@ -127,7 +126,7 @@ class Quarantine:
             )
         delivered = sum(1 for d in outcome.delivered if not d.refused)
 
-        async def audited(conn: AsyncConnection, done: Held) -> None:
+        async def audited(conn: Connection, done: Held) -> None:
             await self._audit(conn, "quarantine.released", done, actor, reason, delivered=delivered)
 
         await self.store.released(held_id, audited)
@@ -136,7 +135,7 @@ class Quarantine:
     async def delete(self, held_id: int, *, actor: str, reason: str) -> Held:
         reason = _reason(reason)
 
-        async def audited(conn: AsyncConnection, done: Held) -> None:
+        async def audited(conn: Connection, done: Held) -> None:
             await self._audit(conn, "quarantine.deleted", done, actor, reason)
 
         held = await self.store.delete(held_id, actor, audited)
@@ -148,13 +147,13 @@ class Quarantine:
         """Delete what waited longer than `protection.quarantine_days`; how many."""
         days = self.pipeline.settings.protection.quarantine_days
 
-        async def audited(conn: AsyncConnection, done: Held) -> None:
+        async def audited(conn: Connection, done: Held) -> None:
             await self._audit(conn, "quarantine.expired", done, actor, f"quá {days} ngày / over {days} days")
 
         return await self.store.purge(now - dt.timedelta(days=days), actor=actor, also=audited)
 
     async def _audit(
-        self, conn: AsyncConnection, action: str, held: Held, actor: str, reason: str, **extra: int
+        self, conn: Connection, action: str, held: Held, actor: str, reason: str, **extra: int
     ) -> None:
         await audit.record(
             conn,

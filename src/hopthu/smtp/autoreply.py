@@ -17,14 +17,13 @@ from collections.abc import Awaitable, Callable, Iterable
 from email.message import EmailMessage
 from email.policy import SMTP
 
-import sqlalchemy as sa
-
+from hopthu.directory.accounts import AccountService
 from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.routing import Router
+from hopthu.errors import NotFound
 from hopthu.mail.envelope import address_text
 from hopthu.policy.dates import VIETNAM
-from hopthu.store import dialect
-from hopthu.store.schema import account, vacation_reply
+from hopthu.store import vacation
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +62,7 @@ class AutoResponder:
     def __init__(self, router: Router, send: Callable[[bytes, str], Awaitable[object]]) -> None:
         self.router = router
         self.preferences = PreferenceService(router.ctx)
+        self.accounts = AccountService(router.ctx)
         self.send = send  # (message, recipient): through the pipeline, from the null sender
         self._running: set[asyncio.Task[None]] = set()
 
@@ -89,12 +89,11 @@ class AutoResponder:
                 preferences = await self.preferences.get(account_id)
                 if not preferences.replies_on(now.astimezone(VIETNAM).date()):
                     continue
-                rows = await ctx.store.db.all(
-                    sa.select(account.c.local, account.c.display_name).where(account.c.id == account_id)
-                )
-                if not rows:
+                try:
+                    person = await self.accounts.get_by_id(account_id)
+                except NotFound:
                     continue
-                local, name = rows[0]
+                local, name = person.local, person.display_name
                 primary = ctx.settings.server.domain
                 mine = [f"{local}@{primary}", *(f"{local}@{d}" for d in self.router.domains if d != primary)]
                 if not addressed_to(envelope, mine) or not await self._first_in_period(
@@ -118,25 +117,4 @@ class AutoResponder:
 
     async def _first_in_period(self, account_id: int, sender: str, now: dt.datetime) -> bool:
         """Record a reply to `sender` unless one went out within the period (one transaction)."""
-        db = self.router.ctx.store.db
-        key = sender.lower()[:320]
-        async with db.write() as conn:
-            last = (
-                await conn.execute(
-                    sa.select(vacation_reply.c.replied_at).where(
-                        vacation_reply.c.account_id == account_id, vacation_reply.c.sender == key
-                    )
-                )
-            ).scalar()
-            if last is not None and now - last < PERIOD:
-                return False
-            statement = dialect.insert(db.backend, vacation_reply).values(
-                account_id=account_id, sender=key, replied_at=now
-            )
-            await conn.execute(
-                statement.on_conflict_do_update(
-                    index_elements=[vacation_reply.c.account_id, vacation_reply.c.sender],
-                    set_={"replied_at": now},
-                )
-            )
-        return True
+        return await vacation.first_in_period(self.router.ctx.store.db, account_id, sender, now, PERIOD)

@@ -19,7 +19,7 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, TypeAlias, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy import event
@@ -29,6 +29,14 @@ from hopthu.errors import HopThuError
 from hopthu.security.private import make_private
 
 T = TypeVar("T")
+
+Connection: TypeAlias = AsyncConnection
+"""An open transaction, as rooms outside the store hand it on to an operation that must join it
+(an audit event written with the change it records); they never run statements on it themselves."""
+
+Unreachable = sa.exc.OperationalError
+"""The database refused the connection or went away (`error.orig` says why): the console says so
+instead of printing a traceback."""
 
 
 def backend_of(url: str) -> str:
