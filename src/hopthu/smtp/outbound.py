@@ -1,6 +1,6 @@
 """The outbound queue: mail for other domains leaves from here, with retries and notices.
 
-The delivery transaction writes one `queue_item` row per remote recipient (see `store.schema`). A row's
+The delivery transaction writes one `queue_item` row per remote recipient (see `store.queue`). A row's
 life:
 
     queued ─ 2xx ──────────────────────────────────→ delivered
@@ -31,10 +31,8 @@ import datetime as dt
 import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import replace
 from typing import Any
-
-import sqlalchemy as sa
 
 from hopthu.config import Settings
 from hopthu.directory import audit
@@ -42,11 +40,10 @@ from hopthu.errors import HopThuError, NotFound
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.mxclient import MxClient, Outcome
-from hopthu.store import Store, maillog
-from hopthu.store.db import Database
-from hopthu.store.editing import release_blobs
+from hopthu.store import Store, maillog, queue
+from hopthu.store.db import Connection, Database
 from hopthu.store.mailstore import Clock, utcnow
-from hopthu.store.schema import queue_item
+from hopthu.store.queue import STATUSES, Attempted, QueueEntry, QueueRow
 
 log = logging.getLogger(__name__)
 
@@ -63,37 +60,7 @@ IDLE_SECONDS = 30.0
 MIN_PAUSE_SECONDS = 0.1
 # One attempt may take this many command timeouts in all; a lease lasts twice that.
 ATTEMPT_TIMEOUTS = 10
-STATUSES = ("queued", "delivered", "bounced", "deleted")
-
-
-@dataclass(frozen=True, slots=True)
-class QueueRow:
-    """A leased row: what the worker needs to send it and to decide what comes next."""
-
-    id: int
-    blob_hash: str
-    prefix: bytes | None
-    sender: str
-    recipient: str
-    domain: str
-    attempts: int
-    delay_notified: bool
-    created_at: dt.datetime
-    mail_log_id: int | None = None  # the message's mail log entry, told what became of it (R13.1)
-
-
-_ROW_COLUMNS = (
-    queue_item.c.id,
-    queue_item.c.blob_hash,
-    queue_item.c.prefix,
-    queue_item.c.sender,
-    queue_item.c.recipient,
-    queue_item.c.domain,
-    queue_item.c.attempts,
-    queue_item.c.delay_notified,
-    queue_item.c.created_at,
-    queue_item.c.mail_log_id,
-)
+__all__ = ["STATUSES", "OutboundQueue", "QueueEntry", "QueueRow", "group_rows"]
 
 
 def group_rows(rows: Sequence[QueueRow]) -> list[list[QueueRow]]:
@@ -165,31 +132,7 @@ class OutboundQueue:
         """Lease a batch of due rows: free ones, and ones whose lease ran out (a node died)."""
         now = self.clock()
         lease = now + self._lease
-        due = (
-            sa.select(queue_item.c.id)
-            .where(
-                queue_item.c.status == "queued",
-                queue_item.c.next_attempt_at <= now,
-                sa.or_(queue_item.c.lease_until.is_(None), queue_item.c.lease_until <= now),
-            )
-            .order_by(queue_item.c.next_attempt_at, queue_item.c.id)
-            .limit(BATCH)
-            # PostgreSQL: rows another node is leasing right now are skipped, not waited for. SQLAlchemy
-            # leaves the clause out on SQLite, whose single writer already keeps nodes apart.
-            .with_for_update(skip_locked=True)
-        )
-        async with self.store.db.write() as conn:
-            ids = (await conn.execute(due)).scalars().all()
-            if not ids:
-                return [], lease
-            taken = await conn.execute(
-                sa.update(queue_item)
-                .where(queue_item.c.id.in_(ids))
-                .values(lease_until=lease)
-                .returning(*_ROW_COLUMNS)
-            )
-            rows = [QueueRow(*row) for row in taken]
-        return sorted(rows, key=lambda r: r.id), lease
+        return await queue.lease_due(self.store.db, now, lease, BATCH), lease
 
     async def _work(self, group: list[QueueRow], lease: dt.datetime) -> None:
         """Attempt one group and record what came of it; nothing escapes to stop the other groups."""
@@ -238,57 +181,44 @@ class OutboundQueue:
         notify = [notice for _, notice in changes if notice is not None]
         if notify:
             await self._notify(group[0], notify, now)
-        finished = 0
-        fates: list[maillog.Fate] = []
-        async with self.store.db.write() as conn:
-            for row, (values, _), outcome in zip(group, changes, outcomes, strict=True):
-                result = await conn.execute(
-                    sa.update(queue_item)
-                    .where(
-                        queue_item.c.id == row.id,
-                        queue_item.c.status == "queued",
-                        queue_item.c.lease_until == lease,
-                    )
-                    .values(**values)
-                )
-                if result.rowcount == 0:
-                    log.warning("queue row %s was taken over or deleted meanwhile; result dropped", row.id)
-                    continue
-                if values.get("finished_at") is not None:
-                    finished += 1
-                fate = _fate(row, values, outcome)
-                if fate is not None:
-                    fates.append(fate)
-            if finished:
-                await release_blobs(conn, {group[0].blob_hash: finished}, now)
-            await maillog.record_fates(conn, fates, now)
+        dropped = await queue.settle(
+            self.store.db,
+            group[0].blob_hash,
+            [
+                (row.id, change, _fate(row, change, outcome))
+                for row, (change, _), outcome in zip(group, changes, outcomes, strict=True)
+            ],
+            lease,
+            now,
+        )
+        for row_id in dropped:
+            log.warning("queue row %s was taken over or deleted meanwhile; result dropped", row_id)
 
     def _decide(
         self, row: QueueRow, outcome: Outcome, now: dt.datetime
-    ) -> tuple[dict[str, Any], DsnRecipient | None]:
-        """The row's new columns and, when the sender must hear of it, the notice entry."""
-        values: dict[str, Any] = {
-            "attempts": row.attempts + 1,
-            "lease_until": None,
-            "last_error": None if outcome.kind == "delivered" else _last_error(outcome),
-        }
+    ) -> tuple[Attempted, DsnRecipient | None]:
+        """The row's change and, when the sender must hear of it, the notice entry."""
+        attempts = row.attempts + 1
+        error = None if outcome.kind == "delivered" else _last_error(outcome)
         expires = row.created_at + self._lifetime
         if outcome.kind == "delivered":
-            return values | {"status": "delivered", "finished_at": now}, None
+            return Attempted(attempts, error, status="delivered", finished_at=now), None
         if outcome.kind == "failed" or now >= expires:
             notice = DsnRecipient(
                 row.recipient, outcome.status, outcome.diagnostic, "failed", outcome.remote_mta
             )
-            return values | {"status": "bounced", "finished_at": now}, notice if row.sender else None
+            bounced = Attempted(attempts, error, status="bounced", finished_at=now)
+            return bounced, notice if row.sender else None
         steps = self.settings.smtp.retry_minutes
         step = dt.timedelta(minutes=steps[min(row.attempts, len(steps) - 1)])
-        values["next_attempt_at"] = min(now + step, expires)  # the last attempt falls at the lifetime's end
+        # the last attempt falls at the lifetime's end
+        waiting = Attempted(attempts, error, next_attempt_at=min(now + step, expires))
         if row.delay_notified or not row.sender or now < row.created_at + self._delay_notice:
-            return values, None
+            return waiting, None
         notice = DsnRecipient(
             row.recipient, outcome.status, outcome.diagnostic, "delayed", outcome.remote_mta
         )
-        return values | {"delay_notified": True}, notice
+        return replace(waiting, delay_notified=True), notice
 
     async def _notify(self, first: QueueRow, recipients: list[DsnRecipient], now: dt.datetime) -> None:
         try:
@@ -324,26 +254,18 @@ class OutboundQueue:
 
     async def _seconds_to_next(self) -> float:
         """How long `run` may sleep: until a waiting row can next be taken, and never very long."""
-        # A row can be taken once it is due and no lease on it stands.
-        ready = sa.case(
-            (queue_item.c.lease_until > queue_item.c.next_attempt_at, queue_item.c.lease_until),
-            else_=queue_item.c.next_attempt_at,
-        )
-        async with self.store.db.read() as conn:
-            first = (
-                await conn.execute(sa.select(sa.func.min(ready)).where(queue_item.c.status == "queued"))
-            ).scalar()
+        first = await queue.next_ready(self.store.db)
         if first is None:
             return IDLE_SECONDS
         return min(max((first - self.clock()).total_seconds(), MIN_PAUSE_SECONDS), IDLE_SECONDS)
 
 
-def _fate(row: QueueRow, values: dict[str, Any], outcome: Outcome) -> maillog.Fate | None:
+def _fate(row: QueueRow, change: Attempted, outcome: Outcome) -> maillog.Fate | None:
     """The mail log's event for a settled row: its end (sent, bounced), or its first deferral; the
     later retries of a deferred row add nothing (the queue row keeps its last error)."""
     if row.mail_log_id is None:
         return None
-    status = values.get("status")
+    status = change.status
     if status == "delivered":
         where = f"{outcome.remote_mta} " if outcome.remote_mta else ""
         return maillog.Fate(row.mail_log_id, row.recipient, "sent", f"{where}{outcome.status}".strip())
@@ -362,47 +284,6 @@ def _last_error(outcome: Outcome) -> str:
 # --- what operators do ------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True, slots=True)
-class QueueEntry:
-    """One row as operators see it (`hopthu queue list`)."""
-
-    id: int
-    status: str
-    sender: str
-    recipient: str
-    attempts: int
-    next_attempt_at: dt.datetime
-    last_error: str | None
-    created_at: dt.datetime
-    finished_at: dt.datetime | None
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "id": self.id,
-            "status": self.status,
-            "sender": self.sender,
-            "recipient": self.recipient,
-            "attempts": self.attempts,
-            "next_attempt_at": self.next_attempt_at.isoformat(),
-            "last_error": self.last_error,
-            "created_at": self.created_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-        }
-
-
-_ENTRY_COLUMNS = (
-    queue_item.c.id,
-    queue_item.c.status,
-    queue_item.c.sender,
-    queue_item.c.recipient,
-    queue_item.c.attempts,
-    queue_item.c.next_attempt_at,
-    queue_item.c.last_error,
-    queue_item.c.created_at,
-    queue_item.c.finished_at,
-)
-
-
 async def list_entries(db: Database, *, status: str | None, limit: int, offset: int = 0) -> list[QueueEntry]:
     """A page of the queue, oldest first; `status` None means every row."""
     if status is not None and status not in STATUSES:
@@ -410,20 +291,12 @@ async def list_entries(db: Database, *, status: str | None, limit: int, offset: 
             f"Trạng thái không hợp lệ: {status} (chọn {', '.join(STATUSES)} hoặc all)",
             f"Invalid status: {status} (choose {', '.join(STATUSES)} or all)",
         )
-    query = sa.select(*_ENTRY_COLUMNS).order_by(queue_item.c.id).limit(limit).offset(offset)
-    if status is not None:
-        query = query.where(queue_item.c.status == status)
-    async with db.read() as conn:
-        return [QueueEntry(*row) for row in await conn.execute(query)]
+    return await queue.entries(db, status=status, limit=limit, offset=offset)
 
 
 async def retry_now(db: Database, now: dt.datetime, entry_id: int | None = None) -> int:
     """Make one waiting row (or, with no id, every waiting row) due now; return how many."""
-    update = sa.update(queue_item).where(queue_item.c.status == "queued").values(next_attempt_at=now)
-    if entry_id is not None:
-        update = update.where(queue_item.c.id == entry_id)
-    async with db.write() as conn:
-        count = (await conn.execute(update)).rowcount
+    count = await queue.make_due(db, now, entry_id)
     if entry_id is not None and count == 0:
         raise _not_waiting(entry_id)
     return count
@@ -436,21 +309,8 @@ async def delete_entry(
 
     An attempt already under way may still reach the remote server; its result is then dropped.
     """
-    async with db.write() as conn:
-        row = (
-            await conn.execute(
-                sa.update(queue_item)
-                .where(queue_item.c.id == entry_id, queue_item.c.status == "queued")
-                .values(status="deleted", finished_at=now, lease_until=None)
-                .returning(*_ENTRY_COLUMNS, queue_item.c.blob_hash, queue_item.c.mail_log_id)
-            )
-        ).first()
-        if row is None:
-            raise _not_waiting(entry_id)
-        await release_blobs(conn, {row.blob_hash: 1}, now)
-        if row.mail_log_id is not None:
-            fate = maillog.Fate(row.mail_log_id, row.recipient, "deleted", f"{actor}: {reason}")
-            await maillog.record_fates(conn, [fate], now)
+
+    async def audited(conn: Connection, entry: QueueEntry) -> None:
         await audit.record(
             conn,
             at=now,
@@ -458,9 +318,13 @@ async def delete_entry(
             action="queue.deleted",
             target=f"queue:{entry_id}",
             reason=reason,
-            details={"sender": row.sender, "recipient": row.recipient},
+            details={"sender": entry.sender, "recipient": entry.recipient},
         )
-    return QueueEntry(*row[: len(_ENTRY_COLUMNS)])
+
+    deleted = await queue.delete(db, entry_id, reason=reason, actor=actor, now=now, also=audited)
+    if deleted is None:
+        raise _not_waiting(entry_id)
+    return deleted
 
 
 def _not_waiting(entry_id: int) -> HopThuError:
