@@ -12,6 +12,7 @@ from hopthu.policy.lifecycle import (
     Action,
     Reason,
     Status,
+    allowing,
     can_send,
     can_sign_in,
     receives_mail,
@@ -19,6 +20,7 @@ from hopthu.policy.lifecycle import (
     revocation_due_at,
     revocation_warning_due,
     transition,
+    unused_since,
 )
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -206,3 +208,20 @@ def test_r6_5_warnings_30_and_7_days_before_and_90_days_of_retention() -> None:
     assert revocation_warning_due(due, due - dt.timedelta(hours=1), days_before=(1, 14)) == 1
     assert retention_ends_at(due) == dt.datetime(2026, 5, 29, 17, 0, tzinfo=VN)
     assert retention_ends_at(due, days=30) == dt.datetime(2026, 3, 30, 17, 0, tzinfo=VN)
+
+
+def test_r6_jobs_select_the_states_an_act_is_allowed_from() -> None:
+    """R6.5: revocation looks at active and locked mailboxes; purging at revoked and deleted ones."""
+    assert allowing(Action.REVOKE) == [A, L]
+    assert allowing(Action.PURGE) == [R, D]
+    assert allowing(Action.RESTORE) == [L, R]
+    assert allowing(Action.CREATE) == []
+
+
+def test_r6_5_unused_since_reads_the_revocation_date_backwards() -> None:
+    """R6.5: a mailbox last used before `unused_since(now)` is due for revocation at `now`."""
+    now = dt.datetime(2026, 8, 31, 9, 0, tzinfo=VN)
+    bound = unused_since(now)
+    assert bound == dt.datetime(2026, 2, 28, 9, 0, tzinfo=VN)
+    assert revocation_due_at(bound - dt.timedelta(seconds=1), None) <= now
+    assert unused_since(now, months=12) == dt.datetime(2025, 8, 31, 9, 0, tzinfo=VN)

@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from hopthu.errors import HopThuError
 from hopthu.policy.passwords import (
+    changed_before,
     check_password,
     expiry_warning_due,
     must_change_password,
@@ -166,3 +167,11 @@ def test_r5_2_the_owner_is_warned_14_7_and_1_days_before_expiry_the_nearest_once
     assert expiry_warning_due(expires, expires - dt.timedelta(days=7)) == 7
     assert expiry_warning_due(expires, expires - dt.timedelta(hours=1)) == 1
     assert expiry_warning_due(expires, expires - dt.timedelta(days=3), days_before=(30,)) == 30
+
+
+def test_r5_2_changed_before_reads_the_expiry_backwards() -> None:
+    """R5.2: a password changed before `changed_before(now)` has expired at `now`."""
+    now = dt.datetime(2025, 4, 30, 9, 0, tzinfo=VN)
+    assert changed_before(now) == dt.datetime(2025, 1, 30, 9, 0, tzinfo=VN)
+    assert password_expires_at(changed_before(now) - dt.timedelta(seconds=1)) < now
+    assert changed_before(now, months=1) == dt.datetime(2025, 3, 30, 9, 0, tzinfo=VN)

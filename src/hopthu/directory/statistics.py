@@ -12,7 +12,6 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hopthu.policy import lifecycle, passwords
-from hopthu.policy.dates import add_months
 from hopthu.store.db import Database
 from hopthu.store.schema import account, mail_usage
 
@@ -77,8 +76,8 @@ async def _coming(db: Database, scope: list, now: dt.datetime, password_months: 
     """What the figures of the next weeks will show: use, revocations, password changes due."""
     personal = [*scope, account.c.kind == "personal", account.c.status == "active"]
     last_use = sa.func.coalesce(account.c.last_access_at, account.c.created_at)
-    unused_since = add_months(now, -lifecycle.INACTIVE_MONTHS)
-    password_since = add_months(now, -password_months)
+    unused_since = lifecycle.unused_since(now)
+    password_since = passwords.changed_before(now, password_months)
     (row,) = await db.all(
         sa.select(
             sa.func.count().filter(account.c.last_access_at >= now - dt.timedelta(days=30)),

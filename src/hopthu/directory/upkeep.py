@@ -10,11 +10,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
+from collections.abc import Callable
 from typing import NamedTuple
 
 import sqlalchemy as sa
 
 from hopthu.directory import audit
+from hopthu.policy.lifecycle import Action, Reason, Status, allowing, can_sign_in, receives_mail, transition
 from hopthu.store.db import Database
 from hopthu.store.schema import account, agency, alias, delegation, mail_usage, mailbox, role_grant
 
@@ -56,12 +58,17 @@ class Ended(NamedTuple):
     status: str
 
 
+def _where(holds: Callable[[Status], bool]) -> list[Status]:
+    """The states in which `holds` (a `policy.lifecycle` predicate) is true."""
+    return [status for status in Status if holds(status)]
+
+
 async def password_ages(db: Database) -> list[PasswordAge]:
     """Active personal accounts, for the expiry job (agency mailboxes are used through delegates)."""
     rows = await db.all(
         sa.select(
             account.c.id, account.c.local, account.c.password_changed_at, account.c.must_change_password
-        ).where(account.c.kind == "personal", account.c.status == "active")
+        ).where(account.c.kind == "personal", account.c.status.in_(_where(can_sign_in)))
     )
     return [PasswordAge(*row) for row in rows]
 
@@ -71,7 +78,7 @@ async def last_uses(db: Database) -> list[LastUse]:
     rows = await db.all(
         sa.select(
             account.c.id, account.c.local, account.c.agency_id, account.c.created_at, account.c.last_access_at
-        ).where(account.c.kind == "personal", account.c.status.in_(["active", "locked"]))
+        ).where(account.c.kind == "personal", account.c.status.in_(allowing(Action.REVOKE)))
     )
     return [LastUse(*row) for row in rows]
 
@@ -106,7 +113,7 @@ async def usages(db: Database) -> list[Usage]:
     rows = await db.all(
         sa.select(account.c.id, account.c.local, account.c.kind, account.c.quota_bytes, mail_usage.c.bytes)
         .select_from(account.join(mail_usage, mail_usage.c.account_id == account.c.id))
-        .where(account.c.status.in_(["active", "locked"]))
+        .where(account.c.status.in_(_where(receives_mail)))
     )
     return [Usage(*row) for row in rows]
 
@@ -127,7 +134,7 @@ async def ended_before(db: Database, cutoff: dt.datetime) -> list[Ended]:
     """Revoked or deleted accounts not purged yet whose status changed at or before `cutoff`."""
     rows = await db.all(
         sa.select(account.c.id, account.c.local, account.c.status).where(
-            account.c.status.in_(["revoked", "deleted"]),
+            account.c.status.in_(allowing(Action.PURGE)),
             account.c.purged_at.is_(None),
             account.c.status_changed_at <= cutoff,
         )
@@ -136,13 +143,16 @@ async def ended_before(db: Database, cutoff: dt.datetime) -> list[Ended]:
 
 
 async def mark_purged(db: Database, ended: Ended, *, now: dt.datetime, actor: str) -> None:
-    """The account's folders go (their messages were expunged before) and it is recorded purged;
-    a revoked one becomes deleted (R6.5 decision), in one transaction with its audit event."""
+    """The account's folders go (their messages were expunged before) and it is recorded purged, in
+    the state `policy.lifecycle` gives it (a revoked one becomes deleted, R6.5 decision), in one
+    transaction with its audit event."""
+    reason = Reason.RETENTION_ENDED
+    after = transition(Status(ended.status), Action.PURGE, reason=reason, within_retention=False)
     async with db.write() as conn:
         await conn.execute(sa.delete(mailbox).where(mailbox.c.account_id == ended.id))
         values: dict[str, object] = {"purged_at": now}
-        if ended.status == "revoked":
-            values.update(status="deleted", status_reason="retention_ended", status_changed_at=now)
+        if after != ended.status:
+            values.update(status=after.value, status_reason=reason.value, status_changed_at=now)
         await conn.execute(sa.update(account).where(account.c.id == ended.id).values(**values))
         await audit.record(
             conn, at=now, actor=actor, action="account.purged", target=ended.local, reason="retention_ended"

@@ -229,6 +229,12 @@ def check_reason(action: Action, reason: Reason | str, ref: str | None) -> None:
         )
 
 
+def allowing(action: Action) -> list[Status]:
+    """The states from which `action` may be done (`TRANSITIONS`), in their declared order: what a
+    job's query selects before asking `transition` about each mailbox."""
+    return [status for status in Status if (status, action) in TRANSITIONS]
+
+
 def receives_mail(status: Status) -> bool:
     """Whether mail to the mailbox is accepted: active and locked ones keep receiving (R6.4 decision)."""
     return status in (Status.ACTIVE, Status.LOCKED)
@@ -250,6 +256,12 @@ def revocation_due_at(
     """When an unused mailbox is revoked (R6.5): `months` calendar months after creation or last access."""
     since = created_at if last_access_at is None else max(created_at, last_access_at)
     return add_months(since, months)
+
+
+def unused_since(now: dt.datetime, months: int = INACTIVE_MONTHS) -> dt.datetime:
+    """A mailbox created and last accessed before this moment is due for revocation at `now`
+    (`revocation_due_at`, read backwards for a query over every mailbox)."""
+    return add_months(now, -months)
 
 
 def revocation_warning_due(

@@ -105,6 +105,12 @@ def password_expires_at(changed_at: dt.datetime, months: int = CHANGE_EVERY_MONT
     return add_months(changed_at, months)
 
 
+def changed_before(now: dt.datetime, months: int = CHANGE_EVERY_MONTHS) -> dt.datetime:
+    """A password changed before this moment has expired at `now` (`password_expires_at`, read
+    backwards for a query over every account)."""
+    return add_months(now, -months)
+
+
 def expiry_warning_due(
     expires_at: dt.datetime, now: dt.datetime, days_before: Sequence[int] = WARNING_DAYS
 ) -> int | None:
