@@ -58,6 +58,20 @@ async def test_r5_2_reset_gives_new_temporary_password(directory: Directory, min
     assert actions[:3] == ["account.password_changed", "account.password_reset", "account.password_changed"]
 
 
+async def test_r6_4b_an_expired_password_is_marked_once_and_audited(directory: Directory, minh: str) -> None:
+    """R5.2, R6.4b: the expiry job's act: must change at the next sign-in, recorded once."""
+    await directory.accounts.change_password("nvminh", minh, "Hop-Thu-2026")
+    found = await directory.accounts.get("nvminh")
+    assert await directory.accounts.expire_password(found.id, actor="hopthu jobs")
+    assert (await directory.accounts.get("nvminh")).must_change_password
+    assert not await directory.accounts.expire_password(found.id, actor="hopthu jobs")  # already due
+    history = await directory.accounts.history("nvminh")
+    assert [(e.action, e.actor) for e in history[:2]] == [
+        ("account.password_expired", "hopthu jobs"),
+        ("account.password_changed", "nvminh"),
+    ]
+
+
 async def test_r6_lock_and_restore_with_reason_and_document(directory: Directory, minh: str) -> None:
     locked = await directory.accounts.change_status(
         "nvminh", Action.LOCK, reason="security_warning", ref="CV 12/CAT", actor="operator"

@@ -45,6 +45,12 @@ def test_r5_2_passwords_expire_after_three_months_with_warnings(imapserver: Runn
     assert not row(imapserver, "nvminh").must_change_password
     assert run(imapserver, "passwords", expires) == {"expired": 2, "warned": 0}  # the day it expires
     assert row(imapserver, "nvminh").must_change_password
+    (expired,) = [
+        e
+        for e in imapserver.run(imapserver.services.directory.accounts.history("nvminh"))
+        if e.action == "account.password_expired"
+    ]
+    assert expired.actor == "hopthu jobs" and expired.at == expires  # recorded at the run's moment
     assert run(imapserver, "passwords", expires + dt.timedelta(days=1)) == {"expired": 0, "warned": 0}
     warnings = [s for s in inbox_subjects(imapserver, "nvminh") if s.startswith("Mật khẩu")]
     assert sorted(warnings) == [f"Mật khẩu hộp thư hết hạn sau {d} ngày" for d in (1, 14, 7)]

@@ -27,7 +27,7 @@ class StatusCount(NamedTuple):
 
     agency_id: int
     status: str
-    count: int
+    mailboxes: int
     used_bytes: int
 
 
@@ -36,7 +36,7 @@ class ActCount(NamedTuple):
 
     agency_id: int
     action: str
-    count: int
+    times: int
 
 
 class RequestCount(NamedTuple):
@@ -44,7 +44,7 @@ class RequestCount(NamedTuple):
 
     agency_id: int
     status: str
-    count: int
+    requests: int
 
 
 class DailyState(NamedTuple):
@@ -61,7 +61,7 @@ class DailyState(NamedTuple):
 async def agency_names(db: Database) -> list[AgencyName]:
     """Every agency, by name."""
     rows = await db.all(sa.select(agency.c.id, agency.c.code, agency.c.name).order_by(agency.c.name))
-    return [AgencyName(*row) for row in rows]
+    return [AgencyName._make(row) for row in rows]
 
 
 async def status_counts(db: Database) -> list[StatusCount]:
@@ -76,7 +76,7 @@ async def status_counts(db: Database) -> list[StatusCount]:
         .select_from(account.outerjoin(mail_usage, mail_usage.c.account_id == account.c.id))
         .group_by(account.c.agency_id, account.c.status)
     )
-    return [StatusCount(agency_id, status, count, int(used)) for agency_id, status, count, used in rows]
+    return [StatusCount(agency_id, status, n, int(used)) for agency_id, status, n, used in map(tuple, rows)]
 
 
 async def act_counts(
@@ -89,7 +89,7 @@ async def act_counts(
         .where(audit_event.c.at >= start, audit_event.c.at < end, audit_event.c.action.in_(list(actions)))
         .group_by(account.c.agency_id, audit_event.c.action)
     )
-    return [ActCount(*row) for row in rows]
+    return [ActCount._make(row) for row in rows]
 
 
 async def request_counts(db: Database, start: dt.datetime, end: dt.datetime) -> list[RequestCount]:
@@ -99,14 +99,15 @@ async def request_counts(db: Database, start: dt.datetime, end: dt.datetime) -> 
         .where(request.c.created_at >= start, request.c.created_at < end)
         .group_by(request.c.agency_id, request.c.status)
     )
-    return [RequestCount(*row) for row in rows]
+    return [RequestCount._make(row) for row in rows]
 
 
 async def last_snapshot_day(db: Database, first: dt.date, last: dt.date) -> dt.date | None:
     """The latest day from `first` to `last` (both included) with a snapshot, if any."""
-    ((day,),) = await db.all(
+    rows = await db.all(
         sa.select(sa.func.max(daily_stats.c.day)).where(daily_stats.c.day >= first, daily_stats.c.day <= last)
     )
+    day = rows[0][0]
     return day if isinstance(day, dt.date) else None
 
 
@@ -122,7 +123,7 @@ async def snapshot(db: Database, day: dt.date) -> list[DailyState]:
             daily_stats.c.used_bytes,
         ).where(daily_stats.c.day == day)
     )
-    return [DailyState(*row) for row in rows]
+    return [DailyState._make(row) for row in rows]
 
 
 async def record_snapshot(db: Database, day: dt.date, states: Sequence[DailyState]) -> None:

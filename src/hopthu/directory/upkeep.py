@@ -70,7 +70,7 @@ async def password_ages(db: Database) -> list[PasswordAge]:
             account.c.id, account.c.local, account.c.password_changed_at, account.c.must_change_password
         ).where(account.c.kind == "personal", account.c.status.in_(_where(can_sign_in)))
     )
-    return [PasswordAge(*row) for row in rows]
+    return [PasswordAge._make(row) for row in rows]
 
 
 async def last_uses(db: Database) -> list[LastUse]:
@@ -80,20 +80,20 @@ async def last_uses(db: Database) -> list[LastUse]:
             account.c.id, account.c.local, account.c.agency_id, account.c.created_at, account.c.last_access_at
         ).where(account.c.kind == "personal", account.c.status.in_(allowing(Action.REVOKE)))
     )
-    return [LastUse(*row) for row in rows]
+    return [LastUse._make(row) for row in rows]
 
 
 async def agency_managers(db: Database) -> dict[int, list[str]]:
     """Each agency's mailbox managers (R10.4), those of the agencies above it included, by agency id."""
-    parents: dict[int, int | None] = {
-        agency_id: parent for agency_id, parent in await db.all(sa.select(agency.c.id, agency.c.parent_id))
-    }
+    tree = await db.all(sa.select(agency.c.id, agency.c.parent_id))
+    parents: dict[int, int | None] = {agency_id: parent for agency_id, parent in map(tuple, tree)}
     direct: dict[int, list[str]] = defaultdict(list)
-    for agency_id, local in await db.all(
+    for row in await db.all(
         sa.select(role_grant.c.agency_id, account.c.local)
         .select_from(role_grant.join(account, account.c.id == role_grant.c.account_id))
         .where(role_grant.c.role == "agency_manager", account.c.status == "active")
     ):
+        agency_id, local = tuple(row)
         direct[agency_id].append(local)
     found: dict[int, list[str]] = {}
     for agency_id in parents:
@@ -115,17 +115,18 @@ async def usages(db: Database) -> list[Usage]:
         .select_from(account.join(mail_usage, mail_usage.c.account_id == account.c.id))
         .where(account.c.status.in_(_where(receives_mail)))
     )
-    return [Usage(*row) for row in rows]
+    return [Usage._make(row) for row in rows]
 
 
 async def delegates(db: Database) -> dict[int, list[str]]:
     """The people delegated to each agency mailbox (R8.2), by the mailbox's account id."""
     found: dict[int, list[str]] = defaultdict(list)
-    for box_id, local in await db.all(
+    for row in await db.all(
         sa.select(delegation.c.mailbox_account_id, account.c.local).select_from(
             delegation.join(account, account.c.id == delegation.c.person_account_id)
         )
     ):
+        box_id, local = tuple(row)
         found[box_id].append(local)
     return found
 
@@ -139,7 +140,7 @@ async def ended_before(db: Database, cutoff: dt.datetime) -> list[Ended]:
             account.c.status_changed_at <= cutoff,
         )
     )
-    return [Ended(*row) for row in rows]
+    return [Ended._make(row) for row in rows]
 
 
 async def mark_purged(db: Database, ended: Ended, *, now: dt.datetime, actor: str) -> None:
@@ -170,7 +171,8 @@ async def release_addresses(db: Database, cutoff: dt.datetime, *, now: dt.dateti
             ~account.c.local.contains("~"),
         )
     )
-    for account_id, local in rows:
+    for row in rows:
+        account_id, local = tuple(row)
         async with db.write() as conn:
             await conn.execute(
                 sa.update(account).where(account.c.id == account_id).values(local=f"{local}~{account_id}")

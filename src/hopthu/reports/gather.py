@@ -73,10 +73,10 @@ async def gather(
                 lines[agency_id].figures[column] += value
     for act in await reporting.act_counts(db, period.start, period.end, ACTS):
         if act.agency_id in lines:
-            lines[act.agency_id].figures[ACTS[act.action]] += act.count
+            lines[act.agency_id].figures[ACTS[act.action]] += act.times
     filed: dict[tuple[int, str], int] = defaultdict(int)
     for counted in await reporting.request_counts(db, period.start, period.end):
-        filed[(counted.agency_id, counted.status)] += counted.count
+        filed[(counted.agency_id, counted.status)] += counted.requests
     for (agency_id, status), count in filed.items():
         if agency_id in lines:
             lines[agency_id].figures["requests_filed"] += count
@@ -97,7 +97,7 @@ async def mailbox_states(db: Database) -> dict[int, dict[str, int]]:
     """Each agency's mailboxes by status, and the storage they use, now."""
     states: dict[int, dict[str, int]] = defaultdict(lambda: dict.fromkeys((*STATUSES, "used_bytes"), 0))
     for counted in await reporting.status_counts(db):
-        states[counted.agency_id][counted.status] += counted.count
+        states[counted.agency_id][counted.status] += counted.mailboxes
         states[counted.agency_id]["used_bytes"] += counted.used_bytes
     return states
 

@@ -51,5 +51,5 @@ async def stored_messages(db: Database, mailbox_id: int) -> list[StoredMessage]:
         .where(message.c.mailbox_id == mailbox_id)
         .order_by(message.c.uid)
     )
-    return [StoredMessage(*row) for row in rows]
+    return [StoredMessage._make(row) for row in rows]
 

@@ -36,7 +36,7 @@ async def done_since(db: Database, since: dt.datetime) -> set[tuple[str, str]]:
             job_run.c.status == "ok", job_run.c.started_at >= since
         )
     )
-    return {(job, slot) for job, slot in rows}
+    return {(job, slot) for job, slot in map(tuple, rows)}
 
 
 async def started(db: Database, job: str, slot: str, node: str, at: dt.datetime) -> int:
@@ -87,7 +87,7 @@ async def last(db: Database, job: str, limit: int) -> list[JobRun]:
         .order_by(job_run.c.id.desc())
         .limit(limit)
     )
-    return [JobRun(*row) for row in rows]
+    return [JobRun._make(row) for row in rows]
 
 
 class LeaderLock:

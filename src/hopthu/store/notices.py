@@ -16,10 +16,9 @@ from hopthu.store.schema import notice
 
 async def sent(db: Database, kind: str) -> defaultdict[int, set[str]]:
     """The keys of the notices of `kind` already sent, by account id (none: an empty set), in one query."""
-    found: dict[int, set[str]] = defaultdict(set)
-    for account_id, key in await db.all(
-        sa.select(notice.c.account_id, notice.c.key).where(notice.c.kind == kind)
-    ):
+    found: defaultdict[int, set[str]] = defaultdict(set)
+    for row in await db.all(sa.select(notice.c.account_id, notice.c.key).where(notice.c.kind == kind)):
+        account_id, key = tuple(row)
         found[account_id].add(key)
     return found
 
