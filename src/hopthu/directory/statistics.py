@@ -59,7 +59,7 @@ async def overview(
     for status, kind, count, bytes_used, bytes_allowed in rows:
         by_status[status] = by_status.get(status, 0) + count
         kinds[kind] = kinds.get(kind, 0) + count
-        if status in ("active", "locked"):
+        if lifecycle.receives_mail(lifecycle.Status(status)):  # the mailboxes that hold mail
             used += int(bytes_used)
             quota += int(bytes_allowed)
     return Overview(

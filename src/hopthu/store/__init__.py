@@ -4,6 +4,10 @@ On disk, a data folder holds `hopthu.db` (SQLite, WAL) unless `store.database_ur
 and `blobs/<h0h1>/<h2h3>/<sha256>.zst`, one zstd file per distinct message body. In the database the
 directory tables (agency, account, alias, delegation, role_grant, request, audit_event) sit beside the
 mail tables (mail_usage, mailbox, message, blob); see `schema`. `Store` bundles what a process opens.
+
+Other rooms reach the mail tables through typed operations only: the outbound queue (`queue`), the
+jobs' notices and runs (`notices`, `jobruns`), out-of-office replies (`vacation`), traffic counts
+(`traffic`), whole mailboxes for purges and restores (`contents`), scratch databases (`tempdb`).
 """
 
 from __future__ import annotations

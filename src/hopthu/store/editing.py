@@ -19,6 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hopthu.policy.quota import fits
 from hopthu.store.db import Database
 from hopthu.store.events import Change, EventBus
 from hopthu.store.flags import SEEN, keyword_list, keyword_text
@@ -198,7 +199,7 @@ class MessageEditor:
                 return CopyResult(target_state.uidvalidity, [])
             size = sum(row["size"] for row in found)
             charged = not move or source_account != target_account
-            if charged and usage.get(target_account, 0) + size > quota:
+            if charged and not fits(usage.get(target_account, 0), quota, size):  # R5.1
                 return CopyResult(target_state.uidvalidity, [], "over_quota")
             modseq = target_state.highestmodseq + 1
             uid = target_state.uidnext
