@@ -391,8 +391,12 @@ class Pipeline:
         await self.notify(notice, recipient)
 
     async def notify(self, notice: bytes, recipient: str) -> None:
-        """Deliver a message the system writes (bounces, warnings) from the null sender: no loops."""
-        await self.accept(Incoming(notice, "", [recipient], "system", received_at=self.router.ctx.now()))
+        """Deliver a message the system writes (bounces, warnings) from the null sender: no loops.
+        One not accepted is logged (its mail log entry says why); the caller's work goes on."""
+        now = self.router.ctx.now()
+        said = await self.accept(Incoming(notice, "", [recipient], "system", received_at=now))
+        if not said.accepted:
+            log.warning("a notice to %s was not accepted: %s (%s)", recipient, said.kind.value, said.en)
 
     async def _report_refused(
         self, header: bytes, incoming: Incoming, refused: list[Delivered], addresses: dict[int, str]
