@@ -13,17 +13,21 @@ import email.header
 import email.policy
 import email.utils
 import html
+import mimetypes
 import re
 from dataclasses import dataclass, field
 from email.message import EmailMessage
+from typing import Any
 
 from hopthu.policy.dates import VIETNAM
 
 from .canonical import canonical
 from .decode import lenient_body
-from .headers import to_text
-from .message import filename
-from .recipients import Person
+from .envelope import address_text, display_name
+from .headers import clean_text, decode_words, to_text
+from .message import Attachment, filename
+from .mime import scan
+from .recipients import Person, people_text
 from .searchtext import drop_hidden
 from .structure import Node
 
@@ -134,6 +138,77 @@ def body_text(data: bytes, structure: Node) -> str:
         text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
         text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
     return text.replace("\r\n", "\n").replace("\r", "\n")[:QUOTE_LIMIT]
+
+
+def header_values(data: bytes, name: bytes) -> list[bytes]:
+    """The raw values of every field `name` (lowercase) in the message's header."""
+    end = data.find(b"\r\n\r\n")
+    head = data[: end + 4] if end >= 0 else data
+    return [value for key, value in scan(head).headers if key == name]
+
+
+def last_header(data: bytes, name: bytes) -> str | None:
+    """The last field `name` decoded (RFC 2047), or None when there is none."""
+    values = header_values(data, name)
+    return decode_words(values[-1]).strip() if values else None
+
+
+def envelope_people(envelope: dict[str, Any], name: str) -> list[Person]:
+    """(name, address) of each mailbox in one address list of a stored ENVELOPE (`mail.envelope`)."""
+    found = []
+    for address in envelope.get(name) or []:
+        mailbox = address_text(address)
+        if mailbox:
+            found.append((" ".join((display_name(address) or "").split()), mailbox))
+    return found
+
+
+def quoted(data: bytes, structure: Node, *, sender: str, when: dt.datetime, lang: str) -> str:
+    """The original, quoted under "Vào ..., ... đã viết:" (`when` in the city's time)."""
+    if lang == "en":
+        said = f"On {when:%d/%m/%Y} at {when:%H:%M}, {sender} wrote:"
+    else:
+        said = f"Vào lúc {when:%H:%M} ngày {when:%d/%m/%Y}, {sender} đã viết:"
+    text = body_text(data, structure).rstrip("\n")
+    lines = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
+    return f"\n\n{said}\n{lines}\n"
+
+
+def forwarded(
+    data: bytes,
+    structure: Node,
+    *,
+    envelope: dict[str, Any],
+    sender: str,
+    subject: str,
+    when: dt.datetime,
+    lang: str,
+) -> str:
+    """The original below a "Forwarded message" block naming its sender, date, subject and people."""
+    labels = (
+        ("---------- Forwarded message ----------", "From", "Date", "Subject", "To")
+        if lang == "en"
+        else ("---------- Thư chuyển tiếp ----------", "Từ", "Ngày", "Tiêu đề", "Đến")
+    )
+    lines = [
+        labels[0],
+        f"{labels[1]}: {sender}",
+        f"{labels[2]}: {when:%H:%M %d/%m/%Y}",
+        f"{labels[3]}: {subject or ''}",
+        f"{labels[4]}: {people_text(envelope_people(envelope, 'to'))}",
+    ]
+    cc = envelope_people(envelope, "cc")
+    if cc:
+        lines.append(f"Cc: {people_text(cc)}")
+    text = body_text(data, structure).rstrip("\n")
+    return "\n\n" + "\n".join(lines) + "\n\n" + text + "\n"
+
+
+def file_name(attachment: Attachment) -> str:
+    """The file's own name, or one made from its part number and type (`tep-1.2.png`)."""
+    if attachment.filename:
+        return clean_text(attachment.filename)
+    return f"tep-{attachment.part}{mimetypes.guess_extension(attachment.content_type) or ''}"
 
 
 _ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")

@@ -23,7 +23,7 @@ import logging
 import mimetypes
 import re
 from dataclasses import dataclass, replace
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
@@ -43,15 +43,19 @@ from hopthu.mail.compose import (
     SenderChoice,
     body_text,
     build_message,
+    envelope_people,
+    file_name,
     forward_subject,
+    forwarded,
+    header_values,
+    last_header,
     message_ids,
+    quoted,
     reply_subject,
 )
-from hopthu.mail.envelope import address_text, display_name
-from hopthu.mail.headers import clean_text, decode_words
-from hopthu.mail.message import Attachment, find_attachments
-from hopthu.mail.mime import scan
-from hopthu.mail.recipients import MAX_TYPED_FIELD, Person, parse_addresses, people_text
+from hopthu.mail.headers import clean_text
+from hopthu.mail.message import find_attachments
+from hopthu.mail.recipients import MAX_TYPED_FIELD, parse_addresses, people_text
 from hopthu.policy import lifecycle, quota
 from hopthu.smtp.limits import Verdict
 from hopthu.smtp.pipeline import Incoming
@@ -164,64 +168,26 @@ async def _stored(request: Request, views: list[FolderView], mailbox_id: int, ui
     return Stored(box, uid, row, data)
 
 
-def _header_values(data: bytes, name: bytes) -> list[bytes]:
-    end = data.find(b"\r\n\r\n")
-    head = data[: end + 4] if end >= 0 else data
-    return [value for key, value in scan(head).headers if key == name]
-
-
-def _envelope_people(envelope: dict[str, Any], name: str) -> list[Person]:
-    found = []
-    for address in envelope.get(name) or []:
-        mailbox = address_text(address)
-        if mailbox:
-            found.append((" ".join((display_name(address) or "").split()), mailbox))
-    return found
-
-
 def _moment(row: StoredMessage) -> dt.datetime:
     return (row.sent_at or row.internal_date).astimezone(VIETNAM)
 
 
 def _quote(stored: Stored, lang: str) -> str:
-    """The original, quoted under "Vào ..., ... đã viết:"."""
-    when = _moment(stored.row)
-    if lang == "en":
-        said = f"On {when:%d/%m/%Y} at {when:%H:%M}, {stored.row.sender} wrote:"
-    else:
-        said = f"Vào lúc {when:%H:%M} ngày {when:%d/%m/%Y}, {stored.row.sender} đã viết:"
-    text = body_text(stored.data, stored.row.structure).rstrip("\n")
-    quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
-    return f"\n\n{said}\n{quoted}\n"
+    row = stored.row
+    return quoted(stored.data, row.structure, sender=row.sender, when=_moment(row), lang=lang)
 
 
 def _forwarded(stored: Stored, lang: str) -> str:
-    envelope = stored.row.envelope or {}
-    when = _moment(stored.row)
-    labels = (
-        ("---------- Forwarded message ----------", "From", "Date", "Subject", "To")
-        if lang == "en"
-        else ("---------- Thư chuyển tiếp ----------", "Từ", "Ngày", "Tiêu đề", "Đến")
+    row = stored.row
+    return forwarded(
+        stored.data,
+        row.structure,
+        envelope=row.envelope,
+        sender=row.sender,
+        subject=row.subject,
+        when=_moment(row),
+        lang=lang,
     )
-    lines = [
-        labels[0],
-        f"{labels[1]}: {stored.row.sender}",
-        f"{labels[2]}: {when:%H:%M %d/%m/%Y}",
-        f"{labels[3]}: {stored.row.subject or ''}",
-        f"{labels[4]}: {people_text(_envelope_people(envelope, 'to'))}",
-    ]
-    cc = _envelope_people(envelope, "cc")
-    if cc:
-        lines.append(f"Cc: {people_text(cc)}")
-    text = body_text(stored.data, stored.row.structure).rstrip("\n")
-    return "\n\n" + "\n".join(lines) + "\n\n" + text + "\n"
-
-
-def _name(attachment: Attachment) -> str:
-    """The file's own name, or one made from its part number and type (`tep-1.2.png`)."""
-    if attachment.filename:
-        return clean_text(attachment.filename)
-    return f"tep-{attachment.part}{mimetypes.guess_extension(attachment.content_type) or ''}"
 
 
 def _kept_in_hand(files: list[File]) -> list[Kept]:
@@ -232,7 +198,7 @@ def _kept_of(stored: Stored) -> list[Kept]:
     return [
         Kept(
             f"{stored.mailbox.id}:{stored.uid}:{a.part}",
-            _name(a),
+            file_name(a),
             a.content_type,
             a.decoded_size,
         )
@@ -267,21 +233,21 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
             kept=_kept_of(stored),
         )
     mine = {c.address.lower() for c in choices}
-    to = _envelope_people(envelope, "reply_to") or _envelope_people(envelope, "from")
+    to = envelope_people(envelope, "reply_to") or envelope_people(envelope, "from")
     if all(address.lower() in mine for _, address in to):  # answering what the person sent
-        to = _envelope_people(envelope, "to") or to
+        to = envelope_people(envelope, "to") or to
     cc: list[tuple[str, str]] = []
     if kind == "tra-loi-tat-ca":
         taken = mine | {address.lower() for _, address in to}
-        for name, address in _envelope_people(envelope, "to") + _envelope_people(envelope, "cc"):
+        for name, address in envelope_people(envelope, "to") + envelope_people(envelope, "cc"):
             if address.lower() not in taken:
                 taken.add(address.lower())
                 cc.append((name, address))
     # Answer from the address the message came to, when the person may send as it (R8.2).
-    addressed = {a.lower() for _, a in _envelope_people(envelope, "to") + _envelope_people(envelope, "cc")}
+    addressed = {a.lower() for _, a in envelope_people(envelope, "to") + envelope_people(envelope, "cc")}
     sender = next((c.address for c in choices if c.address.lower() in addressed), choices[0].address)
     message_id = envelope.get("message_id") or ""
-    references = message_ids(b" ".join(_header_values(stored.data, b"references")).decode("latin-1"))
+    references = message_ids(b" ".join(header_values(stored.data, b"references")).decode("latin-1"))
     if not references and envelope.get("in_reply_to"):
         references = message_ids(envelope["in_reply_to"], 1)
     own_id = message_ids(message_id, 1)
@@ -297,11 +263,6 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
     )
 
 
-def _raw_header(data: bytes, name: bytes) -> str | None:
-    values = _header_values(data, name)
-    return decode_words(values[-1]).strip() if values else None
-
-
 async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
     """A draft from Drafts, as it was last saved (from our own headers when it has them)."""
     mail = request.app.state.services.store.mail
@@ -314,11 +275,11 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
     data = stored.data
 
     def people(name: str) -> str:
-        typed = _raw_header(data, b"x-hopthu-" + name.encode())
-        return typed if typed is not None else people_text(_envelope_people(envelope, name))
+        typed = last_header(data, b"x-hopthu-" + name.encode())
+        return typed if typed is not None else people_text(envelope_people(envelope, name))
 
-    authors = _envelope_people(envelope, "from")
-    origin = _raw_header(data, b"x-hopthu-origin") or ""
+    authors = envelope_people(envelope, "from")
+    origin = last_header(data, b"x-hopthu-origin") or ""
     return Letter(
         sender=authors[0][1] if authors else "",
         to=people("to"),
@@ -327,7 +288,7 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
         subject=clean_text(stored.row.subject or ""),
         body=body_text(data, stored.row.structure).rstrip("\n"),
         in_reply_to=" ".join(message_ids(envelope.get("in_reply_to") or "", 1)),
-        references=" ".join(message_ids(b" ".join(_header_values(data, b"references")).decode("latin-1"))),
+        references=" ".join(message_ids(b" ".join(header_values(data, b"references")).decode("latin-1"))),
         origin=origin if re.fullmatch(r"\d+:\d+", origin) else "",
         draft=uid,
         kept=_kept_of(stored),
@@ -366,7 +327,7 @@ async def _kept_files(request: Request, who: SignedIn, refs: list[str]) -> tuple
             content = binary(stored.data, stored.row.structure, part)
         except DecodeError:
             content = b""
-        files.append(File(_name(found), found.content_type, content, ref))
+        files.append(File(file_name(found), found.content_type, content, ref))
     return files, missing
 
 
@@ -419,7 +380,7 @@ async def _save_draft(
     kept = [
         Kept(
             f"{drafts.id}:{delivered.uid}:{a.part}",
-            _name(a),
+            file_name(a),
             a.content_type,
             a.decoded_size,
         )
