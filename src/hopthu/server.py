@@ -184,12 +184,13 @@ class Server:
         self.ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
 
         limits = SendingLimits(
-            settings.smtp.limit_per_hour, settings.smtp.limit_per_day, settings.smtp.hard_limit_per_day
+            settings.smtp.limit_per_hour,
+            settings.smtp.limit_per_day,
+            settings.smtp.hard_limit_per_day,
+            accounts=directory.accounts,
         )
         self.services.limits = limits
-        self.submission_handler = SubmissionHandler(
-            pipeline, router, authenticator, limits, directory.accounts
-        )
+        self.submission_handler = SubmissionHandler(pipeline, router, authenticator, limits)
         self._servers = await start_smtp_listeners(
             settings,
             MxHandler(pipeline, router),

@@ -9,8 +9,8 @@ from __future__ import annotations
 import time
 
 from hopthu.mail import parse
+from hopthu.mail.compose import QUOTE_LIMIT, body_text
 from hopthu.mail.searchtext import drop_hidden
-from hopthu.web.compose import QUOTE_LIMIT, body_text
 
 
 def _html_mail(html: str) -> bytes:

@@ -12,6 +12,7 @@ from hopthu.protection import dnsbl
 from hopthu.protection.verdicts import Action, Inspection, Verdict
 from hopthu.smtp.dns import StaticResolver
 from hopthu.smtp.pipeline import Incoming
+from hopthu.smtp.replies import for_outcome
 from tests.smtp.conftest import MailServer, mailserver, message, server_settings
 
 __all__ = ["mailserver", "server_settings"]  # the SMTP suite's running server, used here
@@ -67,9 +68,10 @@ async def test_r13_2_listed_client_refused_at_data_and_logged(mailserver: MailSe
                 received_at=pipeline.router.ctx.now(),
             )
         )
-        assert outcome.reply.code == code, outcome.reply
+        reply = for_outcome(outcome)
+        assert reply.code == code, reply
         if code == 550:
-            assert outcome.reply.status == "5.7.1" and "zen.spamhaus.org" in outcome.reply.text
+            assert reply.status == "5.7.1" and "zen.spamhaus.org" in reply.text
     await pipeline.mail_log.flush()  # refused messages' entries are written each second
     rows = await mailserver.services.store.db.all(
         sa.text("SELECT client_ip, verdict, outcome FROM mail_log ORDER BY client_ip")

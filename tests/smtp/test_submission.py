@@ -320,6 +320,7 @@ async def test_web_mail_to_an_unknown_address_of_ours_is_refused(mailserver: Mai
     """Listeners refuse it at RCPT; mail written in the webmail meets the same refusal in the
     pipeline, and is never queued as if the address were remote."""
     from hopthu.smtp.pipeline import Incoming
+    from hopthu.smtp.replies import for_outcome
 
     identity = await mailserver.services.authenticator.sign_in("nvminh", PASSWORD, source="t", protocol="web")
     outcome = await mailserver.services.pipeline.accept(
@@ -331,5 +332,6 @@ async def test_web_mail_to_an_unknown_address_of_ours_is_refused(mailserver: Mai
             identity=identity,
         )
     )
-    assert outcome.reply.code == 550 and "khongco@cantho.gov.vn" in outcome.reply.text
+    reply = for_outcome(outcome)
+    assert reply.code == 550 and "khongco@cantho.gov.vn" in reply.text
     assert await queued(mailserver) == []

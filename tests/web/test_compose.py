@@ -16,7 +16,9 @@ import httpx
 import pytest
 from playwright.sync_api import expect
 
-from hopthu.web.compose import MAX_ADDRESS_FIELD, forward_subject, parse_addresses, reply_subject
+from hopthu.mail.compose import forward_subject, reply_subject
+from hopthu.mail.recipients import parse_addresses
+from hopthu.web.compose import MAX_ADDRESS_FIELD
 from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
 from tests.web.test_reading import PDF, html_letter

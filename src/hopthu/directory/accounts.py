@@ -367,8 +367,8 @@ class AccountService:
     async def lock_for_spam(self, local: str, note: str) -> bool:
         """R3.1, R6.4a: an account that starts sending spam (far over its sending limit, or mail
         held in quarantine) is presumed hijacked and locked by the system. The one way every
-        channel locks for this; False when it was not active (already locked by a parallel
-        session or request: the lock is what matters)."""
+        channel locks for this; False when it was no longer active (already locked by a parallel
+        session or request, say: the lock is what matters). Any other failure is raised."""
         try:
             await self.change_status(
                 local,
@@ -378,8 +378,10 @@ class AccountService:
                 actor="system",
                 note=note,
             )
-        except HopThuError:
-            log.info("account %s not locked for spam: not active", local)
+        except HopThuError as error:
+            if error.code != "transition_not_allowed":
+                raise
+            log.info("account %s not locked for spam: no longer active", local)
             return False
         return True
 

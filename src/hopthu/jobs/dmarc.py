@@ -110,6 +110,6 @@ async def _send(
     if not fitting:
         return "too_large", []
     outcome = await pipeline.accept(Incoming(message, sender, fitting, "system", received_at=ctx.now))
-    if outcome.reply.code >= 400:
-        raise RuntimeError(f"the report for {domain} was not queued: {outcome.reply}")
+    if not outcome.accepted:
+        raise RuntimeError(f"the report for {domain} was not queued: {outcome.kind.value}, {outcome.en}")
     return "sent", fitting

@@ -3,7 +3,9 @@
 `canonical` fixes the octets we store and serve; `parse` reads them once into a `ParsedMessage`
 (envelope and body structure as JSON with each part's byte offsets, attachment list, folded search
 text, list-view columns). `imapview` renders IMAP answers from those stored values and maps
-BODY[section] to byte ranges; `decode` returns BINARY sections. Pure code: bytes in, values out.
+BODY[section] to byte ranges; `decode` returns BINARY sections. The webmail writes through
+`compose` (a letter as an RFC 5322 message, an original quoted or forwarded) and reads the address
+fields people type through `recipients`. Pure code: bytes in, values out.
 """
 
 from .canonical import canonical

@@ -26,6 +26,15 @@ from hopthu.store.quarantine import Held, QuarantineStore
 log = logging.getLogger("hopthu.protection")
 REASON_LIMIT = 500
 PAGE = "/quan-tri/thu-giu-lai"
+# What the notice says of the sender's account: locked now, locked before, or not locked (an error).
+_LOCK_WORDS: dict[bool | None, tuple[str, str]] = {
+    True: ("Hộp thư đã bị tạm khóa (R6.4a).", "The mailbox has been locked (R6.4a)."),
+    False: ("Hộp thư đã bị khóa từ trước.", "The mailbox was already locked."),
+    None: (
+        "Hộp thư chưa khóa được do lỗi hệ thống: hãy khóa bằng tay.",
+        "The mailbox could not be locked (a system error): lock it by hand.",
+    ),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,21 +75,25 @@ class Quarantine:
         if identity is None:
             return
         score = f"{inspection.score:.1f}" if inspection.score is not None else "?"
-        locked = await self.directory.accounts.lock_for_spam(
-            identity.local, f"thư gửi đi bị giữ lại số {held_id}, điểm thư rác {score} (R3.1)"
-        )
+        locked: bool | None
+        try:
+            locked = await self.directory.accounts.lock_for_spam(
+                identity.local, f"thư gửi đi bị giữ lại số {held_id}, điểm thư rác {score} (R3.1)"
+            )
+        except Exception:  # the message is held whatever: the operators are told to lock by hand
+            log.exception("account %s not locked for held message %s", identity.local, held_id)
+            locked = None
         await self._tell(identity.account_id, identity.address, held_id, score, parsed.subject, locked=locked)
 
     async def _tell(
-        self, account_id: int, address: str, held_id: int, score: str, subject: str, *, locked: bool
+        self, account_id: int, address: str, held_id: int, score: str, subject: str, *, locked: bool | None
     ) -> None:
         """The operators and the sender's agency managers, by mail (each failure logged, none fatal:
         the message is held and the account locked whatever the mail does)."""
         roles = self.directory.roles
         people = [*await roles.operators(), *await roles.managers_of(account_id)]
         web = self.pipeline.settings.server.web_url.rstrip("/")
-        lock_vi = "Hộp thư đã bị tạm khóa (R6.4a)." if locked else "Hộp thư đã bị khóa từ trước."
-        lock_en = "The mailbox has been locked (R6.4a)." if locked else "The mailbox was already locked."
+        lock_vi, lock_en = _LOCK_WORDS[locked]
         subject = subject[:120]
         for local in dict.fromkeys(people):
             try:
@@ -118,7 +131,7 @@ class Quarantine:
         except BaseException:
             await self.store.unclaim(held_id)
             raise
-        if outcome.reply.code != 250:
+        if not outcome.accepted:
             await self.store.unclaim(held_id)
             raise HopThuError(
                 "Chưa chuyển được thư (kho thư lỗi tạm thời); thư vẫn được giữ, hãy thử lại",

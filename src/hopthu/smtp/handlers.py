@@ -20,7 +20,6 @@ from typing import Any
 
 from aiosmtpd.smtp import MISSING, SMTP, AuthResult, Envelope, Session, syntax
 
-from hopthu.directory.accounts import AccountService
 from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefused
 from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import send_as
@@ -29,6 +28,7 @@ from hopthu.security.connections import ConnectionLimits, peer_address, refusal_
 from hopthu.smtp import replies
 from hopthu.smtp.dataread import Overrun, read_data
 from hopthu.smtp.limits import SendingLimits, Verdict
+from hopthu.smtp.outcome import Outcome
 from hopthu.smtp.pipeline import Incoming, Pipeline
 from hopthu.smtp.replies import Reply
 
@@ -260,10 +260,10 @@ class MxHandler:
             incident = secrets.token_hex(4)
             log.exception("delivery failed (incident %s)", incident)
             return str(replies.TEMPORARY_FAILURE.with_text(f"{replies.TEMPORARY_FAILURE.text} ({incident})"))
-        self.after_data(session, envelope, outcome.reply)
-        return str(outcome.reply)
+        self.after_data(session, envelope, outcome)
+        return str(replies.for_outcome(outcome))
 
-    def after_data(self, session: Session, envelope: Envelope, reply: Reply) -> None:
+    def after_data(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
         """Hook for submission: give back counted recipients when the message was refused."""
 
 
@@ -278,12 +278,10 @@ class SubmissionHandler(MxHandler):
         router: Router,
         authenticator: Authenticator,
         limits: SendingLimits,
-        accounts: AccountService,
     ) -> None:
         super().__init__(pipeline, router)
         self.authenticator = authenticator
-        self.limits = limits
-        self.accounts = accounts
+        self.limits = limits  # R3.1 counted and decided there, the lock (R6.4a) included
 
     # --- AUTH (RFC 4954) ---------------------------------------------------------------------------
 
@@ -352,22 +350,15 @@ class SubmissionHandler(MxHandler):
             if not local.receives:
                 return replies.MAILBOX_DISABLED
         identity: Identity = session.auth_data
-        verdict = self.limits.check(identity.account_id)
+        verdict = await self.limits.admit(identity.account_id, identity.local)
         if verdict is Verdict.LOCK:
-            await self._lock_for_spam(identity)
             return replies.ACCOUNT_LOCKED_FOR_SPAM
         if verdict is Verdict.DEFER:
             return replies.RATE_LIMITED
         return replies.RECIPIENT_OK
 
-    async def _lock_for_spam(self, identity: Identity) -> None:
-        """R3.1, R6.4a: an account far over its sending limit is presumed hijacked and locked."""
-        await self.accounts.lock_for_spam(
-            identity.local, f"vượt giới hạn gửi {self.limits.hard_per_day} người nhận/ngày (R3.1)"
-        )
-
-    def after_data(self, session: Session, envelope: Envelope, reply: Reply) -> None:
-        if reply.code >= 400 and envelope.rcpt_tos and session.authenticated:
+    def after_data(self, session: Session, envelope: Envelope, outcome: Outcome) -> None:
+        if not outcome.accepted and envelope.rcpt_tos and session.authenticated:
             self.limits.release(session.auth_data.account_id, len(envelope.rcpt_tos))
 
 

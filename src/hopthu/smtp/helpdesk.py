@@ -19,14 +19,12 @@ import logging
 import re
 from typing import Any
 
-import sqlalchemy as sa
-
+from hopthu.directory import lookup
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.requests import RequestService
 from hopthu.errors import HopThuError
 from hopthu.smtp.notices import HELPDESK
 from hopthu.store.mailstore import Delivered, Target
-from hopthu.store.schema import account, agency
 
 log = logging.getLogger("hopthu.helpdesk")
 ANSWER_TAG = "phieu-ho-tro-"
@@ -75,8 +73,7 @@ class HelpdeskIntake:
     async def _helpdesk_id(self) -> int | None:
         """The helpdesk account's id, remembered once found (an installation makes it at init)."""
         if self._helpdesk is None:
-            rows = await self.ctx.store.db.all(sa.select(account.c.id).where(account.c.local == HELPDESK))
-            self._helpdesk = rows[0][0] if rows else None
+            self._helpdesk = await lookup.account_id(self.ctx.store.db, HELPDESK)
         return self._helpdesk
 
     async def _file(self, reached: list[Delivered], envelope: dict, subject: str, sender: str) -> None:
@@ -152,12 +149,7 @@ class HelpdeskIntake:
             d.lower() for d in (self.ctx.settings.server.domain, *self.ctx.settings.smtp.domain_aliases)
         }:
             return None
-        found = await self.ctx.store.db.all(
-            sa.select(agency.c.code)
-            .select_from(account.join(agency, agency.c.id == account.c.agency_id))
-            .where(account.c.local == local)
-        )
-        return found[0][0] if found else None
+        return await lookup.agency_code(self.ctx.store.db, local)
 
 
 def answer_id(ticket_id: int, domain: str) -> str:

@@ -1,17 +1,24 @@
-"""Outbound sending limits per account (R3.1): recipients per hour and per day.
+"""Outbound sending limits per account (R3.1): recipients per hour and per day, for submission and
+the webmail alike.
 
-Crossing the soft limits defers (451 4.7.1); crossing the hard daily limit means the account is
-probably hijacked, so the caller locks it (R6.4a) and alerts the operator. Counted in memory on the
-node that accepted the mail: a restart forgets at most a day of counts, which only lets a sender
-start over, never blocks one wrongly.
+Crossing the soft limits defers (SMTP 451 4.7.1); crossing the hard daily limit means the account
+is probably hijacked, so it is locked here (R6.4a) through the account service, as the system's act:
+the lock is written to the audit log (`account.locked`, actor "system"), where the operators see
+it; no one is sent a message about it. Counted in memory on the node that accepted the mail: a
+restart forgets at most a day of counts, which only lets a sender start over, never blocks one
+wrongly.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import deque
 from collections.abc import Callable
 from enum import Enum
+from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 HOUR = 3600.0
 DAY = 24 * HOUR
@@ -23,14 +30,27 @@ class Verdict(Enum):
     LOCK = "lock"
 
 
+class Locking(Protocol):
+    async def lock_for_spam(self, local: str, note: str) -> bool:
+        """Lock the account as presumed hijacked; False when it was no longer active."""
+        ...
+
+
 class SendingLimits:
     def __init__(
-        self, per_hour: int, per_day: int, hard_per_day: int, clock: Callable[[], float] = time.time
+        self,
+        per_hour: int,
+        per_day: int,
+        hard_per_day: int,
+        clock: Callable[[], float] = time.time,
+        *,
+        accounts: Locking | None = None,
     ) -> None:
         self.per_hour = per_hour
         self.per_day = per_day
         self.hard_per_day = hard_per_day
         self._clock = clock
+        self.accounts = accounts  # who locks (`directory.accounts.AccountService`)
         self._sent: dict[int, deque[float]] = {}
         self._attempts: dict[int, deque[float]] = {}
 
@@ -54,8 +74,38 @@ class SendingLimits:
         sent.append(now)
         return Verdict.ALLOW
 
+    async def admit(self, account_id: int, local: str, count: int = 1) -> Verdict:
+        """May this account send to `count` more recipients now? All of them or none: the ones
+        counted before a refusal are given back. Far over the hard limit, the account is locked
+        (R6.4a) before the answer is given."""
+        for counted in range(count):
+            verdict = self.check(account_id)
+            if verdict is Verdict.ALLOW:
+                continue
+            self.release(account_id, counted)
+            if verdict is Verdict.LOCK:
+                await self._lock(local)
+            return verdict
+        return Verdict.ALLOW
+
+    async def _lock(self, local: str) -> None:
+        """The lock is the point; the refusal stands whether or not it could be written, so a
+        failure to write it is logged for the operators, not turned into a different answer."""
+        if self.accounts is None:
+            return
+        note = f"vượt giới hạn gửi {self.hard_per_day} người nhận/ngày (R3.1)"
+        try:
+            locked = await self.accounts.lock_for_spam(local, note)
+        except Exception:
+            log.exception("account %s is over the hard sending limit but could not be locked", local)
+            return
+        if locked:
+            log.warning("account %s locked: over the hard sending limit (R3.1, R6.4a)", local)
+
     def release(self, account_id: int, count: int) -> None:
         """Give back recipients counted for a transaction that then failed (RSET, refused DATA)."""
         sent = self._sent.get(account_id)
-        for _ in range(min(count, len(sent or ()))):
+        if sent is None:
+            return
+        for _ in range(min(count, len(sent))):
             sent.pop()

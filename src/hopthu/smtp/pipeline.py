@@ -3,9 +3,11 @@
 Parse once (`mail`), check (`policy` and `security`: attachment size R5.1, forged domain R3.2,
 secrecy R8.1, sender rights R3.2/R8.2), add our headers beside the stored bytes (Received,
 Authentication-Results, Sender for a delegate, DKIM-Signature), then one durable transaction: a
-message row per local mailbox and a queue row per remote recipient. The answer (`250`) is given
-only after that commit. A local recipient that filled up between RCPT and the commit is not lost:
-its sender gets a delivery status notification.
+message row per local mailbox and a queue row per remote recipient. What became of it is an
+`Outcome` (`smtp.outcome`): accepted only after that commit, else refused, held or deferred with a
+reason and its words; each channel renders it (SMTP replies, the webmail's words). A local
+recipient that filled up between RCPT and the commit is not lost: its sender gets a delivery status
+notification.
 """
 
 from __future__ import annotations
@@ -33,7 +35,7 @@ from hopthu.protection import aggregate, doctext, trace
 from hopthu.protection.feedback import read_reports
 from hopthu.protection.inspector import Inspector, Subject
 from hopthu.protection.verdicts import Action, Inspection, Verdict
-from hopthu.smtp import replies
+from hopthu.smtp import outcome, replies
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
@@ -43,7 +45,7 @@ from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.helpdesk import HelpdeskIntake
 from hopthu.smtp.linefold import fold_long_lines
 from hopthu.smtp.notices import build_notice
-from hopthu.smtp.replies import Reply
+from hopthu.smtp.outcome import Outcome, Reason
 from hopthu.smtp.verify import Verdict as AuthVerdict
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
@@ -51,7 +53,6 @@ from hopthu.store.dmarc import DmarcTally, save_report
 from hopthu.store.maillog import LogEntry, MailLog
 from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
 from hopthu.store.traffic import Traffic
-from hopthu.text import ascii_text
 
 log = logging.getLogger(__name__)
 NOTICE_ALLOWANCE = 10 * 1024 * 1024  # how far past its quota a mailbox takes the system's notices
@@ -91,12 +92,6 @@ class Incoming:
     known: dict[str, LocalRecipient] = field(default_factory=dict)
 
 
-@dataclass
-class Outcome:
-    reply: Reply
-    delivered: list[Delivered] = field(default_factory=list)
-
-
 class Pipeline:
     def __init__(
         self,
@@ -126,7 +121,7 @@ class Pipeline:
         self.dmarc = DmarcTally(store.db, router.ctx.now)  # RFC 7489 aggregate data, flushed each minute
 
     async def accept(self, incoming: Incoming) -> Outcome:
-        """Check and store one message; the reply says what the client is told."""
+        """Check and store one message, and say what became of it."""
         self.active += 1
         try:
             return await self._accept(incoming)
@@ -140,7 +135,7 @@ class Pipeline:
         try:
             quota.check_attachments(parsed.attachment_bytes, self.rules)
         except HopThuError as error:
-            return await record.refused(replies.ATTACHMENTS_TOO_LARGE.explaining(error), "too_large")
+            return await record.refused(outcome.refused_by(Reason.ATTACHMENTS_TOO_LARGE, error), "too_large")
         headers: list[bytes] = []
         if incoming.channel == "mx":
             verdict = await verify_inbound(
@@ -158,8 +153,12 @@ class Pipeline:
                 temporary = verdict.dmarc.result is Result.TEMPERROR
                 if not temporary:
                     self.traffic.blocked()
-                reply = replies.DMARC_TEMPERROR if temporary else replies.FORGED_DOMAIN
-                return await record.refused(reply, "forged")
+                said = (
+                    outcome.tempfail(Reason.SENDER_UNVERIFIED)
+                    if temporary
+                    else outcome.refused(Reason.FORGED_DOMAIN)
+                )
+                return await record.refused(said, "forged")
             headers.append(verdict.header)
         else:
             refusal = await self._check_outgoing(data, parsed, incoming)
@@ -199,8 +198,8 @@ class Pipeline:
         if unknown:
             # Listeners refuse these at RCPT; the webmail and system notices meet them here: an
             # address at one of our domains that routes nowhere is never sent out as if remote.
-            reply = replies.NO_SUCH_USER.with_text(f"Khong co hop thu {unknown[0]} / No such mailbox")
-            return await record.refused(reply, "no_mailbox")
+            words = (f"Không có hộp thư {unknown[0]}", "No such mailbox")
+            return await record.refused(outcome.refused(Reason.NO_SUCH_MAILBOX, words), "no_mailbox")
         leaving = any(isinstance(target, Remote) for target in targets)
         if incoming.channel != "mx" and leaving and self.dkim_key is not None:
             # Only mail that leaves needs a signature; our own mailboxes trust our own pipeline.
@@ -222,7 +221,7 @@ class Pipeline:
                 else []
             )
         except StoreError:
-            return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
+            return await record.refused(outcome.tempfail(Reason.STORE_FAILED), "store_error")
         if not targets:  # only the DMARC report address, which has no mailbox: read, not stored
             await record.settled("read")
         if any(d.queue_id is not None for d in delivered):
@@ -258,7 +257,7 @@ class Pipeline:
         self.helpdesk.after_delivery(
             delivered, parsed.envelope, parsed.subject, incoming.mail_from, _author(data[: parsed.header_end])
         )
-        return Outcome(replies.QUEUED, delivered)
+        return outcome.accepted(delivered)
 
     @property
     def report_address(self) -> str:
@@ -319,7 +318,7 @@ class Pipeline:
                 log=record.for_delivery([addresses.get(id(target), "") for target in targets]),
             )
         except StoreError:
-            return await record.refused(replies.TEMPORARY_FAILURE, "store_error", outcome="tempfail")
+            return await record.refused(outcome.tempfail(Reason.STORE_FAILED), "store_error")
         if any(d.queue_id is not None for d in delivered):
             self.on_queued()
         await self.traffic.received(
@@ -327,7 +326,7 @@ class Pipeline:
         )
         if sender_account is not None:
             await self.traffic.sent(sender_account)
-        return Outcome(replies.QUEUED, delivered)
+        return outcome.accepted(delivered)
 
     def _signature(self, message: bytes) -> bytes:
         """The DKIM-Signature of mail that leaves, signed as it will be relayed: the MX client folds
@@ -366,20 +365,17 @@ class Pipeline:
                 await self.traffic.protection(kind, record.accounts())
             elif incoming.channel == "mx":
                 self.traffic.blocked()
-            reply = replies.PROTECTION_REFUSED.with_text(
-                f"{ascii_text(inspection.vi)} / {ascii_text(inspection.en)}"
-            )
-            return await record.refused(reply, inspection.verdict.value)
+            words = (inspection.vi, inspection.en)
+            return await record.refused(outcome.refused(Reason.PROTECTION, words), inspection.verdict.value)
         if action is Action.TEMPFAIL:
-            reply = replies.SCAN_TEMPFAIL
-            return await record.refused(reply, inspection.verdict.value, outcome="tempfail")
+            return await record.refused(outcome.tempfail(Reason.SCAN_UNAVAILABLE), inspection.verdict.value)
         if action is Action.HOLD:
             prefix = self._received(incoming) + b"".join(headers) + inspection.header
             if self.holding is None:
-                return await record.refused(replies.HELD_FOR_REVIEW, inspection.verdict.value)
+                return await record.refused(outcome.held(kept=False), inspection.verdict.value)
             await self.holding.hold(incoming, record.data, record.parsed, prefix, inspection)
             await self.traffic.protection("held_outbound", record.accounts())
-            return await record.refused(replies.HELD_FOR_REVIEW, inspection.verdict.value, outcome="held")
+            return await record.refused(outcome.held(kept=True), inspection.verdict.value)
         return None
 
     async def tell(self, recipient: str, *, subject: str, vi: str, en: str) -> None:
@@ -395,8 +391,12 @@ class Pipeline:
         await self.notify(notice, recipient)
 
     async def notify(self, notice: bytes, recipient: str) -> None:
-        """Deliver a message the system writes (bounces, warnings) from the null sender: no loops."""
-        await self.accept(Incoming(notice, "", [recipient], "system", received_at=self.router.ctx.now()))
+        """Deliver a message the system writes (bounces, warnings) from the null sender: no loops.
+        One not accepted is logged (its mail log entry says why); the caller's work goes on."""
+        now = self.router.ctx.now()
+        said = await self.accept(Incoming(notice, "", [recipient], "system", received_at=now))
+        if not said.accepted:
+            log.warning("a notice to %s was not accepted: %s (%s)", recipient, said.kind.value, said.en)
 
     async def _report_refused(
         self, header: bytes, incoming: Incoming, refused: list[Delivered], addresses: dict[int, str]
@@ -417,7 +417,7 @@ class Pipeline:
         )
         await self.notify(notice, incoming.mail_from)
 
-    async def _check_outgoing(self, data: bytes, parsed: ParsedMessage, incoming: Incoming) -> Reply | None:
+    async def _check_outgoing(self, data: bytes, parsed: ParsedMessage, incoming: Incoming) -> Outcome | None:
         """Mail our own users send: From: must be theirs (R3.2, R8.2), no secrecy marking (R8.1).
 
         Sets `incoming.delegate_of` when the From: mailbox is an agency mailbox delegated to the sender.
@@ -428,16 +428,17 @@ class Pipeline:
             # One reading of who sent it, the one DMARC and mail clients see (mail.addresses).
             fields = read_author(data[: parsed.header_end])
         except AddressError:
-            return replies.AMBIGUOUS_AUTHOR
+            return outcome.refused(Reason.AMBIGUOUS_AUTHOR)
         if len(fields.authors) != 1:
-            return replies.SENDER_NOT_ALLOWED
+            return outcome.refused(Reason.SENDER_NOT_ALLOWED)
         author = await send_as(self.router, incoming.identity, fields.authors[0].address)
         if author is None:
-            return replies.SENDER_NOT_ALLOWED
+            return outcome.refused(Reason.SENDER_NOT_ALLOWED)
         if fields.sender_field is not None and (
             await send_as(self.router, incoming.identity, fields.sender_field.address) is None
         ):
-            return replies.SENDER_NOT_ALLOWED  # R8.3: Sender: names who really sent it, never another
+            # R8.3: Sender: names who really sent it, never another
+            return outcome.refused(Reason.SENDER_NOT_ALLOWED)
         body = "\n".join(
             part_text(data, node, SECRECY_TEXT_LIMIT) for node in text_parts(parsed.structure)[:3]
         )
@@ -445,7 +446,7 @@ class Pipeline:
         if not markings and parsed.attachments:
             markings = await doctext.markings(doctext.in_message(data, parsed))
         if markings:
-            return replies.SECRET_REFUSED.explaining(secrecy.secrecy_refusal(markings))
+            return outcome.refused_by(Reason.SECRET, secrecy.secrecy_refusal(markings))
         if author.delegated:
             incoming.delegate_of = author.account_id
             await self._audit_delegated(incoming, author, parsed)
@@ -552,10 +553,11 @@ class _Record:
             return [incoming.identity.account_id]
         return sorted({local.account_id for local in incoming.known.values()})
 
-    async def refused(self, reply: Reply, verdict: str, *, outcome: str | None = None) -> Outcome:
-        code = reply.code
-        await self._write(outcome or ("tempfail" if 400 <= code < 500 else "refused"), verdict, str(reply))
-        return Outcome(reply)
+    async def refused(self, said: Outcome, verdict: str) -> Outcome:
+        """Write the entry of a message not accepted (with the reply the client was given) and
+        return the outcome."""
+        await self._write(said.kind.value, verdict, str(replies.for_outcome(said)))
+        return said
 
     async def settled(self, outcome: str) -> None:
         """A message accepted without a delivery to write its entry (e.g. a DMARC report read)."""

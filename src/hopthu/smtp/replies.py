@@ -1,7 +1,8 @@
 """Every SMTP reply the system gives, as values from one catalogue that code and tests share.
 
 Texts are ASCII (Vietnamese without diacritics, then English): SMTP reply text is 7-bit for every
-client that did not ask for SMTPUTF8, and administrators read these in logs and bounces.
+client that did not ask for SMTPUTF8, and administrators read these in logs and bounces. What the
+pipeline decided (`smtp.outcome`) becomes a reply here, in `for_outcome`, and nowhere else.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import textwrap
 from dataclasses import dataclass
 
 from hopthu.errors import HopThuError
+from hopthu.smtp.outcome import Outcome, Reason
 from hopthu.text import ascii_text
 
 
@@ -30,7 +32,11 @@ class Reply:
 
     def explaining(self, error: HopThuError) -> Reply:
         """This reply with a refusal's own words: its Vietnamese (without diacritics) and English."""
-        return self.with_text(f"{ascii_text(error.vi)} / {ascii_text(error.en)}")
+        return self.saying(error.vi, error.en)
+
+    def saying(self, vi: str, en: str) -> Reply:
+        """This reply with the given words, Vietnamese without diacritics, then English."""
+        return self.with_text(f"{ascii_text(vi)} / {ascii_text(en)}")
 
 
 SENDER_OK = Reply(250, "2.1.0", "OK")
@@ -107,3 +113,34 @@ HELD_FOR_REVIEW = Reply(
     "5.7.1",
     "Thu bi giu lai de kiem tra, tai khoan tam khoa (R3.1) / Message held for review, account locked",
 )
+
+
+# What the pipeline decided, as the reply the client is given. The replies whose text is empty above
+# carry the message's own words (the outcome's); the others keep their fixed text.
+_FOR_REASON: dict[Reason, Reply] = {
+    Reason.ATTACHMENTS_TOO_LARGE: ATTACHMENTS_TOO_LARGE,
+    Reason.FORGED_DOMAIN: FORGED_DOMAIN,
+    Reason.SENDER_UNVERIFIED: DMARC_TEMPERROR,
+    Reason.AMBIGUOUS_AUTHOR: AMBIGUOUS_AUTHOR,
+    Reason.SENDER_NOT_ALLOWED: SENDER_NOT_ALLOWED,
+    Reason.SECRET: SECRET_REFUSED,
+    Reason.NO_SUCH_MAILBOX: NO_SUCH_USER,
+    Reason.PROTECTION: PROTECTION_REFUSED,
+    Reason.SCAN_UNAVAILABLE: SCAN_TEMPFAIL,
+    Reason.HELD_FOR_REVIEW: HELD_FOR_REVIEW,
+    Reason.STORE_FAILED: TEMPORARY_FAILURE,
+}
+_OWN_WORDS = {
+    Reason.ATTACHMENTS_TOO_LARGE,
+    Reason.SECRET,
+    Reason.NO_SUCH_MAILBOX,
+    Reason.PROTECTION,
+}
+
+
+def for_outcome(outcome: Outcome) -> Reply:
+    """The reply to DATA (RFC 5321 §4.1.1.4) for what the pipeline decided: 250 only when accepted."""
+    if outcome.accepted or outcome.reason is None:
+        return QUEUED
+    reply = _FOR_REASON[outcome.reason]
+    return reply.saying(outcome.vi, outcome.en) if outcome.reason in _OWN_WORDS else reply

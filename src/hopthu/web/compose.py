@@ -1,11 +1,13 @@
 """Writing mail: the compose page, reply / reply all / forward from the reading view, drafts saved
 while the person types, and names from the city directory offered as addresses are typed.
 
-Sending goes through the one delivery pipeline (`smtp.pipeline`), as submission does: every
-recipient is counted against the sending limits first (R3.1), then the pipeline checks the attached
-files (R5.1), the sender's rights (R3.2, R8.2) and secrecy markings (R8.1). The page checks the files
-and the markings first only to say so in plain Vietnamese. A copy of what was sent, with its Bcc,
-goes to the sender's Sent folder.
+The page only reads the form and says what happened: the letter becomes a message in
+`mail.compose`, address fields are read by `mail.recipients`, the directory is searched by
+`directory.finding.suggest`. Sending goes through the one delivery pipeline (`smtp.pipeline`), as
+submission does: the recipients are counted against the sending limits first (`smtp.limits`, R3.1,
+which also locks an account far over them, R6.4a), then the pipeline checks the attached files
+(R5.1), the sender's rights (R3.2, R8.2) and secrecy markings (R8.1), and its outcome carries the
+words the page shows. A copy of what was sent, with its Bcc, goes to the sender's Sent folder.
 
 A draft is a message in Drafts (\\Draft, \\Seen). Every save stores the new version and then
 removes the one it replaces, so Drafts holds one message per letter; sending removes it. Files
@@ -17,44 +19,49 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import email.header
-import email.policy
-import email.utils
-import html
 import logging
 import mimetypes
 import re
-from dataclasses import dataclass, field, replace
-from email.message import EmailMessage
-from typing import Annotated, Any
+from dataclasses import dataclass, replace
+from typing import Annotated
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from starlette.datastructures import FormData, UploadFile
 
 from hopthu.directory.auth import Identity
 from hopthu.directory.delegations import delegated_to
-from hopthu.directory.finding import name_matches, name_narrowing, query_words
+from hopthu.directory.finding import suggest
 from hopthu.errors import HopThuError
-from hopthu.mail import DecodeError, binary, canonical, parse
-from hopthu.mail.addresses import AddressError, Mailbox, read_mailbox
-from hopthu.mail.decode import lenient_body
-from hopthu.mail.envelope import address_text, display_name
-from hopthu.mail.headers import clean_text, decode_words, to_text
-from hopthu.mail.message import Attachment, filename, find_attachments
-from hopthu.mail.mime import scan
-from hopthu.mail.searchtext import drop_hidden
-from hopthu.mail.structure import Node
-from hopthu.policy import lifecycle, quota, secrecy
-from hopthu.protection import doctext
+from hopthu.mail import DecodeError, binary, parse
+from hopthu.mail.compose import (
+    ADDRESS_FIELDS,
+    Built,
+    File,
+    Kept,
+    Letter,
+    SenderChoice,
+    body_text,
+    build_message,
+    envelope_people,
+    file_name,
+    forward_subject,
+    forwarded,
+    header_values,
+    last_header,
+    message_ids,
+    quoted,
+    reply_subject,
+)
+from hopthu.mail.headers import clean_text
+from hopthu.mail.message import find_attachments
+from hopthu.mail.recipients import MAX_TYPED_FIELD, parse_addresses, people_text
+from hopthu.policy import lifecycle, quota
 from hopthu.smtp.limits import Verdict
 from hopthu.smtp.pipeline import Incoming
-from hopthu.store import reading
 from hopthu.store.flags import ANSWERED, DRAFT, SEEN
 from hopthu.store.mailstore import Target
-from hopthu.store.schema import account, agency, message
-from hopthu.text import fold
+from hopthu.store.opening import StoredMessage, stored_message
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.client import client_address
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
@@ -69,172 +76,24 @@ COMPOSE = "/soan-thu"
 SAVE_DRAFT = "/soan-thu/nhap"
 DIRECTORY = "/soan-thu/danh-ba"
 MAX_RECIPIENTS = 500
-# The longest address field read (500 addresses with names fit in about 40,000 characters); a
-# longer one is refused whole before any parsing, so a pasted megabyte costs nothing.
-MAX_ADDRESS_FIELD = 64 * 1024
+MAX_ADDRESS_FIELD = MAX_TYPED_FIELD  # a longer address field is dropped whole, before it is read
 MAX_FIELD = 8 * 1024 * 1024  # a form field (the body) larger than this is refused
 INLINE_READ = 256 * 1024  # stored messages larger than this are read in a thread
-QUOTE_LIMIT = 256 * 1024  # characters of an original quoted in a reply or forward
 SUGGESTIONS = 10
 Text = tuple[str, str]  # (Vietnamese, English)
 
-_MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < and >
 _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-]*")
 _PART = re.compile(r"\d{1,4}(?:\.\d{1,4}){0,20}")
-_REPLY_PREFIX = re.compile(r"\s*(?:re|aw|sv|tl|trả lời|tra loi)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
-_FORWARD_PREFIX = re.compile(r"\s*(?:fwd?|tv|wg|chuyển tiếp|chuyen tiep)\s*:", re.IGNORECASE)
 _FIELDS: dict[str, Text] = {"to": ("Đến", "To"), "cc": ("Cc", "Cc"), "bcc": ("Bcc", "Bcc")}
 _KINDS = ("tra-loi", "tra-loi-tat-ca", "chuyen-tiep")
 _EXPIRED: Text = ("Biểu mẫu đã hết hạn: hãy tải lại trang.", "The form has expired: reload the page.")
+_FILES_DROPPED: Text = (
+    "Các tệp vừa chọn chưa được gửi đi cũng chưa được lưu.",
+    "The files just chosen were neither sent nor saved.",
+)
 
 
-# --- the letter being written ------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class Kept:
-    """A file already stored that the letter carries: `ref` is `mailbox:uid:part`."""
-
-    ref: str
-    name: str
-    content_type: str
-    size: int
-
-
-@dataclass(slots=True)
-class Letter:
-    """What the compose form holds (the address fields as typed)."""
-
-    sender: str = ""
-    to: str = ""
-    cc: str = ""
-    bcc: str = ""
-    subject: str = ""
-    body: str = ""
-    in_reply_to: str = ""
-    references: str = ""
-    origin: str = ""  # "mailbox:uid" of the message answered (marked \Answered once sent)
-    draft: int | None = None  # UID in Drafts of the version this letter replaces
-    kept: list[Kept] = field(default_factory=list)
-    oversized: tuple[str, ...] = ()  # address fields sent longer than MAX_ADDRESS_FIELD, dropped
-
-
-@dataclass(frozen=True, slots=True)
-class File:
-    """An attached file in hand: uploaded now, or copied from a stored message (`ref`)."""
-
-    name: str
-    content_type: str
-    data: bytes
-    ref: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class SenderChoice:
-    address: str
-    name: str
-
-
-def reply_subject(subject: str) -> str:
-    """`Re: ` once: a subject that already says it is a reply keeps its own prefix."""
-    subject = subject.strip()
-    return subject if _REPLY_PREFIX.match(subject) else f"Re: {subject}"
-
-
-def forward_subject(subject: str) -> str:
-    subject = subject.strip()
-    return subject if _FORWARD_PREFIX.match(subject) else f"Fwd: {subject}"
-
-
-def split_addresses(text: str) -> list[str]:
-    """The pieces of an address field, split at commas and semicolons outside quotes, comments
-    and <> (people type ";" as Outlook taught them). One pass, no backtracking."""
-    pieces: list[str] = []
-    start = 0
-    quoted = angle = escaped = False
-    depth = 0
-    for i, ch in enumerate(text):
-        if escaped:
-            escaped = False
-        elif ch == "\\" and (quoted or depth):
-            escaped = True
-        elif ch == '"' and not angle and not depth:
-            quoted = not quoted
-        elif quoted:
-            continue
-        elif ch == "(":
-            depth += 1
-        elif ch == ")" and depth:
-            depth -= 1
-        elif depth:
-            continue
-        elif ch == "<":
-            angle = True
-        elif ch == ">":
-            angle = False
-        elif ch in ",;" and not angle:
-            pieces.append(text[start:i].strip())
-            start = i + 1
-    pieces.append(text[start:].strip())
-    return [piece for piece in pieces if piece]
-
-
-def _plain_address(mailbox: Mailbox) -> bool:
-    """An address as the webmail sends to: plain ASCII `local@domain.tld` (no SMTPUTF8, no quoted
-    local part, no address literal), a host name of letter-digit-hyphen labels (RFC 5321 §4.1.2)."""
-    address = mailbox.address
-    if len(address) > 254 or not address.isascii() or len(mailbox.local) > 64:
-        return False
-    if mailbox.local.startswith('"'):
-        return False
-    labels = mailbox.domain.split(".")
-    return len(labels) >= 2 and all(
-        0 < len(label) <= 63
-        and label[0].isalnum()
-        and label[-1].isalnum()
-        and all(ch.isalnum() or ch == "-" for ch in label)
-        for label in labels
-    )
-
-
-def parse_addresses(text: str) -> tuple[list[tuple[str, str]], list[str]]:
-    """(name, address) for every valid piece of an address field, and the pieces that are not.
-
-    Each piece is read by the strict reader of `mail.addresses` (the one that decides who sent a
-    message), so what the page accepts is what the pipeline reads. A field longer than
-    `MAX_ADDRESS_FIELD` is one bad piece, not parsed."""
-    if len(text) > MAX_ADDRESS_FIELD:
-        return [], [text[:40] + "…"]
-    found: list[tuple[str, str]] = []
-    bad: list[str] = []
-    for piece in split_addresses(text.replace("\r", " ").replace("\n", " ")):
-        try:
-            mailbox = read_mailbox(piece, limit=MAX_ADDRESS_FIELD)
-        except AddressError:
-            bad.append(piece)
-            continue
-        if _plain_address(mailbox):
-            found.append((mailbox.name, mailbox.address))
-        else:
-            bad.append(piece)
-    return found, bad
-
-
-def person_text(name: str, address: str) -> str:
-    """`Name <address>` as the address fields show it (quoted when the name needs it)."""
-    if not name:
-        return address
-    if re.search(r'[",;<>@()\\]', name):
-        name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{name} <{address}>"
-
-
-def _people_text(people: list[tuple[str, str]]) -> str:
-    return ", ".join(person_text(name, address) for name, address in people)
-
-
-def _message_ids(text: str, keep: int = 30) -> list[str]:
-    return _MESSAGE_ID.findall(text)[-keep:]
+# --- the form -----------------------------------------------------------------------------------
 
 
 def _letter_from_form(form: FormData) -> Letter:
@@ -253,8 +112,8 @@ def _letter_from_form(form: FormData) -> Letter:
         oversized=oversized,
         subject=" ".join(clean_text(text("subject")).split()),
         body=text("body").replace("\r\n", "\n").replace("\r", "\n"),
-        in_reply_to=" ".join(_message_ids(text("in_reply_to"), 1)),
-        references=" ".join(_message_ids(text("references"))),
+        in_reply_to=" ".join(message_ids(text("in_reply_to"), 1)),
+        references=" ".join(message_ids(text("references"))),
         origin=text("origin") if re.fullmatch(r"\d+:\d+", text("origin")) else "",
         draft=int(draft) if draft.isdigit() else None,
         kept=[Kept(value, "", "", 0) for value in form.getlist("keep") if isinstance(value, str)],
@@ -291,31 +150,17 @@ def _chosen(choices: list[SenderChoice], address: str) -> SenderChoice | None:
 class Stored:
     mailbox: FolderView
     uid: int
-    row: Any
+    row: StoredMessage
     data: bytes
-
-
-_COLUMNS = [
-    message.c.flags,
-    message.c.size,
-    message.c.internal_date,
-    message.c.sent_at,
-    message.c.subject,
-    message.c.sender,
-    message.c.envelope,
-    message.c.structure,
-    message.c.blob_hash,
-]
 
 
 async def _stored(request: Request, views: list[FolderView], mailbox_id: int, uid: int) -> Stored | None:
     """One of the person's messages (404 for a folder of someone else), or None if it is gone."""
     store = request.app.state.services.store
     box = find(views, mailbox_id)
-    rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
-    if not rows:
+    row = await stored_message(store.db, mailbox_id, uid)
+    if row is None:
         return None
-    row = rows[0]
     if row.size <= INLINE_READ:
         data = store.blobs.get(row.blob_hash)
     else:
@@ -323,99 +168,26 @@ async def _stored(request: Request, views: list[FolderView], mailbox_id: int, ui
     return Stored(box, uid, row, data)
 
 
-def _header_values(data: bytes, name: bytes) -> list[bytes]:
-    end = data.find(b"\r\n\r\n")
-    head = data[: end + 4] if end >= 0 else data
-    return [value for key, value in scan(head).headers if key == name]
-
-
-def _envelope_people(envelope: dict, name: str) -> list[tuple[str, str]]:
-    found = []
-    for address in envelope.get(name) or []:
-        mailbox = address_text(address)
-        if mailbox:
-            found.append((" ".join((display_name(address) or "").split()), mailbox))
-    return found
-
-
-def _is_file(node: Node) -> bool:
-    disposition = node.get("disposition")
-    return bool(filename(node)) or bool(disposition and disposition[0].lower() == "attachment")
-
-
-def _text_leaves(node: Node) -> list[Node]:
-    """The text/* leaves that are the letter (not files), in order, inner messages left out."""
-    if node["kind"] == "multipart":
-        return [leaf for child in node.get("parts") or () for leaf in _text_leaves(child)]
-    if node["kind"] == "leaf" and node.get("type", "text").lower() == "text" and not _is_file(node):
-        return [node]
-    return []
-
-
-_BLOCK_END = re.compile(r"(?i)<br\s*/?>|</(?:p|div|li|tr|h[1-6]|blockquote|table)\s*>")
-_TAG = re.compile(r"<[^<>]*>")
-
-
-def body_text(data: bytes, structure: Node) -> str:
-    """The letter's own words: its first plain text part, else its HTML reduced to lines."""
-    leaves = _text_leaves(structure)
-    plain = [leaf for leaf in leaves if leaf.get("subtype", "plain").lower() == "plain"]
-    chosen = plain[0] if plain else (leaves[0] if leaves else None)
-    if chosen is None:
-        return ""
-    charset = next((v for k, v in chosen.get("params") or () if k.lower() == "charset"), None)
-    text = to_text(lenient_body(data, chosen, QUOTE_LIMIT), charset)
-    if chosen.get("subtype", "plain").lower() in ("html", "xhtml+xml"):
-        text = drop_hidden(text)
-        text = html.unescape(_TAG.sub("", _BLOCK_END.sub("\n", text.replace("\r\n", " ").replace("\n", " "))))
-        text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
-        text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
-    return text.replace("\r\n", "\n").replace("\r", "\n")[:QUOTE_LIMIT]
-
-
-def _moment(row: Any) -> dt.datetime:
+def _moment(row: StoredMessage) -> dt.datetime:
     return (row.sent_at or row.internal_date).astimezone(VIETNAM)
 
 
 def _quote(stored: Stored, lang: str) -> str:
-    """The original, quoted under "Vào ..., ... đã viết:"."""
-    when = _moment(stored.row)
-    if lang == "en":
-        said = f"On {when:%d/%m/%Y} at {when:%H:%M}, {stored.row.sender} wrote:"
-    else:
-        said = f"Vào lúc {when:%H:%M} ngày {when:%d/%m/%Y}, {stored.row.sender} đã viết:"
-    text = body_text(stored.data, stored.row.structure).rstrip("\n")
-    quoted = "\n".join(f"> {line}" if line else ">" for line in text.split("\n"))
-    return f"\n\n{said}\n{quoted}\n"
+    row = stored.row
+    return quoted(stored.data, row.structure, sender=row.sender, when=_moment(row), lang=lang)
 
 
 def _forwarded(stored: Stored, lang: str) -> str:
-    envelope = stored.row.envelope or {}
-    when = _moment(stored.row)
-    labels = (
-        ("---------- Forwarded message ----------", "From", "Date", "Subject", "To")
-        if lang == "en"
-        else ("---------- Thư chuyển tiếp ----------", "Từ", "Ngày", "Tiêu đề", "Đến")
+    row = stored.row
+    return forwarded(
+        stored.data,
+        row.structure,
+        envelope=row.envelope,
+        sender=row.sender,
+        subject=row.subject,
+        when=_moment(row),
+        lang=lang,
     )
-    lines = [
-        labels[0],
-        f"{labels[1]}: {stored.row.sender}",
-        f"{labels[2]}: {when:%H:%M %d/%m/%Y}",
-        f"{labels[3]}: {stored.row.subject or ''}",
-        f"{labels[4]}: {_people_text(_envelope_people(envelope, 'to'))}",
-    ]
-    cc = _envelope_people(envelope, "cc")
-    if cc:
-        lines.append(f"Cc: {_people_text(cc)}")
-    text = body_text(stored.data, stored.row.structure).rstrip("\n")
-    return "\n\n" + "\n".join(lines) + "\n\n" + text + "\n"
-
-
-def _name(attachment: Attachment) -> str:
-    """The file's own name, or one made from its part number and type (`tep-1.2.png`)."""
-    if attachment.filename:
-        return clean_text(attachment.filename)
-    return f"tep-{attachment.part}{mimetypes.guess_extension(attachment.content_type) or ''}"
 
 
 def _kept_in_hand(files: list[File]) -> list[Kept]:
@@ -426,7 +198,7 @@ def _kept_of(stored: Stored) -> list[Kept]:
     return [
         Kept(
             f"{stored.mailbox.id}:{stored.uid}:{a.part}",
-            _name(a),
+            file_name(a),
             a.content_type,
             a.decoded_size,
         )
@@ -461,39 +233,34 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
             kept=_kept_of(stored),
         )
     mine = {c.address.lower() for c in choices}
-    to = _envelope_people(envelope, "reply_to") or _envelope_people(envelope, "from")
+    to = envelope_people(envelope, "reply_to") or envelope_people(envelope, "from")
     if all(address.lower() in mine for _, address in to):  # answering what the person sent
-        to = _envelope_people(envelope, "to") or to
+        to = envelope_people(envelope, "to") or to
     cc: list[tuple[str, str]] = []
     if kind == "tra-loi-tat-ca":
         taken = mine | {address.lower() for _, address in to}
-        for name, address in _envelope_people(envelope, "to") + _envelope_people(envelope, "cc"):
+        for name, address in envelope_people(envelope, "to") + envelope_people(envelope, "cc"):
             if address.lower() not in taken:
                 taken.add(address.lower())
                 cc.append((name, address))
     # Answer from the address the message came to, when the person may send as it (R8.2).
-    addressed = {a.lower() for _, a in _envelope_people(envelope, "to") + _envelope_people(envelope, "cc")}
+    addressed = {a.lower() for _, a in envelope_people(envelope, "to") + envelope_people(envelope, "cc")}
     sender = next((c.address for c in choices if c.address.lower() in addressed), choices[0].address)
     message_id = envelope.get("message_id") or ""
-    references = _message_ids(b" ".join(_header_values(stored.data, b"references")).decode("latin-1"))
+    references = message_ids(b" ".join(header_values(stored.data, b"references")).decode("latin-1"))
     if not references and envelope.get("in_reply_to"):
-        references = _message_ids(envelope["in_reply_to"], 1)
-    own_id = _message_ids(message_id, 1)
+        references = message_ids(envelope["in_reply_to"], 1)
+    own_id = message_ids(message_id, 1)
     return Letter(
         sender=sender,
-        to=_people_text(to),
-        cc=_people_text(cc),
+        to=people_text(to),
+        cc=people_text(cc),
         subject=reply_subject(subject),
         body=signature + _quote(stored, lang),
         in_reply_to=" ".join(own_id),
         references=" ".join((references + own_id)[-30:]),
         origin=f"{mailbox_id}:{uid}",
     )
-
-
-def _raw_header(data: bytes, name: bytes) -> str | None:
-    values = _header_values(data, name)
-    return decode_words(values[-1]).strip() if values else None
 
 
 async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
@@ -508,11 +275,11 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
     data = stored.data
 
     def people(name: str) -> str:
-        typed = _raw_header(data, b"x-hopthu-" + name.encode())
-        return typed if typed is not None else _people_text(_envelope_people(envelope, name))
+        typed = last_header(data, b"x-hopthu-" + name.encode())
+        return typed if typed is not None else people_text(envelope_people(envelope, name))
 
-    authors = _envelope_people(envelope, "from")
-    origin = _raw_header(data, b"x-hopthu-origin") or ""
+    authors = envelope_people(envelope, "from")
+    origin = last_header(data, b"x-hopthu-origin") or ""
     return Letter(
         sender=authors[0][1] if authors else "",
         to=people("to"),
@@ -520,8 +287,8 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
         bcc=people("bcc"),
         subject=clean_text(stored.row.subject or ""),
         body=body_text(data, stored.row.structure).rstrip("\n"),
-        in_reply_to=" ".join(_message_ids(envelope.get("in_reply_to") or "", 1)),
-        references=" ".join(_message_ids(b" ".join(_header_values(data, b"references")).decode("latin-1"))),
+        in_reply_to=" ".join(message_ids(envelope.get("in_reply_to") or "", 1)),
+        references=" ".join(message_ids(b" ".join(header_values(data, b"references")).decode("latin-1"))),
         origin=origin if re.fullmatch(r"\d+:\d+", origin) else "",
         draft=uid,
         kept=_kept_of(stored),
@@ -560,7 +327,7 @@ async def _kept_files(request: Request, who: SignedIn, refs: list[str]) -> tuple
             content = binary(stored.data, stored.row.structure, part)
         except DecodeError:
             content = b""
-        files.append(File(_name(found), found.content_type, content, ref))
+        files.append(File(file_name(found), found.content_type, content, ref))
     return files, missing
 
 
@@ -578,89 +345,6 @@ async def _uploads(form: FormData) -> list[File]:
     return files
 
 
-# --- writing the message ------------------------------------------------------------------------
-
-
-_ATOMS = re.compile(r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~ -]+")
-_NEXT_ADDRESS = ",\r\n "
-
-
-def address_field(header: str, people: list[tuple[str, str]]) -> bytes:
-    """An address header written here rather than by `email`: its folder drops the space between
-    two encoded words it splits a name into ("SởNội"). A name not in ASCII is encoded whole
-    (RFC 2047, split only at character boundaries), and each address takes its own line."""
-    shown = []
-    for name, address in people:
-        if not name:
-            shown.append(address)
-            continue
-        if not name.isascii():
-            phrase = email.header.Header(name, "utf-8", header_name=header).encode(linesep="\r\n")
-        elif _ATOMS.fullmatch(name) and "=?" not in name:
-            phrase = name
-        else:
-            phrase = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-        last_line = phrase.rsplit("\n", 1)[-1]
-        fold = "\r\n " if len(last_line) + len(address) + 3 > 76 else " "  # lines of 78 at most
-        shown.append(f"{phrase}{fold}<{address}>")
-    return f"{header}: {_NEXT_ADDRESS.join(shown)}\r\n".encode("ascii")
-
-
-@dataclass(frozen=True, slots=True)
-class Built:
-    """A message ready to leave: its address fields, and the rest as `email` writes it."""
-
-    author: SenderChoice
-    people: dict[str, list[tuple[str, str]]]
-    rest: EmailMessage
-
-    def data(self, *, bcc: bool = False) -> bytes:
-        """The message's bytes; with `bcc`, the Bcc field too (the sender's copy, a draft)."""
-        head = [address_field("From", [(self.author.name, self.author.address)])]
-        for key, header in (("to", "To"), ("cc", "Cc")) + ((("bcc", "Bcc"),) if bcc else ()):
-            if self.people.get(key):
-                head.append(address_field(header, self.people[key]))
-        return canonical(b"".join(head) + self.rest.as_bytes(policy=email.policy.SMTP))
-
-
-def build_message(
-    letter: Letter,
-    author: SenderChoice,
-    people: dict[str, list[tuple[str, str]]],
-    files: list[File],
-    *,
-    domain: str,
-    now: dt.datetime,
-    draft: bool = False,
-) -> Built:
-    """The letter as an RFC 5322 message: UTF-8 text/plain (quoted-printable), headers in RFC 2047,
-    a Message-ID of our domain, the date in Vietnam's time, files in base64. A draft also keeps
-    each address field as typed (finished or not) in a field of ours."""
-    mail = EmailMessage(policy=email.policy.SMTP)
-    if letter.subject:
-        mail["Subject"] = letter.subject
-    mail["Date"] = email.utils.format_datetime(now.astimezone(VIETNAM))
-    mail["Message-ID"] = email.utils.make_msgid(domain=domain)
-    if letter.in_reply_to:
-        mail["In-Reply-To"] = letter.in_reply_to
-    if letter.references:
-        mail["References"] = letter.references
-    if draft:
-        for key in ("to", "cc", "bcc"):
-            typed = " ".join(getattr(letter, key).split())
-            if typed:
-                mail[f"X-Hopthu-{key.capitalize()}"] = typed
-        if letter.origin:
-            mail["X-Hopthu-Origin"] = letter.origin
-    mail.set_content(letter.body, subtype="plain", charset="utf-8", cte="quoted-printable")
-    for file in files:
-        maintype, _, subtype = file.content_type.partition("/")
-        if maintype in ("multipart", "message") or not subtype:
-            maintype, subtype = "application", "octet-stream"
-        mail.add_attachment(file.data, maintype=maintype, subtype=subtype, filename=file.name)
-    return Built(author, people, mail)
-
-
 async def _save_draft(
     request: Request, who: SignedIn, letter: Letter, files: list[File]
 ) -> tuple[Letter | None, Text | None]:
@@ -672,7 +356,7 @@ async def _save_draft(
     drafts = special(views, "\\Drafts")
     choices = await _senders(request, who)
     author = _chosen(choices, letter.sender) or choices[0]
-    people = {key: parse_addresses(getattr(letter, key))[0] for key in _FIELDS}
+    people = {key: parse_addresses(letter.typed(key))[0] for key in ADDRESS_FIELDS}
     built = build_message(
         letter,
         author,
@@ -696,7 +380,7 @@ async def _save_draft(
     kept = [
         Kept(
             f"{drafts.id}:{delivered.uid}:{a.part}",
-            _name(a),
+            file_name(a),
             a.content_type,
             a.decoded_size,
         )
@@ -821,12 +505,9 @@ def _pick(request: Request, text: Text) -> str:
     return text[1] if language(request) == "en" else text[0]
 
 
-def _documents(files: list[File]) -> list[doctext.Document]:
-    return doctext.documents_of((f.name, f.content_type, f.data) for f in files)
-
-
 def _attachment_problem(request: Request, files: list[File]) -> Text | None:
-    """R5.1 said in the page's words (the pipeline refuses the same, in ASCII)."""
+    """R5.1 for what a draft keeps: files over the limit are not stored in Drafts (a draft never goes
+    through the pipeline, which decides the same for a message sent)."""
     rules = request.app.state.services.router.ctx.quota_rules
     try:
         quota.check_attachments(sum(len(f.data) for f in files), rules)
@@ -857,7 +538,7 @@ async def _recipients(
     problems: list[Text] = []
     problems += _oversized(letter)
     for key, (vi, en) in _FIELDS.items():
-        people[key], bad = parse_addresses(getattr(letter, key))
+        people[key], bad = parse_addresses(letter.typed(key))
         for piece in bad:
             problems.append(
                 (
@@ -899,25 +580,18 @@ async def _recipients(
 
 
 async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text | None:
-    """R3.1, as submission counts them: one per recipient; far over the hard limit the account is
-    presumed hijacked and locked (R6.4a)."""
-    services = request.app.state.services
-    limits = getattr(services, "limits", None)
+    """R3.1, as submission counts them (`smtp.limits` decides, and locks an account far over the
+    hard limit, R6.4a): None when all may go, else why not in the page's words."""
+    limits = getattr(request.app.state.services, "limits", None)
     if limits is None:
         return None
-    for counted in range(count):
-        verdict = limits.check(who.account.id)
-        if verdict is Verdict.ALLOW:
-            continue
-        limits.release(who.account.id, counted)
-        if verdict is Verdict.LOCK:
-            await services.directory.accounts.lock_for_spam(
-                who.account.local, f"vượt giới hạn gửi {limits.hard_per_day} người nhận/ngày (R3.1)"
-            )
-            return (
-                "Hộp thư bị tạm khóa do gửi quá nhiều thư (R6.4a). Hãy liên hệ hotro@.",
-                "The mailbox is locked for sending too much mail (R6.4a). Contact hotro@.",
-            )
+    verdict = await limits.admit(who.account.id, who.account.local, count)
+    if verdict is Verdict.LOCK:
+        return (
+            "Hộp thư bị tạm khóa do gửi quá nhiều thư (R6.4a). Hãy liên hệ hotro@.",
+            "The mailbox is locked for sending too much mail (R6.4a). Contact hotro@.",
+        )
+    if verdict is Verdict.DEFER:
         return (
             f"Bạn đã gửi tới quá nhiều người nhận (tối đa {limits.per_hour} mỗi giờ, {limits.per_day}"
             " mỗi ngày). Hãy thử lại sau.",
@@ -927,16 +601,23 @@ async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text
     return None
 
 
-def _reply_problem(text: str) -> Text:
-    """A pipeline refusal (ASCII, "vietnamese / english") as the page's two languages."""
-    vi, _, en = text.partition(" / ")
-    return (vi or text, en or text)
-
-
 async def _not_sent(
-    request: Request, who: SignedIn, letter: Letter, files: list[File], problems: list[Text], status_code: int
+    request: Request,
+    who: SignedIn,
+    letter: Letter,
+    kept: list[File],
+    uploads: list[File],
+    problems: list[Text],
 ) -> HTMLResponse:
-    """Back to the letter with what is wrong; what was written (and the files) kept as a draft."""
+    """Back to the letter with what is wrong; what was written (and the files) kept as a draft.
+
+    Files over the attachment limit (R5.1) are not kept: the ones just chosen are dropped, said so,
+    and the answer is 413."""
+    too_large = _attachment_problem(request, kept + uploads)
+    files, status_code = kept + uploads, 400
+    if too_large:
+        problems = [*problems, *([] if too_large in problems else [too_large]), _FILES_DROPPED]
+        files, status_code = kept, 413
     saved, refused = await _save_draft(request, who, letter, files)
     if refused:
         problems = [*problems, refused]
@@ -962,28 +643,12 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
     letter.kept = _kept_in_hand(kept)
     problems += missing
     uploads = await _uploads(form)
-    too_large = _attachment_problem(request, kept + uploads)
-    if too_large:
-        problems.append(too_large)
-        problems.append(
-            (
-                "Các tệp vừa chọn chưa được gửi đi cũng chưa được lưu.",
-                "The files just chosen were neither sent nor saved.",
-            )
-        )
-        return await _not_sent(request, who, letter, kept, problems, 413)
-    files = kept + uploads
-    markings = secrecy.find_secrecy_markings(letter.subject, letter.body)
-    if not markings:
-        markings = await doctext.markings(_documents(files))
-    if markings:
-        error = secrecy.secrecy_refusal(markings)
-        problems.append((error.vi, error.en))
     if problems or author is None:
-        return await _not_sent(request, who, letter, files, problems, 400)
+        return await _not_sent(request, who, letter, kept, uploads, problems)
     refused = await _count_recipients(request, who, len(recipients))
     if refused:
-        return await _not_sent(request, who, letter, files, [refused], 400)
+        return await _not_sent(request, who, letter, kept, uploads, [refused])
+    files = kept + uploads
     domain = services.settings.server.domain
     now = _now(request)
     built = build_message(letter, author, people, files, domain=domain, now=now)
@@ -1001,11 +666,11 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
             received_at=now,
         )
     )
-    if outcome.reply.code != 250:
+    if not outcome.accepted:
         limits = getattr(services, "limits", None)
         if limits is not None:
             limits.release(who.account.id, len(recipients))
-        return await _not_sent(request, who, letter, files, [_reply_problem(outcome.reply.text)], 400)
+        return await _not_sent(request, who, letter, kept, uploads, [outcome.words])
     sent_copy = await _keep_copy(request, who, built)
     await _after_sending(request, who, letter)
     views = await folders(services.store.mail, who.account.id)
@@ -1054,47 +719,20 @@ async def _after_sending(request: Request, who: SignedIn, letter: Letter) -> Non
 
 
 async def suggestions(request: Request, query: str, limit: int = SUGGESTIONS) -> list[dict[str, str]]:
-    """People and agency mailboxes whose name (without diacritics, see `directory.finding`) or
-    address (by its prefix, the unique index) starts like `query`."""
+    """People and agency mailboxes whose name (without diacritics) or address starts like `query`
+    (`directory.finding.suggest`), as the page's script shows them: a person's agency beside their
+    name unless the name already says it."""
     services = request.app.state.services
-    words = query_words(query)
-    local = re.sub(r"[^a-z0-9.-]", "", fold(query).split("@")[0])
-    if not words:
-        return []
-    named = name_narrowing(account.c.display_name, words)
-    matches = sa.or_(named, account.c.local.like(f"{local}%")) if local else named
-    statement = (
-        sa.select(account.c.local, account.c.display_name, account.c.kind, agency.c.name)
-        .select_from(account.join(agency, agency.c.id == account.c.agency_id))
-        .where(
-            account.c.status.in_([lifecycle.Status.ACTIVE.value, lifecycle.Status.LOCKED.value]),
-            matches,
-        )
-        .limit(300)
-    )
-    async with services.store.db.read() as conn:
-        rows = (await conn.execute(statement)).all()
-    ranked = []
-    for row in rows:
-        name_words = fold(row.display_name).split()
-        by_name = name_matches(row.display_name, words)
-        by_address = bool(local) and row.local.startswith(local)
-        if by_name or by_address:
-            rank = 0 if row.local == local else 1 if by_address else 2
-            # Earlier in the name is closer: "noi vu" finds "Sở Nội vụ" before its staff.
-            where = next(
-                (n for n, part in enumerate(name_words) if part.startswith(words[0])), len(name_words)
-            )
-            ranked.append((rank, where, fold(row.display_name), row))
-    ranked.sort(key=lambda item: item[:3])
     domain = services.settings.server.domain
     return [
         {
-            "name": row.display_name,
-            "address": f"{row.local}@{domain}",
-            "agency": row.name if row.kind != "agency" and row.name not in row.display_name else "",
+            "name": found.display_name,
+            "address": f"{found.local}@{domain}",
+            "agency": found.agency
+            if found.kind != "agency" and found.agency not in found.display_name
+            else "",
         }
-        for *_, row in ranked[:limit]
+        for found in await suggest(services.store.db, query, limit)
     ]
 
 

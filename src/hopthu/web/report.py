@@ -142,8 +142,11 @@ async def _file(
     outcome = await services.pipeline.accept(
         Incoming(data, reporter.address, [helpdesk], channel="web", client_ip=client, identity=reporter)
     )
-    if outcome.reply.code != 250:
-        return Problem("hệ thống từ chối gửi báo cáo", "the system refused the report", str(outcome.reply))
+    if not outcome.accepted:
+        return Problem(
+            f"hệ thống từ chối gửi báo cáo ({outcome.vi.rstrip('.')})",
+            f"the system refused the report ({outcome.en.rstrip('.')})",
+        )
     if any(d.refused for d in outcome.delivered):
         return Problem(
             f"hộp thư hỗ trợ {helpdesk} không nhận được thư (có thể đã đầy)",

@@ -148,7 +148,7 @@ async def answer(
     outcome = await services.pipeline.accept(
         Incoming(reply.as_bytes(policy=email.policy.SMTP), helpdesk, [payload["from"]], channel="system")
     )
-    if outcome.reply.code != 250:
+    if not outcome.accepted:
         return await _page(
             request,
             admin,
