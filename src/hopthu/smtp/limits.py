@@ -57,5 +57,7 @@ class SendingLimits:
     def release(self, account_id: int, count: int) -> None:
         """Give back recipients counted for a transaction that then failed (RSET, refused DATA)."""
         sent = self._sent.get(account_id)
-        for _ in range(min(count, len(sent or ()))):
+        if sent is None:
+            return
+        for _ in range(min(count, len(sent))):
             sent.pop()
