@@ -15,9 +15,7 @@ import logging
 import signal
 import socket
 import sys
-from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import Any
 
 import uvicorn
 
@@ -81,9 +79,9 @@ class _EmbeddedUvicorn(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # uvicorn < 0.29
         return None
 
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:  # uvicorn >= 0.29
-        yield
+    # uvicorn >= 0.29; its own is a generator context manager, any context manager will do
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
+        return contextlib.nullcontext()
 
 
 def listen_socket(host: str, port: int, role: str) -> socket.socket:
@@ -350,7 +348,7 @@ _PORTS = {
 
 def with_ports(settings: Settings, **ports: int | None) -> Settings:
     """Settings with the listener ports given on the command line (None keeps the configured one)."""
-    changes: dict[str, dict[str, Any]] = {"server": {}, "smtp": {}, "imap": {}, "pop3": {}}
+    changes: dict[str, dict[str, int]] = {"server": {}, "smtp": {}, "imap": {}, "pop3": {}}
     for option, port in ports.items():
         if port is not None:
             section, key = _PORTS.get(option, ("smtp", option))

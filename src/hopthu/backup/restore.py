@@ -364,7 +364,6 @@ async def restore_account(
                     owner, quota=RESTORE_QUOTA, mailbox=name, flags=row.flags, keywords=row.keywords
                 )
                 # store.mailstore.Parsed declares settable members; ParsedMessage's are read-only
-                parsed = parse(data)
-                await live.mail.deliver(data, parsed, [target], internal_date=row.internal_date)  # type: ignore[arg-type]
+                await live.mail.deliver(data, parse(data), [target], internal_date=row.internal_date)  # type: ignore[arg-type]
                 count += 1
     return Restored(folder, count, folders=made)
