@@ -20,9 +20,15 @@ run: $(STAMP)
 	@test -f $(DATA)/hopthu.toml || $(BIN)/hopthu --data $(DATA) init --web-url http://127.0.0.1:8080
 	$(BIN)/hopthu --data $(DATA) serve
 
-test: $(STAMP)
-	.ci/system-packages
+# The static checks, which `make test` runs first: lint rules, formatting, and types (mypy reads its
+# scope and its strict rooms from pyproject.toml's [tool.mypy]).
+lint: $(STAMP)
 	$(BIN)/ruff check src tests bench fuzz
+	$(BIN)/ruff format --check src tests bench fuzz
+	$(BIN)/mypy
+
+test: lint
+	.ci/system-packages
 	$(BIN)/pytest -q -n auto
 
 bench: $(STAMP)

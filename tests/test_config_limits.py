@@ -35,3 +35,32 @@ def test_defaults_and_environment_overrides(tmp_path: Path) -> None:
 def test_values_that_cannot_work_are_refused(tmp_path: Path, env: dict[str, str]) -> None:
     with pytest.raises(HopThuError):
         load_settings(tmp_path, env)
+
+
+def test_pop3_has_its_own_section(tmp_path: Path) -> None:
+    settings = load_settings(tmp_path, {"HOPTHU_POP3_PORT": "2110"})
+    assert (settings.pop3.port, settings.pop3.tls_port, settings.pop3.max_command) == (2110, 1995, 255)
+    sample = sample_config(settings)
+    assert "[pop3]" in sample and "pop3_port" not in sample
+    assert load_settings(tmp_path, {"HOPTHU_POP3_TLS_PORT": "-1"}).pop3.tls_port == -1
+    with pytest.raises(HopThuError):
+        load_settings(tmp_path, {"HOPTHU_POP3_PORT": "70000"})
+
+
+def test_pop3_keys_under_imap_still_start_with_a_warning(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A configuration written before [pop3] existed keeps working; the log says where the keys went."""
+    (tmp_path / "hopthu.toml").write_text("[imap]\nport = 2143\npop3_port = 2110\npop3_max_command = 512\n")
+    settings = load_settings(tmp_path, {"HOPTHU_IMAP_POP3_TLS_PORT": "2995"})
+    assert (settings.imap.port, settings.pop3.port, settings.pop3.tls_port) == (2143, 2110, 2995)
+    assert settings.pop3.max_command == 512
+    moved = [r.getMessage() for r in caplog.records if r.name == "hopthu.config"]
+    assert any("imap.pop3_port" in m and "pop3.port" in m for m in moved)
+    assert any("imap.pop3_tls_port" in m and "pop3.tls_port" in m for m in moved)
+
+
+def test_a_pop3_key_under_both_names_is_refused(tmp_path: Path) -> None:
+    (tmp_path / "hopthu.toml").write_text("[imap]\npop3_port = 2110\n\n[pop3]\nport = 3110\n")
+    with pytest.raises(HopThuError, match=r"imap\.pop3_port"):
+        load_settings(tmp_path, {})

@@ -4,12 +4,17 @@ One typed schema (the dataclasses below) is the source of truth for the file, th
 variables (`HOPTHU_<SECTION>_<KEY>`, e.g. `HOPTHU_STORE_DATABASE_URL`) and the sample file that
 `hopthu init` writes. Everything is validated at start; an unknown key or a value of the wrong type is
 an error, never silently ignored. The regulation's numbers are the defaults.
+
+A key that has moved (`_MOVED`: the POP3 keys once under `[imap]`, now in `[pop3]`) is still read
+under its old name, file or environment, with a warning naming its new place, so an existing
+installation keeps starting; given under both names it is refused, since one would silently win.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import ipaddress
+import logging
 import os
 import tomllib
 from dataclasses import dataclass, field
@@ -17,6 +22,8 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from hopthu.errors import HopThuError
+
+log = logging.getLogger("hopthu.config")
 
 CONFIG_FILE = "hopthu.toml"
 GiB = 1024**3
@@ -75,13 +82,12 @@ class SmtpSettings:
 
 @dataclass(frozen=True)
 class ImapSettings:
-    """IMAP (RFC 9051/3501) and POP3 (RFC 1939) listeners; 0 picks a free port, -1 turns one off."""
+    """IMAP (RFC 9051/3501) listeners; 0 picks a free port, -1 turns one off."""
 
     port: int = 1143  # STARTTLS
     tls_port: int = 1993  # implicit TLS
-    pop3_port: int = 1110  # STLS
-    pop3_tls_port: int = 1995  # implicit TLS
-    # Development only: allow LOGIN/AUTHENTICATE/USER without TLS from loopback clients.
+    # Development only: allow LOGIN/AUTHENTICATE without TLS from loopback clients, and POP3's
+    # USER/PASS and AUTH too (one switch for the two mailbox-access protocols).
     allow_plain_login_on_loopback: bool = False
     # RFC 9051 §5.4: an idle client may be logged out after at least 30 minutes.
     idle_timeout_minutes: float = 30.0
@@ -94,9 +100,17 @@ class ImapSettings:
     # A whole IMAP command before sign-in: LOGIN, AUTHENTICATE and ID fit in far less; a larger one,
     # or a larger literal, is refused without "+" and a non-synchronising one ends the connection.
     prelogin_max_command: int = 8 * 1024
-    # A POP3 command line with its CRLF (RFC 2449 §4: 255 octets), and a SASL response line (RFC 5034).
-    pop3_max_command: int = 255
-    pop3_max_sasl_line: int = 4096
+
+
+@dataclass(frozen=True)
+class Pop3Settings:
+    """POP3 (RFC 1939) listeners; 0 picks a free port, -1 turns one off."""
+
+    port: int = 1110  # STLS
+    tls_port: int = 1995  # implicit TLS
+    # A command line with its CRLF (RFC 2449 §4: 255 octets), and a SASL response line (RFC 5034).
+    max_command: int = 255
+    max_sasl_line: int = 4096
 
 
 @dataclass(frozen=True)
@@ -291,6 +305,7 @@ class Settings:
     server: ServerSettings = field(default_factory=ServerSettings)
     smtp: SmtpSettings = field(default_factory=SmtpSettings)
     imap: ImapSettings = field(default_factory=ImapSettings)
+    pop3: Pop3Settings = field(default_factory=Pop3Settings)
     store: StoreSettings = field(default_factory=StoreSettings)
     policy: PolicySettings = field(default_factory=PolicySettings)
     backup: BackupSettings = field(default_factory=BackupSettings)
@@ -321,11 +336,21 @@ _SECTIONS = {
     "server": ServerSettings,
     "smtp": SmtpSettings,
     "imap": ImapSettings,
+    "pop3": Pop3Settings,
     "store": StoreSettings,
     "policy": PolicySettings,
     "backup": BackupSettings,
     "limits": LimitsSettings,
     "protection": ProtectionSettings,
+}
+
+# Keys that have moved: (old section, old key) -> (section, key). The POP3 settings sat under [imap]
+# until the POP3 listener got its own section.
+_MOVED = {
+    ("imap", "pop3_port"): ("pop3", "port"),
+    ("imap", "pop3_tls_port"): ("pop3", "tls_port"),
+    ("imap", "pop3_max_command"): ("pop3", "max_command"),
+    ("imap", "pop3_max_sasl_line"): ("pop3", "max_sasl_line"),
 }
 
 
@@ -401,10 +426,11 @@ def _validate(settings: Settings) -> Settings:
         port = getattr(settings.smtp, key)
         if not 0 <= port <= 65535:
             raise _bad(f"smtp.{key}", port, "0-65535")
-    for key in ("port", "tls_port", "pop3_port", "pop3_tls_port"):
-        port = getattr(settings.imap, key)
-        if not -1 <= port <= 65535:
-            raise _bad(f"imap.{key}", port, "-1 (tắt / off) hoặc / or 0-65535")
+    for section in ("imap", "pop3"):
+        for key in ("port", "tls_port"):
+            port = getattr(getattr(settings, section), key)
+            if not -1 <= port <= 65535:
+                raise _bad(f"{section}.{key}", port, "-1 (tắt / off) hoặc / or 0-65535")
     for f in dataclasses.fields(LimitsSettings):
         value = getattr(settings.limits, f.name)
         if value <= 0:
@@ -463,12 +489,33 @@ def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -
             env_value = environ.get(f"HOPTHU_{section.upper()}_{f.name.upper()}")
             if env_value is not None:
                 raw[section][f.name] = env_value
+    _read_moved(raw, environ)
     return _validate(
         Settings(
             data_dir=data_dir,
             **{name: _build_section(name, cls, raw[name]) for name, cls in _SECTIONS.items()},
         )
     )
+
+
+def _read_moved(raw: dict[str, dict[str, Any]], environ: dict[str, str]) -> None:
+    """Move each value found under an old name (`_MOVED`) to its new place, warning that it moved."""
+    for (old_section, old_key), (section, key) in _MOVED.items():
+        old, new = f"{old_section}.{old_key}", f"{section}.{key}"
+        value = raw[old_section].pop(old_key, None)
+        env_value = environ.get(f"HOPTHU_{old_section.upper()}_{old_key.upper()}")
+        if env_value is not None:
+            value = env_value
+        if value is None:
+            continue
+        if key in raw[section]:
+            raise HopThuError(
+                f"Cấu hình có cả {old} (tên cũ) và {new}: hãy xóa {old}",
+                f"Configuration sets both {old} (its old name) and {new}: remove {old}",
+                code="config",
+            )
+        log.warning("configuration key %s has moved: read it as %s; set %s instead", old, new, new)
+        raw[section][key] = value
 
 
 def _toml_value(value: Any) -> str:

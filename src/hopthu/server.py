@@ -79,7 +79,8 @@ class _EmbeddedUvicorn(uvicorn.Server):
     def install_signal_handlers(self) -> None:  # uvicorn < 0.29
         return None
 
-    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # uvicorn >= 0.29
+    # uvicorn >= 0.29; its own is a generator context manager, any context manager will do
+    def capture_signals(self) -> contextlib.AbstractContextManager[None]:  # type: ignore[override]
         return contextlib.nullcontext()
 
 
@@ -176,8 +177,8 @@ class Server:
             "submissions": settings.smtp.submissions_port,
             "imap": settings.imap.port,
             "imaps": settings.imap.tls_port,
-            "pop3": settings.imap.pop3_port,
-            "pop3s": settings.imap.pop3_tls_port,
+            "pop3": settings.pop3.port,
+            "pop3s": settings.pop3.tls_port,
         }
         # -1 turns a mail-reading listener off (a node that only sends, say)
         sockets = {role: listen_socket(bind, port, role) for role, port in wanted.items() if port >= 0}
@@ -281,7 +282,8 @@ class Server:
             while self.services.pipeline.active and asyncio.get_running_loop().time() < deadline:
                 await asyncio.sleep(0.05)
         if self._http is not None and self._http_task is not None:
-            self._http.config.app.state.closing.set()  # live pages (server-sent events) end now
+            # live pages (server-sent events) end now; uvicorn types `app` as any ASGI app, it is ours
+            self._http.config.app.state.closing.set()  # type: ignore[union-attr]
             self._http.should_exit = True
             await asyncio.gather(self._http_task, return_exceptions=True)
         if self.services is not None:
@@ -335,23 +337,24 @@ def connection_limits(settings: Settings) -> dict[str, ConnectionLimits]:
     }
 
 
-_IMAP_PORTS = {
-    "imap_port": "port",
-    "imaps_port": "tls_port",
-    "pop3_port": "pop3_port",
-    "pop3s_port": "pop3_tls_port",
+# A command-line port option -> (settings section, key); the rest are [smtp] keys of the same name.
+_PORTS = {
+    "http_port": ("server", "http_port"),
+    "imap_port": ("imap", "port"),
+    "imaps_port": ("imap", "tls_port"),
+    "pop3_port": ("pop3", "port"),
+    "pop3s_port": ("pop3", "tls_port"),
 }
 
 
 def with_ports(settings: Settings, **ports: int | None) -> Settings:
     """Settings with the listener ports given on the command line (None keeps the configured one)."""
-    given = {k: v for k, v in ports.items() if v is not None}
-    server = {k: v for k, v in given.items() if k == "http_port"}
-    imap = {_IMAP_PORTS[k]: v for k, v in given.items() if k in _IMAP_PORTS}
-    smtp = {k: v for k, v in given.items() if k != "http_port" and k not in _IMAP_PORTS}
+    changes: dict[str, dict[str, int]] = {"server": {}, "smtp": {}, "imap": {}, "pop3": {}}
+    for option, port in ports.items():
+        if port is not None:
+            section, key = _PORTS.get(option, ("smtp", option))
+            changes[section][key] = port
     return dataclasses.replace(
         settings,
-        server=dataclasses.replace(settings.server, **server),
-        smtp=dataclasses.replace(settings.smtp, **smtp),
-        imap=dataclasses.replace(settings.imap, **imap),
+        **{name: dataclasses.replace(getattr(settings, name), **keys) for name, keys in changes.items()},
     )

@@ -339,6 +339,7 @@ async def restore_account(
                 target = Target(
                     owner, quota=RESTORE_QUOTA, mailbox=name, flags=row.flags, keywords=row.keywords
                 )
-                await live.mail.deliver(data, parse(data), [target], internal_date=row.internal_date)
+                # store.mailstore.Parsed declares settable members; ParsedMessage's are read-only
+                await live.mail.deliver(data, parse(data), [target], internal_date=row.internal_date)  # type: ignore[arg-type]
                 count += 1
     return Restored(folder, count, folders=made)

@@ -14,10 +14,10 @@ import os
 import secrets
 import sys
 import traceback
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -87,7 +87,7 @@ async def open_directory(config: Settings | None = None) -> AsyncIterator[Direct
         await store.close()
 
 
-def run(work: Callable[[], Awaitable[T]]) -> T:
+def run(work: Callable[[], Coroutine[Any, Any, T]]) -> T:
     """Run one command's async work, turning every failure into a one-line message."""
     try:
         return asyncio.run(work())
@@ -117,7 +117,7 @@ def report(error: HopThuError) -> None:
     err.print(f"Lỗi: {error.vi} / Error: {error.en}", markup=False, soft_wrap=True)
 
 
-def fail(error: HopThuError, code: int = EXIT_ERROR) -> typer.Exit:
+def fail(error: HopThuError, code: int = EXIT_ERROR) -> NoReturn:
     report(error)
     raise typer.Exit(code)
 

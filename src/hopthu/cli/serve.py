@@ -5,13 +5,20 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+from typing import TypedDict
 
 import typer
 
 from hopthu.cli.common import err, fail, out, settings
 from hopthu.errors import HopThuError
 
-PORT = {"min": 0, "max": 65535}
+
+class _Range(TypedDict):
+    min: int
+    max: int
+
+
+PORT: _Range = {"min": 0, "max": 65535}
 
 
 def serve(

@@ -124,7 +124,8 @@ def binary_size(data: bytes, structure: Node, section: str = "") -> int:
 def decoded_size(data: bytes, node: Node) -> int:
     """The decoded size of a leaf part without decoding it: exact for base64 (the common case for
     files), an estimate for quoted-printable, the stored size otherwise."""
-    body, end = node["body_start"], node["end"]
+    body: int = node["body_start"]
+    end: int = node["end"]
     size = end - body
     cte = node.get("cte")
     if cte == "base64":

@@ -85,16 +85,16 @@ def build_envelope(headers: list[tuple[bytes, bytes]]) -> Envelope:
     env: Envelope = {}
     for field in FIELDS:
         if field in _STRING_FIELDS.values():
-            value = texts.get(field)
-            env[field] = None if value is None else raw(header_string(value))
+            text = texts.get(field)
+            env[field] = None if text is None else raw(header_string(text))
         else:
             addrs = addresses.get(field)
             env[field] = [_address(a) for a in addrs] if addrs else None
     subject = texts.get("subject")
     if subject is not None:
-        text = decode_words(subject).replace("\n", "")
-        if text != env["subject"]:
-            env["subject_text"] = text
+        decoded = decode_words(subject).replace("\n", "")
+        if decoded != env["subject"]:
+            env["subject_text"] = decoded
     return env
 
 

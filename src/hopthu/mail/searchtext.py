@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterable
 
 from ..text import fold
 from .decode import lenient_body
@@ -28,7 +29,8 @@ _TAG = re.compile(r"<[^<>]*>")  # stops at the next "<": linear even on "a < b <
 
 
 def _charset(node: Node) -> str | None:
-    for key, value in node.get("params") or ():
+    params: Iterable[tuple[str, str]] = node.get("params") or ()
+    for key, value in params:
         if key.lower() == "charset":
             return value
     return None

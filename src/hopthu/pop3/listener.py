@@ -163,8 +163,8 @@ async def start_pop3_listeners(
         store,
         MaildropLocks(),
         plain_login_on_loopback=settings.imap.allow_plain_login_on_loopback,
-        max_command=settings.imap.pop3_max_command,
-        max_sasl_line=max(settings.imap.pop3_max_sasl_line, settings.imap.pop3_max_command),
+        max_command=settings.pop3.max_command,
+        max_sasl_line=max(settings.pop3.max_sasl_line, settings.pop3.max_command),
     )
     if limits is None:
         limits = ConnectionLimits(
@@ -183,7 +183,7 @@ async def start_pop3_listeners(
                 ssl=tls if implicit else None,
                 limit=service.max_sasl_line,  # what one connection holds of a line it reads
                 # a TLS handshake that never completes is not yet counted: it gets the pre-login time
-                **({"ssl_handshake_timeout": gate.prelogin_timeout} if implicit else {}),
+                ssl_handshake_timeout=gate.prelogin_timeout if implicit else None,
             )
         )
     return listeners

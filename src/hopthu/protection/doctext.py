@@ -22,10 +22,16 @@ import os
 import zipfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from typing import IO, TYPE_CHECKING
+from xml.etree.ElementTree import Element
 
 from hopthu.mail import ParsedMessage
 from hopthu.mail.decode import lenient_body
 from hopthu.policy import secrecy
+
+if TYPE_CHECKING:
+    from _typeshed import WriteableBuffer
 
 log = logging.getLogger("hopthu.protection.doctext")
 
@@ -137,7 +143,7 @@ def _xml_lines(
     return "\n".join(lines)
 
 
-def _flatten(element, run: set[str] | None, breaks: set[str], out: list[str]) -> None:  # type: ignore[no-untyped-def]
+def _flatten(element: Element, run: set[str] | None, breaks: set[str], out: list[str]) -> None:
     tag = _local(element.tag)
     if tag in breaks:
         out.append("\t" if tag == "tab" else "\n")
@@ -152,19 +158,20 @@ def _flatten(element, run: set[str] | None, breaks: set[str], out: list[str]) ->
 class _Bounded(io.RawIOBase):
     """A member read with a ceiling: a member whose header lies about its size stops here."""
 
-    def __init__(self, raw: io.BufferedIOBase, limit: int) -> None:
+    def __init__(self, raw: IO[bytes], limit: int) -> None:
         self.raw = raw
         self.left = limit
 
     def readable(self) -> bool:
         return True
 
-    def readinto(self, buffer) -> int:  # type: ignore[no-untyped-def]
+    def readinto(self, buffer: WriteableBuffer) -> int:
         if self.left <= 0:
             raise Unreadable("a member unpacks past its limit")
-        chunk = self.raw.read(min(len(buffer), self.left))
+        view = memoryview(buffer).cast("B")
+        chunk = self.raw.read(min(len(view), self.left))
         self.left -= len(chunk)
-        buffer[: len(chunk)] = chunk
+        view[: len(chunk)] = chunk
         return len(chunk)
 
 
@@ -191,7 +198,7 @@ def _pdf(data: bytes) -> str:
     return "\n".join(out)[:MAX_TEXT]
 
 
-def _worker(documents: list[Document], connection) -> None:  # type: ignore[no-untyped-def]
+def _worker(documents: list[Document], connection: Connection) -> None:
     """In the child: each document's text or the reason it has none, sent back in one piece."""
     try:
         import resource
@@ -249,7 +256,10 @@ async def texts(documents: Sequence[Document], timeout: float = TIMEOUT) -> list
         return []
     async with _slot():
         receiving, sending = _context.Pipe(duplex=False)
-        process = _context.Process(target=_worker, args=(documents, sending), daemon=True)
+        # get_context's value is typed as BaseContext, which lacks the Process every real context has
+        process = _context.Process(  # type: ignore[attr-defined]
+            target=_worker, args=(documents, sending), daemon=True
+        )
         process.start()
         sending.close()
         try:

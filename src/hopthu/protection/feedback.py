@@ -19,6 +19,7 @@ import zipfile
 import zlib
 from collections import Counter
 from dataclasses import dataclass, field
+from typing import NoReturn
 from xml.parsers import expat
 
 MAX_FILES = 4
@@ -71,6 +72,7 @@ def read_reports(data: bytes) -> tuple[list[Summary], list[str]]:
         files += 1
         try:
             payload = part.get_payload(decode=True) or b""
+            assert isinstance(payload, bytes)  # decode=True on a leaf part gives its octets
             summaries.append(parse_xml(_inflate(payload, kind)))
         except ReportError as error:
             problems.append(str(error))
@@ -177,7 +179,7 @@ class _Reader:
         self.messages = self.passed = self.failed = 0
         self.root = ""
 
-    def refuse(self, *args: object) -> None:
+    def refuse(self, *args: object) -> NoReturn:
         raise _Refused("document type declarations are refused")
 
     def start(self, name: str, attributes: dict[str, str]) -> None:

@@ -24,7 +24,7 @@ from typing import Protocol
 from hopthu.config import ProtectionSettings
 from hopthu.mail import ParsedMessage
 from hopthu.protection import dnsbl, filetypes
-from hopthu.protection.engines import EngineError, ScanEnvelope, SpamEngine, VirusEngine
+from hopthu.protection.engines import EngineError, ScanEnvelope, SpamAnswer, SpamEngine, VirusEngine
 from hopthu.protection.verdicts import Action, EngineState, Inspection, Verdict
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.verify import Verdict as AuthVerdict
@@ -120,7 +120,8 @@ class Inspector:
             )
             return
         dmarc = subject.auth.dmarc if subject.auth is not None else None
-        if dmarc is not None and dmarc.result.value == "fail" and not subject.auth.forges_our_domain:
+        forges = subject.auth is not None and subject.auth.forges_our_domain
+        if dmarc is not None and dmarc.result.value == "fail" and not forges:
             if dmarc.policy == "reject":
                 inspection.decide(
                     Action.REJECT,
@@ -192,6 +193,7 @@ class Inspector:
             failed.append(EngineState("rspamd", "failed", _why(spam_answer)))
         else:
             inspection.engines.append(EngineState("rspamd", "ok"))
+            assert isinstance(spam_answer, SpamAnswer)  # gather() loses which answer is whose
             inspection.score = spam_answer.score
             inspection.symbols = dict(spam_answer.symbols)
             self._judge_score(inspection, spam_answer.score, inbound=inbound)

@@ -16,7 +16,7 @@ from cryptography.x509.oid import NameOID
 def make_self_signed(cert_path: Path, key_path: Path, hostnames: list[str], *, days: int = 825) -> None:
     """Write a P-256 key (mode 0600) and a certificate for `hostnames`, localhost and 127.0.0.1."""
     key = ec.generate_private_key(ec.SECP256R1())
-    names = [x509.DNSName(h) for h in dict.fromkeys([*hostnames, "localhost"])]
+    names: list[x509.GeneralName] = [x509.DNSName(h) for h in dict.fromkeys([*hostnames, "localhost"])]
     names.append(x509.IPAddress(ipaddress.ip_address("127.0.0.1")))
     subject = x509.Name(
         [

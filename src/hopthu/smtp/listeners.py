@@ -10,6 +10,7 @@ import asyncio
 import socket
 import ssl
 from collections.abc import Callable
+from typing import Any
 
 from aiosmtpd.smtp import SMTP
 
@@ -39,11 +40,11 @@ async def start_smtp_listeners(
     loop = asyncio.get_running_loop()
     tls = server_tls_context(settings)
     connections = connections or smtp_connection_limits(settings)
-    bounds = {
+    bounds: dict[str, Any] = {
         "prelogin_timeout": settings.limits.prelogin_timeout_seconds,
         "max_line": settings.smtp.max_line_bytes,
     }
-    common = {
+    common: dict[str, Any] = {
         "hostname": settings.hostname,
         "ident": IDENT,
         "data_size_limit": settings.smtp.max_message_size,
@@ -53,7 +54,11 @@ async def start_smtp_listeners(
     }
     # AUTH is never offered before TLS; HopThuSMTP lifts that per connection on port 465 (already TLS)
     # and, in development only, for loopback clients.
-    submit = {"auth_required": True, "auth_require_tls": True, "auth_exclude_mechanism": ["CRAM-MD5"]}
+    submit: dict[str, Any] = {
+        "auth_required": True,
+        "auth_require_tls": True,
+        "auth_exclude_mechanism": ["CRAM-MD5"],
+    }
     plain_loopback = settings.smtp.allow_plain_auth_on_loopback
     makers: dict[str, tuple[Callable[[], SMTP], ssl.SSLContext | None]] = {
         "mx": (
@@ -88,7 +93,9 @@ async def start_smtp_listeners(
     for role, sock in sockets.items():
         make, wrap = makers[role]
         # A TLS handshake that never completes is not yet counted: it gets the pre-login time too.
-        handshake = {"ssl_handshake_timeout": settings.limits.prelogin_timeout_seconds} if wrap else {}
+        handshake: dict[str, Any] = {}
+        if wrap:
+            handshake["ssl_handshake_timeout"] = settings.limits.prelogin_timeout_seconds
         servers.append(await loop.create_server(make, sock=sock, ssl=wrap, **handshake))
     return servers
 

@@ -232,7 +232,7 @@ class _Evaluation:
         if d.mechanism == "all":
             return True  # §5.1
         if d.mechanism in ("ip4", "ip6"):
-            return self.ip in d.network  # §5.6
+            return d.network is not None and self.ip in d.network  # §5.6
         self._count_lookup()
         target = self.expand(d.domain_spec, domain) if d.domain_spec else domain
         if d.mechanism == "include":  # §5.2
