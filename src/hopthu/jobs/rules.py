@@ -31,7 +31,7 @@ from hopthu.policy import lifecycle, passwords
 from hopthu.policy.dates import VIETNAM
 from hopthu.policy.quota import format_size, reached_thresholds
 from hopthu.protection.quarantine import Quarantine
-from hopthu.reports.gather import STATUSES, mailbox_states
+from hopthu.reports.gather import mailbox_states
 from hopthu.store import contents
 from hopthu.store.quarantine import QuarantineStore
 
@@ -204,7 +204,14 @@ async def statistics(ctx: JobContext) -> dict[str, int]:
         db,
         day,
         [
-            reporting.DailyState(agency_id, *(figures[s] for s in STATUSES), figures["used_bytes"])
+            reporting.DailyState(
+                agency_id,
+                active=figures["active"],
+                locked=figures["locked"],
+                revoked=figures["revoked"],
+                deleted=figures["deleted"],
+                used_bytes=figures["used_bytes"],
+            )
             for agency_id, figures in states.items()
         ],
     )

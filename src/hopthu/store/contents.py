@@ -52,4 +52,3 @@ async def stored_messages(db: Database, mailbox_id: int) -> list[StoredMessage]:
         .order_by(message.c.uid)
     )
     return [StoredMessage._make(row) for row in rows]
-
