@@ -13,6 +13,7 @@ from fastapi.responses import HTMLResponse
 
 from hopthu.directory.roles import Powers
 from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
+from hopthu.web.deps import CheckedForm
 from hopthu.web.templating import page
 
 PORTAL = "/quan-tri"
@@ -52,6 +53,27 @@ async def operating(admin: Annotated[Admin, Depends(administering)]) -> Admin:
     if not admin.powers.operator:
         raise HTTPException(403)
     return admin
+
+
+# The portal's forms: the administrator first (403 for anyone else), then the form's CSRF token
+# (`deps.checked_form`, the same signed-in person, read once).
+
+
+async def role_form(admin: Annotated[Admin, Depends(with_role)], _form: CheckedForm) -> Admin:
+    return admin
+
+
+async def administering_form(admin: Annotated[Admin, Depends(administering)], _form: CheckedForm) -> Admin:
+    return admin
+
+
+async def operating_form(admin: Annotated[Admin, Depends(operating)], _form: CheckedForm) -> Admin:
+    return admin
+
+
+RoleForm = Annotated[Admin, Depends(role_form)]
+AdminForm = Annotated[Admin, Depends(administering_form)]
+OperatorForm = Annotated[Admin, Depends(operating_form)]
 
 
 def check_covers(admin: Admin, agency_id: int) -> None:

@@ -1,0 +1,156 @@
+"""Browser sessions (R11.4): created at sign-in, listed to their owner, ended one by one or all at once.
+They belong to the directory (who is signed in where), beside the accounts whose last access they keep.
+
+The cookie holds a random token; the database keeps only its SHA-256, so reading the database does
+not let anyone in. A "public computer" session ends when the browser closes (no cookie lifetime) and
+after 30 idle minutes; a private one after 14 idle days. `last_seen_at` is written at most once a
+minute per session, so browsing costs no write per page; with it the account's last access (R6.5),
+so a person who stays signed in for months is not taken for one who never comes.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+
+from hopthu.store.db import Database
+from hopthu.store.schema import account, web_session
+
+PUBLIC_IDLE = dt.timedelta(minutes=30)
+PRIVATE_IDLE = dt.timedelta(days=14)
+TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def token_id(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class WebSession:
+    id: str
+    account_id: int
+    public: bool
+    must_change_password: bool
+    user_agent: str
+    address: str
+    created_at: dt.datetime
+    last_seen_at: dt.datetime
+    second_factor_at: dt.datetime | None  # when an administrator proved their second factor here
+
+    def expires_at(self) -> dt.datetime:
+        return self.last_seen_at + (PUBLIC_IDLE if self.public else PRIVATE_IDLE)
+
+
+class WebSessions:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+        self.db = db
+        self.clock = clock
+
+    async def create(
+        self, account_id: int, *, public: bool, must_change_password: bool, user_agent: str, address: str
+    ) -> str:
+        """A new session; returns the token for the cookie (shown nowhere else)."""
+        token = secrets.token_urlsafe(32)
+        now = self.clock()
+        async with self.db.write() as conn:
+            await conn.execute(
+                sa.insert(web_session).values(
+                    id=token_id(token),
+                    account_id=account_id,
+                    public=public,
+                    must_change_password=must_change_password,
+                    user_agent=user_agent[:300],
+                    address=address[:64],
+                    created_at=now,
+                    last_seen_at=now,
+                )
+            )
+        return token
+
+    async def find(self, token: str) -> WebSession | None:
+        """The live session behind a cookie, touched; None when unknown, ended or idle too long."""
+        rows = await self.db.all(_LIVE.where(web_session.c.id == token_id(token)))
+        if not rows:
+            return None
+        found = WebSession(*rows[0])
+        now = self.clock()
+        if now >= found.expires_at():
+            await self.end(found.id)
+            return None
+        if now - found.last_seen_at >= TOUCH_EVERY:
+            async with self.db.write() as conn:
+                await conn.execute(
+                    sa.update(web_session).where(web_session.c.id == found.id).values(last_seen_at=now)
+                )
+                # Using the webmail is using the mailbox (R6.5), however long ago the sign-in was.
+                await conn.execute(
+                    sa.update(account)
+                    .where(
+                        account.c.id == found.account_id,
+                        sa.or_(
+                            account.c.last_access_at.is_(None), account.c.last_access_at < now - TOUCH_EVERY
+                        ),
+                    )
+                    .values(last_access_at=now)
+                )
+        return found
+
+    async def listing(self, account_id: int) -> list[WebSession]:
+        """The account's live sessions, most recently used first (R11.4)."""
+        rows = await self.db.all(
+            _LIVE.where(web_session.c.account_id == account_id).order_by(web_session.c.last_seen_at.desc())
+        )
+        now = self.clock()
+        return [s for s in (WebSession(*row) for row in rows) if now < s.expires_at()]
+
+    async def password_changed(self, session_id: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                sa.update(web_session)
+                .where(web_session.c.id == session_id)
+                .values(must_change_password=False)
+            )
+
+    async def second_factor_proved(self, session_id: str) -> None:
+        async with self.db.write() as conn:
+            await conn.execute(
+                sa.update(web_session)
+                .where(web_session.c.id == session_id)
+                .values(second_factor_at=self.clock())
+            )
+
+    async def end(self, session_id: str, *, account_id: int | None = None) -> None:
+        """End one session (when `account_id` is given, only if it is that account's)."""
+        query = sa.update(web_session).where(web_session.c.id == session_id, web_session.c.ended_at.is_(None))
+        if account_id is not None:
+            query = query.where(web_session.c.account_id == account_id)
+        async with self.db.write() as conn:
+            await conn.execute(query.values(ended_at=self.clock()))
+
+    async def end_all(self, account_id: int, *, keep: str | None = None) -> int:
+        """End every session of the account (but `keep`); how many were ended."""
+        query = sa.update(web_session).where(
+            web_session.c.account_id == account_id, web_session.c.ended_at.is_(None)
+        )
+        if keep is not None:
+            query = query.where(web_session.c.id != keep)
+        async with self.db.write() as conn:
+            return (await conn.execute(query.values(ended_at=self.clock()))).rowcount
+
+
+_LIVE = sa.select(
+    web_session.c.id,
+    web_session.c.account_id,
+    web_session.c.public,
+    web_session.c.must_change_password,
+    web_session.c.user_agent,
+    web_session.c.address,
+    web_session.c.created_at,
+    web_session.c.last_seen_at,
+    web_session.c.second_factor_at,
+).where(web_session.c.ended_at.is_(None))
