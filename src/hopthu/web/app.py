@@ -25,7 +25,7 @@ from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
 from hopthu.web.bodylimit import BodyLimit
-from hopthu.web.deps import ExpiredForm
+from hopthu.web.forms import ExpiredForm
 from hopthu.web.health import health
 from hopthu.web.nul import refuse_nul
 from hopthu.web.security import StrictTransport

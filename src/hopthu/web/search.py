@@ -28,6 +28,7 @@ from hopthu.mail.headers import to_text
 from hopthu.store.schema import message
 from hopthu.text import fold
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices
 from hopthu.web.folders import visible
 from hopthu.web.templating import VIETNAM, page
 
@@ -252,9 +253,10 @@ async def run(db: Any, compiled: Plan, after: tuple[dt.datetime, int] | None) ->
 
 
 @router.get("/tim-kiem", response_class=HTMLResponse)
-async def search(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
+async def search(
+    request: Request, services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
+) -> HTMLResponse:
     """Every folder the person sees: their own, and those of agency mailboxes delegated to them."""
-    services = request.app.state.services
     groups = await visible(services, who.account.id)
     labels: dict[int, tuple[str, str]] = {}
     for index, group in enumerate(groups):

@@ -13,7 +13,8 @@ from fastapi.responses import HTMLResponse
 
 from hopthu.directory.roles import Powers
 from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
-from hopthu.web.deps import CheckedForm
+from hopthu.web.deps import services_of
+from hopthu.web.forms import CheckedForm
 from hopthu.web.templating import page
 
 PORTAL = "/quan-tri"
@@ -34,7 +35,7 @@ class Admin:
 
 async def with_role(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> Admin:
     """A signed-in person holding a portal role, second factor proved or not (the factor pages)."""
-    powers = await request.app.state.services.directory.roles.powers(who.account.id)
+    powers = await services_of(request).directory.roles.powers(who.account.id)
     if not powers.administers:
         raise HTTPException(403)
     return Admin(who, powers)
@@ -42,7 +43,7 @@ async def with_role(request: Request, who: Annotated[SignedIn, Depends(signed_in
 
 async def administering(request: Request, admin: Annotated[Admin, Depends(with_role)]) -> Admin:
     if admin.who.session.second_factor_at is None:
-        factors = request.app.state.services.directory.factors
+        factors = services_of(request).directory.factors
         target = VERIFY if await factors.confirmed(admin.who.account.id) else ENROL
         raise Redirect(f"{target}?next={back_here(request)}")
     return admin

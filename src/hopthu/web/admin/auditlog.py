@@ -19,6 +19,7 @@ from hopthu.directory import auditlog
 from hopthu.directory.auditlog import AuditFilter
 from hopthu.reports.period import VIETNAM
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.deps import WebServices
 from hopthu.web.exports import csv_row
 
 router = APIRouter()
@@ -53,6 +54,7 @@ def _filter(filters: dict[str, str]) -> AuditFilter:
 @router.get(AUDIT, response_class=HTMLResponse)
 async def audit_log(
     request: Request,
+    services: WebServices,
     admin: Annotated[Admin, Depends(administering)],
     nguoi: str = "",
     thao_tac: str = "",
@@ -63,7 +65,7 @@ async def audit_log(
 ) -> HTMLResponse:
     _reader(admin)
     filters = {"nguoi": nguoi, "thao_tac": thao_tac, "doi_tuong": doi_tuong, "tu": tu, "den": den}
-    rows = await auditlog.newest(request.app.state.services.store.db, _filter(filters), before=truoc, limit=PAGE_SIZE + 1)
+    rows = await auditlog.newest(services.store.db, _filter(filters), before=truoc, limit=PAGE_SIZE + 1)
     shown = rows[:PAGE_SIZE]
     query_string = urlencode({k: v for k, v in filters.items() if v})
     return admin_page(
@@ -81,7 +83,7 @@ async def audit_log(
 
 @router.get(AUDIT + "/xuat.csv")
 async def export(
-    request: Request,
+    services: WebServices,
     admin: Annotated[Admin, Depends(administering)],
     nguoi: str = "",
     thao_tac: str = "",
@@ -91,7 +93,7 @@ async def export(
 ) -> Response:
     _reader(admin)
     filters = {"nguoi": nguoi, "thao_tac": thao_tac, "doi_tuong": doi_tuong, "tu": tu, "den": den}
-    rows = await auditlog.oldest_first(request.app.state.services.store.db, _filter(filters), limit=EXPORT_LIMIT)
+    rows = await auditlog.oldest_first(services.store.db, _filter(filters), limit=EXPORT_LIMIT)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["so", "luc", "nguoi_lam", "thao_tac", "doi_tuong", "ly_do", "can_cu", "chi_tiet"])
