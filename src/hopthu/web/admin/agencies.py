@@ -90,10 +90,7 @@ async def agency_page(
 
 
 async def _agency(request: Request, admin: Admin, code: str) -> Agency:
-    try:
-        found = await services_of(request).directory.agencies.get(code)
-    except HopThuError:
-        raise HTTPException(404) from None
+    found = await services_of(request).directory.agencies.get(code)  # NotFound: the app's 404
     check_covers(admin, found.id)
     return found
 

@@ -192,10 +192,7 @@ async def remove_city_rule(
     admin: OperatorForm,
 ) -> Response:
     rules = services.directory.sender_rules
-    try:
-        removed = await rules.remove(None, rule_id, actor=admin.actor)
-    except NotFound:
-        raise HTTPException(404) from None
+    removed = await rules.remove(None, rule_id, actor=admin.actor)  # NotFound: the app's 404
     return await _rules(
         request, admin, done=(f"Đã bỏ {removed.pattern} khỏi danh sách.", f"{removed.pattern} was removed.")
     )

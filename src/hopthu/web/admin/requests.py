@@ -304,13 +304,9 @@ async def file_act(
 
 
 async def filed_request(request: Request, admin: Admin, request_id: int) -> Filed:
-    """A request the administrator may see: 404 when there is none, 403 outside their agencies."""
-    try:
-        return await visible_request(services_of(request).directory, admin.powers, request_id)
-    except OutsideScope:
-        raise HTTPException(403) from None
-    except HopThuError:
-        raise HTTPException(404) from None
+    """A request the administrator may see: 404 when there is none (`NotFound`), 403 outside their
+    agencies (`OutsideScope`), both answered by the app."""
+    return await visible_request(services_of(request).directory, admin.powers, request_id)
 
 
 @router.post(REQUESTS + "/{request_id}/duyet", response_class=HTMLResponse)
