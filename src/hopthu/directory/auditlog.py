@@ -75,11 +75,11 @@ async def newest(db: Database, wanted: AuditFilter, *, before: int | None, limit
     if before is not None:
         query = query.where(audit_event.c.id < before)
     rows = await db.all(query.order_by(audit_event.c.id.desc()).limit(limit))
-    return [AuditRow(*row) for row in rows]
+    return [AuditRow(**row._mapping) for row in rows]
 
 
 async def oldest_first(db: Database, wanted: AuditFilter, *, limit: int) -> list[AuditRow]:
     """Up to `limit` matching events in the order they happened (the export)."""
     query = sa.select(*_COLUMNS).where(*_conditions(wanted)).order_by(audit_event.c.id).limit(limit)
     rows = await db.all(query)
-    return [AuditRow(*row) for row in rows]
+    return [AuditRow(**row._mapping) for row in rows]

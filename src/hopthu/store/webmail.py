@@ -96,4 +96,4 @@ async def after_uid(db: Database, mailbox_id: int, last: int, limit: int) -> lis
         .order_by(message.c.uid)
         .limit(limit)
     )
-    return [ExportedMessage(*row) for row in rows]
+    return [ExportedMessage(**row._mapping) for row in rows]

@@ -2,6 +2,9 @@
 
 Pages are server-rendered (`templating.page`); each feature is a router of its own module. A page
 that needs a signed-in person depends on `auth.signed_in`, whose `Redirect` becomes a 303 here.
+What a route does not answer itself is answered here, once: a stale form (`forms.ExpiredForm`) is
+400, a domain refusal (`HopThuError`) the 404 or 403 page when something is missing or not the
+reader's, else 400 with its own words; an HTTP error its page; a bug 500 with an incident id.
 """
 
 from __future__ import annotations
