@@ -13,7 +13,6 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -23,6 +22,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
 from hopthu.errors import HopThuError
+from hopthu.services import Services
 from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, senderlists, signin
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
@@ -47,7 +47,7 @@ _HTTP_TEXTS = {
 _DOMAIN_STATUS = {"not_found": 404, "forbidden": 403}  # HopThuError.code; others are 400
 
 
-def create_app(services: Any) -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     """An app bound to a running process's services (store, directory, settings, web sessions)."""
     app = FastAPI(
         title="Hộp Thư",

@@ -12,10 +12,10 @@ from urllib.parse import quote
 from fastapi import Request
 
 from hopthu.directory.accounts import Account
+from hopthu.directory.websessions import WebSession
 from hopthu.errors import NotFound
 from hopthu.web.deps import services_of
 from hopthu.web.security import csrf_for_session, session_token
-from hopthu.web.sessions import WebSession
 
 SIGN_IN = "/dang-nhap"
 CHANGE_PASSWORD = "/doi-mat-khau"
