@@ -15,7 +15,6 @@ import logging
 import signal
 import socket
 import sys
-from dataclasses import dataclass
 
 import uvicorn
 
@@ -24,6 +23,7 @@ from hopthu.directory.auth import Authenticator
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.routing import Router
 from hopthu.directory.service import Directory
+from hopthu.directory.websessions import WebSessions
 from hopthu.errors import HopThuError
 from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
@@ -32,11 +32,10 @@ from hopthu.loopwatch import LoopWatch
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.protection.inspector import Inspector
 from hopthu.protection.quarantine import Quarantine
-from hopthu.protection.rspamd import Rspamd
-from hopthu.protection.status import EngineStatus
 from hopthu.protection.wiring import build as protection_engines
 from hopthu.protection.wiring import operator_alert
 from hopthu.security.connections import ConnectionLimits
+from hopthu.services import Services
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
 from hopthu.smtp.handlers import MxHandler, SubmissionHandler
@@ -48,29 +47,8 @@ from hopthu.store import Store
 from hopthu.store.quarantine import QuarantineStore
 from hopthu.web.app import create_app
 from hopthu.web.connlimit import limited_http_protocol
-from hopthu.web.sessions import WebSessions
 
 log = logging.getLogger("hopthu.server")
-
-
-@dataclass
-class Services:
-    settings: Settings
-    store: Store
-    directory: Directory
-    router: Router
-    authenticator: Authenticator
-    pipeline: Pipeline
-    web_sessions: WebSessions
-    limits: SendingLimits | None = None  # R3.1, shared by submission and the webmail
-    scheduler: Scheduler | None = None  # the jobs of the regulation's clock
-    loopwatch: LoopWatch | None = None  # how late the event loop wakes (/healthz)
-    connections: dict[str, ConnectionLimits] = dataclasses.field(default_factory=dict)
-    # Spam scoring and malware scanning: the rspamd client (for learning from the webmail) and
-    # whether each engine is on, off or failing (/healthz, the portal).
-    rspamd: Rspamd | None = None
-    engines: EngineStatus | None = None
-    quarantine: Quarantine | None = None  # outbound spam held for the operators (R3.1)
 
 
 class _EmbeddedUvicorn(uvicorn.Server):

@@ -7,8 +7,8 @@ import sqlalchemy as sa
 
 from hopthu.directory.people import PersonRow
 from hopthu.directory.service import Directory
+from hopthu.directory.websessions import WebSessions
 from hopthu.store.schema import account
-from hopthu.web.sessions import WebSessions
 from tests.conftest import Clock
 
 

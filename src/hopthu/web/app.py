@@ -2,6 +2,9 @@
 
 Pages are server-rendered (`templating.page`); each feature is a router of its own module. A page
 that needs a signed-in person depends on `auth.signed_in`, whose `Redirect` becomes a 303 here.
+What a route does not answer itself is answered here, once: a stale form (`forms.ExpiredForm`) is
+400, a domain refusal (`HopThuError`) the 404 or 403 page when something is missing or not the
+reader's, else 400 with its own words; an HTTP error its page; a bug 500 with an incident id.
 """
 
 from __future__ import annotations
@@ -10,7 +13,6 @@ import asyncio
 import logging
 import secrets
 from pathlib import Path
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -19,15 +21,18 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
+from hopthu.errors import HopThuError
+from hopthu.services import Services
 from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, senderlists, signin
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect
 from hopthu.web.bodylimit import BodyLimit
+from hopthu.web.forms import ExpiredForm
 from hopthu.web.health import health
 from hopthu.web.nul import refuse_nul
 from hopthu.web.security import StrictTransport
-from hopthu.web.templating import page
+from hopthu.web.templating import expired_form, page
 
 log = logging.getLogger("hopthu.web")
 _HELP = ("Nếu cần giúp, hãy viết cho hotro@.", "If you need help, write to hotro@.")
@@ -39,9 +44,10 @@ _HTTP_TEXTS = {
     413: ("Dữ liệu gửi lên quá lớn", "What was sent is too large"),
     422: ("Dữ liệu không hợp lệ", "Invalid data"),
 }
+_DOMAIN_STATUS = {"not_found": 404, "forbidden": 403}  # HopThuError.code; others are 400
 
 
-def create_app(services: Any) -> FastAPI:
+def create_app(services: Services) -> FastAPI:
     """An app bound to a running process's services (store, directory, settings, web sessions)."""
     app = FastAPI(
         title="Hộp Thư",
@@ -71,6 +77,18 @@ def create_app(services: Any) -> FastAPI:
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:
         return RedirectResponse(error.location, status_code=303)
+
+    @app.exception_handler(ExpiredForm)
+    async def expired(request: Request, error: ExpiredForm) -> Response:
+        return expired_form(request, error.who)
+
+    @app.exception_handler(HopThuError)
+    async def domain_refusal(request: Request, error: HopThuError) -> Response:
+        """A refusal no form of the page shows itself: a missing or foreign thing is the plain 404 or
+        403 page (nothing said of what exists), anything else 400 with the refusal's own words."""
+        status = _DOMAIN_STATUS.get(error.code, 400)
+        text = _HELP if status in (403, 404) else (error.vi, error.en)
+        return page(request, "message.html", status_code=status, title=_HTTP_TEXTS[status], text=text)
 
     @app.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:

@@ -12,9 +12,10 @@ from urllib.parse import quote
 from fastapi import Request
 
 from hopthu.directory.accounts import Account
+from hopthu.directory.websessions import WebSession
 from hopthu.errors import NotFound
+from hopthu.web.deps import services_of
 from hopthu.web.security import csrf_for_session, session_token
-from hopthu.web.sessions import WebSession
 
 SIGN_IN = "/dang-nhap"
 CHANGE_PASSWORD = "/doi-mat-khau"
@@ -43,7 +44,7 @@ def back_here(request: Request) -> str:
 
 async def signed_in(request: Request) -> SignedIn:
     """The signed-in person, or a Redirect to where they must go first."""
-    services = request.app.state.services
+    services = services_of(request)
     token = session_token(request)
     session = await services.web_sessions.find(token) if token else None
     if session is None:

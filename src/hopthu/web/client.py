@@ -10,6 +10,7 @@ from fastapi import Request
 
 from hopthu.config import ServerSettings
 from hopthu.security.proxies import TrustedProxies
+from hopthu.web.deps import services_of
 
 
 @lru_cache(maxsize=8)
@@ -20,7 +21,7 @@ def _proxies(networks: tuple[str, ...], header: str) -> TrustedProxies:
 def client_address(request: Request) -> str:
     """The real client's IP address ("" when the transport has none)."""
     peer = request.client.host if request.client else ""
-    server: ServerSettings = request.app.state.services.settings.server
+    server: ServerSettings = services_of(request).settings.server
     if not server.trusted_proxies:
         return peer
     proxies = _proxies(server.trusted_proxies, server.forwarded_header)

@@ -22,6 +22,7 @@ from starlette.datastructures import UploadFile
 from hopthu.mail import parse
 from hopthu.protection import doctext, filetypes
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices
 from hopthu.web.security import csrf_ok
 
 router = APIRouter()
@@ -68,7 +69,9 @@ async def problems(name: str, content_type: str, data: bytes, extensions: Any) -
 
 
 @router.post(CHECK_FILE)
-async def check_file(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> JSONResponse:
+async def check_file(
+    request: Request, services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
+) -> JSONResponse:
     """`file` and `csrf` from the compose page's script; answers {"problems": [{"vi", "en"}]}."""
     form = await request.form()
     csrf = form.get("csrf")
@@ -82,5 +85,5 @@ async def check_file(request: Request, who: Annotated[SignedIn, Depends(signed_i
     if "/" not in kind or kind.startswith(("multipart/", "message/")):
         kind = mimetypes.guess_type(name)[0] or "application/octet-stream"
     data = await upload.read()  # bounded by limits.max_request_body (web.bodylimit)
-    extensions = request.app.state.services.settings.protection.dangerous_extensions
+    extensions = services.settings.protection.dangerous_extensions
     return JSONResponse({"problems": await problems(name, kind, data, extensions)})

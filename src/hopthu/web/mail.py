@@ -19,10 +19,11 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices
 from hopthu.web.folders import find, flat, folders, reachable, special, visible
+from hopthu.web.forms import CheckedForm
 from hopthu.web.params import RowId
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form, page
+from hopthu.web.templating import page
 
 router = APIRouter()
 PAGE_SIZE = 50
@@ -40,14 +41,17 @@ _FLAG_ACTIONS = {"read": ("+", SEEN), "unread": ("-", SEEN), "flag": ("+", FLAGG
 
 
 @router.get("/thu", include_in_schema=False)
-async def inbox(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse:
-    views = await folders(request.app.state.services.store.mail, who.account.id)
+async def inbox(
+    services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
+) -> RedirectResponse:
+    views = await folders(services.store.mail, who.account.id)
     return RedirectResponse(f"/thu/{special(views, None).id}", status_code=303)
 
 
 @router.get("/thu/{mailbox_id}", response_class=HTMLResponse)
 async def folder(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
     who: Annotated[SignedIn, Depends(signed_in)],
     sap: str = DEFAULT_SORT,
@@ -55,7 +59,6 @@ async def folder(
 ) -> HTMLResponse:
     """One page of a folder in the order `sap` ("sort by"); `tu` ("from") is where the previous page
     ended: the UID of its last message, with that message's sort key after a colon."""
-    services = request.app.state.services
     groups = await visible(services, who.account.id)
     views = flat(groups)
     current = find(views, mailbox_id)
@@ -98,21 +101,17 @@ def _cursor(text: str | None, order: str) -> tuple[int, Any] | None:
 
 @router.post("/thu/{mailbox_id}/thao-tac")
 async def act(
-    request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    who: CheckedForm,
     action: Annotated[str, Form()],
     uid: Annotated[list[int] | None, Form()] = None,
     target: Annotated[int | None, Form()] = None,
     sap: Annotated[str, Form()] = DEFAULT_SORT,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Apply one action to the messages ticked in the list (R11.3: delete, archive)."""
     query = f"?sap={sap}" if sap in SORTS and sap != DEFAULT_SORT else ""
     back = RedirectResponse(f"/thu/{mailbox_id}{query}", status_code=303)
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    services = request.app.state.services
     mail = services.store.mail
     current = await reachable(services, who.account.id, mailbox_id)
     # Actions stay within the mailbox the folder belongs to (the person's own, or an agency's).
@@ -136,9 +135,11 @@ async def act(
 
 
 @router.get("/su-kien")
-async def events(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> StreamingResponse:
+async def events(
+    request: Request, services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
+) -> StreamingResponse:
     """Server-sent events: `change` with the mailbox id, whenever something in the account changed."""
-    bus = request.app.state.services.store.events
+    bus = services.store.events
     closing: asyncio.Event = request.app.state.closing
 
     async def stream() -> AsyncIterator[bytes]:

@@ -19,26 +19,26 @@ import datetime as dt
 import time
 import zipfile
 from collections.abc import AsyncIterator
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response, StreamingResponse
 
 from hopthu.errors import HopThuError
-from hopthu.store import reading
+from hopthu.store import reading, webmail
 from hopthu.store.flags import ANSWERED, FLAGGED, SEEN
 from hopthu.store.folders import SEPARATOR, Folders, check_name
-from hopthu.store.schema import message
+from hopthu.store.webmail import ExportedMessage
 from hopthu.text import ascii_text, fold
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.exports import EntryNames, safe_part
 from hopthu.web.folders import FolderView, find, folders, reachable, special, visible
+from hopthu.web.forms import CheckedForm
 from hopthu.web.i18n import language
 from hopthu.web.params import RowId
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import VIETNAM, expired_form, page
+from hopthu.web.templating import VIETNAM, page
 
 router = APIRouter()
 CHUNK = 1_000  # messages moved or removed per transaction
@@ -62,7 +62,7 @@ async def _manage_page(
     typed: str = "",
     status_code: int = 200,
 ) -> HTMLResponse:
-    groups = await visible(request.app.state.services, who.account.id)
+    groups = await visible(services_of(request), who.account.id)
     views = groups[0].folders  # the person's own folders (agency mailboxes are the agency's to arrange)
     done = request.query_params.get("da")
     return page(
@@ -115,13 +115,11 @@ async def manage(request: Request, who: Annotated[SignedIn, Depends(signed_in)])
 @router.post("/thu-muc")
 async def create(
     request: Request,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    services: WebServices,
+    who: CheckedForm,
     ten: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    store = request.app.state.services.store
+    store = services.store
     views = await folders(store.mail, who.account.id)
     try:
         name = _checked_name(ten, views)
@@ -134,14 +132,12 @@ async def create(
 @router.post("/thu-muc/{mailbox_id}/doi-ten")
 async def rename(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    who: CheckedForm,
     ten: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    store = request.app.state.services.store
+    store = services.store
     views = await folders(store.mail, who.account.id)
     current = find(views, mailbox_id)
     try:
@@ -158,14 +154,12 @@ async def rename(
 @router.post("/thu-muc/{mailbox_id}/xoa")
 async def delete(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
     """Delete one of the person's folders; its mail goes to Trash first."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    store = request.app.state.services.store
+    store = services.store
     mail = store.mail
     owner = who.account.id
     views = await folders(mail, owner)
@@ -206,14 +200,11 @@ async def delete(
 @router.post("/thu/{mailbox_id}/lam-trong")
 async def empty(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
     """Remove every message of Trash or Junk for good (the list page asks to confirm first)."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    services = request.app.state.services
     store = services.store
     current = await reachable(services, who.account.id, mailbox_id)
     if current.special_use not in EMPTIABLE:
@@ -236,27 +227,14 @@ async def empty(
 
 # --- export ------------------------------------------------------------------------------------
 
-_EXPORT_COLUMNS = (
-    message.c.flags,
-    message.c.internal_date,
-    message.c.size,
-    message.c.envelope,
-    message.c.blob_hash,
-)
 
-
-async def _each_message(request: Request, mailbox_id: int) -> AsyncIterator[tuple[Any, bytes]]:
+async def _each_message(request: Request, mailbox_id: int) -> AsyncIterator[tuple[ExportedMessage, bytes]]:
     """Every message of the mailbox, oldest first: (row, bytes as IMAP serves them). A message
     removed while the export runs is left out."""
-    store = request.app.state.services.store
+    store = services_of(request).store
     last = 0
     while True:
-        rows = await store.db.all(
-            sa.select(message.c.uid, message.c.prefix, *_EXPORT_COLUMNS)
-            .where(message.c.mailbox_id == mailbox_id, message.c.uid > last)
-            .order_by(message.c.uid)
-            .limit(EXPORT_BATCH)
-        )
+        rows = await webmail.after_uid(store.db, mailbox_id, last, EXPORT_BATCH)
         for row in rows:
             try:
                 if row.size <= INLINE_READ:
@@ -283,7 +261,7 @@ def _download_name(view: FolderView, lang: str, extension: str) -> dict[str, str
     }
 
 
-def _from_line(row: Any) -> bytes:
+def _from_line(row: ExportedMessage) -> bytes:
     """The mbox separator line: `From sender asctime` (the time received, UTC)."""
     sender = "MAILER-DAEMON"
     for address in (row.envelope or {}).get("from") or []:
@@ -302,7 +280,7 @@ def _status_lines(flags: int) -> bytes:
     return status + (b"X-Status: " + extra + b"\n" if extra else b"")
 
 
-def mbox_entry(row: Any, data: bytes) -> bytes:
+def mbox_entry(row: ExportedMessage, data: bytes) -> bytes:
     """One message in mboxrd form: LF line ends, body lines `>*From ` quoted with one more `>`."""
     lines = data.replace(b"\r\n", b"\n").split(b"\n")
     if lines and lines[-1] == b"":
@@ -314,14 +292,12 @@ def mbox_entry(row: Any, data: bytes) -> bytes:
 @router.post("/thu/{mailbox_id}/tai-ve/mbox")
 async def export_mbox(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
     """The folder as one mbox file. A POST with the CSRF token, as the zip below."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    current = await reachable(request.app.state.services, who.account.id, mailbox_id)
+    current = await reachable(services, who.account.id, mailbox_id)
 
     async def stream() -> AsyncIterator[bytes]:
         async for row, data in _each_message(request, mailbox_id):
@@ -366,15 +342,13 @@ def eml_name(number: int, subject: str) -> str:
 @router.post("/thu/{mailbox_id}/tai-ve/zip")
 async def export_zip(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
     """The folder as a zip of .eml files. A POST with the CSRF token: an export reads the whole
     folder, work that a link or an image planted in a page or a mail must not set off."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    current = await reachable(request.app.state.services, who.account.id, mailbox_id)
+    current = await reachable(services, who.account.id, mailbox_id)
     return StreamingResponse(
         zip_of(request, [("", mailbox_id)]),
         media_type="application/zip",

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated
 from urllib.parse import quote, urlsplit
 
 from fastapi import APIRouter, Depends, HTTPException, Request
@@ -17,10 +17,11 @@ from hopthu.mail import DecodeError, binary, find_part
 from hopthu.mail.envelope import address_text, display_name
 from hopthu.mail.message import Attachment, find_attachments
 from hopthu.mail.structure import Node
-from hopthu.store import reading
+from hopthu.store import webmail
 from hopthu.store.flags import SEEN
-from hopthu.store.schema import message
+from hopthu.store.webmail import StoredMessage
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.folders import FolderView, MailboxGroup, find, flat, visible
 from hopthu.web.htmlmail import render_body
 from hopthu.web.params import RowId, Uid
@@ -28,18 +29,6 @@ from hopthu.web.templating import page
 
 router = APIRouter()
 INLINE_READ = 256 * 1024  # larger bodies are read in a thread, off the event loop
-_COLUMNS = [
-    message.c.flags,
-    message.c.internal_date,
-    message.c.size,
-    message.c.subject,
-    message.c.sender,
-    message.c.sent_at,
-    message.c.envelope,
-    message.c.structure,
-    message.c.blob_hash,
-    message.c.prefix,
-]
 # The frame's own policy (CSP Level 3): no script, no form, no font, no style sheet fetched; images
 # only from this message's own parts (a host-source with a path ending in "/" matches that prefix
 # alone, §6.7.2.12) and, once the reader allowed them, from outside. Not 'self': a mail must not make
@@ -55,7 +44,7 @@ _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 @dataclass(frozen=True, slots=True)
 class Opened:
-    row: Any
+    row: StoredMessage
     data: bytes  # the stored body (our delivery headers not included)
     folder: FolderView
     groups: list[MailboxGroup]  # the sidebar, as it was read to check the folder
@@ -63,14 +52,13 @@ class Opened:
 
 async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> Opened:
     """The person's message, or 404 (a message of someone else is never shown)."""
-    services = request.app.state.services
+    services = services_of(request)
     store = services.store
     groups = await visible(services, who.account.id)
     folder = find(flat(groups), mailbox_id)
-    rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
-    if not rows:
+    row = await webmail.stored_one(store.db, mailbox_id, uid)
+    if row is None:
         raise HTTPException(404)
-    row = rows[0]
     if row.size <= INLINE_READ:
         data = store.blobs.get(row.blob_hash)
     else:
@@ -80,7 +68,7 @@ async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> O
 
 def own_hosts(request: Request) -> frozenset[str]:
     """The names our site answers to: the public URL's and the one this browser used."""
-    public = urlsplit(request.app.state.services.settings.server.web_url).hostname or ""
+    public = urlsplit(services_of(request).settings.server.web_url).hostname or ""
     used = urlsplit(f"//{request.headers.get('host', '')}").hostname or ""
     return frozenset(name.lower().rstrip(".") for name in (public, used) if name)
 
@@ -115,11 +103,15 @@ def _content_ids(node: Node, number: str = "") -> dict[str, str]:
 
 @router.get("/thu/{mailbox_id}/{uid}", response_class=HTMLResponse)
 async def read(
-    request: Request, mailbox_id: RowId, uid: Uid, who: Annotated[SignedIn, Depends(signed_in)], anh: int = 0
+    request: Request,
+    services: WebServices,
+    mailbox_id: RowId,
+    uid: Uid,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    anh: int = 0,
 ) -> Response:
     opened = await _open(request, who, mailbox_id, uid)
     row = opened.row
-    services = request.app.state.services
     current = opened.folder
     if current.special_use == "\\Drafts" and current.account_id == who.account.id:
         return RedirectResponse(f"/soan-thu?nhap={uid}", status_code=303)  # a draft opens to be written

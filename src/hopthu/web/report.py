@@ -15,30 +15,33 @@ write to the helpdesk themselves, and the message stays in Junk.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import email.policy
 import email.utils
 import logging
 import secrets
 from dataclasses import dataclass
 from email.message import EmailMessage
-from typing import Annotated, Any
+from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.auth import Identity
 from hopthu.mail.headers import clean_text
 from hopthu.protection.engines import EngineError
+from hopthu.services import Services
 from hopthu.smtp.notices import HELPDESK
 from hopthu.smtp.pipeline import Incoming
-from hopthu.store import reading
-from hopthu.store.schema import message
-from hopthu.web.auth import SignedIn, signed_in
+from hopthu.store import Store, webmail
+from hopthu.store.webmail import StoredMessage
+from hopthu.web.auth import SignedIn
 from hopthu.web.client import client_address
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.folders import FolderView, folders, reachable, special, visible
+from hopthu.web.forms import CheckedForm
 from hopthu.web.params import RowId, Uid
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import VIETNAM, expired_form, page
+from hopthu.web.templating import VIETNAM, page
 
 router = APIRouter()
 log = logging.getLogger("hopthu.web")
@@ -46,14 +49,6 @@ log = logging.getLogger("hopthu.web")
 INLINE_READ = 256 * 1024
 RELEASE_AT_ONCE = 200  # messages released (and learned) in one request: a page of the list and more
 _PLACEHOLDER = "HOPTHU-ORIGINAL-"  # stands for the original while the report is generated
-_COLUMNS = [
-    message.c.subject,
-    message.c.sender,
-    message.c.internal_date,
-    message.c.size,
-    message.c.blob_hash,
-    message.c.prefix,
-]
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,7 +59,14 @@ class Problem:
 
 
 def build_report(
-    *, reporter: Identity, helpdesk: str, original: bytes, row: Any, folder: FolderView, now: Any, domain: str
+    *,
+    reporter: Identity,
+    helpdesk: str,
+    original: bytes,
+    row: StoredMessage,
+    folder: FolderView,
+    now: dt.datetime,
+    domain: str,
 ) -> bytes:
     """The report: a short text for the helpdesk and the original as message/rfc822, byte for byte.
 
@@ -113,10 +115,10 @@ def build_report(
 
 
 async def _file(
-    request: Request, who: SignedIn, original: bytes, row: Any, folder: FolderView
+    request: Request, who: SignedIn, original: bytes, row: StoredMessage, folder: FolderView
 ) -> Problem | None:
     """Send the report; what went wrong, or None when the helpdesk has it."""
-    services = request.app.state.services
+    services = services_of(request)
     domain = services.settings.server.domain
     helpdesk = f"{HELPDESK}@{domain}"
     local = await services.router.local(helpdesk)
@@ -158,23 +160,19 @@ async def _file(
 @router.post("/thu/{mailbox_id}/{uid}/bao-cao", response_class=HTMLResponse)
 async def report(
     request: Request,
+    services: WebServices,
     mailbox_id: RowId,
     uid: Uid,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
     """Move the message to Junk, then file the report with the helpdesk."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    services = request.app.state.services
     store = services.store
     mail = store.mail
     current = await reachable(services, who.account.id, mailbox_id)
     owner = current.account_id  # the person's own mailbox, or an agency's delegated to them
-    rows = await reading.rows(store.db, mailbox_id, [uid], _COLUMNS)
-    if not rows:
+    row = await webmail.stored_one(store.db, mailbox_id, uid)
+    if row is None:
         raise HTTPException(404)
-    row = rows[0]
     if row.size <= INLINE_READ:
         body = store.blobs.get(row.blob_hash)
     else:
@@ -201,7 +199,7 @@ async def report(
     )
 
 
-async def learn(services: Any, original: bytes, *, spam: bool) -> bool:
+async def learn(services: Services, original: bytes, *, spam: bool) -> bool:
     """Teach rspamd this message (when it is configured); whether it learned. A failure is logged,
     never shown as the person's problem: the move they asked for has already happened."""
     rspamd = getattr(services, "rspamd", None)
@@ -217,7 +215,7 @@ async def learn(services: Any, original: bytes, *, spam: bool) -> bool:
     return True
 
 
-async def _original(store: Any, row: Any) -> bytes:
+async def _original(store: Store, row: StoredMessage) -> bytes:
     if row.size <= INLINE_READ:
         body = store.blobs.get(row.blob_hash)
     else:
@@ -227,16 +225,12 @@ async def _original(store: Any, row: Any) -> bytes:
 
 @router.post("/thu/{mailbox_id}/khong-phai-thu-rac")
 async def not_spam(
-    request: Request,
+    services: WebServices,
     mailbox_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    who: CheckedForm,
     uid: Annotated[list[int] | None, Form()] = None,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Move the chosen messages from Junk to the inbox and teach rspamd they are not spam."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    services = request.app.state.services
     store = services.store
     current = await reachable(services, who.account.id, mailbox_id)
     owner = current.account_id
@@ -245,7 +239,7 @@ async def not_spam(
     uids = sorted({u for u in uid or [] if 1 <= u < 2**32})[:RELEASE_AT_ONCE]
     if not uids:
         return RedirectResponse(f"/thu/{mailbox_id}", status_code=303)
-    rows = await reading.rows(store.db, mailbox_id, uids, _COLUMNS)
+    rows = await webmail.stored(store.db, mailbox_id, uids)
     inbox = special(await folders(store.mail, owner), None)
     await store.mail.editor.copy(
         (owner, mailbox_id),

@@ -19,15 +19,17 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hopthu.mail.envelope import address_text, display_name, octets
 from hopthu.mail.headers import to_text
-from hopthu.store.schema import message
+from hopthu.store import websearch
+from hopthu.store.db import Database
+from hopthu.store.websearch import FoundMessage, SearchFilter
 from hopthu.text import fold
 from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices
 from hopthu.web.folders import visible
 from hopthu.web.templating import VIETNAM, page
 
@@ -37,19 +39,6 @@ BATCH = 200  # rows read per query
 SCAN_BUDGET = 5_000  # rows looked at for one page before offering to go on
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 _MICROSECOND = dt.timedelta(microseconds=1)
-_COLUMNS = (
-    message.c.id,
-    message.c.mailbox_id,
-    message.c.uid,
-    message.c.flags,
-    message.c.subject,
-    message.c.sender,
-    message.c.internal_date,
-    message.c.size,
-    message.c.has_attachments,
-    message.c.preview,
-    message.c.envelope,
-)
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,14 +150,14 @@ def _people_text(envelope: dict | None, fields: tuple[str, ...]) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Plan:
-    """A query compiled: SQL conditions, and the folded words checked in Python per field."""
+    """A query compiled: what the store narrows on, and the folded words checked in Python per field."""
 
-    conditions: list[sa.ColumnElement[bool]]
+    narrowed: SearchFilter
     sender: list[str]
     recipient: list[str]
     subject: list[str]
 
-    def keeps(self, row: Any) -> bool:
+    def keeps(self, row: FoundMessage) -> bool:
         if self.subject:
             subject = fold(row.subject)
             if not all(word in subject for word in self.subject):
@@ -194,46 +183,32 @@ def plan(query: Query, mailbox_ids: list[int]) -> Plan:
         fold(query.recipient).split(),
         fold(query.subject).split(),
     )
-    conditions: list[sa.ColumnElement[bool]] = [message.c.mailbox_id.in_(mailbox_ids)]
     # Every word must be in the search text: the free text's, and the filters' (the search text
     # holds the subject and the people of From, To and Cc).
-    for word in dict.fromkeys([*fold(query.text).split(), *sender, *recipient, *subject]):
-        conditions.append(message.c.search_text.contains(word, autoescape=True))
-    if since:
-        conditions.append(message.c.internal_date >= day_start(since))
-    if until:
-        conditions.append(message.c.internal_date < day_start(until + dt.timedelta(days=1)))
-    if query.attachments:
-        conditions.append(message.c.has_attachments == sa.true())
-    return Plan(conditions, sender, recipient, subject)
+    narrowed = SearchFilter(
+        mailbox_ids,
+        words=list(dict.fromkeys([*fold(query.text).split(), *sender, *recipient, *subject])),
+        since=day_start(since) if since else None,
+        until=day_start(until + dt.timedelta(days=1)) if until else None,
+        attachments=query.attachments,
+    )
+    return Plan(narrowed, sender, recipient, subject)
 
 
 @dataclass(frozen=True, slots=True)
 class Found:
-    rows: list[Any]
+    rows: list[FoundMessage]
     next_cursor: str | None  # where the next page starts, if there may be one
     stopped_early: bool  # the budget ran out before the page was full
 
 
-async def run(db: Any, compiled: Plan, after: tuple[dt.datetime, int] | None) -> Found:
+async def run(db: Database, compiled: Plan, after: tuple[dt.datetime, int] | None) -> Found:
     """One page of results, newest first, starting after `after` (received time, row id)."""
-    shown: list[Any] = []
+    shown: list[FoundMessage] = []
     position = after
     looked = 0
     while True:
-        query = sa.select(*_COLUMNS).where(*compiled.conditions)
-        if position is not None:
-            moment, row_id = position
-            query = query.where(
-                sa.or_(
-                    message.c.internal_date < moment,
-                    sa.and_(message.c.internal_date == moment, message.c.id < row_id),
-                )
-            )
-        query = query.order_by(message.c.internal_date.desc(), message.c.id.desc()).limit(BATCH)
-        # A search can read many rows: on a connection of its own, off the event loop's thread.
-        async with db.read() as conn:
-            rows = (await conn.execute(query)).all()
+        rows = await websearch.newest_matching(db, compiled.narrowed, position, BATCH)
         for row in rows:
             if not compiled.keeps(row):
                 position = (row.internal_date, row.id)
@@ -252,9 +227,10 @@ async def run(db: Any, compiled: Plan, after: tuple[dt.datetime, int] | None) ->
 
 
 @router.get("/tim-kiem", response_class=HTMLResponse)
-async def search(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
+async def search(
+    request: Request, services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
+) -> HTMLResponse:
     """Every folder the person sees: their own, and those of agency mailboxes delegated to them."""
-    services = request.app.state.services
     groups = await visible(services, who.account.id)
     labels: dict[int, tuple[str, str]] = {}
     for index, group in enumerate(groups):

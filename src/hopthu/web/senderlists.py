@@ -6,15 +6,14 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Form, Request
 from fastapi.responses import RedirectResponse, Response
 
 from hopthu.errors import HopThuError, NotFound
-from hopthu.web.auth import SignedIn, signed_in
+from hopthu.web.deps import WebServices
+from hopthu.web.forms import CheckedForm
 from hopthu.web.params import RowId
-from hopthu.web.security import csrf_ok
 from hopthu.web.signin import ACCOUNT_PAGE, account_view
-from hopthu.web.templating import expired_form
 
 router = APIRouter()
 LISTS = f"{ACCOUNT_PAGE}/nguoi-gui"
@@ -23,14 +22,12 @@ LISTS = f"{ACCOUNT_PAGE}/nguoi-gui"
 @router.post(LISTS)
 async def add_rule(
     request: Request,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    services: WebServices,
+    who: CheckedForm,
     kind: Annotated[str, Form()] = "block",
     pattern: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    rules = request.app.state.services.directory.sender_rules
+    rules = services.directory.sender_rules
     try:
         await rules.add(who.account.id, kind, pattern[:1000], actor=who.account.local)
     except HopThuError as error:
@@ -41,13 +38,11 @@ async def add_rule(
 @router.post(LISTS + "/{rule_id}/xoa")
 async def remove_rule(
     request: Request,
+    services: WebServices,
     rule_id: RowId,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, who)
-    rules = request.app.state.services.directory.sender_rules
+    rules = services.directory.sender_rules
     try:
         await rules.remove(who.account.id, rule_id, actor=who.account.local)
     except NotFound as error:

@@ -23,17 +23,17 @@ from hopthu.policy.dates import VIETNAM
 from hopthu.policy.quota import reached_thresholds
 from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
 from hopthu.web.client import client_address
+from hopthu.web.deps import WebServices, services_of
+from hopthu.web.forms import CheckedForm, checked_sign_in, checked_token
 from hopthu.web.security import (
     FORM_COOKIE,
     PRIVATE_COOKIE_DAYS,
     SESSION_COOKIE,
-    csrf_ok,
     delete_cookie,
     session_token,
     set_cookie,
-    sign_in_csrf_ok,
 )
-from hopthu.web.templating import expired_form, page
+from hopthu.web.templating import page
 
 router = APIRouter()
 ACCOUNT_PAGE = "/cai-dat"
@@ -71,15 +71,13 @@ async def sign_in_page(request: Request, next: str | None = None) -> HTMLRespons
 @router.post(SIGN_IN, response_class=HTMLResponse)
 async def sign_in(
     request: Request,
+    services: WebServices,
+    _form: Annotated[None, Depends(checked_sign_in)],
     login: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     public: Annotated[str | None, Form()] = None,
     next: Annotated[str, Form()] = "/",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not sign_in_csrf_ok(request, csrf):
-        return expired_form(request)
-    services = request.app.state.services
     address, agent = _client(request)
     on_public = public is not None
     must_change = False
@@ -112,14 +110,14 @@ async def sign_in(
 
 
 @router.post("/dang-xuat")
-async def sign_out(request: Request, csrf: Annotated[str, Form()] = "") -> Response:
+async def sign_out(
+    request: Request, services: WebServices, _form: Annotated[None, Depends(checked_token)]
+) -> Response:
     token = session_token(request)
-    if not csrf_ok(request, csrf):
-        return expired_form(request)
     if token:
-        found = await request.app.state.services.web_sessions.find(token)
+        found = await services.web_sessions.find(token)
         if found is not None:
-            await request.app.state.services.web_sessions.end(found.id)
+            await services.web_sessions.end(found.id)
     response = RedirectResponse(SIGN_IN, status_code=303)
     delete_cookie(request, response, SESSION_COOKIE)
     return response
@@ -135,15 +133,12 @@ async def change_password_page(
 @router.post(CHANGE_PASSWORD, response_class=HTMLResponse)
 async def change_password(
     request: Request,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    services: WebServices,
+    who: CheckedForm,
     current: Annotated[str, Form()] = "",
     new: Annotated[str, Form()] = "",
     again: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request)
-    services = request.app.state.services
     try:
         if new != again:
             raise HopThuError("Hai lần nhập mật khẩu mới không khớp", "The two new passwords differ")
@@ -181,7 +176,7 @@ async def account_view(
     typed: str = "",
 ) -> HTMLResponse:
     """The settings page (also shown again with an error by `web.senderlists`)."""
-    services = request.app.state.services
+    services = services_of(request)
     sessions = await services.web_sessions.listing(who.account.id)
     settings = services.settings
     expires = passwords.password_expires_at(
@@ -213,14 +208,11 @@ async def account_view(
 
 @router.post("/phien/{session_id}/ket-thuc")
 async def end_session(
-    request: Request,
+    services: WebServices,
     session_id: str,
-    who: Annotated[SignedIn, Depends(signed_in)],
-    csrf: Annotated[str, Form()] = "",
+    who: CheckedForm,
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request)
-    await request.app.state.services.web_sessions.end(session_id, account_id=who.account.id)
+    await services.web_sessions.end(session_id, account_id=who.account.id)
     if session_id == who.session.id:
         raise Redirect(SIGN_IN)
     return RedirectResponse(ACCOUNT_PAGE, status_code=303)
@@ -228,12 +220,10 @@ async def end_session(
 
 @router.post("/phien/ket-thuc-tat-ca")
 async def end_all_sessions(
-    request: Request, who: Annotated[SignedIn, Depends(signed_in)], csrf: Annotated[str, Form()] = ""
+    request: Request, services: WebServices, who: CheckedForm
 ) -> Response:
     """Sign out everywhere (R11.4), this browser included."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request)
-    await request.app.state.services.web_sessions.end_all(who.account.id)
+    await services.web_sessions.end_all(who.account.id)
     response = RedirectResponse(SIGN_IN, status_code=303)
     delete_cookie(request, response, SESSION_COOKIE)
     return response
@@ -242,18 +232,15 @@ async def end_all_sessions(
 @router.post(f"{ACCOUNT_PAGE}/ca-nhan")
 async def save_preferences(
     request: Request,
-    who: Annotated[SignedIn, Depends(signed_in)],
+    services: WebServices,
+    who: CheckedForm,
     signature: Annotated[str, Form()] = "",
     vacation_on: Annotated[str | None, Form()] = None,
     vacation_subject: Annotated[str, Form()] = "",
     vacation_text: Annotated[str, Form()] = "",
     vacation_until: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """The signature and the out-of-office reply (answered once per sender a week, RFC 3834)."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request)
-    services = request.app.state.services
     try:
         until = dt.date.fromisoformat(vacation_until) if vacation_until.strip() else None
     except ValueError:

@@ -17,6 +17,7 @@ from hopthu.policy.lifecycle import Status
 from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn
+from hopthu.web.deps import services_of
 from hopthu.web.i18n import COOKIE, chooser, language
 from hopthu.web.security import FORM_COOKIE, form_token, read_cookie, set_cookie
 
@@ -58,7 +59,7 @@ def page(
     """Render `template`; pages without a session get (and keep) the double-submit form cookie."""
     lang = language(request)
     csrf = who.csrf if who is not None else form_token(request)
-    settings = request.app.state.services.settings
+    settings = services_of(request).settings
     response = TEMPLATES.TemplateResponse(
         request,
         template,
@@ -91,7 +92,7 @@ def _password_days_left(request: Request, who: SignedIn | None) -> int | None:
     """Days until the person's password expires when that is under two weeks (R5.2's banner)."""
     if who is None or who.session.must_change_password:
         return None
-    services = request.app.state.services
+    services = services_of(request)
     months = services.settings.policy.password_max_age_months
     expires = passwords.password_expires_at(who.account.password_changed_at, months)
     left = expires - services.directory.ctx.now()

@@ -13,6 +13,8 @@ from fastapi.responses import HTMLResponse
 
 from hopthu.directory.roles import Powers
 from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
+from hopthu.web.deps import services_of
+from hopthu.web.forms import CheckedForm
 from hopthu.web.templating import page
 
 PORTAL = "/quan-tri"
@@ -33,7 +35,7 @@ class Admin:
 
 async def with_role(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> Admin:
     """A signed-in person holding a portal role, second factor proved or not (the factor pages)."""
-    powers = await request.app.state.services.directory.roles.powers(who.account.id)
+    powers = await services_of(request).directory.roles.powers(who.account.id)
     if not powers.administers:
         raise HTTPException(403)
     return Admin(who, powers)
@@ -41,7 +43,7 @@ async def with_role(request: Request, who: Annotated[SignedIn, Depends(signed_in
 
 async def administering(request: Request, admin: Annotated[Admin, Depends(with_role)]) -> Admin:
     if admin.who.session.second_factor_at is None:
-        factors = request.app.state.services.directory.factors
+        factors = services_of(request).directory.factors
         target = VERIFY if await factors.confirmed(admin.who.account.id) else ENROL
         raise Redirect(f"{target}?next={back_here(request)}")
     return admin
@@ -52,6 +54,27 @@ async def operating(admin: Annotated[Admin, Depends(administering)]) -> Admin:
     if not admin.powers.operator:
         raise HTTPException(403)
     return admin
+
+
+# The portal's forms: the administrator first (403 for anyone else), then the form's CSRF token
+# (`deps.checked_form`, the same signed-in person, read once).
+
+
+async def role_form(admin: Annotated[Admin, Depends(with_role)], _form: CheckedForm) -> Admin:
+    return admin
+
+
+async def administering_form(admin: Annotated[Admin, Depends(administering)], _form: CheckedForm) -> Admin:
+    return admin
+
+
+async def operating_form(admin: Annotated[Admin, Depends(operating)], _form: CheckedForm) -> Admin:
+    return admin
+
+
+RoleForm = Annotated[Admin, Depends(role_form)]
+AdminForm = Annotated[Admin, Depends(administering_form)]
+OperatorForm = Annotated[Admin, Depends(operating_form)]
 
 
 def check_covers(admin: Admin, agency_id: int) -> None:

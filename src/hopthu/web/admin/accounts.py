@@ -22,11 +22,18 @@ from hopthu.directory import audit
 from hopthu.directory.accounts import Account
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import lifecycle
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers, operating
+from hopthu.web.admin.access import (
+    PORTAL,
+    Admin,
+    AdminForm,
+    OperatorForm,
+    admin_page,
+    administering,
+    check_covers,
+)
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.folders import folders
 from hopthu.web.manage import zip_of
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form
 
 router = APIRouter()
 ACCOUNTS = f"{PORTAL}/hop-thu"
@@ -47,6 +54,7 @@ USAGE_PERCENTS = (80, 90, 95, 100)
 @router.get(ACCOUNTS, response_class=HTMLResponse)
 async def listing(
     request: Request,
+    services: WebServices,
     admin: Annotated[Admin, Depends(administering)],
     q: str = "",
     co_quan: str = "",
@@ -73,8 +81,8 @@ async def listing(
         "mat_khau": str(old or ""),
         "dung_luong": str(used or ""),
     }
-    now = request.app.state.services.directory.ctx.now()
-    directory = request.app.state.services.directory
+    now = services.directory.ctx.now()
+    directory = services.directory
     agencies = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
     page_number = max(1, trang)
     found = await directory.accounts.list(
@@ -114,7 +122,7 @@ def _number(text: str, allowed: tuple[int, ...]) -> int:
 
 async def _account(request: Request, admin: Admin, local: str) -> Account:
     try:
-        found = await request.app.state.services.directory.accounts.get(local)
+        found = await services_of(request).directory.accounts.get(local)
     except (NotFound, HopThuError):
         raise HTTPException(404) from None
     check_covers(admin, found.agency_id)
@@ -137,7 +145,7 @@ async def _detail(
     error: HopThuError | None = None,
     password: str | None = None,
 ) -> HTMLResponse:
-    directory = request.app.state.services.directory
+    directory = services_of(request).directory
     may_reset = (
         admin.powers.sees_everything
         and found.can_sign_in
@@ -174,17 +182,14 @@ async def _detail(
 @router.post(ACCOUNTS + "/{local}/xuat.zip")
 async def export(
     request: Request,
+    services: WebServices,
     local: str,
-    admin: Annotated[Admin, Depends(operating)],
-    csrf: Annotated[str, Form()] = "",
+    admin: OperatorForm,
 ) -> Response:
     """Every folder of the mailbox as .eml files in a zip (before a deletion, for an inspection);
     the administrator's access to the mailbox is recorded (R13.4). A POST with the session's CSRF
     token: it writes the audit log, so no link or image may set it off."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     found = await _account(request, admin, local)
-    services = request.app.state.services
     views = await folders(services.store.mail, found.id)
     async with services.store.db.write() as conn:
         await audit.record(
@@ -208,9 +213,10 @@ async def export(
 @router.post(ACCOUNTS + "/{local}/{act}", response_class=HTMLResponse)
 async def act(
     request: Request,
+    services: WebServices,
     local: str,
     act: str,
-    admin: Annotated[Admin, Depends(administering)],
+    admin: AdminForm,
     reason: Annotated[str, Form()] = "",
     ref: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
@@ -218,13 +224,10 @@ async def act(
     person: Annotated[str, Form()] = "",
     can_send: Annotated[str | None, Form()] = None,
     new_local: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """One act on one account; the page comes back saying what was done, or why it was not."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     found = await _account(request, admin, local)
-    directory = request.app.state.services.directory
+    directory = services.directory
     accounts = directory.accounts
     password = None
     try:
@@ -238,7 +241,7 @@ async def act(
             password = await accounts.reset_password(
                 found.local, actor=admin.actor, reason=note.strip() or None, roles=admin.powers.roles
             )
-            await request.app.state.services.web_sessions.end_all(found.id)
+            await services.web_sessions.end_all(found.id)
             done = ("Đã cấp mật khẩu tạm.", "A temporary password was issued.")
         elif act == "dung-luong" and admin.powers.operator:
             found = await accounts.set_quota(

@@ -14,9 +14,16 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.agencies import Agency
 from hopthu.errors import HopThuError
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers, operating
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form
+from hopthu.web.admin.access import (
+    PORTAL,
+    Admin,
+    AdminForm,
+    OperatorForm,
+    admin_page,
+    administering,
+    check_covers,
+)
+from hopthu.web.deps import WebServices, services_of
 
 router = APIRouter()
 AGENCIES = f"{PORTAL}/co-quan"
@@ -58,7 +65,7 @@ async def agencies(request: Request, admin: Annotated[Admin, Depends(administeri
 
 
 async def _agencies(request: Request, admin: Admin, *, error: HopThuError | None = None) -> HTMLResponse:
-    directory = request.app.state.services.directory
+    directory = services_of(request).directory
     visible = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
     working = [a for a in visible if a.status == "active"]
     rows = tree_order(working, await directory.agencies.active_mailboxes())
@@ -83,10 +90,7 @@ async def agency_page(
 
 
 async def _agency(request: Request, admin: Admin, code: str) -> Agency:
-    try:
-        found = await request.app.state.services.directory.agencies.get(code)
-    except HopThuError:
-        raise HTTPException(404) from None
+    found = await services_of(request).directory.agencies.get(code)  # NotFound: the app's 404
     check_covers(admin, found.id)
     return found
 
@@ -99,7 +103,7 @@ async def _agency_page(
     done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
 ) -> HTMLResponse:
-    directory = request.app.state.services.directory
+    directory = services_of(request).directory
     everyone = await directory.agencies.list()
     return admin_page(
         request,
@@ -121,20 +125,18 @@ async def _agency_page(
 @router.post(AGENCIES + "/{code}/{act}", response_class=HTMLResponse)
 async def agency_act(
     request: Request,
+    services: WebServices,
     code: str,
     act: str,
-    admin: Annotated[Admin, Depends(administering)],
+    admin: AdminForm,
     name: Annotated[str, Form()] = "",
     into: Annotated[str, Form()] = "",
     staff: Annotated[str, Form()] = "",
     ref: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Rename, merge, dissolve (the operator's), or declare the staff count (also the manager's)."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     found = await _agency(request, admin, code)
-    changes = request.app.state.services.directory.reorganisation
+    changes = services.directory.reorganisation
     try:
         if act == "bien-che":
             count = int(staff) if staff.strip() else None
@@ -158,7 +160,7 @@ async def agency_act(
             )
         elif act == "giai-the":
             count = await changes.dissolve(found.code, ref=ref, actor=admin.actor)
-            found = await request.app.state.services.directory.agencies.get(found.code)
+            found = await services.directory.agencies.get(found.code)
             done = (
                 f"Đã giải thể; {count} hộp thư chuyển sang hủy bỏ.",
                 f"Dissolved; {count} mailboxes deleted.",
@@ -177,16 +179,14 @@ async def agency_act(
 @router.post(AGENCIES, response_class=HTMLResponse)
 async def add_agency(
     request: Request,
-    admin: Annotated[Admin, Depends(operating)],
+    services: WebServices,
+    admin: OperatorForm,
     name: Annotated[str, Form()] = "",
     parent: Annotated[str, Form()] = "",
     staff: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """A new agency or sub-unit, with its agency mailbox at the address R4.1/R4.2 give."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    directory = request.app.state.services.directory
+    directory = services.directory
     try:
         count = int(staff) if staff.strip() else None
         added = await directory.agencies.add(

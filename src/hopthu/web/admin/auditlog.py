@@ -12,29 +12,20 @@ import json
 from typing import Annotated
 from urllib.parse import urlencode
 
-import sqlalchemy as sa
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hopthu.directory import auditlog
+from hopthu.directory.auditlog import AuditFilter
 from hopthu.reports.period import VIETNAM
-from hopthu.store.schema import audit_event
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.deps import WebServices
 from hopthu.web.exports import csv_row
 
 router = APIRouter()
 AUDIT = f"{PORTAL}/nhat-ky"
 PAGE_SIZE = 100
 EXPORT_LIMIT = 200_000
-_COLUMNS = (
-    audit_event.c.id,
-    audit_event.c.at,
-    audit_event.c.actor,
-    audit_event.c.action,
-    audit_event.c.target,
-    audit_event.c.reason,
-    audit_event.c.ref,
-    audit_event.c.details,
-)
 
 
 def _reader(admin: Admin) -> None:
@@ -49,25 +40,21 @@ def _day(text: str) -> dt.datetime | None:
         return None
 
 
-def _conditions(filters: dict[str, str]) -> list[sa.ColumnElement[bool]]:
-    found: list[sa.ColumnElement[bool]] = []
-    if filters["nguoi"]:
-        found.append(audit_event.c.actor == filters["nguoi"].strip())
-    if filters["thao_tac"]:
-        found.append(audit_event.c.action.startswith(filters["thao_tac"].strip(), autoescape=True))
-    if filters["doi_tuong"]:
-        found.append(audit_event.c.target == filters["doi_tuong"].strip().lower())
+def _filter(filters: dict[str, str]) -> AuditFilter:
     since, until = _day(filters["tu"]), _day(filters["den"])
-    if since:
-        found.append(audit_event.c.at >= since)
-    if until:
-        found.append(audit_event.c.at < until + dt.timedelta(days=1))
-    return found
+    return AuditFilter(
+        actor=filters["nguoi"].strip() if filters["nguoi"] else None,
+        action_prefix=filters["thao_tac"].strip() if filters["thao_tac"] else None,
+        target=filters["doi_tuong"].strip().lower() if filters["doi_tuong"] else None,
+        since=since,
+        until=until + dt.timedelta(days=1) if until else None,
+    )
 
 
 @router.get(AUDIT, response_class=HTMLResponse)
 async def audit_log(
     request: Request,
+    services: WebServices,
     admin: Annotated[Admin, Depends(administering)],
     nguoi: str = "",
     thao_tac: str = "",
@@ -78,12 +65,7 @@ async def audit_log(
 ) -> HTMLResponse:
     _reader(admin)
     filters = {"nguoi": nguoi, "thao_tac": thao_tac, "doi_tuong": doi_tuong, "tu": tu, "den": den}
-    query = sa.select(*_COLUMNS).where(*_conditions(filters))
-    if truoc is not None:
-        query = query.where(audit_event.c.id < truoc)
-    rows = await request.app.state.services.store.db.all(
-        query.order_by(audit_event.c.id.desc()).limit(PAGE_SIZE + 1)
-    )
+    rows = await auditlog.newest(services.store.db, _filter(filters), before=truoc, limit=PAGE_SIZE + 1)
     shown = rows[:PAGE_SIZE]
     query_string = urlencode({k: v for k, v in filters.items() if v})
     return admin_page(
@@ -101,7 +83,7 @@ async def audit_log(
 
 @router.get(AUDIT + "/xuat.csv")
 async def export(
-    request: Request,
+    services: WebServices,
     admin: Annotated[Admin, Depends(administering)],
     nguoi: str = "",
     thao_tac: str = "",
@@ -111,9 +93,7 @@ async def export(
 ) -> Response:
     _reader(admin)
     filters = {"nguoi": nguoi, "thao_tac": thao_tac, "doi_tuong": doi_tuong, "tu": tu, "den": den}
-    rows = await request.app.state.services.store.db.all(
-        sa.select(*_COLUMNS).where(*_conditions(filters)).order_by(audit_event.c.id).limit(EXPORT_LIMIT)
-    )
+    rows = await auditlog.oldest_first(services.store.db, _filter(filters), limit=EXPORT_LIMIT)
     out = io.StringIO()
     writer = csv.writer(out)
     writer.writerow(["so", "luc", "nguoi_lam", "thao_tac", "doi_tuong", "ly_do", "can_cu", "chi_tiet"])

@@ -14,6 +14,7 @@ from hopthu.policy.dates import VIETNAM
 from hopthu.protection.aggregate import report_address
 from hopthu.store import dmarc
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, operating
+from hopthu.web.deps import WebServices
 
 router = APIRouter()
 DMARC_PAGE = f"{PORTAL}/dmarc"
@@ -22,8 +23,9 @@ ARC_DAYS = 14
 
 
 @router.get(DMARC_PAGE, response_class=HTMLResponse)
-async def reports(request: Request, admin: Annotated[Admin, Depends(operating)]) -> HTMLResponse:
-    services = request.app.state.services
+async def reports(
+    request: Request, services: WebServices, admin: Annotated[Admin, Depends(operating)]
+) -> HTMLResponse:
     db = services.store.db
     now = services.directory.ctx.now()
     today = now.astimezone(VIETNAM).date()

@@ -13,11 +13,10 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 
-from hopthu.web.admin.access import ENROL, PORTAL, VERIFY, Admin, admin_page, with_role
+from hopthu.web.admin.access import ENROL, PORTAL, VERIFY, Admin, RoleForm, admin_page, with_role
 from hopthu.web.client import client_address
-from hopthu.web.security import csrf_ok
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.signin import local_path
-from hopthu.web.templating import expired_form
 
 router = APIRouter()
 
@@ -31,9 +30,9 @@ async def enrol_page(
 
 @router.get(VERIFY, response_class=HTMLResponse)
 async def verify_page(
-    request: Request, admin: Annotated[Admin, Depends(with_role)], next: str = PORTAL
+    request: Request, services: WebServices, admin: Annotated[Admin, Depends(with_role)], next: str = PORTAL
 ) -> Response:
-    factors = request.app.state.services.directory.factors
+    factors = services.directory.factors
     if not await factors.confirmed(admin.who.account.id):
         return RedirectResponse(ENROL, status_code=303)
     return admin_page(request, admin, "admin/factor.html", next=local_path(next), enrol=None, error=False)
@@ -42,17 +41,14 @@ async def verify_page(
 @router.post(VERIFY, response_class=HTMLResponse)
 async def verify(
     request: Request,
-    admin: Annotated[Admin, Depends(with_role)],
+    services: WebServices,
+    admin: RoleForm,
     code: Annotated[str, Form()] = "",
     password: Annotated[str, Form()] = "",
     next: Annotated[str, Form()] = PORTAL,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Check a code, from the enrolment page (the first one confirms the device, with the password)
     or the code page."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    services = request.app.state.services
     throttle = services.authenticator.throttle
     key, source = f"totp:{admin.actor}", client_address(request)
     account_id = admin.who.account.id
@@ -78,7 +74,7 @@ async def verify(
 
 
 async def _enrolment(request: Request, admin: Admin, next: str, *, error: bool) -> Response:
-    factors = request.app.state.services.directory.factors
+    factors = services_of(request).directory.factors
     if await factors.confirmed(admin.who.account.id):
         return RedirectResponse(VERIFY, status_code=303)
     secret, uri = await factors.enrolment(admin.who.account.id)

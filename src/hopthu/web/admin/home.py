@@ -12,6 +12,7 @@ from hopthu.directory.statistics import overview
 from hopthu.policy.lifecycle import Status
 from hopthu.store.traffic import PROTECTION_KINDS, VIETNAM, per_day
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.deps import WebServices
 
 router = APIRouter()
 AGENCY_BARS = 15
@@ -27,8 +28,9 @@ PROTECTION_LABELS = {
 
 
 @router.get(PORTAL, response_class=HTMLResponse)
-async def home(request: Request, admin: Annotated[Admin, Depends(administering)]) -> HTMLResponse:
-    services = request.app.state.services
+async def home(
+    request: Request, services: WebServices, admin: Annotated[Admin, Depends(administering)]
+) -> HTMLResponse:
     within = None if admin.powers.sees_everything else admin.powers.agencies
     figures = await overview(
         services.store.db,

@@ -5,12 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Form, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, operating
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form
+from hopthu.web.admin.access import PORTAL, Admin, OperatorForm, admin_page, operating
+from hopthu.web.deps import WebServices, services_of
 
 router = APIRouter()
 JOBS_PAGE = f"{PORTAL}/tac-vu"
@@ -22,7 +21,7 @@ async def jobs(request: Request, admin: Annotated[Admin, Depends(operating)]) ->
 
 
 async def _page(request: Request, admin: Admin, *, done: tuple[str, str] | None = None) -> HTMLResponse:
-    scheduler = request.app.state.services.scheduler
+    scheduler = services_of(request).scheduler
     return admin_page(
         request,
         admin,
@@ -37,13 +36,11 @@ async def _page(request: Request, admin: Admin, *, done: tuple[str, str] | None 
 @router.post(JOBS_PAGE + "/{name}", response_class=HTMLResponse)
 async def run_now(
     request: Request,
+    services: WebServices,
     name: str,
-    admin: Annotated[Admin, Depends(operating)],
-    csrf: Annotated[str, Form()] = "",
+    admin: OperatorForm,
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    scheduler = request.app.state.services.scheduler
+    scheduler = services.scheduler
     if name not in scheduler.jobs:
         raise HTTPException(404)
     done = await scheduler.run(name)

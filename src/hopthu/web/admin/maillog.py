@@ -23,6 +23,7 @@ from hopthu.reports.period import VIETNAM
 from hopthu.sheets import text_only
 from hopthu.store.maillog import Event, Found, MailLog, Query
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.deps import services_of
 from hopthu.web.exports import csv_row
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import expired_form
@@ -92,7 +93,7 @@ def _query(filters: dict[str, str]) -> Query:
 
 
 def _log(request: Request) -> MailLog:
-    services = request.app.state.services
+    services = services_of(request)
     return services.pipeline.mail_log or MailLog(services.store.db)
 
 
@@ -100,7 +101,7 @@ async def _audited(
     request: Request, admin: Admin, action: str, target: str | None, details: dict[str, Any]
 ) -> None:
     """Reading the log is recorded: who looked for which messages (R13.4)."""
-    services = request.app.state.services
+    services = services_of(request)
     async with services.store.db.write() as conn:
         await audit.record(
             conn,

@@ -17,10 +17,9 @@ from hopthu.errors import HopThuError, NotFound
 from hopthu.mail import parse
 from hopthu.mail.headers import clean_text, decode_words
 from hopthu.mail.searchtext import part_text, text_parts
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, operating
+from hopthu.web.admin.access import PORTAL, Admin, OperatorForm, admin_page, operating
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form
 
 router = APIRouter()
 HELD_PAGE = f"{PORTAL}/thu-giu-lai"
@@ -38,7 +37,7 @@ async def held_list(request: Request, admin: Annotated[Admin, Depends(operating)
 async def _list(
     request: Request, admin: Admin, *, done: tuple[str, str] | None = None, error: HopThuError | None = None
 ) -> HTMLResponse:
-    quarantine = request.app.state.services.quarantine
+    quarantine = services_of(request).quarantine
     status = request.query_params.get("trang-thai", "held")
     shown = None if status == "all" else status if status in ("held", "released", "deleted") else "held"
     return admin_page(
@@ -84,7 +83,7 @@ async def held_detail(
 async def _detail(
     request: Request, admin: Admin, held_id: int, *, error: HopThuError | None = None
 ) -> HTMLResponse:
-    quarantine = request.app.state.services.quarantine
+    quarantine = services_of(request).quarantine
     held = await quarantine.store.get(held_id)
     if held is None:
         raise HTTPException(404)
@@ -107,18 +106,16 @@ async def _detail(
 @router.post(HELD_PAGE + "/{held_id}/{act}", response_class=HTMLResponse)
 async def decide(
     request: Request,
+    services: WebServices,
     held_id: RowId,
     act: str,
-    admin: Annotated[Admin, Depends(operating)],
+    admin: OperatorForm,
     reason: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Release (deliver once) or delete a held message, with the operator's reason."""
     if act not in ("giai-phong", "xoa"):
         raise HTTPException(404)
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    quarantine = request.app.state.services.quarantine
+    quarantine = services.quarantine
     try:
         if act == "giai-phong":
             released = await quarantine.release(held_id, actor=admin.actor, reason=reason)
@@ -152,7 +149,7 @@ async def _rules(
     error: HopThuError | None = None,
     typed: str = "",
 ) -> HTMLResponse:
-    rules = await request.app.state.services.directory.sender_rules.listing(None)
+    rules = await services_of(request).directory.sender_rules.listing(None)
     return admin_page(
         request,
         admin,
@@ -169,14 +166,12 @@ async def _rules(
 @router.post(RULES_PAGE, response_class=HTMLResponse)
 async def add_city_rule(
     request: Request,
-    admin: Annotated[Admin, Depends(operating)],
+    services: WebServices,
+    admin: OperatorForm,
     kind: Annotated[str, Form()] = "block",
     pattern: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    rules = request.app.state.services.directory.sender_rules
+    rules = services.directory.sender_rules
     try:
         added = await rules.add(None, kind, pattern[:1000], actor=admin.actor)
     except HopThuError as error:
@@ -192,17 +187,12 @@ async def add_city_rule(
 @router.post(RULES_PAGE + "/{rule_id}/xoa", response_class=HTMLResponse)
 async def remove_city_rule(
     request: Request,
+    services: WebServices,
     rule_id: RowId,
-    admin: Annotated[Admin, Depends(operating)],
-    csrf: Annotated[str, Form()] = "",
+    admin: OperatorForm,
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    rules = request.app.state.services.directory.sender_rules
-    try:
-        removed = await rules.remove(None, rule_id, actor=admin.actor)
-    except NotFound:
-        raise HTTPException(404) from None
+    rules = services.directory.sender_rules
+    removed = await rules.remove(None, rule_id, actor=admin.actor)  # NotFound: the app's 404
     return await _rules(
         request, admin, done=(f"Đã bỏ {removed.pattern} khỏi danh sách.", f"{removed.pattern} was removed.")
     )

@@ -15,6 +15,7 @@ from hopthu.reports import render
 from hopthu.reports.gather import COLUMNS, Report, gather
 from hopthu.reports.period import VIETNAM, parse_period
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.deps import WebServices, services_of
 
 router = APIRouter()
 REPORTS = f"{PORTAL}/bao-cao"
@@ -25,7 +26,7 @@ TYPES = {
 
 
 async def _report(request: Request, admin: Admin, ky: str, co_quan: str) -> Report:
-    directory = request.app.state.services.directory
+    directory = services_of(request).directory
     period = parse_period(ky)
     within = None if admin.powers.sees_everything else admin.powers.agencies
     if co_quan:
@@ -33,7 +34,7 @@ async def _report(request: Request, admin: Admin, ky: str, co_quan: str) -> Repo
         if not admin.powers.covers(found.id):
             raise HTTPException(403)
         within = await directory.agencies.subtree(found.id)
-    return await gather(request.app.state.services.store.db, period, now=directory.ctx.now(), within=within)
+    return await gather(services_of(request).store.db, period, now=directory.ctx.now(), within=within)
 
 
 def _last_month() -> str:
@@ -43,9 +44,13 @@ def _last_month() -> str:
 
 @router.get(REPORTS, response_class=HTMLResponse)
 async def reports(
-    request: Request, admin: Annotated[Admin, Depends(administering)], ky: str = "", co_quan: str = ""
+    request: Request,
+    services: WebServices,
+    admin: Annotated[Admin, Depends(administering)],
+    ky: str = "",
+    co_quan: str = "",
 ) -> HTMLResponse:
-    directory = request.app.state.services.directory
+    directory = services.directory
     agencies = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
     ky = ky.strip() or _last_month()
     made, error = None, None

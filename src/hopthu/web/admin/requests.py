@@ -34,10 +34,16 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
 from hopthu.sheets import text_only
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, operating
+from hopthu.web.admin.access import (
+    PORTAL,
+    Admin,
+    AdminForm,
+    OperatorForm,
+    admin_page,
+    administering,
+)
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form
 
 router = APIRouter()
 log = logging.getLogger("hopthu.web.admin")
@@ -84,7 +90,7 @@ async def _queue(
     done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
 ) -> HTMLResponse:
-    services = request.app.state.services
+    services = services_of(request)
     status = filters["trang_thai"] if filters["trang_thai"] in STATUS_NAMES else None
     if not filters["trang_thai"] and admin.powers.operator:
         status = "pending"  # the operator's queue opens on what waits for them
@@ -125,7 +131,7 @@ async def _new_page(
     request: Request, admin: Admin, *, error: HopThuError | None = None, done: tuple[str, str] | None = None
 ) -> HTMLResponse:
     agencies = [
-        a for a in await request.app.state.services.directory.agencies.list() if admin.powers.covers(a.id)
+        a for a in await services_of(request).directory.agencies.list() if admin.powers.covers(a.id)
     ]
     reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in ACT_ACTIONS.items()}
     return admin_page(
@@ -143,9 +149,11 @@ async def _new_page(
 
 
 @router.get(REQUESTS + "/mau.xlsx")
-async def template(request: Request, admin: Annotated[Admin, Depends(administering)]) -> Response:
+async def template(
+    services: WebServices, admin: Annotated[Admin, Depends(administering)]
+) -> Response:
     agencies = [
-        a for a in await request.app.state.services.directory.agencies.list() if admin.powers.covers(a.id)
+        a for a in await services.directory.agencies.list() if admin.powers.covers(a.id)
     ]
     return Response(
         template_xlsx(agencies[0].code if agencies else "ma-co-quan"),
@@ -157,19 +165,17 @@ async def template(request: Request, admin: Annotated[Admin, Depends(administeri
 @router.post(REQUESTS + "/xem-truoc", response_class=HTMLResponse)
 async def preview(
     request: Request,
-    admin: Annotated[Admin, Depends(administering)],
+    services: WebServices,
+    admin: AdminForm,
     file: Annotated[UploadFile | None, File()] = None,
     family: Annotated[str, Form()] = "",
     middle: Annotated[str, Form()] = "",
     given: Annotated[str, Form()] = "",
     agency: Annotated[str, Form()] = "",
     rank: Annotated[int, Form()] = 0,
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """The list (or the one person) as it would be registered now: an address, or the proposals an
     operator will choose from, or what is wrong, for every row. Nothing is filed yet."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     try:
         if file is not None and file.filename:
             rows = await _read_list(file)
@@ -179,7 +185,7 @@ async def preview(
             ]
     except HopThuError as error:
         return await _new_page(request, admin, error=error)
-    results = await plan_people(request.app.state.services.directory, admin.powers, rows)
+    results = await plan_people(services.directory, admin.powers, rows)
     return admin_page(
         request,
         admin,
@@ -221,21 +227,19 @@ def _row_json(row: PersonRow) -> dict[str, Any]:
 @router.post(REQUESTS + "/gui", response_class=HTMLResponse)
 async def submit(
     request: Request,
-    admin: Annotated[Admin, Depends(administering)],
+    services: WebServices,
+    admin: AdminForm,
     rows: Annotated[str, Form()] = "[]",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """File the previewed list: one request per row that can be registered, as one batch. The rows
     are named again here, so what is filed is what is true now, whatever the form carried."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     try:
         parsed = [person_row(item) for item in json.loads(rows)][:MAX_LIST_ROWS]
     except (ValueError, TypeError, AttributeError):
         raise HTTPException(422) from None
     results = [
         r
-        for r in await plan_people(request.app.state.services.directory, admin.powers, parsed)
+        for r in await plan_people(services.directory, admin.powers, parsed)
         if r.error is None
     ]
     if not results:
@@ -243,7 +247,6 @@ async def submit(
             request, admin, error=HopThuError("Không có dòng nào gửi được", "No row can be filed")
         )
     batch = secrets.token_hex(6)
-    services = request.app.state.services
     await services.directory.requests.file_batch(
         [
             ("create", r.row.agency, person_payload(r.row, proposed=r.address, proposals=r.proposals))
@@ -268,19 +271,17 @@ async def submit(
 @router.post(REQUESTS + "/thao-tac", response_class=HTMLResponse)
 async def file_act(
     request: Request,
-    admin: Annotated[Admin, Depends(administering)],
+    services: WebServices,
+    admin: AdminForm,
     kind: Annotated[str, Form()] = "",
     address: Annotated[str, Form()] = "",
     reason: Annotated[str, Form()] = "",
     ref: Annotated[str, Form()] = "",
     agency: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """One act on an existing mailbox of the manager's agencies, filed for the operator."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    directory = request.app.state.services.directory
+    directory = services.directory
     try:
         agency_code, payload = await act_request(
             directory, admin.powers, kind, address=address, reason=reason, ref=ref, agency=agency, note=note
@@ -303,28 +304,21 @@ async def file_act(
 
 
 async def filed_request(request: Request, admin: Admin, request_id: int) -> Filed:
-    """A request the administrator may see: 404 when there is none, 403 outside their agencies."""
-    try:
-        return await visible_request(request.app.state.services.directory, admin.powers, request_id)
-    except OutsideScope:
-        raise HTTPException(403) from None
-    except HopThuError:
-        raise HTTPException(404) from None
+    """A request the administrator may see: 404 when there is none (`NotFound`), 403 outside their
+    agencies (`OutsideScope`), both answered by the app."""
+    return await visible_request(services_of(request).directory, admin.powers, request_id)
 
 
 @router.post(REQUESTS + "/{request_id}/duyet", response_class=HTMLResponse)
 async def approve(
     request: Request,
+    services: WebServices,
     request_id: RowId,
-    admin: Annotated[Admin, Depends(operating)],
+    admin: OperatorForm,
     address: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     filed = await filed_request(request, admin, request_id)
-    services = request.app.state.services
     filters = _back_filters(back)
     try:
         done = await Fulfilment(services.directory).approve(
@@ -353,18 +347,16 @@ async def approve(
 @router.post(REQUESTS + "/{request_id}/tu-choi", response_class=HTMLResponse)
 async def reject(
     request: Request,
+    services: WebServices,
     request_id: RowId,
-    admin: Annotated[Admin, Depends(operating)],
+    admin: OperatorForm,
     reason: Annotated[str, Form()] = "",
     back: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     filed = await filed_request(request, admin, request_id)
     filters = _back_filters(back)
     try:
-        await request.app.state.services.directory.requests.decide(
+        await services.directory.requests.decide(
             request_id, "rejected", reason=reason, actor=admin.actor
         )
     except HopThuError as error:
@@ -384,13 +376,10 @@ async def reject(
 @router.post(REQUESTS + "/lo/{batch}/duyet", response_class=HTMLResponse)
 async def approve_batch(
     request: Request,
+    services: WebServices,
     batch: str,
-    admin: Annotated[Admin, Depends(operating)],
-    csrf: Annotated[str, Form()] = "",
+    admin: OperatorForm,
 ) -> Response:
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    services = request.app.state.services
     filed = await services.directory.requests.list(batch=batch, limit=1)
     outcome = await Fulfilment(services.directory).approve_batch(batch, actor=admin.actor, within=None)
     if filed and outcome.approved:
@@ -419,13 +408,10 @@ async def passwords_by_get() -> Response:
 
 @router.post(REQUESTS + "/mat-khau.xlsx")
 async def passwords(
-    request: Request, admin: Annotated[Admin, Depends(administering)], csrf: Annotated[str, Form()] = ""
+    services: WebServices, admin: AdminForm
 ) -> Response:
     """The temporary passwords of the manager's approved requests, once: handed over, they are erased.
     A POST with the session's CSRF token, since it consumes them."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
-    services = request.app.state.services
     waiting = [r for r in await _handed_over(services, admin) if r.payload.get("sealed_password")]
     if not waiting:
         raise HTTPException(404)
@@ -473,7 +459,7 @@ async def _tell(request: Request, local: str | None, subject: str, vi: str, en: 
     """A notice to the person who filed; a failure to deliver it is logged, never the page's error."""
     if not local:
         return
-    services = request.app.state.services
+    services = services_of(request)
     domain = services.settings.server.domain
     recipient = f"{local}@{domain}"
     try:

@@ -22,11 +22,10 @@ from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.smtp.helpdesk import answer_id
 from hopthu.smtp.notices import HELPDESK, SIGNATURE
 from hopthu.smtp.pipeline import Incoming
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.admin.access import PORTAL, Admin, AdminForm, admin_page, administering
 from hopthu.web.admin.requests import filed_request
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
-from hopthu.web.security import csrf_ok
-from hopthu.web.templating import expired_form
 
 router = APIRouter()
 TICKET = f"{PORTAL}/yeu-cau/{{request_id}}"
@@ -35,7 +34,7 @@ ANSWER_LIMIT = 20_000
 
 async def _messages(request: Request, found: Filed) -> list[dict[str, Any]]:
     """Each message of the ticket as the page shows it (a message deleted from hotro@ says so)."""
-    mail = request.app.state.services.store.mail
+    mail = services_of(request).store.mail
     shown = []
     for number, item in enumerate(found.payload.get("messages", [])):
         data = await mail.message_bytes(int(item["mailbox_id"]), int(item["uid"]))
@@ -88,7 +87,11 @@ async def _page(
 
 @router.get(TICKET + "/thu/{number}")
 async def original(
-    request: Request, request_id: RowId, number: int, admin: Annotated[Admin, Depends(administering)]
+    request: Request,
+    services: WebServices,
+    request_id: RowId,
+    number: int,
+    admin: Annotated[Admin, Depends(administering)],
 ) -> Response:
     """One message of the ticket as it arrived (.eml), for the helpdesk to open in full."""
     found = await filed_request(request, admin, request_id)
@@ -96,7 +99,7 @@ async def original(
     if not 0 <= number < len(messages):
         raise HTTPException(404)
     item = messages[number]
-    data = await request.app.state.services.store.mail.message_bytes(
+    data = await services.store.mail.message_bytes(
         int(item["mailbox_id"]), int(item["uid"])
     )
     if data is None:
@@ -111,14 +114,12 @@ async def original(
 @router.post(TICKET + "/tra-loi", response_class=HTMLResponse)
 async def answer(
     request: Request,
+    services: WebServices,
     request_id: RowId,
-    admin: Annotated[Admin, Depends(administering)],
+    admin: AdminForm,
     text: Annotated[str, Form()] = "",
-    csrf: Annotated[str, Form()] = "",
 ) -> Response:
     """Send the answer as hotro@ and close the ticket with it."""
-    if not csrf_ok(request, csrf):
-        return expired_form(request, admin.who)
     found = await filed_request(request, admin, request_id)
     if found.kind != "feedback" or not admin.powers.sees_everything:
         raise HTTPException(403)
@@ -127,7 +128,6 @@ async def answer(
         return await _page(
             request, admin, found, error=HopThuError("Hãy viết câu trả lời", "Write the answer")
         )
-    services = request.app.state.services
     requests = services.directory.requests
     domain = services.settings.server.domain
     helpdesk = f"{HELPDESK}@{domain}"

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import logging
 import secrets
-from typing import Any
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
@@ -14,6 +13,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
 from hopthu.errors import HopThuError
+from hopthu.services import Services
 from hopthu.web.api import routes
 from hopthu.web.nul import refuse_nul
 
@@ -26,7 +26,7 @@ def _problem(status: int, code: str, vi: str, en: str, **headers: str) -> JSONRe
     return JSONResponse({"code": code, "vi": vi, "en": en}, status_code=status, headers=headers or None)
 
 
-def create_api(services: Any) -> FastAPI:
+def create_api(services: Services) -> FastAPI:
     api = FastAPI(
         title="Hộp Thư API",
         version=__version__,

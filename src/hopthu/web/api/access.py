@@ -10,6 +10,7 @@ from fastapi import Request
 from hopthu.directory.apitokens import ApiToken
 from hopthu.directory.roles import Powers
 from hopthu.errors import HopThuError
+from hopthu.web.deps import services_of
 
 
 class Unauthorised(HopThuError):
@@ -47,7 +48,7 @@ class Caller:
 
 async def calling(request: Request) -> Caller:
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
-    tokens = request.app.state.services.directory.api_tokens
+    tokens = services_of(request).directory.api_tokens
     found = await tokens.find(secret.strip()) if scheme.lower() == "bearer" else None
     if found is None:
         raise Unauthorised()

@@ -27,6 +27,7 @@ from hopthu.web.api.models import (
     RequestIn,
     RequestOut,
 )
+from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
 
 router = APIRouter()
@@ -86,9 +87,10 @@ def _within(powers: Powers) -> frozenset[int] | None:
 
 
 @router.get("/agencies", response_model=list[AgencyOut], responses=REFUSALS, tags=["agencies"])
-async def list_agencies(request: Request, caller: Annotated[Caller, Depends(calling)]) -> list[AgencyOut]:
+async def list_agencies(
+    services: WebServices, caller: Annotated[Caller, Depends(calling)]
+) -> list[AgencyOut]:
     """Agencies and sub-units the token may see."""
-    services = request.app.state.services
     domain = services.settings.server.domain
     return [
         _agency(a, domain) for a in await services.directory.agencies.list() if caller.powers.covers(a.id)
@@ -97,11 +99,10 @@ async def list_agencies(request: Request, caller: Annotated[Caller, Depends(call
 
 @router.get("/agencies/{code}", response_model=AgencyOut, responses=REFUSALS, tags=["agencies"])
 async def get_agency(
-    request: Request,
+    services: WebServices,
     code: Annotated[str, PathParam(max_length=64)],
     caller: Annotated[Caller, Depends(calling)],
 ) -> AgencyOut:
-    services = request.app.state.services
     found = await services.directory.agencies.get(code)
     caller.check(found.id)
     return _agency(found, services.settings.server.domain)
@@ -109,7 +110,7 @@ async def get_agency(
 
 @router.get("/accounts", response_model=list[AccountOut], responses=REFUSALS, tags=["accounts"])
 async def list_accounts(
-    request: Request,
+    services: WebServices,
     caller: Annotated[Caller, Depends(calling)],
     agency: Annotated[str | None, Query(max_length=64)] = None,
     status: Annotated[str | None, Query(pattern="^(active|locked|revoked|deleted)$")] = None,
@@ -117,7 +118,6 @@ async def list_accounts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AccountOut]:
-    services = request.app.state.services
     found = await services.directory.accounts.list(
         agency_code=agency, status=status, within=_within(caller.powers), query=q, limit=limit, offset=offset
     )
@@ -126,9 +126,8 @@ async def list_accounts(
 
 @router.get("/accounts/{address}", response_model=AccountOut, responses=REFUSALS, tags=["accounts"])
 async def get_account(
-    request: Request, address: str, caller: Annotated[Caller, Depends(calling)]
+    services: WebServices, address: str, caller: Annotated[Caller, Depends(calling)]
 ) -> AccountOut:
-    services = request.app.state.services
     found = await services.directory.accounts.get(address)
     caller.check(found.agency_id)
     return _account(found, services.settings.server.domain)
@@ -141,11 +140,13 @@ async def get_account(
     tags=["accounts"],
 )
 async def reset_password(
-    request: Request, address: str, body: PasswordResetIn, caller: Annotated[Caller, Depends(calling)]
+    services: WebServices,
+    address: str,
+    body: PasswordResetIn,
+    caller: Annotated[Caller, Depends(calling)],
 ) -> PasswordResetOut:
     """A temporary password for a forgotten one (operator and helpdesk tokens; the helpdesk's for
     ordinary mailboxes only, never an administrator's: `policy.authority`). The person's web sessions end."""
-    services = request.app.state.services
     accounts = services.directory.accounts
     found = await accounts.get(address)
     caller.check(found.agency_id)
@@ -159,14 +160,13 @@ async def reset_password(
 
 @router.get("/requests", response_model=list[RequestOut], responses=REFUSALS, tags=["requests"])
 async def list_requests(
-    request: Request,
+    services: WebServices,
     caller: Annotated[Caller, Depends(calling)],
     status: Annotated[str | None, Query(pattern="^(pending|approving|approved|rejected)$")] = None,
     batch: Annotated[str | None, Query(max_length=64)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[RequestOut]:
-    services = request.app.state.services
     found = await services.directory.requests.list(
         status=status, batch=batch, within=_within(caller.powers), limit=limit, offset=offset
     )
@@ -174,15 +174,15 @@ async def list_requests(
 
 
 async def _filed(request: Request, caller: Caller, request_id: int) -> Filed:
-    return await visible_request(request.app.state.services.directory, caller.powers, request_id)
+    return await visible_request(services_of(request).directory, caller.powers, request_id)
 
 
 @router.get("/requests/{request_id}", response_model=RequestOut, responses=REFUSALS, tags=["requests"])
 async def get_request(
-    request: Request, request_id: RowId, caller: Annotated[Caller, Depends(calling)]
+    request: Request, services: WebServices, request_id: RowId, caller: Annotated[Caller, Depends(calling)]
 ) -> RequestOut:
     return _request(
-        await _filed(request, caller, request_id), request.app.state.services.settings.server.domain
+        await _filed(request, caller, request_id), services.settings.server.domain
     )
 
 
@@ -194,10 +194,14 @@ async def get_request(
     tags=["requests"],
 )
 async def file_request(
-    request: Request, body: RequestIn, caller: Annotated[Caller, Depends(calling)], response: Response
+    request: Request,
+    services: WebServices,
+    body: RequestIn,
+    caller: Annotated[Caller, Depends(calling)],
+    response: Response,
 ) -> RequestOut:
     """File a request for the operator, as the token's agency would on the portal (R7)."""
-    directory = request.app.state.services.directory
+    directory = services.directory
     if body.kind == "create":
         if body.person is None:
             raise HopThuError(
@@ -238,7 +242,7 @@ async def file_request(
             body.kind, payload, agency_code=agency_code, channel="api", filed_by=caller.actor
         )
     response.headers["Location"] = f"{request.scope.get('root_path', '')}/requests/{filed.id}"
-    return _request(filed, request.app.state.services.settings.server.domain)
+    return _request(filed, services.settings.server.domain)
 
 
 @router.post(
@@ -248,14 +252,18 @@ async def file_request(
     tags=["requests"],
 )
 async def approve_request(
-    request: Request, request_id: RowId, body: DecisionIn, caller: Annotated[Caller, Depends(calling)]
+    request: Request,
+    services: WebServices,
+    request_id: RowId,
+    body: DecisionIn,
+    caller: Annotated[Caller, Depends(calling)],
 ) -> RequestOut:
     """Carry the request out (operator tokens only)."""
     caller.operator()
     await _filed(request, caller, request_id)
-    directory = request.app.state.services.directory
+    directory = services.directory
     done = await Fulfilment(directory).approve(request_id, actor=caller.actor, address=body.address or None)
-    return _request(done, request.app.state.services.settings.server.domain)
+    return _request(done, services.settings.server.domain)
 
 
 @router.post(
@@ -265,12 +273,16 @@ async def approve_request(
     tags=["requests"],
 )
 async def reject_request(
-    request: Request, request_id: RowId, body: DecisionIn, caller: Annotated[Caller, Depends(calling)]
+    request: Request,
+    services: WebServices,
+    request_id: RowId,
+    body: DecisionIn,
+    caller: Annotated[Caller, Depends(calling)],
 ) -> RequestOut:
     """Refuse the request with a reason (operator tokens only)."""
     caller.operator()
     await _filed(request, caller, request_id)
-    decided = await request.app.state.services.directory.requests.decide(
+    decided = await services.directory.requests.decide(
         request_id, "rejected", reason=body.reason, actor=caller.actor
     )
-    return _request(decided, request.app.state.services.settings.server.domain)
+    return _request(decided, services.settings.server.domain)

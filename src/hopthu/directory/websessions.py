@@ -1,4 +1,5 @@
 """Browser sessions (R11.4): created at sign-in, listed to their owner, ended one by one or all at once.
+They belong to the directory (who is signed in where), beside the accounts whose last access they keep.
 
 The cookie holds a random token; the database keeps only its SHA-256, so reading the database does
 not let anyone in. A "public computer" session ends when the browser closes (no cookie lifetime) and
@@ -76,7 +77,7 @@ class WebSessions:
         rows = await self.db.all(_LIVE.where(web_session.c.id == token_id(token)))
         if not rows:
             return None
-        found = WebSession(*rows[0])
+        found = WebSession(**rows[0]._mapping)
         now = self.clock()
         if now >= found.expires_at():
             await self.end(found.id)
@@ -105,7 +106,7 @@ class WebSessions:
             _LIVE.where(web_session.c.account_id == account_id).order_by(web_session.c.last_seen_at.desc())
         )
         now = self.clock()
-        return [s for s in (WebSession(*row) for row in rows) if now < s.expires_at()]
+        return [s for s in (WebSession(**row._mapping) for row in rows) if now < s.expires_at()]
 
     async def password_changed(self, session_id: str) -> None:
         async with self.db.write() as conn:

@@ -1,0 +1,95 @@
+"""The SQL half of the webmail's search (`web.search`): messages of some mailboxes whose folded search
+text holds every word, received within the dates, with attachments if asked, newest first.
+
+The search text (`message.search_text`, written at delivery) holds the subject and the names and
+addresses of From, To and Cc, folded as `text.fold` folds; what SQL cannot decide (a word in one
+field rather than another) the page checks on the rows read here. Pages are keyset-paged on
+(received time, row id), so a deep page costs what the first one does.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.store.db import Database
+from hopthu.store.schema import message
+
+
+@dataclass(frozen=True, slots=True)
+class SearchFilter:
+    """What SQL narrows on. `words` are folded already; `until` is exclusive."""
+
+    mailbox_ids: list[int]
+    words: list[str] = field(default_factory=list)
+    since: dt.datetime | None = None
+    until: dt.datetime | None = None
+    attachments: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class FoundMessage:
+    """A result row: what the results list shows, and the envelope the page checks words against."""
+
+    id: int
+    mailbox_id: int
+    uid: int
+    flags: int
+    subject: str
+    sender: str
+    internal_date: dt.datetime
+    size: int
+    has_attachments: bool
+    preview: str
+    envelope: dict[str, Any]
+
+
+_COLUMNS = (
+    message.c.id,
+    message.c.mailbox_id,
+    message.c.uid,
+    message.c.flags,
+    message.c.subject,
+    message.c.sender,
+    message.c.internal_date,
+    message.c.size,
+    message.c.has_attachments,
+    message.c.preview,
+    message.c.envelope,
+)
+
+
+def _conditions(wanted: SearchFilter) -> list[sa.ColumnElement[bool]]:
+    conditions: list[sa.ColumnElement[bool]] = [message.c.mailbox_id.in_(wanted.mailbox_ids)]
+    for word in wanted.words:
+        conditions.append(message.c.search_text.contains(word, autoescape=True))
+    if wanted.since:
+        conditions.append(message.c.internal_date >= wanted.since)
+    if wanted.until:
+        conditions.append(message.c.internal_date < wanted.until)
+    if wanted.attachments:
+        conditions.append(message.c.has_attachments == sa.true())
+    return conditions
+
+
+async def newest_matching(
+    db: Database, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int
+) -> list[FoundMessage]:
+    """Up to `limit` matching messages, newest first, starting after `after` (received time, row id)."""
+    query = sa.select(*_COLUMNS).where(*_conditions(wanted))
+    if after is not None:
+        moment, row_id = after
+        query = query.where(
+            sa.or_(
+                message.c.internal_date < moment,
+                sa.and_(message.c.internal_date == moment, message.c.id < row_id),
+            )
+        )
+    query = query.order_by(message.c.internal_date.desc(), message.c.id.desc()).limit(limit)
+    # A search can read many rows: on a connection of its own, off the event loop's thread.
+    async with db.read() as conn:
+        rows = (await conn.execute(query)).all()
+    return [FoundMessage(*row) for row in rows]
