@@ -41,9 +41,7 @@ _FLAG_ACTIONS = {"read": ("+", SEEN), "unread": ("-", SEEN), "flag": ("+", FLAGG
 
 
 @router.get("/thu", include_in_schema=False)
-async def inbox(
-    services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
-) -> RedirectResponse:
+async def inbox(services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse:
     views = await folders(services.store.mail, who.account.id)
     return RedirectResponse(f"/thu/{special(views, None).id}", status_code=303)
 

@@ -219,9 +219,7 @@ async def end_session(
 
 
 @router.post("/phien/ket-thuc-tat-ca")
-async def end_all_sessions(
-    request: Request, services: WebServices, who: CheckedForm
-) -> Response:
+async def end_all_sessions(request: Request, services: WebServices, who: CheckedForm) -> Response:
     """Sign out everywhere (R11.4), this browser included."""
     await services.web_sessions.end_all(who.account.id)
     response = RedirectResponse(SIGN_IN, status_code=303)

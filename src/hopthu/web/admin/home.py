@@ -66,5 +66,5 @@ async def home(
         protection=[
             (kind, PROTECTION_LABELS[kind], sum(c[kind] for c in days.values())) for kind in PROTECTION_KINDS
         ],
-        engines=services.engines.report() if getattr(services, "engines", None) is not None else None,
+        engines=services.engines.report() if services.engines is not None else None,
     )

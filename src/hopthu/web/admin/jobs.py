@@ -8,6 +8,8 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hopthu.jobs.scheduler import Scheduler
+from hopthu.services import Services
 from hopthu.web.admin.access import PORTAL, Admin, OperatorForm, admin_page, operating
 from hopthu.web.deps import WebServices, services_of
 
@@ -21,7 +23,7 @@ async def jobs(request: Request, admin: Annotated[Admin, Depends(operating)]) ->
 
 
 async def _page(request: Request, admin: Admin, *, done: tuple[str, str] | None = None) -> HTMLResponse:
-    scheduler = services_of(request).scheduler
+    scheduler = _scheduler(services_of(request))
     return admin_page(
         request,
         admin,
@@ -40,7 +42,7 @@ async def run_now(
     name: str,
     admin: OperatorForm,
 ) -> Response:
-    scheduler = services.scheduler
+    scheduler = _scheduler(services)
     if name not in scheduler.jobs:
         raise HTTPException(404)
     done = await scheduler.run(name)
@@ -48,3 +50,10 @@ async def run_now(
     return await _page(
         request, admin, done=(f"{name}: {done.status} {told}", f"{name}: {done.status} {told}")
     )
+
+
+def _scheduler(services: Services) -> Scheduler:
+    """The jobs' clock; a process built without one (a tool, a test) has no such page."""
+    if services.scheduler is None:
+        raise HTTPException(404)
+    return services.scheduler

@@ -130,9 +130,7 @@ async def new(request: Request, admin: Annotated[Admin, Depends(administering)])
 async def _new_page(
     request: Request, admin: Admin, *, error: HopThuError | None = None, done: tuple[str, str] | None = None
 ) -> HTMLResponse:
-    agencies = [
-        a for a in await services_of(request).directory.agencies.list() if admin.powers.covers(a.id)
-    ]
+    agencies = [a for a in await services_of(request).directory.agencies.list() if admin.powers.covers(a.id)]
     reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in ACT_ACTIONS.items()}
     return admin_page(
         request,
@@ -149,12 +147,8 @@ async def _new_page(
 
 
 @router.get(REQUESTS + "/mau.xlsx")
-async def template(
-    services: WebServices, admin: Annotated[Admin, Depends(administering)]
-) -> Response:
-    agencies = [
-        a for a in await services.directory.agencies.list() if admin.powers.covers(a.id)
-    ]
+async def template(services: WebServices, admin: Annotated[Admin, Depends(administering)]) -> Response:
+    agencies = [a for a in await services.directory.agencies.list() if admin.powers.covers(a.id)]
     return Response(
         template_xlsx(agencies[0].code if agencies else "ma-co-quan"),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
@@ -237,11 +231,7 @@ async def submit(
         parsed = [person_row(item) for item in json.loads(rows)][:MAX_LIST_ROWS]
     except (ValueError, TypeError, AttributeError):
         raise HTTPException(422) from None
-    results = [
-        r
-        for r in await plan_people(services.directory, admin.powers, parsed)
-        if r.error is None
-    ]
+    results = [r for r in await plan_people(services.directory, admin.powers, parsed) if r.error is None]
     if not results:
         return await _new_page(
             request, admin, error=HopThuError("Không có dòng nào gửi được", "No row can be filed")
@@ -356,9 +346,7 @@ async def reject(
     filed = await filed_request(request, admin, request_id)
     filters = _back_filters(back)
     try:
-        await services.directory.requests.decide(
-            request_id, "rejected", reason=reason, actor=admin.actor
-        )
+        await services.directory.requests.decide(request_id, "rejected", reason=reason, actor=admin.actor)
     except HopThuError as error:
         return await _queue(request, admin, filters, error=error)
     await _tell(
@@ -407,9 +395,7 @@ async def passwords_by_get() -> Response:
 
 
 @router.post(REQUESTS + "/mat-khau.xlsx")
-async def passwords(
-    services: WebServices, admin: AdminForm
-) -> Response:
+async def passwords(services: WebServices, admin: AdminForm) -> Response:
     """The temporary passwords of the manager's approved requests, once: handed over, they are erased.
     A POST with the session's CSRF token, since it consumes them."""
     waiting = [r for r in await _handed_over(services, admin) if r.payload.get("sealed_password")]

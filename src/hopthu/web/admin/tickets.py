@@ -99,9 +99,7 @@ async def original(
     if not 0 <= number < len(messages):
         raise HTTPException(404)
     item = messages[number]
-    data = await services.store.mail.message_bytes(
-        int(item["mailbox_id"]), int(item["uid"])
-    )
+    data = await services.store.mail.message_bytes(int(item["mailbox_id"]), int(item["uid"]))
     if data is None:
         raise HTTPException(404)
     return Response(

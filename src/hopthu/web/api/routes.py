@@ -181,9 +181,7 @@ async def _filed(request: Request, caller: Caller, request_id: int) -> Filed:
 async def get_request(
     request: Request, services: WebServices, request_id: RowId, caller: Annotated[Caller, Depends(calling)]
 ) -> RequestOut:
-    return _request(
-        await _filed(request, caller, request_id), services.settings.server.domain
-    )
+    return _request(await _filed(request, caller, request_id), services.settings.server.domain)
 
 
 @router.post(
