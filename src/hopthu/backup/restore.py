@@ -44,7 +44,6 @@ from hopthu.policy.dates import VIETNAM
 from hopthu.security.private import FILE_MODE, private_folder
 from hopthu.store import Store
 from hopthu.store.db import backend_of
-from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Target
 from hopthu.store.schema import account, message
 
@@ -328,7 +327,7 @@ async def restore_account(
         .astimezone(VIETNAM)
         .strftime("%Y-%m-%d %H.%M")
     )
-    folders = Folders(live.db, live.events, live.mail.clock)
+    folders = live.folders
     count = made = 0
     async with _opened(folder, settings, key) as old:
         found = await old.db.all(sa.select(account.c.id).where(account.c.local == local))
