@@ -24,15 +24,24 @@ if TYPE_CHECKING:
 class Parsed(Protocol):
     """What delivery needs of a parsed message (see `hopthu.mail`)."""
 
-    header_end: int
-    envelope: Any
-    structure: Any
-    subject: str
-    sender: str
-    sent_at: dt.datetime | None
-    has_attachments: bool
-    preview: str
-    search_text: str
+    @property
+    def header_end(self) -> int: ...
+    @property
+    def envelope(self) -> Any: ...
+    @property
+    def structure(self) -> Any: ...
+    @property
+    def subject(self) -> str: ...
+    @property
+    def sender(self) -> str: ...
+    @property
+    def sent_at(self) -> dt.datetime | None: ...
+    @property
+    def has_attachments(self) -> bool: ...
+    @property
+    def preview(self) -> str: ...
+    @property
+    def search_text(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
