@@ -5,6 +5,7 @@ RFC 5819, SPECIAL-USE RFC 6154, CONDSTORE RFC 7162, UIDPLUS RFC 4315, QUOTA RFC 
 from __future__ import annotations
 
 import bisect
+from array import array
 
 from hopthu.directory.standing import quota_limit
 from hopthu.errors import Conflict, HopThuError, NotFound
@@ -12,7 +13,8 @@ from hopthu.imap import commands as c
 from hopthu.imap.places import SHARED, parents, pattern_matcher
 from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
 from hopthu.imap.selected import Place, Selected
-from hopthu.imap.session import SELECTED, Session, handles
+from hopthu.imap.session import Session, handles
+from hopthu.imap.state import SELECTED
 from hopthu.mail import canonical, parse
 from hopthu.store import reading
 from hopthu.store.flags import keyword_text, split_flags
@@ -43,7 +45,7 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     state = await reading.state(db, place.mailbox_id)
     if state is None:
         raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
-    uids = await reading.uids(db, place.mailbox_id)
+    uids = array("I", await reading.uids(db, place.mailbox_id))
     if command.condstore:
         session.condstore = True
     readonly = isinstance(command, c.Examine)
@@ -257,6 +259,7 @@ async def append(session: Session, command: c.Append) -> bytes | None:
         raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "TRYCREATE")
     state = await reading.state(store.db, place.mailbox_id)
     uidvalidity = state.uidvalidity if state else 0
+    assert delivered.uid is not None  # stored: not refused
     return b"[APPENDUID %d %d] APPEND hoan tat / completed" % (uidvalidity, delivered.uid)
 
 

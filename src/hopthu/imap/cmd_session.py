@@ -16,14 +16,13 @@ from hopthu.imap.parser import ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, astring, bad
 from hopthu.imap.session import (
-    AUTHENTICATED,
     MAX_FAILED_LOGINS,
     PREAUTH_TIMEOUT,
     READ_SIZE,
     Session,
     handles,
 )
-from hopthu.imap.state import LOGOUT
+from hopthu.imap.state import AUTHENTICATED, LOGOUT
 
 _REFUSAL_CODES = {
     Refusal.BAD_CREDENTIALS: "AUTHENTICATIONFAILED",

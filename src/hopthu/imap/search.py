@@ -21,9 +21,10 @@ from typing import Any
 
 from hopthu.imap import commands as c
 from hopthu.imap.parser import ParseError, parse_sequence_set
-from hopthu.imap.responses import VIETNAM, ImapRefusal, bad
+from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.mail.envelope import address_text, display_name, octets
 from hopthu.mail.headers import decode_words, to_text
+from hopthu.policy.dates import VIETNAM
 from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, keyword_list
 from hopthu.store.reading import uid_runs
 from hopthu.store.types import (
@@ -328,22 +329,22 @@ def matches(key: Key, row: StoredMessage, headers: dict[str, list[str]] | None =
     if kind == "none":
         return False
     if kind == "flag":
-        return bool(row.flags & args[0]) == args[1]
+        return bool(row.flags & args[0]) is bool(args[1])
     if kind == "keyword":
-        return (args[0] in {k.upper() for k in keyword_list(row.keywords)}) == args[1]
+        return (args[0] in {k.upper() for k in keyword_list(row.keywords)}) is bool(args[1])
     if kind == "date":
         column_name, op, day = args
         moment = row.internal_date if column_name == "internal" else (row.sent_at or row.internal_date)
         start, end = _day_bounds(day)
-        return moment < start if op == "<" else moment >= start if op == ">=" else start <= moment < end
+        return bool(moment < start if op == "<" else moment >= start if op == ">=" else start <= moment < end)
     if kind == "size":
-        return row.size > args[1] if args[0] == ">" else row.size < args[1]
+        return bool(row.size > args[1] if args[0] == ">" else row.size < args[1])
     if kind == "uids":
         return row.uid in args[0]
     if kind == "modseq":
-        return row.modseq >= args[0]
+        return bool(row.modseq >= args[0])
     if kind == "text":
-        return args[1] in _field_text(row, args[0])
+        return bool(args[1] in _field_text(row, args[0]))
     if kind == "header":
         name, needle = args
         values = (headers or {}).get(name)

@@ -52,7 +52,8 @@ class Selected:
 
     def __post_init__(self) -> None:
         # 4 bytes a message: a session on a 50,000-message INBOX keeps 200 KB, not 2 MB of ints
-        self.uids = array("I", self.uids)
+        if not (isinstance(self.uids, array) and self.uids.typecode == "I"):
+            self.uids = array("I", self.uids)
         self.queue = self.events.open(self.place.account_id)
 
     def close(self) -> None:

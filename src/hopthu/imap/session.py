@@ -383,7 +383,7 @@ class Session:
                     read = asyncio.ensure_future(self.reader.read(READ_SIZE))
                 if news is None and selected is not None:
                     news = asyncio.ensure_future(selected.wait())
-                waiting = {read} if news is None else {read, news}
+                waiting: set[asyncio.Future[Any]] = {read} if news is None else {read, news}
                 done, _ = await asyncio.wait(
                     waiting, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED
                 )

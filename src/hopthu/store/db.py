@@ -185,9 +185,7 @@ class Database:
             )
             return [row[0] for row in found]
 
-    def _raw(
-        self, compiled: SQLCompiler, params: dict[str, Any] | None, *, all_rows: bool
-    ) -> Any:
+    def _raw(self, compiled: SQLCompiler, params: dict[str, Any] | None, *, all_rows: bool) -> Any:
         """`compiled` run on this thread's plain SQLite connection: every row, or the first (or None)."""
         assert self._reader is not None
         values = compiled.construct_params(params)

@@ -71,7 +71,7 @@ _FORMAT_DICT1 = 1  # zstd with _DICTIONARY_V1
 _LEVEL = 3
 _DICT1 = zstandard.ZstdCompressionDict(_DICTIONARY_V1, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 _DICT1.precompute_compress(level=_LEVEL)
-_PARAMS = {"write_checksum": False, "write_content_size": True, "write_dict_id": False}
+_PARAMS: dict[str, Any] = {"write_checksum": False, "write_content_size": True, "write_dict_id": False}
 # A compressor or decompressor must not serve two threads at once: the delivery's transaction packs
 # on the database's writer thread, the refused messages' buffer on the event loop. One per thread.
 _LOCAL = threading.local()

@@ -15,7 +15,7 @@ import logging
 import secrets
 from typing import Any
 
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import sqlalchemy as sa
 
 from hopthu.store.events import Change, EventBus
