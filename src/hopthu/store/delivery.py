@@ -127,7 +127,7 @@ def apply_batch(
         conn.execute(sa.insert(message), messages)
     logged = [job_index for job_index, job in enumerate(batch) if job.log is not None]
     if logged:  # R13.1: the entries exist exactly when the messages do
-        rows = [batch[i].log.settle(results[i]) for i in logged]  # type: ignore[union-attr]
+        rows = [log.settle(results[i]) for i in logged if (log := batch[i].log) is not None]
         log_ids = dict(zip(logged, insert_settled(conn, rows), strict=True))
         for row, (job_index, _) in zip(queued, slots, strict=True):
             row["mail_log_id"] = log_ids.get(job_index)
