@@ -68,8 +68,8 @@ _UIDS = sa.select(message.c.uid).where(message.c.mailbox_id == sa.bindparam("box
 async def rows(
     db: Database, mailbox_id: int, wanted: Sequence[int], columns: Sequence[sa.ColumnElement[Any]]
 ) -> list[Any]:
-    """The given columns (plus uid first) of the messages with these UIDs, ascending by UID (the
-    webmail's reading; IMAP reads typed rows with `messages`)."""
+    """The given columns (plus uid first) of the messages with these UIDs, ascending by UID: the
+    webmail's older form of `messages`, which gives typed rows."""
     found: list[Any] = []
     for condition in uid_conditions(wanted):
         found.extend(

@@ -137,16 +137,18 @@ MessageField = Literal[
     "header_end",
     "sent_at",
     "subject",
+    "sender",
     "search_text",
 ]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 class StoredMessage(NamedTuple):
-    """A message as IMAP reads it. Only the fields asked for are read from the database (fetching
-    the flags of 50,000 messages reads three small columns, not the envelopes); the others keep
-    these empty values, which a reader that did not ask for them never looks at. A tuple, made
-    without a call per field: a FETCH of a whole mailbox makes one per message."""
+    """A message as IMAP (and the webmail, one message at a time) reads it. Only the fields asked
+    for are read from the database (fetching the flags of 50,000 messages reads three small
+    columns, not the envelopes); the others keep these empty values, which a reader that did not
+    ask for them never looks at. A tuple, made without a call per field: a FETCH of a whole
+    mailbox makes one per message."""
 
     uid: int
     flags: int = 0
@@ -163,6 +165,7 @@ class StoredMessage(NamedTuple):
     header_end: int = 0
     sent_at: dt.datetime | None = None
     subject: str = ""
+    sender: str = ""
     search_text: str = ""
 
 
