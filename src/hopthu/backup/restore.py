@@ -43,7 +43,6 @@ from hopthu.policy.dates import VIETNAM
 from hopthu.security.private import FILE_MODE, private_folder
 from hopthu.store import Store, contents, tempdb
 from hopthu.store.db import backend_of
-from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Target
 
 RESTORE_QUOTA = 2**62
@@ -315,7 +314,7 @@ async def restore_account(
         .astimezone(VIETNAM)
         .strftime("%Y-%m-%d %H.%M")
     )
-    folders = Folders(live.db, live.events, live.mail.clock)
+    folders = live.folders
     count = made = 0
     async with _opened(folder, settings, key) as old:
         found = await account_id_of(old.db, local)
@@ -339,7 +338,6 @@ async def restore_account(
                 target = Target(
                     owner, quota=RESTORE_QUOTA, mailbox=name, flags=row.flags, keywords=row.keywords
                 )
-                # store.mailstore.Parsed declares settable members; ParsedMessage's are read-only
-                await live.mail.deliver(data, parse(data), [target], internal_date=row.internal_date)  # type: ignore[arg-type]
+                await live.mail.deliver(data, parse(data), [target], internal_date=row.internal_date)
                 count += 1
     return Restored(folder, count, folders=made)

@@ -5,21 +5,21 @@ RFC 5819, SPECIAL-USE RFC 6154, CONDSTORE RFC 7162, UIDPLUS RFC 4315, QUOTA RFC 
 from __future__ import annotations
 
 import bisect
+from array import array
 
-import sqlalchemy as sa
-
+from hopthu.directory.standing import quota_limit
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.imap import commands as c
-from hopthu.imap.places import SHARED, parents, pattern_matcher, quota_limit
+from hopthu.imap.places import SHARED, parents, pattern_matcher
 from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
 from hopthu.imap.selected import Place, Selected
-from hopthu.imap.session import SELECTED, Session, handles
+from hopthu.imap.session import Session, handles
+from hopthu.imap.state import SELECTED
 from hopthu.mail import canonical, parse
 from hopthu.store import reading
-from hopthu.store.flags import SEEN, keyword_text, split_flags
+from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, Folder
-from hopthu.store.mailstore import Target
-from hopthu.store.schema import mail_usage, message
+from hopthu.store.types import Target
 
 _FLAGS = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $MDNSent $Junk $NotJunk)"
 _PERMANENT = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"
@@ -45,7 +45,7 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     state = await reading.state(db, place.mailbox_id)
     if state is None:
         raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
-    uids = await reading.uids(db, place.mailbox_id)
+    uids = array("I", await reading.uids(db, place.mailbox_id))
     if command.condstore:
         session.condstore = True
     readonly = isinstance(command, c.Examine)
@@ -68,7 +68,7 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
     else:
         send(b"* 0 RECENT\r\n")
-        first_unseen = await _first_unseen(session, place.mailbox_id) if state.unseen_count else None
+        first_unseen = await reading.first_unseen(db, place.mailbox_id) if state.unseen_count else None
         if first_unseen is not None:
             seq = bisect.bisect_left(uids, first_unseen) + 1
             send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % seq)
@@ -85,16 +85,6 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     return b"[" + mode + b"] " + command.name.encode() + b" hoan tat / completed"
 
 
-async def _first_unseen(session: Session, mailbox_id: int) -> int | None:
-    row = await session.ctx.store.db.first(_FIRST_UNSEEN, {"box": mailbox_id})
-    return None if row is None else row[0]
-
-
-_FIRST_UNSEEN = sa.select(sa.func.min(message.c.uid)).where(
-    message.c.mailbox_id == sa.bindparam("box"), message.c.flags.op("&")(SEEN) == 0
-)
-
-
 @handles(c.Create)
 async def create(session: Session, command: c.Create) -> bytes | None:
     name = session.mailbox_arg(command.mailbox).rstrip(SEPARATOR)  # RFC 9051 §6.3.4: a trailing separator
@@ -105,7 +95,7 @@ async def create(session: Session, command: c.Create) -> bytes | None:
     if not stored:
         raise bad("Tên thư mục trống", "empty mailbox name")
     try:
-        await session.ctx.folders.create(owner.account_id, stored)
+        await session.ctx.store.folders.create(owner.account_id, stored)
     except HopThuError as error:
         raise refusal(error) from None
     return None
@@ -115,7 +105,7 @@ async def create(session: Session, command: c.Create) -> bytes | None:
 async def delete(session: Session, command: c.Delete) -> bytes | None:
     place = await session.require_places().place(session.mailbox_arg(command.mailbox))
     try:
-        await session.ctx.folders.delete(place.account_id, place.stored_name)
+        await session.ctx.store.folders.delete(place.account_id, place.stored_name)
     except HopThuError as error:
         raise refusal(error) from None  # a refused DELETE leaves the selected mailbox selected
     if session.selected is not None and session.selected.place.mailbox_id == place.mailbox_id:
@@ -134,7 +124,7 @@ async def rename(session: Session, command: c.Rename) -> bytes | None:
     try:
         if place.stored_name == "INBOX":
             # RFC 9051 §6.3.6: renaming INBOX moves its messages into a new mailbox; INBOX stays, empty
-            target = await ctx.folders.create(owner.account_id, new)
+            target = await ctx.store.folders.create(owner.account_id, new)
             uids = await reading.uids(ctx.store.db, place.mailbox_id)
             quota = await quota_limit(ctx.store.db, owner.account_id)
             await ctx.store.mail.editor.copy(
@@ -145,7 +135,7 @@ async def rename(session: Session, command: c.Rename) -> bytes | None:
                 move=True,
             )
         else:
-            await ctx.folders.rename(owner.account_id, place.stored_name, new)
+            await ctx.store.folders.rename(owner.account_id, place.stored_name, new)
     except HopThuError as error:
         raise refusal(error) from None
     return None
@@ -154,7 +144,8 @@ async def rename(session: Session, command: c.Rename) -> bytes | None:
 @handles(c.Subscribe, c.Unsubscribe)
 async def subscribe(session: Session, command: c.Subscribe) -> bytes | None:
     place = await session.require_places().place(session.mailbox_arg(command.mailbox))
-    await session.ctx.folders.subscribe(place.account_id, place.stored_name, isinstance(command, c.Subscribe))
+    subscribed = isinstance(command, c.Subscribe)
+    await session.ctx.store.folders.subscribe(place.account_id, place.stored_name, subscribed)
     return None
 
 
@@ -229,7 +220,7 @@ async def _send_status(session: Session, place: Place, items: tuple[str, ...]) -
         return
     deleted = size = 0
     if "DELETED" in items or "SIZE" in items:
-        deleted, size = await session.ctx.folders.counts(place.mailbox_id)
+        deleted, size = await session.ctx.store.folders.counts(place.mailbox_id)
     values = {
         "MESSAGES": state.message_count,
         "RECENT": 0,
@@ -268,6 +259,7 @@ async def append(session: Session, command: c.Append) -> bytes | None:
         raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "TRYCREATE")
     state = await reading.state(store.db, place.mailbox_id)
     uidvalidity = state.uidvalidity if state else 0
+    assert delivered.uid is not None  # stored: not refused
     return b"[APPENDUID %d %d] APPEND hoan tat / completed" % (uidvalidity, delivered.uid)
 
 
@@ -296,15 +288,11 @@ async def get_quota(session: Session, command: c.GetQuota) -> bytes | None:
 
 async def _send_quota(session: Session, account_id: int, root: str) -> None:
     # RFC 9208 §5.1: STORAGE is counted in units of 1024 octets
-    db = session.ctx.store.db
-    limit = await quota_limit(db, account_id)
-    row = await db.first(_USED, {"account": account_id})
-    used = row[0] if row else 0
+    store = session.ctx.store
+    limit = await quota_limit(store.db, account_id)
+    used = await store.mail.used_bytes(account_id)
     session.send(
         b"* QUOTA "
         + mailbox_name(root, session.utf8)
-        + b" (STORAGE %d %d)\r\n" % (((used or 0) + 1023) // 1024, limit // 1024)
+        + b" (STORAGE %d %d)\r\n" % ((used + 1023) // 1024, limit // 1024)
     )
-
-
-_USED = sa.select(mail_usage.c.bytes).where(mail_usage.c.account_id == sa.bindparam("account"))

@@ -5,18 +5,13 @@ ESEARCH RFC 4731, SEARCHRES RFC 5182)."""
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
-from typing import Any
 
-import sqlalchemy as sa
-
+from hopthu.directory.standing import quota_limit
 from hopthu.imap import commands as c
 from hopthu.imap.fetch import FetchPlan, render, streamed_head, whole_message
-from hopthu.imap.places import quota_limit
 from hopthu.imap.responses import ImapRefusal, bad, flag_list, sequence_set
 from hopthu.imap.search import (
     CHARSETS,
-    COLUMNS,
     Key,
     compile_program,
     header_fields,
@@ -28,9 +23,9 @@ from hopthu.imap.search import (
 from hopthu.imap.selected import Selected
 from hopthu.imap.session import Session, handles
 from hopthu.mail import nul_safe
-from hopthu.store import reading
-from hopthu.store.flags import DELETED, SEEN, split_flags
-from hopthu.store.schema import message
+from hopthu.store import reading, searching
+from hopthu.store.flags import SEEN, split_flags
+from hopthu.store.types import StoredMessage
 
 FETCH_CHUNK = 500
 INLINE_READ = 256 * 1024  # bodies up to this size are read on the loop, larger ones in a thread
@@ -54,8 +49,8 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
     whole = whole_message(plan)
     shows_flags = any(a.name == "FLAGS" for a in plan.attributes)  # else \Seen set here is told apart
     for start in range(0, len(uids), FETCH_CHUNK):
-        rows: list[Any] = await reading.rows(
-            store.db, place.mailbox_id, uids[start : start + FETCH_CHUNK], plan.columns
+        rows = await reading.messages(
+            store.db, place.mailbox_id, uids[start : start + FETCH_CHUNK], plan.fields
         )
         if command.changed_since is not None:
             rows = [row for row in rows if row.modseq > command.changed_since]
@@ -76,7 +71,9 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
     return None
 
 
-async def _stream(session: Session, plan: FetchPlan, seq: int, row: Any, whole: c.FetchAttribute) -> None:
+async def _stream(
+    session: Session, plan: FetchPlan, seq: int, row: StoredMessage, whole: c.FetchAttribute
+) -> None:
     """A large message sent as it is read from the blob store, a chunk at a time."""
     session.send(streamed_head(plan, seq, row, whole))
     session.send(nul_safe(row.prefix or b""))
@@ -87,7 +84,7 @@ async def _stream(session: Session, plan: FetchPlan, seq: int, row: Any, whole: 
     session.send(b")\r\n")
 
 
-async def _mark_seen(session: Session, plan: FetchPlan, rows: list[Any]) -> list[Any]:
+async def _mark_seen(session: Session, plan: FetchPlan, rows: list[StoredMessage]) -> list[StoredMessage]:
     """A non-PEEK body fetch sets \\Seen (RFC 9051 §6.4.5); the answer then shows the new flags."""
     selected = session.require_selected()
     unseen = [row.uid for row in rows if not row.flags & SEEN]
@@ -105,13 +102,11 @@ async def _mark_seen(session: Session, plan: FetchPlan, rows: list[Any]) -> list
             updated.append(row)
             continue
         selected.reported[row.uid] = flag_row.modseq
-        updated.append(
-            SimpleNamespace(**{**row._asdict(), "flags": flag_row.flags, "modseq": flag_row.modseq})
-        )
+        updated.append(row._replace(flags=flag_row.flags, modseq=flag_row.modseq))
     return updated
 
 
-async def _body(session: Session, plan: FetchPlan, row: Any) -> bytes | None:
+async def _body(session: Session, plan: FetchPlan, row: StoredMessage) -> bytes | None:
     if not plan.body:
         return None
     blobs = session.ctx.store.blobs
@@ -219,12 +214,7 @@ async def _expunge_deleted(
     session: Session, selected: Selected, within: list[int] | None, *, tell: bool = True
 ) -> None:
     place = selected.place
-    found = await session.ctx.store.db.all(
-        sa.select(message.c.uid)
-        .where(message.c.mailbox_id == place.mailbox_id, message.c.flags.op("&")(DELETED) != 0)
-        .order_by(message.c.uid)
-    )
-    doomed = [row.uid for row in found]
+    doomed = await reading.deleted_uids(session.ctx.store.db, place.mailbox_id)
     known = set(selected.uids) if within is None else set(within)
     doomed = [uid for uid in doomed if uid in known]
     gone = await session.ctx.store.mail.editor.expunge(
@@ -255,24 +245,20 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     if command.charset is not None and command.charset not in CHARSETS:
         raise ImapRefusal("Bảng mã không hỗ trợ", "Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
     program = compile_program(command.keys, selected.resolve)
-    in_sql, in_python = split(program)
-    columns = [COLUMNS[name] for name in sorted(needs(in_python))]
+    in_store, in_python = split(program)
+    fields = needs(in_python)
     uses_modseq = _uses_modseq(program)
     if uses_modseq:
         session.condstore = True
-        columns = [column for column in columns if column is not message.c.modseq] + [message.c.modseq]
+        fields.add("modseq")
     # Messages not yet announced (UID above the last the client knows) are left for the next search.
     last = selected.uids[-1] if selected.uids else 0
-    query = (
-        sa.select(message.c.uid, *columns)
-        .where(message.c.mailbox_id == selected.place.mailbox_id, message.c.uid <= last, *in_sql)
-        .order_by(message.c.uid)
-    )
+    db, box = session.ctx.store.db, selected.place.mailbox_id
     highest = 0
-    if not columns:
-        found = await session.ctx.store.db.integers(query)
+    if not fields:
+        found = await searching.search_uids(db, box, last, in_store)
     else:
-        rows = await session.ctx.store.db.all(query)
+        rows = await searching.search(db, box, last, in_store, fields)
         if in_python:
             check = in_python[0] if len(in_python) == 1 else Key("and", tuple(in_python))
             headers = await _headers(session, rows) if needs_headers(in_python) else {}
@@ -280,7 +266,6 @@ async def search(session: Session, command: c.Search) -> bytes | None:
         found = [row.uid for row in rows]
         highest = max((row.modseq for row in rows), default=0) if uses_modseq else 0
     numbers = found if command.uid else [selected.seq_of(uid) or 0 for uid in found]
-    highest = max((row.modseq for row in rows), default=0) if uses_modseq else 0
     if command.returns is not None or session.rev2:
         _esearch(session, selected, command, found, numbers, highest)
     else:
@@ -290,13 +275,13 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     return None
 
 
-def _uses_modseq(key: Any) -> bool:
+def _uses_modseq(key: Key) -> bool:
     return key.kind == "modseq" or (
         key.kind in ("and", "or", "not") and any(_uses_modseq(k) for k in key.args)
     )
 
 
-async def _headers(session: Session, rows: list[Any]) -> dict[int, dict[str, list[str]]]:
+async def _headers(session: Session, rows: list[StoredMessage]) -> dict[int, dict[str, list[str]]]:
     blobs = session.ctx.store.blobs
 
     def read_all() -> dict[int, dict[str, list[str]]]:

@@ -16,14 +16,13 @@ from hopthu.imap.parser import ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, astring, bad
 from hopthu.imap.session import (
-    AUTHENTICATED,
     MAX_FAILED_LOGINS,
     PREAUTH_TIMEOUT,
     READ_SIZE,
     Session,
     handles,
 )
-from hopthu.imap.state import LOGOUT
+from hopthu.imap.state import AUTHENTICATED, LOGOUT
 
 _REFUSAL_CODES = {
     Refusal.BAD_CREDENTIALS: "AUTHENTICATIONFAILED",
@@ -177,7 +176,7 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
     # Read before the rights themselves, so a withdrawal racing this sign-in is noticed next command.
     session.rights_seen = ctx.store.events.rights_generation(identity.account_id)
     owners = await owners_for(ctx.store.db, identity.account_id, identity.local)
-    session.places = Places(ctx.folders, owners)
+    session.places = Places(ctx.store.folders, owners)
     session.state = AUTHENTICATED
     session.access_checked = asyncio.get_running_loop().time()
     return f"[CAPABILITY {session.capabilities()}] Da dang nhap / Signed in".encode()

@@ -10,16 +10,13 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
-
-import sqlalchemy as sa
 
 from hopthu.imap import commands as c
 from hopthu.imap.responses import ImapRefusal, date_time, flag_list
 from hopthu.mail import DecodeError, binary, bodystructure_imap, envelope_imap, nul_safe, section_range
-from hopthu.store.schema import message
+from hopthu.store.types import MessageField, StoredMessage
 
-_ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
+_ITEM_COLUMNS: dict[str, tuple[MessageField, ...]] = {
     "FLAGS": ("flags", "keywords"),
     "INTERNALDATE": ("internal_date",),
     "RFC822.SIZE": ("size",),
@@ -29,7 +26,7 @@ _ITEM_COLUMNS: dict[str, tuple[str, ...]] = {
     "MODSEQ": ("modseq",),
     "UID": (),
 }
-_BODY_COLUMNS = ("blob_hash", "prefix", "structure", "header_end", "size")
+_BODY_COLUMNS: tuple[MessageField, ...] = ("blob_hash", "prefix", "structure", "header_end", "size")
 _SETS_SEEN = frozenset({"RFC822", "RFC822.TEXT"})
 _HEADER_ONLY = frozenset({"HEADER", "HEADER.FIELDS", "HEADER.FIELDS.NOT"})
 _FIELD_LINE = re.compile(rb"\r\n(?![ \t])")
@@ -37,10 +34,10 @@ _FIELD_LINE = re.compile(rb"\r\n(?![ \t])")
 
 @dataclass(slots=True)
 class FetchPlan:
-    """What one FETCH command needs: columns, whether bodies (or only headers) are read, \\Seen."""
+    """What one FETCH command needs: stored fields, whether bodies (or only headers) are read, \\Seen."""
 
     attributes: tuple[c.FetchAttribute, ...]
-    columns: list[sa.ColumnElement[Any]]
+    fields: frozenset[MessageField]
     body: str  # "" (none), "header" or "full"
     sets_seen: bool
 
@@ -52,7 +49,7 @@ class FetchPlan:
             items.insert(0, c.FetchAttribute("UID"))
         if condstore and "MODSEQ" not in names:  # RFC 7162 §3.1.4.1
             items.append(c.FetchAttribute("MODSEQ"))
-        wanted = {"flags", "keywords", "modseq"}
+        wanted: set[MessageField] = {"flags", "keywords", "modseq"}
         body = ""
         sets_seen = False
         for item in items:
@@ -65,8 +62,7 @@ class FetchPlan:
                 )  # fmt: skip
                 body = "full" if body == "full" or not header_only else "header"
                 sets_seen |= (item.name in ("BODY", "BINARY") and not item.peek) or item.name in _SETS_SEEN
-        columns = [getattr(message.c, name) for name in sorted(wanted)]
-        return cls(tuple(items), columns, body, sets_seen)
+        return cls(tuple(items), frozenset(wanted), body, sets_seen)
 
 
 def _reads_body(item: c.FetchAttribute) -> bool:
@@ -75,7 +71,7 @@ def _reads_body(item: c.FetchAttribute) -> bool:
     return item.name in ("RFC822", "RFC822.HEADER", "RFC822.TEXT")
 
 
-def render(plan: FetchPlan, seq: int, row: Any, data: bytes | None) -> bytes:
+def render(plan: FetchPlan, seq: int, row: StoredMessage, data: bytes | None) -> bytes:
     """`* seq FETCH (...)`; `data` is the message (or only its header when the plan says so)."""
     return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(_item(item, row, data) for item in plan.attributes))
 
@@ -93,14 +89,14 @@ def whole_message(plan: FetchPlan) -> c.FetchAttribute | None:
     return item if whole else None
 
 
-def streamed_head(plan: FetchPlan, seq: int, row: Any, whole: c.FetchAttribute) -> bytes:
+def streamed_head(plan: FetchPlan, seq: int, row: StoredMessage, whole: c.FetchAttribute) -> bytes:
     """A FETCH answer up to the literal of `whole`; the message's octets and ")\r\n" follow."""
     others = [_item(item, row, None) for item in plan.attributes if item is not whole]
     label = b"RFC822" if whole.name == "RFC822" else b"BODY[]"
     return b"* %d FETCH (%s{%d}\r\n" % (seq, b"".join(o + b" " for o in others) + label + b" ", row.size)
 
 
-def _item(item: c.FetchAttribute, row: Any, data: bytes | None) -> bytes:
+def _item(item: c.FetchAttribute, row: StoredMessage, data: bytes | None) -> bytes:
     name = item.name
     if name == "UID":
         return b"UID %d" % row.uid
@@ -143,11 +139,11 @@ def _item(item: c.FetchAttribute, row: Any, data: bytes | None) -> bytes:
     return _partial(label, decoded, item.partial, binary=True)
 
 
-def _shift(row: Any) -> int:
+def _shift(row: StoredMessage) -> int:
     return len(row.prefix or b"")
 
 
-def _section(section: c.Section, row: Any, data: bytes) -> bytes:
+def _section(section: c.Section, row: StoredMessage, data: bytes) -> bytes:
     """BODY[section] bytes; the stored offsets are of the body, after our delivery headers."""
     number = ".".join(map(str, section.part))
     text = section.text or ""

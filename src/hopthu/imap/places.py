@@ -10,14 +10,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import sqlalchemy as sa
-
 from hopthu.directory.delegations import delegated_to
 from hopthu.imap.responses import ImapRefusal
 from hopthu.imap.selected import Place
 from hopthu.store.db import Database
 from hopthu.store.folders import SEPARATOR, Folder, Folders
-from hopthu.store.schema import account
 
 SHARED = "Shared"
 
@@ -172,12 +169,3 @@ def parents(names: list[str] | set[str]) -> set[str]:
             found.add(parent)
             cut = parent.rfind(SEPARATOR)
     return found
-
-
-async def quota_limit(db: Database, account_id: int) -> int:
-    """The account's quota in bytes (R5.1; the directory's, the store only counts usage)."""
-    row = await db.first(_QUOTA, {"account": account_id})
-    return int(row[0]) if row else 0
-
-
-_QUOTA = sa.select(account.c.quota_bytes).where(account.c.id == sa.bindparam("account"))

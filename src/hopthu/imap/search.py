@@ -2,7 +2,8 @@
 
 What a key means is said once, in Python (`matches`); keys that the database can answer exactly
 (flags, keywords, dates, sizes, UIDs, MODSEQ, TEXT/BODY over the folded search text) are also
-translated to SQL, so "UNSEEN SINCE 1-Mar-2026" on a 50,000-message mailbox is one indexed query.
+translated to the store's criteria (`store.types.Criterion`), which the store compiles to SQL, so
+"UNSEEN SINCE 1-Mar-2026" on a 50,000-message mailbox is one indexed query.
 Only what SQL cannot say (From/To/Cc/Bcc/Subject folded, HEADER) is checked in Python, on the rows
 SQL already narrowed down. Text matches fold Vietnamese on both sides: `nguyen` finds `Nguyễn`.
 TEXT and BODY both look in the message's search text (subject, addresses, the words of its text
@@ -18,16 +19,30 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-import sqlalchemy as sa
-
 from hopthu.imap import commands as c
 from hopthu.imap.parser import ParseError, parse_sequence_set
-from hopthu.imap.responses import VIETNAM, ImapRefusal, bad
+from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.mail.envelope import address_text, display_name, octets
 from hopthu.mail.headers import decode_words, to_text
+from hopthu.policy.dates import VIETNAM
 from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, keyword_list
 from hopthu.store.reading import uid_runs
-from hopthu.store.schema import message
+from hopthu.store.types import (
+    Always,
+    Criterion,
+    Each,
+    Either,
+    HasFlag,
+    HasKeyword,
+    InPeriod,
+    MessageField,
+    ModseqFrom,
+    Negation,
+    SizeBeyond,
+    StoredMessage,
+    TextHas,
+    UidRuns,
+)
 from hopthu.text import fold
 
 CHARSETS = ("UTF-8", "US-ASCII")
@@ -211,7 +226,7 @@ def _resolved(text: str, resolve: Resolve, uid: bool) -> frozenset[int]:
     return frozenset(resolve(found, uid))
 
 
-# --- SQL ----------------------------------------------------------------------------------------
+# --- what the store answers -------------------------------------------------------------------
 
 
 def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
@@ -220,95 +235,67 @@ def _day_bounds(day: dt.date) -> tuple[dt.datetime, dt.datetime]:
     return start, start + dt.timedelta(days=1)
 
 
-def to_sql(key: Key) -> sa.ColumnElement[bool] | None:
-    """The SQL form of `key` when the database can answer it exactly, else None."""
+def to_criterion(key: Key) -> Criterion | None:
+    """What `key` asks of the store when the database can answer it exactly, else None."""
     kind, args = key.kind, key.args
     if kind == "all":
-        return sa.true()
+        return Always(True)
     if kind == "none":
-        return sa.false()
+        return Always(False)
     if kind == "flag":
-        bit, wanted = args
-        test = message.c.flags.op("&")(bit)
-        return test != 0 if wanted else test == 0
+        return HasFlag(*args)
     if kind == "keyword":
-        name, wanted = args
-        padded = sa.func.upper(" " + sa.func.coalesce(message.c.keywords, "") + " ")
-        test = padded.contains(f" {name} ", autoescape=True)
-        return test if wanted else sa.not_(test)
+        return HasKeyword(*args)
     if kind == "date":
         column_name, op, day = args
-        column = (
-            message.c.internal_date
-            if column_name == "internal"
-            else sa.func.coalesce(message.c.sent_at, message.c.internal_date)
-        )
         start, end = _day_bounds(day)
-        if op == "<":
-            return column < start
-        if op == ">=":
-            return column >= start
-        return sa.and_(column >= start, column < end)
+        since, before = (None, start) if op == "<" else (start, None) if op == ">=" else (start, end)
+        return InPeriod(column_name, since, before)
     if kind == "size":
         op, size = args
-        return message.c.size > size if op == ">" else message.c.size < size
+        return SizeBeyond(size, op == ">")
     if kind == "uids":
         runs = uid_runs(sorted(args[0]))
         if len(runs) > MAX_SQL_RUNS:
             return None  # a scattered set is checked in Python on what the other keys left
-        return sa.or_(sa.false(), *(message.c.uid.between(lo, hi) for lo, hi in runs))
+        return UidRuns(tuple(runs))
     if kind == "modseq":
-        return message.c.modseq >= args[0]
+        return ModseqFrom(args[0])
     if kind == "text" and args[0] in ("TEXT", "BODY"):
-        return message.c.search_text.contains(args[1], autoescape=True)
+        return TextHas(args[1])
     if kind in ("not", "or", "and"):
-        parts = [to_sql(child) for child in args]
-        if any(part is None for part in parts):
+        parts = [to_criterion(child) for child in args]
+        present = [part for part in parts if part is not None]
+        if len(present) < len(parts):
             return None
         if kind == "not":
-            return sa.not_(parts[0])
-        return sa.or_(*parts) if kind == "or" else sa.and_(*parts)
+            return Negation(present[0])
+        return Either(tuple(present)) if kind == "or" else Each(tuple(present))
     return None
 
 
-def split(key: Key) -> tuple[list[sa.ColumnElement[bool]], list[Key]]:
-    """The conjuncts of `key` SQL can answer, and the rest for `matches`."""
+def split(key: Key) -> tuple[list[Criterion], list[Key]]:
+    """The conjuncts of `key` the store can answer, and the rest for `matches`."""
     conjuncts = key.args if key.kind == "and" else (key,)
-    in_sql: list[sa.ColumnElement[bool]] = []
+    in_store: list[Criterion] = []
     in_python: list[Key] = []
     for part in conjuncts:
-        sql = to_sql(part)
-        if sql is None:
+        criterion = to_criterion(part)
+        if criterion is None:
             in_python.append(part)
         else:
-            in_sql.append(sql)
-    return in_sql, in_python
+            in_store.append(criterion)
+    return in_store, in_python
 
 
 # --- Python -------------------------------------------------------------------------------------
 
-COLUMNS = {
-    "flags": message.c.flags,
-    "keywords": message.c.keywords,
-    "internal_date": message.c.internal_date,
-    "sent_at": message.c.sent_at,
-    "size": message.c.size,
-    "modseq": message.c.modseq,
-    "envelope": message.c.envelope,
-    "subject": message.c.subject,
-    "search_text": message.c.search_text,
-    "blob_hash": message.c.blob_hash,
-    "prefix": message.c.prefix,
-    "header_end": message.c.header_end,
-}
+_TEXT_COLUMN: dict[str, MessageField] = {"SUBJECT": "subject", "TEXT": "search_text", "BODY": "search_text"}
 
 
-_TEXT_COLUMN = {"SUBJECT": "subject", "TEXT": "search_text", "BODY": "search_text"}
-
-
-def needs(keys: list[Key]) -> set[str]:
-    """The columns `matches` reads for these keys."""
-    found: set[str] = set()
+def needs(keys: list[Key]) -> set[MessageField]:
+    """The fields `matches` reads for these keys."""
+    found: set[MessageField] = set()
     for key in keys:
         if key.kind in ("not", "or", "and"):
             found |= needs(list(key.args))
@@ -328,7 +315,7 @@ def needs_headers(keys: list[Key]) -> bool:
     )
 
 
-def matches(key: Key, row: Any, headers: dict[str, list[str]] | None = None) -> bool:
+def matches(key: Key, row: StoredMessage, headers: dict[str, list[str]] | None = None) -> bool:
     """Whether the message in `row` satisfies `key`; `headers` are its folded header fields."""
     kind, args = key.kind, key.args
     if kind == "and":
@@ -342,22 +329,22 @@ def matches(key: Key, row: Any, headers: dict[str, list[str]] | None = None) -> 
     if kind == "none":
         return False
     if kind == "flag":
-        return bool(row.flags & args[0]) == args[1]
+        return bool(row.flags & args[0]) is bool(args[1])
     if kind == "keyword":
-        return (args[0] in {k.upper() for k in keyword_list(row.keywords)}) == args[1]
+        return (args[0] in {k.upper() for k in keyword_list(row.keywords)}) is bool(args[1])
     if kind == "date":
         column_name, op, day = args
         moment = row.internal_date if column_name == "internal" else (row.sent_at or row.internal_date)
         start, end = _day_bounds(day)
-        return moment < start if op == "<" else moment >= start if op == ">=" else start <= moment < end
+        return bool(moment < start if op == "<" else moment >= start if op == ">=" else start <= moment < end)
     if kind == "size":
-        return row.size > args[1] if args[0] == ">" else row.size < args[1]
+        return bool(row.size > args[1] if args[0] == ">" else row.size < args[1])
     if kind == "uids":
         return row.uid in args[0]
     if kind == "modseq":
-        return row.modseq >= args[0]
+        return bool(row.modseq >= args[0])
     if kind == "text":
-        return args[1] in _field_text(row, args[0])
+        return bool(args[1] in _field_text(row, args[0]))
     if kind == "header":
         name, needle = args
         values = (headers or {}).get(name)
@@ -365,7 +352,7 @@ def matches(key: Key, row: Any, headers: dict[str, list[str]] | None = None) -> 
     raise AssertionError(kind)
 
 
-def _field_text(row: Any, field: str) -> str:
+def _field_text(row: StoredMessage, field: str) -> str:
     if field in ("TEXT", "BODY"):
         return row.search_text
     if field == "SUBJECT":

@@ -21,7 +21,6 @@ from hopthu.imap.responses import bad, flag_list
 from hopthu.store import reading
 from hopthu.store.db import Database
 from hopthu.store.events import RIGHTS, Change, EventBus
-from hopthu.store.schema import message
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +52,8 @@ class Selected:
 
     def __post_init__(self) -> None:
         # 4 bytes a message: a session on a 50,000-message INBOX keeps 200 KB, not 2 MB of ints
-        self.uids = array("I", self.uids)
+        if not (isinstance(self.uids, array) and self.uids.typecode == "I"):
+            self.uids = array("I", self.uids)
         self.queue = self.events.open(self.place.account_id)
 
     def close(self) -> None:
@@ -133,12 +133,7 @@ class Selected:
         if state is None:  # the mailbox itself was deleted
             return
         if state.highestmodseq > self.modseq:
-            rows = await reading.changed_since(
-                db,
-                self.place.mailbox_id,
-                self.modseq,
-                [message.c.flags, message.c.keywords, message.c.modseq],
-            )
+            rows = await reading.changed_since(db, self.place.mailbox_id, self.modseq)
             last = self.uids[-1] if self.uids else 0
             added = [row.uid for row in rows if row.uid > last]
             for row in rows:

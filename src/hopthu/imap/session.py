@@ -19,10 +19,9 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-import sqlalchemy as sa
-
 from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator, Identity
+from hopthu.directory.standing import account_status
 from hopthu.imap import commands as c
 from hopthu.imap.mutf7 import decode_mutf7
 from hopthu.imap.parser import CommandParser, Limits, NeedLiteral, ParseError
@@ -32,11 +31,8 @@ from hopthu.imap.selected import Selected
 from hopthu.imap.state import AUTHENTICATED, LOGOUT, NOT_AUTHENTICATED, SELECTED, allowed
 from hopthu.policy import lifecycle
 from hopthu.store import Store
-from hopthu.store.folders import Folders
-from hopthu.store.schema import account
 
 log = logging.getLogger("hopthu.imap")
-_STATUS = sa.select(account.c.status).where(account.c.id == sa.bindparam("account"))
 
 READ_SIZE = 64 * 1024
 FLUSH_AT = 256 * 1024
@@ -57,13 +53,9 @@ class ImapContext:
     store: Store
     authenticator: Authenticator
     tls: ssl.SSLContext
-    folders: Folders = field(init=False)
     sessions: set[Session] = field(default_factory=set)
     # Session ids that never meet another node's: change events name the session that made them.
     _origins: int = field(default_factory=lambda: secrets.randbelow(2**40) << 20)
-
-    def __post_init__(self) -> None:
-        self.folders = Folders(self.store.db, self.store.events, self.store.mail.clock)
 
     @property
     def limits(self) -> Limits:
@@ -337,8 +329,8 @@ class Session:
         if selected is not None:
             selected.rights_changed = False
         db = self.ctx.store.db
-        row = await db.first(_STATUS, {"account": identity.account_id})
-        if row is None or not lifecycle.can_sign_in(lifecycle.Status(row[0])):
+        status = await account_status(db, identity.account_id)
+        if status is None or not lifecycle.can_sign_in(lifecycle.Status(status)):
             self.send(
                 b"* BYE [UNAVAILABLE] Hop thu da bi khoa hoac thu hoi / Mailbox no longer available\r\n"
             )
@@ -352,7 +344,7 @@ class Session:
                 self.send(b"* BYE [UNAVAILABLE] Quyen dung hop thu da bi rut / Access was withdrawn\r\n")
                 self.state = LOGOUT
                 return False
-            self.places = Places(self.ctx.folders, owners)
+            self.places = Places(self.ctx.store.folders, owners)
         return True
 
     async def after(self, command: c.Command, *, failed: bool = False) -> None:
@@ -391,7 +383,7 @@ class Session:
                     read = asyncio.ensure_future(self.reader.read(READ_SIZE))
                 if news is None and selected is not None:
                     news = asyncio.ensure_future(selected.wait())
-                waiting = {read} if news is None else {read, news}
+                waiting: set[asyncio.Future[Any]] = {read} if news is None else {read, news}
                 done, _ = await asyncio.wait(
                     waiting, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED
                 )

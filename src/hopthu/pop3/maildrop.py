@@ -15,11 +15,8 @@ from array import array
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 
-import sqlalchemy as sa
-
-from hopthu.store import Store
+from hopthu.store import Store, reading
 from hopthu.store.mailstore import MailboxInfo
-from hopthu.store.schema import message
 
 
 class MaildropLocks:
@@ -48,24 +45,15 @@ class MaildropLocks:
 class Maildrop:
     mailbox_id: int
     uidvalidity: int
-    uids: array = field(default_factory=lambda: array("q"))
-    sizes: array = field(default_factory=lambda: array("q"))
+    uids: array[int] = field(default_factory=lambda: array("q"))
+    sizes: array[int] = field(default_factory=lambda: array("q"))
     deleted: set[int] = field(default_factory=set)  # message numbers marked by DELE
 
     @classmethod
     async def open(cls, store: Store, box: MailboxInfo) -> Maildrop:
         """The mailbox's messages as they are now, numbered 1.. in uid order (arrival order)."""
-        drop = cls(box.id, box.uidvalidity)
-        query = (
-            sa.select(message.c.uid, message.c.size)
-            .where(message.c.mailbox_id == box.id)
-            .order_by(message.c.uid)
-        )
-        async with store.db.read() as conn:
-            for uid, size in await conn.execute(query):
-                drop.uids.append(uid)
-                drop.sizes.append(size)
-        return drop
+        uids, sizes = await reading.uids_and_sizes(store.db, box.id)
+        return cls(box.id, box.uidvalidity, array("q", uids), array("q", sizes))
 
     def exists(self, number: int) -> bool:
         """RFC 1939 §5: a number names a message if it is in range and not marked as deleted."""

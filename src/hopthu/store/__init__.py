@@ -3,7 +3,8 @@
 On disk, a data folder holds `hopthu.db` (SQLite, WAL) unless `store.database_url` names PostgreSQL,
 and `blobs/<h0h1>/<h2h3>/<sha256>.zst`, one zstd file per distinct message body. In the database the
 directory tables (agency, account, alias, delegation, role_grant, request, audit_event) sit beside the
-mail tables (mail_usage, mailbox, message, blob); see `schema`. `Store` bundles what a process opens.
+mail tables (mail_usage, mailbox, message, blob); see `schema`. `Store` bundles what a process opens:
+the database, the blobs, the change bus, the messages (`mail`) and the mailboxes (`folders`).
 
 Other rooms reach the mail tables through typed operations only: the outbound queue (`queue`), the
 jobs' notices and runs (`notices`, `jobruns`), out-of-office replies (`vacation`), traffic counts
@@ -12,12 +13,13 @@ jobs' notices and runs (`notices`, `jobruns`), out-of-office replies (`vacation`
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from hopthu.config import Settings
 from hopthu.store.blobs import BlobStore
 from hopthu.store.db import Database
 from hopthu.store.events import EventBus
+from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Clock, MailStore, utcnow
 from hopthu.store.migrate import upgrade
 from hopthu.store.pgrelay import PgRelay
@@ -30,6 +32,10 @@ class Store:
     events: EventBus
     mail: MailStore
     relay: PgRelay | None = None
+    folders: Folders = field(init=False)  # an account's mailboxes as wholes (create, rename, ...)
+
+    def __post_init__(self) -> None:
+        self.folders = Folders(self.db, self.events, self.mail.clock)
 
     @classmethod
     async def open(cls, settings: Settings, *, clock: Clock = utcnow, migrate: bool = True) -> Store:

@@ -56,14 +56,16 @@ class BlobStore:
         local = self._local
         if not hasattr(local, "compressor"):
             local.compressor = zstandard.ZstdCompressor(level=self.level, write_content_size=True)
-        return local.compressor
+        compressor: zstandard.ZstdCompressor = local.compressor
+        return compressor
 
     @property
     def _decompressor(self) -> zstandard.ZstdDecompressor:
         local = self._local
         if not hasattr(local, "decompressor"):
             local.decompressor = zstandard.ZstdDecompressor()
-        return local.decompressor
+        decompressor: zstandard.ZstdDecompressor = local.decompressor
+        return decompressor
 
     def path(self, digest: str) -> Path:
         return self.root / digest[:2] / digest[2:4] / f"{digest}.zst"

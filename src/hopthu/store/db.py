@@ -19,11 +19,13 @@ import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
-from typing import Any, TypeAlias, TypeVar
+from typing import Any, TypeAlias, TypeVar, cast
 
 import sqlalchemy as sa
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.elements import ClauseElement
 
 from hopthu.errors import HopThuError
 from hopthu.security.private import make_private
@@ -37,6 +39,13 @@ Connection: TypeAlias = AsyncConnection
 Unreachable = sa.exc.OperationalError
 """The database refused the connection or went away (`error.orig` says why): the console says so
 instead of printing a traceback."""
+
+
+def _compile(statement: sa.Executable, dialect: sa.Dialect) -> SQLCompiler:
+    """A statement (always a SQL expression here) compiled for `dialect`, to run on the driver."""
+    compiled = cast(ClauseElement, statement).compile(dialect=dialect)
+    assert isinstance(compiled, SQLCompiler)
+    return compiled
 
 
 def backend_of(url: str) -> str:
@@ -104,7 +113,7 @@ class Database:
         self._writer: concurrent.futures.ThreadPoolExecutor | None = None
         self._sync_engine: sa.Engine | None = None
         self._reader: sa.Engine | None = None
-        self._statements: dict[sa.Executable, sa.sql.compiler.Compiled] = {}
+        self._statements: dict[sa.Executable, SQLCompiler] = {}
         if self.backend == "sqlite":
             _private_sqlite(sa.engine.make_url(url).database or "")
             sync_url = sa.engine.make_url(url).set(drivername="sqlite")
@@ -123,12 +132,13 @@ class Database:
                 yield conn
             return
         async with self._write_lock, self.engine.connect() as conn:
-            conn.sync_connection.info["write"] = True
+            info = conn.sync_connection.info if conn.sync_connection is not None else {}
+            info["write"] = True
             try:
                 async with conn.begin():
                     yield conn
             finally:
-                conn.sync_connection.info["write"] = False
+                info["write"] = False
 
     @asynccontextmanager
     async def read(self) -> AsyncIterator[AsyncConnection]:
@@ -151,7 +161,7 @@ class Database:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return (await autocommit.execute(statement, params)).first()
 
-    async def all(self, statement: sa.Executable) -> list[sa.Row[Any]]:
+    async def all(self, statement: sa.Executable) -> list[sa.Row[*tuple[Any, ...]]]:
         """Every row of a query served from an index (a page of messages, a mailbox's UIDs).
 
         On SQLite it runs on the calling thread through a plain connection of the reader: for the
@@ -170,10 +180,10 @@ class Database:
         """The first column of every row, for queries of whole numbers only (a mailbox's UIDs):
         on SQLite straight from the driver, without building a row object per value."""
         if self._reader is not None:
-            compiled = self._statements.get(statement) or statement.compile(dialect=self._reader.dialect)
+            compiled = self._statements.get(statement) or _compile(statement, self._reader.dialect)
             return [row[0] for row in self._raw(compiled, params, all_rows=True)]
         # asyncpg answers straight to us: no result object, no row object per value
-        compiled = statement.compile(dialect=self.engine.dialect)
+        compiled = _compile(statement, self.engine.dialect)
         values = compiled.construct_params(params)
         async with self.engine.connect() as conn:
             driver = (await conn.get_raw_connection()).driver_connection
@@ -183,14 +193,13 @@ class Database:
             )
             return [row[0] for row in found]
 
-    def _raw(
-        self, compiled: sa.sql.compiler.Compiled, params: dict[str, Any] | None, *, all_rows: bool
-    ) -> Any:
+    def _raw(self, compiled: SQLCompiler, params: dict[str, Any] | None, *, all_rows: bool) -> Any:
         """`compiled` run on this thread's plain SQLite connection: every row, or the first (or None)."""
         assert self._reader is not None
         values = compiled.construct_params(params)
         raw = self._reader.raw_connection()
         try:
+            assert raw.driver_connection is not None
             cursor = raw.driver_connection.execute(
                 compiled.string, [values[name] for name in compiled.positiontup or ()]
             )
@@ -198,11 +207,11 @@ class Database:
         finally:
             raw.close()
 
-    def _compiled(self, statement: sa.Executable) -> sa.sql.compiler.Compiled:
+    def _compiled(self, statement: sa.Executable) -> SQLCompiler:
         found = self._statements.get(statement)
         if found is None:
             assert self._reader is not None
-            found = self._statements[statement] = statement.compile(dialect=self._reader.dialect)
+            found = self._statements[statement] = _compile(statement, self._reader.dialect)
         return found
 
     async def run_in_writer(

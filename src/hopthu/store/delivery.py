@@ -14,7 +14,7 @@ import functools
 from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -25,9 +25,7 @@ from hopthu.store.events import Change
 from hopthu.store.flags import SEEN
 from hopthu.store.maillog import insert_settled
 from hopthu.store.schema import blob, mail_usage, mailbox, message, queue_item
-
-if TYPE_CHECKING:
-    from hopthu.store.mailstore import Delivered, _Job
+from hopthu.store.types import Delivered, DeliveryJob, Remote, Target
 
 _CHARGE = (
     sa.update(mail_usage)
@@ -59,15 +57,13 @@ class _Box:
 
 
 def apply_batch(
-    conn: sa.Connection, backend: str, batch: Sequence[_Job], now: dt.datetime
+    conn: sa.Connection, backend: str, batch: Sequence[DeliveryJob], now: dt.datetime
 ) -> tuple[list[list[Delivered]], list[Change]]:
     """Store every job of `batch` in the caller's transaction; one result list per job, in order.
 
     Synchronous on purpose: `Database.run_in_writer` runs it in one go on the database's writer
     thread (SQLite), or through the async driver (PostgreSQL).
     """
-    from hopthu.store.mailstore import Delivered, Remote
-
     locking = backend == "postgresql"
     accounts = sorted({t.account_id for job in batch for t in job.targets if not isinstance(t, Remote)})
     usage, boxes = _read_locked(conn, accounts, locking)
@@ -132,7 +128,7 @@ def apply_batch(
         conn.execute(sa.insert(message), messages)
     logged = [job_index for job_index, job in enumerate(batch) if job.log is not None]
     if logged:  # R13.1: the entries exist exactly when the messages do
-        rows = [batch[i].log.settle(results[i]) for i in logged]  # type: ignore[union-attr]
+        rows = [log.settle(results[i]) for i in logged if (log := batch[i].log) is not None]
         log_ids = dict(zip(logged, insert_settled(conn, rows), strict=True))
         for row, (job_index, _) in zip(queued, slots, strict=True):
             row["mail_log_id"] = log_ids.get(job_index)
@@ -183,7 +179,11 @@ def blob_upsert(backend: str) -> Any:
 
 
 def _reference_blobs(
-    conn: sa.Connection, backend: str, batch: Sequence[_Job], references: dict[str, int], now: dt.datetime
+    conn: sa.Connection,
+    backend: str,
+    batch: Sequence[DeliveryJob],
+    references: dict[str, int],
+    now: dt.datetime,
 ) -> None:
     """Each body's row (made the first time it is seen) gains the references this batch adds."""
     rows: dict[str, dict[str, Any]] = {}
@@ -203,7 +203,9 @@ def _reference_blobs(
     conn.execute(blob_upsert(backend), list(rows.values()))
 
 
-def _message_row(job: _Job, target: Any, mailbox_id: int, uid: int, modseq: int, size: int) -> dict[str, Any]:
+def _message_row(
+    job: DeliveryJob, target: Target, mailbox_id: int, uid: int, modseq: int, size: int
+) -> dict[str, Any]:
     parsed = job.parsed
     return {
         "mailbox_id": mailbox_id,
@@ -229,7 +231,7 @@ def _message_row(job: _Job, target: Any, mailbox_id: int, uid: int, modseq: int,
     }
 
 
-def _queue_row(job: _Job, target: Any, now: dt.datetime) -> dict[str, Any]:
+def _queue_row(job: DeliveryJob, target: Remote, now: dt.datetime) -> dict[str, Any]:
     return {
         "blob_hash": job.digest,
         "prefix": job.prefix,

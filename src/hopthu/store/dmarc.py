@@ -15,6 +15,7 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Callable
 from dataclasses import astuple
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,7 +32,7 @@ MAX_PENDING = 50_000  # distinct rows kept between two flushes; past it a flush 
 ARC_RESULTS = ("allow", "reject", "invalid", "dnsfail", "none")
 
 
-_KEY = ("domain", "source_ip", "disposition", "dkim", "spf", "spf_domain", "spf_result")
+_KEY: tuple[str, ...] = ("domain", "source_ip", "disposition", "dkim", "spf", "spf_domain", "spf_result")
 _KEY += ("dkim_domain", "dkim_result", "arc")
 _WIDTHS = {"domain": 255, "source_ip": 45, "spf_domain": 255, "dkim_domain": 255}
 
@@ -161,7 +162,7 @@ async def record_sent(
         await conn.execute(statement.on_conflict_do_nothing())
 
 
-async def last_sent(db: Database, limit: int = 50) -> list[sa.Row]:
+async def last_sent(db: Database, limit: int = 50) -> list[sa.Row[*tuple[Any, ...]]]:
     return await db.all(
         sa.select(dmarc_sent).order_by(dmarc_sent.c.sent_at.desc(), dmarc_sent.c.domain).limit(limit)
     )
@@ -191,7 +192,9 @@ async def save_report(db: Database, summary: Summary, received_at: dt.datetime) 
     return bool(result.rowcount)
 
 
-async def received_reports(db: Database, since: dt.datetime, limit: int = 200) -> list[sa.Row]:
+async def received_reports(
+    db: Database, since: dt.datetime, limit: int = 200
+) -> list[sa.Row[*tuple[Any, ...]]]:
     return await db.all(
         sa.select(dmarc_report)
         .where(dmarc_report.c.received_at >= since)

@@ -25,14 +25,7 @@ from hopthu.store.events import Change, EventBus
 from hopthu.store.flags import SEEN, keyword_list, keyword_text
 from hopthu.store.reading import uid_conditions
 from hopthu.store.schema import blob, mail_usage, mailbox, message
-
-
-@dataclass(frozen=True, slots=True)
-class FlagRow:
-    uid: int
-    flags: int
-    keywords: str | None
-    modseq: int
+from hopthu.store.types import FlagRow
 
 
 @dataclass(frozen=True, slots=True)
@@ -380,11 +373,6 @@ async def _lock_mailboxes(conn: AsyncConnection, backend: str, ids: list[int]) -
     return {
         row.id: _Locked(row.uidvalidity, row.uidnext, row.highestmodseq) for row in await conn.execute(query)
     }
-
-
-async def _lock_mailbox(conn: AsyncConnection, backend: str, mailbox_id: int) -> int | None:
-    locked = await _lock_mailboxes(conn, backend, [mailbox_id])
-    return locked[mailbox_id].highestmodseq if mailbox_id in locked else None
 
 
 async def _delete_rows(

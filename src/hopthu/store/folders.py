@@ -13,9 +13,9 @@ import datetime as dt
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import sqlalchemy as sa
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.store.db import Database
@@ -191,7 +191,7 @@ class Folders:
                 )
         self.events.publish([Change(account_id, box.id, "mailbox")])
 
-    async def _lock_account(self, conn: Any, account_id: int) -> None:
+    async def _lock_account(self, conn: AsyncConnection, account_id: int) -> None:
         """One change to an account's mailboxes at a time: on PostgreSQL two sessions creating
         "a/x" and "a/y" would both insert the missing "a" and one would fail on the unique name
         (SQLite's writes are serialized already). The usage row is the lock, as for message copies."""
@@ -213,7 +213,9 @@ class Folders:
         return int(row[0]), int(row[1])
 
 
-async def _next_uidvalidity(conn: Any, account_id: int, now: dt.datetime, existing: list[int]) -> int:
+async def _next_uidvalidity(
+    conn: AsyncConnection, account_id: int, now: dt.datetime, existing: list[int]
+) -> int:
     """A UIDVALIDITY larger than any the account's mailboxes had (RFC 9051 §2.3.1.1), recorded;
     the caller holds the account's lock."""
     last = (
@@ -228,7 +230,14 @@ async def _next_uidvalidity(conn: Any, account_id: int, now: dt.datetime, existi
     return value
 
 
-async def _get(conn: Any, account_id: int, name: str) -> Any:
+@dataclass(frozen=True, slots=True)
+class _Found:
+    id: int
+    name: str
+    special_use: str | None
+
+
+async def _get(conn: AsyncConnection, account_id: int, name: str) -> _Found:
     row = (
         await conn.execute(
             sa.select(mailbox.c.id, mailbox.c.name, mailbox.c.special_use).where(
@@ -238,7 +247,7 @@ async def _get(conn: Any, account_id: int, name: str) -> Any:
     ).first()
     if row is None:
         raise NotFound(f"Không có thư mục {name}", f"No mailbox {name}")
-    return row
+    return _Found(row.id, row.name, row.special_use)
 
 
 _COLUMNS = (

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hopthu.store.db import Database
 from hopthu.store.schema import mail_log, mail_log_event, queue_item
+from hopthu.store.types import Delivered, Remote
 
 log = logging.getLogger(__name__)
 
@@ -71,7 +72,7 @@ _FORMAT_DICT1 = 1  # zstd with _DICTIONARY_V1
 _LEVEL = 3
 _DICT1 = zstandard.ZstdCompressionDict(_DICTIONARY_V1, dict_type=zstandard.DICT_TYPE_RAWCONTENT)
 _DICT1.precompute_compress(level=_LEVEL)
-_PARAMS = {"write_checksum": False, "write_content_size": True, "write_dict_id": False}
+_PARAMS: dict[str, Any] = {"write_checksum": False, "write_content_size": True, "write_dict_id": False}
 # A compressor or decompressor must not serve two threads at once: the delivery's transaction packs
 # on the database's writer thread, the refused messages' buffer on the event loop. One per thread.
 _LOCAL = threading.local()
@@ -159,15 +160,15 @@ class LogEntry:
             "details": pack(self.details),
         }
 
-    def settle(self, delivered: Sequence[Any]) -> dict[str, Any]:
-        """The row once the delivery's transaction decided each target (`mailstore.Delivered`): each
-        recipient's fate in the document, and the outcome of the whole."""
+    def settle(self, delivered: Sequence[Delivered]) -> dict[str, Any]:
+        """The row once the delivery's transaction decided each target: each recipient's fate in
+        the document, and the outcome of the whole."""
         fates: dict[str, str] = {}
         for index, done in enumerate(delivered):
             address = self.reached[index] if index < len(self.reached) else ""
             if done.refused:
                 fates[address] = done.refused
-            elif hasattr(done.target, "recipient"):
+            elif isinstance(done.target, Remote):
                 fates[address] = "queued"
             else:
                 fates[address] = "junk" if done.target.mailbox == JUNK else "inbox"

@@ -13,8 +13,8 @@ import asyncio
 import datetime as dt
 import logging
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from dataclasses import dataclass
+from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
@@ -22,10 +22,16 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from hopthu.store.blobs import BlobStore, Staged
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
-from hopthu.store.editing import MessageEditor, StoreError
+from hopthu.store.editing import MessageEditor
+from hopthu.store.editing import StoreError as StoreError
 from hopthu.store.events import Change, EventBus
 from hopthu.store.maillog import LogEntry
 from hopthu.store.schema import blob, mail_usage, mailbox, message
+from hopthu.store.types import Delivered as Delivered
+from hopthu.store.types import DeliveryJob
+from hopthu.store.types import Parsed as Parsed
+from hopthu.store.types import Remote as Remote
+from hopthu.store.types import Target as Target
 
 log = logging.getLogger(__name__)
 
@@ -43,69 +49,6 @@ DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
 
 BLOB_GRACE = dt.timedelta(hours=1)
 INLINE_STAGE = 256 * 1024
-
-
-class Parsed(Protocol):
-    """What delivery needs of a parsed message (see `hopthu.mail`)."""
-
-    header_end: int
-    envelope: Any
-    structure: Any
-    subject: str
-    sender: str
-    sent_at: dt.datetime | None
-    has_attachments: bool
-    preview: str
-    search_text: str
-
-
-@dataclass(frozen=True, slots=True)
-class Target:
-    """One mailbox a message goes into; `quota` is the account's limit from the directory."""
-
-    account_id: int
-    quota: int
-    mailbox: str = "INBOX"
-    flags: int = 0
-    keywords: str | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class Remote:
-    """A recipient in another domain: the message waits in the outbound queue for it."""
-
-    sender: str  # envelope sender; "" for bounces and notices
-    recipient: str
-    account_id: int | None = None  # who sent it, when one of ours did
-
-
-@dataclass(frozen=True, slots=True)
-class Delivered:
-    target: Target | Remote
-    mailbox_id: int | None = None
-    uid: int | None = None
-    queue_id: int | None = None
-    refused: str | None = None  # "over_quota" | "no_mailbox"
-
-
-@dataclass(slots=True)
-class _Job:
-    data: bytes
-    staged: Staged
-    parsed: Parsed
-    targets: Sequence[Target | Remote]
-    internal_date: dt.datetime
-    prefix: bytes | None
-    future: asyncio.Future[list[Delivered]] = field(repr=False)
-    log: LogEntry | None = None  # its mail log entry, written in the same transaction (R13.1)
-
-    @property
-    def digest(self) -> str:
-        return self.staged.digest
-
-    @property
-    def stored_size(self) -> int:
-        return self.staged.stored_size
 
 
 @dataclass(frozen=True, slots=True)
@@ -167,7 +110,7 @@ class MailStore:
         self.clock = clock
         self._window = group_commit_seconds
         self._max_batch = max_batch
-        self._pending: list[_Job] = []
+        self._pending: list[DeliveryJob] = []
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._committing = False
@@ -205,6 +148,11 @@ class MailStore:
                 )
             ).first()
         return (row.bytes, row.messages) if row else (0, 0)
+
+    async def used_bytes(self, account_id: int) -> int:
+        """The bytes the account's mail occupies (R5.1), in one point query (IMAP's GETQUOTA)."""
+        row = await self.db.first(_USED, {"account": account_id})
+        return int(row[0] or 0) if row else 0
 
     async def mailboxes(self, account_id: int) -> list[MailboxInfo]:
         rows = await self.db.all(
@@ -250,7 +198,7 @@ class MailStore:
             staged = await asyncio.to_thread(self.blobs.stage, data)
         future: asyncio.Future[list[Delivered]] = asyncio.get_running_loop().create_future()
         self._pending.append(
-            _Job(data, staged, parsed, targets, internal_date or self.clock(), prefix, future, log)
+            DeliveryJob(data, staged, parsed, targets, internal_date or self.clock(), prefix, future, log)
         )
         self._ensure_committer()
         self._wake.set()
@@ -275,7 +223,7 @@ class MailStore:
                 finally:
                     self._committing = False
 
-    async def _commit(self, batch: list[_Job]) -> None:
+    async def _commit(self, batch: list[DeliveryJob]) -> None:
         try:
             results, changes = await self._apply([*batch])
         except Exception:
@@ -295,7 +243,7 @@ class MailStore:
             if not job.future.done():
                 job.future.set_result(result)
 
-    async def _apply(self, batch: list[_Job]) -> tuple[list[list[Delivered]], list[Change]]:
+    async def _apply(self, batch: list[DeliveryJob]) -> tuple[list[list[Delivered]], list[Change]]:
         now, backend, pending = self.clock(), self.db.backend, _pending_bodies(batch)
         return await self.db.run_in_writer(
             lambda conn: apply_batch(conn, backend, batch, now),
@@ -384,18 +332,19 @@ class MailStore:
             self._committer = None
 
 
-def _pending_bodies(batch: list[_Job]) -> list[Staged]:
+def _pending_bodies(batch: list[DeliveryJob]) -> list[Staged]:
     """The bodies of a batch still to be made durable (not already moved in place by an earlier try;
     two jobs with one body each bring their own copy, and the second simply replaces the first)."""
     return [job.staged for job in batch if job.staged.temporary is not None and job.staged.temporary.exists()]
 
 
-def _fail(job: _Job, reason: str) -> None:
+def _fail(job: DeliveryJob, reason: str) -> None:
     if not job.future.done():
         job.future.set_exception(StoreError(reason))
 
 
 _OWNER = sa.select(mailbox.c.account_id).where(mailbox.c.id == sa.bindparam("box"))
+_USED = sa.select(mail_usage.c.bytes).where(mail_usage.c.account_id == sa.bindparam("account"))
 _MAILBOX_COLUMNS = (
     mailbox.c.id,
     mailbox.c.account_id,

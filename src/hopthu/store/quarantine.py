@@ -160,7 +160,7 @@ class QuarantineStore:
             ).scalar_one()
         if not self.blobs.exists(staged.digest):  # collected while we committed: write it again
             await asyncio.to_thread(self.blobs.put, data, staged.digest)
-        return held_id
+        return int(held_id)
 
     async def listing(
         self, *, status: str | None = HELD, limit: int = 200, before_id: int | None = None

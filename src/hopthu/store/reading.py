@@ -7,27 +7,19 @@ are mostly consecutive), so even "1:*" of a 50,000-message mailbox is one range 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+import functools
+from collections.abc import Callable, Collection, Iterator, Sequence
+from operator import itemgetter
 from typing import Any
 
 import sqlalchemy as sa
 
 from hopthu.store.db import Database
+from hopthu.store.flags import DELETED, SEEN
 from hopthu.store.schema import mailbox, message
+from hopthu.store.types import FlagRow, MailboxState, MessageField, StoredMessage
 
 RUNS_PER_QUERY = 400
-
-
-@dataclass(frozen=True, slots=True)
-class MailboxState:
-    """What a session compares with what it last saw, to know whether anything changed."""
-
-    uidvalidity: int
-    uidnext: int
-    highestmodseq: int
-    message_count: int
-    unseen_count: int
 
 
 def uid_runs(uids: Sequence[int]) -> list[tuple[int, int]]:
@@ -76,7 +68,8 @@ _UIDS = sa.select(message.c.uid).where(message.c.mailbox_id == sa.bindparam("box
 async def rows(
     db: Database, mailbox_id: int, wanted: Sequence[int], columns: Sequence[sa.ColumnElement[Any]]
 ) -> list[Any]:
-    """The given columns (plus uid first) of the messages with these UIDs, ascending by UID."""
+    """The given columns (plus uid first) of the messages with these UIDs, ascending by UID: the
+    webmail's older form of `messages`, which gives typed rows."""
     found: list[Any] = []
     for condition in uid_conditions(wanted):
         found.extend(
@@ -89,12 +82,89 @@ async def rows(
     return found
 
 
-async def changed_since(
-    db: Database, mailbox_id: int, modseq: int, columns: Sequence[sa.ColumnElement[Any]]
-) -> list[Any]:
+async def messages(
+    db: Database, mailbox_id: int, wanted: Sequence[int], fields: Collection[MessageField]
+) -> list[StoredMessage]:
+    """The messages with these UIDs (sorted, distinct), ascending, with `fields` read (FETCH)."""
+    names = tuple(sorted(fields))
+    columns = [message.c[name] for name in names]
+    found: list[StoredMessage] = []
+    make = stored_messages(names)
+    for condition in uid_conditions(wanted):
+        found.extend(
+            make(
+                await db.all(
+                    sa.select(message.c.uid, *columns)
+                    .where(message.c.mailbox_id == mailbox_id, condition)
+                    .order_by(message.c.uid)
+                )
+            )
+        )
+    return found
+
+
+@functools.cache
+def stored_messages(names: tuple[MessageField, ...]) -> Callable[[Sequence[Any]], list[StoredMessage]]:
+    """Rows of (uid, *names) as `StoredMessage`s: each row's values are put in the tuple's order
+    beside the defaults by one `itemgetter`, so a row costs no Python call per field."""
+    read = ("uid", *names)
+    defaults = tuple(StoredMessage._field_defaults.get(name) for name in StoredMessage._fields)
+    pick = itemgetter(
+        *(
+            read.index(name) if name in read else len(read) + position
+            for position, name in enumerate(StoredMessage._fields)
+        )
+    )
+    make = StoredMessage._make
+
+    def build(rows: Sequence[Any]) -> list[StoredMessage]:
+        return [make(pick((*row, *defaults))) for row in rows]
+
+    return build
+
+
+async def changed_since(db: Database, mailbox_id: int, modseq: int) -> list[FlagRow]:
     """Messages added or whose flags changed after `modseq` (the (mailbox_id, modseq) index)."""
-    return await db.all(
-        sa.select(message.c.uid, *columns)
+    rows = await db.all(
+        sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
         .where(message.c.mailbox_id == mailbox_id, message.c.modseq > modseq)
         .order_by(message.c.uid)
     )
+    return [FlagRow._make(row) for row in rows]
+
+
+async def first_unseen(db: Database, mailbox_id: int) -> int | None:
+    """The lowest UID of a message without \\Seen (SELECT's `[UNSEEN n]`, RFC 3501 §7.1)."""
+    row = await db.first(_FIRST_UNSEEN, {"box": mailbox_id})
+    return None if row is None else row[0]
+
+
+_FIRST_UNSEEN = sa.select(sa.func.min(message.c.uid)).where(
+    message.c.mailbox_id == sa.bindparam("box"), message.c.flags.op("&")(SEEN) == 0
+)
+
+
+async def deleted_uids(db: Database, mailbox_id: int) -> list[int]:
+    """The UIDs of the messages marked \\Deleted, ascending (what EXPUNGE and CLOSE remove)."""
+    rows = await db.all(
+        sa.select(message.c.uid)
+        .where(message.c.mailbox_id == mailbox_id, message.c.flags.op("&")(DELETED) != 0)
+        .order_by(message.c.uid)
+    )
+    return [row[0] for row in rows]
+
+
+async def uids_and_sizes(db: Database, mailbox_id: int) -> tuple[list[int], list[int]]:
+    """Every message's UID and size, ascending by UID: a POP3 session's numbered list."""
+    uids: list[int] = []
+    sizes: list[int] = []
+    async with db.read() as conn:
+        query = (
+            sa.select(message.c.uid, message.c.size)
+            .where(message.c.mailbox_id == mailbox_id)
+            .order_by(message.c.uid)
+        )
+        for uid, size in await conn.execute(query):
+            uids.append(uid)
+            sizes.append(size)
+    return uids, sizes

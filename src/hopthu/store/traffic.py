@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import NamedTuple
 
 import sqlalchemy as sa
@@ -34,7 +34,7 @@ ALL_KINDS = KINDS + PROTECTION_KINDS
 
 
 class Traffic:
-    def __init__(self, db: Database, clock) -> None:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
         self.db = db
         self.clock = clock
         self._counts: Counter[tuple[dt.date, int, str]] = Counter()

@@ -28,7 +28,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from hopthu.errors import HopThuError
 from hopthu.store import reading, webmail
 from hopthu.store.flags import ANSWERED, FLAGGED, SEEN
-from hopthu.store.folders import SEPARATOR, Folders, check_name
+from hopthu.store.folders import SEPARATOR, check_name
 from hopthu.store.webmail import ExportedMessage
 from hopthu.text import ascii_text, fold
 from hopthu.web.auth import SignedIn, signed_in
@@ -123,7 +123,7 @@ async def create(
     views = await folders(store.mail, who.account.id)
     try:
         name = _checked_name(ten, views)
-        await Folders(store.db, store.events, store.mail.clock).create(who.account.id, name)
+        await store.folders.create(who.account.id, name)
     except HopThuError as error:
         return await _manage_page(request, who, error=error, typed=ten, status_code=400)
     return _done("tao", name)
@@ -145,7 +145,7 @@ async def rename(
             raise _system_refusal(current, "đổi tên", "renamed")
         name = _checked_name(ten, views)
         if name != current.name:
-            await Folders(store.db, store.events, store.mail.clock).rename(who.account.id, current.name, name)
+            await store.folders.rename(who.account.id, current.name, name)
     except HopThuError as error:
         return await _manage_page(request, who, error=error, status_code=400)
     return _done("doi-ten", name)
@@ -188,7 +188,7 @@ async def delete(
                     "Không chuyển được thư sang Thùng rác; thư mục chưa bị xóa",
                     "The mail could not be moved to Trash; the folder was not deleted",
                 )
-        await Folders(store.db, store.events, mail.clock).delete(owner, current.name)
+        await store.folders.delete(owner, current.name)
     except HopThuError as error:
         return await _manage_page(request, who, error=error, status_code=400)
     return _done("xoa", current.name)

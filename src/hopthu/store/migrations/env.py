@@ -1,11 +1,14 @@
 """Alembic environment: always run on a connection `hopthu.store.migrate` hands in."""
 
+from typing import Any, Literal
+
 from alembic import context
+from alembic.autogenerate.api import AutogenContext
 
 from hopthu.store.schema import UTCDateTime, metadata
 
 
-def render_item(kind: str, obj: object, _autogen: object) -> str | bool:
+def render_item(kind: str, obj: Any, _autogen: AutogenContext) -> str | Literal[False]:
     """Write our column types as plain SQLAlchemy ones, so revisions never import the schema."""
     if kind == "type" and isinstance(obj, UTCDateTime):
         return "sa.DateTime(timezone=True)"
