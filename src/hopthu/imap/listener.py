@@ -6,7 +6,7 @@ address); one over them is greeted with `* BYE` (RFC 9051 §7.1.5) and closed. A
 not signed in within `limits.prelogin_timeout_seconds` of connecting is told so with `* BYE` and
 closed, however slowly it drips bytes meanwhile.
 
-The session talks to a `Transport` (see `hopthu.imap.session`); `StreamTransport` here is the one
+The session talks to a `Transport` (`hopthu.imap.transport`); `StreamTransport` here is the one
 over asyncio streams, upgraded in place by STARTTLS.
 """
 

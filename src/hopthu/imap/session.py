@@ -17,7 +17,7 @@ import secrets
 import ssl
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -31,6 +31,7 @@ from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.imap.selected import Selected
 from hopthu.imap.state import AUTHENTICATED, LOGOUT, NOT_AUTHENTICATED, SELECTED, allowed
+from hopthu.imap.transport import Transport
 from hopthu.policy import lifecycle
 from hopthu.store import Store
 from hopthu.store.folders import Folders
@@ -97,36 +98,6 @@ def handles(*kinds: type) -> Callable[[Handler], Handler]:
         return function
 
     return register
-
-
-class Transport(Protocol):
-    """What a session needs of a connection: the listener's wraps asyncio streams, tests script one.
-
-    Bytes come in as they arrive, not as lines: the parser is sans-IO and does the framing itself
-    (lines, literals and their limits, RFC 9051 §4.3), so the transport never has to know IMAP.
-    """
-
-    @property
-    def peer(self) -> str: ...  # the client's IP address ("?" when unknown)
-
-    @property
-    def secure(self) -> bool: ...  # TLS is active
-
-    async def read(self) -> bytes: ...  # what arrived next, b"" once the client has closed
-
-    def write(self, data: bytes) -> None: ...
-
-    async def drain(self) -> None: ...  # wait until the client took enough of what was written
-
-    async def start_tls(self) -> None: ...  # bytes sent before the handshake are dropped (CVE-2011-0411)
-
-    def is_closing(self) -> bool: ...  # closed under the session (a BYE from elsewhere, a hang-up)
-
-    def close(self) -> None: ...  # begin closing; `wait_closed` finishes
-
-    async def wait_closed(self) -> None: ...  # at most a few seconds, then the connection is dropped
-
-    def abort(self) -> None: ...  # drop the connection now
 
 
 class Session:
