@@ -330,7 +330,9 @@ class Session:
         db = self.ctx.store.db
         row = await db.first(_STATUS, {"account": identity.account_id})
         if row is None or not lifecycle.can_sign_in(lifecycle.Status(row[0])):
-            self.send(bytes(r.ACCOUNT_UNAVAILABLE))
+            self.send(
+                b"* BYE [UNAVAILABLE] Hop thu da bi khoa hoac thu hoi / Mailbox no longer available\r\n"
+            )  # r.ACCOUNT_UNAVAILABLE; written out until the store's account check lands here
             self.state = LOGOUT
             return False
         owners = await owners_for(db, identity.account_id, identity.local)
