@@ -27,6 +27,7 @@ from hopthu.imap.responses import Code
 from hopthu.imap.session import MAX_BAD_COMMANDS, MAX_FAILED_LOGINS, ImapContext
 from hopthu.imap.state import AUTHENTICATED, NOT_AUTHENTICATED, SELECTED
 from hopthu.mail import canonical, parse
+from hopthu.policy.lifecycle import Action, Reason
 from hopthu.store import Store
 from hopthu.store.mailstore import Target
 from tests.imap.conftest import PASSWORD, message
@@ -289,3 +290,15 @@ async def test_other_sessions_changes_reach_the_selected_one(
     # RFC 9051 §7: the news comes before the tagged answer of the next command
     answer = await imap.transact(OK, "NOOP")
     assert answer.named(b"FETCH") == [b"1 FETCH (UID 1 FLAGS (\\Flagged))"]
+
+
+async def test_a_locked_account_is_told_bye_at_its_next_command(
+    imap: Conversation, directory: Directory
+) -> None:
+    # R6: locking ends open sessions; the change event makes the next command re-check at once
+    await directory.accounts.change_status(
+        "nvminh", Action.LOCK, reason=Reason.VIOLATION, ref=None, actor="test"
+    )
+    imap.send(b"A9 NOOP\r\n")
+    assert await imap.line() == bytes(r.ACCOUNT_UNAVAILABLE)
+    await imap.finished()
