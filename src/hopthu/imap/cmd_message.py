@@ -11,6 +11,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hopthu.imap import commands as c
+from hopthu.imap import responses as r
 from hopthu.imap.fetch import FetchPlan, render, streamed_head, whole_message
 from hopthu.imap.places import quota_limit
 from hopthu.imap.responses import ImapRefusal, bad, flag_list, sequence_set
@@ -69,9 +70,8 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
             else:
                 session.send(render(plan, seq, row, await _body(session, plan, row)))
             if row.uid in selected.reported and not shows_flags:
-                session.send(
-                    b"* %d FETCH (UID %d FLAGS %s)\r\n" % (seq, row.uid, flag_list(row.flags, row.keywords))
-                )
+                flags = b"FLAGS " + flag_list(row.flags, row.keywords)
+                session.send(r.fetch(seq, [b"UID %d" % row.uid, flags]))
             await session.flush_if_large()
     return None
 
@@ -155,7 +155,7 @@ async def store_flags(session: Session, command: c.Store) -> bytes | None:
             items.append(b"FLAGS " + flag_list(row.flags, row.keywords))
         if session.condstore:
             items.append(b"MODSEQ (%d)" % row.modseq)
-        session.send(b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items)))
+        session.send(r.fetch(seq, items))
     if refused:
         numbers = sorted(refused) if command.uid else sorted(selected.seq_of(uid) or 0 for uid in refused)
         return (

@@ -12,6 +12,7 @@ diacritics then English, like our SMTP replies: IMAP4rev1 response text is 7-bit
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -133,6 +134,37 @@ def server_bug(incident: str) -> Status:
 def connection_refused(vi: str, en: str) -> Status:
     """Over the connection limits, before any session (RFC 9051 §7.1.5)."""
     return bye(f"{vi} / {en}", Code.UNAVAILABLE)
+
+
+# --- data responses (RFC 9051 §7.2-§7.5): untagged lines carrying data -----------------------------
+
+
+def literal(data: bytes, *, binary: bool = False) -> bytes:
+    """RFC 9051 §4.3 literal; RFC 3516 §4.3 literal8 ("~{n}") when decoded (`binary`) data holds NUL."""
+    marker = b"~" if binary and b"\0" in data else b""
+    return marker + b"{%d}\r\n" % len(data) + data
+
+
+def fetch(seq: int, items: Iterable[bytes]) -> bytes:
+    """RFC 9051 §7.5.2: `* seq FETCH (item item ...)`, each item already written ("UID 7")."""
+    return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items))
+
+
+def fetch_until_literal(seq: int, items: Iterable[bytes], label: bytes, size: int) -> bytes:
+    """A FETCH response up to the announcement of its last item's literal (`label {size}`), for a
+    message streamed from the blob store: its `size` octets and then `)\r\n` follow."""
+    before = b"".join(item + b" " for item in items)
+    return b"* %d FETCH (%s%s {%d}\r\n" % (seq, before, label, size)
+
+
+def exists(count: int) -> bytes:
+    """RFC 9051 §7.4.1: the number of messages in the mailbox."""
+    return b"* %d EXISTS\r\n" % count
+
+
+def expunge(seq: int) -> bytes:
+    """RFC 9051 §7.5.1: the message with this sequence number is gone; those after it move down."""
+    return b"* %d EXPUNGE\r\n" % seq
 
 
 _MONTHS = ("Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec")
