@@ -776,7 +776,7 @@ def _id(r: _Reader, tag: str) -> c.Command:
     r.sp()
     if r.accept(b"NIL"):
         return c.Id(tag, None)
-    pairs = []
+    pairs: list[tuple[str, str | None]] = []
     r.expect(b"(")
     while not r.accept(b")"):
         if pairs:
