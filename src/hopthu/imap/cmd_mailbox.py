@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.imap import commands as c
 from hopthu.imap.places import SHARED, parents, pattern_matcher, quota_limit
-from hopthu.imap.responses import ImapRefusal, bad, exists, mailbox_name
+from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
 from hopthu.imap.selected import Place, Selected
 from hopthu.imap.session import SELECTED, Session, handles
 from hopthu.mail import canonical, parse
@@ -60,7 +60,7 @@ async def select(session: Session, command: c.Select) -> bytes | None:
     )
     send = session.send
     send(b"* FLAGS " + _FLAGS + b"\r\n")
-    send(exists(len(uids)))
+    send(b"* %d EXISTS\r\n" % len(uids))
     if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
         listing = await session.require_places().listing()
         folder = next(f for name, f in listing if name == place.name)

@@ -15,17 +15,22 @@ from hopthu.imap import commands as c
 from hopthu.imap import responses as r
 from hopthu.imap.parser import ParseError
 from hopthu.imap.places import Places, owners_for
-from hopthu.imap.responses import Code, ImapRefusal, astring, bad
-from hopthu.imap.session import MAX_FAILED_LOGINS, PREAUTH_TIMEOUT, Session, handles
+from hopthu.imap.responses import ImapRefusal, astring, bad
+from hopthu.imap.session import (
+    MAX_FAILED_LOGINS,
+    PREAUTH_TIMEOUT,
+    Session,
+    handles,
+)
 from hopthu.imap.state import AUTHENTICATED, LOGOUT
 
 _REFUSAL_CODES = {
-    Refusal.BAD_CREDENTIALS: Code.AUTHENTICATIONFAILED,
-    Refusal.THROTTLED: Code.UNAVAILABLE,
-    Refusal.MUST_CHANGE_PASSWORD: Code.EXPIRED,
-    Refusal.LOCKED: Code.UNAVAILABLE,
-    Refusal.REVOKED: Code.UNAVAILABLE,
-    Refusal.DELETED: Code.UNAVAILABLE,
+    Refusal.BAD_CREDENTIALS: r.Code.AUTHENTICATIONFAILED,
+    Refusal.THROTTLED: r.Code.UNAVAILABLE,
+    Refusal.MUST_CHANGE_PASSWORD: r.Code.EXPIRED,
+    Refusal.LOCKED: r.Code.UNAVAILABLE,
+    Refusal.REVOKED: r.Code.UNAVAILABLE,
+    Refusal.DELETED: r.Code.UNAVAILABLE,
 }
 _SERVER_ID = (
     ("name", "Hop Thu"),
@@ -109,7 +114,7 @@ async def login(session: Session, command: c.Login) -> bytes | None:
 @handles(c.Authenticate)
 async def authenticate(session: Session, command: c.Authenticate) -> bytes | None:
     if command.mechanism != "PLAIN":
-        raise ImapRefusal("Chỉ hỗ trợ PLAIN", "Only the PLAIN mechanism is supported", Code.CANNOT)
+        raise ImapRefusal("Chỉ hỗ trợ PLAIN", "Only the PLAIN mechanism is supported", r.Code.CANNOT)
     _require_privacy(session)
     response = command.initial_response
     if response is None:
@@ -126,7 +131,7 @@ async def authenticate(session: Session, command: c.Authenticate) -> bytes | Non
         raise bad("Dữ liệu PLAIN không hợp lệ", "invalid PLAIN response") from None
     if authzid and authzid != user:
         raise ImapRefusal(
-            "Không được đăng nhập thay người khác", "cannot act as another user", Code.AUTHORIZATIONFAILED
+            "Không được đăng nhập thay người khác", "cannot act as another user", r.Code.AUTHORIZATIONFAILED
         )
     return await _sign_in(session, user, password)
 
@@ -153,7 +158,7 @@ async def _sasl_response(session: Session) -> c.SaslResponse:
 
 def _require_privacy(session: Session) -> None:
     if not session.plain_login_allowed:
-        raise ImapRefusal("Hãy dùng STARTTLS trước", "Use STARTTLS first", Code.PRIVACYREQUIRED)
+        raise ImapRefusal("Hãy dùng STARTTLS trước", "Use STARTTLS first", r.Code.PRIVACYREQUIRED)
 
 
 async def _sign_in(session: Session, user: str, password: str) -> bytes:
@@ -174,4 +179,4 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
     session.places = Places(ctx.folders, owners)
     session.state = AUTHENTICATED
     session.access_checked = asyncio.get_running_loop().time()
-    return f"[{Code.CAPABILITY} {session.capabilities()}] {r.SIGNED_IN}".encode()
+    return f"[{r.Code.CAPABILITY} {session.capabilities()}] {r.SIGNED_IN}".encode()

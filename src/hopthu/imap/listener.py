@@ -137,12 +137,10 @@ async def start_imap_listeners(
                 limits.release(address)
 
         # A TLS handshake that never completes is not yet counted: it gets the pre-login time too.
+        handshake = settings.prelogin_timeout_seconds if implicit else None
         servers.append(
             await asyncio.start_server(
-                serve,
-                sock=sock,
-                ssl=ctx.tls if implicit else None,
-                ssl_handshake_timeout=settings.prelogin_timeout_seconds if implicit else None,
+                serve, sock=sock, ssl=ctx.tls if implicit else None, ssl_handshake_timeout=handshake
             )
         )
     return servers
