@@ -16,6 +16,8 @@ import socket
 import ssl
 import time
 
+from hopthu.imap.responses import BEGIN_TLS
+
 _LITERAL_AT_END = re.compile(rb"~?\{(\d+)\}\r\n\Z")
 _GONE = (BrokenPipeError, ConnectionResetError, ssl.SSLError)
 
@@ -42,7 +44,7 @@ class RawClient:
         self.greeting = self.line()
 
     def starttls(self) -> None:
-        assert self.command("STARTTLS").endswith(b"OK Bat dau TLS / Begin TLS negotiation now\r\n")
+        assert self.command("STARTTLS").endswith(b" OK " + BEGIN_TLS.encode() + b"\r\n")
         self.sock = client_tls().wrap_socket(self.sock)
 
     def login(self, user: str, password: str) -> bytes:
