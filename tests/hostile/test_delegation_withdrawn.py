@@ -11,8 +11,6 @@ from __future__ import annotations
 import imaplib
 import re
 import smtplib
-import socket
-import ssl
 import time
 from email.message import EmailMessage
 
@@ -20,6 +18,7 @@ import httpx
 import pyotp
 
 from tests.hostile.conftest import PASSWORD, Served, client_tls
+from tests.imap.rawclient import RawClient
 
 DOMAIN = "cantho.gov.vn"
 
@@ -78,22 +77,6 @@ def imap(served: Served, local: str) -> imaplib.IMAP4_SSL:
     return client
 
 
-def read_until(sock: ssl.SSLSocket, wanted: bytes, seconds: float) -> tuple[bytes, float]:
-    """What the server sent until `wanted` appeared (or the time ran out), and how long it took."""
-    start = time.monotonic()
-    seen = b""
-    while wanted not in seen and time.monotonic() - start < seconds:
-        sock.settimeout(max(0.1, seconds - (time.monotonic() - start)))
-        try:
-            data = sock.recv(65536)
-        except TimeoutError:
-            break
-        if not data:
-            break
-        seen += data
-    return seen, time.monotonic() - start
-
-
 def test_withdrawal_reaches_an_idle_session_at_once(served: Served) -> None:
     person = served.account()
     honest_person = served.account(given="Lan", family="Trần", middle="Thị")
@@ -105,26 +88,27 @@ def test_withdrawal_reaches_an_idle_session_at_once(served: Served) -> None:
     deliver(served, "sonv", "Cong van 1")
 
     # The delegate waits in IDLE on the agency mailbox, as a phone does.
-    raw = client_tls().wrap_socket(socket.create_connection(("127.0.0.1", served.port("imaps")), timeout=30))
-    read_until(raw, b"\r\n", 10)
-    raw.sendall(f"a LOGIN {person} {PASSWORD}\r\n".encode())
-    assert b"a OK" in read_until(raw, b"a OK", 10)[0]
-    raw.sendall(b'b SELECT "Shared/sonv/INBOX"\r\n')
-    assert b"b OK" in read_until(raw, b"b OK", 10)[0]
-    raw.sendall(b"c IDLE\r\n")
-    assert b"+ " in read_until(raw, b"+ ", 10)[0]
+    raw = RawClient(served.port("imaps"), tls=True)
+    raw.send(f"a LOGIN {person} {PASSWORD}\r\n".encode())
+    assert b"a OK" in raw.receive_until(b"a OK", 10)
+    raw.send(b'b SELECT "Shared/sonv/INBOX"\r\n')
+    assert b"b OK" in raw.receive_until(b"b OK", 10)
+    raw.send(b"c IDLE\r\n")
+    assert b"+ " in raw.receive_until(b"+ ", 10)
     deliver(served, "sonv", "Cong van 2")
-    assert b"EXISTS" in read_until(raw, b"EXISTS", 10)[0]  # IDLE works while the right holds
+    assert b"EXISTS" in raw.receive_until(b"EXISTS", 10)  # IDLE works while the right holds
 
     other = imap(served, person)  # a second session of the same person, never inside the agency mailbox
     assert b"Shared/sonv/INBOX" in b"".join(other.list()[1])
 
     portal.act("sonv", "bo-uy-quyen", person)
-    seen, took = read_until(raw, b"* BYE", 10)
+    started = time.monotonic()
+    seen = raw.receive_until(b"* BYE", 10)
+    took = time.monotonic() - started
     assert b"* BYE [UNAVAILABLE]" in seen, seen
     assert took < 5, took
     deliver(served, "sonv", "Cong van 3")
-    after, _ = read_until(raw, b"EXISTS", 3)
+    after = raw.receive_until(b"EXISTS", 3)
     assert b"EXISTS" not in after  # nothing more of the agency's mail reaches it
     raw.close()
 

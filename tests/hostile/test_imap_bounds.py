@@ -9,65 +9,19 @@ limit before sign-in; a 40 MiB synchronising literal was invited with "+" before
 from __future__ import annotations
 
 import imaplib
-import select
-import socket
-import ssl
 import time
 
 from tests.hostile.conftest import PASSWORD, Served, client_tls
+from tests.imap.rawclient import RawClient
 
 FOLDER = "a" * 40
 
 
-class Raw:
-    """A byte-exact IMAP client over implicit TLS."""
-
-    def __init__(self, served: Served) -> None:
-        plain = socket.create_connection(("127.0.0.1", served.port("imaps")), timeout=30)
-        self.sock: ssl.SSLSocket = client_tls().wrap_socket(plain)
-        self.seen = b""
-        assert self.until(b"\r\n").startswith(b"* OK")
-
-    def send(self, data: bytes) -> bool:
-        """False once the server has closed the connection."""
-        try:
-            self.sock.sendall(data)
-        except (BrokenPipeError, ConnectionResetError, ssl.SSLError):
-            return False
-        return True
-
-    def until(self, wanted: bytes, seconds: float = 10) -> bytes:
-        """What arrived until `wanted` did (or the server closed, or the time ran out)."""
-        deadline = time.monotonic() + seconds
-        while wanted not in self.seen and time.monotonic() < deadline:
-            self.sock.settimeout(max(0.05, deadline - time.monotonic()))
-            try:
-                data = self.sock.recv(65536)
-            except TimeoutError:
-                break
-            except (ConnectionResetError, ssl.SSLError):
-                data = b""
-            if not data:
-                self.closed = True
-                break
-            self.seen += data
-        found = self.seen.find(wanted)
-        end = len(self.seen) if found < 0 else found + len(wanted)
-        if found >= 0 and not wanted.endswith(b"\n"):  # the rest of that line, when it came
-            line_end = self.seen.find(b"\r\n", end)
-            end = end if line_end < 0 else line_end + 2
-        taken, self.seen = self.seen[:end], self.seen[end:]
-        return taken
-
-    def has_answer(self) -> bool:
-        return bool(select.select([self.sock], [], [], 0)[0]) or self.sock.pending() > 0
-
-    def eof(self, seconds: float = 5) -> bool:
-        self.until(b"\x00never\x00", seconds)
-        return getattr(self, "closed", False)
-
-    def close(self) -> None:
-        self.sock.close()
+def raw(served: Served) -> RawClient:
+    """A byte-exact client over implicit TLS, greeted."""
+    client = RawClient(served.port("imaps"), tls=True)
+    assert client.greeting.startswith(b"* OK")
+    return client
 
 
 def honest(served: Served, local: str) -> imaplib.IMAP4_SSL:
@@ -100,21 +54,21 @@ def prepared(served: Served) -> tuple[str, imaplib.IMAP4_SSL]:
 
 def test_list_wildcards_take_linear_time(served: Served) -> None:
     person, other = prepared(served)
-    attacker = Raw(served)
+    attacker = raw(served)
     attacker.send(f"a LOGIN {person} {PASSWORD}\r\n".encode())
-    assert b"a OK" in attacker.until(b"a OK")
+    assert b"a OK" in attacker.receive_until(b"a OK")
     for tag, stars in ((b"b", 9), (b"c", 12), (b"d", 2000)):
         started = time.monotonic()
         attacker.send(tag + b' LIST "" "' + b"*" * stars + b'Z"\r\n')
-        answer = attacker.until(tag + b" OK")
+        answer = attacker.receive_until(tag + b" OK")
         took = time.monotonic() - started
         assert tag + b" OK" in answer and b"* LIST" not in answer, answer
         assert took < 2, (stars, took)  # 9 stars took 7 s before, 12 stars far longer
         still_served(other)
     # The matcher still matches: "%" stops at the separator, "*" does not.
     attacker.send(b'e LIST "" "*a"\r\nf LIST "" "%/%"\r\n')
-    assert f'"{FOLDER}"'.encode() in attacker.until(b"e OK")
-    assert b"* LIST" not in attacker.until(b"f OK")
+    assert f'"{FOLDER}"'.encode() in attacker.receive_until(b"e OK")
+    assert b"* LIST" not in attacker.receive_until(b"f OK")
     attacker.close()
     other.logout()
     assert served.alive()
@@ -122,7 +76,7 @@ def test_list_wildcards_take_linear_time(served: Served) -> None:
 
 def test_continuation_lines_before_login_are_bounded(served: Served) -> None:
     _person, other = prepared(served)
-    attacker = Raw(served)
+    attacker = raw(served)
     attacker.send(b"a LOGIN {0+}\r\n")
     line = b"x" * 1000 + b" {0+}\r\n"
     sent = 0
@@ -131,7 +85,7 @@ def test_continuation_lines_before_login_are_bounded(served: Served) -> None:
             break
         sent += len(line)
         time.sleep(0.005)
-    answer = attacker.until(b"* BYE")
+    answer = attacker.receive_until(b"* BYE")
     assert b"a NO [TOOBIG]" in answer and b"* BYE [LIMIT]" in answer, answer
     assert sent < 64 * 1024, sent  # refused at 8 KiB (the setting), not after 200 lines (12 MB before)
     assert attacker.eof()
@@ -142,17 +96,17 @@ def test_continuation_lines_before_login_are_bounded(served: Served) -> None:
 
 def test_big_literals_before_login_are_not_invited(served: Served) -> None:
     _person, other = prepared(served)
-    attacker = Raw(served)
+    attacker = raw(served)
     attacker.send(b"a LOGIN {41943040}\r\n")  # 40 MiB, synchronising: the client waits for "+"
-    answer = attacker.until(b"\r\n")
+    answer = attacker.receive_until(b"\r\n")
     assert answer.startswith(b"a NO [TOOBIG]"), answer  # instead of "+ Ready"
     attacker.send(b"b CAPABILITY\r\n")  # the connection goes on: nothing of the literal was sent
-    assert b"b OK" in attacker.until(b"b OK")
+    assert b"b OK" in attacker.receive_until(b"b OK")
     still_served(other)
 
     # Non-synchronising (RFC 7888): its bytes come anyway, so the server answers and hangs up.
     attacker.send(b"c LOGIN {41943040+}\r\n" + b"z" * 65536)
-    answer = attacker.until(b"* BYE")
+    answer = attacker.receive_until(b"* BYE")
     assert b"c NO [TOOBIG]" in answer and b"* BYE [LIMIT]" in answer, answer
     assert attacker.eof()
     still_served(other)
@@ -162,14 +116,14 @@ def test_big_literals_before_login_are_not_invited(served: Served) -> None:
 
 def test_a_whole_command_is_bounded_after_login(served: Served) -> None:
     person, other = prepared(served)
-    attacker = Raw(served)
+    attacker = raw(served)
     attacker.send(f"a LOGIN {person} {PASSWORD}\r\n".encode())
-    assert b"a OK" in attacker.until(b"a OK")
+    assert b"a OK" in attacker.receive_until(b"a OK")
     attacker.send(b"b SELECT INBOX\r\n")
-    assert b"b OK" in attacker.until(b"b OK")
+    assert b"b OK" in attacker.receive_until(b"b OK")
     # A 2 MiB literal fits APPEND's limit but no other command: no "+" is offered for it.
     attacker.send(b"c SEARCH TEXT {2097152}\r\n")
-    answer = attacker.until(b"\r\n")
+    answer = attacker.receive_until(b"\r\n")
     assert answer.startswith(b"c NO [TOOBIG]"), answer
     # Growing one command line by line ("{0+}") ends at the bound too, and the client is still served.
     attacker.send(b"d SEARCH TEXT {0+}\r\n")
@@ -177,10 +131,10 @@ def test_a_whole_command_is_bounded_after_login(served: Served) -> None:
     for _ in range(6):  # 1.4 MB in all: beyond the 1 MiB a command may hold
         attacker.send(chunk)
     attacker.send(b"\r\n")
-    answer = attacker.until(b"d NO")
+    answer = attacker.receive_until(b"d NO")
     assert b"d NO [TOOBIG]" in answer, answer
     attacker.send(b"e NOOP\r\n")
-    assert b"e OK" in attacker.until(b"e OK")
+    assert b"e OK" in attacker.receive_until(b"e OK")
     still_served(other)
     # APPEND keeps its own, larger limit.
     message = b"From: a@example.org\r\nSubject: Lon\r\n\r\n" + b"y" * (2 * 1024 * 1024) + b"\r\n"

@@ -66,10 +66,14 @@ class RunningServer:
         client.login(local, password)
         return client
 
-    def raw(self, local: str | None = "nvminh") -> RawClient:
-        """A byte-exact client over STARTTLS, signed in as `local` (None: not signed in)."""
-        client = RawClient(self.port("imap"))
-        client.starttls()
+    def raw(self, local: str | None = "nvminh", *, tls: str = "starttls") -> RawClient:
+        """A byte-exact client signed in as `local` (None: not signed in); `tls` as for `connect`."""
+        if tls == "implicit":
+            client = RawClient(self.port("imaps"), tls=True)
+        else:
+            client = RawClient(self.port("imap"))
+            if tls == "starttls":
+                client.starttls()
         if local is not None:
             assert b"OK" in tagged(client.login(local, PASSWORD))
         return client

@@ -16,7 +16,7 @@ import pytest
 from hopthu.imap.mutf7 import encode_mutf7
 from hopthu.store.flags import DELETED, SEEN
 from tests.imap.conftest import message
-from tests.imap.test_session import Wire
+from tests.imap.rawclient import RawClient
 
 GiB = 1024**3
 DEFAULTS = {
@@ -84,7 +84,7 @@ def kib(octets: int) -> int:
 
 
 def test_list_patterns_root_and_special_use(imapserver):
-    wire = Wire.signed_in(imapserver, "ttnanh")
+    wire = imapserver.raw("ttnanh")
     wire.ok("c", b'CREATE "Du an/2026"')
 
     everything = listed(wire.ok("a1", b'LIST "" "*"'))
@@ -112,7 +112,7 @@ def test_status_list_status_subscriptions_and_lsub(imapserver):
     last = imapserver.deliver(
         "ttnanh", message(subject="Đã xóa", body="Dài hơn. " * 50), flags=SEEN | DELETED
     )
-    wire = Wire.signed_in(imapserver, "ttnanh")
+    wire = imapserver.raw("ttnanh")
 
     # STATUS with every item, checked against what SELECT and FETCH say of the same mailbox
     lines = wire.ok("s1", b"STATUS INBOX (MESSAGES UIDNEXT UIDVALIDITY UNSEEN DELETED SIZE HIGHESTMODSEQ)")
@@ -134,7 +134,7 @@ def test_status_list_status_subscriptions_and_lsub(imapserver):
         "SIZE": sum(sizes),
         "HIGHESTMODSEQ": highest,
     }
-    (refused,) = wire.command("s4", b'STATUS "Khong co" (MESSAGES)')
+    (refused,) = wire.exchange("s4", b'STATUS "Khong co" (MESSAGES)')
     assert refused.startswith(b"s4 NO [NONEXISTENT] ")
     wire.ok("s5", b"UNSELECT")
 
@@ -165,7 +165,7 @@ def test_status_list_status_subscriptions_and_lsub(imapserver):
     wire.ok("s", b'SUBSCRIBE "Du an/2026"')
     wire.ok("u2", b"UNSUBSCRIBE Junk")
     assert set(listed(wire.ok("a4", b'LSUB "" "*"'))) == subscribed - {"Junk"} | {"Du an/2026"}
-    (refused,) = wire.command("a5", b'SUBSCRIBE "Khong co"')
+    (refused,) = wire.exchange("a5", b'SUBSCRIBE "Khong co"')
     assert refused.startswith(b"a5 NO [NONEXISTENT] ")
     wire.close()
 
@@ -174,7 +174,7 @@ def test_status_list_status_subscriptions_and_lsub(imapserver):
 
 
 def test_create_makes_parents_and_refuses_existing_names(imapserver):
-    wire = Wire.signed_in(imapserver, "ttnanh")
+    wire = imapserver.raw("ttnanh")
     wire.ok("a1", b'CREATE "a/b/c"')
     assert listed(wire.ok("a2", b'LIST "" "a*"')) == {
         "a": {"\\HasChildren"},
@@ -184,23 +184,23 @@ def test_create_makes_parents_and_refuses_existing_names(imapserver):
     wire.ok("a3", b'SELECT "a/b"')
     for number, name in enumerate((b'"a/b/c"', b"a", b"INBOX", b"inbox", b"Sent")):
         tag = f"b{number}"
-        (refused,) = wire.command(tag, b"CREATE " + name)
+        (refused,) = wire.exchange(tag, b"CREATE " + name)
         assert refused.startswith(tag.encode() + b" NO [ALREADYEXISTS] "), refused
     wire.ok("c1", b'CREATE "Ho so/"')  # RFC 9051 §6.3.4: a trailing separator names the mailbox
     assert listed(wire.ok("c2", b'LIST "" "Ho so*"')) == {"Ho so": {"\\HasNoChildren"}}
     for number, name in enumerate((b'"x//y"', b'"x%"', b"Shared")):
         tag = f"d{number}"
-        assert wire.command(tag, b"CREATE " + name)[-1].startswith(tag.encode() + b" NO "), name
+        assert wire.exchange(tag, b"CREATE " + name)[-1].startswith(tag.encode() + b" NO "), name
 
     # Two sessions making siblings at once both need the missing parent: each gets it made, once
-    other = Wire.signed_in(imapserver, "ttnanh")
+    other = imapserver.raw("ttnanh")
     answers: list[bytes] = []
     start = threading.Barrier(2)
 
-    def create(session: Wire, leaf: str) -> None:
+    def create(session: RawClient, leaf: str) -> None:
         for number in range(10):
             start.wait(timeout=30)
-            answers.append(session.command(f"e{number}", f'CREATE "Nam {number}/{leaf}"'.encode())[-1])
+            answers.append(session.exchange(f"e{number}", f'CREATE "Nam {number}/{leaf}"'.encode())[-1])
 
     threads = [threading.Thread(target=create, args=pair) for pair in ((wire, "A"), (other, "B"))]
     for thread in threads:
@@ -221,7 +221,7 @@ def test_r5_1_quota_root_and_delete_giving_space_back(imapserver):
     account = imapserver.run(accounts.get("nvminh"))
     assert account.quota_bytes == imapserver.services.settings.policy.personal_quota == 5 * GiB
     imapserver.deliver("nvminh", message())
-    wire = Wire.signed_in(imapserver)
+    wire = imapserver.raw()
     wire.ok("c1", b'CREATE "Luu tru/2025"')
     imapserver.deliver("nvminh", message(body="Phụ lục. " * 8000), mailbox="Luu tru/2025")
 
@@ -233,14 +233,14 @@ def test_r5_1_quota_root_and_delete_giving_space_back(imapserver):
     assert quota(wire.ok("q2", b'GETQUOTA ""')) == ("", kib(usage), 5 * GiB // 1024)
     assert kib(usage) > 80
 
-    (refused,) = wire.command("d1", b'DELETE "Luu tru"')
+    (refused,) = wire.exchange("d1", b'DELETE "Luu tru"')
     assert refused.startswith(b"d1 NO [HASCHILDREN] ")
     for number, name in enumerate((b"INBOX", b"Sent", b"Trash")):
         tag = f"d{number + 2}"
-        assert wire.command(tag, b"DELETE " + name)[-1].startswith(tag.encode() + b" NO "), name
+        assert wire.exchange(tag, b"DELETE " + name)[-1].startswith(tag.encode() + b" NO "), name
     # a refused DELETE of the selected mailbox leaves it selected
     wire.ok("s1", b"SELECT INBOX")
-    assert wire.command("d5", b"DELETE INBOX")[-1].startswith(b"d5 NO ")
+    assert wire.exchange("d5", b"DELETE INBOX")[-1].startswith(b"d5 NO ")
     wire.ok("f1", b"FETCH 1 FLAGS")
 
     wire.ok("d6", b'DELETE "Luu tru/2025"')
@@ -249,14 +249,14 @@ def test_r5_1_quota_root_and_delete_giving_space_back(imapserver):
     assert quota(wire.ok("q3", b"GETQUOTAROOT INBOX")) == ("", kib(freed), 5 * GiB // 1024)
     wire.ok("d7", b'DELETE "Luu tru"')
     assert set(listed(wire.ok("l1", b'LIST "" "%"'))) == set(DEFAULTS) | {"Shared"}
-    (refused,) = wire.command("q4", b'GETQUOTAROOT "Luu tru"')
+    (refused,) = wire.exchange("q4", b'GETQUOTAROOT "Luu tru"')
     assert refused.startswith(b"q4 NO [NONEXISTENT] ")
     wire.close()
 
 
 def test_a_mailbox_created_again_gets_a_new_uidvalidity(imapserver):
     """RFC 9051 §2.3.1.1: within a second of the deletion too (the account keeps a high-water mark)."""
-    wire = Wire.signed_in(imapserver, "ttnanh")
+    wire = imapserver.raw("ttnanh")
     wire.ok("a1", b"CREATE Tam")
     before = statuses(wire.ok("a2", b"STATUS Tam (UIDVALIDITY)"))["Tam"]["UIDVALIDITY"]
     wire.ok("a3", b"DELETE Tam")
@@ -267,7 +267,7 @@ def test_a_mailbox_created_again_gets_a_new_uidvalidity(imapserver):
 
 
 def test_rename_moves_children_and_rename_inbox_moves_its_messages(imapserver):
-    wire = Wire.signed_in(imapserver, "ttnanh")
+    wire = imapserver.raw("ttnanh")
     wire.ok("c1", b'CREATE "Du an/2025/Q1"')
     imapserver.deliver("ttnanh", message(subject="Báo cáo quý"), mailbox="Du an/2025")
     validity = statuses(wire.ok("c2", b'STATUS "Du an/2025" (UIDVALIDITY)'))["Du an/2025"]["UIDVALIDITY"]
@@ -287,7 +287,7 @@ def test_rename_moves_children_and_rename_inbox_moves_its_messages(imapserver):
         ("r3", b'RENAME "Luu tru/Du an cu" Archive', b"ALREADYEXISTS"),
         ("r4", b'RENAME "Khong co" Moi', b"NONEXISTENT"),
     ):
-        (refused,) = wire.command(tag, command)
+        (refused,) = wire.exchange(tag, command)
         assert refused.startswith(tag.encode() + b" NO [" + code + b"] "), refused
 
     # RFC 9051 §6.3.6: renaming INBOX moves its messages to the new name; INBOX stays, empty
@@ -333,8 +333,8 @@ def test_vietnamese_names_in_modified_utf7_then_utf8_after_enable_imap4rev2(imap
     assert du_an not in names
     client.logout()
 
-    wire = Wire.signed_in(imapserver, "ttnanh")
-    (refused,) = wire.command("a1", 'CREATE "Báo cáo"'.encode())  # 8-bit before ENABLE IMAP4rev2
+    wire = imapserver.raw("ttnanh")
+    (refused,) = wire.exchange("a1", 'CREATE "Báo cáo"'.encode())  # 8-bit before ENABLE IMAP4rev2
     assert refused.startswith(b"a1 BAD ")
     wire.ok("a2", b"ENABLE IMAP4rev2")
     wire.ok("a3", 'CREATE "Báo cáo/Tháng 3"'.encode())

@@ -2,7 +2,7 @@
 (LOGIN, AUTHENTICATE PLAIN) with the directory's refusals (R5.2, R6, R13.3), ID, ENABLE, NAMESPACE,
 the state table, hostile or broken input, the idle timeout and LOGOUT.
 
-Raw checks write bytes on a socket (`Wire`) so that what the server answers is seen exactly; imaplib
+Raw checks write bytes on a socket (`RawClient`) so that what the server answers is seen exactly; imaplib
 and imapclient check that real clients get on with it.
 """
 
@@ -11,8 +11,6 @@ from __future__ import annotations
 import base64
 import dataclasses
 import re
-import socket
-import ssl
 import time
 from collections.abc import Iterator
 
@@ -33,86 +31,6 @@ SIGNED_IN_CAPABILITIES = {
     "IDLE", "UIDPLUS", "MOVE", "SPECIAL-USE", "LIST-EXTENDED", "LIST-STATUS", "NAMESPACE", "ID", "ENABLE",
     "LITERAL+", "UNSELECT", "CHILDREN", "QUOTA", "CONDSTORE", "SASL-IR", "IMAP4rev1", "IMAP4rev2",
 }  # fmt: skip
-_LITERAL_AT_END = re.compile(rb"\{(\d+)\+?\}\r\n\Z")
-
-
-class Wire:
-    """A raw IMAP connection: bytes out, response lines in (a literal is read into its line)."""
-
-    def __init__(self, sock: socket.socket) -> None:
-        self.sock = sock
-        self.file = sock.makefile("rb")
-        self.greeting = b""
-
-    @classmethod
-    def open(cls, server: RunningServer, tls: str = "starttls") -> Wire:
-        """Connected and greeted: tls "starttls" (plain port, then STARTTLS), "implicit" or "none"."""
-        sock = socket.create_connection(
-            ("127.0.0.1", server.port("imaps" if tls == "implicit" else "imap")), 10
-        )
-        if tls == "implicit":
-            sock = insecure_tls().wrap_socket(sock, server_hostname="mail.cantho.gov.vn")
-        wire = cls(sock)
-        wire.greeting = wire.line()
-        if tls == "starttls":
-            wire.starttls()
-        return wire
-
-    @classmethod
-    def signed_in(cls, server: RunningServer, local: str = "nvminh") -> Wire:
-        wire = cls.open(server)
-        wire.ok("l0", b"LOGIN " + local.encode() + b" " + quoted(PASSWORD))
-        return wire
-
-    def starttls(self) -> None:
-        assert self.command("tls", b"STARTTLS")[-1].startswith(b"tls OK ")
-        self.sock = insecure_tls().wrap_socket(self.sock, server_hostname="mail.cantho.gov.vn")
-        self.file = self.sock.makefile("rb")
-
-    def send(self, data: bytes) -> None:
-        self.sock.sendall(data)
-
-    def line(self) -> bytes:
-        """One response line (CRLF included; literals inline); b"" once the server has closed."""
-        try:
-            line = self.file.readline()
-            while (literal := _LITERAL_AT_END.search(line)) is not None:
-                line += self.file.read(int(literal[1]))
-                line += self.file.readline()
-        except (ConnectionError, ssl.SSLError):
-            return b""
-        return line
-
-    def until(self, tag: str) -> list[bytes]:
-        """Every line up to and including the tagged answer (or up to the end of the connection)."""
-        lines = []
-        while True:
-            line = self.line()
-            lines.append(line)
-            if not line or line.startswith(tag.encode() + b" "):
-                return lines
-
-    def command(self, tag: str, text: bytes) -> list[bytes]:
-        self.send(tag.encode() + b" " + text + b"\r\n")
-        return self.until(tag)
-
-    def ok(self, tag: str, text: bytes) -> list[bytes]:
-        """The untagged lines of a command that must succeed."""
-        lines = self.command(tag, text)
-        assert lines[-1].startswith(tag.encode() + b" OK"), lines
-        return lines[:-1]
-
-    def closed(self, wait: float = 10) -> bool:
-        """Whether the server closes the connection (within `wait` seconds) without sending more."""
-        self.sock.settimeout(wait)
-        try:
-            return self.line() == b""
-        except TimeoutError:
-            return False
-
-    def close(self) -> None:
-        self.file.close()
-        self.sock.close()
 
 
 def quoted(text: str) -> bytes:
@@ -134,7 +52,7 @@ def capabilities(line: bytes) -> set[str]:
 
 
 def test_capabilities_and_privacy_before_and_after_tls_on_both_ports(imapserver):
-    wire = Wire.open(imapserver, tls="none")
+    wire = imapserver.raw(None, tls="none")
     assert wire.greeting.startswith(b"* OK [CAPABILITY ")
     greeted = capabilities(wire.greeting)
     assert {"IMAP4rev1", "IMAP4rev2", "STARTTLS", "LOGINDISABLED"} <= greeted
@@ -143,9 +61,9 @@ def test_capabilities_and_privacy_before_and_after_tls_on_both_ports(imapserver)
     assert capabilities(line) == greeted
 
     # Without TLS a password is never taken, by either way of signing in (RFC 9051 §6.2.3, RFC 5530).
-    (refused,) = wire.command("a2", b"LOGIN nvminh " + quoted(PASSWORD))
+    (refused,) = wire.exchange("a2", b"LOGIN nvminh " + quoted(PASSWORD))
     assert refused.startswith(b"a2 NO [PRIVACYREQUIRED] ")
-    (refused,) = wire.command("a3", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD))
+    (refused,) = wire.exchange("a3", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD))
     assert refused.startswith(b"a3 NO [PRIVACYREQUIRED] ")
 
     wire.starttls()
@@ -153,9 +71,9 @@ def test_capabilities_and_privacy_before_and_after_tls_on_both_ports(imapserver)
     secured = capabilities(line)
     assert "AUTH=PLAIN" in secured
     assert not {"STARTTLS", "LOGINDISABLED"} & secured
-    assert wire.command("a5", b"STARTTLS")[-1].startswith(b"a5 BAD ")  # TLS is already on
+    assert wire.exchange("a5", b"STARTTLS")[-1].startswith(b"a5 BAD ")  # TLS is already on
 
-    (done,) = wire.command("a6", b"LOGIN nvminh " + quoted(PASSWORD))
+    (done,) = wire.exchange("a6", b"LOGIN nvminh " + quoted(PASSWORD))
     assert done.startswith(b"a6 OK [CAPABILITY ")
     assert capabilities(done) >= SIGNED_IN_CAPABILITIES
     (line,) = wire.ok("a7", b"CAPABILITY")
@@ -164,7 +82,7 @@ def test_capabilities_and_privacy_before_and_after_tls_on_both_ports(imapserver)
     wire.close()
 
     # The implicit-TLS port (993) offers AUTH=PLAIN from its greeting on
-    wire = Wire.open(imapserver, tls="implicit")
+    wire = imapserver.raw(None, tls="implicit")
     greeted = capabilities(wire.greeting)
     assert "AUTH=PLAIN" in greeted
     assert not {"STARTTLS", "LOGINDISABLED"} & greeted
@@ -180,34 +98,34 @@ def test_capabilities_and_privacy_before_and_after_tls_on_both_ports(imapserver)
 
 def test_authenticate_plain_initial_response_continuation_and_cancel(imapserver):
     # SASL-IR (RFC 4959): the credentials on the command line
-    wire = Wire.open(imapserver)
-    (done,) = wire.command("a1", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD))
+    wire = imapserver.raw(None)
+    (done,) = wire.exchange("a1", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD))
     assert done.startswith(b"a1 OK [CAPABILITY ")
     assert "IDLE" in capabilities(done)
     wire.close()
 
     # Without an initial response: an empty challenge "+ ", then the response (RFC 9051 §6.2.2)
-    wire = Wire.open(imapserver)
+    wire = imapserver.raw(None)
     wire.send(b"b1 AUTHENTICATE PLAIN\r\n")
     assert wire.line() == b"+ \r\n"
     wire.send(b"*\r\n")  # the client cancels
-    assert wire.until("b1")[-1].startswith(b"b1 BAD ")
+    assert wire.lines("b1")[-1].startswith(b"b1 BAD ")
     wire.send(b"b2 AUTHENTICATE PLAIN\r\n")
     assert wire.line() == b"+ \r\n"
     wire.send(b"not base64!\r\n")  # a malformed response ends this AUTHENTICATE with a tagged BAD
-    assert wire.until("b2")[-1].startswith(b"b2 BAD ")
+    assert wire.lines("b2")[-1].startswith(b"b2 BAD ")
     wire.send(b"b3 AUTHENTICATE PLAIN\r\n")
     assert wire.line() == b"+ \r\n"
     wire.send(plain("nvminh", PASSWORD) + b"\r\n")
-    assert wire.until("b3")[-1].startswith(b"b3 OK ")
+    assert wire.lines("b3")[-1].startswith(b"b3 OK ")
     wire.ok("b4", b"SELECT INBOX")
     wire.close()
 
     # Acting as someone else is not PLAIN's business here (RFC 4616 §2 authzid)
-    wire = Wire.open(imapserver)
-    (refused,) = wire.command("c1", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD, authzid="ttnanh"))
+    wire = imapserver.raw(None)
+    (refused,) = wire.exchange("c1", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD, authzid="ttnanh"))
     assert refused.startswith(b"c1 NO [AUTHORIZATIONFAILED] ")
-    (refused,) = wire.command("c2", b"AUTHENTICATE CRAM-MD5")
+    (refused,) = wire.exchange("c2", b"AUTHENTICATE CRAM-MD5")
     assert refused.startswith(b"c2 NO ")
     wire.close()
 
@@ -222,19 +140,19 @@ def test_authenticate_plain_initial_response_continuation_and_cancel(imapserver)
 
 
 def test_r13_3_wrong_password_then_bye_after_three_failures(imapserver):
-    wire = Wire.open(imapserver)
-    (refused,) = wire.command("a1", b"LOGIN ttnanh wrong-password")
+    wire = imapserver.raw(None)
+    (refused,) = wire.exchange("a1", b"LOGIN ttnanh wrong-password")
     assert refused.startswith(b"a1 NO [AUTHENTICATIONFAILED] ")
-    (refused,) = wire.command("a2", b"AUTHENTICATE PLAIN " + plain("nvminh", "also-wrong"))
+    (refused,) = wire.exchange("a2", b"AUTHENTICATE PLAIN " + plain("nvminh", "also-wrong"))
     assert refused.startswith(b"a2 NO [AUTHENTICATIONFAILED] ")
-    lines = wire.command("a3", b"LOGIN nobody-here wrong")  # an unknown address is answered alike
+    lines = wire.exchange("a3", b"LOGIN nobody-here wrong")  # an unknown address is answered alike
     assert lines[0].startswith(b"* BYE ")
     assert lines[-1].startswith(b"a3 NO [AUTHENTICATIONFAILED] ")
-    assert wire.closed()
+    assert wire.closed_quietly()
     wire.close()
 
     # The right password still works from here: the pause of R13.3 comes after five failures.
-    wire = Wire.open(imapserver)
+    wire = imapserver.raw(None)
     wire.ok("b1", b"LOGIN ttnanh " + quoted(PASSWORD))
     wire.close()
 
@@ -249,13 +167,14 @@ def test_r5_2_temporary_password_expired_and_r6_locked_or_deleted_unavailable(im
     assert web_url.startswith("https://")
 
     # R5.2: a temporary password is changed on the web first, and the refusal says where
-    wire = Wire.open(imapserver)
-    (refused,) = wire.command(
+    wire = imapserver.raw(None)
+    (refused,) = wire.exchange(
         "a1", b"LOGIN " + person.address.encode() + b" " + quoted(person.temporary_password)
     )
     assert refused.startswith(b"a1 NO [EXPIRED] ")
     assert web_url.encode() in refused
-    (refused,) = wire.command("a2", b"AUTHENTICATE PLAIN " + plain(person.address, person.temporary_password))
+    temporary = plain(person.address, person.temporary_password)
+    (refused,) = wire.exchange("a2", b"AUTHENTICATE PLAIN " + temporary)
     assert refused.startswith(b"a2 NO [EXPIRED] ")
     assert web_url.encode() in refused
     wire.close()
@@ -268,15 +187,15 @@ def test_r5_2_temporary_password_expired_and_r6_locked_or_deleted_unavailable(im
     imapserver.run(
         accounts.change_status("nvminh", Action.DELETE, reason=Reason.LEFT, ref="QĐ 15/QĐ-SNV", actor="test")
     )
-    wire = Wire.open(imapserver)
-    (refused,) = wire.command("b1", b"LOGIN ttnanh " + quoted(PASSWORD))
+    wire = imapserver.raw(None)
+    (refused,) = wire.exchange("b1", b"LOGIN ttnanh " + quoted(PASSWORD))
     assert refused.startswith(b"b1 NO [UNAVAILABLE] ")
-    (refused,) = wire.command("b2", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD))
+    (refused,) = wire.exchange("b2", b"AUTHENTICATE PLAIN " + plain("nvminh", PASSWORD))
     assert refused.startswith(b"b2 NO [UNAVAILABLE] ")
     wire.close()
     # ...but only to whoever knows the password
-    wire = Wire.open(imapserver)
-    (refused,) = wire.command("c1", b"LOGIN ttnanh wrong")
+    wire = imapserver.raw(None)
+    (refused,) = wire.exchange("c1", b"LOGIN ttnanh wrong")
     assert refused.startswith(b"c1 NO [AUTHENTICATIONFAILED] ")
     wire.close()
 
@@ -286,12 +205,12 @@ def test_r5_2_temporary_password_expired_and_r6_locked_or_deleted_unavailable(im
 
 def test_id_enable_namespace_and_logout(imapserver):
     web_url = imapserver.services.settings.server.web_url
-    wire = Wire.open(imapserver)
+    wire = imapserver.raw(None)
     (answer,) = wire.ok("a1", b'ID ("name" "pytest" "version" "1")')  # RFC 2971: in any state
     assert answer.startswith(b"* ID (")
     assert b'"name" "Hop Thu"' in answer
     assert b'"support-url" "' + web_url.encode() + b'"' in answer
-    assert wire.command("a2", b"ENABLE CONDSTORE")[-1].startswith(b"a2 BAD ")  # not before login
+    assert wire.exchange("a2", b"ENABLE CONDSTORE")[-1].startswith(b"a2 BAD ")  # not before login
 
     wire.ok("a3", b"LOGIN nvminh " + quoted(PASSWORD))
     (enabled,) = wire.ok("a4", b"ENABLE CONDSTORE IMAP4rev2 X-UNKNOWN")
@@ -304,13 +223,13 @@ def test_id_enable_namespace_and_logout(imapserver):
     (namespace,) = wire.ok("a6", b"NAMESPACE")
     assert namespace == b'* NAMESPACE (("" "/")) NIL (("Shared/" "/"))\r\n'
 
-    lines = wire.command("a7", b"LOGOUT")
+    lines = wire.exchange("a7", b"LOGOUT")
     assert lines[0].startswith(b"* BYE ")
     assert lines[1].startswith(b"a7 OK ")
-    assert wire.closed()
+    assert wire.closed_quietly()
     wire.close()
 
-    wire = Wire.signed_in(imapserver, "ttnanh")
+    wire = imapserver.raw("ttnanh")
     (namespace,) = wire.ok("b1", b"NAMESPACE")
     assert namespace == b'* NAMESPACE (("" "/")) NIL NIL\r\n'
     wire.close()
@@ -373,14 +292,14 @@ def _refused_by_state(server: RunningServer, state: str, kinds: set[type[c.Comma
     pending = sorted(kinds, key=lambda kind: kind.__name__)
     while pending:
         batch, pending = pending[:8], pending[8:]  # well under the 20 bad commands that end a session
-        wire = Wire.open(server)
+        wire = server.raw(None)
         if state != NOT_AUTHENTICATED:
             wire.ok("l", b"LOGIN nvminh " + quoted(PASSWORD))
         if state == SELECTED:
             wire.ok("s", b"SELECT INBOX")
         for number, kind in enumerate(batch):
             tag = f"t{number}"
-            (answer,) = wire.command(tag, SAMPLES[kind])
+            (answer,) = wire.exchange(tag, SAMPLES[kind])
             assert answer.startswith(tag.encode() + b" BAD "), (state, kind, answer)
             assert b"not allowed in this state" in answer, answer
         wire.ok("n", b"NOOP")  # and the session goes on
@@ -399,15 +318,15 @@ def test_state_table_refuses_commands_out_of_their_state_and_twenty_end_the_sess
     _refused_by_state(imapserver, SELECTED, every - TABLE[SELECTED])
 
     # Each of these is a bad command; the twentieth in one session ends it
-    wire = Wire.signed_in(imapserver)
+    wire = imapserver.raw()
     for number in range(19):
-        (answer,) = wire.command(f"a{number}", b"FETCH 1 FLAGS")
+        (answer,) = wire.exchange(f"a{number}", b"FETCH 1 FLAGS")
         assert answer.startswith(f"a{number} BAD ".encode())
     wire.ok("n", b"NOOP")
-    (answer,) = wire.command("z", b"FETCH 1 FLAGS")
+    (answer,) = wire.exchange("z", b"FETCH 1 FLAGS")
     assert answer.startswith(b"z BAD ")
     assert wire.line().startswith(b"* BYE ")
-    assert wire.closed()
+    assert wire.closed_quietly()
     wire.close()
 
 
@@ -418,28 +337,28 @@ def test_broken_input_is_refused_and_disturbs_neither_this_client_nor_others(ima
     max_line = imapserver.services.settings.imap.max_line
     max_literal = imapserver.services.settings.imap.max_literal
     assert max_line < 100_000
-    hostile = Wire.signed_in(imapserver)
-    other = Wire.signed_in(imapserver, "ttnanh")
+    hostile = imapserver.raw()
+    other = imapserver.raw("ttnanh")
 
     hostile.send(b"\x00\xff\xfe\x80 \x1b[2J\r\n")
     assert hostile.line().startswith(b"* BAD ")
-    (answer,) = hostile.command("a1", b'SELECT "\xff\xfe"')  # not UTF-8
+    (answer,) = hostile.exchange("a1", b'SELECT "\xff\xfe"')  # not UTF-8
     assert answer.startswith(b"a1 BAD ")
     hostile.send(b"a2 SELECT " + b"x" * 60_000)  # half of a 100 KB line...
     other.ok("b1", b"NOOP")  # ...does not hold the server up
     hostile.send(b"y" * 40_000 + b"\r\n")
-    (answer,) = hostile.until("a2")
+    (answer,) = hostile.lines("a2")
     assert answer.startswith(b"a2 NO [TOOBIG] ")
     other.ok("b2", b'LIST "" "*"')
     hostile.ok("a3", b"SELECT INBOX")  # the same client is still served
 
     # A literal over the limit is refused before any "+" invites its bytes
-    (answer,) = hostile.command("a4", b"APPEND INBOX {%d}" % (max_literal + 1))
+    (answer,) = hostile.exchange("a4", b"APPEND INBOX {%d}" % (max_literal + 1))
     assert answer.startswith(b"a4 NO [TOOBIG] ")
     hostile.ok("a5", b"NOOP")
 
     # A client gone in the middle of a literal leaves nothing behind and troubles no one
-    leaving = Wire.signed_in(imapserver)
+    leaving = imapserver.raw()
     leaving.send(b"c1 APPEND INBOX {2000}\r\n")
     assert leaving.line().startswith(b"+ ")
     leaving.send(b"Subject: half a message\r\n\r\n" + b"x" * 500)
@@ -453,15 +372,15 @@ def test_broken_input_is_refused_and_disturbs_neither_this_client_nor_others(ima
     hostile.close()
 
     # Twenty syntax errors in one session end it: BYE, then the connection closes (RFC 9051 §7.1.5)
-    noisy = Wire.signed_in(imapserver)
+    noisy = imapserver.raw()
     for number in range(19):
-        (answer,) = noisy.command(f"d{number}", b"FROBNICATE")
+        (answer,) = noisy.exchange(f"d{number}", b"FROBNICATE")
         assert answer.startswith(f"d{number} BAD ".encode())
     noisy.ok("d19", b"NOOP")
-    (answer,) = noisy.command("d20", b"FROBNICATE")
+    (answer,) = noisy.exchange("d20", b"FROBNICATE")
     assert answer.startswith(b"d20 BAD ")
     assert noisy.line().startswith(b"* BYE ")
-    assert noisy.closed(wait=2)
+    assert noisy.closed_quietly(2)
     noisy.close()
     other.ok("b4", b"NOOP")
     other.close()
@@ -481,14 +400,14 @@ def impatient_server(server_settings: Settings, resolver: StaticResolver) -> Ite
 
 
 def test_idle_timeout_says_bye_and_closes(impatient_server):
-    quiet = Wire.signed_in(impatient_server)
-    idling = Wire.signed_in(impatient_server, "ttnanh")
+    quiet = impatient_server.raw()
+    idling = impatient_server.raw("ttnanh")
     idling.ok("s", b"SELECT INBOX")
     idling.send(b"i IDLE\r\n")
     assert idling.line().startswith(b"+ ")
     started = time.monotonic()
     for wire in (quiet, idling):
         assert wire.line().startswith(b"* BYE ")
-        assert wire.closed()
+        assert wire.closed_quietly()
         wire.close()
     assert time.monotonic() - started < 8

@@ -8,6 +8,7 @@ import asyncio
 
 from hopthu.directory.standing import quota_limit
 from hopthu.imap import commands as c
+from hopthu.imap import responses as r
 from hopthu.imap.fetch import FetchPlan, render, streamed_head, whole_message
 from hopthu.imap.responses import ImapRefusal, bad, flag_list, sequence_set
 from hopthu.imap.search import (
@@ -64,9 +65,8 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
             else:
                 session.send(render(plan, seq, row, await _body(session, plan, row)))
             if row.uid in selected.reported and not shows_flags:
-                session.send(
-                    b"* %d FETCH (UID %d FLAGS %s)\r\n" % (seq, row.uid, flag_list(row.flags, row.keywords))
-                )
+                flags = b"FLAGS " + flag_list(row.flags, row.keywords)
+                session.send(r.fetch(seq, [b"UID %d" % row.uid, flags]))
             await session.flush_if_large()
     return None
 
@@ -150,7 +150,7 @@ async def store_flags(session: Session, command: c.Store) -> bytes | None:
             items.append(b"FLAGS " + flag_list(row.flags, row.keywords))
         if session.condstore:
             items.append(b"MODSEQ (%d)" % row.modseq)
-        session.send(b"* %d FETCH (%s)\r\n" % (seq, b" ".join(items)))
+        session.send(r.fetch(seq, items))
     if refused:
         numbers = sorted(refused) if command.uid else sorted(selected.seq_of(uid) or 0 for uid in refused)
         return (

@@ -12,25 +12,25 @@ import binascii
 
 from hopthu.directory.auth import Refusal, SignInRefused
 from hopthu.imap import commands as c
+from hopthu.imap import responses as r
 from hopthu.imap.parser import ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, astring, bad
 from hopthu.imap.session import (
     MAX_FAILED_LOGINS,
     PREAUTH_TIMEOUT,
-    READ_SIZE,
     Session,
     handles,
 )
 from hopthu.imap.state import AUTHENTICATED, LOGOUT
 
 _REFUSAL_CODES = {
-    Refusal.BAD_CREDENTIALS: "AUTHENTICATIONFAILED",
-    Refusal.THROTTLED: "UNAVAILABLE",
-    Refusal.MUST_CHANGE_PASSWORD: "EXPIRED",
-    Refusal.LOCKED: "UNAVAILABLE",
-    Refusal.REVOKED: "UNAVAILABLE",
-    Refusal.DELETED: "UNAVAILABLE",
+    Refusal.BAD_CREDENTIALS: r.Code.AUTHENTICATIONFAILED,
+    Refusal.THROTTLED: r.Code.UNAVAILABLE,
+    Refusal.MUST_CHANGE_PASSWORD: r.Code.EXPIRED,
+    Refusal.LOCKED: r.Code.UNAVAILABLE,
+    Refusal.REVOKED: r.Code.UNAVAILABLE,
+    Refusal.DELETED: r.Code.UNAVAILABLE,
 }
 _SERVER_ID = (
     ("name", "Hop Thu"),
@@ -52,7 +52,7 @@ async def noop(_session: Session, _command: c.Command) -> bytes | None:
 
 @handles(c.Logout)
 async def logout(session: Session, _command: c.Logout) -> bytes | None:
-    session.send(b"* BYE Tam biet / Logging out\r\n")
+    session.send(bytes(r.LOGGING_OUT))
     session.unselect()
     session.state = LOGOUT
     return None
@@ -61,7 +61,7 @@ async def logout(session: Session, _command: c.Logout) -> bytes | None:
 @handles(c.Idle)
 async def idle(session: Session, _command: c.Idle) -> bytes | None:
     await session.idle()
-    return b"IDLE ket thuc / terminated"
+    return r.IDLE_TERMINATED.encode()
 
 
 @handles(c.Id)
@@ -103,7 +103,7 @@ async def starttls(session: Session, _command: c.StartTLS) -> bytes | None:
     if session.tls:
         raise bad("Đã dùng TLS", "TLS is already active")
     session.starttls_requested = True
-    return b"Bat dau TLS / Begin TLS negotiation now"
+    return r.BEGIN_TLS.encode()
 
 
 @handles(c.Login)
@@ -114,11 +114,11 @@ async def login(session: Session, command: c.Login) -> bytes | None:
 @handles(c.Authenticate)
 async def authenticate(session: Session, command: c.Authenticate) -> bytes | None:
     if command.mechanism != "PLAIN":
-        raise ImapRefusal("Chỉ hỗ trợ PLAIN", "Only the PLAIN mechanism is supported", "CANNOT")
+        raise ImapRefusal("Chỉ hỗ trợ PLAIN", "Only the PLAIN mechanism is supported", r.Code.CANNOT)
     _require_privacy(session)
     response = command.initial_response
     if response is None:
-        session.send(b"+ \r\n")
+        session.send(r.SASL_CHALLENGE)
         await session.flush()
         item = await _sasl_response(session)
         if item.cancelled:
@@ -131,7 +131,7 @@ async def authenticate(session: Session, command: c.Authenticate) -> bytes | Non
         raise bad("Dữ liệu PLAIN không hợp lệ", "invalid PLAIN response") from None
     if authzid and authzid != user:
         raise ImapRefusal(
-            "Không được đăng nhập thay người khác", "cannot act as another user", "AUTHORIZATIONFAILED"
+            "Không được đăng nhập thay người khác", "cannot act as another user", r.Code.AUTHORIZATIONFAILED
         )
     return await _sign_in(session, user, password)
 
@@ -150,7 +150,7 @@ async def _sasl_response(session: Session) -> c.SaslResponse:
             return item
         if item is not None:
             raise bad("Thiếu phản hồi xác thực", "expected a SASL response")
-        data = await asyncio.wait_for(session.reader.read(READ_SIZE), PREAUTH_TIMEOUT)
+        data = await session.receive(PREAUTH_TIMEOUT)
         if not data:
             raise ConnectionResetError("client closed during AUTHENTICATE")
         session.parser.feed(data)
@@ -158,7 +158,7 @@ async def _sasl_response(session: Session) -> c.SaslResponse:
 
 def _require_privacy(session: Session) -> None:
     if not session.plain_login_allowed:
-        raise ImapRefusal("Hãy dùng STARTTLS trước", "Use STARTTLS first", "PRIVACYREQUIRED")
+        raise ImapRefusal("Hãy dùng STARTTLS trước", "Use STARTTLS first", r.Code.PRIVACYREQUIRED)
 
 
 async def _sign_in(session: Session, user: str, password: str) -> bytes:
@@ -169,7 +169,7 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
     except SignInRefused as refusal:
         session.failed_logins += 1
         if session.failed_logins >= MAX_FAILED_LOGINS:
-            session.send(b"* BYE Dang nhap sai qua nhieu lan / Too many failed sign-ins\r\n")
+            session.send(bytes(r.TOO_MANY_FAILED_LOGINS))
             session.state = LOGOUT
         raise ImapRefusal.explaining(refusal, _REFUSAL_CODES[refusal.refusal]) from None
     session.identity = identity
@@ -179,4 +179,4 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
     session.places = Places(ctx.store.folders, owners)
     session.state = AUTHENTICATED
     session.access_checked = asyncio.get_running_loop().time()
-    return f"[CAPABILITY {session.capabilities()}] Da dang nhap / Signed in".encode()
+    return f"[{r.Code.CAPABILITY} {session.capabilities()}] {r.SIGNED_IN}".encode()

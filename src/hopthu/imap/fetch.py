@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass
 
 from hopthu.imap import commands as c
+from hopthu.imap import responses as r
 from hopthu.imap.responses import ImapRefusal, date_time, flag_list
 from hopthu.mail import DecodeError, binary, bodystructure_imap, envelope_imap, nul_safe, section_range
 from hopthu.store.types import MessageField, StoredMessage
@@ -73,7 +74,7 @@ def _reads_body(item: c.FetchAttribute) -> bool:
 
 def render(plan: FetchPlan, seq: int, row: StoredMessage, data: bytes | None) -> bytes:
     """`* seq FETCH (...)`; `data` is the message (or only its header when the plan says so)."""
-    return b"* %d FETCH (%s)\r\n" % (seq, b" ".join(_item(item, row, data) for item in plan.attributes))
+    return r.fetch(seq, (_item(item, row, data) for item in plan.attributes))
 
 
 def whole_message(plan: FetchPlan) -> c.FetchAttribute | None:
@@ -93,7 +94,7 @@ def streamed_head(plan: FetchPlan, seq: int, row: StoredMessage, whole: c.FetchA
     """A FETCH answer up to the literal of `whole`; the message's octets and ")\r\n" follow."""
     others = [_item(item, row, None) for item in plan.attributes if item is not whole]
     label = b"RFC822" if whole.name == "RFC822" else b"BODY[]"
-    return b"* %d FETCH (%s{%d}\r\n" % (seq, b"".join(o + b" " for o in others) + label + b" ", row.size)
+    return r.fetch_until_literal(seq, others, label, row.size)
 
 
 def _item(item: c.FetchAttribute, row: StoredMessage, data: bytes | None) -> bytes:
@@ -116,11 +117,11 @@ def _item(item: c.FetchAttribute, row: StoredMessage, data: bytes | None) -> byt
         return b"BODY " + bodystructure_imap(row.structure, extensible=False)
     assert data is not None
     if name == "RFC822":
-        return b"RFC822 " + _literal(nul_safe(data))
+        return b"RFC822 " + r.literal(nul_safe(data))
     if name == "RFC822.HEADER":
-        return b"RFC822.HEADER " + _literal(nul_safe(data[: _shift(row) + row.header_end]))
+        return b"RFC822.HEADER " + r.literal(nul_safe(data[: _shift(row) + row.header_end]))
     if name == "RFC822.TEXT":
-        return b"RFC822.TEXT " + _literal(nul_safe(data[_shift(row) + row.header_end :]))
+        return b"RFC822.TEXT " + r.literal(nul_safe(data[_shift(row) + row.header_end :]))
     assert item.section is not None
     if name == "BODY":
         chunk = _section(item.section, row, data)
@@ -183,10 +184,4 @@ def _partial(label: bytes, chunk: bytes, partial: c.Partial | None, *, binary: b
     if partial is not None:
         label += b"<%d>" % partial.offset
         chunk = chunk[partial.offset : partial.offset + partial.length]
-    return label + b" " + _literal(chunk, binary=binary)
-
-
-def _literal(chunk: bytes, *, binary: bool = False) -> bytes:
-    # RFC 3516 §4.3: literal8 ("~{n}") when the decoded data holds NUL
-    marker = b"~" if binary and b"\0" in chunk else b""
-    return marker + b"{%d}\r\n" % len(chunk) + chunk
+    return label + b" " + r.literal(chunk, binary=binary)

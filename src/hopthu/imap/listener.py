@@ -5,14 +5,20 @@ Before a session starts, the connection is counted against the IMAP limits (in t
 address); one over them is greeted with `* BYE` (RFC 9051 §7.1.5) and closed. A connection that has
 not signed in within `limits.prelogin_timeout_seconds` of connecting is told so with `* BYE` and
 closed, however slowly it drips bytes meanwhile.
+
+The session talks to a `Transport` (`hopthu.imap.transport`); `StreamTransport` here is the one
+over asyncio streams, upgraded in place by STARTTLS.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 import socket
+import ssl
 
 from hopthu.imap import cmd_mailbox, cmd_message, cmd_session
+from hopthu.imap import responses as r
 from hopthu.imap.session import ImapContext, Session
 from hopthu.imap.state import NOT_AUTHENTICATED
 from hopthu.security.connections import (
@@ -25,7 +31,77 @@ from hopthu.security.connections import (
 # Importing the command modules registers their handlers.
 COMMAND_MODULES = (cmd_session, cmd_mailbox, cmd_message)
 
-PRELOGIN_EXPIRED = b"* BYE Het thoi gian dang nhap / Sign-in took too long, closing\r\n"
+READ_SIZE = 64 * 1024  # what one read takes from the socket; the parser's limits bound a command
+CLOSE_TIMEOUT = 5.0  # seconds to wait for the client's TLS close_notify before dropping the connection
+
+log = logging.getLogger("hopthu.imap")
+
+
+class StreamTransport:
+    """A session's `Transport` over an asyncio stream pair; STARTTLS upgrades it in place."""
+
+    def __init__(
+        self,
+        reader: asyncio.StreamReader,
+        writer: asyncio.StreamWriter,
+        tls_context: ssl.SSLContext,
+        *,
+        secure: bool,
+    ) -> None:
+        self._reader = reader
+        self._writer = writer
+        self._tls_context = tls_context
+        self._secure = secure
+        peer = writer.get_extra_info("peername")
+        self._peer = str(peer[0]) if peer else "?"
+
+    @property
+    def peer(self) -> str:
+        return self._peer
+
+    @property
+    def secure(self) -> bool:
+        return self._secure
+
+    async def read(self) -> bytes:
+        return await self._reader.read(READ_SIZE)
+
+    def write(self, data: bytes) -> None:
+        self._writer.write(data)
+
+    async def drain(self) -> None:
+        await self._writer.drain()
+
+    async def start_tls(self) -> None:
+        """RFC 9051 §6.2.1 after "OK Begin TLS". Plain-text bytes already received must not be read
+        as commands after the handshake (command injection, CVE-2011-0411); asyncio offers no public
+        way to drop them, so its reader's buffer is emptied here, with nothing awaited between this
+        and `start_tls` pausing the socket."""
+        buffered = getattr(self._reader, "_buffer", None)
+        if buffered:
+            log.info("IMAP client %s sent %d bytes after STARTTLS; discarded", self._peer, len(buffered))
+            buffered.clear()
+        await self._writer.start_tls(self._tls_context)
+        self._secure = True
+
+    def is_closing(self) -> bool:
+        return self._writer.is_closing()
+
+    def close(self) -> None:
+        self._writer.close()
+
+    async def wait_closed(self) -> None:
+        try:
+            # A client that never answers the TLS close must not keep the session's task alive.
+            async with asyncio.timeout(CLOSE_TIMEOUT):
+                await self._writer.wait_closed()
+        except TimeoutError:
+            self.abort()
+        except Exception:  # the connection is gone either way
+            pass
+
+    def abort(self) -> None:
+        self._writer.transport.abort()
 
 
 async def start_imap_listeners(
@@ -48,11 +124,11 @@ async def start_imap_listeners(
             refusal = limits.admit(address)
             if refusal is not None:
                 vi, en = refusal_words(refusal)
-                say_and_close(writer.transport, f"* BYE [UNAVAILABLE] {vi} / {en}\r\n".encode())
+                say_and_close(writer.transport, bytes(r.connection_refused(vi, en)))
                 return
-            session = Session(ctx, reader, writer, tls=tls)
+            session = Session(ctx, StreamTransport(reader, writer, ctx.tls, secure=tls))
             timer = asyncio.get_running_loop().call_later(
-                settings.prelogin_timeout_seconds, _prelogin_expired, session
+                settings.prelogin_timeout_seconds, _prelogin_expired, session, writer
             )
             try:
                 await session.run()
@@ -70,10 +146,10 @@ async def start_imap_listeners(
     return servers
 
 
-def _prelogin_expired(session: Session) -> None:
+def _prelogin_expired(session: Session, writer: asyncio.StreamWriter) -> None:
     """Still not signed in: the reader sees the close and the session ends as after a hang-up."""
     if session.state == NOT_AUTHENTICATED:
-        say_and_close(session.writer.transport, PRELOGIN_EXPIRED)
+        say_and_close(writer.transport, bytes(r.PRELOGIN_EXPIRED))
 
 
 async def close_sessions(ctx: ImapContext) -> None:
@@ -86,7 +162,7 @@ async def close_sessions(ctx: ImapContext) -> None:
     _done, pending = await asyncio.wait(tasks, timeout=2)
     if pending:  # clients that do not answer the TLS close: drop their connections
         for session in sessions:
-            session.writer.transport.abort()
+            session.transport.abort()
         _done, pending = await asyncio.wait(pending, timeout=2)
     for task in pending:
         task.cancel()

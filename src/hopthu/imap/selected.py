@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hopthu.imap import commands as c
+from hopthu.imap import responses
 from hopthu.imap.responses import bad, flag_list
 from hopthu.store import reading
 from hopthu.store.db import Database
@@ -142,14 +143,13 @@ class Selected:
                 seq = self.seq_of(row.uid)
                 if seq is None or row.uid in self.pending_expunges:
                     continue
-                modseq = b" MODSEQ (%d)" % row.modseq if condstore else b""
-                send(
-                    b"* %d FETCH (UID %d FLAGS %s%s)\r\n"
-                    % (seq, row.uid, flag_list(row.flags, row.keywords), modseq)
-                )
+                items = [b"UID %d" % row.uid, b"FLAGS " + flag_list(row.flags, row.keywords)]
+                if condstore:
+                    items.append(b"MODSEQ (%d)" % row.modseq)
+                send(responses.fetch(seq, items))
             if added:
                 self.uids.extend(added)
-                send(b"* %d EXISTS\r\n" % len(self.uids))
+                send(responses.exists(len(self.uids)))
             self.modseq = max([state.highestmodseq, *(row.modseq for row in rows)])
             self.reported.clear()
         if not allow_expunge:
@@ -168,4 +168,4 @@ class Selected:
             seq = self.seq_of(uid)
             if seq is not None:
                 del self.uids[seq - 1]
-                send(b"* %d EXPUNGE\r\n" % seq)
+                send(responses.expunge(seq))

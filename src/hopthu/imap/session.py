@@ -23,22 +23,22 @@ from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator, Identity
 from hopthu.directory.standing import account_status
 from hopthu.imap import commands as c
+from hopthu.imap import responses as r
 from hopthu.imap.mutf7 import decode_mutf7
 from hopthu.imap.parser import CommandParser, Limits, NeedLiteral, ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.imap.selected import Selected
 from hopthu.imap.state import AUTHENTICATED, LOGOUT, NOT_AUTHENTICATED, SELECTED, allowed
+from hopthu.imap.transport import Transport
 from hopthu.policy import lifecycle
 from hopthu.store import Store
 
 log = logging.getLogger("hopthu.imap")
 
-READ_SIZE = 64 * 1024
 FLUSH_AT = 256 * 1024
 PREAUTH_TIMEOUT = 120.0  # seconds a client may take to sign in
 MAX_BAD_COMMANDS = 20
-CLOSE_TIMEOUT = 5.0  # seconds to wait for the client's TLS close_notify before dropping the connection
 MAX_FAILED_LOGINS = 3
 ACCESS_RECHECK = 30.0  # seconds between checks that the account and its delegations still hold
 # Commands during which EXPUNGE must not be sent: they use sequence numbers (RFC 9051 §7.5.1).
@@ -93,18 +93,13 @@ def handles(*kinds: type) -> Callable[[Handler], Handler]:
 
 
 class Session:
-    def __init__(
-        self, ctx: ImapContext, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, *, tls: bool
-    ) -> None:
+    def __init__(self, ctx: ImapContext, transport: Transport) -> None:
         self.ctx = ctx
-        self.reader = reader
-        self.writer = writer
-        self.tls = tls
+        self.transport = transport
         settings = ctx.settings.imap
         self.parser = CommandParser()
         self.idle_timeout = settings.idle_timeout_minutes * 60
-        peer = writer.get_extra_info("peername")
-        self.peer = peer[0] if peer else "?"
+        self.peer = transport.peer
         self.state = NOT_AUTHENTICATED
         self.identity: Identity | None = None
         self.places: Places | None = None
@@ -126,21 +121,29 @@ class Session:
         self.out += data
 
     async def flush(self) -> None:
-        if self.writer.is_closing():
+        if self.transport.is_closing():
             # The connection was closed under us (the pre-login deadline, a BYE from another task):
             # what is left has no one to read it.
             self.out.clear()
             raise ConnectionResetError("connection closed")
         if self.out:
-            self.writer.write(bytes(self.out))
+            self.transport.write(bytes(self.out))
             self.out.clear()
-        await self.writer.drain()
+        await self.transport.drain()
 
     async def flush_if_large(self) -> None:
         if len(self.out) >= FLUSH_AT:
             await self.flush()
 
+    async def receive(self, timeout: float) -> bytes:
+        """The next bytes from the client, b"" once it has closed; TimeoutError after `timeout`."""
+        return await asyncio.wait_for(self.transport.read(), timeout)
+
     # --- properties -------------------------------------------------------------------------------
+
+    @property
+    def tls(self) -> bool:
+        return self.transport.secure
 
     @property
     def utf8(self) -> bool:
@@ -195,7 +198,7 @@ class Session:
         self.task = asyncio.current_task()
         self.ctx.sessions.add(self)
         try:
-            self.send(f"* OK [CAPABILITY {self.capabilities()}] Hop Thu IMAP san sang / ready\r\n".encode())
+            self.send(bytes(r.greeting(self.capabilities())))
             await self.flush()
             while self.state != LOGOUT:
                 item = await self.next_item()
@@ -209,21 +212,14 @@ class Session:
             pass
         except TimeoutError:
             with contextlib.suppress(Exception):
-                self.writer.write(b"* BYE Het thoi gian cho / Autologout; idle for too long\r\n")
-                await self.writer.drain()
+                self.transport.write(bytes(r.AUTOLOGOUT))
+                await self.transport.drain()
         finally:
             self.ctx.sessions.discard(self)
             if self.selected is not None:
                 self.selected.close()
-            self.writer.close()
-            try:
-                # A client that never answers the TLS close must not keep this task alive.
-                async with asyncio.timeout(CLOSE_TIMEOUT):
-                    await self.writer.wait_closed()
-            except TimeoutError:
-                self.writer.transport.abort()
-            except Exception:  # the connection is gone either way
-                pass
+            self.transport.close()
+            await self.transport.wait_closed()
 
     async def next_item(self) -> c.Command | c.Done | c.SaslResponse | None:
         """The next complete client item, answering literals' continuation requests; None at EOF."""
@@ -237,10 +233,7 @@ class Session:
                 if prelogin and error.code == "TOOBIG" and not error.literal_refused:
                     # RFC 7888 §4: the rest of the command is on its way whatever we answer; before
                     # sign-in nothing of that size is worth reading, so the connection ends here.
-                    self.send(
-                        b"* BYE [LIMIT] Lenh qua lon truoc khi dang nhap / "
-                        b"Command too large before login, closing\r\n"
-                    )
+                    self.send(bytes(r.TOO_BIG_BEFORE_LOGIN))
                     await self.flush()
                     self.state = LOGOUT
                 if self.state == LOGOUT:
@@ -248,12 +241,12 @@ class Session:
                 continue
             if isinstance(item, NeedLiteral):
                 if item.synchronizing:
-                    self.writer.write(b"+ Ready\r\n")
+                    self.transport.write(r.READY_FOR_LITERAL)
                 continue
             if item is not None:
                 return item
             timeout = self.idle_timeout if self.state != NOT_AUTHENTICATED else PREAUTH_TIMEOUT
-            data = await asyncio.wait_for(self.reader.read(READ_SIZE), timeout)
+            data = await self.receive(timeout)
             if not data:
                 return None
             self.parser.feed(data)
@@ -261,12 +254,12 @@ class Session:
     async def refuse_syntax(self, error: ParseError) -> None:
         self.bad_commands += 1
         tag = error.tag or "*"
-        if error.code == "TOOBIG":
-            self.send(f"{tag} NO [TOOBIG] Qua lon / {error.text}\r\n".encode("ascii", "replace"))
+        if error.code == r.Code.TOOBIG:
+            self.send(r.too_big(error.text).line(tag))
         else:
-            self.send(f"{tag} BAD Cu phap sai / {error.text}\r\n".encode("ascii", "replace"))
+            self.send(r.syntax_error(error.text).line(tag))
         if self.bad_commands >= MAX_BAD_COMMANDS:
-            self.send(b"* BYE Qua nhieu lenh sai / Too many bad commands\r\n")
+            self.send(bytes(r.TOO_MANY_BAD))
             self.state = LOGOUT
         await self.flush()
 
@@ -283,7 +276,7 @@ class Session:
             handler = HANDLERS[type(item)]
             text = await handler(self, item)
             await self.after(item)
-            done = text or f"{item.name} hoan tat / completed".encode()
+            done = text or r.completed(item.name).encode()
             self.send(tag.encode() + b" OK " + done + b"\r\n")
         except ImapRefusal as refusal:
             if refusal.kind == "BAD":
@@ -295,11 +288,9 @@ class Session:
         except Exception:
             incident = secrets.token_hex(4)
             log.exception("IMAP %s failed (incident %s)", item.name, incident)
-            self.send(
-                f"{tag} NO [SERVERBUG] Loi may chu, ma {incident} / Server error, id {incident}\r\n".encode()
-            )
+            self.send(r.server_bug(incident).line(tag))
         if self.bad_commands >= MAX_BAD_COMMANDS:
-            self.send(b"* BYE Qua nhieu lenh sai / Too many bad commands\r\n")
+            self.send(bytes(r.TOO_MANY_BAD))
             self.state = LOGOUT
 
     async def still_allowed(self) -> bool:
@@ -333,7 +324,7 @@ class Session:
         if status is None or not lifecycle.can_sign_in(lifecycle.Status(status)):
             self.send(
                 b"* BYE [UNAVAILABLE] Hop thu da bi khoa hoac thu hoi / Mailbox no longer available\r\n"
-            )
+            )  # r.ACCOUNT_UNAVAILABLE; written out until the store's account check lands here
             self.state = LOGOUT
             return False
         owners = await owners_for(db, identity.account_id, identity.local)
@@ -341,7 +332,7 @@ class Session:
         if owners != places.owners:
             reachable = {owner.account_id for owner in owners}
             if self.selected is not None and self.selected.place.account_id not in reachable:
-                self.send(b"* BYE [UNAVAILABLE] Quyen dung hop thu da bi rut / Access was withdrawn\r\n")
+                self.send(bytes(r.ACCESS_WITHDRAWN))
                 self.state = LOGOUT
                 return False
             self.places = Places(self.ctx.store.folders, owners)
@@ -366,7 +357,7 @@ class Session:
         selected = self.selected if self.state == SELECTED else None
         if selected is not None:
             await self.sync_selected(poll=True)
-        self.send(b"+ idling\r\n")
+        self.send(r.IDLING)
         await self.flush()
         self.parser.expect_done()
         read: asyncio.Future[bytes] | None = None
@@ -380,7 +371,7 @@ class Session:
                 if isinstance(item, c.Done):
                     return
                 if read is None:
-                    read = asyncio.ensure_future(self.reader.read(READ_SIZE))
+                    read = asyncio.ensure_future(self.transport.read())
                 if news is None and selected is not None:
                     news = asyncio.ensure_future(selected.wait())
                 waiting: set[asyncio.Future[Any]] = {read} if news is None else {read, news}
@@ -416,12 +407,8 @@ class Session:
     async def start_tls(self) -> None:
         """Switch to TLS after "OK Begin TLS" (RFC 9051 §6.2.1); bytes the client sent early are dropped."""
         self.starttls_requested = False
-        self.parser = CommandParser()
-        # Plain-text bytes already received must not be read as commands after the handshake
-        # (command injection, CVE-2011-0411); asyncio has no public way to drop them.
-        self.reader._buffer.clear()  # type: ignore[attr-defined]
-        await self.writer.start_tls(self.ctx.tls)
-        self.tls = True
+        self.parser = CommandParser()  # what it held came in plain text: forgotten with it
+        await self.transport.start_tls()
 
     def unselect(self) -> None:
         if self.selected is not None:
@@ -433,6 +420,6 @@ class Session:
     async def shutdown(self) -> None:
         """The server is stopping: say goodbye (RFC 9051 §7.1.5) and close."""
         with contextlib.suppress(Exception):
-            self.writer.write(b"* BYE May chu dang dung / Server shutting down\r\n")
-            await self.writer.drain()
-        self.writer.close()
+            self.transport.write(bytes(r.SHUTTING_DOWN))
+            await self.transport.drain()
+        self.transport.close()
