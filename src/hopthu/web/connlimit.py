@@ -53,7 +53,7 @@ def limited_http_protocol(limits: ConnectionLimits, first_request_timeout: float
     """A uvicorn HTTP protocol class (for `uvicorn.Config(http=...)`) bound to these limits."""
     base: Any = AutoHTTPProtocol
 
-    class LimitedHTTPProtocol(base):  # type: ignore[misc, valid-type]
+    class LimitedHTTPProtocol(base):
         _address: str | None = None
         _refused = False
         _deadline: asyncio.TimerHandle | None = None

@@ -9,8 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
 from hopthu.directory.statistics import overview
+from hopthu.policy.dates import VIETNAM
 from hopthu.policy.lifecycle import Status
-from hopthu.store.traffic import PROTECTION_KINDS, VIETNAM, per_day
+from hopthu.store.traffic import PROTECTION_KINDS, per_day
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 from hopthu.web.deps import WebServices
 
