@@ -322,9 +322,7 @@ class Session:
         db = self.ctx.store.db
         status = await account_status(db, identity.account_id)
         if status is None or not lifecycle.can_sign_in(lifecycle.Status(status)):
-            self.send(
-                b"* BYE [UNAVAILABLE] Hop thu da bi khoa hoac thu hoi / Mailbox no longer available\r\n"
-            )  # r.ACCOUNT_UNAVAILABLE; written out until the store's account check lands here
+            self.send(bytes(r.ACCOUNT_UNAVAILABLE))
             self.state = LOGOUT
             return False
         owners = await owners_for(db, identity.account_id, identity.local)

@@ -64,6 +64,7 @@ from hopthu.store.mailstore import Target
 from hopthu.store.opening import StoredMessage, stored_message
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.client import client_address
+from hopthu.web.deps import services_of
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
 from hopthu.web.i18n import language
 from hopthu.web.security import csrf_ok
@@ -125,7 +126,7 @@ def _letter_from_form(form: FormData) -> Letter:
 
 async def _senders(request: Request, who: SignedIn) -> list[SenderChoice]:
     """The person's own address, then the agency mailboxes they may send from (R8.2)."""
-    services = request.app.state.services
+    services = services_of(request)
     domain = services.settings.server.domain
     boxes = await delegated_to(services.store.db, who.account.id)
     own = SenderChoice(who.account.address(domain), who.account.display_name)
@@ -156,7 +157,7 @@ class Stored:
 
 async def _stored(request: Request, views: list[FolderView], mailbox_id: int, uid: int) -> Stored | None:
     """One of the person's messages (404 for a folder of someone else), or None if it is gone."""
-    store = request.app.state.services.store
+    store = services_of(request).store
     box = find(views, mailbox_id)
     row = await stored_message(store.db, mailbox_id, uid)
     if row is None:
@@ -208,14 +209,14 @@ def _kept_of(stored: Stored) -> list[Kept]:
 
 async def _signature(request: Request, who: SignedIn) -> str:
     """The person's signature (account settings) below what they write, after the usual "-- "."""
-    preferences = await request.app.state.services.directory.preferences.get(who.account.id)
+    preferences = await services_of(request).directory.preferences.get(who.account.id)
     text = preferences.signature.replace("\r\n", "\n").strip("\n")
     return f"\n\n-- \n{text}" if text.strip() else ""
 
 
 async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, uid: int) -> Letter:
     """A reply, a reply to all, or a forward of one of the person's messages."""
-    services = request.app.state.services
+    services = services_of(request)
     views = flat(await visible(services, who.account.id))
     stored = await _stored(request, views, mailbox_id, uid)
     if stored is None:
@@ -265,7 +266,7 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
 
 async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
     """A draft from Drafts, as it was last saved (from our own headers when it has them)."""
-    mail = request.app.state.services.store.mail
+    mail = services_of(request).store.mail
     views = await folders(mail, who.account.id)
     drafts = special(views, "\\Drafts")
     stored = await _stored(request, views, drafts.id, uid)
@@ -297,7 +298,7 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
 
 async def _kept_files(request: Request, who: SignedIn, refs: list[str]) -> tuple[list[File], list[Text]]:
     """The stored files the letter keeps, in the order given, and what could not be found."""
-    views = flat(await visible(request.app.state.services, who.account.id))
+    views = flat(await visible(services_of(request), who.account.id))
     files: list[File] = []
     missing: list[Text] = []
     opened: dict[tuple[int, int], Stored | None] = {}
@@ -350,7 +351,7 @@ async def _save_draft(
 ) -> tuple[Letter | None, Text | None]:
     """Store this version in Drafts and remove the one it replaces: the letter as saved (its new
     UID, its files kept from the new version), or why it could not be saved."""
-    services = request.app.state.services
+    services = services_of(request)
     mail = services.store.mail
     views = await folders(mail, who.account.id)
     drafts = special(views, "\\Drafts")
@@ -402,7 +403,7 @@ async def _render(
     notice: Text | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
-    services = request.app.state.services
+    services = services_of(request)
     groups = await visible(services, who.account.id)
     views = [view for view in flat(groups) if view.account_id == who.account.id]
     choices = await _senders(request, who)
@@ -498,7 +499,7 @@ async def save_draft(request: Request, who: Annotated[SignedIn, Depends(signed_i
 
 
 def _now(request: Request) -> dt.datetime:
-    return request.app.state.services.router.ctx.now()
+    return services_of(request).router.ctx.now()
 
 
 def _pick(request: Request, text: Text) -> str:
@@ -508,7 +509,7 @@ def _pick(request: Request, text: Text) -> str:
 def _attachment_problem(request: Request, files: list[File]) -> Text | None:
     """R5.1 for what a draft keeps: files over the limit are not stored in Drafts (a draft never goes
     through the pipeline, which decides the same for a message sent)."""
-    rules = request.app.state.services.router.ctx.quota_rules
+    rules = services_of(request).router.ctx.quota_rules
     try:
         quota.check_attachments(sum(len(f.data) for f in files), rules)
     except HopThuError as error:
@@ -533,7 +534,7 @@ async def _recipients(
     request: Request, letter: Letter
 ) -> tuple[dict[str, list[tuple[str, str]]], list[str], list[Text]]:
     """The address fields read and checked: people per field, every distinct address, problems."""
-    router_ = request.app.state.services.router
+    router_ = services_of(request).router
     people: dict[str, list[tuple[str, str]]] = {}
     problems: list[Text] = []
     problems += _oversized(letter)
@@ -582,7 +583,7 @@ async def _recipients(
 async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text | None:
     """R3.1, as submission counts them (`smtp.limits` decides, and locks an account far over the
     hard limit, R6.4a): None when all may go, else why not in the page's words."""
-    limits = getattr(request.app.state.services, "limits", None)
+    limits = services_of(request).limits
     if limits is None:
         return None
     verdict = await limits.admit(who.account.id, who.account.local, count)
@@ -626,7 +627,7 @@ async def _not_sent(
 
 @router.post(COMPOSE)
 async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> Response:
-    services = request.app.state.services
+    services = services_of(request)
     form = await _form(request)
     csrf = form.get("csrf")
     if not csrf_ok(request, csrf if isinstance(csrf, str) else None):
@@ -690,7 +691,7 @@ def _identity(who: SignedIn, domain: str) -> Identity:
 
 async def _keep_copy(request: Request, who: SignedIn, built: Built) -> bool:
     """The sender's copy in Sent, with the Bcc the recipients never saw."""
-    mail = request.app.state.services.store.mail
+    mail = services_of(request).store.mail
     data = built.data(bcc=True)
     views = await folders(mail, who.account.id)
     sent = special(views, "\\Sent")
@@ -701,7 +702,7 @@ async def _keep_copy(request: Request, who: SignedIn, built: Built) -> bool:
 
 async def _after_sending(request: Request, who: SignedIn, letter: Letter) -> None:
     """The draft goes; the message answered is marked \\Answered (as IMAP clients do)."""
-    services = request.app.state.services
+    services = services_of(request)
     mail = services.store.mail
     if letter.draft is not None:
         drafts = special(await folders(mail, who.account.id), "\\Drafts")
@@ -722,7 +723,7 @@ async def suggestions(request: Request, query: str, limit: int = SUGGESTIONS) ->
     """People and agency mailboxes whose name (without diacritics) or address starts like `query`
     (`directory.finding.suggest`), as the page's script shows them: a person's agency beside their
     name unless the name already says it."""
-    services = request.app.state.services
+    services = services_of(request)
     domain = services.settings.server.domain
     return [
         {
