@@ -13,7 +13,6 @@ import asyncio
 import datetime as dt
 import logging
 import socket
-from dataclasses import dataclass
 from typing import Any
 
 from hopthu.jobs import dmarc, maillog, rules
@@ -94,16 +93,7 @@ JOBS = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class Run:
-    job: str
-    slot: str
-    node: str
-    started_at: dt.datetime
-    finished_at: dt.datetime | None
-    status: str
-    summary: dict[str, int] | None
-    error: str | None
+Run = jobruns.JobRun  # one run of a job, as the store records it
 
 
 class Scheduler:
@@ -185,4 +175,4 @@ class Scheduler:
                 log.debug("closing the leader's connection failed", exc_info=True)
 
     async def last_runs(self, per_job: int = 5) -> dict[str, list[Run]]:
-        return {name: [Run(*row) for row in await jobruns.last(self.db, name, per_job)] for name in self.jobs}
+        return {name: await jobruns.last(self.db, name, per_job) for name in self.jobs}
