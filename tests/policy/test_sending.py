@@ -1,8 +1,10 @@
-"""R3.1: the sending limits (`policy.sending.judge`), counts and limits as parameters."""
+"""R3.1, R3.2: the sending limits (`policy.sending.judge`) and who may send as an address
+(`send_as_right`), counts and directory facts as parameters."""
 
 import pytest
 
-from hopthu.policy.sending import Limits, Verdict, judge, lock_note
+from hopthu.policy.lifecycle import Status
+from hopthu.policy.sending import Limits, SendAsRight, Verdict, judge, lock_note, send_as_right
 
 LIMITS = Limits(per_hour=3, per_day=5, hard_per_day=8)
 
@@ -28,3 +30,22 @@ def test_r3_1_soft_limits_defer_and_the_hard_limit_locks(
 
 def test_the_lock_says_why_in_the_audit_log() -> None:
     assert lock_note(LIMITS) == "vượt giới hạn gửi 8 người nhận/ngày (R3.1)"
+
+
+@pytest.mark.parametrize(
+    ("status", "own", "delegated", "right"),
+    [
+        (Status.ACTIVE, True, False, SendAsRight.OWN),
+        (Status.ACTIVE, False, True, SendAsRight.DELEGATED),  # R8.2, named in Sender: (R8.3)
+        (Status.ACTIVE, False, False, SendAsRight.NOT_DELEGATED),  # R3.2: not someone else's
+        (None, False, False, SendAsRight.NOT_OURS),
+        (Status.LOCKED, True, False, SendAsRight.MAILBOX_CANNOT_SEND),  # R6.4: a locked mailbox only receives
+        (Status.LOCKED, False, True, SendAsRight.MAILBOX_CANNOT_SEND),
+        (Status.REVOKED, False, True, SendAsRight.MAILBOX_CANNOT_SEND),
+    ],
+)
+def test_r3_2_one_sends_as_oneself_or_a_mailbox_delegated_to_send(
+    status: Status | None, own: bool, delegated: bool, right: SendAsRight
+) -> None:
+    assert send_as_right(mailbox_status=status, own=own, delegated_to_send=delegated) is right
+    assert right.allowed == (right in (SendAsRight.OWN, SendAsRight.DELEGATED))

@@ -7,7 +7,12 @@ not, count towards a hard daily limit; crossing it means the account is probably
 spreading spam, so it is locked (R6.4a). The counts are kept by `smtp.limits` (for submission and
 the webmail alike), which asks `judge` for each recipient and does the locking.
 
-Counts and limits are parameters; nothing here reads a clock or a database.
+R3.2 and R8.2, sending as an address: a person may send as their own mailbox and its aliases, and
+as an active agency mailbox delegated to them with the right to send; a delegated send then names
+the person in Sender: (R8.3). `directory.senders` finds the mailbox behind the address and the
+delegation, and asks `send_as_right`.
+
+Counts, limits and directory facts are parameters; nothing here reads a clock or a database.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import Enum
 from typing import Final
+
+from hopthu.policy.lifecycle import Status, can_send
 
 HOUR: Final = 3600.0
 """The window of the hourly limit, in seconds."""
@@ -55,3 +62,31 @@ def judge(*, attempts_today: int, sent_today: int, sent_last_hour: int, limits: 
 def lock_note(limits: Limits) -> str:
     """Why the account was locked, as the audit log shows it (in Vietnamese, for the operators)."""
     return f"vượt giới hạn gửi {limits.hard_per_day} người nhận/ngày (R3.1)"
+
+
+class SendAsRight(Enum):
+    """Whether a signed-in person may send as an address, and why (R3.2, R8.2)."""
+
+    OWN = "own"  # their own mailbox, by its address or an alias
+    DELEGATED = "delegated"  # an agency mailbox delegated to them to send as (R8.2); named in Sender: (R8.3)
+    NOT_OURS = "not_ours"  # no mailbox of ours has that address
+    MAILBOX_CANNOT_SEND = "mailbox_cannot_send"  # the mailbox is locked, revoked or deleted (R6)
+    NOT_DELEGATED = "not_delegated"  # someone else's, not delegated with the right to send
+
+    @property
+    def allowed(self) -> bool:
+        return self in (SendAsRight.OWN, SendAsRight.DELEGATED)
+
+
+def send_as_right(*, mailbox_status: Status | None, own: bool, delegated_to_send: bool) -> SendAsRight:
+    """R3.2: may a person send as an address? `mailbox_status` is that of the mailbox behind the
+    address (None when no mailbox of ours has it), `own` whether that mailbox is the person's, and
+    `delegated_to_send` whether it is delegated to them with the right to send (R8.2). A mailbox that
+    may not send (R6) is refused to its owner and its delegates alike."""
+    if mailbox_status is None:
+        return SendAsRight.NOT_OURS
+    if not can_send(mailbox_status):
+        return SendAsRight.MAILBOX_CANNOT_SEND
+    if own:
+        return SendAsRight.OWN
+    return SendAsRight.DELEGATED if delegated_to_send else SendAsRight.NOT_DELEGATED
