@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from hopthu.errors import HopThuError
+from hopthu.policy.filetypes import DANGEROUS_EXTENSIONS
 
 log = logging.getLogger("hopthu.config")
 
@@ -198,65 +199,6 @@ class BackupSettings:
     # (`head -c 32 /dev/urandom > /etc/hopthu/backup.key`): every backup is then encrypted with it
     # (AES-256-GCM, see backup/sealed.py) and restored only with it. Empty: backups are not encrypted.
     key_file: str = ""
-
-
-# Executables, scripts, shortcuts, disk images and macro-enabled Office files: what ransomware and
-# phishing arrive as. Refused at the MX by name (the last extension and any extension before it, so
-# `hoso.pdf.exe` too), also inside zip and rar archives.
-DANGEROUS_EXTENSIONS = (
-    "exe",
-    "com",
-    "scr",
-    "pif",
-    "cpl",
-    "msi",
-    "msp",
-    "mst",
-    "dll",
-    "sys",
-    "drv",
-    "ocx",
-    "bat",
-    "cmd",
-    "ps1",
-    "psm1",
-    "psd1",
-    "vbs",
-    "vbe",
-    "js",
-    "jse",
-    "wsf",
-    "wsh",
-    "wsc",
-    "hta",
-    "jar",
-    "lnk",
-    "url",
-    "scf",
-    "reg",
-    "inf",
-    "iso",
-    "img",
-    "vhd",
-    "vhdx",
-    "dmg",
-    "docm",
-    "dotm",
-    "xlsm",
-    "xltm",
-    "xlam",
-    "pptm",
-    "potm",
-    "ppam",
-    "ppsm",
-    "sldm",
-    "appx",
-    "msix",
-    "application",
-    "gadget",
-    "chm",
-    "settingcontent-ms",
-)
 
 
 @dataclass(frozen=True)
