@@ -228,6 +228,8 @@ class ProtectionSettings:
     # DNS blocklists asked about the connecting address through our resolver (a DNS failure is "not
     # listed"); empty asks none.
     dnsbl_zones: tuple[str, ...] = ("zen.spamhaus.org",)
+    # R13.2: files refused by their extension, also inside zip and rar archives; the default list of
+    # executables, scripts, shortcuts, disk images and macro-enabled Office files is policy.filetypes'.
     dangerous_extensions: tuple[str, ...] = DANGEROUS_EXTENSIONS
     # Days a held message waits in quarantine for an operator before it is deleted.
     quarantine_days: int = 30
