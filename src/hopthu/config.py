@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, get_type_hints
 
 from hopthu.errors import HopThuError
+from hopthu.policy.filetypes import DANGEROUS_EXTENSIONS
 
 log = logging.getLogger("hopthu.config")
 
@@ -200,65 +201,6 @@ class BackupSettings:
     key_file: str = ""
 
 
-# Executables, scripts, shortcuts, disk images and macro-enabled Office files: what ransomware and
-# phishing arrive as. Refused at the MX by name (the last extension and any extension before it, so
-# `hoso.pdf.exe` too), also inside zip and rar archives.
-DANGEROUS_EXTENSIONS = (
-    "exe",
-    "com",
-    "scr",
-    "pif",
-    "cpl",
-    "msi",
-    "msp",
-    "mst",
-    "dll",
-    "sys",
-    "drv",
-    "ocx",
-    "bat",
-    "cmd",
-    "ps1",
-    "psm1",
-    "psd1",
-    "vbs",
-    "vbe",
-    "js",
-    "jse",
-    "wsf",
-    "wsh",
-    "wsc",
-    "hta",
-    "jar",
-    "lnk",
-    "url",
-    "scf",
-    "reg",
-    "inf",
-    "iso",
-    "img",
-    "vhd",
-    "vhdx",
-    "dmg",
-    "docm",
-    "dotm",
-    "xlsm",
-    "xltm",
-    "xlam",
-    "pptm",
-    "potm",
-    "ppam",
-    "ppsm",
-    "sldm",
-    "appx",
-    "msix",
-    "application",
-    "gadget",
-    "chm",
-    "settingcontent-ms",
-)
-
-
 @dataclass(frozen=True)
 class ProtectionSettings:
     """Spam scoring, malware scanning, sender rules and the mail log (R13.1, R13.2, R3.1, R3.2).
@@ -286,6 +228,8 @@ class ProtectionSettings:
     # DNS blocklists asked about the connecting address through our resolver (a DNS failure is "not
     # listed"); empty asks none.
     dnsbl_zones: tuple[str, ...] = ("zen.spamhaus.org",)
+    # R13.2: files refused by their extension, also inside zip and rar archives; the default list of
+    # executables, scripts, shortcuts, disk images and macro-enabled Office files is policy.filetypes'.
     dangerous_extensions: tuple[str, ...] = DANGEROUS_EXTENSIONS
     # Days a held message waits in quarantine for an operator before it is deleted.
     quarantine_days: int = 30

@@ -29,6 +29,7 @@ from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
+from hopthu.policy import sending
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.protection.inspector import Inspector
 from hopthu.protection.quarantine import Quarantine
@@ -163,9 +164,11 @@ class Server:
         self.ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
 
         limits = SendingLimits(
-            settings.smtp.limit_per_hour,
-            settings.smtp.limit_per_day,
-            settings.smtp.hard_limit_per_day,
+            sending.Limits(
+                per_hour=settings.smtp.limit_per_hour,
+                per_day=settings.smtp.limit_per_day,
+                hard_per_day=settings.smtp.hard_limit_per_day,
+            ),
             accounts=directory.accounts,
         )
         self.services.limits = limits

@@ -1,4 +1,5 @@
-"""Dangerous files (R13.2): by name, by content, inside zip and rar archives, nested, hidden."""
+"""Dangerous files (R13.2): by name, by content, inside zip and rar archives, nested, hidden; as
+production finds them (`protection.filetypes` asking `policy.filetypes`)."""
 
 from __future__ import annotations
 
@@ -8,10 +9,10 @@ import time
 import openpyxl
 import pytest
 
-from hopthu.config import DANGEROUS_EXTENSIONS
 from hopthu.mail import parse
+from hopthu.policy.filetypes import DANGEROUS_EXTENSIONS
 from hopthu.protection import archives
-from hopthu.protection.filetypes import dangerous_file, extension, inspect
+from hopthu.protection.filetypes import dangerous_file, inspect
 from tests.protection.files import docx, encrypted, mail, rar4, rar5, zip_of
 
 PDF = b"%PDF-1.4\n1 0 obj<<>>endobj\ntrailer<<>>\n%%EOF\n"
@@ -74,13 +75,6 @@ def test_right_to_left_override_is_refused_whatever_it_shows() -> None:
     assert found((shown_as_pdf, b"x")) is not None
     reason = found(("hoso\u202eexe.pdf", PDF))
     assert reason is not None and "direction override" in reason and "\u202e" not in reason
-
-
-def test_extension_is_what_windows_acts_on() -> None:
-    assert extension("a/b\\hoso.pdf.exe. ") == "exe"
-    assert extension(".bashrc") == ""
-    assert extension("hoso") == ""
-    assert extension("hoso.exe\x00.pdf") == "exe"
 
 
 def test_unnamed_programs_by_content_or_type() -> None:

@@ -9,6 +9,7 @@ import smtplib
 import pytest
 import sqlalchemy as sa
 
+from hopthu.policy import sending
 from hopthu.policy.lifecycle import Action
 from hopthu.smtp.verify import verify_inbound
 from hopthu.store.schema import queue_item
@@ -267,8 +268,9 @@ async def test_r8_1_secrecy_marking_refused(mailserver: MailServer) -> None:
 
 
 async def test_r3_1_sending_limits_then_lock(mailserver: MailServer) -> None:
+    """R3.1 as production applies it: the handler's counts judged by `policy.sending.judge`."""
     limits = mailserver.server.submission_handler.limits
-    limits.per_hour, limits.per_day, limits.hard_per_day = 3, 5, 8
+    limits.limits = sending.Limits(per_hour=3, per_day=5, hard_per_day=8)
 
     def rcpts(count: int) -> list[int]:
         with mailserver.signed_in() as client:

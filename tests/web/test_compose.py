@@ -18,6 +18,7 @@ from playwright.sync_api import expect
 
 from hopthu.mail.compose import forward_subject, reply_subject
 from hopthu.mail.recipients import parse_addresses
+from hopthu.policy import sending
 from hopthu.web.compose import MAX_ADDRESS_FIELD
 from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
@@ -372,6 +373,21 @@ def test_sending_as_the_delegated_agency_mailbox(imapserver: RunningServer, page
     letter = parsed(received)
     assert letter["From"].addresses[0].addr_spec == "sonv@cantho.gov.vn"
     assert letter["Sender"].addresses[0].addr_spec == "nvminh@cantho.gov.vn"  # R8.3: the real sender
+
+
+def test_sending_limits_in_the_webmail(imapserver: RunningServer, page) -> None:
+    """R3.1: the webmail's recipients are counted as submission's and judged by `policy.sending`."""
+    assert imapserver.services.limits is not None
+    imapserver.services.limits.limits = sending.Limits(per_hour=1, per_day=5, hard_per_day=100)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn, sonv@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Hai người nhận")
+    page.get_by_label("Nội dung").fill("Một giờ chỉ một người nhận.")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_text("tối đa 1 mỗi giờ, 5 mỗi ngày")).to_be_visible()
+    assert stored(imapserver, "ttnanh", "INBOX") == []
 
 
 @pytest.mark.parametrize("kind", ["pdf", "docx", "xlsx", "odt"])

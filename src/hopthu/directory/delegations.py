@@ -1,4 +1,6 @@
-"""Delegation of agency mailboxes to people (R8.2): read and send-as rights without a shared password."""
+"""Delegation of agency mailboxes to people (R8.2): read and send-as rights without a shared password.
+The grants are kept here; which may be made and which mailboxes a delegate still opens is
+`policy.delegation`."""
 
 from __future__ import annotations
 
@@ -9,7 +11,9 @@ import sqlalchemy as sa
 from hopthu.directory import audit
 from hopthu.directory.accounts import AccountService
 from hopthu.directory.context import DirectoryContext
-from hopthu.errors import HopThuError
+from hopthu.policy.delegation import check_delegation, delegate_may_open
+from hopthu.policy.lifecycle import Status
+from hopthu.policy.mailbox import MailboxKind
 from hopthu.store.db import Database
 from hopthu.store.events import rights_changed
 from hopthu.store.schema import account, delegation
@@ -24,7 +28,7 @@ class DelegatedMailbox:
     status: str
 
 
-_UNUSABLE = ("revoked", "deleted")
+_UNUSABLE = [status.value for status in Status if not delegate_may_open(status)]
 
 
 async def delegated_to(db: Database, person_account_id: int) -> list[DelegatedMailbox]:
@@ -56,12 +60,7 @@ class DelegationService:
         """Let `person` use the agency mailbox `mailbox` (read always; send as it when `can_send`)."""
         box = await self.accounts.get(mailbox)
         who = await self.accounts.get(person)
-        if box.kind != "agency":
-            raise HopThuError(
-                "Chỉ ủy quyền hộp thư cơ quan, đơn vị", "Only agency mailboxes can be delegated"
-            )
-        if who.kind != "personal":
-            raise HopThuError("Chỉ ủy quyền cho hộp thư cá nhân", "Only a person can be a delegate")
+        check_delegation(MailboxKind(box.kind), MailboxKind(who.kind))
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
             await conn.execute(

@@ -3,9 +3,9 @@ They belong to the directory (who is signed in where), beside the accounts whose
 
 The cookie holds a random token; the database keeps only its SHA-256, so reading the database does
 not let anyone in. A "public computer" session ends when the browser closes (no cookie lifetime) and
-after 30 idle minutes; a private one after 14 idle days. `last_seen_at` is written at most once a
-minute per session, so browsing costs no write per page; with it the account's last access (R6.5),
-so a person who stays signed in for months is not taken for one who never comes.
+after 30 idle minutes; a private one after 14 idle days (`policy.sessions` decides). `last_seen_at`
+is written at most once a minute per session, so browsing costs no write per page; with it the
+account's last access (R6.5), so a person who stays signed in for months is not taken for one who never comes.
 """
 
 from __future__ import annotations
@@ -18,11 +18,10 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from hopthu.policy.sessions import session_expired
 from hopthu.store.db import Database
 from hopthu.store.schema import account, web_session
 
-PUBLIC_IDLE = dt.timedelta(minutes=30)
-PRIVATE_IDLE = dt.timedelta(days=14)
 TOUCH_EVERY = dt.timedelta(minutes=1)
 
 
@@ -42,8 +41,9 @@ class WebSession:
     last_seen_at: dt.datetime
     second_factor_at: dt.datetime | None  # when an administrator proved their second factor here
 
-    def expires_at(self) -> dt.datetime:
-        return self.last_seen_at + (PUBLIC_IDLE if self.public else PRIVATE_IDLE)
+    def expired(self, now: dt.datetime) -> bool:
+        """Idle too long at `now` (R11.4: `policy.sessions` says how long)."""
+        return session_expired(self.last_seen_at, now, public=self.public)
 
 
 class WebSessions:
@@ -79,7 +79,7 @@ class WebSessions:
             return None
         found = WebSession(**rows[0]._mapping)
         now = self.clock()
-        if now >= found.expires_at():
+        if found.expired(now):
             await self.end(found.id)
             return None
         if now - found.last_seen_at >= TOUCH_EVERY:
@@ -106,7 +106,7 @@ class WebSessions:
             _LIVE.where(web_session.c.account_id == account_id).order_by(web_session.c.last_seen_at.desc())
         )
         now = self.clock()
-        return [s for s in (WebSession(**row._mapping) for row in rows) if now < s.expires_at()]
+        return [s for s in (WebSession(**row._mapping) for row in rows) if not s.expired(now)]
 
     async def password_changed(self, session_id: str) -> None:
         async with self.db.write() as conn:

@@ -1,4 +1,6 @@
-"""Dangerous file types (R13.2): refused at the MX by name, by content, and inside archives.
+"""Dangerous file types (R13.2): refused at the MX by name, by content, and inside archives. This
+module finds the files and unpacks the archives; what makes a name or a file dangerous is decided in
+`policy.filetypes`.
 
 What is refused (`protection.dangerous_extensions` is the list of extensions):
 - a file whose last extension is on the list, after what Windows ignores is taken off (trailing
@@ -36,6 +38,15 @@ from hopthu.mail import ParsedMessage, filename
 from hopthu.mail.decode import lenient_body
 from hopthu.mail.message import NOT_FILES
 from hopthu.mail.structure import Node
+from hopthu.policy.filetypes import (
+    BIDI,
+    dangerous_name,
+    extension,
+    hides_extension,
+    is_vba_project,
+    looks_like_program,
+    wanted_extensions,
+)
 from hopthu.protection import archives
 
 MAX_DEPTH = 3  # archives inside archives looked into (the attachment itself is level 1)
@@ -45,25 +56,6 @@ MAGIC_READ = 64
 ARCHIVES = frozenset({"zip", "rar"})
 # Zip containers that are documents: looked into for a VBA project, judged by name when broken.
 OFFICE = frozenset({"docx", "xlsx", "pptx", "dotx", "xltx", "potx", "ppsx", "xlsb", "docm", "xlsm", "pptm"})
-EXECUTABLE_TYPES = frozenset(
-    {
-        "application/x-msdownload",
-        "application/x-msdos-program",
-        "application/x-dosexec",
-        "application/x-executable",
-        "application/x-sharedlib",
-        "application/vnd.microsoft.portable-executable",
-        "application/x-ms-shortcut",
-        "application/x-msi",
-        "application/x-ms-installer",
-        "application/hta",
-        "application/x-elf",
-    }
-)
-MAGIC = (b"MZ", b"\x7fELF", b"L\x00\x00\x00\x01\x14\x02\x00")
-# Bidirectional embeddings, overrides and isolates (Unicode TR 9): they reorder what a name shows.
-BIDI = frozenset("\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069\u200e\u200f\u061c")
-IGNORED = frozenset("\u200b\u200c\u200d\u2060\ufeff\u00ad")
 
 
 @dataclass(frozen=True)
@@ -75,22 +67,6 @@ class Finding:
     en: str
 
 
-def extension(name: str) -> str:
-    """The extension Windows would act on: after the last dot of the last path segment, once
-    trailing dots, spaces and invisible characters are gone ("" when there is none)."""
-    base = name.replace("\\", "/").rsplit("/", 1)[-1].split("\x00", 1)[0]
-    base = "".join(ch for ch in base if ch not in IGNORED and ch not in BIDI).rstrip(" .\t\r\n")
-    stem, dot, ext = base.rpartition(".")
-    return ext.strip().lower() if dot and stem.strip(" .") else ""
-
-
-def dangerous_name(name: str, extensions: Collection[str]) -> bool:
-    if any(ch in BIDI for ch in name):
-        return True
-    names = {name, name.split("\x00", 1)[0]}
-    return any(extension(candidate) in extensions for candidate in names)
-
-
 def _shown(name: str) -> str:
     """A name as a refusal may quote it: no control or reordering characters."""
     cleaned = "".join("?" if ch in BIDI or unicodedata.category(ch) == "Cc" else ch for ch in name)
@@ -98,7 +74,7 @@ def _shown(name: str) -> str:
 
 
 def _name_finding(label: str, name: str) -> Finding:
-    if any(ch in BIDI for ch in name):
+    if hides_extension(name):
         return Finding(
             label,
             f"{label} (tên tệp có ký tự đảo chiều che phần mở rộng thật)",
@@ -132,7 +108,7 @@ def dangerous_file(data: bytes, parsed: ParsedMessage, extensions: Collection[st
     archives: call `inspect` from the event loop."""
     if not parsed.attachments:
         return None
-    wanted = frozenset(extension.lower().lstrip(".") for extension in extensions)
+    wanted = wanted_extensions(extensions)
     budget = archives.Budget()
     for node, name, content_type in files(parsed.structure):
         label = _shown(name) if name else f"({content_type})"
@@ -140,7 +116,7 @@ def dangerous_file(data: bytes, parsed: ParsedMessage, extensions: Collection[st
             return _name_finding(label, name)
         ext = extension(name) if name else ""
         head = lenient_body(data, node, MAGIC_READ)
-        if not ext and (content_type in EXECUTABLE_TYPES or head.startswith(MAGIC)):
+        if not ext and looks_like_program(content_type, head):
             return Finding(label, f"{label} (tệp chương trình)", f"{label} (a program)")
         container = archives.kind(head)
         if container is None and ext not in ARCHIVES:
@@ -171,9 +147,7 @@ def _archive(
             if dangerous_name(name, wanted):
                 return _name_finding(f"{label} > {_shown(name)}", name)
         inner = f"{label} > {_shown(member.name)}"
-        if extension(member.name) == "bin" and member.name.replace("\\", "/").lower().endswith(
-            "vbaproject.bin"
-        ):
+        if is_vba_project(member.name):
             return Finding(label, f"{label} (tài liệu có macro VBA)", f"{label} (a document with VBA macros)")
         ext = extension(member.name)
         if ext not in ARCHIVES and ext not in OFFICE:

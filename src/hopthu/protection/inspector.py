@@ -3,8 +3,8 @@
 Order (cheapest and surest first; a refusal stops the rest): the city's sender rules, the DNS
 blocklists, other domains' DMARC policy, dangerous file types, then the engines. Mail from the MX is
 judged by `junk_score` and `reject_score`; mail our own people send by `hold_score` (R3.1: an
-account sending spam is presumed hijacked). Malware is refused in both directions. The system's own
-notices are not inspected.
+account sending spam is presumed hijacked); `policy.spam` decides what a score does. Malware is
+refused in both directions. The system's own notices are not inspected.
 
 An engine that cannot answer never turns into a verdict it did not give: with `on_failure =
 "tempfail"` the sender is asked to try again (451), with "accept" the message is delivered with
@@ -23,6 +23,7 @@ from typing import Protocol
 
 from hopthu.config import ProtectionSettings
 from hopthu.mail import ParsedMessage
+from hopthu.policy.spam import ScoreAction, ScoreThresholds, judge_score
 from hopthu.protection import dnsbl, filetypes
 from hopthu.protection.engines import EngineError, ScanEnvelope, SpamAnswer, SpamEngine, VirusEngine
 from hopthu.protection.verdicts import Action, EngineState, Inspection, Verdict
@@ -213,30 +214,12 @@ class Inspector:
                 inspection.verdict = Verdict.UNSCANNED
 
     def _judge_score(self, inspection: Inspection, score: float, *, inbound: bool) -> None:
-        settings = self.settings
-        words = f"{score:.1f}"
-        if not inbound:
-            if score >= settings.hold_score:
-                inspection.decide(
-                    Action.HOLD,
-                    Verdict.SPAM,
-                    f"Thư gửi đi có điểm thư rác {words} (ngưỡng {settings.hold_score:g}); thư bị giữ lại",
-                    f"Outgoing message scored {words} as spam (limit {settings.hold_score:g}); it is held",
-                )
-        elif score >= settings.reject_score:
-            inspection.decide(
-                Action.REJECT,
-                Verdict.SPAM,
-                f"Thư bị đánh giá là thư rác (điểm {words})",
-                f"The message was judged to be spam (score {words})",
-            )
-        elif score >= settings.junk_score and not inspection.allowed:
-            inspection.decide(
-                Action.JUNK,
-                Verdict.SPAM,
-                f"Thư có thể là thư rác (điểm {words})",
-                f"The message may be spam (score {words})",
-            )
+        """R13.1, R3.1: `policy.spam` says what the score does; the inspection records it."""
+        judged = judge_score(
+            score, inbound=inbound, allowed=inspection.allowed, thresholds=thresholds(self.settings)
+        )
+        if judged is not None:
+            inspection.decide(_SCORE_ACTIONS[judged.action], Verdict.SPAM, judged.vi, judged.en)
 
     async def _alert(self, engine: EngineState) -> None:
         log.warning("%s could not scan a message: %s", engine.name, engine.detail)
@@ -250,6 +233,18 @@ class Inspector:
                 await self.alert(engine.name, engine.detail)
             except Exception:
                 log.exception("the alert about %s was not sent", engine.name)
+
+
+_SCORE_ACTIONS = {
+    ScoreAction.JUNK: Action.JUNK,
+    ScoreAction.REJECT: Action.REJECT,
+    ScoreAction.HOLD: Action.HOLD,
+}
+
+
+def thresholds(settings: ProtectionSettings) -> ScoreThresholds:
+    """The score thresholds of R13.1 and R3.1, as the settings give them."""
+    return ScoreThresholds(junk=settings.junk_score, reject=settings.reject_score, hold=settings.hold_score)
 
 
 def _why(error: BaseException) -> str:
@@ -266,7 +261,7 @@ def _header(inspection: Inspection, settings: ProtectionSettings, *, inbound: bo
     lines: list[str] = []
     if inspection.score is not None:
         spam = inspection.action is Action.JUNK and inspection.verdict is Verdict.SPAM
-        required = settings.junk_score if inbound else settings.hold_score
+        required = thresholds(settings).required(inbound=inbound)
         tests = ",".join(
             sorted(inspection.symbols, key=lambda s: -abs(inspection.symbols[s]))[:SYMBOLS_IN_HEADER]
         )

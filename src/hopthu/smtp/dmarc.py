@@ -4,9 +4,9 @@ The From: domain is the one people read, so it passes only when an SPF or DKIM r
 was for a domain aligned with it (§3.1). The domain's owner publishes at `_dmarc.<domain>` (or at
 its organizational domain, §6.6.3) what to do when it does not: none, quarantine or reject.
 
-Our own domains are a special case decided by R3.2: their policy is ours, so mail claiming to come
-from them is judged as under p=reject even if no record is found in the DNS, and is evaluated
-(pass or fail) rather than reported as "none".
+Our own domains (`policy.forgery.is_ours`) are a special case decided by R3.2: their policy is
+ours, so mail claiming to come from them is judged as under p=reject even if no record is found in
+the DNS, and is evaluated (pass or fail) rather than reported as "none".
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
+from hopthu.policy.forgery import is_ours
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.dns import DnsError, Resolver
 from hopthu.smtp.orgdomain import organizational_domain
@@ -119,10 +120,6 @@ def aligned(identifier: str, from_domain: str, mode: str) -> bool:
     if mode == "s":
         return identifier == from_domain
     return organizational_domain(identifier) == organizational_domain(from_domain)
-
-
-def is_ours(domain: str, our_domains: Collection[str]) -> bool:
-    return any(domain == ours or domain.endswith("." + ours) for ours in our_domains)
 
 
 def _any_aligned(result: Result, checks: Sequence[tuple[Result, str, str]], from_domain: str) -> bool:

@@ -24,10 +24,11 @@ from hopthu.directory.auth import Authenticator, Identity, Refusal, SignInRefuse
 from hopthu.directory.routing import LocalRecipient, Router
 from hopthu.directory.senders import send_as
 from hopthu.policy.quota import fits
+from hopthu.policy.sending import Verdict
 from hopthu.security.connections import ConnectionLimits, peer_address, refusal_words, say_and_close
 from hopthu.smtp import replies
 from hopthu.smtp.dataread import Overrun, read_data
-from hopthu.smtp.limits import SendingLimits, Verdict
+from hopthu.smtp.limits import SendingLimits
 from hopthu.smtp.outcome import Outcome
 from hopthu.smtp.pipeline import Incoming, Pipeline
 from hopthu.smtp.replies import Reply

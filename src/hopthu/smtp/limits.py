@@ -1,5 +1,5 @@
 """Outbound sending limits per account (R3.1): recipients per hour and per day, for submission and
-the webmail alike.
+the webmail alike. This module counts; `policy.sending.judge` decides.
 
 Crossing the soft limits defers (SMTP 451 4.7.1); crossing the hard daily limit means the account
 is probably hijacked, so it is locked here (R6.4a) through the account service, as the system's act:
@@ -15,19 +15,11 @@ import logging
 import time
 from collections import deque
 from collections.abc import Callable
-from enum import Enum
 from typing import Protocol
 
+from hopthu.policy.sending import DAY, HOUR, Limits, Verdict, judge, lock_note
+
 log = logging.getLogger(__name__)
-
-HOUR = 3600.0
-DAY = 24 * HOUR
-
-
-class Verdict(Enum):
-    ALLOW = "allow"
-    DEFER = "defer"
-    LOCK = "lock"
 
 
 class Locking(Protocol):
@@ -39,16 +31,12 @@ class Locking(Protocol):
 class SendingLimits:
     def __init__(
         self,
-        per_hour: int,
-        per_day: int,
-        hard_per_day: int,
+        limits: Limits,
         clock: Callable[[], float] = time.time,
         *,
         accounts: Locking | None = None,
     ) -> None:
-        self.per_hour = per_hour
-        self.per_day = per_day
-        self.hard_per_day = hard_per_day
+        self.limits = limits
         self._clock = clock
         self.accounts = accounts  # who locks (`directory.accounts.AccountService`)
         self._sent: dict[int, deque[float]] = {}
@@ -65,14 +53,16 @@ class SendingLimits:
         now = self._clock()
         attempts = self._window(self._attempts.setdefault(account_id, deque()), now)
         attempts.append(now)
-        if len(attempts) > self.hard_per_day:
-            return Verdict.LOCK
         sent = self._window(self._sent.setdefault(account_id, deque()), now)
-        last_hour = sum(1 for t in sent if now - t < HOUR)
-        if len(sent) >= self.per_day or last_hour >= self.per_hour:
-            return Verdict.DEFER
-        sent.append(now)
-        return Verdict.ALLOW
+        verdict = judge(
+            attempts_today=len(attempts),
+            sent_today=len(sent),
+            sent_last_hour=sum(1 for t in sent if now - t < HOUR),
+            limits=self.limits,
+        )
+        if verdict is Verdict.ALLOW:
+            sent.append(now)
+        return verdict
 
     async def admit(self, account_id: int, local: str, count: int = 1) -> Verdict:
         """May this account send to `count` more recipients now? All of them or none: the ones
@@ -93,9 +83,8 @@ class SendingLimits:
         failure to write it is logged for the operators, not turned into a different answer."""
         if self.accounts is None:
             return
-        note = f"vượt giới hạn gửi {self.hard_per_day} người nhận/ngày (R3.1)"
         try:
-            locked = await self.accounts.lock_for_spam(local, note)
+            locked = await self.accounts.lock_for_spam(local, lock_note(self.limits))
         except Exception:
             log.exception("account %s is over the hard sending limit but could not be locked", local)
             return

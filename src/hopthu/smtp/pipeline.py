@@ -30,7 +30,7 @@ from hopthu.errors import HopThuError
 from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
-from hopthu.policy import quota, secrecy
+from hopthu.policy import forgery, quota, secrecy
 from hopthu.protection import aggregate, doctext, trace
 from hopthu.protection.feedback import read_reports
 from hopthu.protection.inspector import Inspector, Subject
@@ -39,7 +39,6 @@ from hopthu.smtp import outcome, replies
 from hopthu.smtp.authresults import Result
 from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
-from hopthu.smtp.dmarc import is_ours
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.helpdesk import HelpdeskIntake
@@ -150,7 +149,8 @@ class Pipeline:
             record.auth = verdict
             if verdict.forges_our_domain:
                 # R3.2; when DNS failed we cannot tell yet, so the sender is asked to try again.
-                temporary = verdict.dmarc.result is Result.TEMPERROR
+                answer = forgery.forgery_answer(dns_failed=verdict.dmarc.result is Result.TEMPERROR)
+                temporary = answer is forgery.ForgeryAnswer.TRY_LATER
                 if not temporary:
                     self.traffic.blocked()
                 said = (
@@ -278,7 +278,7 @@ class Pipeline:
             client_ip=incoming.client_ip,
             header=record.data[: record.parsed.header_end],
         )
-        if evaluation is not None and not is_ours(evaluation.domain, self.router.domains):
+        if evaluation is not None and not forgery.is_ours(evaluation.domain, self.router.domains):
             self.dmarc.count(evaluation)
 
     async def _read_reports(self, data: bytes) -> None:

@@ -19,6 +19,7 @@ from collections.abc import Collection
 from dataclasses import dataclass
 
 from hopthu.mail.addresses import AddressError, read_author
+from hopthu.policy.forgery import forges_our_domain, is_ours
 from hopthu.smtp import dmarc, spf
 from hopthu.smtp.authresults import Result, ResultInfo, render
 from hopthu.smtp.dkimverify import DkimOutcome, check_signatures
@@ -67,13 +68,13 @@ async def _judge_author(
     domains, refusal = _author_domains(data)
     if refusal is not None:
         named = [ascii_domain(domain) for domain in refusal.domains]
-        ours = any(dmarc.is_ours(domain, our_domains) for domain in named)
+        ours = any(is_ours(domain, our_domains) for domain in named)
         # §6.6.1: no single author domain. A header that names us anywhere and reads two ways is
         # treated as forging us, whatever its alignment (R3.2).
         reason = f"ambiguous author fields: {refusal.reason}"
-        first = next((d for d in named if dmarc.is_ours(d, our_domains)), named[0] if named else "")
+        first = next((d for d in named if is_ours(d, our_domains)), named[0] if named else "")
         return DmarcOutcome(Result.PERMERROR, first, "reject" if ours else None, False, False, reason), ours
-    ours = any(dmarc.is_ours(domain, our_domains) for domain in domains)
+    ours = any(is_ours(domain, our_domains) for domain in domains)
     if len(domains) != 1 or not spf.valid_domain(domains[0]):
         # §6.6.1: several author domains (with a Sender:), or one that is no domain name.
         reason = f"From: with {len(domains)} domains"
@@ -144,5 +145,5 @@ async def verify_inbound(
         dkim=signatures,
         dmarc=dmarc_outcome,
         header=_header(authserv_id, mail_from, helo, spf_outcome, signatures, dmarc_outcome),
-        forges_our_domain=from_ours and not dmarc_outcome.aligned,
+        forges_our_domain=forges_our_domain(claims_ours=from_ours, aligned=dmarc_outcome.aligned),
     )

@@ -57,7 +57,7 @@ from hopthu.mail.headers import clean_text
 from hopthu.mail.message import find_attachments
 from hopthu.mail.recipients import MAX_TYPED_FIELD, parse_addresses, people_text
 from hopthu.policy import lifecycle, quota
-from hopthu.smtp.limits import Verdict
+from hopthu.policy.sending import Verdict
 from hopthu.smtp.pipeline import Incoming
 from hopthu.store.flags import ANSWERED, DRAFT, SEEN
 from hopthu.store.mailstore import Target
@@ -581,8 +581,8 @@ async def _recipients(
 
 
 async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text | None:
-    """R3.1, as submission counts them (`smtp.limits` decides, and locks an account far over the
-    hard limit, R6.4a): None when all may go, else why not in the page's words."""
+    """R3.1, as submission counts them (`smtp.limits` counts, `policy.sending` decides; an account
+    far over the hard limit is locked, R6.4a): None when all may go, else why not in the page's words."""
     limits = services_of(request).limits
     if limits is None:
         return None
@@ -593,10 +593,11 @@ async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text
             "The mailbox is locked for sending too much mail (R6.4a). Contact hotro@.",
         )
     if verdict is Verdict.DEFER:
+        allowed = limits.limits
         return (
-            f"Bạn đã gửi tới quá nhiều người nhận (tối đa {limits.per_hour} mỗi giờ, {limits.per_day}"
+            f"Bạn đã gửi tới quá nhiều người nhận (tối đa {allowed.per_hour} mỗi giờ, {allowed.per_day}"
             " mỗi ngày). Hãy thử lại sau.",
-            f"You have sent to too many recipients (at most {limits.per_hour} an hour, {limits.per_day}"
+            f"You have sent to too many recipients (at most {allowed.per_hour} an hour, {allowed.per_day}"
             " a day). Try again later.",
         )
     return None
