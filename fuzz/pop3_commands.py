@@ -84,8 +84,13 @@ class _Transport:
 
 
 _loop: asyncio.AbstractEventLoop | None = None
-_service = Pop3Service(  # type: ignore[arg-type]
-    _Authenticator(), None, MaildropLocks(), plain_login_on_loopback=True, max_command=255, max_sasl_line=4096
+_service = Pop3Service(
+    _Authenticator(),  # type: ignore[arg-type]  # a stand-in that signs in one fixed password
+    None,  # type: ignore[arg-type]  # no maildrop is opened before a sign-in succeeds
+    MaildropLocks(),
+    plain_login_on_loopback=True,
+    max_command=255,
+    max_sasl_line=4096,
 )
 
 

@@ -22,10 +22,11 @@ from hopthu.directory.auth import Identity, Refusal, SignInRefused
 from hopthu.directory.routing import LocalRecipient
 from hopthu.mail import canonical, parse
 from hopthu.policy import lifecycle
-from hopthu.smtp import replies
+from hopthu.policy.sending import Limits
+from hopthu.smtp import outcome
 from hopthu.smtp.handlers import HopThuSMTP, MxHandler, SubmissionHandler
 from hopthu.smtp.limits import SendingLimits
-from hopthu.smtp.pipeline import Outcome
+from hopthu.smtp.outcome import Outcome
 
 DOMAIN = "cantho.gov.vn"
 PASSWORD = b"Hop-Thu-2026"
@@ -96,7 +97,7 @@ class _Pipeline:
 
     async def accept(self, incoming: Any) -> Outcome:
         parse(canonical(incoming.data))
-        return Outcome(replies.QUEUED)
+        return outcome.accepted()
 
 
 class _Authenticator:
@@ -107,8 +108,8 @@ class _Authenticator:
 
 
 class _Accounts:
-    async def change_status(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    async def lock_for_spam(self, local: str, note: str) -> bool:
+        return True
 
 
 class Recorded(Exception):
@@ -174,8 +175,8 @@ def run(data: bytes) -> None:
     router, pipeline = _Router(), _Pipeline()
     handler: _Mx | _Submission
     if submission:
-        limits = SendingLimits(100, 1000, 5000)
-        handler = _Submission(pipeline, router, _Authenticator(), limits, _Accounts())  # type: ignore[arg-type]
+        limits = SendingLimits(Limits(per_hour=100, per_day=1000, hard_per_day=5000), accounts=_Accounts())
+        handler = _Submission(pipeline, router, _Authenticator(), limits)  # type: ignore[arg-type]
         protocol: SMTP = HopThuSMTP(
             handler, loop=loop, plain_auth_on_loopback=True, auth_required=True, auth_require_tls=True,
             auth_exclude_mechanism=["CRAM-MD5"], **OPTIONS,
@@ -216,7 +217,8 @@ def run(data: bytes) -> None:
     try:
         loop.run_until_complete(converse())
     finally:
-        protocol._timeout_handle and protocol._timeout_handle.cancel()
+        if protocol._timeout_handle is not None:
+            protocol._timeout_handle.cancel()
     if handler.errors:
         raise Recorded(f"exception inside a command: {handler.errors[0]!r}") from handler.errors[0]
     if b"Traceback" in transport.output:
