@@ -35,8 +35,10 @@ QUOTE_LIMIT = 256 * 1024  # characters of an original quoted in a reply or forwa
 ADDRESS_FIELDS = ("to", "cc", "bcc")
 
 _MESSAGE_ID = re.compile(r"<[!-;=?-~]{1,250}>")  # printable ASCII without < and >
-_REPLY_PREFIX = re.compile(r"\s*(?:re|aw|sv|tl|trả lời|tra loi)\s*(?:\[\d+\])?\s*:", re.IGNORECASE)
-_FORWARD_PREFIX = re.compile(r"\s*(?:fwd?|tv|wg|chuyển tiếp|chuyen tiep)\s*:", re.IGNORECASE)
+# Matched at the start of a stripped subject. The optional counter carries its own leading spaces, so
+# no two `\s*` stand side by side: a subject of "Re" and a long run of spaces fails in linear time.
+_REPLY_PREFIX = re.compile(r"(?:re|aw|sv|tl|trả lời|tra loi)(?:\s*\[\d+\])?\s*:", re.IGNORECASE)
+_FORWARD_PREFIX = re.compile(r"(?:fwd?|tv|wg|chuyển tiếp|chuyen tiep)\s*:", re.IGNORECASE)
 
 
 @dataclass(frozen=True, slots=True)
