@@ -36,14 +36,14 @@ from hopthu.backup.snapshot import (
     libpq_url,
 )
 from hopthu.config import CONFIG_FILE, Settings, load_settings
-from hopthu.directory.upkeep import account_id_of
+from hopthu.directory.lookup import account_id
 from hopthu.errors import HopThuError
 from hopthu.mail import parse
 from hopthu.policy.dates import VIETNAM
 from hopthu.security.private import FILE_MODE, private_folder
 from hopthu.store import Store, contents, tempdb
 from hopthu.store.db import backend_of
-from hopthu.store.mailstore import Target
+from hopthu.store.types import Target
 
 RESTORE_QUOTA = 2**62
 
@@ -303,7 +303,7 @@ async def restore_account(
     folder = chosen(source)
     key = _key_for(folder, _manifest(folder), key)
     local = address.strip().lower().split("@")[0]
-    owner = await account_id_of(live.db, local)
+    owner = await account_id(live.db, local)
     if owner is None:
         raise HopThuError(
             f"Không có hộp thư '{address}' để khôi phục vào", f"No mailbox '{address}' to restore into"
@@ -317,7 +317,7 @@ async def restore_account(
     folders = live.folders
     count = made = 0
     async with _opened(folder, settings, key) as old:
-        found = await account_id_of(old.db, local)
+        found = await account_id(old.db, local)
         if found is None:
             raise HopThuError(
                 f"Bản sao lưu không có hộp thư '{address}'",

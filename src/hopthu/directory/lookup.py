@@ -11,7 +11,8 @@ from hopthu.store.schema import account, agency
 
 
 async def account_id(db: Database, local: str) -> int | None:
-    """The id of the account whose local part is `local`, or None."""
+    """The id of the account whose own address (not an alias) has the local part `local`, or None:
+    also how a backup's database and the live one name the same mailbox."""
     rows = await db.all(sa.select(account.c.id).where(account.c.local == local))
     return int(rows[0][0]) if rows else None
 

@@ -3,7 +3,6 @@ R6.5): each read is one query returning typed rows, so a job looks at every acco
 `policy` what is due; each act is one transaction with its audit event.
 
 The jobs themselves (`hopthu.jobs.rules`) decide nothing about the regulation and touch no table.
-`account_id_of` also serves the backup, which opens a backup's database as a bare store.
 """
 
 from __future__ import annotations
@@ -180,10 +179,3 @@ async def release_addresses(db: Database, cutoff: dt.datetime, *, now: dt.dateti
             await conn.execute(sa.delete(alias).where(alias.c.account_id == account_id))
             await audit.record(conn, at=now, actor=actor, action="account.address_released", target=local)
     return len(rows)
-
-
-async def account_id_of(db: Database, local: str) -> int | None:
-    """The id of the account whose own address (not an alias) has the local part `local`, if any:
-    how a backup's database and the live one name the same mailbox."""
-    found = await db.all(sa.select(account.c.id).where(account.c.local == local))
-    return int(found[0][0]) if found else None

@@ -24,7 +24,7 @@ from hopthu.directory.context import DirectoryContext
 from hopthu.directory.requests import RequestService
 from hopthu.errors import HopThuError
 from hopthu.smtp.notices import HELPDESK
-from hopthu.store.mailstore import Delivered, Target
+from hopthu.store.types import Delivered, Target
 
 log = logging.getLogger("hopthu.helpdesk")
 ANSWER_TAG = "phieu-ho-tro-"

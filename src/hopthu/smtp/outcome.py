@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import Enum
 
 from hopthu.errors import HopThuError
-from hopthu.store.mailstore import Delivered
+from hopthu.store.types import Delivered
 
 
 class Kind(Enum):

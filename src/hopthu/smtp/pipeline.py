@@ -50,8 +50,9 @@ from hopthu.smtp.verify import verify_inbound
 from hopthu.store import Store
 from hopthu.store.dmarc import DmarcTally, save_report
 from hopthu.store.maillog import LogEntry, MailLog
-from hopthu.store.mailstore import Delivered, Remote, StoreError, Target
+from hopthu.store.mailstore import StoreError
 from hopthu.store.traffic import Traffic
+from hopthu.store.types import Delivered, Remote, Target
 
 log = logging.getLogger(__name__)
 NOTICE_ALLOWANCE = 10 * 1024 * 1024  # how far past its quota a mailbox takes the system's notices

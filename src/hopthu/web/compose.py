@@ -60,8 +60,8 @@ from hopthu.policy import lifecycle, quota
 from hopthu.policy.sending import Verdict
 from hopthu.smtp.pipeline import Incoming
 from hopthu.store.flags import ANSWERED, DRAFT, SEEN
-from hopthu.store.mailstore import Target
-from hopthu.store.opening import StoredMessage, stored_message
+from hopthu.store.types import Target
+from hopthu.store.webmail import StoredMessage, stored_one
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.client import client_address
 from hopthu.web.deps import services_of
@@ -159,7 +159,7 @@ async def _stored(request: Request, views: list[FolderView], mailbox_id: int, ui
     """One of the person's messages (404 for a folder of someone else), or None if it is gone."""
     store = services_of(request).store
     box = find(views, mailbox_id)
-    row = await stored_message(store.db, mailbox_id, uid)
+    row = await stored_one(store.db, mailbox_id, uid)
     if row is None:
         return None
     if row.size <= INLINE_READ:
