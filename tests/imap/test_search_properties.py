@@ -11,16 +11,21 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hopthu.imap.search import Key, matches, to_criterion
-from hopthu.store.schema import message
+from hopthu.store.schema import body_text, message
 from hopthu.store.searching import condition
+from hopthu.store.textindex import SQLITE_DDL
 from hopthu.store.types import StoredMessage
 
 _ENGINE = sa.create_engine("sqlite://")
 message.create(_ENGINE)
+body_text.create(_ENGINE)
+with _ENGINE.begin() as _conn:
+    for _statement in SQLITE_DDL:  # the full-text index TEXT and BODY are answered from
+        _conn.exec_driver_sql(_statement)
 
 days = st.dates(dt.date(2026, 2, 27), dt.date(2026, 3, 4))
 moments = st.datetimes(dt.datetime(2026, 2, 27), dt.datetime(2026, 3, 5), timezones=st.just(dt.UTC))
-words = st.sampled_from(["nguyen", "cong van", "hop", "bao cao", "x%y", "a_b"])
+words = st.sampled_from(["nguyen", "cong van", "hop", "bao cao", "x%y", "a_b", "ao", "n", '"q"'])
 keywords = st.sampled_from(["$Khan", "$Forwarded", "Work"])
 
 
@@ -73,18 +78,31 @@ def test_sql_and_python_agree(program: Key, messages: list[dict]) -> None:
     criterion = to_criterion(program)
     if criterion is None:  # this program is checked in Python only
         return
-    sql = condition(criterion)
+    sql = condition(criterion, "sqlite")
     base = {
         "mailbox_id": 1,
-        "blob_hash": "0" * 64,
         "header_end": 0,
         "envelope": {},
         "structure": {},
     }
     with _ENGINE.begin() as conn:
         conn.execute(sa.delete(message))
+        conn.execute(sa.delete(body_text))
         conn.execute(
-            sa.insert(message), [{**base, **values, "uid": uid} for uid, values in enumerate(messages, 1)]
+            sa.insert(message),
+            [
+                {
+                    **base,
+                    **{k: v for k, v in values.items() if k != "search_text"},
+                    "uid": uid,
+                    "blob_hash": str(uid),
+                }
+                for uid, values in enumerate(messages, 1)
+            ],
+        )
+        conn.execute(
+            sa.insert(body_text),
+            [{"hash": str(uid), "text": values["search_text"]} for uid, values in enumerate(messages, 1)],
         )
         in_sql = set(conn.execute(sa.select(message.c.uid).where(sql)).scalars())
     in_python = {

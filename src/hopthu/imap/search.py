@@ -6,8 +6,9 @@ translated to the store's criteria (`store.types.Criterion`), which the store co
 "UNSEEN SINCE 1-Mar-2026" on a 50,000-message mailbox is one indexed query.
 Only what SQL cannot say (From/To/Cc/Bcc/Subject folded, HEADER) is checked in Python, on the rows
 SQL already narrowed down. Text matches fold Vietnamese on both sides: `nguyen` finds `Nguyễn`.
-TEXT and BODY both look in the message's search text (subject, addresses, the words of its text
-parts), which is what a person means by either.
+TEXT and BODY both look in the message's search text (its header fields, subject, addresses, the
+words of its text parts), which is what a person means by either; SUBJECT/FROM/TO/CC first narrow to
+the messages whose search text holds the needle (the full-text index), then are checked exactly.
 """
 
 from __future__ import annotations
@@ -283,9 +284,24 @@ def split(key: Key) -> tuple[list[Criterion], list[Key]]:
         criterion = to_criterion(part)
         if criterion is None:
             in_python.append(part)
+            if (narrowing := _prefilter(part)) is not None:
+                in_store.append(narrowing)
         else:
             in_store.append(criterion)
     return in_store, in_python
+
+
+_PREFILTERED = ("SUBJECT", "FROM", "TO", "CC")
+
+
+def _prefilter(key: Key) -> Criterion | None:
+    """For SUBJECT/FROM/TO/CC, the search text holding the needle: a superset the index answers fast
+    (the search text holds the subjects and these fields' names and addresses, white space runs made
+    single), which `matches` then checks exactly. None when that would not be a superset."""
+    if key.kind != "text" or key.args[0] not in _PREFILTERED:
+        return None
+    needle: str = key.args[1]
+    return TextHas(needle) if needle and " ".join(needle.split()) == needle else None
 
 
 # --- Python -------------------------------------------------------------------------------------

@@ -17,10 +17,13 @@ from collections.abc import Iterable
 from ..text import fold
 from .decode import lenient_body
 from .envelope import Envelope, address_text, display_name
-from .headers import to_text
+from .headers import decode_words, to_text
 from .structure import Node
 
 LIMIT = 256 * 1024
+HEADER_LIMIT = 16 * 1024
+# Signatures: base64 no one searches for, each as long as a short letter in a trigram index.
+_UNSEARCHED = frozenset({b"dkim-signature", b"arc-seal", b"arc-message-signature"})
 PREVIEW = 200
 
 _HIDDEN = re.compile(r"(?i)<(script|style|head|title)\b|<!--")
@@ -129,3 +132,20 @@ def build(data: bytes, structure: Node, env: Envelope, subject: str) -> tuple[st
         pieces.append(text)
         budget -= len(text)
     return fold_words(" ".join(pieces))[:LIMIT], preview
+
+
+def header_text(fields: Iterable[tuple[bytes, bytes]]) -> str:
+    """The top-level header fields as folded words, `name: value` each (RFC 9051 §6.4.4: TEXT looks
+    in the header too, so an address in Cc or Reply-To is found), cut at `HEADER_LIMIT` characters.
+    Signature fields are left out (see `_UNSEARCHED`)."""
+    pieces: list[str] = []
+    size = 0
+    for name, value in fields:
+        if size > HEADER_LIMIT:
+            break
+        if name.lower() in _UNSEARCHED:
+            continue
+        piece = name.decode("ascii", "replace") + ": " + decode_words(value[: HEADER_LIMIT * 4])
+        pieces.append(piece)
+        size += len(piece)
+    return fold_words(" ".join(pieces))[:HEADER_LIMIT]

@@ -25,6 +25,7 @@ from hopthu.store.events import Change
 from hopthu.store.flags import SEEN
 from hopthu.store.maillog import insert_settled
 from hopthu.store.schema import blob, mail_usage, mailbox, message, queue_item
+from hopthu.store.textindex import insert_texts
 from hopthu.store.types import Delivered, DeliveryJob, Remote, Target
 
 _CHARGE = (
@@ -126,6 +127,7 @@ def apply_batch(
         )
     if messages:
         conn.execute(sa.insert(message), messages)
+        _store_texts(conn, backend, batch, {row["blob_hash"] for row in messages})
     logged = [job_index for job_index, job in enumerate(batch) if job.log is not None]
     if logged:  # R13.1: the entries exist exactly when the messages do
         rows = [log.settle(results[i]) for i in logged if (log := batch[i].log) is not None]
@@ -203,6 +205,17 @@ def _reference_blobs(
     conn.execute(blob_upsert(backend), list(rows.values()))
 
 
+def _store_texts(conn: sa.Connection, backend: str, batch: Sequence[DeliveryJob], bodies: set[str]) -> None:
+    """The search text of each body that went into a mailbox, stored once: a body already stored
+    (the same circular delivered earlier) keeps its row, and the index is kept up by the same
+    statement (SQLite: a trigger into FTS5; PostgreSQL: the GIN index)."""
+    rows: dict[str, dict[str, Any]] = {}
+    for job in batch:
+        if job.digest in bodies and job.digest not in rows:
+            rows[job.digest] = {"hash": job.digest, "text": job.parsed.search_text}
+    conn.execute(insert_texts(backend), list(rows.values()))
+
+
 def _message_row(
     job: DeliveryJob, target: Target, mailbox_id: int, uid: int, modseq: int, size: int
 ) -> dict[str, Any]:
@@ -225,7 +238,6 @@ def _message_row(
         "sent_at": parsed.sent_at,
         "has_attachments": parsed.has_attachments,
         "preview": parsed.preview,
-        "search_text": parsed.search_text,
         "sort_sender": sender_key(parsed.sender),
         "sort_subject": subject_key(parsed.subject),
     }

@@ -302,7 +302,8 @@ class MailStore:
         return await self.editor.expunge(owner[0], mailbox_id, list(uids))
 
     async def collect_garbage(self, *, grace: dt.timedelta = BLOB_GRACE) -> int:
-        """Delete blobs no message has referred to for `grace`; return how many were removed."""
+        """Delete blobs no message has referred to for `grace`; return how many were removed.
+        Each body's search text and index entry go with its row (ON DELETE CASCADE, `textindex`)."""
         cutoff = self.clock() - grace
         async with self.db.write() as conn:
             doomed = (

@@ -424,6 +424,23 @@ blob = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# The folded search text of a body (`mail.searchtext`: its header fields, names, subject and the words
+# of its text parts), made once when the body is first delivered and kept once however many mailboxes
+# hold it; removed with its blob. `id` is the rowid of its full-text index entry: on SQLite the FTS5
+# table `body_text_index` (trigram tokenizer, external content = this table, kept by triggers), on
+# PostgreSQL a GIN `pg_trgm` index on `text` (`ix_body_text_text_trgm`). Neither is expressible here;
+# migration 0013 makes them (`store.textindex` queries them). Removing the blob row removes its text
+# (ON DELETE CASCADE) and, through the trigger, its index entry.
+body_text = sa.Table(
+    "body_text",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column(
+        "hash", sa.String(64), sa.ForeignKey("blob.hash", ondelete="CASCADE"), nullable=False, unique=True
+    ),
+    sa.Column("text", sa.Text, nullable=False),
+)
+
 # What an account's mail occupies. The limit itself is the directory's (account.quota_bytes); the
 # store only counts, exactly, with atomic increments in the same transaction as the message rows.
 mail_usage = sa.Table(
@@ -476,7 +493,6 @@ message = sa.Table(
     sa.Column("sent_at", Timestamp, nullable=True),
     sa.Column("has_attachments", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("preview", sa.Text, nullable=False, server_default=""),
-    sa.Column("search_text", sa.Text, nullable=False, server_default=""),
     # Folded keys the webmail list sorts by (`mail.sortkeys`), each with its (mailbox, key, uid) index.
     sa.Column("sort_sender", sa.Text, nullable=False, server_default=""),
     sa.Column("sort_subject", sa.Text, nullable=False, server_default=""),

@@ -3,7 +3,8 @@
 The protocol decides what its keys mean and which of them the database can answer exactly (IMAP
 SEARCH, RFC 9051 §6.4.4, in `imap.search`); here they become SQL over the message table, always
 within one mailbox on its (mailbox_id, uid) index, so "UNSEEN SINCE 1-Mar-2026" on a 50,000-message
-mailbox is one query. Text criteria look in the folded search text kept at delivery.
+mailbox is one query. Text criteria look in the full-text index of the bodies' search text
+(`store.textindex`): the mailbox's messages are kept when their body is among those the index finds.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import sqlalchemy as sa
 from hopthu.store.db import Database
 from hopthu.store.reading import stored_messages
 from hopthu.store.schema import message
+from hopthu.store.textindex import has_text, text_column
 from hopthu.store.types import (
     Always,
     Criterion,
@@ -33,8 +35,8 @@ from hopthu.store.types import (
 )
 
 
-def condition(criterion: Criterion) -> sa.ColumnElement[bool]:
-    """The SQL form of `criterion` over the message table."""
+def condition(criterion: Criterion, backend: str) -> sa.ColumnElement[bool]:
+    """The SQL form of `criterion` over the message table, for `backend` (the text index differs)."""
     match criterion:
         case Always(value):
             return sa.true() if value else sa.false()
@@ -64,25 +66,30 @@ def condition(criterion: Criterion) -> sa.ColumnElement[bool]:
         case ModseqFrom(modseq):
             return message.c.modseq >= modseq
         case TextHas(needle):
-            return message.c.search_text.contains(needle, autoescape=True)
+            return has_text(backend, needle)
         case Negation(inner):
-            return sa.not_(condition(inner))
+            return sa.not_(condition(inner, backend))
         case Either(criteria):
-            return sa.or_(*(condition(each) for each in criteria))
+            return sa.or_(*(condition(each, backend) for each in criteria))
         case Each(criteria):
-            return sa.and_(*(condition(each) for each in criteria))
+            return sa.and_(*(condition(each, backend) for each in criteria))
     raise AssertionError(criterion)
 
 
 def _query(
-    mailbox_id: int, through_uid: int, criteria: Sequence[Criterion], names: tuple[MessageField, ...]
+    backend: str,
+    mailbox_id: int,
+    through_uid: int,
+    criteria: Sequence[Criterion],
+    names: tuple[MessageField, ...],
 ) -> sa.Select[tuple[int, ...]]:
+    columns = (text_column() if name == "search_text" else message.c[name] for name in names)
     return (
-        sa.select(message.c.uid, *(message.c[name] for name in names))
+        sa.select(message.c.uid, *columns)
         .where(
             message.c.mailbox_id == mailbox_id,
             message.c.uid <= through_uid,
-            *(condition(criterion) for criterion in criteria),
+            *(condition(criterion, backend) for criterion in criteria),
         )
         .order_by(message.c.uid)
     )
@@ -92,7 +99,7 @@ async def search_uids(
     db: Database, mailbox_id: int, through_uid: int, criteria: Sequence[Criterion]
 ) -> list[int]:
     """The UIDs up to `through_uid` of the messages meeting every criterion, ascending."""
-    return await db.integers(_query(mailbox_id, through_uid, criteria, ()))
+    return await db.integers(_query(db.backend, mailbox_id, through_uid, criteria, ()))
 
 
 async def search(
@@ -105,4 +112,4 @@ async def search(
     """The messages up to `through_uid` meeting every criterion, ascending by UID, with `fields`
     read for the caller's own checks of what SQL cannot say."""
     names = tuple(sorted(fields))
-    return stored_messages(names)(await db.all(_query(mailbox_id, through_uid, criteria, names)))
+    return stored_messages(names)(await db.all(_query(db.backend, mailbox_id, through_uid, criteria, names)))

@@ -1,10 +1,11 @@
 """The SQL half of the webmail's search (`web.search`): messages of some mailboxes whose folded search
 text holds every word, received within the dates, with attachments if asked, newest first.
 
-The search text (`message.search_text`, written at delivery) holds the subject and the names and
-addresses of From, To and Cc, folded as `text.fold` folds; what SQL cannot decide (a word in one
-field rather than another) the page checks on the rows read here. Pages are keyset-paged on
-(received time, row id), so a deep page costs what the first one does.
+The search text of each body (`store.textindex`, written once at delivery) holds its header fields,
+the subject and the names and addresses of From, To and Cc and the words of its text parts, folded as
+`text.fold` folds; each word keeps the messages whose body the full-text index finds. What SQL cannot
+decide (a word in one field rather than another) the page checks on the rows read here. Pages are
+keyset-paged on (received time, row id), so a deep page costs what the first one does.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import sqlalchemy as sa
 
 from hopthu.store.db import Database
 from hopthu.store.schema import message
+from hopthu.store.textindex import has_text
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,10 +64,10 @@ _COLUMNS = (
 )
 
 
-def _conditions(wanted: SearchFilter) -> list[sa.ColumnElement[bool]]:
+def _conditions(backend: str, wanted: SearchFilter) -> list[sa.ColumnElement[bool]]:
     conditions: list[sa.ColumnElement[bool]] = [message.c.mailbox_id.in_(wanted.mailbox_ids)]
     for word in wanted.words:
-        conditions.append(message.c.search_text.contains(word, autoescape=True))
+        conditions.append(has_text(backend, word))
     if wanted.since:
         conditions.append(message.c.internal_date >= wanted.since)
     if wanted.until:
@@ -79,7 +81,7 @@ async def newest_matching(
     db: Database, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int
 ) -> list[FoundMessage]:
     """Up to `limit` matching messages, newest first, starting after `after` (received time, row id)."""
-    query = sa.select(*_COLUMNS).where(*_conditions(wanted))
+    query = sa.select(*_COLUMNS).where(*_conditions(db.backend, wanted))
     if after is not None:
         moment, row_id = after
         query = query.where(

@@ -1,0 +1,87 @@
+"""The search text of bodies and its full-text index: what IMAP SEARCH TEXT/BODY (and the prefilter of
+SUBJECT/FROM/TO/CC) and the webmail's search look in.
+
+Layout: `body_text` (schema) holds one row per stored body, written by delivery in the transaction
+that first stores the body, removed with the body's `blob` row (ON DELETE CASCADE). The index:
+
+- SQLite: the FTS5 table `body_text_index` with the `trigram` tokenizer (SQLite 3.34+), its content
+  read from `body_text` (nothing stored twice), kept in step by the triggers `body_text_ai`/`_ad`.
+  A needle of three characters or more is one phrase of trigrams, which is exactly "contains this
+  substring" (the text and the needle are folded alike: lower case, Vietnamese without marks).
+- PostgreSQL: a GIN `pg_trgm` index on `body_text.text`, asked with `LIKE '%needle%'` (PostgreSQL
+  rechecks every candidate, so the answer is exact).
+
+A shorter needle has no trigram: it is looked for with `instr`/`strpos` in the texts of the messages
+the rest of the query already chose (the mailbox's), never across every body.
+"""
+
+from __future__ import annotations
+
+import functools
+from typing import Any
+
+import sqlalchemy as sa
+
+from hopthu.store import dialect
+from hopthu.store.schema import body_text, message
+
+FTS_TABLE = "body_text_index"
+PG_INDEX = "ix_body_text_text_trgm"
+# Objects the migration makes that `schema.metadata` cannot describe (the schema comparison skips them).
+UNDESCRIBED = frozenset(
+    {
+        FTS_TABLE,
+        *(f"{FTS_TABLE}_{shadow}" for shadow in ("data", "idx", "docsize", "config", "content")),
+        PG_INDEX,
+    }
+)
+SHORTEST = 3  # a trigram
+
+# The same statements as migration 0013 (kept here for databases made without migrations, in tests).
+SQLITE_DDL = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(text, content='body_text', content_rowid='id', "
+    "tokenize='trigram', detail='full')",
+    f"CREATE TRIGGER body_text_ai AFTER INSERT ON body_text BEGIN "
+    f"INSERT INTO {FTS_TABLE}(rowid, text) VALUES (new.id, new.text); END",
+    f"CREATE TRIGGER body_text_ad AFTER DELETE ON body_text BEGIN "
+    f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, text) VALUES ('delete', old.id, old.text); END",
+)
+
+_fts = sa.table(FTS_TABLE, sa.column("rowid"))
+
+
+@functools.cache
+def insert_texts(backend: str) -> Any:
+    """Insert bodies' texts, skipping a body whose text is stored already (built once per backend)."""
+    return dialect.insert(backend, body_text).on_conflict_do_nothing(index_elements=[body_text.c.hash])
+
+
+def matching_hashes(backend: str, needle: str) -> sa.Select[tuple[str]]:
+    """The hashes of the bodies whose text contains `needle` (at least `SHORTEST` characters), from
+    the index."""
+    if backend == "postgresql":
+        return sa.select(body_text.c.hash).where(body_text.c.text.like(f"%{_like_escaped(needle)}%"))
+    phrase = '"' + needle.replace('"', '""') + '"'
+    rowids = sa.select(_fts.c.rowid).where(sa.literal_column(FTS_TABLE).op("MATCH")(phrase))
+    return sa.select(body_text.c.hash).where(body_text.c.id.in_(rowids))
+
+
+def has_text(backend: str, needle: str) -> sa.ColumnElement[bool]:
+    """A condition over `message`: its body's search text contains `needle` (folded already)."""
+    if not needle:
+        return sa.true()
+    if len(needle) >= SHORTEST:
+        return message.c.blob_hash.in_(matching_hashes(backend, needle))
+    found = sa.func.strpos if backend == "postgresql" else sa.func.instr
+    return sa.exists().where(body_text.c.hash == message.c.blob_hash, found(body_text.c.text, needle) > 0)
+
+
+def text_column() -> sa.Label[str]:
+    """A message's search text as a column of a query over `message` (for checks made in Python)."""
+    text = sa.select(body_text.c.text).where(body_text.c.hash == message.c.blob_hash).scalar_subquery()
+    return sa.func.coalesce(text, "").label("search_text")
+
+
+def _like_escaped(needle: str) -> str:
+    """`needle` literal inside a PostgreSQL LIKE pattern (whose default escape is the backslash)."""
+    return needle.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
