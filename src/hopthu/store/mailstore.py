@@ -120,9 +120,18 @@ class MailStore:
 
     async def create_account_store(self, conn: AsyncConnection, account_id: int) -> None:
         """The usage counter and the special-use mailboxes of a new account (caller's transaction)."""
+        await self.create_account_stores(conn, [account_id])
+
+    async def create_account_stores(self, conn: AsyncConnection, account_ids: Sequence[int]) -> None:
+        """`create_account_store` for many new accounts at once: two statements whatever their
+        number (the driver sends multi-row inserts), not two per account."""
+        if not account_ids:
+            return
         now = self.clock()
         uidvalidity = int(now.timestamp())
-        await conn.execute(sa.insert(mail_usage).values(account_id=account_id, last_uidvalidity=uidvalidity))
+        await conn.execute(
+            sa.insert(mail_usage), [{"account_id": a, "last_uidvalidity": uidvalidity} for a in account_ids]
+        )
         await conn.execute(
             sa.insert(mailbox),
             [
@@ -133,6 +142,7 @@ class MailStore:
                     "uidvalidity": uidvalidity,
                     "created_at": now,
                 }
+                for account_id in account_ids
                 for name, use in DEFAULT_MAILBOXES
             ],
         )
