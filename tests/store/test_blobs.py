@@ -1,5 +1,6 @@
 """The blob folder: content addressing, compression, streaming slices."""
 
+import asyncio
 from pathlib import Path
 
 from hopthu.store.blobs import BlobStore, blob_hash
@@ -39,3 +40,18 @@ def test_no_temporary_files_left(tmp_path: Path) -> None:
     assert not [p for p in tmp_path.rglob(".tmp-*")]
     blobs.remove(blob_hash(b"message 0"))
     assert not blobs.exists(blob_hash(b"message 0"))
+
+
+async def test_bodies_kept_together_are_each_in_place_once(tmp_path: Path) -> None:
+    """Deliveries make their bodies durable side by side: each is complete under its name, the same
+    bytes kept twice at once are one file, and no temporary name is left behind."""
+    blobs = BlobStore(tmp_path)
+    bodies = [b"Subject: %d\r\n\r\n" % (n % 10) + b"Cong van\r\n" * 500 for n in range(40)]
+    kept = await asyncio.gather(*[blobs.keep(body) for body in bodies])
+    assert all(item.temporary is None for item in kept)
+    assert [item.digest for item in kept] == [blob_hash(body) for body in bodies]
+    assert len(list(tmp_path.rglob("*.zst"))) == 10
+    assert not list(tmp_path.rglob(".tmp-*"))
+    for item, body in zip(kept, bodies, strict=True):
+        assert blobs.get(item.digest) == body
+        assert item.stored_size == blobs.path(item.digest).stat().st_size

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,6 +41,34 @@ async def record(
             at=at, actor=actor, action=action, target=target, reason=reason, ref=ref, details=details
         )
     )
+
+
+async def record_many(
+    conn: AsyncConnection,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    events: Sequence[tuple[str | None, dict[str, Any] | None]],
+) -> None:
+    """`record` for one act done to many targets (a list of people registered together): one
+    statement, each (target, details) its own event."""
+    if events:
+        await conn.execute(
+            sa.insert(audit_event),
+            [
+                {
+                    "at": at,
+                    "actor": actor,
+                    "action": action,
+                    "target": t,
+                    "reason": None,
+                    "ref": None,
+                    "details": d,
+                }
+                for t, d in events
+            ],
+        )
 
 
 async def events_for(conn: AsyncConnection, target: str | list[str], limit: int = 50) -> list[AuditEvent]:

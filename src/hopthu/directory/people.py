@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 
 from hopthu.directory.agencies import Agency, find
 from hopthu.directory.context import DirectoryContext
-from hopthu.directory.creation import create_account
+from hopthu.directory.creation import NewAccount, create_accounts, new_credentials
 from hopthu.directory.namespace import taken_locals
 from hopthu.errors import Conflict, HopThuError
 from hopthu.policy import naming
@@ -139,10 +139,13 @@ class PeopleService:
     async def _create(
         self, chunk: list[RowResult], agencies: dict[str, Agency], today: dt.date, actor: str
     ) -> None:
+        """One transaction for the chunk, its accounts inserted together; if an address was taken
+        meanwhile, each row alone, so that only the row that lost its address fails."""
+        credentials = await new_credentials(len(chunk))
+        new = [_new_account(r, agencies[r.row.agency], today) for r in chunk]
         try:
             async with self.ctx.store.db.write() as conn:
-                for result in chunk:
-                    await self._insert(conn, result, agencies[result.row.agency], today, actor)
+                created = await create_accounts(self.ctx, conn, new, actor=actor, credentials=credentials)
         except IntegrityError:
             if len(chunk) == 1:
                 chunk[0].error = str(
@@ -151,32 +154,31 @@ class PeopleService:
                         f"The address '{chunk[0].address}' was just taken by someone else; try again",
                     )
                 )
-                chunk[0].address = chunk[0].temporary_password = None
+                chunk[0].address = None
                 return
             for result in chunk:  # someone else took an address meanwhile: find which row, alone
-                result.temporary_password = None
                 await self._create([result], agencies, today, actor)
+            return
+        for result, (_, password) in zip(chunk, created, strict=True):
+            result.temporary_password = password
 
-    async def _insert(
-        self, conn: AsyncConnection, result: RowResult, where: Agency, today: dt.date, actor: str
-    ) -> None:
-        row = result.row
-        family, middle, given = (" ".join(part.split()) for part in (row.family, row.middle, row.given))
-        _, result.temporary_password = await create_account(
-            self.ctx,
-            conn,
-            local=result.address,
-            kind="personal",
-            family=family,
-            middle=middle,
-            given=given,
-            display_name=naming.display_name(family, middle, given, where.name),
-            agency_id=where.id,
-            rank=row.rank,
-            registered_on=row.date or today,
-            actor=actor,
-            details={"agency": where.code, "rank": row.rank, "chosen": bool(row.address)},
-        )
+
+def _new_account(result: RowResult, where: Agency, today: dt.date) -> NewAccount:
+    row = result.row
+    assert result.address is not None
+    family, middle, given = (" ".join(part.split()) for part in (row.family, row.middle, row.given))
+    return NewAccount(
+        local=result.address,
+        kind="personal",
+        family=family,
+        middle=middle,
+        given=given,
+        display_name=naming.display_name(family, middle, given, where.name),
+        agency_id=where.id,
+        rank=row.rank,
+        registered_on=row.date or today,
+        details={"agency": where.code, "rank": row.rank, "chosen": bool(row.address)},
+    )
 
 
 async def _agencies(conn: AsyncConnection, codes: set[str]) -> list[Agency]:

@@ -180,14 +180,17 @@ class RequestService:
         await self.release_many([(request_id, payload)])
 
     async def release_many(self, outcomes: list[tuple[int, dict[str, Any]]]) -> None:
-        """Back to pending after acts that could not be done, with what was learnt."""
+        """Back to pending after acts that could not be done, with what was learnt (one statement
+        sent for all of them)."""
+        if not outcomes:
+            return
         async with self.ctx.store.db.write() as conn:
-            for request_id, payload in outcomes:
-                await conn.execute(
-                    sa.update(request)
-                    .where(request.c.id == request_id, request.c.status == "approving")
-                    .values(status="pending", payload=payload)
-                )
+            await conn.execute(
+                sa.update(request)
+                .where(request.c.id == sa.bindparam("b_id"), request.c.status == "approving")
+                .values(status="pending", payload=sa.bindparam("b_payload", type_=request.c.payload.type)),
+                [{"b_id": request_id, "b_payload": payload} for request_id, payload in outcomes],
+            )
 
     async def finish(self, request_id: int, payload: dict[str, Any], *, actor: str) -> Request:
         """A claimed request, carried out: approved, with its outcome in the payload."""
@@ -197,13 +200,18 @@ class RequestService:
     async def finish_many(self, outcomes: list[tuple[int, dict[str, Any]]], *, actor: str) -> None:
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:
-            for request_id, payload in outcomes:
+            if outcomes:
                 await conn.execute(
                     sa.update(request)
-                    .where(request.c.id == request_id, request.c.status == "approving")
-                    .values(status="approved", payload=payload, decided_by=actor, decided_at=now)
+                    .where(request.c.id == sa.bindparam("b_id"), request.c.status == "approving")
+                    .values(
+                        status="approved",
+                        payload=sa.bindparam("b_payload", type_=request.c.payload.type),
+                        decided_by=actor,
+                        decided_at=now,
+                    ),
+                    [{"b_id": request_id, "b_payload": payload} for request_id, payload in outcomes],
                 )
-            if outcomes:
                 await conn.execute(
                     sa.insert(audit_event),
                     [

@@ -214,25 +214,15 @@ class Database:
             found = self._statements[statement] = _compile(statement, self._reader.dialect)
         return found
 
-    async def run_in_writer(
-        self, work: Callable[[sa.Connection], T], *, before: Callable[[], None] | None = None
-    ) -> T:
-        """Run `work(connection)` as one write transaction, committed if it returns.
-
-        `before` (blocking file work, such as making message bodies durable) runs first, off the
-        event loop: on SQLite in the same hand-off to the writer thread.
-        """
+    async def run_in_writer(self, work: Callable[[sa.Connection], T]) -> T:
+        """Run `work(connection)` as one write transaction, committed if it returns."""
         if self._write_lock is None:
-            if before is not None:
-                await asyncio.to_thread(before)
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
         assert self._writer is not None and self._sync_engine is not None
         engine = self._sync_engine
 
         def transaction() -> T:
-            if before is not None:
-                before()
             with engine.begin() as conn:
                 return work(conn)
 

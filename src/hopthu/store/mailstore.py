@@ -1,6 +1,7 @@
 """Mailboxes and messages: UIDs, MODSEQ, flags, quota usage, delivery with group commit.
 
-A delivery writes the body once to the blob store (fsynced), then one transaction adds a message row
+A delivery writes the body once to the blob store (fsynced beside the other deliveries' bodies, see
+`BlobStore.keep`), then one transaction adds a message row
 per target mailbox, advances each mailbox's UIDNEXT and HIGHESTMODSEQ, adds to each account's usage
 and counts the blob's references. Deliveries that arrive together share that transaction (group
 commit), so a burst costs one fsync of the database, not one per message. The caller is answered only
@@ -19,7 +20,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.store.blobs import BlobStore, Staged
+from hopthu.store.blobs import BlobStore
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
 from hopthu.store.editing import MessageEditor
@@ -48,7 +49,6 @@ DEFAULT_MAILBOXES: tuple[tuple[str, str | None], ...] = (
 )
 
 BLOB_GRACE = dt.timedelta(hours=1)
-INLINE_STAGE = 256 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -114,15 +114,25 @@ class MailStore:
         self._wake = asyncio.Event()
         self._committer: asyncio.Task[None] | None = None
         self._committing = False
+        self._keeping = 0  # deliveries whose bodies are being made durable, not yet pending
         self.editor = MessageEditor(db, events, clock)
 
     # --- accounts ---------------------------------------------------------------------------------
 
     async def create_account_store(self, conn: AsyncConnection, account_id: int) -> None:
         """The usage counter and the special-use mailboxes of a new account (caller's transaction)."""
+        await self.create_account_stores(conn, [account_id])
+
+    async def create_account_stores(self, conn: AsyncConnection, account_ids: Sequence[int]) -> None:
+        """`create_account_store` for many new accounts at once: two statements whatever their
+        number (the driver sends multi-row inserts), not two per account."""
+        if not account_ids:
+            return
         now = self.clock()
         uidvalidity = int(now.timestamp())
-        await conn.execute(sa.insert(mail_usage).values(account_id=account_id, last_uidvalidity=uidvalidity))
+        await conn.execute(
+            sa.insert(mail_usage), [{"account_id": a, "last_uidvalidity": uidvalidity} for a in account_ids]
+        )
         await conn.execute(
             sa.insert(mailbox),
             [
@@ -133,6 +143,7 @@ class MailStore:
                     "uidvalidity": uidvalidity,
                     "created_at": now,
                 }
+                for account_id in account_ids
                 for name, use in DEFAULT_MAILBOXES
             ],
         )
@@ -191,11 +202,13 @@ class MailStore:
         """
         if not targets:
             return []
-        # Small bodies are staged right here (well under a millisecond); large ones in a thread.
-        if len(data) <= INLINE_STAGE:
-            staged = self.blobs.stage(data)
-        else:
-            staged = await asyncio.to_thread(self.blobs.stage, data)
+        # The body is durable before the job waits for a commit: while one group commits, the next
+        # group's bodies are being synced, each beside the others (one journal commit for many).
+        self._keeping += 1
+        try:
+            staged = await self.blobs.keep(data)
+        finally:
+            self._keeping -= 1
         future: asyncio.Future[list[Delivered]] = asyncio.get_running_loop().create_future()
         self._pending.append(
             DeliveryJob(data, staged, parsed, targets, internal_date or self.clock(), prefix, future, log)
@@ -244,11 +257,8 @@ class MailStore:
                 job.future.set_result(result)
 
     async def _apply(self, batch: list[DeliveryJob]) -> tuple[list[list[Delivered]], list[Change]]:
-        now, backend, pending = self.clock(), self.db.backend, _pending_bodies(batch)
-        return await self.db.run_in_writer(
-            lambda conn: apply_batch(conn, backend, batch, now),
-            before=lambda: self.blobs.make_durable(pending),
-        )
+        now, backend = self.clock(), self.db.backend
+        return await self.db.run_in_writer(lambda conn: apply_batch(conn, backend, batch, now))
 
     # --- reading ----------------------------------------------------------------------------------
 
@@ -325,18 +335,12 @@ class MailStore:
     async def close(self) -> None:
         """Finish pending deliveries (queued and in flight) and stop the committer."""
         await self.editor.close()
-        while self._pending or self._committing:
+        while self._keeping or self._pending or self._committing:
             await asyncio.sleep(self._window or 0.001)
         if self._committer is not None:
             self._committer.cancel()
             await asyncio.gather(self._committer, return_exceptions=True)
             self._committer = None
-
-
-def _pending_bodies(batch: list[DeliveryJob]) -> list[Staged]:
-    """The bodies of a batch still to be made durable (not already moved in place by an earlier try;
-    two jobs with one body each bring their own copy, and the second simply replaces the first)."""
-    return [job.staged for job in batch if job.staged.temporary is not None and job.staged.temporary.exists()]
 
 
 def _fail(job: DeliveryJob, reason: str) -> None:

@@ -24,7 +24,7 @@ from hopthu.store.blobs import BlobStore
 from hopthu.store.db import Database
 from hopthu.store.delivery import blob_upsert
 from hopthu.store.editing import release_blobs
-from hopthu.store.mailstore import INLINE_STAGE, Clock
+from hopthu.store.mailstore import Clock
 from hopthu.store.schema import quarantine
 
 HELD, RELEASING, RELEASED, DELETED = "held", "releasing", "released", "deleted"
@@ -116,11 +116,7 @@ class QuarantineStore:
         symbols: dict[str, float],
     ) -> int:
         """Keep one message; its id. The body is durable before the row that refers to it exists."""
-        if len(data) <= INLINE_STAGE:
-            staged = self.blobs.stage(data)
-        else:
-            staged = await asyncio.to_thread(self.blobs.stage, data)
-        await asyncio.to_thread(self.blobs.make_durable, [staged])
+        staged = await self.blobs.keep(data)
         now = self.clock()
         async with self.db.write() as conn:
             await conn.execute(
