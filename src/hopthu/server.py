@@ -82,9 +82,35 @@ def listen_socket(host: str, port: int, role: str) -> socket.socket:
     return sock
 
 
+def listener_sockets(settings: Settings) -> dict[str, socket.socket]:
+    """Every listener's socket, bound and listening, by role."""
+    bind = settings.server.bind
+    wanted = {
+        "http": settings.server.http_port,
+        "smtp": settings.smtp.mx_port,
+        "submission": settings.smtp.submission_port,
+        "submissions": settings.smtp.submissions_port,
+        "imap": settings.imap.port,
+        "imaps": settings.imap.tls_port,
+        "pop3": settings.pop3.port,
+        "pop3s": settings.pop3.tls_port,
+    }
+    # -1 turns a mail-reading listener off (a node that only sends, say)
+    return {role: listen_socket(bind, port, role) for role, port in wanted.items() if port >= 0}
+
+
 class Server:
-    def __init__(self, settings: Settings, *, resolver: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        *,
+        resolver: Resolver | None = None,
+        sockets: dict[str, socket.socket] | None = None,
+    ) -> None:
+        """`sockets`: listeners already bound (`listener_sockets`), which `hopthu serve --workers`
+        shares between its processes; by default `start` binds its own."""
         self.settings = settings
+        self._sockets = sockets
         dns_file = settings.path(settings.smtp.dns_file) if settings.smtp.dns_file else None
         self.resolver = resolver or resolver_for(dns_file)
         self.services: Services | None = None
@@ -148,19 +174,7 @@ class Server:
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
 
-        bind = settings.server.bind
-        wanted = {
-            "http": settings.server.http_port,
-            "smtp": settings.smtp.mx_port,
-            "submission": settings.smtp.submission_port,
-            "submissions": settings.smtp.submissions_port,
-            "imap": settings.imap.port,
-            "imaps": settings.imap.tls_port,
-            "pop3": settings.pop3.port,
-            "pop3s": settings.pop3.tls_port,
-        }
-        # -1 turns a mail-reading listener off (a node that only sends, say)
-        sockets = {role: listen_socket(bind, port, role) for role, port in wanted.items() if port >= 0}
+        sockets = self._sockets or listener_sockets(settings)
         self.ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
 
         limits = SendingLimits(

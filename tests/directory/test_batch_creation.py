@@ -56,7 +56,11 @@ async def test_each_account_of_a_batch_is_whole(sonv: Directory) -> None:
         async with sonv.ctx.store.db.read() as conn:
             events = await audit.events_for(conn, local)
         assert [(e.action, e.actor, e.details) for e in events] == [
-            ("account.created", "operator", {"kind": "personal", "agency": "sonv", "rank": 0, "chosen": False})
+            (
+                "account.created",
+                "operator",
+                {"kind": "personal", "agency": "sonv", "rank": 0, "chosen": False},
+            )
         ]
 
 

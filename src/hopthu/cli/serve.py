@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import logging
+import socket
+from collections.abc import Callable
 from typing import TypedDict
 
 import typer
 
 from hopthu.cli.common import err, fail, out, settings
+from hopthu.config import Settings
 from hopthu.errors import HopThuError
 
 
@@ -31,6 +34,12 @@ def serve(
     imaps_port: int | None = typer.Option(None, "--imaps-port", **PORT, help="IMAP, TLS"),
     pop3_port: int | None = typer.Option(None, "--pop3-port", **PORT, help="POP3, STLS"),
     pop3s_port: int | None = typer.Option(None, "--pop3s-port", **PORT, help="POP3, TLS"),
+    workers: int = typer.Option(
+        1,
+        "--workers",
+        min=1,
+        help="Số tiến trình (chỉ PostgreSQL) / processes sharing the ports (PostgreSQL)",
+    ),
 ) -> None:
     """Chạy máy chủ / Run the server: every listener in one process until SIGTERM."""
     from hopthu.server import Server, with_ports  # the listeners' libraries load only for this command
@@ -48,27 +57,60 @@ def serve(
     )
     if bind is not None:
         config = dataclasses.replace(config, server=dataclasses.replace(config.server, bind=bind))
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    process = " [%(process)d]" if workers > 1 else ""
+    logging.basicConfig(
+        level=logging.INFO, format=f"%(asctime)s %(levelname)s{process} %(name)s: %(message)s"
+    )
     logging.getLogger("mail.log").setLevel(logging.WARNING)  # aiosmtpd's per-connection chatter
 
-    async def main() -> None:
-        server = Server(config)
+    def announce(urls: dict[str, str]) -> None:
+        for role, url in urls.items():
+            out.print(f"{role}: {url}", markup=False)
+        out.print("Đang chạy; Ctrl+C hoặc SIGTERM để dừng / Running; Ctrl+C or SIGTERM to stop")
+
+    async def main(sockets: dict[str, socket.socket] | None, ready: Callable[[dict[str, str]], None]) -> None:
+        server = Server(config, sockets=sockets)
         server.handle_signals()
         try:
             await server.start()
         except BaseException:
             await server.stop()
             raise
-        for role, url in server.urls().items():
-            out.print(f"{role}: {url}", markup=False)
-        out.print("Đang chạy; Ctrl+C hoặc SIGTERM để dừng / Running; Ctrl+C or SIGTERM to stop")
+        ready(server.urls())
         await server.run_until_stopped()
 
     try:
-        _run(main())
+        if workers > 1:
+            _serve_workers(config, workers, lambda sockets, ready: _run(main(sockets, ready)), announce)
+        else:
+            _run(main(None, announce))
     except HopThuError as error:
         fail(error)
     err.print("Đã dừng / Stopped")
+
+
+def _serve_workers(
+    config: Settings,
+    count: int,
+    run_worker: Callable[[dict[str, socket.socket], Callable[[dict[str, str]], None]], None],
+    announce: Callable[[dict[str, str]], None],
+) -> None:
+    """`--workers N`: the listeners bound here, N processes serving them (`hopthu.workers`)."""
+    from hopthu.server import listener_sockets
+    from hopthu.workers import check_workers, run_workers
+
+    check_workers(config, count)
+    sockets = listener_sockets(config)
+
+    def started(urls: dict[str, str], pids: list[int]) -> None:
+        out.print(f"workers: {', '.join(map(str, pids))}", markup=False)
+        announce(urls)
+
+    code = run_workers(config, count, sockets, run_worker, started)
+    for sock in sockets.values():
+        sock.close()
+    if code:
+        raise typer.Exit(code)
 
 
 def _run(coroutine) -> None:
