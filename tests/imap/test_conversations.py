@@ -224,11 +224,11 @@ async def test_append_with_a_literal_then_fetch(imap: Conversation) -> None:
     # Non-synchronising (RFC 7888): no continuation request is awaited.
     await imap.transact(OK, b"APPEND INBOX {%d+}" % len(data), literal=data, code=Code.APPENDUID)
 
-    await imap.transact(OK, "SELECT INBOX")
+    await imap.transact(OK, "SELECT INBOX")  # the first to see them: \Recent here (RFC 3501 §2.3.2)
     answer = await imap.transact(OK, "FETCH 1:2 (UID FLAGS RFC822.SIZE)")
     assert answer.named(b"FETCH") == [
-        b"1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE %d)" % len(data),
-        b"2 FETCH (UID 2 FLAGS () RFC822.SIZE %d)" % len(data),
+        b"1 FETCH (UID 1 FLAGS (\\Seen \\Recent) RFC822.SIZE %d)" % len(data),
+        b"2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE %d)" % len(data),
     ]
     [whole] = (await imap.transact(OK, "UID FETCH 2 BODY.PEEK[]")).named(b"FETCH")
     assert whole == b"2 FETCH (UID 2 BODY[] {%d}\r\n" % len(data) + data + b")"
@@ -289,7 +289,7 @@ async def test_other_sessions_changes_reach_the_selected_one(
     await other.transact(OK, "STORE 1 +FLAGS.SILENT (\\Flagged)")
     # RFC 9051 §7: the news comes before the tagged answer of the next command
     answer = await imap.transact(OK, "NOOP")
-    assert answer.named(b"FETCH") == [b"1 FETCH (UID 1 FLAGS (\\Flagged))"]
+    assert answer.named(b"FETCH") == [b"1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))"]  # it selected first
 
 
 async def test_a_locked_account_is_told_bye_at_its_next_command(

@@ -121,7 +121,7 @@ def parse(data: bytes) -> ParsedMessage:
     subjects = [value for name, value in root.headers if name == b"subject"]
     if len(subjects) > 1:  # every Subject field is searchable; the envelope keeps the last
         searched = " ".join(decode_words(value) for value in subjects)
-    search_text, preview = searchtext.build(data, structure, env, searched)
+    search_text, preview = searchtext.build(data, structure, env, searched, root.headers)
     sender = (env.get("from") or [None])[0]
     date_raw = env.get("date")
     message_id = env.get("message_id")

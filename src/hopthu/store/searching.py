@@ -12,7 +12,9 @@ from collections.abc import Collection, Sequence
 
 import sqlalchemy as sa
 
+from hopthu.mail.searchtext import MARK
 from hopthu.store.db import Database
+from hopthu.store.dialect import position
 from hopthu.store.reading import stored_messages
 from hopthu.store.schema import message
 from hopthu.store.types import (
@@ -26,6 +28,7 @@ from hopthu.store.types import (
     MessageField,
     ModseqFrom,
     Negation,
+    SentDays,
     SizeBeyond,
     StoredMessage,
     TextHas,
@@ -57,14 +60,25 @@ def condition(criterion: Criterion) -> sa.ColumnElement[bool]:
             if before is None:
                 return column >= since
             return sa.and_(column >= since, column < before)
+        case SentDays(since, before):
+            day = message.c.sent_day
+            bounds = [day >= since] if since is not None else []
+            bounds += [day < before] if before is not None else []
+            return sa.and_(day.is_not(None), *bounds)  # never NULL: NOT of it stays exact
         case SizeBeyond(size, larger):
             return message.c.size > size if larger else message.c.size < size
         case UidRuns(runs):
             return sa.or_(sa.false(), *(message.c.uid.between(lo, hi) for lo, hi in runs))
         case ModseqFrom(modseq):
             return message.c.modseq >= modseq
-        case TextHas(needle):
-            return message.c.search_text.contains(needle, autoescape=True)
+        case TextHas(needle, body_only):
+            found = message.c.search_text.contains(needle, autoescape=True)
+            if not body_only:
+                return found
+            # The body's words come first: a needle whose first match lies past the mark is in the
+            # header alone (text stored before the mark existed has none and counts as body).
+            mark = position(message.c.search_text, MARK)
+            return sa.and_(found, sa.or_(mark == 0, position(message.c.search_text, needle) < mark))
         case Negation(inner):
             return sa.not_(condition(inner))
         case Either(criteria):
