@@ -224,11 +224,11 @@ async def test_append_with_a_literal_then_fetch(imap: Conversation) -> None:
     # Non-synchronising (RFC 7888): no continuation request is awaited.
     await imap.transact(OK, b"APPEND INBOX {%d+}" % len(data), literal=data, code=Code.APPENDUID)
 
-    await imap.transact(OK, "SELECT INBOX")
+    await imap.transact(OK, "SELECT INBOX")  # the first to see them: \Recent here (RFC 3501 §2.3.2)
     answer = await imap.transact(OK, "FETCH 1:2 (UID FLAGS RFC822.SIZE)")
     assert answer.named(b"FETCH") == [
-        b"1 FETCH (UID 1 FLAGS (\\Seen) RFC822.SIZE %d)" % len(data),
-        b"2 FETCH (UID 2 FLAGS () RFC822.SIZE %d)" % len(data),
+        b"1 FETCH (UID 1 FLAGS (\\Seen \\Recent) RFC822.SIZE %d)" % len(data),
+        b"2 FETCH (UID 2 FLAGS (\\Recent) RFC822.SIZE %d)" % len(data),
     ]
     [whole] = (await imap.transact(OK, "UID FETCH 2 BODY.PEEK[]")).named(b"FETCH")
     assert whole == b"2 FETCH (UID 2 BODY[] {%d}\r\n" % len(data) + data + b")"
@@ -289,7 +289,7 @@ async def test_other_sessions_changes_reach_the_selected_one(
     await other.transact(OK, "STORE 1 +FLAGS.SILENT (\\Flagged)")
     # RFC 9051 §7: the news comes before the tagged answer of the next command
     answer = await imap.transact(OK, "NOOP")
-    assert answer.named(b"FETCH") == [b"1 FETCH (UID 1 FLAGS (\\Flagged))"]
+    assert answer.named(b"FETCH") == [b"1 FETCH (UID 1 FLAGS (\\Flagged \\Recent))"]  # it selected first
 
 
 async def test_a_locked_account_is_told_bye_at_its_next_command(
@@ -302,3 +302,155 @@ async def test_a_locked_account_is_told_bye_at_its_next_command(
     imap.send(b"A9 NOOP\r\n")
     assert await imap.line() == bytes(r.ACCOUNT_UNAVAILABLE)
     await imap.finished()
+
+
+# --- what Dovecot's scripted tests check: \Recent, keywords, SENT*, TEXT/BODY, groups, CONDSTORE ----
+
+
+def _raw(headers: str, body: str = "noi dung") -> bytes:
+    return f"From: ban@example.org\r\nTo: nvminh@cantho.gov.vn\r\n{headers}\r\n\r\n{body}\r\n".encode()
+
+
+async def test_recent_belongs_to_the_first_session_that_selects(
+    imap: Conversation, connect: Open, store: Store, directory: Directory
+) -> None:
+    for n in range(2):
+        await deliver(store, directory, "nvminh", message(f"Thư {n}"))
+    other = await connect()
+    await other.login("nvminh", PASSWORD)
+    # RFC 3501 §6.3.2: EXAMINE reports RECENT without taking it; STATUS counts what no one took
+    assert (await other.transact(OK, "EXAMINE INBOX")).named(b"RECENT") == [b"2 RECENT"]
+    await other.transact(OK, "CLOSE")
+    status = await other.transact(OK, "STATUS INBOX (MESSAGES RECENT)")
+    assert status.named(b"STATUS") == [b'STATUS "INBOX" (MESSAGES 2 RECENT 2)']
+    assert (await imap.transact(OK, "SELECT INBOX")).named(b"RECENT") == [b"2 RECENT"]
+    assert (await other.transact(OK, "SELECT INBOX")).named(b"RECENT") == [b"0 RECENT"]
+    assert (await imap.transact(OK, "SEARCH RECENT")).named(b"SEARCH") == [b"SEARCH 1 2"]
+    assert (await other.transact(OK, "SEARCH RECENT")).named(b"SEARCH") == [b"SEARCH"]
+    assert (await other.transact(OK, "SEARCH OLD")).named(b"SEARCH") == [b"SEARCH 1 2"]
+    await imap.transact(OK, "STORE 1 +FLAGS.SILENT (\\Seen)")
+    assert (await imap.transact(OK, "SEARCH NEW")).named(b"SEARCH") == [b"SEARCH 2"]
+    fetched = await imap.transact(OK, "FETCH 1:2 FLAGS")
+    assert fetched.named(b"FETCH") == [b"1 FETCH (FLAGS (\\Seen \\Recent))", b"2 FETCH (FLAGS (\\Recent))"]
+    assert b"2 FETCH (FLAGS ())" in (await other.transact(OK, "FETCH 2 FLAGS")).named(b"FETCH")
+    # A new message is recent to the one session that hears of it first, with "* n RECENT"
+    await deliver(store, directory, "nvminh", message("Mới"))
+    news = await other.transact(OK, "NOOP")
+    assert news.named(b"EXISTS") == [b"3 EXISTS"] and news.named(b"RECENT") == [b"1 RECENT"]
+    assert (await imap.transact(OK, "NOOP")).named(b"RECENT") == [b"2 RECENT"]
+    status = await imap.transact(OK, "STATUS INBOX (RECENT)")
+    assert status.named(b"STATUS") == [b'STATUS "INBOX" (RECENT 0)']
+
+
+async def test_copied_messages_are_recent_in_the_target(
+    imap: Conversation, connect: Open, store: Store, directory: Directory
+) -> None:
+    await deliver(store, directory, "nvminh", message("Một"))
+    await imap.transact(OK, "CREATE Luu")
+    watcher = await connect()
+    await watcher.login("nvminh", PASSWORD)
+    await watcher.transact(OK, "SELECT Luu")
+    await imap.transact(OK, "SELECT INBOX")
+    await imap.transact(OK, "COPY 1 Luu", code=Code.COPYUID)
+    news = await watcher.transact(OK, "NOOP")
+    assert news.named(b"EXISTS") == [b"1 EXISTS"] and news.named(b"RECENT") == [b"1 RECENT"]
+    assert (await watcher.transact(OK, "FETCH 1 FLAGS")).named(b"FETCH") == [b"1 FETCH (FLAGS (\\Recent))"]
+
+
+async def test_a_new_keyword_is_in_flags_before_any_fetch_shows_it(
+    imap: Conversation, connect: Open, store: Store, directory: Directory
+) -> None:
+    await deliver(store, directory, "nvminh", message("Một"))
+    await imap.transact(OK, "SELECT INBOX")
+    other = await connect()
+    await other.login("nvminh", PASSWORD)
+    await other.transact(OK, "SELECT INBOX")
+    # RFC 3501 §7.2.6: FLAGS (and PERMANENTFLAGS) name the keyword before the FETCH that uses it
+    stored = await other.transact(OK, "STORE 1 +FLAGS ($Khan)")
+    assert [line.split(b" ", 2)[:2] for line in stored.untagged] == [
+        [b"FLAGS", b"(\\Answered"],
+        [b"OK", b"[PERMANENTFLAGS"],
+        [b"1", b"FETCH"],
+    ]
+    assert b" $Khan)" in stored.untagged[0] and b" $Khan \\*)]" in stored.untagged[1]
+    news = await imap.transact(OK, "NOOP")
+    assert news.untagged[0].startswith(b"FLAGS (") and b"$Khan" in news.untagged[0]
+    assert news.untagged[-1] == b"1 FETCH (UID 1 FLAGS (\\Recent $Khan))"
+    # told once: the next change with the same keyword (any case) comes without FLAGS
+    again = await other.transact(OK, "STORE 1 FLAGS ($KHAN \\Seen)")
+    assert again.named(b"FLAGS") == []
+    examined = await connect()
+    await examined.login("nvminh", PASSWORD)
+    await examined.transact(OK, "EXAMINE INBOX")
+    shown = await examined.transact(OK, "FETCH 1 FLAGS")
+    assert (
+        shown.untagged[0].startswith(b"FLAGS (") and shown.named(b"OK") == []
+    )  # read-only: no PERMANENTFLAGS
+
+
+async def test_sent_dates_are_the_date_headers_own_days(
+    imap: Conversation, store: Store, directory: Directory
+) -> None:
+    # 23:00 on the 24th at +0200 is the 25th in Vietnam and in UTC+3; SENTON goes by the header's own day
+    await deliver(store, directory, "nvminh", _raw("Date: Sat, 24 Mar 2007 23:00:00 +0200"))
+    await deliver(store, directory, "nvminh", _raw("Date: Sun, 25 Mar 2007 00:30:00 +0300"))
+    await deliver(store, directory, "nvminh", _raw("Subject: no date"))
+    await imap.transact(OK, "SELECT INBOX")
+    assert (await imap.transact(OK, "SEARCH SENTON 24-Mar-2007")).named(b"SEARCH") == [b"SEARCH 1"]
+    assert (await imap.transact(OK, "SEARCH SENTON 25-Mar-2007")).named(b"SEARCH") == [b"SEARCH 2"]
+    assert (await imap.transact(OK, "SEARCH SENTBEFORE 25-Mar-2007")).named(b"SEARCH") == [b"SEARCH 1"]
+    assert (await imap.transact(OK, "SEARCH 1:2 SENTSINCE 25-Mar-2007")).named(b"SEARCH") == [b"SEARCH 2"]
+    found = await imap.transact(OK, "SEARCH 1:2 NOT SENTON 24-Mar-2007")
+    assert found.named(b"SEARCH") == [b"SEARCH 2"]
+
+
+async def test_text_covers_every_header_and_body_only_the_body(
+    imap: Conversation, store: Store, directory: Directory
+) -> None:
+    await deliver(store, directory, "nvminh", _raw("Subject: qwertyuiop", "asdfghjkl"))
+    await deliver(store, directory, "nvminh", _raw("X-Ho-So: qwertyuiop", "zxcvbnm"))
+    await deliver(store, directory, "nvminh", _raw("Subject: khac", "zxcvbnm qwertyuiop"))
+    await imap.transact(OK, "SELECT INBOX")
+    # RFC 3501 §6.4.4: TEXT is the header and the body, BODY the body alone
+    assert (await imap.transact(OK, "SEARCH TEXT qwertyuiop")).named(b"SEARCH") == [b"SEARCH 1 2 3"]
+    assert (await imap.transact(OK, "SEARCH BODY qwertyuiop")).named(b"SEARCH") == [b"SEARCH 3"]
+    assert (await imap.transact(OK, "SEARCH BODY wertyui")).named(b"SEARCH") == [b"SEARCH 3"]
+    assert (await imap.transact(OK, "SEARCH NOT BODY qwertyuiop")).named(b"SEARCH") == [b"SEARCH 1 2"]
+    assert (await imap.transact(OK, "SEARCH OR BODY asdfghjkl HEADER X-Ho-So qwerty")).named(b"SEARCH") == [
+        b"SEARCH 1 2"
+    ]
+
+
+async def test_to_finds_a_group_by_its_name(imap: Conversation, store: Store, directory: Directory) -> None:
+    group = "To: phong-ban: a@cantho.gov.vn, b@cantho.gov.vn;, undisclosed-recipients:;"
+    await deliver(store, directory, "nvminh", _raw(group).replace(b"To: nvminh@cantho.gov.vn\r\n", b""))
+    await deliver(store, directory, "nvminh", _raw("Subject: ca nhan"))
+    await imap.transact(OK, "SELECT INBOX")
+    assert (await imap.transact(OK, "SEARCH TO phong-ban")).named(b"SEARCH") == [b"SEARCH 1"]
+    found = await imap.transact(OK, "SEARCH TO undisclosed-recipients")
+    assert found.named(b"SEARCH") == [b"SEARCH 1"]
+    assert (await imap.transact(OK, "SEARCH TO b@cantho")).named(b"SEARCH") == [b"SEARCH 1"]
+
+
+async def test_condstore_enabled_by_fetch_and_esearch_min_max_modseq(
+    imap: Conversation, store: Store, directory: Directory
+) -> None:
+    for n in range(3):
+        await deliver(store, directory, "nvminh", message(f"Thư {n}"))
+    await imap.transact(OK, "SELECT INBOX")
+    # RFC 7162 §3.1: the first CONDSTORE-enabling command is answered with HIGHESTMODSEQ
+    first = await imap.transact(OK, "FETCH 1 MODSEQ")
+    assert [line for line in first.untagged if line.startswith(b"OK [HIGHESTMODSEQ ")]
+    assert [
+        line for line in (await imap.transact(OK, "FETCH 1 MODSEQ")).untagged if b"HIGHESTMODSEQ" in line
+    ] == []
+    modseqs = {}
+    for n in (1, 3, 2):
+        [line] = (await imap.transact(OK, f"STORE {n} +FLAGS (\\Seen)")).named(b"FETCH")
+        modseqs[n] = int(line.rsplit(b"MODSEQ (", 1)[1].split(b")")[0])
+    # MIN and MAX report the MODSEQ of the message they name; ALL the highest of all
+    answers = {}
+    for returns in ("MIN", "MAX", "ALL"):
+        [line] = (await imap.transact(OK, f"SEARCH RETURN ({returns}) MODSEQ 1")).named(b"ESEARCH")
+        answers[returns] = int(line.rsplit(b"MODSEQ ", 1)[1])
+    assert answers == {"MIN": modseqs[1], "MAX": modseqs[3], "ALL": modseqs[2]}

@@ -371,7 +371,7 @@ def test_append_appenduid_flags_internal_date_trycreate_and_r5_1_overquota(imaps
     typ, fetched = client.uid("FETCH", str(uid), "(FLAGS INTERNALDATE BODY.PEEK[])")
     head, body = fetched[0]
     flags = set(re.search(rb"FLAGS \(([^)]*)\)", head)[1].decode().split())
-    assert flags == {"\\Seen", "\\Flagged", "$Forwarded"}
+    assert flags == {"\\Seen", "\\Flagged", "\\Recent", "$Forwarded"}  # new to the session selecting
     internal = re.search(rb'INTERNALDATE "([^"]+)"', head)[1].decode()
     assert dt.datetime.strptime(internal, "%d-%b-%Y %H:%M:%S %z") == when
     assert body == data

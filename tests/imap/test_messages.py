@@ -20,7 +20,7 @@ def test_fetch_items_come_from_stored_columns(imapserver: RunningServer) -> None
     client = imapserver.raw()
     client.command("SELECT INBOX")
     answer = client.command("FETCH 1 (UID FLAGS INTERNALDATE RFC822.SIZE ENVELOPE BODYSTRUCTURE)")
-    assert answer.startswith(b'* 1 FETCH (UID 1 FLAGS () INTERNALDATE "')
+    assert answer.startswith(b'* 1 FETCH (UID 1 FLAGS (\\Recent) INTERNALDATE "')  # new to this session
     assert b'ENVELOPE ("Mon, 02 Mar 2026 08:30:00 +0700" "=?utf-8?b?' in answer
     assert b'BODYSTRUCTURE ("text" "plain" ("charset" "utf-8") NIL NIL "8bit"' in answer
     size = int(re.search(rb"RFC822.SIZE (\d+)", answer)[1])
@@ -34,10 +34,10 @@ def test_body_fetch_sets_seen_and_peek_does_not(imapserver: RunningServer) -> No
     client = imapserver.raw()
     client.command("SELECT INBOX")
     peek = client.command("FETCH 1 (BODY.PEEK[TEXT] FLAGS)")
-    assert b"FLAGS ()" in peek and b"\\Seen" not in peek
+    assert b"FLAGS (\\Recent)" in peek and b"\\Seen" not in peek
     seen = client.command("FETCH 1 BODY[TEXT]")
-    assert b"FLAGS (\\Seen)" in seen  # RFC 9051 §6.4.5: the flag change is reported
-    assert b"FLAGS (\\Seen)" in client.command("FETCH 1 FLAGS")
+    assert b"FLAGS (\\Seen \\Recent)" in seen  # RFC 9051 §6.4.5: the flag change is reported
+    assert b"FLAGS (\\Seen \\Recent)" in client.command("FETCH 1 FLAGS")
     client.command("EXAMINE INBOX")
     client.command("FETCH 2 BODY[]")
     assert b"\\Seen" not in client.command("FETCH 2 FLAGS")  # read-only: nothing changes
@@ -83,12 +83,16 @@ def test_store_modes_and_silent(imapserver: RunningServer) -> None:
     client = imapserver.raw()
     client.command("SELECT INBOX")
     added = client.command("STORE 1:2 +FLAGS (\\Flagged $Cong_van)")
-    assert b"* 1 FETCH (FLAGS (\\Flagged $Cong_van))" in added and b"* 2 FETCH" in added
-    assert b"* 2 FETCH (FLAGS (\\Flagged))" in client.command("STORE 2 -FLAGS ($Cong_van)")
-    assert b"* 3 FETCH (FLAGS (\\Seen \\Draft))" in client.command("STORE 3 FLAGS (\\Seen \\Draft)")
+    # RFC 3501 §7.2.6: the new keyword is announced before the FETCH that shows it
+    assert added.index(b"* FLAGS (") < added.index(b"$Cong_van)")
+    assert b"* OK [PERMANENTFLAGS (\\Answered \\Flagged \\Deleted \\Seen \\Draft" in added
+    assert b"* 1 FETCH (FLAGS (\\Flagged \\Recent $Cong_van))" in added and b"* 2 FETCH" in added
+    assert b"* 2 FETCH (FLAGS (\\Flagged \\Recent))" in client.command("STORE 2 -FLAGS ($Cong_van)")
+    stored = client.command("STORE 3 FLAGS (\\Seen \\Draft)")
+    assert b"* 3 FETCH (FLAGS (\\Seen \\Draft \\Recent))" in stored and b"* FLAGS" not in stored
     silent = client.command("UID STORE 1 +FLAGS.SILENT (\\Answered)")
     assert b"FETCH" not in silent and b"OK" in tagged(silent)
-    assert b"FLAGS (\\Answered \\Flagged $Cong_van)" in client.command("FETCH 1 FLAGS")
+    assert b"FLAGS (\\Answered \\Flagged \\Recent $Cong_van)" in client.command("FETCH 1 FLAGS")
     client.command("EXAMINE INBOX")
     assert b"NO [READ-ONLY]" in tagged(client.command("STORE 1 +FLAGS (\\Deleted)"))
 
@@ -188,12 +192,13 @@ def test_large_messages_are_streamed_whole_and_exact(imapserver: RunningServer) 
     client = imapserver.raw()
     client.command("SELECT INBOX")
     answer = client.command("FETCH 1 (FLAGS BODY.PEEK[] RFC822.SIZE)")
-    head = b"* 1 FETCH (FLAGS () RFC822.SIZE %d BODY[] {%d}\r\n" % (len(stored), len(stored))
+    head = b"* 1 FETCH (FLAGS (\\Recent) RFC822.SIZE %d BODY[] {%d}\r\n" % (len(stored), len(stored))
     assert answer.startswith(head)
     assert answer[len(head) : len(head) + len(stored)] == stored.replace(b"\0", b"\x80")
     assert answer[len(head) + len(stored) :].startswith(b")\r\n")
     rfc822 = client.command("FETCH 1 RFC822")
-    assert rfc822.startswith(b"* 1 FETCH (RFC822 {%d}\r\n" % len(stored)) and b"FLAGS (\\Seen)" in rfc822
+    assert rfc822.startswith(b"* 1 FETCH (RFC822 {%d}\r\n" % len(stored))
+    assert b"FLAGS (\\Seen \\Recent)" in rfc822
 
 
 def _box_and_uid(imapserver: RunningServer) -> tuple[int, int]:

@@ -11,6 +11,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from hopthu.imap.search import Key, matches, to_criterion
+from hopthu.mail.searchtext import MARK
 from hopthu.store.schema import body_text, message
 from hopthu.store.searching import condition
 from hopthu.store.textindex import SQLITE_DDL
@@ -62,9 +63,11 @@ rows = st.lists(
             "keywords": st.lists(keywords, unique=True).map(lambda k: " ".join(k) or None),
             "internal_date": moments,
             "sent_at": st.none() | moments,
+            "sent_day": st.none() | days,
             "size": st.integers(0, 5000),
             "modseq": st.integers(1, 20),
-            "search_text": st.lists(words, max_size=3).map(" ".join),
+            # the body's words, the mark, the header's (`mail.searchtext`); or no mark (older rows)
+            "search_text": st.lists(words | st.just(MARK), max_size=4).map(" ".join),
         }
     ),
     min_size=1,

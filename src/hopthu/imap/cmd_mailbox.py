@@ -16,13 +16,11 @@ from hopthu.imap.selected import Place, Selected
 from hopthu.imap.session import Session, handles
 from hopthu.imap.state import SELECTED
 from hopthu.mail import canonical, parse
-from hopthu.store import reading
+from hopthu.store import reading, recent
 from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, Folder
 from hopthu.store.types import Target
 
-_FLAGS = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft $Forwarded $MDNSent $Junk $NotJunk)"
-_PERMANENT = b"(\\Answered \\Flagged \\Deleted \\Seen \\Draft \\*)"
 MAX_LIST_PATTERNS = 32  # RFC 5258 lets one LIST carry several patterns; clients send one or two
 _ERROR_CODES = {"haschildren": "HASCHILDREN", "cannot": "CANNOT", "invalid": "CANNOT"}
 
@@ -57,9 +55,16 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         readonly,
         session.origin,
         session.ctx.store.events,
+        show_recent=not session.rev2,
     )
+    try:
+        # RFC 3501 §2.3.2: the messages no session has seen are \Recent to this one (and to no other)
+        await selected.claim_recent(db, state.recent_uid)
+    except BaseException:
+        selected.close()
+        raise
     send = session.send
-    send(b"* FLAGS " + _FLAGS + b"\r\n")
+    send(selected.flags_response())
     send(b"* %d EXISTS\r\n" % len(uids))
     if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
         listing = await session.require_places().listing()
@@ -67,13 +72,12 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         attributes = _attributes(place.name, folder, parents([name for name, _ in listing]), False)
         send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
     else:
-        send(b"* 0 RECENT\r\n")
+        send(b"* %d RECENT\r\n" % selected.recent_count())
         first_unseen = await reading.first_unseen(db, place.mailbox_id) if state.unseen_count else None
         if first_unseen is not None:
             seq = bisect.bisect_left(uids, first_unseen) + 1
             send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % seq)
-    permanent = b"()" if readonly else _PERMANENT
-    send(b"* OK [PERMANENTFLAGS " + permanent + b"] Co the luu / Flags permitted\r\n")
+    send(selected.permanent_response())
     send(b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % state.uidvalidity)
     uidnext = max(state.uidnext, uids[-1] + 1 if uids else 1)
     send(b"* OK [UIDNEXT %d] UID tiep theo / Predicted next UID\r\n" % uidnext)
@@ -221,9 +225,12 @@ async def _send_status(session: Session, place: Place, items: tuple[str, ...]) -
     deleted = size = 0
     if "DELETED" in items or "SIZE" in items:
         deleted, size = await session.ctx.store.folders.counts(place.mailbox_id)
+    unclaimed = 0
+    if "RECENT" in items and not session.rev2 and state.recent_uid < state.uidnext:
+        unclaimed = await recent.count(db, place.mailbox_id, state.recent_uid)
     values = {
         "MESSAGES": state.message_count,
-        "RECENT": 0,
+        "RECENT": unclaimed,
         "UIDNEXT": state.uidnext,
         "UIDVALIDITY": state.uidvalidity,
         "UNSEEN": state.unseen_count,
@@ -232,7 +239,7 @@ async def _send_status(session: Session, place: Place, items: tuple[str, ...]) -
         "HIGHESTMODSEQ": state.highestmodseq,
     }
     if "HIGHESTMODSEQ" in items:
-        session.condstore = True  # RFC 7162 §3.1.8: a CONDSTORE-enabling command
+        session.enable_condstore()  # RFC 7162 §3.1.8: a CONDSTORE-enabling command
     shown = [f"{item} {values[item]}" for item in items if not (item == "RECENT" and session.rev2)]
     session.send(
         b"* STATUS " + mailbox_name(place.name, session.utf8) + b" (" + " ".join(shown).encode() + b")\r\n"

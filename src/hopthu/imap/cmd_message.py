@@ -25,7 +25,7 @@ from hopthu.imap.selected import Selected
 from hopthu.imap.session import Session, handles
 from hopthu.mail import nul_safe
 from hopthu.store import reading, searching
-from hopthu.store.flags import SEEN, split_flags
+from hopthu.store.flags import RECENT, SEEN, split_flags
 from hopthu.store.types import StoredMessage
 
 FETCH_CHUNK = 500
@@ -42,7 +42,7 @@ def _writable(selected: Selected) -> None:
 async def fetch(session: Session, command: c.Fetch) -> bytes | None:
     selected = session.require_selected()
     if command.changed_since is not None or any(a.name == "MODSEQ" for a in command.attributes):
-        session.condstore = True
+        session.enable_condstore()
     plan = FetchPlan.of(command.attributes, uid=command.uid, condstore=session.condstore)
     uids = selected.resolve(command.messages, command.uid)
     store = session.ctx.store
@@ -56,10 +56,11 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
         if command.changed_since is not None:
             rows = [row for row in rows if row.modseq > command.changed_since]
         rows = await _mark_seen(session, plan, rows)
-        for row in rows:
-            seq = selected.seq_of(row.uid)
+        for stored in rows:
+            seq = selected.seq_of(stored.uid)
             if seq is None:
                 continue
+            row = selected.shown(stored, session.send)
             if whole is not None and row.size > STREAM_AT:
                 await _stream(session, plan, seq, row, whole)
             else:
@@ -123,7 +124,7 @@ async def store_flags(session: Session, command: c.Store) -> bytes | None:
     selected = session.require_selected()
     _writable(selected)
     if command.unchanged_since is not None:
-        session.condstore = True
+        session.enable_condstore()
     bits, keywords = split_flags(command.flags)
     uids = selected.resolve(command.messages, command.uid)
     place = selected.place
@@ -140,6 +141,7 @@ async def store_flags(session: Session, command: c.Store) -> bytes | None:
     refused = set(result.modified)
     for row in result.rows:
         selected.reported[row.uid] = row.modseq
+        selected.announce(row.keywords, session.send)  # RFC 3501 §7.2.6: a new keyword, before its FETCH
         if row.uid in refused or (command.silent and not (session.condstore and row.uid in result.changed)):
             continue
         seq = selected.seq_of(row.uid)
@@ -147,7 +149,8 @@ async def store_flags(session: Session, command: c.Store) -> bytes | None:
             continue
         items = [b"UID %d" % row.uid] if command.uid else []
         if not command.silent:
-            items.append(b"FLAGS " + flag_list(row.flags, row.keywords))
+            flags = row.flags | RECENT if selected.show_recent and selected.is_recent(row.uid) else row.flags
+            items.append(b"FLAGS " + flag_list(flags, row.keywords))
         if session.condstore:
             items.append(b"MODSEQ (%d)" % row.modseq)
         session.send(r.fetch(seq, items))
@@ -244,17 +247,17 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     selected = session.require_selected()
     if command.charset is not None and command.charset not in CHARSETS:
         raise ImapRefusal("Bảng mã không hỗ trợ", "Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
-    program = compile_program(command.keys, selected.resolve)
+    program = compile_program(command.keys, selected.resolve, selected.recent_uids)
     in_store, in_python = split(program)
     fields = needs(in_python)
     uses_modseq = _uses_modseq(program)
     if uses_modseq:
-        session.condstore = True
+        session.enable_condstore()
         fields.add("modseq")
     # Messages not yet announced (UID above the last the client knows) are left for the next search.
     last = selected.uids[-1] if selected.uids else 0
     db, box = session.ctx.store.db, selected.place.mailbox_id
-    highest = 0
+    modseqs: dict[int, int] = {}  # uid -> MODSEQ of what was found, when the program names MODSEQ
     if not fields:
         found = await searching.search_uids(db, box, last, in_store)
     else:
@@ -264,11 +267,13 @@ async def search(session: Session, command: c.Search) -> bytes | None:
             headers = await _headers(session, rows) if needs_headers(in_python) else {}
             rows = [row for row in rows if matches(check, row, headers.get(row.uid))]
         found = [row.uid for row in rows]
-        highest = max((row.modseq for row in rows), default=0) if uses_modseq else 0
+        if uses_modseq:
+            modseqs = {row.uid: row.modseq for row in rows}
     numbers = found if command.uid else [selected.seq_of(uid) or 0 for uid in found]
     if command.returns is not None or session.rev2:
-        _esearch(session, selected, command, found, numbers, highest)
+        _esearch(session, selected, command, found, numbers, modseqs)
     else:
+        highest = max(modseqs.values(), default=0)
         modseq = b" (MODSEQ %d)" % highest if highest else b""
         listed = (" " + " ".join(map(str, numbers))).encode() if numbers else b""
         session.send(b"* SEARCH" + listed + modseq + b"\r\n")
@@ -299,9 +304,11 @@ def _esearch(
     command: c.Search,
     found: list[int],
     numbers: list[int],
-    highest: int,
+    modseqs: dict[int, int],
 ) -> None:
-    """RFC 4731 ESEARCH answer (and RFC 5182 SAVE); IMAP4rev2 always answers this way."""
+    """RFC 4731 ESEARCH answer (and RFC 5182 SAVE); IMAP4rev2 always answers this way. With MODSEQ
+    in the program, the answer's MODSEQ is the highest of the messages it reports: those of MIN and
+    MAX when only they are asked for (RFC 7162 §3.1.5), else of all found."""
     returns = set(command.returns or ()) or {"ALL"}
     unknown = returns - {"MIN", "MAX", "COUNT", "ALL", "SAVE"}
     if unknown:
@@ -323,6 +330,11 @@ def _esearch(
             parts.append(b"ALL " + sequence_set(sorted(numbers)))
     if "COUNT" in returns:
         parts.append(b"COUNT %d" % len(numbers))
+    reported = found
+    if found and not returns & {"ALL", "COUNT"}:
+        reported = [found[numbers.index(min(numbers))]] if "MIN" in returns else []
+        reported += [found[numbers.index(max(numbers))]] if "MAX" in returns else []
+    highest = max((modseqs.get(uid, 0) for uid in reported), default=0)
     if highest:
         parts.append(b"MODSEQ %d" % highest)
     session.send(b" ".join(parts) + b"\r\n")

@@ -25,6 +25,7 @@ from hopthu.imap.parser import ParseError, parse_sequence_set
 from hopthu.imap.responses import ImapRefusal, bad
 from hopthu.mail.envelope import address_text, display_name, octets
 from hopthu.mail.headers import decode_words, to_text
+from hopthu.mail.searchtext import MARK
 from hopthu.policy.dates import VIETNAM
 from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, keyword_list
 from hopthu.store.reading import uid_runs
@@ -39,6 +40,7 @@ from hopthu.store.types import (
     MessageField,
     ModseqFrom,
     Negation,
+    SentDays,
     SizeBeyond,
     StoredMessage,
     TextHas,
@@ -59,7 +61,6 @@ _FLAG_KEYS = {
     "UNDRAFT": (DRAFT, False),
     "UNFLAGGED": (FLAGGED, False),
     "UNSEEN": (SEEN, False),
-    "NEW": (SEEN, False),  # \Recent is never set here (RFC 9051 removed it), so NEW = UNSEEN
 }
 _DATE_KEYS = {
     "BEFORE": ("internal", "<"),
@@ -97,10 +98,18 @@ class _Compiler:
     a client could otherwise inflate: the number of keys, their nesting, and the sequence sets that
     each turn into a set of UIDs as large as the mailbox (the same set named twice is resolved once)."""
 
-    def __init__(self, resolve: Resolve) -> None:
+    def __init__(self, resolve: Resolve, recent: Callable[[], frozenset[int]]) -> None:
         self.resolve = resolve
+        self._recent = recent
+        self._recent_uids: frozenset[int] | None = None
         self.keys = 0
         self.sets: dict[tuple[str, bool], frozenset[int]] = {}
+
+    def recent(self) -> frozenset[int]:
+        """The session's \\Recent UIDs, asked for only when a key names them."""
+        if self._recent_uids is None:
+            self._recent_uids = self._recent()
+        return self._recent_uids
 
     def count(self, depth: int) -> None:
         self.keys += 1
@@ -121,9 +130,12 @@ class _Compiler:
         return found
 
 
-def compile_program(tokens: tuple[c.SearchToken, ...], resolve: Resolve) -> Key:
-    """The search program as a tree; `resolve(set, is_uid)` gives the UIDs a set names."""
-    compiler = _Compiler(resolve)
+def compile_program(
+    tokens: tuple[c.SearchToken, ...], resolve: Resolve, recent: Callable[[], frozenset[int]] = frozenset
+) -> Key:
+    """The search program as a tree; `resolve(set, is_uid)` gives the UIDs a set names, `recent`
+    those that are \\Recent in this session (RFC 3501 §2.3.2)."""
+    compiler = _Compiler(resolve, recent)
     stream = deque(tokens)
     keys = []
     while stream:
@@ -184,10 +196,13 @@ def _key(stream: deque[c.SearchToken], compiler: _Compiler, depth: int) -> Key:
     if isinstance(token, bytes):
         raise bad("Khóa tìm kiếm không hợp lệ", "a string where a search key was expected")
     name = token.upper()
-    if name in ("ALL", "OLD"):
+    if name == "ALL":
         return Key("all")
-    if name == "RECENT":
-        return Key("none")
+    if name in ("RECENT", "NEW", "OLD"):  # RFC 3501 §6.4.4: NEW is RECENT UNSEEN, OLD is NOT RECENT
+        recent = Key("uids", (compiler.recent(),))
+        if name == "OLD":
+            return Key("not", (recent,))
+        return recent if name == "RECENT" else Key("and", (recent, Key("flag", (SEEN, False))))
     if name in _FLAG_KEYS:
         return Key("flag", _FLAG_KEYS[name])
     if name in ("KEYWORD", "UNKEYWORD"):
@@ -247,6 +262,11 @@ def to_criterion(key: Key) -> Criterion | None:
         return HasFlag(*args)
     if kind == "keyword":
         return HasKeyword(*args)
+    if kind == "date" and args[0] == "sent":
+        # RFC 3501 §6.4.4: SENT* compare the Date header's own day, in its own time zone (Dovecot too)
+        _column, op, day = args
+        after = day + dt.timedelta(days=1)
+        return SentDays(None, day) if op == "<" else SentDays(day, None if op == ">=" else after)
     if kind == "date":
         column_name, op, day = args
         start, end = _day_bounds(day)
@@ -263,7 +283,7 @@ def to_criterion(key: Key) -> Criterion | None:
     if kind == "modseq":
         return ModseqFrom(args[0])
     if kind == "text" and args[0] in ("TEXT", "BODY"):
-        return TextHas(args[1])
+        return TextHas(args[1], body_only=args[0] == "BODY")
     if kind in ("not", "or", "and"):
         parts = [to_criterion(child) for child in args]
         present = [part for part in parts if part is not None]
@@ -320,7 +340,7 @@ def needs(keys: list[Key]) -> set[MessageField]:
         elif key.kind == "header":
             found |= {"blob_hash", "prefix", "header_end"}
         else:
-            found |= {"flags", "keywords", "internal_date", "sent_at", "size", "modseq"}
+            found |= {"flags", "keywords", "internal_date", "sent_day", "size", "modseq"}
     return found
 
 
@@ -348,9 +368,15 @@ def matches(key: Key, row: StoredMessage, headers: dict[str, list[str]] | None =
         return bool(row.flags & args[0]) is bool(args[1])
     if kind == "keyword":
         return (args[0] in {k.upper() for k in keyword_list(row.keywords)}) is bool(args[1])
+    if kind == "date" and args[0] == "sent":
+        _column, op, day = args
+        sent = row.sent_day
+        if sent is None:
+            return False
+        return bool(sent < day if op == "<" else sent >= day if op == ">=" else sent == day)
     if kind == "date":
-        column_name, op, day = args
-        moment = row.internal_date if column_name == "internal" else (row.sent_at or row.internal_date)
+        _column, op, day = args
+        moment = row.internal_date
         start, end = _day_bounds(day)
         return bool(moment < start if op == "<" else moment >= start if op == ">=" else start <= moment < end)
     if kind == "size":
@@ -369,8 +395,10 @@ def matches(key: Key, row: StoredMessage, headers: dict[str, list[str]] | None =
 
 
 def _field_text(row: StoredMessage, field: str) -> str:
-    if field in ("TEXT", "BODY"):
+    if field == "TEXT":
         return row.search_text
+    if field == "BODY":  # the words before the header's (`mail.searchtext.MARK`)
+        return row.search_text.partition(MARK)[0]
     if field == "SUBJECT":
         return fold(row.subject)
     addresses = (row.envelope or {}).get(field.lower()) or []
@@ -383,6 +411,8 @@ def _field_text(row: StoredMessage, field: str) -> str:
         text = address_text(address)
         if text:
             words.append(text)
+        elif address[2] is not None and address[3] is None:  # a group opens: RFC 3501 §7.4.2
+            words.append(to_text(octets(address[2])))  # "TO undisclosed-recipients" finds it (Dovecot)
     return fold(" ".join(words))
 
 

@@ -6,6 +6,11 @@ delivery arrive on the event bus as wake-ups; the session then asks the store wh
 that MODSEQ (one indexed query) and answers EXISTS, FETCH FLAGS and EXPUNGE. EXPUNGE waits while a
 command that uses sequence numbers is answered (RFC 9051 §7.5.1). NOOP and IDLE also compare the
 mailbox's counters with what the session knows, so a change made on another node is not missed.
+
+A keyword the client has not been told of is announced with untagged FLAGS and PERMANENTFLAGS
+before the first FETCH that shows it (RFC 3501 §7.2.6; Dovecot does the same), whoever set it.
+The session also keeps which UIDs are \\Recent to it (`store.recent`): the ranges it claimed at
+SELECT and as new messages reached it, shown in FLAGS, counted in RECENT, searched by RECENT/NEW/OLD.
 """
 
 from __future__ import annotations
@@ -19,9 +24,16 @@ from dataclasses import dataclass, field
 from hopthu.imap import commands as c
 from hopthu.imap import responses
 from hopthu.imap.responses import bad, flag_list
-from hopthu.store import reading
+from hopthu.store import reading, recent
 from hopthu.store.db import Database
 from hopthu.store.events import RIGHTS, Change, EventBus
+from hopthu.store.flags import RECENT, keyword_list
+from hopthu.store.types import StoredMessage
+
+# Keywords every mailbox offers (RFC 5788 registry: forwarded, receipt sent, junk or not).
+STANDARD_KEYWORDS = ("$Forwarded", "$MDNSent", "$Junk", "$NotJunk")
+_SYSTEM = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"  # RFC 9051 §2.3.2, in the usual order
+NO_UID = 2**32  # above every UID (RFC 9051 §2.3.1.1: UIDs are 32-bit)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +62,10 @@ class Selected:
     saved: list[int] = field(default_factory=list)  # the last SEARCH RETURN (SAVE) result (RFC 5182)
     _woken: bool = False
     rights_changed: bool = False  # who may use the mailbox's account changed: the session re-checks
+    show_recent: bool = True  # IMAP4rev1; RFC 9051 (IMAP4rev2) has no \Recent
+    recent: list[tuple[int, int]] = field(default_factory=list)  # UID ranges [low, high) recent here
+    # Keywords the client was told of in FLAGS, by upper-case name (keywords match regardless of case)
+    keywords: dict[str, str] = field(default_factory=lambda: {k.upper(): k for k in STANDARD_KEYWORDS})
 
     def __post_init__(self) -> None:
         # 4 bytes a message: a session on a 50,000-message INBOX keeps 200 KB, not 2 MB of ints
@@ -63,6 +79,68 @@ class Selected:
     @property
     def exists(self) -> int:
         return len(self.uids)
+
+    # --- flags the client knows of -----------------------------------------------------------------
+
+    def flags_response(self) -> bytes:
+        """`* FLAGS (...)`: the system flags and every keyword announced so far."""
+        listed = " ".join([_SYSTEM, *self.keywords.values()])
+        return b"* FLAGS (" + listed.encode("ascii", "replace") + b")\r\n"
+
+    def permanent_response(self) -> bytes:
+        """`* OK [PERMANENTFLAGS (...)]`: what STORE keeps; nothing in a read-only session."""
+        listed = "" if self.readonly else " ".join([_SYSTEM, *self.keywords.values(), "\\*"])
+        text = b")] Co the luu / Flags permitted\r\n"
+        return b"* OK [PERMANENTFLAGS (" + listed.encode("ascii", "replace") + text
+
+    def shown(self, row: StoredMessage, send: Callable[[bytes], None]) -> StoredMessage:
+        """`row` as this session shows it: a keyword new to the client is announced first (FLAGS
+        and PERMANENTFLAGS), and the row carries the \\Recent bit when the message is recent here."""
+        if row.keywords:
+            self.announce(row.keywords, send)
+        if self.recent and self.show_recent and self.is_recent(row.uid):
+            return row._replace(flags=row.flags | RECENT)
+        return row
+
+    def announce(self, keywords: str | None, send: Callable[[bytes], None]) -> None:
+        new = [k for k in keyword_list(keywords) if k.upper() not in self.keywords]
+        if not new:
+            return
+        for keyword in new:
+            self.keywords[keyword.upper()] = keyword
+        send(self.flags_response())
+        if not self.readonly:
+            send(self.permanent_response())
+
+    # --- \Recent -------------------------------------------------------------------------------------
+
+    def is_recent(self, uid: int) -> bool:
+        return any(low <= uid < high for low, high in self.recent)
+
+    def recent_count(self) -> int:
+        uids = self.uids
+        return sum(bisect.bisect_left(uids, hi) - bisect.bisect_left(uids, lo) for lo, hi in self.recent)
+
+    def recent_uids(self) -> frozenset[int]:
+        uids = self.uids
+        found: set[int] = set()
+        for low, high in self.recent:
+            found.update(uids[bisect.bisect_left(uids, low) : bisect.bisect_left(uids, high)])
+        return frozenset(found)
+
+    async def claim_recent(self, db: Database, floor: int) -> None:
+        """Make the messages known here and claimed by no session \\Recent to this one (a
+        read-only session only looks: what is unclaimed is recent to it too, and stays unclaimed)."""
+        upto = self.uids[-1] + 1 if self.uids else 0
+        if self.readonly:
+            if floor < upto and not self.recent:
+                self.recent.append((floor, NO_UID))
+            return
+        claimed = await recent.claim(db, self.place.mailbox_id, upto) if floor < upto else None
+        if claimed is not None:
+            self.recent.append(claimed)
+
+    # --- sequence numbers ------------------------------------------------------------------------
 
     def seq_of(self, uid: int) -> int | None:
         index = bisect.bisect_left(self.uids, uid)
@@ -143,13 +221,18 @@ class Selected:
                 seq = self.seq_of(row.uid)
                 if seq is None or row.uid in self.pending_expunges:
                     continue
-                items = [b"UID %d" % row.uid, b"FLAGS " + flag_list(row.flags, row.keywords)]
+                self.announce(row.keywords, send)
+                flags = row.flags | RECENT if self.show_recent and self.is_recent(row.uid) else row.flags
+                items = [b"UID %d" % row.uid, b"FLAGS " + flag_list(flags, row.keywords)]
                 if condstore:
                     items.append(b"MODSEQ (%d)" % row.modseq)
                 send(responses.fetch(seq, items))
             if added:
                 self.uids.extend(added)
                 send(responses.exists(len(self.uids)))
+                await self.claim_recent(db, state.recent_uid)
+                if self.show_recent:
+                    send(b"* %d RECENT\r\n" % self.recent_count())
             self.modseq = max([state.highestmodseq, *(row.modseq for row in rows)])
             self.reported.clear()
         if not allow_expunge:

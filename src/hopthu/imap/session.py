@@ -170,6 +170,15 @@ class Session:
             raise bad("Tên thư mục mã hóa sai", f"invalid modified UTF-7 mailbox name {name!r}") from None
         return "INBOX" if decoded.upper() == "INBOX" else decoded
 
+    def enable_condstore(self) -> None:
+        """RFC 7162 §3.1: a CONDSTORE-enabling command while a mailbox is selected is answered with
+        that mailbox's HIGHESTMODSEQ, once, before the command's own answer."""
+        if self.condstore:
+            return
+        self.condstore = True
+        if self.selected is not None:
+            self.send(b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % self.selected.modseq)
+
     def require_places(self) -> Places:
         assert self.places is not None
         return self.places

@@ -17,6 +17,8 @@ import functools
 import re
 import unicodedata
 
+from hopthu.policy.dates import VIETNAM
+
 # RFC 2047 §2 encoded-word; the charset may carry an RFC 2231 §5 "*language" suffix.
 _WORD = re.compile(rb"=\?([^?\s]+)\?([bBqQ])\?([^?]*)\?=")
 _WSP = re.compile(rb"[ \t\r\n]*")
@@ -137,3 +139,12 @@ def parse_date(value: bytes | None) -> dt.datetime | None:
     if when.tzinfo is None:  # "-0000": time zone unknown (RFC 5322 §3.3), read as UTC
         when = when.replace(tzinfo=dt.UTC)
     return when
+
+
+def sent_day(date: dt.datetime | None, arrived: dt.datetime) -> dt.date:
+    """The day a message says it was written: its Date header's own calendar day, in the time zone
+    the header gives (RFC 3501 §6.4.4 SENTON and friends, as Dovecot reads them), or, without a
+    readable Date, the day it arrived in Vietnam's time."""
+    if date is not None:
+        return date.date()
+    return arrived.astimezone(VIETNAM).date()

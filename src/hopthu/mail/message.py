@@ -48,7 +48,7 @@ class ParsedMessage:
     structure: Node  # see `structure` for the layout
     attachments: tuple[Attachment, ...]
     attachment_bytes: int  # decoded size of all attachments (the attachment size rule)
-    search_text: str  # folded, see `searchtext`: `build`, then `header_text`
+    search_text: str  # folded, see `searchtext`
     subject: str  # decoded, for list views ("" when there is none)
     from_: str  # "Name <mailbox@host>", decoded ("" when there is none)
     date: dt.datetime | None  # the Date header, when readable
@@ -121,8 +121,7 @@ def parse(data: bytes) -> ParsedMessage:
     subjects = [value for name, value in root.headers if name == b"subject"]
     if len(subjects) > 1:  # every Subject field is searchable; the envelope keeps the last
         searched = " ".join(decode_words(value) for value in subjects)
-    search_text, preview = searchtext.build(data, structure, env, searched)
-    search_text += " " + searchtext.header_text(root.headers)  # after the body's text, never cut by it
+    search_text, preview = searchtext.build(data, structure, env, searched, root.headers)
     sender = (env.get("from") or [None])[0]
     date_raw = env.get("date")
     message_id = env.get("message_id")

@@ -1,11 +1,14 @@
 """The search text of a message, made once at delivery: what the webmail's search looks in.
 
-Subject, the names and addresses of From, To and Cc, then the text of every text/* part (transfer
-encoding and charset decoded, HTML reduced to its words), folded with `hopthu.text.fold` so that
-`nguyen van minh` finds `Nguyễn Văn Minh` and `cong van` finds `Công văn`. White space runs become
-one space. The text is cut at `LIMIT` characters (256 Ki): enough for any letter a person writes,
-while a 20 MB text attachment cannot bloat the index; a word past the cut is not found. (IMAP SEARCH
-TEXT also covers every header field, RFC 3501 §6.4.4, so the IMAP room uses this as a first filter.)
+The text of every text/* part (transfer encoding and charset decoded, HTML reduced to its words),
+then `MARK`, then the header: the names and addresses of From, To and Cc, the subject, and the
+other fields' values decoded (IMAP SEARCH TEXT covers every header field, RFC 3501 §6.4.4; trace and
+signature fields, which nobody searches, are left out). Everything is folded with `hopthu.text.fold`
+so that `nguyen van minh` finds `Nguyễn Văn Minh` and `cong van` finds `Công văn`; white space runs
+become one space. SEARCH BODY looks only before `MARK`: a word first found after it is in the header
+alone. The text is cut at `LIMIT` characters (256 Ki, the header part at most `HEADER_LIMIT`): enough
+for any letter a person writes, while a 20 MB text attachment cannot bloat the index; a word past the
+cut is not found.
 """
 
 from __future__ import annotations
@@ -21,10 +24,15 @@ from .headers import decode_words, to_text
 from .structure import Node
 
 LIMIT = 256 * 1024
-HEADER_LIMIT = 16 * 1024
-# Signatures: base64 no one searches for, each as long as a short letter in a trigram index.
-_UNSEARCHED = frozenset({b"dkim-signature", b"arc-seal", b"arc-message-signature"})
+HEADER_LIMIT = 64 * 1024
 PREVIEW = 200
+MARK = "\x1f"  # between the body's words and the header's (never in folded text: it is white space)
+# Fields whose words are in the text already (`_people`, the subject) or are no one's words.
+_UNSEARCHED = frozenset(
+    {b"subject", b"from", b"to", b"cc", b"received", b"dkim-signature", b"arc-seal", b"arc-message-signature",
+     b"arc-authentication-results", b"authentication-results", b"received-spf", b"domainkey-signature",
+     b"x-google-dkim-signature", b"content-type", b"content-transfer-encoding", b"mime-version"}
+)  # fmt: skip
 
 _HIDDEN = re.compile(r"(?i)<(script|style|head|title)\b|<!--")
 _ASCII_LOWER = str.maketrans("ABCDEFGHIJKLMNOPQRSTUVWXYZ", "abcdefghijklmnopqrstuvwxyz")
@@ -118,10 +126,15 @@ def fold_words(text: str) -> str:
     return " ".join(joined.split()) if "" in together else joined
 
 
-def build(data: bytes, structure: Node, env: Envelope, subject: str) -> tuple[str, str]:
-    """(search text, preview): the folded search text and the first words of the body."""
-    pieces = [subject, *_people(env)]
-    budget = LIMIT
+def build(
+    data: bytes, structure: Node, env: Envelope, subject: str, headers: Iterable[tuple[bytes, bytes]] = ()
+) -> tuple[str, str]:
+    """(search text, preview): the folded search text and the first words of the body; `headers`
+    are the message's fields as (lower-case name, raw value)."""
+    named = [decode_words(value) for name, value in headers if name not in _UNSEARCHED]
+    head = fold_words(" ".join([*_people(env), subject, *named]))[:HEADER_LIMIT]
+    pieces = []
+    budget = LIMIT - len(head) - 3
     preview = ""
     for node in text_parts(structure):
         if budget <= 0:
@@ -131,21 +144,5 @@ def build(data: bytes, structure: Node, env: Envelope, subject: str) -> tuple[st
             preview = " ".join(text[: PREVIEW * 4].split())[:PREVIEW]
         pieces.append(text)
         budget -= len(text)
-    return fold_words(" ".join(pieces))[:LIMIT], preview
-
-
-def header_text(fields: Iterable[tuple[bytes, bytes]]) -> str:
-    """The top-level header fields as folded words, `name: value` each (RFC 9051 §6.4.4: TEXT looks
-    in the header too, so an address in Cc or Reply-To is found), cut at `HEADER_LIMIT` characters.
-    Signature fields are left out (see `_UNSEARCHED`)."""
-    pieces: list[str] = []
-    size = 0
-    for name, value in fields:
-        if size > HEADER_LIMIT:
-            break
-        if name.lower() in _UNSEARCHED:
-            continue
-        piece = name.decode("ascii", "replace") + ": " + decode_words(value[: HEADER_LIMIT * 4])
-        pieces.append(piece)
-        size += len(piece)
-    return fold_words(" ".join(pieces))[:HEADER_LIMIT]
+    body = fold_words(" ".join(pieces))[: max(0, LIMIT - len(head) - 3)]
+    return f"{body} {MARK} {head}", preview

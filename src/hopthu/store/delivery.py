@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hopthu.mail.headers import sent_day
 from hopthu.mail.sortkeys import sender_key, subject_key
 from hopthu.policy.quota import fits
 from hopthu.store import dialect
@@ -236,6 +237,7 @@ def _message_row(
         "subject": parsed.subject,
         "sender": parsed.sender,
         "sent_at": parsed.sent_at,
+        "sent_day": sent_day(parsed.sent_at, job.internal_date),
         "has_attachments": parsed.has_attachments,
         "preview": parsed.preview,
         "sort_sender": sender_key(parsed.sender),

@@ -6,8 +6,33 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.compiler import compiles
+from sqlalchemy.sql.compiler import SQLCompiler
+from sqlalchemy.sql.functions import FunctionElement
 
 
 def insert(backend: str, table: sa.Table) -> Any:
     """An INSERT that understands ON CONFLICT on the given backend."""
     return (postgresql.insert if backend == "postgresql" else sqlite.insert)(table)
+
+
+class Position(FunctionElement[int]):
+    """Where `needle` first occurs in `text`, from 1 (0: nowhere): `instr` or `strpos`."""
+
+    type = sa.Integer()
+    name = "position"
+    inherit_cache = True
+
+
+def position(text: sa.ColumnElement[str], needle: str) -> Position:
+    return Position(text, sa.literal(needle, sa.Text()))
+
+
+@compiles(Position, "sqlite")
+def _instr(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"instr({compiler.process(element.clauses, **kw)})"
+
+
+@compiles(Position, "postgresql")
+def _strpos(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"strpos({compiler.process(element.clauses, **kw)})"

@@ -7,6 +7,9 @@ space-separated text, in the order they were first set.
 from __future__ import annotations
 
 SEEN, ANSWERED, FLAGGED, DELETED, DRAFT = 1, 2, 4, 8, 16
+# \Recent (RFC 3501 §2.3.2) belongs to one session, never to the stored message: a session sets this
+# bit on the rows it shows so that they render with the flag; it is never written to the database.
+RECENT = 32
 
 SYSTEM_FLAGS: dict[str, int] = {
     "\\Seen": SEEN,
@@ -44,5 +47,7 @@ def keyword_text(keywords: list[str] | tuple[str, ...]) -> str | None:
 def flag_names(bits: int, keywords: str | None) -> list[str]:
     """The flags of a message as IMAP names, system flags first."""
     names = [name for name, bit in SYSTEM_FLAGS.items() if bits & bit]
+    if bits & RECENT:
+        names.append("\\Recent")
     names.extend(keyword_list(keywords))
     return names

@@ -54,6 +54,7 @@ _STATE = sa.select(
     mailbox.c.highestmodseq,
     mailbox.c.message_count,
     mailbox.c.unseen_count,
+    mailbox.c.recent_uid,
 ).where(mailbox.c.id == sa.bindparam("box"))
 
 

@@ -466,6 +466,8 @@ mailbox = sa.Table(
     sa.Column("highestmodseq", sa.BigInteger, nullable=False, server_default="1"),
     sa.Column("message_count", sa.Integer, nullable=False, server_default="0"),
     sa.Column("unseen_count", sa.Integer, nullable=False, server_default="0"),
+    # The first UID no IMAP session has claimed as \Recent yet (`store.recent`).
+    sa.Column("recent_uid", sa.BigInteger, nullable=False, server_default="1"),
     sa.Column("subscribed", sa.Boolean, nullable=False, server_default=sa.true()),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.UniqueConstraint("account_id", "name"),
@@ -491,6 +493,8 @@ message = sa.Table(
     sa.Column("subject", sa.Text, nullable=False, server_default=""),
     sa.Column("sender", sa.Text, nullable=False, server_default=""),
     sa.Column("sent_at", Timestamp, nullable=True),
+    # The Date header's own calendar day (in its time zone), for SENTON and friends (`mail.headers`).
+    sa.Column("sent_day", sa.Date, nullable=True),
     sa.Column("has_attachments", sa.Boolean, nullable=False, server_default=sa.false()),
     sa.Column("preview", sa.Text, nullable=False, server_default=""),
     # Folded keys the webmail list sorts by (`mail.sortkeys`), each with its (mailbox, key, uid) index.

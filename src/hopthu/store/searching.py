@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from hopthu.store.db import Database
 from hopthu.store.reading import stored_messages
 from hopthu.store.schema import message
-from hopthu.store.textindex import has_text, text_column
+from hopthu.store.textindex import has_text, in_body, text_column
 from hopthu.store.types import (
     Always,
     Criterion,
@@ -28,6 +28,7 @@ from hopthu.store.types import (
     MessageField,
     ModseqFrom,
     Negation,
+    SentDays,
     SizeBeyond,
     StoredMessage,
     TextHas,
@@ -59,14 +60,20 @@ def condition(criterion: Criterion, backend: str) -> sa.ColumnElement[bool]:
             if before is None:
                 return column >= since
             return sa.and_(column >= since, column < before)
+        case SentDays(since, before):
+            day = message.c.sent_day
+            bounds = [day >= since] if since is not None else []
+            bounds += [day < before] if before is not None else []
+            return sa.and_(day.is_not(None), *bounds)  # never NULL: NOT of it stays exact
         case SizeBeyond(size, larger):
             return message.c.size > size if larger else message.c.size < size
         case UidRuns(runs):
             return sa.or_(sa.false(), *(message.c.uid.between(lo, hi) for lo, hi in runs))
         case ModseqFrom(modseq):
             return message.c.modseq >= modseq
-        case TextHas(needle):
-            return has_text(backend, needle)
+        case TextHas(needle, body_only):
+            found = has_text(backend, needle)
+            return sa.and_(found, in_body(backend, needle)) if body_only else found
         case Negation(inner):
             return sa.not_(condition(inner, backend))
         case Either(criteria):

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hopthu.mail.searchtext import MARK
 from hopthu.store import dialect
 from hopthu.store.schema import body_text, message
 
@@ -74,6 +75,18 @@ def has_text(backend: str, needle: str) -> sa.ColumnElement[bool]:
         return message.c.blob_hash.in_(matching_hashes(backend, needle))
     found = sa.func.strpos if backend == "postgresql" else sa.func.instr
     return sa.exists().where(body_text.c.hash == message.c.blob_hash, found(body_text.c.text, needle) > 0)
+
+
+def in_body(backend: str, needle: str) -> sa.ColumnElement[bool]:
+    """A condition over `message`: `needle` is found in its body, not only in its header. The search
+    text holds the body's words, then `MARK`, then the header's (`mail.searchtext.build`), so the
+    needle's first match lies before the mark (a text stored without a mark counts as body)."""
+    text = body_text.c.text
+    mark = dialect.position(text, MARK)
+    return sa.exists().where(
+        body_text.c.hash == message.c.blob_hash,
+        sa.or_(mark == 0, dialect.position(text, needle) < mark),
+    )
 
 
 def text_column() -> sa.Label[str]:

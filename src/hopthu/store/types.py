@@ -111,6 +111,7 @@ class MailboxState:
     highestmodseq: int
     message_count: int
     unseen_count: int
+    recent_uid: int = 1  # the first UID not yet claimed as \Recent (`store.recent`)
 
 
 class FlagRow(NamedTuple):
@@ -139,6 +140,7 @@ MessageField = Literal[
     "subject",
     "sender",
     "search_text",
+    "sent_day",
 ]
 EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -167,6 +169,7 @@ class StoredMessage(NamedTuple):
     subject: str = ""
     sender: str = ""
     search_text: str = ""
+    sent_day: dt.date | None = None  # the Date header's own day (`mail.headers.sent_day`)
 
 
 # --- searching ----------------------------------------------------------------------------------
@@ -208,6 +211,15 @@ class InPeriod:
 
 
 @dataclass(frozen=True, slots=True)
+class SentDays:
+    """`since` <= the day the message says it was written < `before` (either bound may be open): the
+    Date header's own calendar day, whatever its time zone (`mail.headers.sent_day`)."""
+
+    since: dt.date | None
+    before: dt.date | None
+
+
+@dataclass(frozen=True, slots=True)
 class SizeBeyond:
     """The message is larger (`larger`) or smaller than `size` octets."""
 
@@ -231,9 +243,11 @@ class ModseqFrom:
 
 @dataclass(frozen=True, slots=True)
 class TextHas:
-    """The folded search text (subject, addresses, words of the text parts) contains `needle`."""
+    """The folded search text (`mail.searchtext`: the words of the text parts, then the header's)
+    contains `needle`; with `body_only`, among the words of the text parts (SEARCH BODY)."""
 
     needle: str
+    body_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -256,6 +270,7 @@ Criterion = (
     | HasFlag
     | HasKeyword
     | InPeriod
+    | SentDays
     | SizeBeyond
     | UidRuns
     | ModseqFrom
