@@ -19,7 +19,7 @@ from collections.abc import Iterable
 
 from ..text import fold
 from .decode import lenient_body
-from .envelope import Envelope, address_text, display_name
+from .envelope import Envelope, address_text, display_name, octets
 from .headers import decode_words, to_text
 from .structure import Node
 
@@ -99,6 +99,8 @@ def _people(env: Envelope) -> list[str]:
             for value in (display_name(addr), address_text(addr)):
                 if value:
                     words.append(value)
+            if addr[2] is not None and addr[3] is None:  # a group's name: SEARCH TO finds it
+                words.append(to_text(octets(addr[2])))
     return words
 
 
