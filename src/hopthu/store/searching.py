@@ -101,7 +101,7 @@ async def search_uids(
 ) -> list[int]:
     """The UIDs up to `through_uid` of the messages meeting every criterion, ascending."""
     query = _query(db.backend, mailbox_id, through_uid, criteria, ())
-    if _reads_text(criteria):
+    if db.backend == "sqlite" and _reads_text(criteria):
         return [row[0] for row in await _off_the_loop(db, query)]
     return await db.integers(query)
 
@@ -117,7 +117,7 @@ async def search(
     read for the caller's own checks of what SQL cannot say."""
     names = tuple(sorted(fields))
     query = _query(db.backend, mailbox_id, through_uid, criteria, names)
-    heavy = _reads_text(criteria) or "search_text" in names
+    heavy = db.backend == "sqlite" and (_reads_text(criteria) or "search_text" in names)
     rows = await (_off_the_loop(db, query) if heavy else db.all(query))
     return stored_messages(names)(rows)
 
@@ -139,6 +139,7 @@ def _reads_text(criteria: Sequence[Criterion]) -> bool:
 
 async def _off_the_loop(db: Database, query: sa.Select[tuple[int, ...]]) -> list[Any]:
     """A query that may read many index pages, on a connection of its own off the event loop's
-    thread (SQLite answers `db.all`/`db.integers` on the loop: right for index lookups only)."""
+    thread: SQLite answers `db.all`/`db.integers` on the loop, right for index lookups only
+    (PostgreSQL's are awaited, the loop free meanwhile)."""
     async with db.read() as conn:
         return list((await conn.execute(query)).all())
