@@ -167,6 +167,6 @@ async def test_migration_moves_the_text_once_per_body(database_url: str) -> None
             )
         assert "search_text" not in columns
     finally:
-        await db.engine.dispose()
+        await db.close()
         if name is not None:
             await _drop(database_url, name)

@@ -10,6 +10,7 @@ mailbox is one query. Text criteria look in the full-text index of the bodies' s
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from typing import Any
 
 import sqlalchemy as sa
 
@@ -106,7 +107,10 @@ async def search_uids(
     db: Database, mailbox_id: int, through_uid: int, criteria: Sequence[Criterion]
 ) -> list[int]:
     """The UIDs up to `through_uid` of the messages meeting every criterion, ascending."""
-    return await db.integers(_query(db.backend, mailbox_id, through_uid, criteria, ()))
+    query = _query(db.backend, mailbox_id, through_uid, criteria, ())
+    if db.backend == "sqlite" and _reads_text(criteria):
+        return [row[0] for row in await _off_the_loop(db, query)]
+    return await db.integers(query)
 
 
 async def search(
@@ -119,4 +123,30 @@ async def search(
     """The messages up to `through_uid` meeting every criterion, ascending by UID, with `fields`
     read for the caller's own checks of what SQL cannot say."""
     names = tuple(sorted(fields))
-    return stored_messages(names)(await db.all(_query(db.backend, mailbox_id, through_uid, criteria, names)))
+    query = _query(db.backend, mailbox_id, through_uid, criteria, names)
+    heavy = db.backend == "sqlite" and (_reads_text(criteria) or "search_text" in names)
+    rows = await (_off_the_loop(db, query) if heavy else db.all(query))
+    return stored_messages(names)(rows)
+
+
+def _reads_text(criteria: Sequence[Criterion]) -> bool:
+    """Whether the full-text index is asked: a common word can match most of the mailbox."""
+    for criterion in criteria:
+        match criterion:
+            case TextHas():
+                return True
+            case Negation(inner):
+                if _reads_text([inner]):
+                    return True
+            case Either(parts) | Each(parts):
+                if _reads_text(parts):
+                    return True
+    return False
+
+
+async def _off_the_loop(db: Database, query: sa.Select[tuple[int, ...]]) -> list[Any]:
+    """A query that may read many index pages, on a connection of its own off the event loop's
+    thread: SQLite answers `db.all`/`db.integers` on the loop, right for index lookups only
+    (PostgreSQL's are awaited, the loop free meanwhile)."""
+    async with db.read() as conn:
+        return list((await conn.execute(query)).all())
