@@ -36,6 +36,10 @@ _SYSTEM = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"  # RFC 9051 §2.3.2, i
 NO_UID = 2**32  # above every UID (RFC 9051 §2.3.1.1: UIDs are 32-bit)
 
 
+def _low(span: tuple[int, int]) -> int:
+    return span[0]
+
+
 @dataclass(frozen=True, slots=True)
 class Place:
     """A mailbox as a session addresses it: its IMAP name, the owner account and the stored row."""
@@ -115,7 +119,9 @@ class Selected:
     # --- \Recent -------------------------------------------------------------------------------------
 
     def is_recent(self, uid: int) -> bool:
-        return any(low <= uid < high for low, high in self.recent)
+        # Claims only go up, so the ranges are sorted and apart: one bisection, however many.
+        index = bisect.bisect_right(self.recent, uid, key=_low) - 1
+        return index >= 0 and uid < self.recent[index][1]
 
     def recent_count(self) -> int:
         uids = self.uids
@@ -137,7 +143,11 @@ class Selected:
                 self.recent.append((floor, NO_UID))
             return
         claimed = await recent.claim(db, self.place.mailbox_id, upto) if floor < upto else None
-        if claimed is not None:
+        if claimed is None:
+            return
+        if self.recent and self.recent[-1][1] == claimed[0]:  # no one claimed in between: one range
+            self.recent[-1] = (self.recent[-1][0], claimed[1])
+        else:
             self.recent.append(claimed)
 
     # --- sequence numbers ------------------------------------------------------------------------
