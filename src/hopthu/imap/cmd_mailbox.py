@@ -253,7 +253,7 @@ async def lsub(session: Session, command: c.Lsub) -> bytes | None:
     listing = await session.require_places().listing()
     subscribed = {name for name, folder in listing if folder is not None and folder.subscribed}
     # RFC 3501 §6.3.9: a parent matched by the pattern (with "%") whose child is subscribed, but
-    # not itself, is answered with \\Noselect.
+    # not itself, is answered with \Noselect.
     matched = {name for name, _ in listing if matches(name)}
     unsubscribed_parents = _matched_ancestors(sorted(subscribed), matched) - subscribed
     for name, _folder in listing:
