@@ -98,8 +98,9 @@ class ImapSettings:
     # A whole IMAP command once signed in (its lines, continuation lines and literals together),
     # APPEND's message aside: larger commands are refused with NO [TOOBIG] (RFC 9051, RFC 7888 §4).
     max_command: int = 1 * MiB
-    # A whole IMAP command before sign-in: LOGIN, AUTHENTICATE and ID fit in far less; a larger one,
-    # or a larger literal, is refused without "+" and a non-synchronising one ends the connection.
+    # A whole IMAP command before sign-in: LOGIN and AUTHENTICATE fit in far less (ID may be as large
+    # as RFC 2971 allows, `imap.parser.ID_MAX_COMMAND`); a larger one, or a larger literal, is
+    # refused without "+" and a non-synchronising one ends the connection.
     prelogin_max_command: int = 8 * 1024
 
 

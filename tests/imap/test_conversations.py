@@ -160,7 +160,14 @@ async def test_commands_outside_their_state_are_bad(connect: Open) -> None:
 async def test_syntax_errors_and_too_many_of_them(imap: Conversation) -> None:
     answer = await imap.transact(BAD, "FETCH")
     assert answer.text.startswith(r.syntax_error("").text)
+    # Only bad commands in a row count: one good (or merely refused) command starts the count again.
     for _ in range(MAX_BAD_COMMANDS - 2):
+        await imap.transact(BAD, "XYZZY")
+    await imap.transact(NO, "SELECT Nowhere", code=Code.NONEXISTENT)
+    for _ in range(MAX_BAD_COMMANDS - 1):
+        await imap.transact(BAD, "XYZZY")
+    await imap.transact(OK, "NOOP")
+    for _ in range(MAX_BAD_COMMANDS - 1):
         await imap.transact(BAD, "XYZZY")
     await imap.transact(BAD, "XYZZY")  # the last one answered, then BYE and the end
     assert await imap.line() == bytes(r.TOO_MANY_BAD)
@@ -454,3 +461,111 @@ async def test_condstore_enabled_by_fetch_and_esearch_min_max_modseq(
         [line] = (await imap.transact(OK, f"SEARCH RETURN ({returns}) MODSEQ 1")).named(b"ESEARCH")
         answers[returns] = int(line.rsplit(b"MODSEQ ", 1)[1])
     assert answers == {"MIN": modseqs[1], "MAX": modseqs[3], "ALL": modseqs[2]}
+
+
+# --- as strict as Dovecot: its imaptest compliance scripts, as conversations ----------------------
+
+
+async def test_an_id_as_large_as_rfc_2971_allows_is_answered_before_sign_in(connect: Open) -> None:
+    imap = await connect()
+    # RFC 2971 §3.3: up to 30 pairs, fields of 30 octets, values of 1024: about 31 KiB in all,
+    # four times what any other command may hold before sign-in
+    pairs = " ".join(f'"{n:02d}{"f" * 28}" "{"v" * 1024}"' for n in range(30))
+    answer = await imap.transact(OK, f"ID ({pairs})")
+    assert answer.named(b"ID") and answer.named(b"ID")[0].startswith(b'ID ("name" ')
+    # Anything else that size is still refused, and before sign-in the connection ends there.
+    await imap.transact(NO, f"NOOP {pairs}", code=Code.TOOBIG)
+    assert await imap.line() == bytes(r.TOO_BIG_BEFORE_LOGIN)
+    await imap.finished()
+
+
+async def test_an_id_past_the_rfc_2971_size_is_refused_before_sign_in(connect: Open) -> None:
+    imap = await connect()
+    pairs = " ".join(f'"f{n}" "{"v" * 1024}"' for n in range(40))
+    await imap.transact(NO, f"ID ({pairs})", code=Code.TOOBIG)
+    assert await imap.line() == bytes(r.TOO_BIG_BEFORE_LOGIN)
+    await imap.finished()
+
+
+async def test_search_past_the_last_message_finds_nothing(
+    imap: Conversation, store: Store, directory: Directory
+) -> None:
+    for subject in ("Một", "Hai"):
+        await deliver(store, directory, "nvminh", message(subject))
+    await imap.transact(OK, "SELECT INBOX")
+    # Dovecot's answer: a key selects messages, it does not point at one that must be there
+    assert (await imap.transact(OK, "SEARCH 1000")).named(b"SEARCH") == [b"SEARCH"]
+    assert (await imap.transact(OK, "SEARCH 2:1000")).named(b"SEARCH") == [b"SEARCH 2"]
+    answer = await imap.transact(OK, "SEARCH RETURN (MIN COUNT) 1000")
+    assert answer.named(b"ESEARCH")[0].endswith(b" COUNT 0")
+    assert b"MIN" not in answer.named(b"ESEARCH")[0]
+    # FETCH, STORE and COPY still answer BAD (RFC 3501 §6.4.8)
+    await imap.transact(BAD, "FETCH 1000 FLAGS")
+
+
+async def test_list_extended_recursivematch_and_childinfo(imap: Conversation) -> None:
+    for name in ("Box/a", "Box/b/c", "Box/d/e", "Box/d/f"):
+        await imap.transact(OK, f"CREATE {name}")
+    for name in ("Box/a", "Box/b/c", "Box/d/e"):
+        await imap.transact(OK, f"SUBSCRIBE {name}")
+    # RFC 5258 §3: RECURSIVEMATCH modifies SUBSCRIBED (or SPECIAL-USE), REMOTE is not enough
+    await imap.transact(BAD, 'LIST (RECURSIVEMATCH) "" *')
+    await imap.transact(BAD, 'LIST (RECURSIVEMATCH REMOTE) "" *')
+    answer = await imap.transact(OK, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" Box/% RETURN (CHILDREN)')
+    assert answer.named(b"LIST") == [
+        b'LIST (\\HasNoChildren \\Subscribed) "/" "Box/a"',
+        b'LIST (\\HasChildren) "/" "Box/b" ("CHILDINFO" ("SUBSCRIBED"))',
+        b'LIST (\\HasChildren) "/" "Box/d" ("CHILDINFO" ("SUBSCRIBED"))',
+    ]
+    # A child the patterns reach is listed itself: its parent is not, for it
+    answer = await imap.transact(OK, 'LIST (SUBSCRIBED RECURSIVEMATCH) "" (Box/b Box/b/c)')
+    assert answer.named(b"LIST") == [b'LIST (\\HasNoChildren \\Subscribed) "/" "Box/b/c"']
+    # Without RECURSIVEMATCH only the subscribed names themselves
+    answer = await imap.transact(OK, 'LIST (SUBSCRIBED) "" Box/%')
+    assert answer.named(b"LIST") == [b'LIST (\\HasNoChildren \\Subscribed) "/" "Box/a"']
+    # CREATE does not subscribe (the client's step): RETURN (SUBSCRIBED) says so of each
+    answer = await imap.transact(OK, 'LIST "" Box/% RETURN (CHILDREN SUBSCRIBED)')
+    assert answer.named(b"LIST") == [
+        b'LIST (\\HasNoChildren \\Subscribed) "/" "Box/a"',
+        b'LIST (\\HasChildren) "/" "Box/b"',
+        b'LIST (\\HasChildren) "/" "Box/d"',
+    ]
+
+
+async def test_lsub_answers_an_unsubscribed_parent_noselect(imap: Conversation) -> None:
+    for name in ("Box/a", "Box/b/c"):
+        await imap.transact(OK, f"CREATE {name}")
+        await imap.transact(OK, f"SUBSCRIBE {name}")
+    # RFC 3501 §6.3.9: "%" reaches Box/b, whose child is subscribed but not itself
+    answer = await imap.transact(OK, 'LSUB "" Box/%')
+    assert answer.named(b"LSUB") == [b'LSUB () "/" "Box/a"', b'LSUB (\\Noselect) "/" "Box/b"']
+    await imap.transact(OK, "UNSUBSCRIBE Box/b/c")
+    answer = await imap.transact(OK, 'LSUB "" Box/%')
+    assert answer.named(b"LSUB") == [b'LSUB () "/" "Box/a"']
+
+
+async def test_a_name_that_is_not_modified_utf7_is_no_and_a_pattern_matches_nothing(
+    imap: Conversation,
+) -> None:
+    name = "!#$&'+,-.0123456789:;<=>?@^_`|[}"  # every atom character, with a broken "&" shift
+    await imap.transact(NO, f"SELECT {name}", code=Code.CANNOT)
+    await imap.transact(NO, f"CREATE {name}", code=Code.CANNOT)
+    assert (await imap.transact(OK, f'LIST "" {name}%*')).named(b"LIST") == []
+    await imap.transact(OK, "CREATE D&AOk-")
+    # matched as the client writes names, in modified UTF-7, as Dovecot does
+    assert (await imap.transact(OK, 'LIST "" D&*')).named(b"LIST") == [b'LIST (\\HasNoChildren) "/" "D&AOk-"']
+
+
+async def test_a_binary_part_appended_comes_back_octet_for_octet(imap: Conversation) -> None:
+    payload = b"\0-\xe4\n\r\n\n"  # NUL, 8-bit, a bare LF: data, not lines
+    data = (
+        b"From: user@example.org\r\nMime-Version: 1.0\r\nContent-Type: application/octet-stream\r\n"
+        b"Content-Transfer-Encoding: binary\r\n\r\n" + payload
+    )
+    # RFC 3516 §4.4: APPEND with a literal8
+    await imap.transact(OK, b"APPEND INBOX ~{%d}" % len(data), literal=data, code=Code.APPENDUID)
+    await imap.transact(OK, "SELECT INBOX")
+    answer = await imap.transact(OK, "FETCH 1 (BINARY.SIZE[1] BINARY.PEEK[1])")
+    assert answer.named(b"FETCH") == [
+        b"1 FETCH (BINARY.SIZE[1] %d BINARY[1] ~{%d}\r\n%s)" % (len(payload), len(payload), payload)
+    ]

@@ -222,6 +222,7 @@ INVALID = [
     b"a STATUS INBOX (BOGUS)\r\n",
     b"a STATUS INBOX ()\r\n",
     b'a LIST (RECURSIVEMATCH) "" *\r\n',
+    b'a LIST (RECURSIVEMATCH REMOTE) "" *\r\n',  # RFC 5258 §3: REMOTE is not enough
     b'a LIST (BOGUS) "" *\r\n',
     b'a LIST "" * RETURN (BOGUS)\r\n',
     b"a FETCH 0 FLAGS\r\n",

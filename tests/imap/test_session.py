@@ -317,12 +317,16 @@ def test_state_table_refuses_commands_out_of_their_state_and_twenty_end_the_sess
     _refused_by_state(imapserver, AUTHENTICATED, every - TABLE[AUTHENTICATED])
     _refused_by_state(imapserver, SELECTED, every - TABLE[SELECTED])
 
-    # Each of these is a bad command; the twentieth in one session ends it
+    # Each of these is a bad command; the twentieth in a row ends the session. Any other answer
+    # starts the count again (as in Dovecot), so a long session with a few BADs is not cut off.
     wire = imapserver.raw()
     for number in range(19):
         (answer,) = wire.exchange(f"a{number}", b"FETCH 1 FLAGS")
         assert answer.startswith(f"a{number} BAD ".encode())
     wire.ok("n", b"NOOP")
+    for number in range(19):
+        (answer,) = wire.exchange(f"b{number}", b"FETCH 1 FLAGS")
+        assert answer.startswith(f"b{number} BAD ".encode())
     (answer,) = wire.exchange("z", b"FETCH 1 FLAGS")
     assert answer.startswith(b"z BAD ")
     assert wire.line().startswith(b"* BYE ")
@@ -371,12 +375,16 @@ def test_broken_input_is_refused_and_disturbs_neither_this_client_nor_others(ima
     assert status == b'* STATUS "INBOX" (MESSAGES 0)\r\n'  # nothing of the half message was kept
     hostile.close()
 
-    # Twenty syntax errors in one session end it: BYE, then the connection closes (RFC 9051 §7.1.5)
+    # Twenty syntax errors in a row end the session: BYE, then the connection closes (RFC 9051
+    # §7.1.5); a good command between them starts the count again
     noisy = imapserver.raw()
     for number in range(19):
         (answer,) = noisy.exchange(f"d{number}", b"FROBNICATE")
         assert answer.startswith(f"d{number} BAD ".encode())
     noisy.ok("d19", b"NOOP")
+    for number in range(19):
+        (answer,) = noisy.exchange(f"e{number}", b"FROBNICATE")
+        assert answer.startswith(f"e{number} BAD ".encode())
     (answer,) = noisy.exchange("d20", b"FROBNICATE")
     assert answer.startswith(b"d20 BAD ")
     assert noisy.line().startswith(b"* BYE ")

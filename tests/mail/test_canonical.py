@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hopthu.mail import canonical, nul_safe, parse, section_range
+from hopthu.mail import binary, canonical, canonical_keeping_binary, nul_safe, parse, section_range
 
 
 @pytest.mark.parametrize(
@@ -44,3 +44,28 @@ def test_nul_goes_out_as_0x80_with_the_same_length() -> None:
     assert parsed.has_nuls
     assert nul_safe(data) == data.replace(b"\0", b"\x80")
     assert not parse(canonical(b"Subject: x\r\n\r\nno nul\r\n")).has_nuls
+
+
+def test_binary_parts_keep_their_octets_and_the_rest_is_canonical() -> None:
+    # RFC 3516 §4.4: an APPENDed part with Content-Transfer-Encoding binary is data, not lines
+    payload = b"\0-\xe4\n\r\n\n"
+    raw = (
+        b"From: a@b\nMime-Version: 1.0\nContent-Type: multipart/mixed; boundary=x\n\n"
+        b"--x\nContent-Type: application/octet-stream\nContent-Transfer-Encoding: BINARY\n\n"
+        + payload
+        + b"\n--x\nContent-Type: text/plain\n\nline\n--x--\n"
+    )
+    data = canonical_keeping_binary(raw)
+    assert data == canonical(raw).replace(canonical(payload), payload)
+    structure = parse(data).structure
+    assert binary(data, structure, "1") == payload
+    assert binary(data, structure, "2") == b"line"
+    # Without a binary part it is `canonical`, the form SMTP mail is stored in
+    plain = b"Subject: a\nMime-Version: 1.0\n\nbody\n"
+    assert canonical_keeping_binary(plain) == canonical(plain)
+    # A single-part message: its whole body kept
+    single = b"Mime-Version: 1.0\nContent-Transfer-Encoding: binary\n\n" + payload
+    assert (
+        canonical_keeping_binary(single)
+        == b"Mime-Version: 1.0\r\nContent-Transfer-Encoding: binary\r\n\r\n" + payload
+    )

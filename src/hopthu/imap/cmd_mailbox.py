@@ -6,16 +6,18 @@ from __future__ import annotations
 
 import bisect
 from array import array
+from collections.abc import Callable
 
 from hopthu.directory.standing import quota_limit
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.imap import commands as c
-from hopthu.imap.places import SHARED, parents, pattern_matcher
+from hopthu.imap.mutf7 import encode_mutf7
+from hopthu.imap.places import SHARED, ListPattern, parents, pattern_matcher
 from hopthu.imap.responses import ImapRefusal, bad, mailbox_name
 from hopthu.imap.selected import Place, Selected
 from hopthu.imap.session import Session, handles
 from hopthu.imap.state import SELECTED
-from hopthu.mail import canonical, parse
+from hopthu.mail import canonical_keeping_binary, parse
 from hopthu.store import reading, recent
 from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, Folder
@@ -99,7 +101,7 @@ async def create(session: Session, command: c.Create) -> bytes | None:
     if not stored:
         raise bad("Tên thư mục trống", "empty mailbox name")
     try:
-        await session.ctx.store.folders.create(owner.account_id, stored)
+        await session.ctx.store.folders.create(owner.account_id, stored, subscribed=False)
     except HopThuError as error:
         raise refusal(error) from None
     return None
@@ -155,37 +157,86 @@ async def subscribe(session: Session, command: c.Subscribe) -> bytes | None:
 
 @handles(c.List)
 async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
-    reference = session.mailbox_arg(command.reference) if command.reference else ""
-    patterns = [session.mailbox_arg(p) if p else "" for p in command.patterns]
-    if patterns == [""]:  # RFC 9051 §6.3.9: the separator and the root
+    if list(command.patterns) == [""]:  # RFC 9051 §6.3.9: the separator and the root
         session.send(b'* LIST (\\Noselect) "/" ""\r\n')
         return None
-    patterns = list(dict.fromkeys(patterns))
+    patterns = list(dict.fromkeys(command.patterns))
     if len(patterns) > MAX_LIST_PATTERNS:  # each costs a pass over every name
         raise ImapRefusal(
             f"Tối đa {MAX_LIST_PATTERNS} mẫu trong một lệnh LIST",
             f"At most {MAX_LIST_PATTERNS} patterns in one LIST",
             "LIMIT",  # RFC 5530 §3
         )
+    matches = _matcher(session, command.reference, patterns)
     listing = await session.require_places().listing()
     names = parents([name for name, _ in listing])
-    matchers = [pattern_matcher(reference, p) for p in patterns]
     subscribed_only = "SUBSCRIBED" in command.selection
     special_only = "SPECIAL-USE" in command.selection
     show_subscribed = subscribed_only or "SUBSCRIBED" in command.returns
-    for name, folder in listing:
-        if not any(m.match(name) for m in matchers):
-            continue
-        if (subscribed_only and not (folder and folder.subscribed)) or (
+
+    def chosen(folder: Folder | None) -> bool:
+        return not (subscribed_only and not (folder and folder.subscribed)) and not (
             special_only and not (folder and folder.special_use)
-        ):
+        )
+
+    matched = {name for name, _ in listing if matches(name)}
+    # RFC 5258 §3: with RECURSIVEMATCH, a matched parent of a subscribed mailbox the patterns do not
+    # reach is listed too, saying so in CHILDINFO.
+    childinfo: set[str] = set()
+    if subscribed_only and "RECURSIVEMATCH" in command.selection:
+        chosen_names = [name for name, folder in listing if chosen(folder)]
+        childinfo = _matched_ancestors(chosen_names, matched)
+    for name, folder in listing:
+        selected = name in matched and chosen(folder)
+        if not selected and name not in childinfo:
             continue
         attributes = _attributes(name, folder, names, show_subscribed)
-        session.send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(name, session.utf8) + b"\r\n")
+        extended = b' ("CHILDINFO" ("SUBSCRIBED"))' if name in childinfo else b""
+        session.send(
+            b"* LIST (" + attributes + b') "/" ' + mailbox_name(name, session.utf8) + extended + b"\r\n"
+        )
         if command.status_items and folder is not None:
             place = Place(name, folder.account_id, folder.id, folder.name, folder.special_use)
             await _send_status(session, place, command.status_items)
     return None
+
+
+def _matcher(session: Session, reference: str, patterns: list[str]) -> Callable[[str], bool]:
+    """Whether a name matches any of the patterns. A pattern that is not valid modified UTF-7 is
+    matched against the names as the client sees them, in modified UTF-7, as Dovecot does: such a
+    LIST is answered OK, not refused."""
+    decoded: list[ListPattern] = []
+    raw: list[ListPattern] = []
+    for pattern in patterns:
+        try:
+            full = (session.mailbox_arg(reference) if reference else "", session.mailbox_arg(pattern))
+        except ImapRefusal:
+            raw.append(pattern_matcher(reference, pattern))
+        else:
+            decoded.append(pattern_matcher(*full))
+
+    def matches(name: str) -> bool:
+        if any(m.match(name) for m in decoded):
+            return True
+        return bool(raw) and any(m.match(encode_mutf7(name)) for m in raw)
+
+    return matches
+
+
+def _matched_ancestors(chosen: list[str], matched: set[str]) -> set[str]:
+    """The matched ancestors of the chosen names that are not matched themselves (RFC 5258 §3
+    CHILDINFO, RFC 3501 §6.3.9 LSUB's \\Noselect parents)."""
+    found: set[str] = set()
+    for name in chosen:
+        if name in matched:
+            continue
+        cut = name.rfind(SEPARATOR)
+        while cut > 0:
+            parent = name[:cut]
+            if parent in matched:
+                found.add(parent)
+            cut = parent.rfind(SEPARATOR)
+    return found
 
 
 def _attributes(name: str, folder: Folder | None, with_children: set[str], show_subscribed: bool) -> bytes:
@@ -202,11 +253,21 @@ def _attributes(name: str, folder: Folder | None, with_children: set[str], show_
 
 @handles(c.Lsub)
 async def lsub(session: Session, command: c.Lsub) -> bytes | None:
-    reference = session.mailbox_arg(command.reference) if command.reference else ""
-    matcher = pattern_matcher(reference, session.mailbox_arg(command.pattern))
-    for name, folder in await session.require_places().listing():
-        if folder is not None and folder.subscribed and matcher.match(name):
-            session.send(b'* LSUB () "/" ' + mailbox_name(name, session.utf8) + b"\r\n")
+    matches = _matcher(session, command.reference, [command.pattern])
+    listing = await session.require_places().listing()
+    subscribed = {name for name, folder in listing if folder is not None and folder.subscribed}
+    # RFC 3501 §6.3.9: a parent matched by the pattern (with "%") whose child is subscribed, but
+    # not itself, is answered with \Noselect.
+    matched = {name for name, _ in listing if matches(name)}
+    unsubscribed_parents = _matched_ancestors(sorted(subscribed), matched) - subscribed
+    for name, _folder in listing:
+        if name in subscribed and name in matched:
+            attributes = b"()"
+        elif name in unsubscribed_parents:
+            attributes = b"(\\Noselect)"
+        else:
+            continue
+        session.send(b"* LSUB " + attributes + b' "/" ' + mailbox_name(name, session.utf8) + b"\r\n")
     return None
 
 
@@ -253,7 +314,7 @@ async def append(session: Session, command: c.Append) -> bytes | None:
     )
     if not command.message:
         raise bad("Thư rỗng", "empty message")
-    data = canonical(command.message)
+    data = canonical_keeping_binary(command.message)
     parsed = parse(data)
     bits, keywords = split_flags(command.flags)
     store = session.ctx.store

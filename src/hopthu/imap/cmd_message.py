@@ -5,6 +5,7 @@ ESEARCH RFC 4731, SEARCHRES RFC 5182)."""
 from __future__ import annotations
 
 import asyncio
+from functools import partial
 
 from hopthu.directory.standing import quota_limit
 from hopthu.imap import commands as c
@@ -247,7 +248,7 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     selected = session.require_selected()
     if command.charset is not None and command.charset not in CHARSETS:
         raise ImapRefusal("Bảng mã không hỗ trợ", "Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
-    program = compile_program(command.keys, selected.resolve, selected.recent_uids)
+    program = compile_program(command.keys, partial(selected.resolve, beyond_end=True), selected.recent_uids)
     in_store, in_python = split(program)
     fields = needs(in_python)
     uses_modseq = _uses_modseq(program)

@@ -113,6 +113,12 @@ class Limits:
 
 
 _APPEND = re.compile(rb"[^ ]+ APPEND ", re.IGNORECASE)
+_ID = re.compile(rb'[^\x00-\x20\x7f-\xff(){%*"\\+]+ ID ', re.IGNORECASE)
+# RFC 2971 §3.3: at most 30 field-value pairs, fields up to 30 octets, values up to 1024. The largest
+# ID a client may send, as quoted strings, is about 31 KiB: every ID that size is read, even before
+# sign-in, where other commands are held to far less (the ID of the client names it for the logs of
+# its sign-in; refusing it would lose that).
+ID_MAX_COMMAND = 32 * 1024
 _MARKER_TAIL = 16  # len(b"~{999999999999+}"): what of a discarded line is kept to find its literal
 
 
@@ -135,6 +141,7 @@ class CommandParser:
         self._literal_total = 0
         self._exempt = 0  # bytes of APPEND's message literals, counted against max_literal instead
         self._is_append: bool | None = None  # whether the pending command is an APPEND, once known
+        self._is_id: bool | None = None  # whether it is an ID, once it has grown past the limits
         self._skip = 0  # bytes of a refused non-synchronising literal still to throw away
         self._discard_line = False  # throw away input up to the next CRLF
         self._continuation: Callable[[bytes], c.Done | c.SaslResponse] | None = None
@@ -188,7 +195,9 @@ class CommandParser:
                 self._literal_end = None
             end = buf.find(b"\r\n", max(self._line_start, self._scanned))
             stop = end if end >= 0 else len(buf) - buf.endswith(b"\r")
-            if stop - self._line_start > limits.max_line or stop - self._exempt > limits.max_command:
+            if (
+                stop - self._line_start > limits.max_line or stop - self._exempt > limits.max_command
+            ) and not self._id_fits(stop):
                 line_only = stop - self._line_start > limits.max_line
                 tag = None if self._continuation is not None else self._tag()
                 self._continuation = None  # the DONE or SASL line it was is refused too
@@ -221,7 +230,8 @@ class CommandParser:
             append = self._is_append
             # RFC 9051 §6.3.12: the message of APPEND may be up to max_literal on top of the command
             over_literal = self._literal_total + size > limits.max_literal
-            if over_literal or (not append and end + 2 + size - self._exempt > limits.max_command):
+            over_command = end + 2 + size - self._exempt > limits.max_command
+            if over_literal or (not append and over_command and not self._id_fits(end + 2 + size)):
                 tag = self._tag()
                 self._reset(end + 2)
                 if not synchronizing:  # RFC 7888 §4: the client sends the data regardless
@@ -237,6 +247,16 @@ class CommandParser:
                 self._exempt += size
             self._literal_end = end + 2 + size
             return NeedLiteral(size, synchronizing)
+
+    def _id_fits(self, size: int) -> bool:
+        """Whether the pending command is an ID still within RFC 2971's largest (`ID_MAX_COMMAND`):
+        only asked once the command outgrew the limits, which a tag and "ID " never do alone, so
+        what the command is can be decided then, once."""
+        if size > ID_MAX_COMMAND:
+            return False
+        if self._is_id is None:
+            self._is_id = _ID.match(self._buf) is not None
+        return self._is_id
 
     def _drop_line(self, end: int) -> None:
         """Throw away a refused line up to its CRLF at `end`; when it ended with a non-synchronising
@@ -263,6 +283,7 @@ class CommandParser:
         self._literal_total = 0
         self._exempt = 0
         self._is_append = None
+        self._is_id = None
 
 
 def _parse_done(line: bytes) -> c.Done:
@@ -519,8 +540,9 @@ def _list(r: _Reader, tag: str) -> c.Command:
         selection = frozenset(r.parens(r.keyword))
         if not selection <= _LIST_SELECTION:
             raise r.error("unknown LIST selection option")
-        if selection == {"RECURSIVEMATCH"}:  # RFC 5258 §3: needs another option to modify
-            raise r.error("RECURSIVEMATCH alone")
+        # RFC 5258 §3: RECURSIVEMATCH modifies another selection option, and REMOTE is not one
+        if "RECURSIVEMATCH" in selection and not selection & {"SUBSCRIBED", "SPECIAL-USE"}:
+            raise r.error("RECURSIVEMATCH without SUBSCRIBED or SPECIAL-USE")
         r.sp()
     reference = r.text(r.astring())
     r.sp()

@@ -156,8 +156,12 @@ class Selected:
         index = bisect.bisect_left(self.uids, uid)
         return index + 1 if index < len(self.uids) and self.uids[index] == uid else None
 
-    def resolve(self, numbers: c.SequenceSet, uid: bool) -> list[int]:
-        """The UIDs a sequence set names (as UIDs or as sequence numbers), ascending, distinct."""
+    def resolve(self, numbers: c.SequenceSet, uid: bool, *, beyond_end: bool = False) -> list[int]:
+        """The UIDs a sequence set names (as UIDs or as sequence numbers), ascending, distinct.
+
+        A sequence number past EXISTS is BAD (RFC 3501 §6.4.8 asks for it), except in SEARCH
+        (`beyond_end`), where it names no message, as in Dovecot: a search key selects, it does not
+        point at a message that must be there."""
         if numbers.saved:  # RFC 5182 §2.1: "$" is the saved result, less what was expunged since
             return [uid for uid in self.saved if self.seq_of(uid) is not None]
         if not self.uids:
@@ -177,7 +181,9 @@ class Selected:
                 high = len(uids) if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
                 if high > len(uids):  # RFC 9051 §2.3.1.2: sequence numbers run from 1 to EXISTS
-                    raise bad("Số thứ tự thư không hợp lệ", f"invalid message sequence number {high}")
+                    if not beyond_end:
+                        raise bad("Số thứ tự thư không hợp lệ", f"invalid message sequence number {high}")
+                    high = len(uids)
                 spans.append((low - 1, high))
         found: list[int] = []
         reached = 0

@@ -38,7 +38,7 @@ log = logging.getLogger("hopthu.imap")
 
 FLUSH_AT = 256 * 1024
 PREAUTH_TIMEOUT = 120.0  # seconds a client may take to sign in
-MAX_BAD_COMMANDS = 20
+MAX_BAD_COMMANDS = 20  # in a row: any command not answered BAD starts the count again, as in Dovecot
 MAX_FAILED_LOGINS = 3
 ACCESS_RECHECK = 30.0  # seconds between checks that the account and its delegations still hold
 # Commands during which EXPUNGE must not be sent: they use sequence numbers (RFC 9051 §7.5.1).
@@ -167,7 +167,10 @@ class Session:
         try:
             decoded = decode_mutf7(name)
         except ValueError:
-            raise bad("Tên thư mục mã hóa sai", f"invalid modified UTF-7 mailbox name {name!r}") from None
+            # NO, as Dovecot answers: the command is well formed, only no mailbox can have this name
+            raise ImapRefusal(
+                "Tên thư mục mã hóa sai", f"Mailbox name is not valid modified UTF-7: {name!r}", "CANNOT"
+            ) from None
         return "INBOX" if decoded.upper() == "INBOX" else decoded
 
     def enable_condstore(self) -> None:
@@ -284,12 +287,14 @@ class Session:
                 raise bad("Lệnh không dùng được lúc này", f"{item.name} is not allowed in this state")
             handler = HANDLERS[type(item)]
             text = await handler(self, item)
+            self.bad_commands = 0
             await self.after(item)
             done = text or r.completed(item.name).encode()
             self.send(tag.encode() + b" OK " + done + b"\r\n")
         except ImapRefusal as refusal:
-            if refusal.kind == "BAD":
-                self.bad_commands += 1
+            # Only BADs in a row end the session: a client whose good commands are mixed with an
+            # occasional unsupported one is not hostile, and would be cut off in a long session.
+            self.bad_commands = self.bad_commands + 1 if refusal.kind == "BAD" else 0
             await self.after(item, failed=True)
             self.send(refusal.line(tag))
         except (ConnectionError, asyncio.IncompleteReadError, TimeoutError):

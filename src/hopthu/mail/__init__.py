@@ -8,7 +8,7 @@ BODY[section] to byte ranges; `decode` returns BINARY sections. The webmail writ
 fields people type through `recipients`. Pure code: bytes in, values out.
 """
 
-from .canonical import canonical
+from .canonical import canonical, canonical_keeping_binary
 from .decode import DecodeError, binary, binary_size
 from .imapview import bodystructure_imap, envelope_imap, nul_safe, section_range
 from .message import Attachment, ParsedMessage, filename, parse
@@ -22,6 +22,7 @@ __all__ = [
     "binary_size",
     "bodystructure_imap",
     "canonical",
+    "canonical_keeping_binary",
     "envelope_imap",
     "filename",
     "find_part",

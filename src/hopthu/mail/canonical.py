@@ -17,15 +17,50 @@ from __future__ import annotations
 
 import re
 
+from .mime import scan
+from .structure import Node, build_structure
+
 _BARE_LF = re.compile(rb"(?<!\r)\n")
+_BINARY_CTE = re.compile(rb"(?im)^content-transfer-encoding[ \t]*:[ \t]*binary\b")
 
 
 def canonical(raw: bytes) -> bytes:
     """Line endings normalised as described above; already-canonical input is returned as is."""
     if raw.endswith(b"\r"):
         raw = raw[:-1]
+    return _lines(raw)
+
+
+def _lines(raw: bytes) -> bytes:
     rest = raw.replace(b"\r\n", b"")
     if b"\n" not in rest and b"\r" not in rest:
         return raw  # every line ends in CRLF: the common case costs two C-speed passes
     lf_only = raw.replace(b"\r\n", b"\n")
     return _BARE_LF.sub(b"\r\n", lf_only)
+
+
+def canonical_keeping_binary(raw: bytes) -> bytes:
+    """`canonical`, except the bodies of parts sent with Content-Transfer-Encoding binary, which
+    are kept octet for octet. IMAP APPEND may carry such parts (RFC 3516 §4.4); their body is
+    data, not lines, so a LF in it is not a line end to complete: BINARY returns those octets and
+    BINARY.SIZE counts them, as Dovecot does. Mail arriving by SMTP cannot carry binary parts
+    (no BINARYMIME), so it keeps `canonical` alone."""
+    if _BINARY_CTE.search(raw) is None:
+        return canonical(raw)
+    kept: list[tuple[int, int]] = []
+    _binary_bodies(build_structure(raw, scan(raw)), kept)
+    out: list[bytes] = []
+    position = 0
+    for start, end in sorted(kept):
+        out.append(_lines(raw[position:start]))
+        out.append(raw[start:end])
+        position = end
+    out.append(canonical(raw[position:]))
+    return b"".join(out)
+
+
+def _binary_bodies(node: Node, found: list[tuple[int, int]]) -> None:
+    if node.get("kind") == "leaf" and str(node.get("encoding", "")).lower() == "binary":
+        found.append((node["body_start"], node["end"]))
+    for child in node.get("parts", ()):
+        _binary_bodies(child, found)

@@ -70,7 +70,10 @@ class Folders:
         row = await self.db.first(_FIND, {"account": account_id, "name": name})
         return None if row is None else Folder(*row)
 
-    async def create(self, account_id: int, name: str) -> Folder:
+    async def create(self, account_id: int, name: str, *, subscribed: bool = True) -> Folder:
+        """Create `name` and its missing parents. The webmail's folders are subscribed, so a mail
+        client shows them; IMAP CREATE passes `subscribed=False`, since there subscribing is the
+        client's own step (RFC 9051 §6.3.7), and LSUB must answer what the client subscribed."""
         name = check_name(name)
         now = self.clock()
         async with self.db.write() as conn:
@@ -95,7 +98,13 @@ class Folders:
             await conn.execute(
                 sa.insert(mailbox),
                 [
-                    {"account_id": account_id, "name": each, "uidvalidity": uidvalidity, "created_at": now}
+                    {
+                        "account_id": account_id,
+                        "name": each,
+                        "uidvalidity": uidvalidity,
+                        "created_at": now,
+                        "subscribed": subscribed,
+                    }
                     for each in missing
                 ],
             )
