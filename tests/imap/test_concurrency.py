@@ -4,6 +4,7 @@ EXISTS, FETCH FLAGS, EXPUNGE on the next command, and during IDLE within a secon
 
 from __future__ import annotations
 
+import asyncio
 import re
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -11,6 +12,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from imapclient import IMAPClient
 
+from hopthu.mail import canonical
+from hopthu.store import Store
 from tests.imap.conftest import PASSWORD, RunningServer, insecure_tls, message, second_node
 from tests.imap.rawclient import tagged
 
@@ -61,6 +64,52 @@ def test_uids_unique_and_increasing_under_concurrent_append_and_copy(imapserver:
     assert sorted(map(int, listed)) == sorted(every)
     status = client.command("STATUS INBOX (MESSAGES UIDNEXT)")
     assert b"MESSAGES %d UIDNEXT %d" % (len(every), max(every) + 1) in status
+
+
+def _appender_of(imapserver: RunningServer, local: str, worker: int) -> dict[int, bytes]:
+    """APPENDs with synchronising literals, as imaplib sends them; each message by its UID."""
+    client = imapserver.login(local)
+    stored = {}
+    for n in range(EACH):
+        data = canonical(message(f"Thư {local} {worker}-{n}", body=f"Nội dung {worker}-{n}." * 40))
+        typ, answer = client.append("INBOX", "(\\Seen)", None, data)
+        assert typ == "OK", answer
+        stored[int(re.search(rb"APPENDUID \d+ (\d+)", answer[0])[1])] = data
+    client.logout()
+    return stored
+
+
+def test_concurrent_appends_share_commits_and_each_is_kept(imapserver: RunningServer) -> None:
+    """APPENDs from several clients at once join the delivery's group commit: each OK names a UID of
+    its own, and once it is said the message is stored: a store opened afresh on the same database
+    and blob folder reads back every message's exact bytes under its UID."""
+    with ThreadPoolExecutor(6) as pool:
+        futures = [
+            pool.submit(_appender_of, imapserver, local, w)
+            for local in ("nvminh", "ttnanh")
+            for w in range(3)
+        ]
+        results = [f.result() for f in futures]
+    expected = {"nvminh": results[:3], "ttnanh": results[3:]}
+    owners = {local: imapserver.account_id(local) for local in expected}
+    for parts in expected.values():
+        uids = sorted(uid for part in parts for uid in part)
+        assert uids == list(range(1, 3 * EACH + 1))
+
+    async def read_back() -> None:
+        store = await Store.open(imapserver.server.settings, migrate=False)
+        try:
+            for local, parts in expected.items():
+                box = await store.folders.find(owners[local], "INBOX")
+                assert box is not None
+                for part in parts:
+                    for uid, data in part.items():
+                        stored = await store.mail.message_bytes(box.id, uid)
+                        assert stored is not None and stored.endswith(data), (local, uid)
+        finally:
+            await store.close()
+
+    asyncio.run(read_back())
 
 
 def test_concurrent_moves_never_lose_or_duplicate(imapserver: RunningServer) -> None:

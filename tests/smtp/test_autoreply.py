@@ -112,3 +112,27 @@ async def test_the_reply_stops_after_its_last_day(mailserver: MailServer) -> Non
     )
     await _send(mailserver, message(to="ttnanh@cantho.gov.vn"))
     assert await _replies_to(mailserver, "ban@example.org") == []
+
+
+async def test_of_many_recipients_only_those_away_answer(mailserver: MailServer) -> None:
+    """A message to several people (a circular) answers once for each person away and for no one
+    else; who is away is asked once for them all."""
+    mailserver.resolver.failing = frozenset({"example.org"})
+    await _away(mailserver, "ttnanh")
+    away = await mailserver.services.directory.preferences.away(
+        [(await mailserver.services.directory.accounts.get(local)).id for local in ("nvminh", "ttnanh")]
+    )
+    assert [p.vacation_text for p in away.values()] == [AWAY.vacation_text]
+
+    def send() -> None:
+        with mailserver.client() as client:
+            client.sendmail(
+                "ban@example.org",
+                ["nvminh@cantho.gov.vn", "ttnanh@cantho.gov.vn"],
+                message(to="nvminh@cantho.gov.vn, ttnanh@cantho.gov.vn", subject="Thông báo"),
+            )
+
+    await call(send)
+    (reply,) = await _replies_to(mailserver, "ban@example.org")
+    body = reply.prefix + mailserver.services.store.blobs.get(reply.blob_hash)
+    assert b"ttnanh@cantho.gov.vn" in body and b"nvminh@" not in body

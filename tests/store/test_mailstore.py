@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from hopthu.mail import canonical, parse
 from hopthu.store import Store
 from hopthu.store.flags import SEEN
-from hopthu.store.mailstore import DEFAULT_MAILBOXES, Target
+from hopthu.store.mailstore import DEFAULT_MAILBOXES, StoreError, Target
 from hopthu.store.schema import blob
 from tests.factories import make_account, make_message
 
@@ -236,3 +236,38 @@ async def test_every_list_order_pages_through_each_message_once(store: Store) ->
     by_sender = await walk("sender")
     assert by_sender[0].sort_sender == "anh tran" and by_sender[-1].sort_sender == "zo ly"
     assert {m.sort_subject for m in everything} == {"giay moi", "bao cao", "anh hoi nghi", "cong van"}
+
+
+class _Unstorable:
+    """A parsed message whose envelope the database cannot take (not JSON): its row fails the
+    transaction it is in."""
+
+    def __init__(self, data: bytes) -> None:
+        self._parsed = parse(data)
+        self.envelope = {"subject": {1, 2}}
+
+    def __getattr__(self, name: str) -> object:
+        return getattr(self._parsed, name)
+
+
+async def test_a_failing_delivery_does_not_take_its_group_with_it(store: Store) -> None:
+    """Deliveries arriving together share one transaction; when one of them cannot be stored the
+    others are still stored (each once, under its own UID) and only that one is refused."""
+    account_id = await make_account(store, "nvminh")
+    good = [canonical(make_message(f"Thư {n}")) for n in range(12)]
+    bad = canonical(make_message("Thư hỏng"))
+    target = [Target(account_id, quota=10**9)]
+    outcomes = await asyncio.gather(
+        *[store.mail.deliver(data, parse(data), target) for data in good[:6]],
+        store.mail.deliver(bad, _Unstorable(bad), target),
+        *[store.mail.deliver(data, parse(data), target) for data in good[6:]],
+        return_exceptions=True,
+    )
+    failed = outcomes.pop(6)
+    assert isinstance(failed, StoreError)
+    assert sorted(result[0].uid for result in outcomes) == list(range(1, 13))
+    inbox = await store.mail.mailbox(account_id, "INBOX")
+    assert (inbox.uidnext, inbox.message_count) == (13, 12)
+    assert await store.mail.usage(account_id) == (sum(len(d) for d in good), 12)
+    subjects = {m.subject for m in await store.mail.messages(inbox.id, limit=50)}
+    assert subjects == {f"Thư {n}" for n in range(12)}

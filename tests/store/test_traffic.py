@@ -58,3 +58,26 @@ async def test_counts_add_up_per_day_and_agency(directory: Directory, clock: Clo
         "malware_refused": 1,
         "spam_junk": 1,
     }
+
+
+async def test_a_circular_counts_each_recipient_under_their_agency(
+    directory: Directory, clock: Clock
+) -> None:
+    """Many recipients at once (their agencies looked up together), one of them unknown to the
+    directory: each is counted once, under their own agency, the unknown one outside."""
+    await directory.agencies.add("Sở Nội vụ", actor="test")
+    await directory.agencies.add("Sở Y tế", actor="test")
+    rows = [PersonRow("Nguyễn", "Văn", "Minh", "sonv"), PersonRow("Lê", "Thị", "Hoa", "soyt")]
+    rows += [PersonRow("Trần", "Văn", given, "sonv") for given in ("An", "Bình", "Châu", "Dũng", "Giang")]
+    results = await directory.people.register(rows, actor="test")
+    ids = [(await directory.accounts.get(result.address)).id for result in results]
+    db = directory.ctx.store.db
+    traffic = Traffic(db, clock)
+    await traffic.received([*ids, 10**6])
+    await traffic.received(ids[:1])
+    await traffic.flush()
+    day = clock().date()
+    sonv, soyt = (await directory.agencies.get("sonv")).id, (await directory.agencies.get("soyt")).id
+    assert (await per_day(db, day, day, {sonv}))[day]["received"] == 7
+    assert (await per_day(db, day, day, {soyt}))[day]["received"] == 1
+    assert (await per_day(db, day, day))[day]["received"] == 9

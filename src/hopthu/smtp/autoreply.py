@@ -84,9 +84,16 @@ class AutoResponder:
     async def _answer(self, mail_from: str, envelope: dict, subject: str, accounts: list[int]) -> None:
         ctx = self.router.ctx
         now = ctx.now()
+        try:
+            away = await self.preferences.away(accounts)
+        except Exception:
+            log.exception("out-of-office settings not read")
+            return
         for account_id in accounts:
+            preferences = away.get(account_id)
+            if preferences is None:
+                continue
             try:
-                preferences = await self.preferences.get(account_id)
                 if not preferences.replies_on(now.astimezone(VIETNAM).date()):
                     continue
                 try:

@@ -27,6 +27,7 @@ from hopthu.store.schema import account, traffic_day
 log = logging.getLogger("hopthu.traffic")
 OUTSIDE = 0
 FLUSH_SECONDS = 60.0
+LOOKUP_CHUNK = 500  # accounts asked about in one query (a bound on its parameters)
 KINDS = ("received", "sent", "blocked")
 # What protection turned away or set aside (R13.2), counted once per message and agency concerned.
 PROTECTION_KINDS = ("spam_refused", "spam_junk", "malware_refused", "dangerous_refused", "held_outbound")
@@ -44,27 +45,35 @@ class Traffic:
     def _today(self) -> dt.date:
         return self.clock().astimezone(VIETNAM).date()
 
-    async def _agency(self, account_id: int) -> int:
-        """The account's agency, looked up on its first message of the day (a person who moved
-        agency counts under the new one from the next day; delivery pays no lookup otherwise)."""
+    async def _agencies_of(self, account_ids: Iterable[int]) -> list[int]:
+        """Each account's agency, in order; those not yet known today are looked up in one query on
+        their first message of the day (a person who moved agency counts under the new one from the
+        next day; delivery pays no lookup otherwise, and a circular to 500 people pays one)."""
         today = self._today()
         if today != self._learnt_on:
             self._agencies.clear()
             self._learnt_on = today
-        agency_id = self._agencies.get(account_id)
-        if agency_id is None:
-            rows = await self.db.all(sa.select(account.c.agency_id).where(account.c.id == account_id))
-            agency_id = rows[0][0] if rows else OUTSIDE
-            self._agencies[account_id] = agency_id
-        return agency_id
+        wanted = list(account_ids)
+        unknown = sorted({a for a in wanted if a not in self._agencies})
+        for start in range(0, len(unknown), LOOKUP_CHUNK):
+            chunk = unknown[start : start + LOOKUP_CHUNK]
+            rows = await self.db.all(
+                sa.select(account.c.id, account.c.agency_id).where(account.c.id.in_(chunk))
+            )
+            found = {int(row[0]): row[1] for row in rows}
+            for account_id in chunk:
+                agency_id = found.get(account_id)
+                self._agencies[account_id] = OUTSIDE if agency_id is None else int(agency_id)
+        return [self._agencies[a] for a in wanted]
 
     async def received(self, account_ids: Iterable[int]) -> None:
         today = self._today()
-        for account_id in account_ids:
-            self._counts[(today, await self._agency(account_id), "received")] += 1
+        for agency_id in await self._agencies_of(account_ids):
+            self._counts[(today, agency_id, "received")] += 1
 
     async def sent(self, account_id: int) -> None:
-        self._counts[(self._today(), await self._agency(account_id), "sent")] += 1
+        (agency_id,) = await self._agencies_of([account_id])
+        self._counts[(self._today(), agency_id, "sent")] += 1
 
     def blocked(self) -> None:
         self._counts[(self._today(), OUTSIDE, "blocked")] += 1
@@ -73,7 +82,7 @@ class Traffic:
         """One message `kind` (of PROTECTION_KINDS), counted once for each agency concerned."""
         assert kind in PROTECTION_KINDS, kind
         today = self._today()
-        agencies = {await self._agency(account_id) for account_id in account_ids} or {OUTSIDE}
+        agencies = set(await self._agencies_of(account_ids)) or {OUTSIDE}
         for agency_id in agencies:
             self._counts[(today, agency_id, kind)] += 1
 
