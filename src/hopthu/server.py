@@ -1,8 +1,9 @@
 """`hopthu serve`: one asyncio process hosting every listener and worker.
 
 Listeners start after the store is open and migrated. SIGTERM or SIGINT stops accepting connections,
-lets messages being accepted finish (up to the configured grace), finishes pending deliveries and
-closes the store. Each capability adds its listener in `Server.start`.
+lets messages being accepted finish, ends every session and live page within the configured grace
+(`Server.stop`), finishes pending deliveries and closes the store. Each capability adds its listener
+in `Server.start`.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import logging
 import signal
 import socket
 import sys
+from collections.abc import Awaitable
 
 import uvicorn
 
@@ -39,7 +41,7 @@ from hopthu.security.connections import ConnectionLimits
 from hopthu.services import Services
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
-from hopthu.smtp.handlers import MxHandler, SubmissionHandler
+from hopthu.smtp.handlers import HopThuSMTP, MxHandler, SubmissionHandler
 from hopthu.smtp.limits import SendingLimits
 from hopthu.smtp.listeners import server_tls_context, smtp_connection_limits, start_smtp_listeners
 from hopthu.smtp.outbound import OutboundQueue
@@ -123,6 +125,7 @@ class Server:
         self._dmarc_task: asyncio.Task[None] | None = None
         self._jobs_task: asyncio.Task[None] | None = None
         self._loopwatch_task: asyncio.Task[None] | None = None
+        self._smtp_sessions: set[HopThuSMTP] = set()
         self.stopping = asyncio.Event()
         self.imap: ImapContext | None = None
         self.pop3: Pop3Listeners | None = None
@@ -197,6 +200,7 @@ class Server:
                 "submissions": sockets["submissions"],
             },
             connections,
+            live=self._smtp_sessions,
         )
         self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
         pipeline.on_queued = self.outbound.wake
@@ -237,7 +241,8 @@ class Server:
             # Browsers keep idle connections for minutes; closing them after uvicorn's 5 s means a
             # new TCP (and TLS) handshake per click, and a close racing the next request.
             timeout_keep_alive=75,
-            timeout_graceful_shutdown=int(self.settings.server.shutdown_grace_seconds),
+            # answers under way get the grace period less a second, then uvicorn cancels them (`stop`)
+            timeout_graceful_shutdown=max(int(self.settings.server.shutdown_grace_seconds) - 1, 1),
         )
         self._http = _EmbeddedUvicorn(config)
         self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))
@@ -266,24 +271,32 @@ class Server:
         }
 
     async def stop(self) -> None:
+        """Stop within the grace period (`server.shutdown_grace_seconds`), whatever is connected.
+
+        The listeners close first. Then, side by side and against one deadline: IMAP and POP3
+        clients are told goodbye, live pages (server-sent events) end, HTTP answers under way
+        finish, SMTP sessions between transactions get a 421 and those in one may finish it (its
+        message is committed and answered). What is still open at the deadline is dropped: a message
+        not yet answered 250 is its sender's to send again. Then the workers stop and the store
+        closes. Nothing here waits on a client, so a client that does not read cannot hold the
+        process."""
+        loop = asyncio.get_running_loop()
+        grace = self.settings.server.shutdown_grace_seconds
+        deadline = loop.time() + grace
         for server in self._servers:
             server.close()
+        closing: list[Awaitable[None]] = [self._stop_smtp(deadline), self._stop_http(grace)]
         if self.imap is not None:
-            await close_sessions(self.imap)
+            closing.append(close_sessions(self.imap, grace))
         if self.pop3 is not None:
-            await self.pop3.close()
+            closing.append(self.pop3.close(grace))
+        await asyncio.gather(*closing, return_exceptions=True)
         if self.services is not None:
-            deadline = asyncio.get_running_loop().time() + self.settings.server.shutdown_grace_seconds
-            while self.services.pipeline.active and asyncio.get_running_loop().time() < deadline:
-                await asyncio.sleep(0.05)
-        if self._http is not None and self._http_task is not None:
-            # live pages (server-sent events) end now; uvicorn types `app` as any ASGI app, it is ours
-            self._http.config.app.state.closing.set()  # type: ignore[union-attr]
-            self._http.should_exit = True
-            await asyncio.gather(self._http_task, return_exceptions=True)
-        if self.services is not None:
-            await self.services.pipeline.auto_replies.wait()
-            await self.services.pipeline.helpdesk.wait()
+            remaining = max(deadline - loop.time(), 0.5)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(remaining):  # notices and replies being sent, if any
+                    await self.services.pipeline.auto_replies.wait()
+                    await self.services.pipeline.helpdesk.wait()
         for task in (
             self._jobs_task,
             self._outbound_task,
@@ -300,6 +313,38 @@ class Server:
             if self.services.pipeline.mail_log is not None:
                 await self.services.pipeline.mail_log.close()  # the refused messages' last entries
             await self.services.store.close()
+
+    async def _stop_smtp(self, deadline: float) -> None:
+        """SMTP sessions end as their transactions do (or at `deadline`); messages being accepted
+        are committed first."""
+        loop = asyncio.get_running_loop()
+        while loop.time() < deadline:
+            for session in list(self._smtp_sessions):
+                if session.wind_down():
+                    self._smtp_sessions.discard(session)
+            accepting = self.services is not None and self.services.pipeline.active
+            if not self._smtp_sessions and not accepting:
+                return
+            await asyncio.sleep(0.05)
+        for session in list(self._smtp_sessions):
+            session.drop()
+
+    async def _stop_http(self, grace: float) -> None:
+        """Live pages end now; answers under way have the grace period; then every connection that
+        uvicorn still holds is dropped (one whose client stopped reading would wait for ever)."""
+        if self._http is None or self._http_task is None:
+            return
+        # uvicorn types `app` as any ASGI app; it is ours
+        self._http.config.app.state.closing.set()  # type: ignore[union-attr]
+        self._http.should_exit = True
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(grace):
+                await asyncio.gather(self._http_task, return_exceptions=True)
+        for connection in list(self._http.server_state.connections):
+            connection.transport.abort()
+        if not self._http_task.done():
+            self._http_task.cancel()
+            await asyncio.gather(self._http_task, return_exceptions=True)
 
     def handle_signals(self) -> None:
         """SIGTERM and SIGINT ask for a clean stop (installed before start, so none is missed)."""

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import faulthandler
 import logging
+import os
 import socket
+import sys
+import threading
 from collections.abc import Callable
 from typing import TypedDict
 
@@ -22,6 +26,9 @@ class _Range(TypedDict):
 
 
 PORT: _Range = {"min": 0, "max": 65535}
+# The stop ends every connection within the grace period and then closes the store; past the grace
+# and this margin something is stuck (a thread, a task that ignores cancellation): the process ends.
+STOP_MARGIN = 15.0
 
 
 def serve(
@@ -71,13 +78,19 @@ def serve(
     async def main(sockets: dict[str, socket.socket] | None, ready: Callable[[dict[str, str]], None]) -> None:
         server = Server(config, sockets=sockets)
         server.handle_signals()
+        watch = asyncio.create_task(
+            _stop_deadline(server.stopping, config.server.shutdown_grace_seconds + STOP_MARGIN)
+        )
         try:
-            await server.start()
-        except BaseException:
-            await server.stop()
-            raise
-        ready(server.urls())
-        await server.run_until_stopped()
+            try:
+                await server.start()
+            except BaseException:
+                await server.stop()
+                raise
+            ready(server.urls())
+            await server.run_until_stopped()
+        finally:
+            watch.cancel()  # once a stop was asked for, the deadline is armed already
 
     try:
         if workers > 1:
@@ -111,6 +124,22 @@ def _serve_workers(
         sock.close()
     if code:
         raise typer.Exit(code)
+
+
+async def _stop_deadline(stopping: asyncio.Event, seconds: float) -> None:
+    """Once a stop is asked for, a process not gone `seconds` later writes every thread's stack to
+    stderr (what held it) and ends with status 1: SIGTERM always ends `hopthu serve`."""
+    await stopping.wait()
+    timer = threading.Timer(seconds, _stuck)
+    timer.daemon = True
+    timer.start()
+
+
+def _stuck() -> None:
+    sys.stderr.write("Không dừng kịp / Did not stop within the grace period; the threads were:\n")
+    faulthandler.dump_traceback(all_threads=True)
+    sys.stderr.flush()
+    os._exit(1)
 
 
 def _run(coroutine) -> None:

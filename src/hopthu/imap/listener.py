@@ -152,17 +152,19 @@ def _prelogin_expired(session: Session, writer: asyncio.StreamWriter) -> None:
         say_and_close(writer.transport, bytes(r.PRELOGIN_EXPIRED))
 
 
-async def close_sessions(ctx: ImapContext) -> None:
-    """Say BYE to every connected client (the server is stopping) and wait for their sessions to end."""
+async def close_sessions(ctx: ImapContext, grace: float = 4.0) -> None:
+    """Say BYE to every connected client (the server is stopping) and wait up to `grace` seconds for
+    their sessions to end; then drop the connections left (a client that does not read, or does not
+    answer the TLS close), so no goodbye waits on a full send buffer for ever."""
     sessions = list(ctx.sessions)
-    await asyncio.gather(*(session.shutdown() for session in sessions), return_exceptions=True)
+    goodbyes = [asyncio.ensure_future(session.shutdown()) for session in sessions]
     tasks = [session.task for session in sessions if session.task is not None]
-    if not tasks:
+    if not goodbyes and not tasks:
         return
-    _done, pending = await asyncio.wait(tasks, timeout=2)
-    if pending:  # clients that do not answer the TLS close: drop their connections
+    _done, pending = await asyncio.wait([*goodbyes, *tasks], timeout=max(grace - 1, 0.1))
+    if pending:
         for session in sessions:
             session.transport.abort()
-        _done, pending = await asyncio.wait(pending, timeout=2)
+        _done, pending = await asyncio.wait(pending, timeout=1)
     for task in pending:
         task.cancel()

@@ -136,14 +136,15 @@ class Pop3Listeners:
     servers: list[asyncio.Server] = field(default_factory=list)
     connections: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
 
-    async def close(self) -> None:
-        """Drop every open session (nothing is deleted without QUIT, RFC 1939 §6) and wait for them."""
+    async def close(self, grace: float = 5.0) -> None:
+        """Drop every open session (nothing is deleted without QUIT, RFC 1939 §6) and wait for them,
+        up to `grace` seconds."""
         for server in self.servers:
             server.close()
         for writer in list(self.connections.values()):
             writer.transport.abort()
         if self.connections:
-            await asyncio.wait(list(self.connections), timeout=5)
+            await asyncio.wait(list(self.connections), timeout=max(grace, 0.1))
 
 
 async def start_pop3_listeners(

@@ -67,9 +67,11 @@ class HopThuSMTP(SMTP):
         connections: ConnectionLimits | None = None,
         prelogin_timeout: float | None = None,
         max_line: int = 1000,
+        live: set[HopThuSMTP] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(handler, **kwargs)
+        self.live = live  # the listener's open sessions, so that a stopping server can end them
         self.implicit_tls = implicit_tls
         self.plain_auth_on_loopback = plain_auth_on_loopback
         self.connections = connections
@@ -84,6 +86,8 @@ class HopThuSMTP(SMTP):
         super().connection_made(transport)
         if first:
             self._admit(transport)
+            if self.live is not None:
+                self.live.add(self)
         if self.implicit_tls:
             self._auth_require_tls = False  # the whole connection is TLS already
         elif self.plain_auth_on_loopback:
@@ -109,7 +113,27 @@ class HopThuSMTP(SMTP):
         if self._counted is not None and self.connections is not None:
             self.connections.release(self._counted)
             self._counted = None
+        if self.live is not None:
+            self.live.discard(self)
         super().connection_lost(error)
+
+    def wind_down(self) -> bool:
+        """The server is stopping. A session between transactions is told so with a 421 (RFC 5321
+        §3.8) and closed: True. One with a transaction under way (MAIL given, perhaps its DATA being
+        read or delivered) is left to finish it: False, and the caller asks again later."""
+        if self.envelope is not None and self.envelope.mail_from is not None:
+            return False
+        if self.transport is not None:
+            reply = replies.SHUTTING_DOWN
+            text = str(reply.with_text(f"{self.hostname} {reply.text}"))
+            say_and_close(self.transport, text.encode() + b"\r\n")
+        return True
+
+    def drop(self) -> None:
+        """Close at once, whatever is under way: the grace period is over. A message not yet
+        answered 250 is the sender's to send again."""
+        if self.transport is not None:
+            self.transport.abort()
 
     async def _handle_client(self) -> None:
         if self._refusal is not None:  # RFC 5321 §3.1: a 421 instead of the greeting, then the close

@@ -34,15 +34,18 @@ async def start_smtp_listeners(
     submission: SubmissionHandler,
     sockets: dict[str, socket.socket],
     connections: dict[str, ConnectionLimits] | None = None,
+    live: set[HopThuSMTP] | None = None,
 ) -> list[asyncio.Server]:
     """One asyncio server per role found in `sockets` ("mx", "submission", "submissions");
-    `connections` holds the limits of "mx" and "submission" (made from the settings if absent)."""
+    `connections` holds the limits of "mx" and "submission" (made from the settings if absent).
+    Every open session is kept in `live` when given, for the server's stop (`HopThuSMTP.wind_down`)."""
     loop = asyncio.get_running_loop()
     tls = server_tls_context(settings)
     connections = connections or smtp_connection_limits(settings)
     bounds: dict[str, Any] = {
         "prelogin_timeout": settings.limits.prelogin_timeout_seconds,
         "max_line": settings.smtp.max_line_bytes,
+        "live": live,
     }
     common: dict[str, Any] = {
         "hostname": settings.hostname,

@@ -98,6 +98,9 @@ TOO_MANY_CONNECTIONS = Reply(421, "4.7.0", "")  # text from security.connections
 PRELOGIN_TIMEOUT = Reply(
     421, "4.4.2", "Het thoi gian cho lenh MAIL hoac dang nhap / Timeout before MAIL or AUTH, closing"
 )
+SHUTTING_DOWN = Reply(
+    421, "4.3.2", "May chu dang dung, hay thu lai sau / Server shutting down, try again later"
+)
 MESSAGE_TOO_BIG = Reply(552, "5.3.4", "Thu qua lon / Message too big")
 LINE_TOO_LONG = Reply(500, "5.5.2", "Dong qua dai / Line too long")
 
