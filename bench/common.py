@@ -9,7 +9,7 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 import sqlalchemy as sa
@@ -23,10 +23,13 @@ PORTS = [
 ]
 
 
-def serve(data: Path, env: dict[str, str], role: str) -> tuple[subprocess.Popen, int]:
-    """`hopthu serve` on `data` as a subprocess (its memory and CPU its own); the port of `role`."""
+def serve(
+    data: Path, env: dict[str, str], role: str, extra: Sequence[str] = ()
+) -> tuple[subprocess.Popen, int]:
+    """`hopthu serve` on `data` as a subprocess (its memory and CPU its own), with `extra` options
+    (`--workers 2`); the port of `role`."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "hopthu", "--data", str(data), "serve", *PORTS],
+        [sys.executable, "-m", "hopthu", "--data", str(data), "serve", *PORTS, *extra],
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,

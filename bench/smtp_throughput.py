@@ -6,7 +6,7 @@ one circular (1 MiB, 500 local recipients, one transaction): time and disk used 
 DNS is answered from a static file, so nothing here asks outside DNS.
 
     python bench/smtp_throughput.py [--sessions 20] [--messages 2000] [--size 4096] [--recipients 1000]
-                                    [--backend sqlite,postgresql]
+                                    [--backend sqlite,postgresql] [--workers 1]
 """
 
 from __future__ import annotations
@@ -89,7 +89,7 @@ async def run(backend: str, args: argparse.Namespace) -> None:
             writer.writerows(["Nguyễn", "Văn", "Minh", "sonv", f"canbo{n:05d}"] for n in range(count))
         hopthu(data, "account", "import", str(people), env=env)
         addresses = [f"canbo{n:05d}@cantho.gov.vn" for n in range(count)]
-        process, port = serve(data, env, "smtp")
+        process, port = serve(data, env, "smtp", ("--workers", str(args.workers)) if args.workers > 1 else ())
 
         before = disk(data) + await pg_size(url)
         started = time.perf_counter()
@@ -97,7 +97,8 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         elapsed = time.perf_counter() - started
         after = disk(data) + await pg_size(url)
         print(
-            f"{backend:10} {args.messages} × {args.size} B over {args.sessions} SMTP sessions to "
+            f"{backend:10} {args.messages} × {args.size} B over {args.sessions} SMTP sessions "
+            f"({args.workers} worker{'s' if args.workers > 1 else ''}) to "
             f"{args.recipients} mailboxes: {args.messages / elapsed:7.1f} messages/s, "
             f"p50 {percentile(latencies, 0.5) * 1000:6.1f} ms, "
             f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms, "
@@ -129,6 +130,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", type=int, default=2000)
     parser.add_argument("--size", type=int, default=4096)
     parser.add_argument("--recipients", type=int, default=1000)
+    parser.add_argument("--workers", type=int, default=1, help="hopthu serve --workers (PostgreSQL only)")
 
 
 def main() -> None:

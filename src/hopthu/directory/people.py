@@ -7,6 +7,7 @@ choose its address, changes nothing; the other rows are created, a chunk per tra
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -85,9 +86,15 @@ class PeopleService:
         done = len(results) - len(ready)
         if progress and done:
             progress(done)
-        for start in range(0, len(ready), CHUNK):
-            chunk = ready[start : start + CHUNK]
-            await self._create(chunk, agencies, today, actor)
+        chunks = [ready[start : start + CHUNK] for start in range(0, len(ready), CHUNK)]
+        # The next chunk's passwords are hashed (in a thread) while this chunk is written.
+        hashing = asyncio.ensure_future(new_credentials(len(chunks[0]))) if chunks else None
+        for number, chunk in enumerate(chunks):
+            assert hashing is not None
+            credentials = await hashing
+            if number + 1 < len(chunks):
+                hashing = asyncio.ensure_future(new_credentials(len(chunks[number + 1])))
+            await self._create(chunk, agencies, today, actor, credentials)
             if progress:
                 progress(len(chunk))
         return results
@@ -137,11 +144,15 @@ class PeopleService:
         return results, agencies
 
     async def _create(
-        self, chunk: list[RowResult], agencies: dict[str, Agency], today: dt.date, actor: str
+        self,
+        chunk: list[RowResult],
+        agencies: dict[str, Agency],
+        today: dt.date,
+        actor: str,
+        credentials: list[tuple[str, str]],
     ) -> None:
         """One transaction for the chunk, its accounts inserted together; if an address was taken
         meanwhile, each row alone, so that only the row that lost its address fails."""
-        credentials = await new_credentials(len(chunk))
         new = [_new_account(r, agencies[r.row.agency], today) for r in chunk]
         try:
             async with self.ctx.store.db.write() as conn:
@@ -157,7 +168,7 @@ class PeopleService:
                 chunk[0].address = None
                 return
             for result in chunk:  # someone else took an address meanwhile: find which row, alone
-                await self._create([result], agencies, today, actor)
+                await self._create([result], agencies, today, actor, await new_credentials(1))
             return
         for result, (_, password) in zip(chunk, created, strict=True):
             result.temporary_password = password
