@@ -4,7 +4,6 @@ RFC 5819, SPECIAL-USE RFC 6154, CONDSTORE RFC 7162, UIDPLUS RFC 4315, QUOTA RFC 
 
 from __future__ import annotations
 
-import bisect
 from array import array
 
 from hopthu.directory.standing import quota_limit
@@ -41,26 +40,37 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         session.send(b"* OK [CLOSED] Dong thu muc truoc / Previous mailbox closed\r\n")
     session.unselect()
     place = await session.require_places().place(session.mailbox_arg(command.mailbox))
-    db = session.ctx.store.db
-    state = await reading.state(db, place.mailbox_id)
-    if state is None:
-        raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
-    uids = array("I", await reading.uids(db, place.mailbox_id))
     if command.condstore:
         session.condstore = True
     readonly = isinstance(command, c.Examine)
-    selected = Selected(
-        place,
-        state.uidvalidity,
-        uids,
-        state.highestmodseq,
-        readonly,
-        session.origin,
-        session.ctx.store.events,
-    )
+    # Subscribed before the mailbox is read, so no expunge committed after that read goes unheard.
+    selected = Selected(place, 0, array("I"), 0, readonly, session.origin, session.ctx.store.events)
+    try:
+        await _open(session, selected)
+    except BaseException:
+        selected.close()
+        raise
+    session.selected = selected
+    session.state = SELECTED
+    mode = b"READ-ONLY" if readonly else b"READ-WRITE"
+    return b"[" + mode + b"] " + command.name.encode() + b" hoan tat / completed"
+
+
+async def _open(session: Session, selected: Selected) -> None:
+    """SELECT's untagged answers, from the mailbox's counters; `selected` takes its state."""
+    place = selected.place
+    opened = await reading.opening(session.ctx.store.db, place.mailbox_id, unseen=not session.rev2)
+    if opened is None:
+        raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
+    state = opened.state
+    # The sequence map is loaded later, and only as far as commands reach into it (`Selected`).
+    selected.uidvalidity = state.uidvalidity
+    selected.modseq = selected.opened = state.highestmodseq
+    selected.base = state.message_count
+    selected.floor = opened.last_uid + 1
     send = session.send
     send(b"* FLAGS " + _FLAGS + b"\r\n")
-    send(b"* %d EXISTS\r\n" % len(uids))
+    send(b"* %d EXISTS\r\n" % selected.exists)
     if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
         listing = await session.require_places().listing()
         folder = next(f for name, f in listing if name == place.name)
@@ -68,21 +78,15 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
     else:
         send(b"* 0 RECENT\r\n")
-        first_unseen = await reading.first_unseen(db, place.mailbox_id) if state.unseen_count else None
-        if first_unseen is not None:
-            seq = bisect.bisect_left(uids, first_unseen) + 1
-            send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % seq)
-    permanent = b"()" if readonly else _PERMANENT
+        if opened.first_unseen is not None:
+            send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % opened.first_unseen)
+    permanent = b"()" if selected.readonly else _PERMANENT
     send(b"* OK [PERMANENTFLAGS " + permanent + b"] Co the luu / Flags permitted\r\n")
     send(b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % state.uidvalidity)
-    uidnext = max(state.uidnext, uids[-1] + 1 if uids else 1)
+    uidnext = max(state.uidnext, opened.last_uid + 1)
     send(b"* OK [UIDNEXT %d] UID tiep theo / Predicted next UID\r\n" % uidnext)
     if session.condstore:
         send(b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % state.highestmodseq)
-    session.selected = selected
-    session.state = SELECTED
-    mode = b"READ-ONLY" if readonly else b"READ-WRITE"
-    return b"[" + mode + b"] " + command.name.encode() + b" hoan tat / completed"
 
 
 @handles(c.Create)
