@@ -22,7 +22,8 @@ minutes, so later sign-ins of the same account are cheap.
 
     python bench/imap_load.py [--accounts 50] [--messages 200] [--size 4096] [--sessions 20]
                               [--duration 20] [--cycle-seconds 5] [--cold-accounts 60]
-                              [--idle-connections 5000] [--idle-accounts 10] [--backend sqlite]
+                              [--idle-connections 5000] [--idle-accounts 10] [--idle-only]
+                              [--backend sqlite]
 """
 
 from __future__ import annotations
@@ -551,6 +552,9 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         hopthu(data, "init", *(["--database-url", url] if url else []), env=env)
         loaded, cold = await prepare(data, args)
 
+        if args.idle_only:
+            await idle_memory(data, env, args, tls=False, backend=backend)
+            return
         server = start(data, env)
         await mix(server.port, args, loaded, backend)
         signed_in = loaded[: min(args.sessions, len(loaded))]  # their argon2id checks are cached now
@@ -604,6 +608,7 @@ def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--cold-accounts", type=int, default=60, help="accounts signed in once each")
     parser.add_argument("--idle-connections", type=int, default=5000)
     parser.add_argument("--idle-accounts", type=int, default=10)
+    parser.add_argument("--idle-only", action="store_true", help="only section 3, plain connections")
 
 
 def main() -> None:

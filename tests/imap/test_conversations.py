@@ -177,10 +177,10 @@ async def test_syntax_errors_and_too_many_of_them(imap: Conversation) -> None:
 async def test_an_unexpected_failure_is_answered_serverbug(
     imap: Conversation, monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
 ) -> None:
-    async def broken(_store: object, _box: object) -> None:
+    async def broken(_store: object, _box: object, **_options: object) -> None:
         raise RuntimeError("database went away")
 
-    monkeypatch.setattr(cmd_mailbox.reading, "state", broken)
+    monkeypatch.setattr(cmd_mailbox.reading, "opening", broken)
     answer = await imap.transact(NO, "SELECT INBOX", code=Code.SERVERBUG)
     incident = answer.text.rsplit(" ", 1)[-1]
     assert answer.text == r.server_bug(incident).text and "database" not in answer.text

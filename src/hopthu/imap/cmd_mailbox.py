@@ -4,7 +4,6 @@ RFC 5819, SPECIAL-USE RFC 6154, CONDSTORE RFC 7162, UIDPLUS RFC 4315, QUOTA RFC 
 
 from __future__ import annotations
 
-import bisect
 from array import array
 from collections.abc import Callable
 
@@ -41,33 +40,48 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         session.send(b"* OK [CLOSED] Dong thu muc truoc / Previous mailbox closed\r\n")
     session.unselect()
     place = await session.require_places().place(session.mailbox_arg(command.mailbox))
-    db = session.ctx.store.db
-    state = await reading.state(db, place.mailbox_id)
-    if state is None:
-        raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
-    uids = array("I", await reading.uids(db, place.mailbox_id))
     if command.condstore:
         session.condstore = True
     readonly = isinstance(command, c.Examine)
+    # Subscribed before the mailbox is read, so no expunge committed after that read goes unheard.
     selected = Selected(
         place,
-        state.uidvalidity,
-        uids,
-        state.highestmodseq,
+        0,
+        array("I"),
+        0,
         readonly,
         session.origin,
         session.ctx.store.events,
         show_recent=not session.rev2,
     )
     try:
-        # RFC 3501 §2.3.2: the messages no session has seen are \Recent to this one (and to no other)
-        await selected.claim_recent(db, state.recent_uid)
+        await _open(session, selected)
     except BaseException:
         selected.close()
         raise
+    session.selected = selected
+    session.state = SELECTED
+    mode = b"READ-ONLY" if readonly else b"READ-WRITE"
+    return b"[" + mode + b"] " + command.name.encode() + b" hoan tat / completed"
+
+
+async def _open(session: Session, selected: Selected) -> None:
+    """SELECT's untagged answers, from the mailbox's counters; `selected` takes its state."""
+    place = selected.place
+    opened = await reading.opening(session.ctx.store.db, place.mailbox_id, unseen=not session.rev2)
+    if opened is None:
+        raise ImapRefusal(f"Không có thư mục {place.name}", f"No mailbox {place.name}", "NONEXISTENT")
+    state = opened.state
+    # The sequence map is loaded later, and only as far as commands reach into it (`Selected`).
+    selected.uidvalidity = state.uidvalidity
+    selected.modseq = selected.opened = state.highestmodseq
+    selected.base = state.message_count
+    selected.floor = opened.last_uid + 1
+    # RFC 3501 §2.3.2: the messages no session has seen are \Recent to this one (and to no other)
+    await selected.claim_recent(session.ctx.store.db, state.recent_uid)
     send = session.send
     send(selected.flags_response())
-    send(b"* %d EXISTS\r\n" % len(uids))
+    send(b"* %d EXISTS\r\n" % selected.exists)
     if session.rev2:  # RFC 9051 §6.3.2: a LIST response names the mailbox selected
         listing = await session.require_places().listing()
         folder = next(f for name, f in listing if name == place.name)
@@ -75,20 +89,14 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         send(b"* LIST (" + attributes + b') "/" ' + mailbox_name(place.name, True) + b"\r\n")
     else:
         send(b"* %d RECENT\r\n" % selected.recent_count())
-        first_unseen = await reading.first_unseen(db, place.mailbox_id) if state.unseen_count else None
-        if first_unseen is not None:
-            seq = bisect.bisect_left(uids, first_unseen) + 1
-            send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % seq)
+        if opened.first_unseen is not None:
+            send(b"* OK [UNSEEN %d] Thu chua doc dau tien / First unseen\r\n" % opened.first_unseen)
     send(selected.permanent_response())
     send(b"* OK [UIDVALIDITY %d] UIDs valid\r\n" % state.uidvalidity)
-    uidnext = max(state.uidnext, uids[-1] + 1 if uids else 1)
+    uidnext = max(state.uidnext, opened.last_uid + 1)
     send(b"* OK [UIDNEXT %d] UID tiep theo / Predicted next UID\r\n" % uidnext)
     if session.condstore:
         send(b"* OK [HIGHESTMODSEQ %d] Highest\r\n" % state.highestmodseq)
-    session.selected = selected
-    session.state = SELECTED
-    mode = b"READ-ONLY" if readonly else b"READ-WRITE"
-    return b"[" + mode + b"] " + command.name.encode() + b" hoan tat / completed"
 
 
 @handles(c.Create)

@@ -15,6 +15,7 @@ from hopthu.imap.responses import ImapRefusal, bad, flag_list, sequence_set
 from hopthu.imap.search import (
     CHARSETS,
     Key,
+    Resolve,
     compile_program,
     header_fields,
     matches,
@@ -30,6 +31,8 @@ from hopthu.store.flags import RECENT, SEEN, split_flags
 from hopthu.store.types import StoredMessage
 
 FETCH_CHUNK = 500
+WRITE_CHUNK = 64 * 1024  # a large SEARCH answer is written in parts of this size
+LARGE = 5000  # messages from which a whole-mailbox read runs off the event loop
 INLINE_READ = 256 * 1024  # bodies up to this size are read on the loop, larger ones in a thread
 STREAM_AT = 1024 * 1024  # whole messages larger than this are streamed, never held in memory
 
@@ -45,7 +48,7 @@ async def fetch(session: Session, command: c.Fetch) -> bytes | None:
     if command.changed_since is not None or any(a.name == "MODSEQ" for a in command.attributes):
         session.enable_condstore()
     plan = FetchPlan.of(command.attributes, uid=command.uid, condstore=session.condstore)
-    uids = selected.resolve(command.messages, command.uid)
+    uids = await selected.resolving(session.ctx.store.db, command.messages, command.uid)
     store = session.ctx.store
     place = selected.place
     whole = whole_message(plan)
@@ -127,7 +130,7 @@ async def store_flags(session: Session, command: c.Store) -> bytes | None:
     if command.unchanged_since is not None:
         session.enable_condstore()
     bits, keywords = split_flags(command.flags)
-    uids = selected.resolve(command.messages, command.uid)
+    uids = await selected.resolving(session.ctx.store.db, command.messages, command.uid)
     place = selected.place
     result = await session.ctx.store.mail.editor.set_flags(
         place.account_id,
@@ -172,7 +175,7 @@ async def copy(session: Session, command: c.Copy) -> bytes | None:
     target = await session.require_places().place(
         session.mailbox_arg(command.mailbox), missing_code="TRYCREATE"
     )
-    uids = selected.resolve(command.messages, command.uid)
+    uids = await selected.resolving(session.ctx.store.db, command.messages, command.uid)
     ctx = session.ctx
     quota = await quota_limit(ctx.store.db, target.account_id)
     source = selected.place
@@ -209,7 +212,10 @@ async def copy(session: Session, command: c.Copy) -> bytes | None:
 async def expunge(session: Session, command: c.Expunge | c.UidExpunge) -> bytes | None:
     selected = session.require_selected()
     _writable(selected)
-    within = selected.resolve(command.uids, True) if isinstance(command, c.UidExpunge) else None
+    db = session.ctx.store.db
+    within = await selected.resolving(db, command.uids, True) if isinstance(command, c.UidExpunge) else None
+    if within is None:
+        await selected.load(db)  # every sequence number may be named
     await _expunge_deleted(session, selected, within)
     return None
 
@@ -219,8 +225,8 @@ async def _expunge_deleted(
 ) -> None:
     place = selected.place
     doomed = await reading.deleted_uids(session.ctx.store.db, place.mailbox_id)
-    known = set(selected.uids) if within is None else set(within)
-    doomed = [uid for uid in doomed if uid in known]
+    known = set(within or ())
+    doomed = [uid for uid in doomed if (uid in known if within is not None else selected.knows(uid))]
     gone = await session.ctx.store.mail.editor.expunge(
         place.account_id, place.mailbox_id, doomed, origin=session.origin
     )
@@ -248,7 +254,16 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     selected = session.require_selected()
     if command.charset is not None and command.charset not in CHARSETS:
         raise ImapRefusal("Bảng mã không hỗ trợ", "Unsupported charset", "BADCHARSET (UTF-8 US-ASCII)")
-    program = compile_program(command.keys, partial(selected.resolve, beyond_end=True), selected.recent_uids)
+    db, box = session.ctx.store.db, selected.place.mailbox_id
+    if not command.uid:
+        await selected.load(db)  # the answer is in sequence numbers
+    try:
+        program = compile_program(command.keys, _loaded(selected), selected.recent_uids)
+    except _NotLoaded:  # a sequence set in the program: it may name any message
+        await selected.load(db)
+        program = compile_program(
+            command.keys, partial(selected.resolve, beyond_end=True), selected.recent_uids
+        )
     in_store, in_python = split(program)
     fields = needs(in_python)
     uses_modseq = _uses_modseq(program)
@@ -256,9 +271,17 @@ async def search(session: Session, command: c.Search) -> bytes | None:
         session.enable_condstore()
         fields.add("modseq")
     # Messages not yet announced (UID above the last the client knows) are left for the next search.
-    last = selected.uids[-1] if selected.uids else 0
-    db, box = session.ctx.store.db, selected.place.mailbox_id
+    last = selected.last_uid
     modseqs: dict[int, int] = {}  # uid -> MODSEQ of what was found, when the program names MODSEQ
+    if not fields and command.uid and command.returns is None and not session.rev2:
+        # The common "UID SEARCH ALL" of a large mailbox: the database writes the numbers.
+        listed = await searching.search_uid_text(
+            db, box, last, in_store, large=selected.exists > LARGE, cache=session.ctx.store.uid_lists
+        )
+        session.send(b"* SEARCH" + (b" " if listed else b""))
+        await _send_in_chunks(session, listed)
+        session.send(b"\r\n")
+        return None
     if not fields:
         found = await searching.search_uids(db, box, last, in_store)
     else:
@@ -279,6 +302,30 @@ async def search(session: Session, command: c.Search) -> bytes | None:
         listed = (" " + " ".join(map(str, numbers))).encode() if numbers else b""
         session.send(b"* SEARCH" + listed + modseq + b"\r\n")
     return None
+
+
+class _NotLoaded(Exception):
+    pass
+
+
+def _loaded(selected: Selected) -> Resolve:
+    """`selected.resolve` while the sequence map is loaded; else `_NotLoaded`."""
+
+    def resolve(numbers: c.SequenceSet, uid: bool) -> list[int]:
+        if selected.base:
+            raise _NotLoaded
+        return selected.resolve(numbers, uid, beyond_end=True)
+
+    return resolve
+
+
+async def _send_in_chunks(session: Session, data: bytes) -> None:
+    """A large answer written a part at a time, letting other sessions run between the parts."""
+    for start in range(0, len(data), WRITE_CHUNK):
+        session.send(data[start : start + WRITE_CHUNK])
+        if len(data) > WRITE_CHUNK:
+            await session.flush()
+            await asyncio.sleep(0)
 
 
 def _uses_modseq(key: Key) -> bool:

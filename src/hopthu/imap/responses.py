@@ -105,6 +105,7 @@ TOO_MANY_FAILED_LOGINS = bye("Dang nhap sai qua nhieu lan / Too many failed sign
 ACCOUNT_UNAVAILABLE = bye("Hop thu da bi khoa hoac thu hoi / Mailbox no longer available", Code.UNAVAILABLE)
 ACCESS_WITHDRAWN = bye("Quyen dung hop thu da bi rut / Access was withdrawn", Code.UNAVAILABLE)
 SHUTTING_DOWN = bye("May chu dang dung / Server shutting down")
+MAILBOX_LOST = bye("Mat dau thay doi cua thu muc / Lost track of the mailbox's changes", Code.UNAVAILABLE)
 
 
 def greeting(capabilities: str) -> Status:

@@ -7,6 +7,14 @@ that MODSEQ (one indexed query) and answers EXISTS, FETCH FLAGS and EXPUNGE. EXP
 command that uses sequence numbers is answered (RFC 9051 §7.5.1). NOOP and IDLE also compare the
 mailbox's counters with what the session knows, so a change made on another node is not missed.
 
+The map is loaded a part at a time, newest first, and only as far as a command needs it: SELECT
+reads the counters on the mailbox row and the highest UID, and a listing of the newest 50 loads 50
+UIDs, so opening a 50,000-message mailbox costs what opening a small one does. The unloaded part is
+`base` messages, all with UIDs under `floor`. Each part is read together with how many messages
+under its bound the mailbox holds at that moment; with the expunges the session has been told of
+but not yet announced, that must give `base` again, or a message the session still numbers was
+removed without its event arriving, and the part is read again once the event has arrived.
+
 A keyword the client has not been told of is announced with untagged FLAGS and PERMANENTFLAGS
 before the first FETCH that shows it (RFC 3501 §7.2.6; Dovecot does the same), whoever set it.
 The session also keeps which UIDs are \\Recent to it (`store.recent`): the ranges it claimed at
@@ -26,7 +34,7 @@ from hopthu.imap import responses
 from hopthu.imap.responses import bad, flag_list
 from hopthu.store import reading, recent
 from hopthu.store.db import Database
-from hopthu.store.events import RIGHTS, Change, EventBus
+from hopthu.store.events import RIGHTS, Change, EventBus, Subscription
 from hopthu.store.flags import RECENT, keyword_list
 from hopthu.store.types import StoredMessage
 
@@ -34,10 +42,17 @@ from hopthu.store.types import StoredMessage
 STANDARD_KEYWORDS = ("$Forwarded", "$MDNSent", "$Junk", "$NotJunk")
 _SYSTEM = "\\Answered \\Flagged \\Deleted \\Seen \\Draft"  # RFC 9051 §2.3.2, in the usual order
 NO_UID = 2**32  # above every UID (RFC 9051 §2.3.1.1: UIDs are 32-bit)
+LARGE = 5000  # messages from which loading the map runs off the event loop
+LOAD_RETRIES = 5  # waits for an expunge's event before the session gives up its sequence numbers
 
 
 def _low(span: tuple[int, int]) -> int:
     return span[0]
+
+
+class MapLost(ConnectionResetError):
+    """Messages this session still numbers were removed and their events were lost: the session
+    cannot say which sequence numbers went, so it ends (BYE) and the client opens the mailbox anew."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -60,7 +75,7 @@ class Selected:
     readonly: bool
     origin: int
     events: EventBus
-    queue: asyncio.Queue[Change | None] = field(init=False)
+    queue: Subscription = field(init=False)
     pending_expunges: set[int] = field(default_factory=set)
     reported: dict[int, int] = field(default_factory=dict)  # uid -> MODSEQ this client already saw
     saved: list[int] = field(default_factory=list)  # the last SEARCH RETURN (SAVE) result (RFC 5182)
@@ -70,6 +85,9 @@ class Selected:
     recent: list[tuple[int, int]] = field(default_factory=list)  # UID ranges [low, high) recent here
     # Keywords the client was told of in FLAGS, by upper-case name (keywords match regardless of case)
     keywords: dict[str, str] = field(default_factory=lambda: {k.upper(): k for k in STANDARD_KEYWORDS})
+    base: int = 0  # messages before `uids` not loaded yet (their sequence numbers are 1..base)
+    floor: int = 0  # every UID not loaded is below this one
+    opened: int = 0  # the mailbox's HIGHESTMODSEQ when it was opened
 
     def __post_init__(self) -> None:
         # 4 bytes a message: a session on a 50,000-message INBOX keeps 200 KB, not 2 MB of ints
@@ -82,7 +100,21 @@ class Selected:
 
     @property
     def exists(self) -> int:
-        return len(self.uids)
+        return self.base + len(self.uids)
+
+    @property
+    def last_uid(self) -> int:
+        """The highest UID the client knows of (0: none)."""
+        if self.uids:
+            return self.uids[-1]
+        return self.floor - 1 if self.base else 0
+
+    def knows(self, uid: int) -> bool:
+        """Whether `uid`, if it is still stored, has a sequence number in this session."""
+        if self.base and uid < self.floor:
+            return True
+        index = bisect.bisect_left(self.uids, uid)
+        return index < len(self.uids) and self.uids[index] == uid
 
     # --- flags the client knows of -----------------------------------------------------------------
 
@@ -137,54 +169,106 @@ class Selected:
     async def claim_recent(self, db: Database, floor: int) -> None:
         """Make the messages known here and claimed by no session \\Recent to this one (a
         read-only session only looks: what is unclaimed is recent to it too, and stays unclaimed)."""
-        upto = self.uids[-1] + 1 if self.uids else 0
+        upto = self.last_uid + 1 if self.exists else 0
         if self.readonly:
             if floor < upto and not self.recent:
                 self.recent.append((floor, NO_UID))
-            return
-        claimed = await recent.claim(db, self.place.mailbox_id, upto) if floor < upto else None
-        if claimed is None:
-            return
-        if self.recent and self.recent[-1][1] == claimed[0]:  # no one claimed in between: one range
-            self.recent[-1] = (self.recent[-1][0], claimed[1])
         else:
-            self.recent.append(claimed)
+            claimed = await recent.claim(db, self.place.mailbox_id, upto) if floor < upto else None
+            if claimed is None:
+                return
+            if self.recent and self.recent[-1][1] == claimed[0]:  # no one claimed in between: one range
+                self.recent[-1] = (self.recent[-1][0], claimed[1])
+            else:
+                self.recent.append(claimed)
+        if self.recent and self.base and self.recent[0][0] < self.floor:
+            # Recent messages are the newest: the map is loaded down to them, so they are counted
+            # and searched from it (only the first session after a large import loads it all).
+            await self.load(db, low=self.recent[0][0])
 
     # --- sequence numbers ------------------------------------------------------------------------
 
     def seq_of(self, uid: int) -> int | None:
+        if self.base and uid < self.floor:
+            raise AssertionError("sequence number asked of a part of the map not loaded")
         index = bisect.bisect_left(self.uids, uid)
-        return index + 1 if index < len(self.uids) and self.uids[index] == uid else None
+        return self.base + index + 1 if index < len(self.uids) and self.uids[index] == uid else None
+
+    async def resolving(self, db: Database, numbers: c.SequenceSet, uid: bool) -> list[int]:
+        """`resolve`, after loading the part of the map the set reaches into."""
+        if self.base:
+            if numbers.saved:
+                await self.load(db)
+            elif numbers.ranges and uid:
+                low = _lowest(numbers, self.last_uid)
+                if low < self.floor:
+                    await self.load(db, low=low)
+            elif numbers.ranges:
+                low = _lowest(numbers, self.exists)
+                if low <= self.base:
+                    await self.load(db, count=self.base - max(low, 1) + 1)
+        return self.resolve(numbers, uid)
+
+    async def load(self, db: Database, *, low: int | None = None, count: int | None = None) -> None:
+        """Load the map down to UID `low`, or `count` more messages, or (neither) all of it."""
+        for attempt in range(LOAD_RETRIES + 1):
+            if not self.base:
+                return
+            self.has_news()  # expunges told by events are counted in below
+            large = (count if count is not None else self.base) > LARGE
+            part = await reading.uids_below(
+                db, self.place.mailbox_id, self.floor, low=low, count=count, large=large
+            )
+            gone = {uid for uid in self.pending_expunges if uid < self.floor}
+            if part.below + len(gone - set(part.uids)) == self.base:
+                lowest = low if low is not None else part.uids[0] if part.uids else 0
+                if (low is None and count is None) or len(part.uids) == part.below:
+                    lowest = 0  # everything under the floor was read
+                kept = sorted({*part.uids, *(uid for uid in gone if uid >= lowest)})
+                self.uids[0:0] = array("I", kept)
+                self.base -= len(kept)
+                self.floor = lowest if self.base else 0
+                return
+            if attempt < LOAD_RETRIES:  # an expunge committed, its event not here yet
+                await asyncio.sleep(0.002 * 4**attempt)
+        raise MapLost("messages expunged without their events")
 
     def resolve(self, numbers: c.SequenceSet, uid: bool, *, beyond_end: bool = False) -> list[int]:
-        """The UIDs a sequence set names (as UIDs or as sequence numbers), ascending, distinct.
+        """The UIDs a sequence set names (as UIDs or as sequence numbers), ascending, distinct;
+        `resolving` has loaded what it reaches into.
 
         A sequence number past EXISTS is BAD (RFC 3501 §6.4.8 asks for it), except in SEARCH
         (`beyond_end`), where it names no message, as in Dovecot: a search key selects, it does not
         point at a message that must be there."""
         if numbers.saved:  # RFC 5182 §2.1: "$" is the saved result, less what was expunged since
             return [uid for uid in self.saved if self.seq_of(uid) is not None]
-        if not self.uids:
+        if not self.uids and not self.base:
             return []
+        base = self.base
+        last = self.last_uid
         # Ranges become index spans, merged before any UID is copied: "1:*,1:*,..." repeated costs
         # O(r log r) for r ranges plus the UIDs named, not r times the mailbox.
         spans: list[tuple[int, int]] = []
         uids = self.uids
         for item in numbers.ranges:
             if uid:
-                low = uids[-1] if item.start is None else item.start
-                high = uids[-1] if item.stop is None else item.stop
+                low = last if item.start is None else item.start
+                high = last if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
+                if base and low < self.floor:
+                    raise AssertionError("UID set resolved before its part of the map was loaded")
                 spans.append((bisect.bisect_left(uids, low), bisect.bisect_right(uids, high)))
             else:
-                low = len(uids) if item.start is None else item.start
-                high = len(uids) if item.stop is None else item.stop
+                low = base + len(uids) if item.start is None else item.start
+                high = base + len(uids) if item.stop is None else item.stop
                 low, high = min(low, high), max(low, high)
-                if high > len(uids):  # RFC 9051 §2.3.1.2: sequence numbers run from 1 to EXISTS
+                if low <= base:
+                    raise AssertionError("sequence set resolved before its part of the map was loaded")
+                if high > base + len(uids):  # RFC 9051 §2.3.1.2: sequence numbers run from 1 to EXISTS
                     if not beyond_end:
                         raise bad("Số thứ tự thư không hợp lệ", f"invalid message sequence number {high}")
-                    high = len(uids)
-                spans.append((low - 1, high))
+                    high = base + len(uids)
+                spans.append((max(low - 1 - base, 0), max(high - base, 0)))
         found: list[int] = []
         reached = 0
         for start, stop in sorted(spans):
@@ -201,7 +285,9 @@ class Selected:
         elif change.kind == RIGHTS:
             self.rights_changed = True
         elif change.mailbox_id == self.place.mailbox_id:
-            if change.kind == "expunge" and change.origin != self.origin:
+            # An expunge with a MODSEQ not above the one of the moment the mailbox was opened was
+            # committed before: its messages were never in this session's map.
+            if change.kind == "expunge" and change.origin != self.origin and change.modseq > self.opened:
                 self.pending_expunges.update(change.uids)
             if change.kind == "append" or change.origin != self.origin:
                 self._woken = True
@@ -227,9 +313,11 @@ class Selected:
         state = await reading.state(db, self.place.mailbox_id)
         if state is None:  # the mailbox itself was deleted
             return
+        if self.base and (state.highestmodseq > self.modseq or self.pending_expunges):
+            await self.load(db)  # something changed: its sequence numbers may be anywhere
         if state.highestmodseq > self.modseq:
             rows = await reading.changed_since(db, self.place.mailbox_id, self.modseq)
-            last = self.uids[-1] if self.uids else 0
+            last = self.last_uid
             added = [row.uid for row in rows if row.uid > last]
             for row in rows:
                 if row.uid > last or self.reported.get(row.uid) == row.modseq:
@@ -245,7 +333,7 @@ class Selected:
                 send(responses.fetch(seq, items))
             if added:
                 self.uids.extend(added)
-                send(responses.exists(len(self.uids)))
+                send(responses.exists(self.exists))
                 await self.claim_recent(db, state.recent_uid)
                 if self.show_recent:
                     send(b"* %d RECENT\r\n" % self.recent_count())
@@ -253,12 +341,13 @@ class Selected:
             self.reported.clear()
         if not allow_expunge:
             return
-        gone = self.pending_expunges
-        if len(self.uids) - len(gone & set(self.uids)) != state.message_count:
+        gone = {uid for uid in self.pending_expunges if self.knows(uid)}
+        if self.exists - len(gone) != state.message_count:
             # Expunges we were not told of (another node): compare with the store's list.
+            await self.load(db)
             current = set(await reading.uids(db, self.place.mailbox_id))
             gone = {uid for uid in self.uids if uid not in current}
-        self.expunged(sorted(gone & set(self.uids)), send)
+        self.expunged(sorted(gone), send)
         self.pending_expunges = set()
 
     def expunged(self, uids: list[int], send: Callable[[bytes], None]) -> None:
@@ -266,5 +355,13 @@ class Selected:
         for uid in reversed(uids):
             seq = self.seq_of(uid)
             if seq is not None:
-                del self.uids[seq - 1]
+                del self.uids[seq - 1 - self.base]
                 send(responses.expunge(seq))
+
+
+def _lowest(numbers: c.SequenceSet, star: int) -> int:
+    """The lowest number a set names, `*` being `star`."""
+    return min(
+        min(star if item.start is None else item.start, star if item.stop is None else item.stop)
+        for item in numbers.ranges
+    )

@@ -28,7 +28,7 @@ from hopthu.imap.mutf7 import decode_mutf7
 from hopthu.imap.parser import CommandParser, Limits, NeedLiteral, ParseError
 from hopthu.imap.places import Places, owners_for
 from hopthu.imap.responses import ImapRefusal, bad
-from hopthu.imap.selected import Selected
+from hopthu.imap.selected import MapLost, Selected
 from hopthu.imap.state import AUTHENTICATED, LOGOUT, NOT_AUTHENTICATED, SELECTED, allowed
 from hopthu.imap.transport import Transport
 from hopthu.policy import lifecycle
@@ -220,6 +220,11 @@ class Session:
                 await self.flush()
                 if self.starttls_requested:
                     await self.start_tls()
+        except MapLost:
+            log.warning("IMAP session lost track of its mailbox's expunges; closed with BYE")
+            with contextlib.suppress(Exception):
+                self.transport.write(bytes(r.MAILBOX_LOST))
+                await self.transport.drain()
         except (ConnectionError, asyncio.IncompleteReadError, ssl.SSLError):
             pass
         except TimeoutError:

@@ -23,6 +23,7 @@ from hopthu.store.folders import Folders
 from hopthu.store.mailstore import Clock, MailStore, utcnow
 from hopthu.store.migrate import upgrade
 from hopthu.store.pgrelay import PgRelay
+from hopthu.store.searching import UidLists
 
 
 @dataclass
@@ -33,6 +34,7 @@ class Store:
     mail: MailStore
     relay: PgRelay | None = None
     folders: Folders = field(init=False)  # an account's mailboxes as wholes (create, rename, ...)
+    uid_lists: UidLists = field(default_factory=UidLists)  # recent `UID SEARCH ALL` answers
 
     def __post_init__(self) -> None:
         self.folders = Folders(self.db, self.events, self.mail.clock)

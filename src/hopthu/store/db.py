@@ -167,15 +167,16 @@ class Database:
             arguments = [values[name] for name in compiled.positiontup or ()]
             return await driver.fetchrow(compiled.string, *arguments)
 
-    async def all(self, statement: sa.Executable) -> list[sa.Row[*tuple[Any, ...]]]:
+    async def all(self, statement: sa.Executable, *, large: bool = False) -> list[sa.Row[*tuple[Any, ...]]]:
         """Every row of a query served from an index (a page of messages, a mailbox's UIDs).
 
         On SQLite it runs on the calling thread through a plain connection of the reader: for the
         short indexed reads IMAP and the webmail make all day, the query costs less than the two
-        hand-offs to a driver thread and back through a busy event loop. PostgreSQL answers it
-        without a transaction around it.
+        hand-offs to a driver thread and back through a busy event loop. A `large` one (a whole
+        mailbox of tens of thousands of messages) runs in the driver's thread instead, so the loop
+        goes on serving everyone else meanwhile. PostgreSQL answers it without a transaction around it.
         """
-        if self._reader is not None:
+        if self._reader is not None and not large:
             with self._reader.connect() as conn:
                 return list(conn.execute(statement).all())
         async with self.engine.connect() as conn:

@@ -27,6 +27,52 @@ class Change:
 RIGHTS = "rights"
 
 
+class Subscription:
+    """One subscriber's changes, oldest first (`None`: some were lost), with the part of
+    `asyncio.Queue`'s interface the bus and its readers use. An IMAP session in IDLE holds one for
+    hours; a queue keeps three deques and an Event (about 3 KB) where this keeps two slots until a
+    change arrives."""
+
+    __slots__ = ("_items", "_limit", "_waiter")
+
+    def __init__(self, limit: int) -> None:
+        self._items: list[Change | None] | None = None
+        self._limit = limit
+        self._waiter: asyncio.Future[None] | None = None
+
+    def empty(self) -> bool:
+        return not self._items
+
+    def full(self) -> bool:
+        return self._items is not None and len(self._items) >= self._limit
+
+    def put_nowait(self, item: Change | None) -> None:
+        if self._items is None:
+            self._items = []
+        self._items.append(item)
+        if self._waiter is not None and not self._waiter.done():
+            self._waiter.set_result(None)
+
+    def get_nowait(self) -> Change | None:
+        if not self._items:
+            raise asyncio.QueueEmpty
+        item = self._items.pop(0)
+        if not self._items:
+            self._items = None
+        return item
+
+    async def get(self) -> Change | None:
+        """The next change, waiting for one (one reader at a time)."""
+        while not self._items:
+            assert self._waiter is None, "one reader at a time"
+            self._waiter = asyncio.get_running_loop().create_future()
+            try:
+                await self._waiter
+            finally:
+                self._waiter = None
+        return self.get_nowait()
+
+
 def rights_changed(*account_ids: int) -> list[Change]:
     """The event saying that who may use these accounts changed (a delegation granted or withdrawn,
     R8.2): open sessions re-read their rights at once instead of at their next periodic check."""
@@ -38,7 +84,7 @@ class EventBus:
 
     def __init__(self, queue_size: int = 1000) -> None:
         self._queue_size = queue_size
-        self._subscribers: dict[int, set[asyncio.Queue[Change | None]]] = defaultdict(set)
+        self._subscribers: dict[int, set[Subscription]] = defaultdict(set)
         # How many RIGHTS events each account had on this node: a session compares it with the value
         # it saw, so even one not subscribed to anything (no mailbox selected) notices in O(1).
         self._rights: dict[int, int] = defaultdict(int)
@@ -76,7 +122,7 @@ class EventBus:
                 queue.put_nowait(None)
 
     @asynccontextmanager
-    async def subscribe(self, account_id: int) -> AsyncIterator[asyncio.Queue[Change | None]]:
+    async def subscribe(self, account_id: int) -> AsyncIterator[Subscription]:
         """A queue of this account's changes; `None` in it means "changes were lost, re-read"."""
         queue = self.open(account_id)
         try:
@@ -84,13 +130,13 @@ class EventBus:
         finally:
             self.close(account_id, queue)
 
-    def open(self, account_id: int) -> asyncio.Queue[Change | None]:
+    def open(self, account_id: int) -> Subscription:
         """A subscription that outlives one block (an IMAP session's selected mailbox); `close` ends it."""
-        queue: asyncio.Queue[Change | None] = asyncio.Queue(self._queue_size)
+        queue = Subscription(self._queue_size)
         self._subscribers[account_id].add(queue)
         return queue
 
-    def close(self, account_id: int, queue: asyncio.Queue[Change | None]) -> None:
+    def close(self, account_id: int, queue: Subscription) -> None:
         subscribers = self._subscribers.get(account_id)
         if subscribers is None:
             return

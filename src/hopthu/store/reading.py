@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from hopthu.store.db import Database
 from hopthu.store.flags import DELETED, SEEN
 from hopthu.store.schema import mailbox, message
-from hopthu.store.types import FlagRow, MailboxState, MessageField, StoredMessage
+from hopthu.store.types import FlagRow, MailboxOpening, MailboxState, MessageField, StoredMessage, UidsBelow
 
 RUNS_PER_QUERY = 400
 
@@ -64,6 +64,89 @@ async def uids(db: Database, mailbox_id: int) -> list[int]:
 
 
 _UIDS = sa.select(message.c.uid).where(message.c.mailbox_id == sa.bindparam("box")).order_by(message.c.uid)
+
+
+async def opening(db: Database, mailbox_id: int, *, unseen: bool) -> MailboxOpening | None:
+    """What SELECT says of a mailbox, without reading its messages: the counters kept on its row,
+    its highest UID (the (mailbox_id, uid) index), and with `unseen` the sequence number of the
+    lowest unseen message, counted from whichever end of the mailbox is nearer. One statement, so
+    every figure is of the same moment whatever commits meanwhile."""
+    row = await db.first(_OPENING_UNSEEN if unseen else _OPENING, {"box": mailbox_id})
+    if row is None:
+        return None
+    return MailboxOpening(MailboxState(*row[:6]), row[6] or 0, row[7])
+
+
+_BOX = message.c.mailbox_id == sa.bindparam("box")
+_FIRST_UNSEEN_UID = (
+    sa.select(sa.func.min(message.c.uid)).where(_BOX, message.c.flags.op("&")(SEEN) == 0).scalar_subquery()
+)
+_LAST_UID = sa.select(sa.func.max(message.c.uid)).where(_BOX).scalar_subquery()
+_OPENING = sa.select(*_STATE.selected_columns, _LAST_UID, sa.null()).where(
+    mailbox.c.id == sa.bindparam("box")
+)
+_FIRST_UID = sa.select(sa.func.min(message.c.uid)).where(_BOX).scalar_subquery()
+_OPENING_UNSEEN = sa.select(
+    *_STATE.selected_columns,
+    _LAST_UID,
+    # Only when the counter says there is an unseen message: finding none would read every row.
+    sa.case(
+        (
+            mailbox.c.unseen_count > 0,
+            sa.case(
+                (
+                    _FIRST_UNSEEN_UID - _FIRST_UID <= _LAST_UID - _FIRST_UNSEEN_UID,
+                    sa.select(sa.func.count())
+                    .where(_BOX, message.c.uid <= _FIRST_UNSEEN_UID)
+                    .scalar_subquery(),
+                ),
+                else_=mailbox.c.message_count
+                - sa.select(sa.func.count()).where(_BOX, message.c.uid > _FIRST_UNSEEN_UID).scalar_subquery(),
+            ),
+        )
+    ),
+).where(mailbox.c.id == sa.bindparam("box"))
+
+
+async def uids_below(
+    db: Database,
+    mailbox_id: int,
+    floor: int,
+    *,
+    low: int | None = None,
+    count: int | None = None,
+    large: bool = False,
+) -> UidsBelow:
+    """The UIDs under `floor` from `low` up (or the `count` highest), ascending, and how many
+    messages under `floor` the mailbox holds, in one statement: the counter on the mailbox row less
+    the messages from `floor` up, so the check costs what the UIDs read do, not a count of all."""
+    box = message.c.mailbox_id == mailbox_id
+    if count is not None:
+        newest = (
+            sa.select(message.c.uid)
+            .where(box, message.c.uid < floor)
+            .order_by(message.c.uid.desc())
+            .limit(count)
+            .subquery()
+        )
+        part = sa.select(newest.c.uid, sa.cast(sa.null(), sa.Integer))
+    else:
+        part = sa.select(message.c.uid, sa.cast(sa.null(), sa.Integer)).where(
+            box, message.c.uid < floor, message.c.uid >= (low or 0)
+        )
+    above = sa.select(sa.func.count()).where(box, message.c.uid >= floor).scalar_subquery()
+    total = sa.select(sa.cast(sa.null(), sa.Integer), mailbox.c.message_count - above).where(
+        mailbox.c.id == mailbox_id
+    )
+    found: list[int] = []
+    below = 0
+    for uid, counted in await db.all(sa.union_all(part, total), large=large):
+        if uid is None:
+            below = counted
+        else:
+            found.append(uid)
+    found.sort()
+    return UidsBelow(found, below)
 
 
 async def rows(

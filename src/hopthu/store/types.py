@@ -114,6 +114,23 @@ class MailboxState:
     recent_uid: int = 1  # the first UID not yet claimed as \Recent (`store.recent`)
 
 
+class MailboxOpening(NamedTuple):
+    """A mailbox as SELECT finds it, read in one statement (one snapshot): its counters, the highest
+    UID it holds, and for `[UNSEEN n]` the sequence number of the first unseen message."""
+
+    state: MailboxState
+    last_uid: int  # 0: empty
+    first_unseen: int | None  # a sequence number
+
+
+class UidsBelow(NamedTuple):
+    """Some UIDs under a bound, and how many messages under that bound the mailbox held in the same
+    snapshot: a session loading its sequence map a part at a time checks the part against it."""
+
+    uids: list[int]
+    below: int
+
+
 class FlagRow(NamedTuple):
     """A message's flags and the MODSEQ of their last change (RFC 7162 §3.1). A tuple: a session
     told of a change to 50,000 messages makes one per message."""
