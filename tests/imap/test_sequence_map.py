@@ -15,7 +15,13 @@ COUNT = 30
 
 
 def _fill(imapserver: RunningServer, count: int = COUNT) -> list[int]:
-    return [imapserver.deliver("nvminh", message(f"Thư {n}")) for n in range(count)]
+    """Messages a session has seen already: no longer \\Recent, so a new session's SELECT has no
+    recent message to load its map down to, and the map stays unloaded until a command reaches it."""
+    uids = [imapserver.deliver("nvminh", message(f"Thư {n}")) for n in range(count)]
+    seen = imapserver.raw()
+    assert b"* %d RECENT" % count in seen.command("SELECT INBOX")
+    seen.close()
+    return uids
 
 
 def _fetched(answer: bytes) -> list[tuple[int, int]]:
@@ -122,3 +128,16 @@ def test_a_kept_uid_list_is_never_served_after_a_change(imapserver: RunningServe
     answer = client.command("UID SEARCH ALL")
     assert answer.split(b"\r\n")[0] == b"* SEARCH " + " ".join(map(str, uids[:3] + uids[4:])).encode()
     assert b"* 4 EXPUNGE" in answer
+
+
+def test_recent_messages_are_counted_from_the_part_loaded_for_them(imapserver: RunningServer) -> None:
+    uids = _fill(imapserver)
+    new = [imapserver.deliver("nvminh", message(f"Mới {n}")) for n in range(2)]
+    client = imapserver.raw()
+    answer = client.command("SELECT INBOX")
+    assert b"* %d EXISTS" % (COUNT + 2) in answer and b"* 2 RECENT" in answer
+    assert client.command("SEARCH RECENT").split(b"\r\n")[0] == b"* SEARCH %d %d" % (COUNT + 1, COUNT + 2)
+    answer = client.command("FETCH 1:* (UID FLAGS)")
+    recent = [int(u) for u in re.findall(rb"\(UID (\d+) FLAGS \([^)]*\\Recent", answer)]
+    assert recent == new and len(_fetched(answer)) == COUNT + 2
+    assert [u for _, u in _fetched(answer)] == [*uids, *new]
