@@ -152,7 +152,7 @@ async def test_migration_moves_the_text_once_per_body(database_url: str) -> None
                     ),
                     {**rows, "uid": uid},
                 )
-        await upgrade(db)
+        await upgrade(db, "0013_search_text_once")
         assert await current_revision(db) == "0013_search_text_once"
         assert await db.all(sa.select(body_text.c.hash, body_text.c.text)) == [
             ("a" * 64, "cong van nguyen van minh")
