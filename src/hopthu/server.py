@@ -341,7 +341,9 @@ class Server:
             async with asyncio.timeout(grace):
                 await asyncio.gather(self._http_task, return_exceptions=True)
         for connection in list(self._http.server_state.connections):
-            connection.transport.abort()
+            transport = getattr(connection, "transport", None)  # None before connection_made
+            if transport is not None:
+                transport.abort()
         if not self._http_task.done():
             self._http_task.cancel()
             await asyncio.gather(self._http_task, return_exceptions=True)

@@ -8,7 +8,8 @@ the database, the blobs, the change bus, the messages (`mail`) and the mailboxes
 
 Other rooms reach the mail tables through typed operations only: the outbound queue (`queue`), the
 jobs' notices and runs (`notices`, `jobruns`), out-of-office replies (`vacation`), traffic counts
-(`traffic`), whole mailboxes for purges and restores (`contents`), scratch databases (`tempdb`).
+(`traffic`), whole mailboxes for purges and restores (`contents`), scratch databases (`tempdb`),
+IMAP's `\\Recent` claims (`recent`).
 """
 
 from __future__ import annotations

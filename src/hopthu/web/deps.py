@@ -17,4 +17,10 @@ def services_of(request: Request) -> Services:
     return cast(Services, request.app.state.services)
 
 
-WebServices = Annotated[Services, Depends(services_of)]
+async def _services(request: Request) -> Services:
+    """`services_of` as a dependency. It is async because FastAPI runs a plain `def` dependency in
+    a worker thread: two thread hand-offs on every request for a dictionary lookup."""
+    return services_of(request)
+
+
+WebServices = Annotated[Services, Depends(_services)]
