@@ -100,6 +100,7 @@ _SELECT = sa.select(
         mail_usage, mail_usage.c.account_id == account.c.id
     )
 )
+_BY_ID = _SELECT.where(account.c.id == sa.bindparam("id"))
 
 # What each lifecycle action is called in the audit log.
 _AUDIT_ACTION = {
@@ -152,7 +153,7 @@ class AccountService:
 
     async def get_by_id(self, account_id: int) -> Account:
         """The account behind a session or a mailbox (one indexed read)."""
-        rows = await self.ctx.store.db.all(_SELECT.where(account.c.id == account_id))
+        rows = await self.ctx.store.db.all(_BY_ID, {"id": account_id})
         if not rows:
             raise NotFound(f"Không có hộp thư số {account_id}", f"No mailbox number {account_id}")
         return Account(*rows[0])

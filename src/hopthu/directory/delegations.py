@@ -34,19 +34,21 @@ _UNUSABLE = [status.value for status in Status if not delegate_may_open(status)]
 async def delegated_to(db: Database, person_account_id: int) -> list[DelegatedMailbox]:
     """The agency mailboxes a person may use now (R8.2), by address: for IMAP's shared namespace and
     the webmail's mailbox switch."""
-    rows = await db.all(
-        sa.select(
-            account.c.id, account.c.local, account.c.display_name, delegation.c.can_send, account.c.status
-        )
-        .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
-        .where(
-            delegation.c.person_account_id == person_account_id,
-            delegation.c.can_read.is_(True),
-            account.c.status.not_in(_UNUSABLE),
-        )
-        .order_by(account.c.local)
-    )
+    rows = await db.all(_DELEGATED_TO, {"person": person_account_id})
     return [DelegatedMailbox(*row) for row in rows]
+
+
+# Asked on every webmail page and IMAP sign-in: one statement object, so its compiled form is kept.
+_DELEGATED_TO = (
+    sa.select(account.c.id, account.c.local, account.c.display_name, delegation.c.can_send, account.c.status)
+    .select_from(delegation.join(account, account.c.id == delegation.c.mailbox_account_id))
+    .where(
+        delegation.c.person_account_id == sa.bindparam("person"),
+        delegation.c.can_read.is_(True),
+        account.c.status.not_in(_UNUSABLE),
+    )
+    .order_by(account.c.local)
+)
 
 
 class DelegationService:

@@ -74,7 +74,7 @@ class WebSessions:
 
     async def find(self, token: str) -> WebSession | None:
         """The live session behind a cookie, touched; None when unknown, ended or idle too long."""
-        rows = await self.db.all(_LIVE.where(web_session.c.id == token_id(token)))
+        rows = await self.db.all(_BY_ID, {"id": token_id(token)})
         if not rows:
             return None
         found = WebSession(**rows[0]._mapping)
@@ -154,3 +154,4 @@ _LIVE = sa.select(
     web_session.c.last_seen_at,
     web_session.c.second_factor_at,
 ).where(web_session.c.ended_at.is_(None))
+_BY_ID = _LIVE.where(web_session.c.id == sa.bindparam("id"))

@@ -43,6 +43,9 @@ class Subscription:
     def empty(self) -> bool:
         return not self._items
 
+    def qsize(self) -> int:
+        return len(self._items) if self._items else 0
+
     def full(self) -> bool:
         return self._items is not None and len(self._items) >= self._limit
 

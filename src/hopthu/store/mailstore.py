@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
@@ -166,9 +167,7 @@ class MailStore:
         return int(row[0] or 0) if row else 0
 
     async def mailboxes(self, account_id: int) -> list[MailboxInfo]:
-        rows = await self.db.all(
-            sa.select(*_MAILBOX_COLUMNS).where(mailbox.c.account_id == account_id).order_by(mailbox.c.id)
-        )
+        rows = await self.db.all(_MAILBOXES, {"account_id": account_id})
         return [MailboxInfo(*row) for row in rows]
 
     async def mailbox(self, account_id: int, name: str) -> MailboxInfo | None:
@@ -275,18 +274,12 @@ class MailStore:
 
         `after` is where the previous page ended: (uid, key value) of its last message; for the
         arrival orders the key is unused. `before_uid` is the same for "newest"."""
-        key, descending = ORDERS[order]
         if before_uid is not None:
             after = (before_uid, None)
-        columns = [message.c.uid] if key is None else [message.c[key], message.c.uid]
-        query = sa.select(*_SUMMARY_COLUMNS).where(message.c.mailbox_id == mailbox_id)
+        params: dict[str, Any] = {"mailbox_id": mailbox_id, "limit": limit}
         if after is not None:
-            uid, value = after
-            position = sa.tuple_(*columns) if key is not None else message.c.uid
-            bound = uid if key is None else sa.tuple_(sa.literal(value), sa.literal(uid))
-            query = query.where(position < bound if descending else position > bound)
-        ordering = [column.desc() if descending else column.asc() for column in columns]
-        rows = await self.db.all(query.order_by(*ordering).limit(limit))
+            params["uid"], params["value"] = after
+        rows = await self.db.all(_page_query(order, after is not None), params)
         return [MessageSummary(*row) for row in rows]
 
     async def message_bytes(self, mailbox_id: int, uid: int) -> bytes | None:
@@ -361,6 +354,11 @@ _MAILBOX_COLUMNS = (
     mailbox.c.message_count,
     mailbox.c.unseen_count,
 )
+_MAILBOXES = (
+    sa.select(*_MAILBOX_COLUMNS)
+    .where(mailbox.c.account_id == sa.bindparam("account_id"))
+    .order_by(mailbox.c.id)
+)
 # How a list may be ordered: the key column (None: by UID, the arrival order) and whether descending.
 ORDERS: dict[str, tuple[str | None, bool]] = {
     "newest": (None, True),
@@ -385,3 +383,19 @@ _SUMMARY_COLUMNS = (
     message.c.sort_sender,
     message.c.sort_subject,
 )
+
+
+@functools.cache
+def _page_query(order: str, continued: bool) -> sa.Select[Any]:
+    """A page of a mailbox in `order`, from its start or after (`uid`, `value`) where the previous
+    page ended: one statement object per shape, kept, so its compiled form is found at once."""
+    key, descending = ORDERS[order]
+    columns = [message.c.uid] if key is None else [message.c[key], message.c.uid]
+    query = sa.select(*_SUMMARY_COLUMNS).where(message.c.mailbox_id == sa.bindparam("mailbox_id"))
+    if continued:
+        uid: sa.BindParameter[int] = sa.bindparam("uid")
+        position = sa.tuple_(*columns) if key is not None else message.c.uid
+        bound = uid if key is None else sa.tuple_(sa.bindparam("value", type_=columns[0].type), uid)
+        query = query.where(position < bound if descending else position > bound)
+    ordering = [column.desc() if descending else column.asc() for column in columns]
+    return query.order_by(*ordering).limit(sa.bindparam("limit"))
