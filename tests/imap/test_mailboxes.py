@@ -162,8 +162,23 @@ def test_status_list_status_subscriptions_and_lsub(imapserver):
     wire.ok("s", b'SUBSCRIBE "Du an/2026"')
     wire.ok("u2", b"UNSUBSCRIBE Junk")
     assert set(listed(wire.ok("a4", b'LSUB "" "*"'))) == subscribed - {"Junk"} | {"Du an/2026"}
-    (refused,) = wire.exchange("a5", b'SUBSCRIBE "Khong co"')
-    assert refused.startswith(b"a5 NO [NONEXISTENT] ")
+    # A name without a mailbox may be subscribed (RFC 9051 §6.3.7) and DELETE does not unsubscribe
+    # (§6.3.4): LIST (SUBSCRIBED) answers such a name \NonExistent (RFC 5258 §3.1), as Dovecot does.
+    wire.ok("a5", b'SUBSCRIBE "Khong co"')
+    wire.ok("c2", b'CREATE "Tam"')
+    wire.ok("s2", b'SUBSCRIBE "Tam"')
+    wire.ok("d2", b'DELETE "Tam"')
+    gone = listed(wire.ok("a9", b'LIST (SUBSCRIBED) "" "*"'))
+    assert gone["Khong co"] == gone["Tam"] == {"\\Subscribed", "\\NonExistent"}
+    assert "Tam" not in listed(wire.ok("a10", b'LIST "" "*"'))
+    wire.ok("c3", b'CREATE "Tam"')  # the same name again: subscribed still, and it exists
+    assert listed(wire.ok("a11", b'LIST (SUBSCRIBED) "" "Tam"')) == {
+        "Tam": {"\\HasNoChildren", "\\Subscribed"}
+    }
+    wire.ok("u5", b'UNSUBSCRIBE "Khong co"')
+    (refused,) = wire.exchange("u6", b'UNSUBSCRIBE "Khong co"')  # no longer subscribed
+    assert refused.startswith(b"u6 NO [NONEXISTENT] ")
+    assert "Khong co" not in listed(wire.ok("a12", b'LSUB "" "*"'))
     # RFC 3501 §6.3.9: "%" reaching a parent that is not subscribed, but whose child is, answers
     # it with \Noselect; once the child is unsubscribed too, the parent is not answered at all.
     wire.ok("u3", b'UNSUBSCRIBE "Du an"')

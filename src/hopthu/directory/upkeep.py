@@ -17,7 +17,16 @@ import sqlalchemy as sa
 from hopthu.directory import audit
 from hopthu.policy.lifecycle import Action, Reason, Status, allowing, can_sign_in, receives_mail, transition
 from hopthu.store.db import Database
-from hopthu.store.schema import account, agency, alias, delegation, mail_usage, mailbox, role_grant
+from hopthu.store.schema import (
+    account,
+    agency,
+    alias,
+    delegation,
+    mail_usage,
+    mailbox,
+    orphan_subscription,
+    role_grant,
+)
 
 
 class PasswordAge(NamedTuple):
@@ -150,6 +159,7 @@ async def mark_purged(db: Database, ended: Ended, *, now: dt.datetime, actor: st
     after = transition(Status(ended.status), Action.PURGE, reason=reason, within_retention=False)
     async with db.write() as conn:
         await conn.execute(sa.delete(mailbox).where(mailbox.c.account_id == ended.id))
+        await conn.execute(sa.delete(orphan_subscription).where(orphan_subscription.c.account_id == ended.id))
         values: dict[str, object] = {"purged_at": now}
         if after != ended.status:
             values.update(status=after.value, status_reason=reason.value, status_changed_at=now)

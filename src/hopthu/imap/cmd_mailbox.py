@@ -157,9 +157,12 @@ async def rename(session: Session, command: c.Rename) -> bytes | None:
 
 @handles(c.Subscribe, c.Unsubscribe)
 async def subscribe(session: Session, command: c.Subscribe) -> bytes | None:
-    place = await session.require_places().place(session.mailbox_arg(command.mailbox))
-    subscribed = isinstance(command, c.Subscribe)
-    await session.ctx.store.folders.subscribe(place.account_id, place.stored_name, subscribed)
+    """A name is subscribed whether or not it has a mailbox (RFC 9051 §6.3.7), as Dovecot does."""
+    owner, stored = session.require_places().locate(session.mailbox_arg(command.mailbox))
+    try:
+        await session.ctx.store.folders.subscribe(owner.account_id, stored, isinstance(command, c.Subscribe))
+    except HopThuError as error:
+        raise refusal(error) from None
     return None
 
 
@@ -194,6 +197,12 @@ async def list_mailboxes(session: Session, command: c.List) -> bytes | None:
     if subscribed_only and "RECURSIVEMATCH" in command.selection:
         chosen_names = [name for name, folder in listing if chosen(folder)]
         childinfo = _matched_ancestors(chosen_names, matched)
+    if subscribed_only:  # RFC 5258 §3.1: a subscribed name without a mailbox is \NonExistent
+        for name in await session.require_places().orphan_subscriptions():
+            if matches(name):
+                session.send(
+                    b'* LIST (\\Subscribed \\NonExistent) "/" ' + mailbox_name(name, session.utf8) + b"\r\n"
+                )
     for name, folder in listing:
         selected = name in matched and chosen(folder)
         if not selected and name not in childinfo:
@@ -268,6 +277,9 @@ async def lsub(session: Session, command: c.Lsub) -> bytes | None:
     # not itself, is answered with \Noselect.
     matched = {name for name, _ in listing if matches(name)}
     unsubscribed_parents = _matched_ancestors(sorted(subscribed), matched) - subscribed
+    for name in await session.require_places().orphan_subscriptions():  # deleted, still subscribed
+        if matches(name):
+            session.send(b'* LSUB (\\Noselect) "/" ' + mailbox_name(name, session.utf8) + b"\r\n")
     for name, _folder in listing:
         if name in subscribed and name in matched:
             attributes = b"()"

@@ -86,6 +86,12 @@ class Places:
                 names.extend((owner.prefix + f.name, f) for f in folders if f.account_id == owner.account_id)
         return names
 
+    async def orphan_subscriptions(self) -> list[str]:
+        """The subscribed names that have no mailbox, as the client sees them."""
+        prefixes = {owner.account_id: owner.prefix for owner in self.owners}
+        found = await self.folders.orphan_subscriptions(list(prefixes))
+        return [prefixes[account_id] + name for account_id, name in found]
+
 
 class ListPattern:
     """A LIST/LSUB mailbox pattern (RFC 9051 §6.3.9): "*" matches anything, "%" anything but the

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections import defaultdict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import sqlalchemy as sa
@@ -22,7 +22,7 @@ from hopthu.store.db import Database
 from hopthu.store.editing import release_blobs
 from hopthu.store.events import Change, EventBus
 from hopthu.store.flags import DELETED
-from hopthu.store.schema import mail_usage, mailbox, message
+from hopthu.store.schema import mail_usage, mailbox, message, orphan_subscription
 
 SEPARATOR = "/"
 MAX_NAME = 500
@@ -95,6 +95,7 @@ class Folders:
                 for depth in range(1, len(parts) + 1)
                 if SEPARATOR.join(parts[:depth]) not in existing
             ]
+            adopted = await _adopt_subscriptions(conn, account_id, missing)
             await conn.execute(
                 sa.insert(mailbox),
                 [
@@ -103,7 +104,7 @@ class Folders:
                         "name": each,
                         "uidvalidity": uidvalidity,
                         "created_at": now,
-                        "subscribed": subscribed,
+                        "subscribed": subscribed or each in adopted,
                     }
                     for each in missing
                 ],
@@ -158,6 +159,10 @@ class Folders:
                     released[row.blob_hash] += 1
                 await release_blobs(conn, released, now)
             await conn.execute(sa.delete(mailbox).where(mailbox.c.id == box.id))
+            if box.subscribed:  # DELETE does not unsubscribe (RFC 9051 §6.3.4)
+                await conn.execute(
+                    sa.insert(orphan_subscription).values(account_id=account_id, name=box.name)
+                )
         self.events.publish([Change(account_id, box.id, "mailbox")])
 
     async def rename(self, account_id: int, old: str, new: str) -> None:
@@ -188,9 +193,14 @@ class Folders:
             parents = [SEPARATOR.join(parts[:depth]) for depth in range(1, len(parts))]
             missing = [p for p in parents if p not in names]
             uidvalidity = await _next_uidvalidity(conn, account_id, now, [])
+            adopted = await _adopt_subscriptions(conn, account_id, [name for _, name in moved])
             for ident, name in moved:
-                await conn.execute(sa.update(mailbox).where(mailbox.c.id == ident).values(name=name))
+                values: dict[str, object] = {"name": name}
+                if name in adopted:
+                    values["subscribed"] = True
+                await conn.execute(sa.update(mailbox).where(mailbox.c.id == ident).values(**values))
             if missing:
+                await _adopt_subscriptions(conn, account_id, missing)  # a new parent is subscribed
                 await conn.execute(
                     sa.insert(mailbox),
                     [
@@ -212,9 +222,35 @@ class Folders:
             )
 
     async def subscribe(self, account_id: int, name: str, subscribed: bool) -> None:
+        """Subscribe to `name` or end its subscription, whether or not it has a mailbox (a name
+        without one may be subscribed to, RFC 9051 §6.3.7); NotFound ends a subscription there is
+        not."""
         async with self.db.write() as conn:
-            box = await _get(conn, account_id, name)
+            try:
+                box = await _get(conn, account_id, name)
+            except NotFound:
+                name = check_name(name)
+                mine = (orphan_subscription.c.account_id == account_id, orphan_subscription.c.name == name)
+                found = (await conn.execute(sa.select(orphan_subscription.c.name).where(*mine))).first()
+                if subscribed and found is None:
+                    await conn.execute(
+                        sa.insert(orphan_subscription).values(account_id=account_id, name=name)
+                    )
+                elif not subscribed:
+                    if found is None:
+                        raise
+                    await conn.execute(sa.delete(orphan_subscription).where(*mine))
+                return
             await conn.execute(sa.update(mailbox).where(mailbox.c.id == box.id).values(subscribed=subscribed))
+
+    async def orphan_subscriptions(self, account_ids: Sequence[int]) -> Sequence[tuple[int, str]]:
+        """(account, name) of each subscription whose name has no mailbox."""
+        rows = await self.db.all(
+            sa.select(orphan_subscription.c.account_id, orphan_subscription.c.name)
+            .where(orphan_subscription.c.account_id.in_(account_ids))
+            .order_by(orphan_subscription.c.name)
+        )
+        return [(row[0], row[1]) for row in rows]
 
     async def counts(self, mailbox_id: int) -> tuple[int, int]:
         """(messages marked \\Deleted, total size): the STATUS items not kept as counters."""
@@ -244,19 +280,30 @@ class _Found:
     id: int
     name: str
     special_use: str | None
+    subscribed: bool
+
+
+async def _adopt_subscriptions(conn: AsyncConnection, account_id: int, names: list[str]) -> set[str]:
+    """Of `names`, about to have mailboxes, those subscribed while they had none: their
+    subscriptions leave `orphan_subscription` for the mailbox rows, so each stays in one place."""
+    mine = (orphan_subscription.c.account_id == account_id, orphan_subscription.c.name.in_(names))
+    found = {row[0] for row in await conn.execute(sa.select(orphan_subscription.c.name).where(*mine))}
+    if found:
+        await conn.execute(sa.delete(orphan_subscription).where(*mine))
+    return found
 
 
 async def _get(conn: AsyncConnection, account_id: int, name: str) -> _Found:
     row = (
         await conn.execute(
-            sa.select(mailbox.c.id, mailbox.c.name, mailbox.c.special_use).where(
+            sa.select(mailbox.c.id, mailbox.c.name, mailbox.c.special_use, mailbox.c.subscribed).where(
                 mailbox.c.account_id == account_id, mailbox.c.name == name
             )
         )
     ).first()
     if row is None:
         raise NotFound(f"Không có thư mục {name}", f"No mailbox {name}")
-    return _Found(row.id, row.name, row.special_use)
+    return _Found(row.id, row.name, row.special_use, row.subscribed)
 
 
 _COLUMNS = (

@@ -473,6 +473,16 @@ mailbox = sa.Table(
     sa.UniqueConstraint("account_id", "name"),
 )
 
+# A subscription to a name that has no mailbox (RFC 9051 §6.3.7: a client may subscribe to a name
+# that does not exist, and DELETE does not unsubscribe). A name's subscription lives in one place:
+# the mailbox row's `subscribed` while the mailbox exists, a row here while it does not.
+orphan_subscription = sa.Table(
+    "orphan_subscription",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("name", sa.String(500), primary_key=True),
+)
+
 message = sa.Table(
     "message",
     metadata,
