@@ -134,9 +134,7 @@ class SenderRuleService:
         if not account_ids or not names:
             return {}
         rows = await self.ctx.store.db.all(
-            sa.select(sender_rule.c.account_id, sender_rule.c.pattern, sender_rule.c.kind).where(
-                sender_rule.c.account_id.in_(sorted(account_ids)), sender_rule.c.pattern.in_(sorted(names))
-            )
+            _PERSONAL, {"accounts": sorted(account_ids), "patterns": sorted(names)}
         )
         by_account: dict[int, dict[str, str]] = {}
         for account_id, pattern, kind in rows:
@@ -274,3 +272,10 @@ class SenderRuleService:
         if account_id is None:
             self._city = None
         return SenderRule(*row)
+
+
+# Asked for every message the MX takes: one statement object, so its compiled form is kept.
+_PERSONAL = sa.select(sender_rule.c.account_id, sender_rule.c.pattern, sender_rule.c.kind).where(
+    sender_rule.c.account_id.in_(sa.bindparam("accounts", expanding=True)),
+    sender_rule.c.pattern.in_(sa.bindparam("patterns", expanding=True)),
+)
