@@ -272,7 +272,7 @@ def test_linear_on_adversarial_repetition(unit: str) -> None:
     """Eight times the input costs about eight times the time, not sixty-four (the old webmail
     regex took 8 s on 32 KB of spaces, four times as long on twice as much). A ratio of CPU times,
     so the machine's load does not decide."""
-    small, large = unit * (4_000 // len(unit)), unit * (32_000 // len(unit))
+    small, large = unit * (1_500 // len(unit)), unit * (12_000 // len(unit))
     if unit == " ":
         small, large = f"a{small}b", f"a{large}b"
     _cost(small)  # warm up

@@ -16,6 +16,7 @@ PAGES = ["/thu", "{message}", "/soan-thu", "/tim-kiem?q=cong+van", "/thu-muc", "
 
 
 def problems(page) -> list[str]:
+    page.wait_for_load_state("load")  # a page still being replaced has no document to check
     return page.evaluate(CHECK)
 
 

@@ -219,6 +219,7 @@ def test_operator_merges_two_agencies(portal: RunningServer, page) -> None:
     enter_code(page, pass_second_factor(page, enrol=True))
     page.wait_for_url("**/quan-tri/co-quan")
     page.get_by_role("link", name="Sở Y tế").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Sở Y tế")  # the agency's page, loaded
     assert problems(page) == []
     page.get_by_text("Sáp nhập vào cơ quan khác").click()
     page.get_by_label("Sáp nhập vào").select_option("sonv")
