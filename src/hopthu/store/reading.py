@@ -120,33 +120,46 @@ async def uids_below(
     """The UIDs under `floor` from `low` up (or the `count` highest), ascending, and how many
     messages under `floor` the mailbox holds, in one statement: the counter on the mailbox row less
     the messages from `floor` up, so the check costs what the UIDs read do, not a count of all."""
-    box = message.c.mailbox_id == mailbox_id
-    if count is not None:
-        newest = (
-            sa.select(message.c.uid)
-            .where(box, message.c.uid < floor)
-            .order_by(message.c.uid.desc())
-            .limit(count)
-            .subquery()
-        )
-        part = sa.select(newest.c.uid, sa.cast(sa.null(), sa.Integer))
-    else:
-        part = sa.select(message.c.uid, sa.cast(sa.null(), sa.Integer)).where(
-            box, message.c.uid < floor, message.c.uid >= (low or 0)
-        )
-    above = sa.select(sa.func.count()).where(box, message.c.uid >= floor).scalar_subquery()
-    total = sa.select(sa.cast(sa.null(), sa.Integer), mailbox.c.message_count - above).where(
-        mailbox.c.id == mailbox_id
-    )
+    params = {"box": mailbox_id, "floor": floor, "low": low or 0, "count": count or 0}
+    statement = _UIDS_BELOW_NEWEST if count is not None else _UIDS_BELOW_FROM
     found: list[int] = []
     below = 0
-    for uid, counted in await db.all(sa.union_all(part, total), large=large):
+    for uid, counted in await db.all(statement, params, large=large):
         if uid is None:
             below = counted
         else:
             found.append(uid)
     found.sort()
     return UidsBelow(found, below)
+
+
+def _uids_below(newest: bool) -> sa.CompoundSelect[Any]:
+    """`uids_below`'s statement: the `count` newest UIDs under `floor`, or those from `low` up, with
+    the count of messages under `floor`; built once per shape, so its compiled form is kept."""
+    box = message.c.mailbox_id == sa.bindparam("box")
+    floor: sa.BindParameter[int] = sa.bindparam("floor")
+    if newest:
+        chosen = (
+            sa.select(message.c.uid)
+            .where(box, message.c.uid < floor)
+            .order_by(message.c.uid.desc())
+            .limit(sa.bindparam("count"))
+            .subquery()
+        )
+        part = sa.select(chosen.c.uid, sa.cast(sa.null(), sa.Integer))
+    else:
+        part = sa.select(message.c.uid, sa.cast(sa.null(), sa.Integer)).where(
+            box, message.c.uid < floor, message.c.uid >= sa.bindparam("low")
+        )
+    above = sa.select(sa.func.count()).where(box, message.c.uid >= floor).scalar_subquery()
+    total = sa.select(sa.cast(sa.null(), sa.Integer), mailbox.c.message_count - above).where(
+        mailbox.c.id == sa.bindparam("box")
+    )
+    return sa.union_all(part, total)
+
+
+_UIDS_BELOW_NEWEST = _uids_below(newest=True)
+_UIDS_BELOW_FROM = _uids_below(newest=False)
 
 
 async def rows(
@@ -209,12 +222,15 @@ def stored_messages(names: tuple[MessageField, ...]) -> Callable[[Sequence[Any]]
 
 async def changed_since(db: Database, mailbox_id: int, modseq: int) -> list[FlagRow]:
     """Messages added or whose flags changed after `modseq` (the (mailbox_id, modseq) index)."""
-    rows = await db.all(
-        sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
-        .where(message.c.mailbox_id == mailbox_id, message.c.modseq > modseq)
-        .order_by(message.c.uid)
-    )
+    rows = await db.all(_CHANGED_SINCE, {"box": mailbox_id, "modseq": modseq})
     return [FlagRow._make(row) for row in rows]
+
+
+_CHANGED_SINCE = (
+    sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
+    .where(message.c.mailbox_id == sa.bindparam("box"), message.c.modseq > sa.bindparam("modseq"))
+    .order_by(message.c.uid)
+)
 
 
 async def first_unseen(db: Database, mailbox_id: int) -> int | None:
@@ -230,12 +246,15 @@ _FIRST_UNSEEN = sa.select(sa.func.min(message.c.uid)).where(
 
 async def deleted_uids(db: Database, mailbox_id: int) -> list[int]:
     """The UIDs of the messages marked \\Deleted, ascending (what EXPUNGE and CLOSE remove)."""
-    rows = await db.all(
-        sa.select(message.c.uid)
-        .where(message.c.mailbox_id == mailbox_id, message.c.flags.op("&")(DELETED) != 0)
-        .order_by(message.c.uid)
-    )
+    rows = await db.all(_DELETED_UIDS, {"box": mailbox_id})
     return [row[0] for row in rows]
+
+
+_DELETED_UIDS = (
+    sa.select(message.c.uid)
+    .where(message.c.mailbox_id == sa.bindparam("box"), message.c.flags.op("&")(DELETED) != 0)
+    .order_by(message.c.uid)
+)
 
 
 async def uids_and_sizes(db: Database, mailbox_id: int) -> tuple[list[int], list[int]]:
