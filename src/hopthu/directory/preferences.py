@@ -47,12 +47,7 @@ class PreferenceService:
         found: dict[int, Preferences] = {}
         wanted = sorted(set(account_ids))
         for start in range(0, len(wanted), AWAY_CHUNK):
-            rows = await self.ctx.store.db.all(
-                sa.select(account_preference.c.account_id, *_COLUMNS).where(
-                    account_preference.c.account_id.in_(wanted[start : start + AWAY_CHUNK]),
-                    account_preference.c.vacation_on.is_(True),
-                )
-            )
+            rows = await self.ctx.store.db.all(_AWAY, {"ids": wanted[start : start + AWAY_CHUNK]})
             found.update((int(row[0]), Preferences(*row[1:])) for row in rows)
         return found
 
@@ -92,4 +87,11 @@ _COLUMNS = (
     account_preference.c.vacation_subject,
     account_preference.c.vacation_text,
     account_preference.c.vacation_until,
+)
+
+
+# Asked for every message delivered: one statement object, so its compiled form is kept.
+_AWAY = sa.select(account_preference.c.account_id, *_COLUMNS).where(
+    account_preference.c.account_id.in_(sa.bindparam("ids", expanding=True)),
+    account_preference.c.vacation_on.is_(True),
 )

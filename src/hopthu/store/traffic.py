@@ -57,9 +57,7 @@ class Traffic:
         unknown = sorted({a for a in wanted if a not in self._agencies})
         for start in range(0, len(unknown), LOOKUP_CHUNK):
             chunk = unknown[start : start + LOOKUP_CHUNK]
-            rows = await self.db.all(
-                sa.select(account.c.id, account.c.agency_id).where(account.c.id.in_(chunk))
-            )
+            rows = await self.db.all(_AGENCIES, {"ids": chunk})
             found = {int(row[0]): row[1] for row in rows}
             for account_id in chunk:
                 agency_id = found.get(account_id)
@@ -175,3 +173,8 @@ async def totals(db: Database, first: dt.date, last: dt.date) -> list[TrafficTot
         TrafficTotal(agency_id, int(received or 0), int(sent or 0), tuple(int(n or 0) for n in protection))
         for agency_id, received, sent, *protection in rows
     ]
+
+
+_AGENCIES = sa.select(account.c.id, account.c.agency_id).where(
+    account.c.id.in_(sa.bindparam("ids", expanding=True))
+)
