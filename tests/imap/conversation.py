@@ -13,6 +13,7 @@ from __future__ import annotations
 import asyncio
 import itertools
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from hopthu.imap import listener  # noqa: F401  (registers the command handlers)
@@ -26,12 +27,24 @@ _STATUS = re.compile(
 _LITERAL_AT_END = re.compile(rb"~?\{(\d+)\+?\}\r\n\Z")
 
 
+class _Incoming(asyncio.Queue[bytes | None]):
+    """The client's side of the connection: a queue that also calls back once something is put."""
+
+    arrival: Callable[[], None] | None = None
+
+    def _put(self, item: bytes | None) -> None:
+        super()._put(item)  # type: ignore[misc]
+        if self.arrival is not None:
+            arrival, self.arrival = self.arrival, None
+            arrival()
+
+
 class MemoryTransport:
     """A session's `Transport` kept in memory: what the client sends is queued, what the server
     writes is kept for reading; closing ends both ways. `None` in the queue is the client hanging up."""
 
     def __init__(self, *, peer: str = "127.0.0.1", secure: bool = True) -> None:
-        self.incoming: asyncio.Queue[bytes | None] = asyncio.Queue()
+        self.incoming = _Incoming()
         self.output = bytearray()
         self.written = asyncio.Event()
         self.closed = False
@@ -56,6 +69,12 @@ class MemoryTransport:
             self.incoming.put_nowait(None)  # every later read sees the end too
             return b""
         return data
+
+    def has_input(self) -> bool:
+        return self.closed or not self.incoming.empty()
+
+    def on_input(self, callback: Callable[[], None] | None) -> None:
+        self.incoming.arrival = callback
 
     def write(self, data: bytes) -> None:
         if self.closed:

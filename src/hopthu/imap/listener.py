@@ -16,6 +16,7 @@ import asyncio
 import logging
 import socket
 import ssl
+from collections.abc import Callable
 
 from hopthu.imap import cmd_mailbox, cmd_message, cmd_session
 from hopthu.imap import responses as r
@@ -65,6 +66,32 @@ class StreamTransport:
 
     async def read(self) -> bytes:
         return await self._reader.read(READ_SIZE)
+
+    def has_input(self) -> bool:
+        reader = self._reader
+        return bool(getattr(reader, "_buffer", b"")) or reader.at_eof() or reader.exception() is not None
+
+    def on_input(self, callback: Callable[[], None] | None) -> None:
+        """The reader wakes its one waiter (`_waiter`, a future) on data, the end or an error; here
+        that waiter is a future of ours whose completion calls `callback`. Read only after this is
+        forgotten (`on_input(None)`): a read installs its own waiter."""
+        reader = self._reader
+        mine = getattr(reader, "_waiter", None)
+        if mine is not None and getattr(mine, "_hopthu_input", False):
+            reader._waiter = None  # type: ignore[attr-defined]
+            mine.cancel()
+        if callback is None:
+            return
+
+        def arrived(done: asyncio.Future[None]) -> None:
+            if not done.cancelled():
+                done.exception()  # an error is the next read's to raise; seen here, not logged
+                callback()
+
+        waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        waiter._hopthu_input = True  # type: ignore[attr-defined]
+        waiter.add_done_callback(arrived)
+        reader._waiter = waiter  # type: ignore[attr-defined]
 
     def write(self, data: bytes) -> None:
         self._writer.write(data)

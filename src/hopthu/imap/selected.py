@@ -298,10 +298,9 @@ class Selected:
             self.note(self.queue.get_nowait())
         return self._woken or self.rights_changed or bool(self.pending_expunges)
 
-    async def wait(self) -> None:
-        """Until something may have changed in this mailbox (for IDLE)."""
-        while not self.has_news():
-            self.note(await self.queue.get())
+    def on_news(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` once a change for the account arrives (None: forget it), for IDLE."""
+        self.queue.on_arrival(callback)
 
     async def sync(
         self, db: Database, send: Callable[[bytes], None], *, allow_expunge: bool, poll: bool, condstore: bool

@@ -377,43 +377,43 @@ class Session:
         self.send(r.IDLING)
         await self.flush()
         self.parser.expect_done()
-        read: asyncio.Future[bytes] | None = None
-        news: asyncio.Future[None] | None = None
-        try:
-            while True:
+        loop = asyncio.get_running_loop()
+        while True:
+            try:
+                item = self.parser.next()
+            except ParseError:
+                raise bad("Cần DONE để kết thúc IDLE", "expected DONE") from None
+            if isinstance(item, c.Done):
+                return
+            if not self.transport.has_input() and not (selected is not None and selected.has_news()):
+                # One future for both sources and no task: an IDLE held for hours costs little.
+                wake: asyncio.Future[None] = loop.create_future()
+
+                def woken(wake: asyncio.Future[None] = wake) -> None:
+                    if not wake.done():
+                        wake.set_result(None)
+
+                self.transport.on_input(woken)
+                if selected is not None:
+                    selected.on_news(woken)
                 try:
-                    item = self.parser.next()
-                except ParseError:
-                    raise bad("Cần DONE để kết thúc IDLE", "expected DONE") from None
-                if isinstance(item, c.Done):
-                    return
-                if read is None:
-                    read = asyncio.ensure_future(self.transport.read())
-                if news is None and selected is not None:
-                    news = asyncio.ensure_future(selected.wait())
-                waiting: set[asyncio.Future[Any]] = {read} if news is None else {read, news}
-                done, _ = await asyncio.wait(
-                    waiting, timeout=self.idle_timeout, return_when=asyncio.FIRST_COMPLETED
-                )
-                if not done:
-                    raise TimeoutError
-                if news in done:
-                    news = None
-                    if selected is not None and selected.rights_changed and not await self.still_allowed():
-                        await self.flush()  # the BYE; the session ends without a tagged answer
-                        raise ConnectionResetError("access withdrawn during IDLE")
-                    await self.sync_selected(poll=False)
-                    await self.flush()
-                if read in done:
-                    data = read.result()
-                    read = None
-                    if not data:
-                        raise ConnectionResetError("client closed during IDLE")
-                    self.parser.feed(data)
-        finally:
-            for task in (read, news):
-                if task is not None:
-                    task.cancel()
+                    async with asyncio.timeout(self.idle_timeout):
+                        await wake
+                finally:
+                    self.transport.on_input(None)
+                    if selected is not None:
+                        selected.on_news(None)
+            if selected is not None and selected.has_news():
+                if selected.rights_changed and not await self.still_allowed():
+                    await self.flush()  # the BYE; the session ends without a tagged answer
+                    raise ConnectionResetError("access withdrawn during IDLE")
+                await self.sync_selected(poll=False)
+                await self.flush()
+            if self.transport.has_input():
+                data = await self.transport.read()
+                if not data:
+                    raise ConnectionResetError("client closed during IDLE")
+                self.parser.feed(data)
 
     async def sync_selected(self, *, poll: bool) -> None:
         if self.selected is not None:

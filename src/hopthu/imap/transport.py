@@ -9,6 +9,7 @@ drain, as asyncio raises them; the session ends quietly on either.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Protocol
 
 
@@ -22,6 +23,12 @@ class Transport(Protocol):
     def secure(self) -> bool: ...  # TLS is active
 
     async def read(self) -> bytes: ...  # what arrived next, b"" once the client has closed
+
+    def has_input(self) -> bool: ...  # a read would answer at once (bytes, the end, or an error)
+
+    # Call `callback` once input arrives (None: forget it): IDLE waits on the client and the
+    # mailbox's news with one future and no task of its own, for hours, on thousands of connections.
+    def on_input(self, callback: Callable[[], None] | None) -> None: ...
 
     def write(self, data: bytes) -> None: ...
 

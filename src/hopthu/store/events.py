@@ -33,12 +33,13 @@ class Subscription:
     hours; a queue keeps three deques and an Event (about 3 KB) where this keeps two slots until a
     change arrives."""
 
-    __slots__ = ("_items", "_limit", "_waiter")
+    __slots__ = ("_arrival", "_items", "_limit", "_waiter")
 
     def __init__(self, limit: int) -> None:
         self._items: list[Change | None] | None = None
         self._limit = limit
         self._waiter: asyncio.Future[None] | None = None
+        self._arrival: Callable[[], None] | None = None
 
     def empty(self) -> bool:
         return not self._items
@@ -55,6 +56,13 @@ class Subscription:
         self._items.append(item)
         if self._waiter is not None and not self._waiter.done():
             self._waiter.set_result(None)
+        if self._arrival is not None:
+            arrival, self._arrival = self._arrival, None
+            arrival()
+
+    def on_arrival(self, callback: Callable[[], None] | None) -> None:
+        """Call `callback` once the next change arrives (None: forget it); IDLE waits this way."""
+        self._arrival = callback
 
     def get_nowait(self) -> Change | None:
         if not self._items:
