@@ -213,7 +213,8 @@ class Client:
 
     @classmethod
     async def connect(cls, port: int, *, tls: bool, context: ssl.SSLContext) -> Client:
-        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**20)
+        # a SEARCH answer of a million UIDs is one line of 7 MB
+        reader, writer = await asyncio.open_connection("127.0.0.1", port, limit=2**25)
         client = cls(reader, writer)
         greeting = await client.item()
         if not greeting.startswith(b"* OK"):
