@@ -66,6 +66,7 @@ class Clamd:
         try:
             writer.write(b"zINSTREAM\0")
             view = memoryview(message)
+            cut_off = False
             for start in range(0, len(view), CHUNK):
                 piece = view[start : start + CHUNK]
                 writer.write(len(piece).to_bytes(4, "big"))
@@ -74,12 +75,26 @@ class Clamd:
                     await writer.drain()
                 except (BrokenPipeError, ConnectionResetError):
                     # clamd stops reading once the stream passes StreamMaxLength and says why.
+                    cut_off = True
                     break
             else:
                 writer.write(b"\0\0\0\0")
-                with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                try:
                     await writer.drain()
-            reply = await reader.read(MAX_REPLY)
+                except (BrokenPipeError, ConnectionResetError):
+                    cut_off = True
+            try:
+                reply = await reader.read(MAX_REPLY)
+            except (BrokenPipeError, ConnectionResetError):
+                # asyncio raises the failed write's error before handing over what clamd had
+                # already answered ("INSTREAM size limit exceeded") and put in the reader's buffer.
+                reply = bytes(getattr(reader, "_buffer", b""))[:MAX_REPLY]
+            if not reply and cut_off:
+                # clamd closed with our data unread, so its answer can be lost with the reset
+                raise EngineError(
+                    "clamd stopped reading before the end of the message "
+                    "(its INSTREAM size limit, StreamMaxLength, or a crash)"
+                )
             if not reply:
                 raise EngineError("clamd closed the connection without an answer")
             return reply
