@@ -55,6 +55,7 @@ class StreamTransport:
         self._secure = secure
         peer = writer.get_extra_info("peername")
         self._peer = str(peer[0]) if peer else "?"
+        self._input_waiter: asyncio.Future[None] | None = None  # ours in the reader, for `on_input`
 
     @property
     def peer(self) -> str:
@@ -76,10 +77,11 @@ class StreamTransport:
         that waiter is a future of ours whose completion calls `callback`. Read only after this is
         forgotten (`on_input(None)`): a read installs its own waiter."""
         reader = self._reader
-        mine = getattr(reader, "_waiter", None)
-        if mine is not None and getattr(mine, "_hopthu_input", False):
-            reader._waiter = None  # type: ignore[attr-defined]
-            mine.cancel()
+        if self._input_waiter is not None:
+            if getattr(reader, "_waiter", None) is self._input_waiter:
+                reader._waiter = None  # type: ignore[attr-defined]
+            self._input_waiter.cancel()
+            self._input_waiter = None
         if callback is None:
             return
 
@@ -89,9 +91,8 @@ class StreamTransport:
                 callback()
 
         waiter: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        waiter._hopthu_input = True  # type: ignore[attr-defined]
         waiter.add_done_callback(arrived)
-        reader._waiter = waiter  # type: ignore[attr-defined]
+        reader._waiter = self._input_waiter = waiter  # type: ignore[attr-defined]
 
     def write(self, data: bytes) -> None:
         self._writer.write(data)

@@ -196,11 +196,10 @@ class Database:
         """Every row of a small indexed query whose columns are plain values (int, str), as tuples;
         `IN` lists are bound with `sa.bindparam(name, expanding=True)` and given as lists.
 
-        Delivery asks three of these per message (the recipients' sender rules, their out-of-office
-        switches, their agencies): on SQLite the statement, compiled once, is run straight on the
-        driver with the lists' placeholders written here, where SQLAlchemy would check out a
-        connection, render the lists again and build a result and a row object per row. PostgreSQL
-        runs it through `all`."""
+        Delivery asks two of these per message (the recipients' sender rules and their agencies). On
+        SQLite the statement is compiled once and run on the driver, each list's marker replaced by
+        one "?" per value; SQLAlchemy would check out a connection, render the lists again and build
+        a result and a row object per row. PostgreSQL runs it through `all`."""
         if self._reader is None:
             return [tuple(row) for row in await self.all(statement, params)]
         compiled = self._compiled(statement)

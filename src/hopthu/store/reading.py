@@ -120,8 +120,11 @@ async def uids_below(
     """The UIDs under `floor` from `low` up (or the `count` highest), ascending, and how many
     messages under `floor` the mailbox holds, in one statement: the counter on the mailbox row less
     the messages from `floor` up, so the check costs what the UIDs read do, not a count of all."""
-    params = {"box": mailbox_id, "floor": floor, "low": low or 0, "count": count or 0}
-    statement = _UIDS_BELOW_NEWEST if count is not None else _UIDS_BELOW_FROM
+    params = {"box": mailbox_id, "floor": floor}
+    if count is not None:
+        statement, params["count"] = _UIDS_BELOW_NEWEST, count
+    else:
+        statement, params["low"] = _UIDS_BELOW_FROM, low or 0
     found: list[int] = []
     below = 0
     for uid, counted in await db.all(statement, params, large=large):
