@@ -1,7 +1,8 @@
 """SMTP end to end: N concurrent sessions send M messages of S bytes to local users over the real MX
 listener of a real `hopthu serve` process; every 250 means durable (blob fsync + database commit).
 
-Prints messages/s, p50/p99 latency of each transaction's final 250, bytes on disk per message; then
+Prints messages/s, p50/p99 latency of each transaction's final 250, bytes on disk per message, the CPU
+each message cost the server, the client, PostgreSQL and the kernel (`cpu.CpuMeter`); then
 one circular (1 MiB, 500 local recipients, one transaction): time and disk used (about one copy).
 DNS is answered from a static file, so nothing here asks outside DNS.
 
@@ -25,6 +26,7 @@ from pathlib import Path
 
 import aiosmtplib
 from common import circular, disk, fresh_pg, pg_size, run_per_backend, serve
+from cpu import CpuMeter
 
 
 def hopthu(data: Path, *args: str, env: dict[str, str]) -> None:
@@ -92,9 +94,12 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         process, port = serve(data, env, "smtp", ("--workers", str(args.workers)) if args.workers > 1 else ())
 
         before = disk(data) + await pg_size(url)
+        meter = CpuMeter(process.pid)
+        meter.start()
         started = time.perf_counter()
         latencies = await load(port, args, addresses[: args.recipients])
         elapsed = time.perf_counter() - started
+        usage = meter.stop()
         after = disk(data) + await pg_size(url)
         print(
             f"{backend:10} {args.messages} × {args.size} B over {args.sessions} SMTP sessions "
@@ -104,6 +109,7 @@ async def run(backend: str, args: argparse.Namespace) -> None:
             f"p99 {percentile(latencies, 0.99) * 1000:6.1f} ms, "
             f"{(after - before) / args.messages:7.0f} bytes on disk per message"
         )
+        print(f"{backend:10} {usage.per_unit(args.messages, 'message')}")
 
         big = circular(args.circular_size)
         blobs_before = disk(data / "blobs")

@@ -203,7 +203,10 @@ def _reference_blobs(
                 "created_at": now,
             },
         )
-    conn.execute(blob_upsert(backend), list(rows.values()))
+    # In hash order, as `_store_texts`: the batches of several workers committing at once on
+    # PostgreSQL take these rows' locks in one order, so two batches sharing bodies (a circular sent
+    # twice) wait for each other instead of deadlocking.
+    conn.execute(blob_upsert(backend), [rows[digest] for digest in sorted(rows)])
 
 
 def _store_texts(conn: sa.Connection, backend: str, batch: Sequence[DeliveryJob], bodies: set[str]) -> None:
@@ -214,7 +217,7 @@ def _store_texts(conn: sa.Connection, backend: str, batch: Sequence[DeliveryJob]
     for job in batch:
         if job.digest in bodies and job.digest not in rows:
             rows[job.digest] = {"hash": job.digest, "text": job.parsed.search_text}
-    conn.execute(insert_texts(backend), list(rows.values()))
+    conn.execute(insert_texts(backend), [rows[digest] for digest in sorted(rows)])
 
 
 def _message_row(
