@@ -167,74 +167,12 @@ class MessageEditor:
     ) -> CopyResult:
         """COPY or MOVE (RFC 6851) the messages with these UIDs from `source` to `target`, both
         (account id, mailbox id), in one transaction; `quota` is the target owner's limit (R5.1)."""
-        source_account, source_box = source
-        target_account, target_box = target
         backend = self.db.backend
-        async with self.db.write() as conn:
-            owners = sorted({source_account, target_account})
-            usage = await _lock_usage(conn, backend, owners)
-            boxes = await _lock_mailboxes(conn, backend, sorted({source_box, target_box}))
-            if target_box not in boxes or source_box not in boxes:
-                return CopyResult(0, [], "no_mailbox")
-            found: list[Any] = []
-            for condition in uid_conditions(uids):
-                found.extend(
-                    (
-                        await conn.execute(
-                            sa.select(*_COPIED)
-                            .where(message.c.mailbox_id == source_box, condition)
-                            .order_by(message.c.uid)
-                        )
-                    ).mappings()
-                )
-            target_state = boxes[target_box]
-            if not found:
-                return CopyResult(target_state.uidvalidity, [])
-            size = sum(row["size"] for row in found)
-            charged = not move or source_account != target_account
-            if charged and not fits(usage.get(target_account, 0), quota, size):  # R5.1
-                return CopyResult(target_state.uidvalidity, [], "over_quota")
-            modseq = target_state.highestmodseq + 1
-            uid = target_state.uidnext
-            pairs: list[tuple[int, int]] = []
-            inserted: list[dict[str, Any]] = []
-            for row in found:
-                inserted.append({**row, "mailbox_id": target_box, "uid": uid, "modseq": modseq})
-                pairs.append((row["uid"], uid))
-                uid += 1
-            unseen = sum(1 for row in found if not row["flags"] & SEEN)
-            await conn.execute(sa.insert(message), inserted)
-            await conn.execute(
-                sa.update(mailbox)
-                .where(mailbox.c.id == target_box)
-                .values(
-                    uidnext=uid,
-                    highestmodseq=modseq,
-                    message_count=mailbox.c.message_count + len(found),
-                    unseen_count=mailbox.c.unseen_count + unseen,
-                )
-            )
-            changes = [
-                Change(target_account, target_box, "append", tuple(p[1] for p in pairs), modseq, origin)
-            ]
-            if charged:
-                await _charge(conn, target_account, size, len(found))
-            if move:
-                gone = [row["uid"] for row in found]
-                source_modseq = modseq if source_box == target_box else boxes[source_box].highestmodseq + 1
-                await _delete_rows(conn, source_box, gone, unseen, source_modseq)
-                if charged:
-                    await _charge(conn, source_account, -size, -len(found))
-                changes.append(
-                    Change(source_account, source_box, "expunge", tuple(gone), source_modseq, origin)
-                )
-            else:
-                counts: dict[str, int] = defaultdict(int)
-                for row in found:
-                    counts[row["blob_hash"]] += 1
-                await _reference(conn, counts)
+        result, changes = await self.db.run_in_writer(
+            lambda conn: _copy(conn, backend, source, list(uids), target, quota, move, origin)
+        )
         self.events.publish(changes)
-        return CopyResult(target_state.uidvalidity, pairs)
+        return result
 
     async def expunge(
         self, account_id: int, mailbox_id: int, uids: Sequence[int], *, origin: int = 0
@@ -243,35 +181,119 @@ class MessageEditor:
         wanted = sorted(set(uids))
         if not wanted:
             return []
-        now = self.clock()
-        backend = self.db.backend
-        async with self.db.write() as conn:
-            await _lock_usage(conn, backend, [account_id])
-            boxes = await _lock_mailboxes(conn, backend, [mailbox_id])
-            if mailbox_id not in boxes:
-                return []
-            removed: list[Any] = []
-            for condition in uid_conditions(wanted):
-                removed.extend(
-                    await conn.execute(
-                        sa.select(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash).where(
-                            message.c.mailbox_id == mailbox_id, condition
-                        )
-                    )
-                )
-            if not removed:
-                return []
-            modseq = boxes[mailbox_id].highestmodseq + 1
-            gone = sorted(row.uid for row in removed)
-            unseen = sum(1 for row in removed if not row.flags & SEEN)
-            await _delete_rows(conn, mailbox_id, gone, unseen, modseq)
-            await _charge(conn, account_id, -sum(row.size for row in removed), -len(removed))
-            released: dict[str, int] = defaultdict(int)
-            for row in removed:
-                released[row.blob_hash] += 1
-            await release_blobs(conn, released, now)
-        self.events.publish([Change(account_id, mailbox_id, "expunge", tuple(gone), modseq, origin)])
+        now, backend = self.clock(), self.db.backend
+        gone, modseq = await self.db.run_in_writer(
+            lambda conn: _expunge(conn, backend, account_id, mailbox_id, wanted, now)
+        )
+        if gone:
+            self.events.publish([Change(account_id, mailbox_id, "expunge", tuple(gone), modseq, origin)])
         return gone
+
+
+# COPY, MOVE and EXPUNGE run whole in the database's writer (`Database.run_in_writer`): on SQLite the
+# write lock is held for the statements alone, not for a trip through the busy event loop between
+# each of them, which made every other writer (deliveries, flag changes) wait behind it.
+
+
+def _copy(
+    conn: sa.Connection,
+    backend: str,
+    source: tuple[int, int],
+    uids: list[int],
+    target: tuple[int, int],
+    quota: int,
+    move: bool,
+    origin: int,
+) -> tuple[CopyResult, list[Change]]:
+    source_account, source_box = source
+    target_account, target_box = target
+    usage = _lock_usage(conn, backend, sorted({source_account, target_account}))
+    boxes = _lock_mailboxes(conn, backend, sorted({source_box, target_box}))
+    if target_box not in boxes or source_box not in boxes:
+        return CopyResult(0, [], "no_mailbox"), []
+    found: list[Any] = []
+    for condition in uid_conditions(uids):
+        found.extend(
+            conn.execute(
+                sa.select(*_COPIED)
+                .where(message.c.mailbox_id == source_box, condition)
+                .order_by(message.c.uid)
+            ).mappings()
+        )
+    target_state = boxes[target_box]
+    if not found:
+        return CopyResult(target_state.uidvalidity, []), []
+    size = sum(row["size"] for row in found)
+    charged = not move or source_account != target_account
+    if charged and not fits(usage.get(target_account, 0), quota, size):  # R5.1
+        return CopyResult(target_state.uidvalidity, [], "over_quota"), []
+    modseq = target_state.highestmodseq + 1
+    uid = target_state.uidnext
+    pairs: list[tuple[int, int]] = []
+    inserted: list[dict[str, Any]] = []
+    for row in found:
+        inserted.append({**row, "mailbox_id": target_box, "uid": uid, "modseq": modseq})
+        pairs.append((row["uid"], uid))
+        uid += 1
+    unseen = sum(1 for row in found if not row["flags"] & SEEN)
+    conn.execute(sa.insert(message), inserted)
+    conn.execute(
+        sa.update(mailbox)
+        .where(mailbox.c.id == target_box)
+        .values(
+            uidnext=uid,
+            highestmodseq=modseq,
+            message_count=mailbox.c.message_count + len(found),
+            unseen_count=mailbox.c.unseen_count + unseen,
+        )
+    )
+    changes = [Change(target_account, target_box, "append", tuple(p[1] for p in pairs), modseq, origin)]
+    if charged:
+        _charge(conn, target_account, size, len(found))
+    if move:
+        gone = [row["uid"] for row in found]
+        source_modseq = modseq if source_box == target_box else boxes[source_box].highestmodseq + 1
+        _delete_rows(conn, source_box, gone, unseen, source_modseq)
+        if charged:
+            _charge(conn, source_account, -size, -len(found))
+        changes.append(Change(source_account, source_box, "expunge", tuple(gone), source_modseq, origin))
+    else:
+        counts: dict[str, int] = defaultdict(int)
+        for row in found:
+            counts[row["blob_hash"]] += 1
+        _reference(conn, counts)
+    return CopyResult(target_state.uidvalidity, pairs), changes
+
+
+def _expunge(
+    conn: sa.Connection, backend: str, account_id: int, mailbox_id: int, wanted: list[int], now: dt.datetime
+) -> tuple[list[int], int]:
+    """The UIDs removed and the mailbox's new MODSEQ (none removed: `[]`, 0)."""
+    _lock_usage(conn, backend, [account_id])
+    boxes = _lock_mailboxes(conn, backend, [mailbox_id])
+    if mailbox_id not in boxes:
+        return [], 0
+    removed: list[Any] = []
+    for condition in uid_conditions(wanted):
+        removed.extend(
+            conn.execute(
+                sa.select(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash).where(
+                    message.c.mailbox_id == mailbox_id, condition
+                )
+            )
+        )
+    if not removed:
+        return [], 0
+    modseq = boxes[mailbox_id].highestmodseq + 1
+    gone = sorted(row.uid for row in removed)
+    unseen = sum(1 for row in removed if not row.flags & SEEN)
+    _delete_rows(conn, mailbox_id, gone, unseen, modseq)
+    _charge(conn, account_id, -sum(row.size for row in removed), -len(removed))
+    released: dict[str, int] = defaultdict(int)
+    for row in removed:
+        released[row.blob_hash] += 1
+    release_blob_rows(conn, released, now)
+    return gone, modseq
 
 
 def _store_flags(conn: sa.Connection, backend: str, batch: list[_FlagJob]) -> list[tuple[FlagResult, int]]:
@@ -351,7 +373,7 @@ class _Locked:
     highestmodseq: int
 
 
-async def _lock_usage(conn: AsyncConnection, backend: str, accounts: list[int]) -> dict[int, int]:
+def _lock_usage(conn: sa.Connection, backend: str, accounts: list[int]) -> dict[int, int]:
     query = (
         sa.select(mail_usage.c.account_id, mail_usage.c.bytes)
         .where(mail_usage.c.account_id.in_(accounts))
@@ -359,10 +381,10 @@ async def _lock_usage(conn: AsyncConnection, backend: str, accounts: list[int]) 
     )
     if backend == "postgresql":
         query = query.with_for_update()
-    return {row.account_id: row.bytes for row in await conn.execute(query)}
+    return {row.account_id: row.bytes for row in conn.execute(query)}
 
 
-async def _lock_mailboxes(conn: AsyncConnection, backend: str, ids: list[int]) -> dict[int, _Locked]:
+def _lock_mailboxes(conn: sa.Connection, backend: str, ids: list[int]) -> dict[int, _Locked]:
     query = (
         sa.select(mailbox.c.id, mailbox.c.uidvalidity, mailbox.c.uidnext, mailbox.c.highestmodseq)
         .where(mailbox.c.id.in_(ids))
@@ -370,17 +392,13 @@ async def _lock_mailboxes(conn: AsyncConnection, backend: str, ids: list[int]) -
     )
     if backend == "postgresql":
         query = query.with_for_update()
-    return {
-        row.id: _Locked(row.uidvalidity, row.uidnext, row.highestmodseq) for row in await conn.execute(query)
-    }
+    return {row.id: _Locked(row.uidvalidity, row.uidnext, row.highestmodseq) for row in conn.execute(query)}
 
 
-async def _delete_rows(
-    conn: AsyncConnection, mailbox_id: int, uids: list[int], unseen: int, modseq: int
-) -> None:
+def _delete_rows(conn: sa.Connection, mailbox_id: int, uids: list[int], unseen: int, modseq: int) -> None:
     for condition in uid_conditions(uids):
-        await conn.execute(sa.delete(message).where(message.c.mailbox_id == mailbox_id, condition))
-    await conn.execute(
+        conn.execute(sa.delete(message).where(message.c.mailbox_id == mailbox_id, condition))
+    conn.execute(
         sa.update(mailbox)
         .where(mailbox.c.id == mailbox_id)
         .values(
@@ -391,17 +409,17 @@ async def _delete_rows(
     )
 
 
-async def _charge(conn: AsyncConnection, account_id: int, size: int, count: int) -> None:
-    await conn.execute(
+def _charge(conn: sa.Connection, account_id: int, size: int, count: int) -> None:
+    conn.execute(
         sa.update(mail_usage)
         .where(mail_usage.c.account_id == account_id)
         .values(bytes=mail_usage.c.bytes + size, messages=mail_usage.c.messages + count)
     )
 
 
-async def _reference(conn: AsyncConnection, counts: dict[str, int]) -> None:
+def _reference(conn: sa.Connection, counts: dict[str, int]) -> None:
     for digest, count in counts.items():
-        await conn.execute(
+        conn.execute(
             sa.update(blob)
             .where(blob.c.hash == digest)
             .values(refcount=blob.c.refcount + count, zero_since=None)
@@ -413,8 +431,13 @@ async def release_blobs(conn: AsyncConnection, released: dict[str, int], now: dt
 
     A body whose count reaches zero is marked, and collected after the grace period.
     """
+    await conn.run_sync(release_blob_rows, released, now)
+
+
+def release_blob_rows(conn: sa.Connection, released: dict[str, int], now: dt.datetime) -> None:
+    """`release_blobs` on a synchronous connection (a transaction run whole in the writer)."""
     for digest, count in released.items():
-        await conn.execute(
+        conn.execute(
             sa.update(blob)
             .where(blob.c.hash == digest)
             .values(

@@ -26,13 +26,17 @@ _COUNT = sa.select(sa.func.count()).where(
 
 async def claim(db: Database, mailbox_id: int, upto: int) -> tuple[int, int] | None:
     """Claim the unclaimed UIDs below `upto` for one session: the range [low, upto) now recent to
-    it, or None when another session (or an earlier claim) already took them all."""
-    async with db.write() as conn:
-        floor = (await conn.execute(_FLOOR, {"box": mailbox_id})).scalar()
+    it, or None when another session (or an earlier claim) already took them all. Run whole in the
+    writer, so SQLite's write lock is not held across trips through the event loop."""
+
+    def transaction(conn: sa.Connection) -> tuple[int, int] | None:
+        floor = conn.execute(_FLOOR, {"box": mailbox_id}).scalar()
         if floor is None or floor >= upto:
             return None
-        await conn.execute(_MOVE, {"box": mailbox_id, "upto": upto})
-    return floor, upto
+        conn.execute(_MOVE, {"box": mailbox_id, "upto": upto})
+        return floor, upto
+
+    return await db.run_in_writer(transaction)
 
 
 async def count(db: Database, mailbox_id: int, floor: int) -> int:
