@@ -307,8 +307,9 @@ async def _send_status(session: Session, place: Place, items: tuple[str, ...]) -
     if "DELETED" in items or "SIZE" in items:
         deleted, size = await session.ctx.store.folders.counts(place.mailbox_id)
     unclaimed = 0
-    if "RECENT" in items and not session.rev2 and state.recent_uid < state.uidnext:
-        unclaimed = await recent.count(db, place.mailbox_id, state.recent_uid)
+    floor = recent.floor(db, place.mailbox_id, state.uidvalidity, state.recent_uid)
+    if "RECENT" in items and not session.rev2 and floor < state.uidnext:
+        unclaimed = await recent.count(db, place.mailbox_id, floor)
     values = {
         "MESSAGES": state.message_count,
         "RECENT": unclaimed,

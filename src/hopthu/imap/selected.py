@@ -170,11 +170,13 @@ class Selected:
         """Make the messages known here and claimed by no session \\Recent to this one (a
         read-only session only looks: what is unclaimed is recent to it too, and stays unclaimed)."""
         upto = self.last_uid + 1 if self.exists else 0
+        floor = recent.floor(db, self.place.mailbox_id, self.uidvalidity, floor)
         if self.readonly:
             if floor < upto and not self.recent:
                 self.recent.append((floor, NO_UID))
         else:
-            claimed = await recent.claim(db, self.place.mailbox_id, upto) if floor < upto else None
+            box = self.place.mailbox_id
+            claimed = await recent.claim(db, box, self.uidvalidity, upto) if floor < upto else None
             if claimed is None:
                 return
             if self.recent and self.recent[-1][1] == claimed[0]:  # no one claimed in between: one range

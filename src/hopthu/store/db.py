@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import concurrent.futures
 import contextlib
+import logging
 import os
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
@@ -31,6 +32,7 @@ from hopthu.errors import HopThuError
 from hopthu.security.private import make_private
 
 T = TypeVar("T")
+log = logging.getLogger("hopthu.store.db")
 _Write: TypeAlias = tuple[Callable[[sa.Connection], Any], "asyncio.Future[Any]"]
 WRITE_BATCH = 64  # works sharing one SQLite transaction at most (each is already a batch itself)
 
@@ -48,6 +50,11 @@ def _compile(statement: sa.Executable, dialect: sa.Dialect) -> SQLCompiler:
     compiled = cast(ClauseElement, statement).compile(dialect=dialect)
     assert isinstance(compiled, SQLCompiler)
     return compiled
+
+
+def _log_write_failure(future: asyncio.Future[Any]) -> None:
+    if not future.cancelled() and future.exception() is not None:
+        log.error("a deferred write failed", exc_info=future.exception())
 
 
 def backend_of(url: str) -> str:
@@ -275,11 +282,22 @@ class Database:
         if self._write_lock is None:
             async with self.engine.begin() as conn:
                 return await conn.run_sync(work)
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        return cast(T, await self._queue_write(work))
+
+    def write_soon(self, work: Callable[[sa.Connection], Any]) -> None:
+        """Queue `work` for SQLite's next shared transaction without waiting for its commit: for
+        state that is already decided in this process (SQLite has one) and whose last moments may
+        be lost in a crash without harm. A failure is logged; the work is not tried again."""
+        assert self._write_lock is not None, "SQLite only: PostgreSQL decides in the database"
+        self._queue_write(work).add_done_callback(_log_write_failure)
+
+    def _queue_write(self, work: Callable[[sa.Connection], Any]) -> asyncio.Future[Any]:
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         self._writes.append((work, future))
         if self._write_batcher is None or self._write_batcher.done():
-            self._write_batcher = asyncio.get_running_loop().create_task(self._write_batches())
-        return cast(T, await future)
+            self._write_batcher = loop.create_task(self._write_batches())
+        return future
 
     async def _write_batches(self) -> None:
         assert self._write_lock is not None and self._writer is not None and self._sync_engine is not None
