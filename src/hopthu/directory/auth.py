@@ -41,6 +41,13 @@ ACCESS_RESOLUTION = dt.timedelta(minutes=1)
 _DUMMY_ID = 0  # no account has id 0: the verifier's cache never mixes the dummy with a person
 
 
+_ACCESSED = (
+    sa.update(account)
+    .where(account.c.id == sa.bindparam("account"))
+    .values(last_access_at=sa.bindparam("now"))
+)
+
+
 class Tell(Protocol):
     """How a notice reaches a person's INBOX (`Pipeline.tell`)."""
 
@@ -184,10 +191,10 @@ class Authenticator:
                 f"The password must be changed at {self.ctx.settings.server.web_url}",
             )
         if row.last_access_at is None or now - row.last_access_at >= ACCESS_RESOLUTION:
-            async with self.ctx.store.db.write() as conn:
-                await conn.execute(
-                    sa.update(account).where(account.c.id == row.id).values(last_access_at=now)
-                )
+            # Whole in the writer, in a shared transaction: the first sign-ins after a start come
+            # all at once, and each held SQLite's write lock across trips through the loop.
+            params = {"account": row.id, "now": now}
+            await self.ctx.store.db.run_in_writer(lambda conn: conn.execute(_ACCESSED, params))
         return Identity(row.id, row.local, f"{row.local}@{domain}", row.kind, row.display_name)
 
     async def _paused(self, local: str, source: str, protocol: str) -> None:
