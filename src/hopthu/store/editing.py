@@ -43,6 +43,7 @@ class CopyResult:
 
 
 log = logging.getLogger(__name__)
+PARALLEL_FLAG_BATCHES = 4  # flag batches handed to SQLite's shared transaction at once
 
 _FLAG_UPDATE = (
     sa.update(message)
@@ -90,7 +91,11 @@ class MessageEditor:
         self.events = events
         self.clock = clock
         self._flag_jobs: list[_FlagJob] = []
-        self._flag_writer: asyncio.Task[None] | None = None
+        self._flag_writers: set[asyncio.Task[None]] = set()
+        # On SQLite the database joins waiting batches into its writer's next transaction, so a
+        # batch is handed over while the one before it is still committing; on PostgreSQL one at a
+        # time, each its own commit.
+        self._parallel = PARALLEL_FLAG_BATCHES if db.backend == "sqlite" else 1
 
     async def set_flags(
         self,
@@ -116,8 +121,10 @@ class MessageEditor:
         )
         job.future = asyncio.get_running_loop().create_future()
         self._flag_jobs.append(job)
-        if self._flag_writer is None or self._flag_writer.done():
-            self._flag_writer = asyncio.create_task(self._write_flags())
+        if len(self._flag_writers) < self._parallel:
+            writer = asyncio.create_task(self._write_flags())
+            self._flag_writers.add(writer)
+            writer.add_done_callback(self._flag_writers.discard)
         return await job.future
 
     async def _write_flags(self) -> None:
@@ -137,8 +144,7 @@ class MessageEditor:
 
     async def close(self) -> None:
         """Let flag changes already asked for reach the database."""
-        if self._flag_writer is not None:
-            await asyncio.gather(self._flag_writer, return_exceptions=True)
+        await asyncio.gather(*self._flag_writers, return_exceptions=True)
 
     async def _flag_batch(self, batch: list[_FlagJob]) -> list[tuple[FlagResult, int]]:
         backend = self.db.backend

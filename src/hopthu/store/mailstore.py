@@ -88,7 +88,7 @@ class MessageSummary:
         return None if key is None else getattr(self, key)
 
 
-PARALLEL_COMMITS = 4  # delivery batches handed to SQLite's shared transaction at once
+PARALLEL_COMMITS = 8  # delivery batches handed to SQLite's shared transaction at once
 
 
 def utcnow() -> dt.datetime:
