@@ -1,6 +1,6 @@
 """Writes that share a transaction (`Database.run_in_writer`) and the \\Recent claim (`store.recent`),
-on both backends: each caller gets its own outcome, a failing one takes nothing else with it, and a
-claim is never given to two sessions."""
+on both backends: each caller gets its own outcome, a failing one takes nothing else with it, a
+claim is never given to two sessions, and no change is left waiting for a writer."""
 
 from __future__ import annotations
 
@@ -9,9 +9,12 @@ import asyncio
 import sqlalchemy as sa
 
 from hopthu.config import Settings
+from hopthu.mail import canonical, parse
 from hopthu.store import Store, recent
+from hopthu.store.flags import SEEN
+from hopthu.store.mailstore import Target
 from hopthu.store.schema import mailbox
-from tests.factories import make_account
+from tests.factories import make_account, make_message
 
 
 class Refused(Exception):
@@ -69,3 +72,17 @@ async def test_concurrent_claims_never_share_a_uid_and_the_floor_outlives_the_pr
         assert await recent.claim(reopened.db, inbox.id, inbox.uidvalidity, 23) == (20, 23)
     finally:
         await reopened.close()
+
+
+async def test_flag_changes_one_after_another_each_get_written(store: Store) -> None:
+    """The next change, asked for the moment the previous one is answered, still finds a writer
+    (it once waited forever for a writer that had just finished)."""
+    account_id = await make_account(store, "lthoa")
+    data = canonical(make_message("Thư cần đánh dấu"))
+    [delivered] = await store.mail.deliver(data, parse(data), [Target(account_id, quota=10**9)])
+    editor = store.mail.editor
+    for n in range(6):
+        mode = "+" if n % 2 == 0 else "-"
+        async with asyncio.timeout(10):  # not `wait_for`: its own task would give the writer time
+            result = await editor.set_flags(account_id, delivered.mailbox_id, [delivered.uid], mode, SEEN)
+        assert result.changed == {delivered.uid}

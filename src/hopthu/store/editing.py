@@ -121,7 +121,9 @@ class MessageEditor:
         )
         job.future = asyncio.get_running_loop().create_future()
         self._flag_jobs.append(job)
-        if len(self._flag_writers) < self._parallel:
+        # A finished writer leaves the set only later (its done callback), and one still running
+        # will see this job before it ends: only the running ones count.
+        if sum(not writer.done() for writer in self._flag_writers) < self._parallel:
             writer = asyncio.create_task(self._write_flags())
             self._flag_writers.add(writer)
             writer.add_done_callback(self._flag_writers.discard)
