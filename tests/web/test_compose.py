@@ -60,6 +60,9 @@ def cookies_of(page) -> dict[str, str]:
 def compose(page) -> None:
     page.get_by_role("link", name="Soạn thư").click()
     expect(page.get_by_role("heading", name="Soạn thư")).to_be_visible()
+    # The heading can show before compose.js has run on a loaded machine: typing then goes
+    # unheard by the address lists and the file checks.
+    page.wait_for_load_state("load")
 
 
 def test_subjects_and_addresses() -> None:
