@@ -277,7 +277,8 @@ def _expunge(
     conn: sa.Connection, backend: str, account_id: int, mailbox_id: int, wanted: list[int], now: dt.datetime
 ) -> tuple[list[int], int]:
     """The UIDs removed and the mailbox's new MODSEQ (none removed: `[]`, 0)."""
-    _lock_usage(conn, backend, [account_id])
+    if backend == "postgresql":  # the usage row locked first, in delivery's order; SQLite has one writer
+        _lock_usage(conn, backend, [account_id])
     boxes = _lock_mailboxes(conn, backend, [mailbox_id])
     if mailbox_id not in boxes:
         return [], 0

@@ -71,7 +71,9 @@ _floors: weakref.WeakKeyDictionary[Database, dict[tuple[int, int], int]] = weakr
 async def _claim_in_process(db: Database, key: tuple[int, int], upto: int) -> tuple[int, int] | None:
     floors = _floors.setdefault(db, {})
     if len(floors) >= REMEMBERED and key not in floors:
-        floors.clear()  # bounded; the rows hold every floor written, so the cost is one read each
+        # Bounded: the rows hold every floor written, so the cost is one read each. A claim whose
+        # write has not landed yet may be claimed again: \Recent twice, as after a crash.
+        floors.clear()
     if key not in floors:
         row = await db.first(_STORED, {"box": key[0]})
         if row is None or int(row[1]) != key[1]:
