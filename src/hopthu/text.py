@@ -6,14 +6,38 @@ Folding removes tones and vowel marks, turns `đ`/`Đ` into `d`, and lowercases,
 
 import unicodedata
 
-_SPECIAL = str.maketrans({"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"})
+_SPECIAL = {"đ": "d", "Đ": "d", "ð": "d", "Ð": "d"}
+_REMEMBERED = 8192  # code points whose folding is kept: every script a mailbox sees, bounded
+
+
+class _Unmarked(dict[int, str]):
+    """A character's canonical decomposition without its combining marks, learnt as characters are
+    met, for `str.translate`. Decomposition is per character and the marks it reorders are the ones
+    removed, so translating character by character strips what `NFD` of the whole text would."""
+
+    def __missing__(self, code: int) -> str:
+        ch = chr(code)
+        bare = _SPECIAL.get(ch) or "".join(
+            c for c in unicodedata.normalize("NFD", ch) if not unicodedata.combining(c)
+        )
+        if len(self) < _REMEMBERED:
+            self[code] = bare
+        return bare
+
+
+_UNMARKED = _Unmarked()
 
 
 def fold(text: str) -> str:
-    """Lowercase `text` and strip Vietnamese diacritics (and other combining marks)."""
-    decomposed = unicodedata.normalize("NFD", text.translate(_SPECIAL))
-    stripped = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
-    return unicodedata.normalize("NFC", stripped).lower()
+    """Lowercase `text` and strip Vietnamese diacritics (and other combining marks).
+
+    Defined as `NFC(NFD(text) without combining marks).lower()` (after đ → d), computed as one
+    `str.translate` over a learnt table: search folds every subject and address it checks, and a
+    letter's text at delivery, so this runs hundreds of thousands of times a second."""
+    stripped = text.translate(_UNMARKED)
+    if not stripped.isascii() and not unicodedata.is_normalized("NFC", stripped):
+        stripped = unicodedata.normalize("NFC", stripped)  # e.g. Hangul jamo, composed again
+    return stripped.lower()
 
 
 def words(text: str) -> list[str]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import unicodedata
 from typing import Any
 
 from hypothesis import HealthCheck, given, settings
@@ -142,6 +143,12 @@ def test_corpus_seeds_are_messages() -> None:
         assert path.with_name(path.name[:-4] + SUFFIX).exists()
 
 
+def _folded_by_definition(text: str) -> str:
+    decomposed = unicodedata.normalize("NFD", text.translate(str.maketrans("đĐðÐ", "dddd")))
+    bare = "".join(ch for ch in decomposed if not unicodedata.combining(ch))
+    return unicodedata.normalize("NFC", bare).lower()
+
+
 @given(
     st.text(alphabet=st.characters(codec="utf-8"), max_size=60)
     | st.lists(
@@ -165,6 +172,24 @@ def test_corpus_seeds_are_messages() -> None:
         )
     ).map("".join)
 )
-def test_fold_words_is_fold(text: str) -> None:
-    """Folding word by word (the fast path) gives what `fold` gives on the whole text."""
+def test_fold_is_its_definition(text: str) -> None:
+    """`fold`'s learnt table of characters gives what its definition gives on the whole text:
+    NFC of NFD without combining marks, lower case, đ as d (search and addresses rely on both
+    sides of a comparison folding alike)."""
+    assert fold(text) == _folded_by_definition(text)
     assert fold_words(text) == " ".join(fold(text).split())
+
+
+@given(st.text(max_size=40))
+def test_fold_any_text(text: str) -> None:
+    """The same over any Unicode text, not only Vietnamese letters and their marks."""
+    assert fold(text) == _folded_by_definition(text)
+
+
+def test_fold_table_is_bounded() -> None:
+    """Text holding every character of the first two planes leaves the learnt table at its bound."""
+    from hopthu.text import _REMEMBERED, _UNMARKED
+
+    everything = "".join(map(chr, range(0x20000)))
+    assert fold(everything) == _folded_by_definition(everything)
+    assert len(_UNMARKED) <= _REMEMBERED

@@ -105,27 +105,8 @@ def _people(env: Envelope) -> list[str]:
 
 
 def fold_words(text: str) -> str:
-    """`fold` of the text with white space runs made single spaces.
-
-    Folding never crosses white space, so each distinct word is folded once: the distinct words
-    go through `fold` together, which is what makes folding a long letter cheap.
-    """
-    words = text.split()
-    if text.isascii():
-        return " ".join(words).lower()
-    folded: dict[str, str] = {}
-    wide: list[str] = []
-    for word in dict.fromkeys(words):
-        if word.isascii():
-            folded[word] = word.lower()
-        else:
-            wide.append(word)
-    together = fold(" ".join(wide)).split(" ")
-    if len(together) != len(wide):  # cannot happen with Unicode today; stay correct anyway
-        together = [fold(word) for word in wide]
-    folded.update(zip(wide, together, strict=True))
-    joined = " ".join(map(folded.__getitem__, words))
-    return " ".join(joined.split()) if "" in together else joined
+    """`fold` of the text with white space runs made single spaces."""
+    return " ".join(fold(text).split())
 
 
 def build(
