@@ -99,13 +99,17 @@ def test_sql_and_python_agree(program: Key, messages: list[dict]) -> None:
                     **{k: v for k, v in values.items() if k != "search_text"},
                     "uid": uid,
                     "blob_hash": str(uid),
+                    "body_id": uid,
                 }
                 for uid, values in enumerate(messages, 1)
             ],
         )
         conn.execute(
             sa.insert(body_text),
-            [{"hash": str(uid), "text": values["search_text"]} for uid, values in enumerate(messages, 1)],
+            [
+                {"id": uid, "hash": str(uid), "text": values["search_text"]}
+                for uid, values in enumerate(messages, 1)
+            ],
         )
         in_sql = set(conn.execute(sa.select(message.c.uid).where(sql)).scalars())
     in_python = {

@@ -46,6 +46,29 @@ async def test_a_circular_to_500_mailboxes_keeps_its_text_once(store: Store) -> 
     assert len(await _texts(store)) == 1
 
 
+async def test_every_message_row_names_its_bodys_text_row(store: Store) -> None:
+    """Delivery (a circular and a letter) and COPY give each message its body's `body_text` id, which
+    the text search joins on: a message without it would never be found."""
+    first, second = await make_account(store, "a1"), await make_account(store, "a2")
+    circular = make_message("Thông báo lịch trực", "Trực cơ quan ngày lễ.")
+    letter = make_message("Giấy mời họp", "Cuộc họp giao ban sáng thứ hai.")
+    [a, _] = await _deliver(store, circular, [Target(first, quota=10**9), Target(second, quota=10**9)])
+    await _deliver(store, letter, [Target(first, quota=10**9)])
+    archive = next(b for b in await store.mail.mailboxes(second) if b.name != "INBOX")
+    await store.mail.editor.copy((first, a.mailbox_id), [1, 2], (second, archive.id), quota=10**9)
+    async with store.db.read() as conn:
+        pairs = (
+            await conn.execute(
+                sa.select(message.c.body_id, body_text.c.id).join(
+                    body_text, body_text.c.hash == message.c.blob_hash, isouter=True
+                )
+            )
+        ).all()
+    assert len(pairs) == 5 and all(mine is not None and mine == theirs for mine, theirs in pairs)
+    assert await search_uids(store.db, archive.id, 10, [TextHas("giao ban")]) == [2]
+    assert await search_uids(store.db, archive.id, 10, [TextHas("truc co quan")]) == [1]
+
+
 async def test_the_text_leaves_with_the_body(store: Store, clock) -> None:
     first, second = await make_account(store, "a1"), await make_account(store, "a2")
     kept = make_message("Giấy mời họp giao ban", "Cuộc họp sáng thứ hai.")
@@ -157,6 +180,7 @@ async def test_migration_moves_the_text_once_per_body(database_url: str) -> None
         assert await db.all(sa.select(body_text.c.hash, body_text.c.text)) == [
             ("a" * 64, "cong van nguyen van minh")
         ]
+        await upgrade(db, "0016_message_body_id")  # each message row gains its body's text row id
         found = await db.integers(
             sa.select(message.c.uid).where(has_text(db.backend, "van nguyen")).order_by(message.c.uid)
         )

@@ -13,14 +13,15 @@ from hopthu.text import fold
 
 KEY_LENGTH = 120  # long enough to order by, short enough to keep the indexes small
 
-_PREFIXES = re.compile(
-    r"^(?:\s*(?:re|fwd?|aw|sv|vs|tl|tr|tra loi|chuyen tiep|phan hoi)\s*(?:\[\d+\])?\s*:)+\s*"
-)
+# Applied to stripped text; no two white-space runs can match the same spaces, so a subject of
+# "re" and a hundred thousand spaces fails in linear time.
+_PREFIXES = re.compile(r"^(?:(?:re|fwd?|aw|sv|vs|tl|tr|tra loi|chuyen tiep|phan hoi)\s*(?:\[\d+\]\s*)?:\s*)+")
+_READ = 8 * KEY_LENGTH  # of a subject, enough for any run of prefixes a mail client adds
 
 
 def subject_key(subject: str) -> str:
     """ "Re: TL: Giấy mời họp" → "giay moi hop"."""
-    return _PREFIXES.sub("", fold(subject).strip())[:KEY_LENGTH]
+    return _PREFIXES.sub("", fold(subject[:_READ]).strip())[:KEY_LENGTH]
 
 
 def sender_key(sender: str) -> str:

@@ -25,7 +25,7 @@ from hopthu.store import dialect
 from hopthu.store.events import Change
 from hopthu.store.flags import SEEN
 from hopthu.store.maillog import insert_settled
-from hopthu.store.schema import blob, mail_usage, mailbox, message, queue_item
+from hopthu.store.schema import blob, body_text, mail_usage, mailbox, message, queue_item
 from hopthu.store.textindex import insert_texts
 from hopthu.store.types import Delivered, DeliveryJob, Remote, Target
 
@@ -127,8 +127,10 @@ def apply_batch(
             ],
         )
     if messages:
+        body_ids = _store_texts(conn, backend, batch, {row["blob_hash"] for row in messages})
+        for row in messages:
+            row["body_id"] = body_ids.get(row["blob_hash"])
         conn.execute(sa.insert(message), messages)
-        _store_texts(conn, backend, batch, {row["blob_hash"] for row in messages})
     logged = [job_index for job_index, job in enumerate(batch) if job.log is not None]
     if logged:  # R13.1: the entries exist exactly when the messages do
         rows = [log.settle(results[i]) for i in logged if (log := batch[i].log) is not None]
@@ -209,15 +211,25 @@ def _reference_blobs(
     conn.execute(blob_upsert(backend), [rows[digest] for digest in sorted(rows)])
 
 
-def _store_texts(conn: sa.Connection, backend: str, batch: Sequence[DeliveryJob], bodies: set[str]) -> None:
+def _store_texts(
+    conn: sa.Connection, backend: str, batch: Sequence[DeliveryJob], bodies: set[str]
+) -> dict[str, int]:
     """The search text of each body that went into a mailbox, stored once: a body already stored
     (the same circular delivered earlier) keeps its row, and the index is kept up by the same
-    statement (SQLite: a trigger into FTS5; PostgreSQL: the GIN index)."""
+    statement (SQLite: a trigger into FTS5; PostgreSQL: the GIN index). Returns each body's row id,
+    which its messages keep (`message.body_id`)."""
     rows: dict[str, dict[str, Any]] = {}
     for job in batch:
         if job.digest in bodies and job.digest not in rows:
             rows[job.digest] = {"hash": job.digest, "text": job.parsed.search_text}
-    conn.execute(insert_texts(backend), [rows[digest] for digest in sorted(rows)])
+    ordered = sorted(rows)
+    conn.execute(insert_texts(backend), [rows[digest] for digest in ordered])
+    return dict(conn.execute(_TEXT_IDS, {"hashes": ordered}).tuples().all())
+
+
+_TEXT_IDS = sa.select(body_text.c.hash, body_text.c.id).where(
+    body_text.c.hash.in_(sa.bindparam("hashes", expanding=True))
+)
 
 
 def _message_row(

@@ -495,6 +495,9 @@ message = sa.Table(
     sa.Column("internal_date", Timestamp, nullable=False),
     sa.Column("size", sa.BigInteger, nullable=False),
     sa.Column("blob_hash", sa.String(64), sa.ForeignKey("blob.hash"), nullable=False, index=True),
+    # The `body_text` row of the body (the full-text index's row id): a text search joins its
+    # answer by this integer and the (body_id, mailbox_id, uid) index, not by the 64-character hash.
+    sa.Column("body_id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), nullable=True),
     # Headers added at delivery (Received, Authentication-Results), served before the stored bytes.
     sa.Column("prefix", sa.LargeBinary, nullable=True),
     sa.Column("header_end", sa.Integer, nullable=False),
@@ -516,6 +519,7 @@ message = sa.Table(
     sa.Index("ix_message_mailbox_id_sort_sender", "mailbox_id", "sort_sender", "uid"),
     sa.Index("ix_message_mailbox_id_sort_subject", "mailbox_id", "sort_subject", "uid"),
     sa.Index("ix_message_mailbox_id_size", "mailbox_id", "size", "uid"),
+    sa.Index("ix_message_body_id_mailbox_id_uid", "body_id", "mailbox_id", "uid"),
 )
 
 # Mail waiting to leave for other domains: one row per remote recipient, pointing at the stored body
