@@ -11,6 +11,7 @@ and kind of word, and the figures printed are p50 and p99 per criterion, and the
 costs (database + blob files) beside its compressed body.
 
     python bench/search.py [--messages 50000,1000000] [--queries 20] [--backend sqlite,postgresql]
+                           [--keep FOLDER]
 
 Dovecot 2.3 with fts-xapian on the same generated mail, for comparison: TEXT/BODY/SUBJECT in
 7-12 ms at 50,000 messages (after a 6-minute index build).
@@ -319,17 +320,25 @@ async def measure(port: int, count: int, queries: int) -> list[tuple[str, str, f
 
 async def run(backend: str, args: argparse.Namespace) -> None:
     for count in (int(n) for n in args.messages.split(",")):
-        folder = Path(tempfile.mkdtemp(prefix="hopthu-search-"))
+        kept = Path(args.keep) / f"{backend}-{count}" if args.keep else None
+        folder = kept or Path(tempfile.mkdtemp(prefix="hopthu-search-"))
         data = folder / "data"
         server = None
         print(f"{backend}, {count} messages:", flush=True)
+        env = {**os.environ, "HOPTHU_IMAP_ALLOW_PLAIN_LOGIN_ON_LOOPBACK": "true"}
         try:
-            url = await fresh_pg("hopthu_bench_search") if backend == "postgresql" else ""
-            env = {**os.environ, "HOPTHU_IMAP_ALLOW_PLAIN_LOGIN_ON_LOOPBACK": "true"}
-            hopthu(data, "init", *(["--database-url", url] if url else []), env=env)
-            started = time.perf_counter()
-            await fill(data, count)
-            print(f"  filled in {time.perf_counter() - started:.0f} s", flush=True)
+            filled = folder / "filled"
+            if filled.exists():  # a folder --keep filled before: measured again as it is
+                url = filled.read_text().strip()
+                print("  kept from an earlier run", flush=True)
+            else:
+                shutil.rmtree(folder, ignore_errors=True)
+                url = await fresh_pg(f"hopthu_bench_search_{count}") if backend == "postgresql" else ""
+                hopthu(data, "init", *(["--database-url", url] if url else []), env=env)
+                started = time.perf_counter()
+                await fill(data, count)
+                print(f"  filled in {time.perf_counter() - started:.0f} s", flush=True)
+                filled.write_text(url)
             on_disk = await sizes(data, url)
             server = start(data, env)
             for criterion, kind, p50, p99, found in await measure(server.port, count, args.queries):
@@ -351,12 +360,19 @@ async def run(backend: str, args: argparse.Namespace) -> None:
         finally:
             if server is not None:
                 server.stop()
-            shutil.rmtree(folder, ignore_errors=True)
+            if kept is None:
+                shutil.rmtree(folder, ignore_errors=True)
 
 
 def arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--messages", default="50000")
     parser.add_argument("--queries", type=int, default=20)
+    parser.add_argument(
+        "--keep",
+        default="",
+        help="a folder to fill once and keep (one subfolder per backend and size); a later run with "
+        "the same folder measures what it holds instead of filling again",
+    )
 
 
 def main() -> None:

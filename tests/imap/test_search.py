@@ -3,6 +3,7 @@ CONDSTORE's MODSEQ key (RFC 7162); text keys fold Vietnamese: `nguyen` finds `Ng
 
 from __future__ import annotations
 
+import asyncio
 import re
 
 import pytest
@@ -45,6 +46,34 @@ def test_text_keys_fold_vietnamese(mailbox: RunningServer) -> None:
     literal = "thông báo".encode()
     client.send(b"s1 SEARCH CHARSET UTF-8 SUBJECT {%d+}\r\n" % len(literal) + literal + b"\r\n")
     assert client.until("s1").startswith(b"* SEARCH 4\r\n")
+
+
+def test_large_answers_are_checked_beside_the_loop(mailbox: RunningServer, monkeypatch) -> None:
+    """Past `LARGE` rows the Python checks, the rows' building and the answer's text run on a
+    thread (a common word in a million messages takes seconds); the answers are the same."""
+    from hopthu.imap import cmd_message
+    from hopthu.store import searching
+
+    on_a_loop: list[bool] = []
+    real = cmd_message._matching
+
+    def watched(*args):
+        try:
+            asyncio.get_running_loop()
+            on_a_loop.append(True)
+        except RuntimeError:
+            on_a_loop.append(False)
+        return real(*args)
+
+    monkeypatch.setattr(cmd_message, "LARGE", 0)
+    monkeypatch.setattr(cmd_message, "_matching", watched)
+    monkeypatch.setattr(searching, "_BUILT_ON_LOOP", 0)
+    client = mailbox.raw()
+    client.command("SELECT INBOX")
+    assert _search(client, 'SEARCH FROM "nguyen van"') == b"* SEARCH 1"
+    assert _search(client, 'UID SEARCH SUBJECT "giay moi"') == b"* SEARCH 2"
+    assert _search(client, 'SEARCH OR SUBJECT "cong van" TO "ttnanh"') == b"* SEARCH 1 3"
+    assert on_a_loop == [False, False, False]
 
 
 def test_flag_size_date_header_and_set_keys(mailbox: RunningServer) -> None:

@@ -5,7 +5,9 @@ ESEARCH RFC 4731, SEARCHRES RFC 5182)."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from functools import partial
+from typing import Any, TypeVar
 
 from hopthu.directory.standing import quota_limit
 from hopthu.imap import commands as c
@@ -33,6 +35,7 @@ from hopthu.store.types import StoredMessage
 FETCH_CHUNK = 500
 WRITE_CHUNK = 64 * 1024  # a large SEARCH answer is written in parts of this size
 LARGE = 5000  # messages from which a whole-mailbox read runs off the event loop
+_T = TypeVar("_T")
 INLINE_READ = 256 * 1024  # bodies up to this size are read on the loop, larger ones in a thread
 STREAM_AT = 1024 * 1024  # whole messages larger than this are streamed, never held in memory
 
@@ -289,7 +292,7 @@ async def search(session: Session, command: c.Search) -> bytes | None:
         if in_python:
             check = in_python[0] if len(in_python) == 1 else Key("and", tuple(in_python))
             headers = await _headers(session, rows) if needs_headers(in_python) else {}
-            rows = [row for row in rows if matches(check, row, headers.get(row.uid))]
+            rows = await _off_loop_if(len(rows) > LARGE, _matching, check, rows, headers)
         found = [row.uid for row in rows]
         if uses_modseq:
             modseqs = {row.uid: row.modseq for row in rows}
@@ -299,9 +302,28 @@ async def search(session: Session, command: c.Search) -> bytes | None:
     else:
         highest = max(modseqs.values(), default=0)
         modseq = b" (MODSEQ %d)" % highest if highest else b""
-        listed = (" " + " ".join(map(str, numbers))).encode() if numbers else b""
+        listed = await _off_loop_if(len(numbers) > LARGE, _listed, numbers)
         session.send(b"* SEARCH" + listed + modseq + b"\r\n")
     return None
+
+
+def _matching(
+    check: Key, rows: list[StoredMessage], headers: dict[int, dict[str, list[str]]]
+) -> list[StoredMessage]:
+    return [row for row in rows if matches(check, row, headers.get(row.uid))]
+
+
+def _listed(numbers: list[int]) -> bytes:
+    return (" " + " ".join(map(str, numbers))).encode() if numbers else b""
+
+
+async def _off_loop_if(large: bool, work: Callable[..., _T], *args: Any) -> _T:
+    """`work(*args)` on a thread when `large`: checking a common word's SUBJECT in a million messages
+    takes seconds, which the loop's other sessions must not wait for (the thread hands the loop its
+    turn at every switch interval)."""
+    if large:
+        return await asyncio.to_thread(work, *args)
+    return work(*args)
 
 
 class _NotLoaded(Exception):

@@ -9,6 +9,7 @@ mailbox is one query. Text criteria look in the full-text index of the bodies' s
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Collection, Sequence
 from typing import Any
 
@@ -196,7 +197,12 @@ async def search(
     query = _query(db.backend, mailbox_id, through_uid, criteria, names)
     heavy = db.backend == "sqlite" and (_reads_text(criteria) or "search_text" in names)
     rows = await (_off_the_loop(db, query) if heavy else db.all(query))
-    return stored_messages(names)(rows)
+    build = stored_messages(names)
+    # A common word's candidates may be a million rows: made into messages beside the loop, not on it.
+    return await asyncio.to_thread(build, rows) if len(rows) > _BUILT_ON_LOOP else build(rows)
+
+
+_BUILT_ON_LOOP = 5000
 
 
 def _reads_text(criteria: Sequence[Criterion]) -> bool:
