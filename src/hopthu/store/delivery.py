@@ -223,8 +223,14 @@ def _store_texts(
         if job.digest in bodies and job.digest not in rows:
             rows[job.digest] = {"hash": job.digest, "text": job.parsed.search_text}
     ordered = sorted(rows)
-    conn.execute(insert_texts(backend), [rows[digest] for digest in ordered])
-    return dict(conn.execute(_TEXT_IDS, {"hashes": ordered}).tuples().all())
+    inserted = conn.execute(
+        insert_texts(backend).returning(body_text.c.hash, body_text.c.id), [rows[d] for d in ordered]
+    )
+    ids = dict(inserted.tuples().all())
+    kept = [digest for digest in ordered if digest not in ids]  # stored before: a circular again
+    if kept:
+        ids.update(conn.execute(_TEXT_IDS, {"hashes": kept}).tuples().all())
+    return ids
 
 
 _TEXT_IDS = sa.select(body_text.c.hash, body_text.c.id).where(
