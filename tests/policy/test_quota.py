@@ -1,5 +1,7 @@
 """Storage quotas and the attachment limit (R5.1)."""
 
+import subprocess
+import sys
 from typing import Any
 
 import pytest
@@ -197,3 +199,23 @@ def test_r5_1_attachments_over_20_mb_are_refused_with_an_explanation() -> None:
     assert "25 MB" in error.en and "20 MB" in error.en
     with pytest.raises(HopThuError):
         check_attachments(20 * MB + 1, RULES)
+
+
+def test_hostile_size_fields_are_refused_at_once() -> None:
+    """R5: a size typed into a form may be megabytes; it is refused, never matched for minutes
+    (the old pattern's two white-space runs backtracked: 0.4 s for 8,000 spaces, four times as long
+    for each doubling) nor turned into a million-digit number. `re` holds the interpreter while it
+    matches, so the check runs in a process of its own."""
+    program = (
+        "from hopthu.errors import HopThuError\n"
+        "from hopthu.policy.quota import parse_size\n"
+        "hostile = ('1' + ' ' * 1_000_000 + '!', ' ' * 1_000_000, '1' * 1_000_000)\n"
+        "for text in (*hostile, '5' + ' ' * 40 + 'GB'):\n"
+        "    try:\n"
+        "        parse_size(text)\n"
+        "    except HopThuError as error:\n"
+        "        print(error.code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", program], capture_output=True, text=True, timeout=60)
+    assert done.stdout.split() == ["invalid_size"] * 3, done.stderr[-2000:]
+    assert parse_size("  4,5 GB ") == parse_size("4.5GB") == 4831838208

@@ -40,7 +40,10 @@ _UNITS: Final = {
     "tb": TB,
     "tib": TB,
 }
-_SIZE: Final = re.compile(r"\s*([0-9]+)(?:[.,]([0-9]+))?\s*([a-z]*)\s*", re.IGNORECASE)
+# Matched against stripped text of at most `_SIZE_LONGEST` characters: one white-space run only, so a
+# hostile field cannot make it backtrack.
+_SIZE: Final = re.compile(r"([0-9]+)(?:[.,]([0-9]+))?\s*([a-z]*)", re.IGNORECASE)
+_SIZE_LONGEST: Final = 64
 _SHOWN: Final = ((TB, "TB"), (GB, "GB"), (MB, "MB"), (KB, "KB"))
 
 
@@ -84,7 +87,8 @@ def parse_size(text: str) -> int:
     A decimal needs a unit, and three or more decimals are refused: `1.024 MB` is a thousand and
     twenty-four to a Vietnamese reader and one point zero two four to an English one.
     """
-    match = _SIZE.fullmatch(text)
+    stripped = text.strip()
+    match = _SIZE.fullmatch(stripped) if len(stripped) <= _SIZE_LONGEST else None
     unit = _UNITS.get(match[3].lower()) if match else None
     fraction = (match[2] or "") if match else ""
     if match is None or unit is None or len(fraction) > 2 or (fraction and unit == 1):
