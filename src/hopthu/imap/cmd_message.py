@@ -35,9 +35,9 @@ from hopthu.store.types import StoredMessage
 FETCH_CHUNK = 500
 WRITE_CHUNK = 64 * 1024  # a large SEARCH answer is written in parts of this size
 LARGE = 5000  # messages from which a whole-mailbox read runs off the event loop
-_T = TypeVar("_T")
 INLINE_READ = 256 * 1024  # bodies up to this size are read on the loop, larger ones in a thread
 STREAM_AT = 1024 * 1024  # whole messages larger than this are streamed, never held in memory
+_T = TypeVar("_T")
 
 
 def _writable(selected: Selected) -> None:

@@ -53,8 +53,10 @@ _fts = sa.table(FTS_TABLE, sa.column("rowid"))
 
 @functools.cache
 def insert_texts(backend: str) -> Any:
-    """Insert bodies' texts, skipping a body whose text is stored already (built once per backend)."""
-    return dialect.insert(backend, body_text).on_conflict_do_nothing(index_elements=[body_text.c.hash])
+    """Insert bodies' texts, skipping a body whose text is stored already, and return the (hash, id)
+    of each row made (built once per backend: delivery runs it for every batch)."""
+    insert = dialect.insert(backend, body_text).on_conflict_do_nothing(index_elements=[body_text.c.hash])
+    return insert.returning(body_text.c.hash, body_text.c.id)
 
 
 def matching_ids(backend: str, needle: str) -> sa.Select[tuple[int]]:
