@@ -16,6 +16,7 @@ from hopthu.policy.passwords import (
     normalize_password,
     password_expires_at,
     password_problems,
+    personal_words,
 )
 
 VN = dt.timezone(dt.timedelta(hours=7))
@@ -175,3 +176,27 @@ def test_r5_2_changed_before_reads_the_expiry_backwards() -> None:
     assert changed_before(now) == dt.datetime(2025, 1, 30, 9, 0, tzinfo=VN)
     assert password_expires_at(changed_before(now) - dt.timedelta(seconds=1)) < now
     assert changed_before(now, months=1) == dt.datetime(2025, 3, 30, 9, 0, tzinfo=VN)
+
+
+def test_the_names_a_password_may_not_contain() -> None:
+    """The sign-in name from 3 letters, the name's words from 4, folded; Văn and Thị are too common."""
+    assert personal_words("quantri", "Quản trị hệ thống") == ["quantri", "quan", "thong"]
+    assert personal_words("nvminh", "Nguyễn Văn Minh") == ["nvminh", "nguyen", "minh"]
+    assert personal_words("ab", "Lê Thị Hà") == []
+
+
+@pytest.mark.parametrize(
+    ("password", "local", "name"),
+    [
+        ("Quantri@2026", "quantri", "Quản trị"),
+        ("Minh@2026!", "nvminh", "Nguyễn Văn Minh"),
+        ("NGUYỄN#2026x", "nvminh", "Nguyễn Văn Minh"),
+        ("x9!NVMinh", "nvminh", "Nguyễn Văn Minh"),
+    ],
+)
+def test_a_password_with_the_persons_name_is_refused(password: str, local: str, name: str) -> None:
+    with pytest.raises(HopThuError) as refused:
+        check_password(password, personal=personal_words(local, name))
+    assert "tên đăng nhập" in refused.value.vi and "sign-in name" in refused.value.en
+    check_password("Hop-Thu-2026", personal=personal_words(local, name))
+    check_password("Vanphong@26", personal=personal_words("nvminh", "Nguyễn Văn Minh"))

@@ -268,7 +268,9 @@ class AccountService:
             ).scalar_one()
         if not await self.ctx.verifier.check(found.id, old, stored):
             raise HopThuError("Mật khẩu hiện tại không đúng", "The current password is wrong", code="auth")
-        passwords.check_password(new, old=old)
+        passwords.check_password(
+            new, old=old, personal=passwords.personal_words(found.local, found.display_name)
+        )
         new_hash = await asyncio.to_thread(hash_password, new)
         now = self.ctx.now()
         async with self.ctx.store.db.write() as conn:

@@ -9,6 +9,11 @@ they cannot be typed and cannot be sent in an IMAP quoted string. Lengths are co
 normalisation, and `normalize_password` is what the hasher must see (RFC 8265 §4.2 OpaqueString's
 NFC rule), so `Ă` typed as one or as two code points is the same password.
 
+A password must not contain the person's own sign-in name, nor a word of their name of four letters
+or more (compared without case or diacritics): `Quantri@2026` for `quantri`, `Minh@2026` for Nguyễn
+Văn Minh. Those are the first guesses of anyone who knows the address. Shorter words (Văn, Thị) are
+left out, as directory services do, because they are part of too many ordinary words.
+
 Expiry is 3 calendar months after the last change (31 January → 30 April). R6.4b's "lock" for an
 unchanged password is met here, not by a lifecycle lock: the owner signs in and can only set a new
 password, which a locked account could not do without an operator.
@@ -22,7 +27,10 @@ from typing import Final
 
 from hopthu.errors import HopThuError
 from hopthu.policy.dates import add_months, warning_due
+from hopthu.text import fold
 
+PERSONAL_WORD: Final = 4
+"""The shortest word of a person's name a password may not contain (the sign-in name counts from 3)."""
 MIN_LENGTH: Final = 8
 """The regulation's minimum length (R5.3); a setting passes another."""
 CHANGE_EVERY_MONTHS: Final = 3
@@ -66,14 +74,28 @@ _CONTROL: Final = Problem(
     "control_character", "không được chứa ký tự điều khiển", "must not contain control characters"
 )
 _UNCHANGED: Final = Problem("unchanged", "phải khác mật khẩu cũ", "must differ from the old password")
+_PERSONAL: Final = Problem(
+    "personal",
+    "không được chứa tên đăng nhập hay tên của bạn",
+    "must not contain your sign-in name or your name",
+)
+
+
+def personal_words(local: str, display_name: str = "") -> list[str]:
+    """What a password may not contain for this person, folded: the sign-in name (from 3 letters) and
+    each word of the name from `PERSONAL_WORD` letters. The page's live checklist gets the same list."""
+    found = [fold(local)] if len(local) >= 3 else []
+    found += [word for word in fold(display_name).split() if len(word) >= PERSONAL_WORD and word.isalpha()]
+    return list(dict.fromkeys(found))
 
 
 def password_problems(
-    password: str, *, old: str | None = None, min_length: int = MIN_LENGTH
+    password: str, *, old: str | None = None, min_length: int = MIN_LENGTH, personal: Sequence[str] = ()
 ) -> list[Problem]:
     """Every rule of R5.3 that `password` misses (empty when it is acceptable), in a fixed order.
 
     `old`, when the caller knows it, is the password being replaced; the same one again is refused.
+    `personal` are the folded words of `personal_words` the password may not contain.
     """
     text = normalize_password(password)
     problems = []
@@ -86,12 +108,18 @@ def password_problems(
         problems.append(_CONTROL)
     if old is not None and text == normalize_password(old):
         problems.append(_UNCHANGED)
+    folded = fold(text)
+    if any(word and word in folded for word in personal):
+        problems.append(_PERSONAL)
     return problems
 
 
-def check_password(password: str, *, old: str | None = None, min_length: int = MIN_LENGTH) -> None:
-    """Refuse a password that misses any rule of R5.3, naming every one it misses."""
-    problems = password_problems(password, old=old, min_length=min_length)
+def check_password(
+    password: str, *, old: str | None = None, min_length: int = MIN_LENGTH, personal: Sequence[str] = ()
+) -> None:
+    """Refuse a password that misses any rule of R5.3 or contains the person's name, naming every one
+    it misses."""
+    problems = password_problems(password, old=old, min_length=min_length, personal=personal)
     if problems:
         raise HopThuError(
             "Mật khẩu chưa đạt yêu cầu: " + "; ".join(problem.vi for problem in problems) + ".",

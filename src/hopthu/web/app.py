@@ -16,7 +16,7 @@ from pathlib import Path
 
 from fastapi import Depends, FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,7 +26,7 @@ from hopthu.services import Services
 from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, senderlists, signin
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
-from hopthu.web.auth import Redirect
+from hopthu.web.auth import Redirect, signed_in_or_nobody
 from hopthu.web.bodylimit import BodyLimit
 from hopthu.web.forms import ExpiredForm
 from hopthu.web.health import health
@@ -44,6 +44,7 @@ _HTTP_TEXTS = {
     413: ("Dữ liệu gửi lên quá lớn", "What was sent is too large"),
     422: ("Dữ liệu không hợp lệ", "Invalid data"),
 }
+_STATIC = Path(__file__).parent / "static"
 _DOMAIN_STATUS = {"not_found": 404, "forbidden": 403}  # HopThuError.code; others are 400
 
 
@@ -61,7 +62,7 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(StrictTransport, settings=services.settings)
     app.add_middleware(BodyLimit, max_body=services.settings.limits.max_request_body)  # outermost
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
-    app.mount("/static", StaticFiles(directory=Path(__file__).parent / "static"), name="static")
+    app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.mount(API_PREFIX, create_api(services))
     app.include_router(signin.router)
     app.include_router(senderlists.router)
@@ -88,19 +89,26 @@ def create_app(services: Services) -> FastAPI:
         403 page (nothing said of what exists), anything else 400 with the refusal's own words."""
         status = _DOMAIN_STATUS.get(error.code, 400)
         text = _HELP if status in (403, 404) else (error.vi, error.en)
-        return page(request, "message.html", status_code=status, title=_HTTP_TEXTS[status], text=text)
+        who = await signed_in_or_nobody(request)
+        return page(
+            request, "message.html", who=who, status_code=status, title=_HTTP_TEXTS[status], text=text
+        )
 
     @app.exception_handler(StarletteHTTPException)
     async def refused(request: Request, error: StarletteHTTPException) -> Response:
         vi, en = _HTTP_TEXTS.get(error.status_code, _HTTP_TEXTS[400])
-        answer = page(request, "message.html", status_code=error.status_code, title=(vi, en), text=_HELP)
+        who = await signed_in_or_nobody(request)
+        answer = page(
+            request, "message.html", who=who, status_code=error.status_code, title=(vi, en), text=_HELP
+        )
         for name, value in (error.headers or {}).items():  # e.g. Allow with a 405 (RFC 9110 §15.5.6)
             answer.headers[name] = value
         return answer
 
     @app.exception_handler(RequestValidationError)
     async def invalid(request: Request, _error: RequestValidationError) -> Response:
-        return page(request, "message.html", status_code=422, title=_HTTP_TEXTS[422], text=_HELP)
+        who = await signed_in_or_nobody(request)
+        return page(request, "message.html", who=who, status_code=422, title=_HTTP_TEXTS[422], text=_HELP)
 
     @app.exception_handler(Exception)
     async def failed(request: Request, _error: Exception) -> Response:
@@ -117,6 +125,12 @@ def create_app(services: Services) -> FastAPI:
                 f"Incident {incident}: try again or tell hotro@.",
             ),
         )
+
+    @app.get("/favicon.ico", include_in_schema=False)
+    async def favicon() -> FileResponse:
+        """Browsers ask for this address whatever the page says; the icon is static/favicon.svg drawn
+        at 16, 32 and 48 pixels."""
+        return FileResponse(_STATIC / "favicon.ico", media_type="image/x-icon")
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> JSONResponse:

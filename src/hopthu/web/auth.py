@@ -34,6 +34,8 @@ class SignedIn:
     session: WebSession
     account: Account
     csrf: str
+    administers: bool = False
+    """Holds a portal role: the page header links to the portal."""
 
 
 def back_here(request: Request) -> str:
@@ -59,4 +61,16 @@ async def signed_in(request: Request) -> SignedIn:
         raise Redirect(SIGN_IN)
     if session.must_change_password and request.url.path != CHANGE_PASSWORD:
         raise Redirect(CHANGE_PASSWORD)
-    return SignedIn(session, account, csrf_for_session(token or ""))
+    administers = bool(await services.directory.roles.roles_of(account.id))
+    return SignedIn(session, account, csrf_for_session(token or ""), administers)
+
+
+async def signed_in_or_nobody(request: Request) -> SignedIn | None:
+    """Who is looking at an error page: the person, so the page keeps their name and the sign-out,
+    or None (no session, or one that cannot be read now; an error page never fails itself)."""
+    try:
+        return await signed_in(request)
+    except Redirect:
+        return None
+    except Exception:  # the page being answered is already an error
+        return None

@@ -41,9 +41,13 @@ _FLAG_ACTIONS = {"read": ("+", SEEN), "unread": ("-", SEEN), "flag": ("+", FLAGG
 
 
 @router.get("/thu", include_in_schema=False)
-async def inbox(services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse:
+async def inbox(
+    request: Request, services: WebServices, who: Annotated[SignedIn, Depends(signed_in)]
+) -> RedirectResponse:
+    """The inbox, keeping a notice the page was sent here with (e.g. "password changed")."""
     views = await folders(services.store.mail, who.account.id)
-    return RedirectResponse(f"/thu/{special(views, None).id}", status_code=303)
+    notice = "?doi-mat-khau=1" if request.query_params.get("doi-mat-khau") else ""
+    return RedirectResponse(f"/thu/{special(views, None).id}{notice}", status_code=303)
 
 
 @router.get("/thu/{mailbox_id}", response_class=HTMLResponse)

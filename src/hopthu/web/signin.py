@@ -127,7 +127,7 @@ async def sign_out(
 async def change_password_page(
     request: Request, who: Annotated[SignedIn, Depends(signed_in)]
 ) -> HTMLResponse:
-    return page(request, "password.html", who=who, error=None, rules=_rules())
+    return _password_page(request, who, None)
 
 
 @router.post(CHANGE_PASSWORD, response_class=HTMLResponse)
@@ -144,10 +144,27 @@ async def change_password(
             raise HopThuError("Hai lần nhập mật khẩu mới không khớp", "The two new passwords differ")
         await services.directory.accounts.change_password(who.account.local, current, new)
     except HopThuError as error:
-        return page(request, "password.html", who=who, error=error, rules=_rules(), status_code=400)
+        return _password_page(request, who, error)
     await services.web_sessions.password_changed(who.session.id)
     await services.web_sessions.end_all(who.account.id, keep=who.session.id)
-    return RedirectResponse(f"{ACCOUNT_PAGE}?doi-mat-khau=1", status_code=303)
+    # A change the person was made to do stood between them and their mail: they go on to it. A
+    # change they chose from the settings page returns there.
+    done = "/thu?doi-mat-khau=1" if who.session.must_change_password else f"{ACCOUNT_PAGE}?doi-mat-khau=1"
+    return RedirectResponse(done, status_code=303)
+
+
+def _password_page(request: Request, who: SignedIn, error: HopThuError | None) -> HTMLResponse:
+    """The change form, with the words of the person's name its checklist refuses as they type."""
+    personal = passwords.personal_words(who.account.local, who.account.display_name)
+    return page(
+        request,
+        "password.html",
+        who=who,
+        error=error,
+        rules=_rules(),
+        personal=" ".join(personal),
+        status_code=400 if error else 200,
+    )
 
 
 def _rules() -> list[tuple[str, str, str]]:
@@ -158,6 +175,7 @@ def _rules() -> list[tuple[str, str, str]]:
         ("lower", "Có chữ in thường", "A lowercase letter"),
         ("digit", "Có chữ số", "A digit"),
         ("special", "Có ký tự đặc biệt (ví dụ ! @ # $ %)", "A special character (e.g. ! @ # $ %)"),
+        ("personal", "Không chứa tên đăng nhập hay tên của bạn", "Not your sign-in name or your name"),
     ]
 
 

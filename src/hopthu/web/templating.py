@@ -18,6 +18,7 @@ from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn
 from hopthu.web.deps import services_of
+from hopthu.web.devices import describe_device
 from hopthu.web.i18n import COOKIE, chooser, language
 from hopthu.web.security import FORM_COOKIE, form_token, read_cookie, set_cookie
 
@@ -45,6 +46,7 @@ TEMPLATES.env.filters["when"] = when
 TEMPLATES.env.filters["unread"] = lambda message: not message.flags & SEEN
 TEMPLATES.env.filters["flagged"] = lambda message: bool(message.flags & FLAGGED)
 TEMPLATES.env.filters["sender_name"] = sender_name
+TEMPLATES.env.filters["device"] = describe_device
 TEMPLATES.env.globals["status_names"] = {status.value: status.vi for status in Status}
 
 

@@ -78,7 +78,9 @@ async def _enrolment(request: Request, admin: Admin, next: str, *, error: bool) 
     if await factors.confirmed(admin.who.account.id):
         return RedirectResponse(VERIFY, status_code=303)
     secret, uri = await factors.enrolment(admin.who.account.id)
-    qr = Markup(segno.make(uri, error="m").svg_inline(scale=5, title="QR", svgclass="qr"))
+    # A viewBox and no fixed size: the page scales the code as a whole. With a width and height
+    # instead, CSS that shrinks the element crops the drawing and the code no longer scans.
+    qr = Markup(segno.make(uri, error="m").svg_inline(scale=5, title="QR", svgclass="qr", omitsize=True))
     return admin_page(
         request,
         admin,

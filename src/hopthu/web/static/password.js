@@ -4,12 +4,16 @@
   if (!form) return;
   const fresh = form.querySelector("#new");
   const again = form.querySelector("#again");
+  // The words of the person's name, folded as the server folds them (no case, no diacritics).
+  const personal = (form.dataset.personal || "").split(" ").filter(Boolean);
+  const fold = (v) => v.toLowerCase().replace(/đ/g, "d").normalize("NFD").replace(/\p{M}/gu, "");
   const tests = {
     length: (v) => [...v].length >= 8,
     upper: (v) => /\p{Lu}/u.test(v),
     lower: (v) => /\p{Ll}/u.test(v),
     digit: (v) => /\p{Nd}/u.test(v),
     special: (v) => /[^\p{L}\p{N}\s\p{C}]/u.test(v),
+    personal: (v) => v.length > 0 && !personal.some((word) => fold(v).includes(word)),
     same: (v) => v.length > 0 && v === again.value,
   };
   function update() {
