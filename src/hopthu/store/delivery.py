@@ -223,7 +223,7 @@ def _store_texts(
         if job.digest in bodies and job.digest not in rows:
             rows[job.digest] = {"hash": job.digest, "text": job.parsed.search_text}
     ordered = sorted(rows)
-    ids = dict(conn.execute(insert_texts(backend), [rows[d] for d in ordered]).tuples().all())
+    ids = dict(conn.execute(insert_texts(backend), [rows[d] for d in ordered]).all())
     kept = [digest for digest in ordered if digest not in ids]  # stored before: a circular again
     if kept:
         ids.update(conn.execute(_TEXT_IDS, {"hashes": kept}).tuples().all())
