@@ -414,12 +414,12 @@ def test_stamped_attachment_refused_in_the_webmail(
         f"“TỐI MẬT” (tệp đính kèm ke-hoach.{kind}, dòng 2)"
     )
     assert stored(imapserver, "ttnanh", "INBOX") == []
+    assert stored(imapserver, "nvminh", "Drafts") == []  # a refused letter is not a draft
 
     plain = tmp_path / f"ke-hoach-2.{kind}"
     plain.write_bytes(make("SỞ NỘI VỤ", "Bảo mật thông tin", "Kế hoạch năm 2026"))
+    page.get_by_role("button", name=f"Bỏ tệp ke-hoach.{kind}").click()  # still on the page
     page.get_by_label("Chọn tệp để đính kèm").set_input_files(plain)
-    for box in page.locator("input[name=keep]").all():
-        box.uncheck()
     page.get_by_role("button", name="Gửi", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
     [sent] = stored(imapserver, "ttnanh", "INBOX")
@@ -570,3 +570,71 @@ def test_files_dropped_or_pasted_become_chips(imapserver: RunningServer, page, t
         "kéo-thả.txt": "Thả vào thư".encode(),
         "dán.txt": "Dán vào thư".encode(),
     }
+
+
+def test_a_refused_send_stays_on_the_page_and_makes_no_draft(
+    imapserver: RunningServer, page, site: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "báo cáo.pdf"
+    report.write_bytes(PDF)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Cc", exact=True).fill("ai.do@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Kế hoạch tháng 12")
+    page.get_by_label("Nội dung").fill("Kính gửi chị Ánh,\nGửi chị kế hoạch.")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(report)
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    alert = page.locator("#compose-errors")
+    expect(alert).to_contain_text("Thư chưa được gửi")
+    expect(alert).to_contain_text("Không có hộp thư ai.do@cantho.gov.vn")
+    expect(alert).to_be_focused()
+    assert page.url.endswith("/soan-thu")
+    expect(page.get_by_label("Đến")).to_have_value("ttnanh@cantho.gov.vn")
+    expect(page.get_by_label("Cc", exact=True)).to_have_value("ai.do@cantho.gov.vn")
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Kế hoạch tháng 12")
+    expect(page.get_by_label("Nội dung")).to_have_value("Kính gửi chị Ánh,\nGửi chị kế hoạch.")
+    expect(page.get_by_role("button", name="Bỏ tệp báo cáo.pdf")).to_be_visible()  # the file too
+    assert stored(imapserver, "nvminh", "Drafts") == []
+    assert stored(imapserver, "ttnanh", "INBOX") == []
+
+    # Put right, the same letter goes, with its file, and still leaves no draft behind.
+    page.get_by_label("Cc", exact=True).fill("")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    assert attachments_of(received) == {"báo cáo.pdf": PDF}
+    assert stored(imapserver, "nvminh", "Drafts") == []
+
+    # Without the page's script: the letter comes back written, the files to choose again are named.
+    form = {
+        "csrf": page.locator("input[name=csrf]").first.input_value(),
+        "from": "nvminh@cantho.gov.vn",
+        "to": "không phải địa chỉ",
+        "subject": "Thư thử",
+        "body": "Nội dung thử",
+    }
+    answer = httpx.post(
+        f"{site}/soan-thu",
+        data=form,
+        files=[("files", (report.name, PDF, "application/pdf"))],
+        cookies=cookies_of(page),
+        timeout=30,
+    )
+    assert answer.status_code == 400 and 'role="alert"' in answer.text
+    assert "“không phải địa chỉ” không phải là địa chỉ thư hợp lệ" in answer.text
+    assert "hãy chọn lại “báo cáo.pdf”" in answer.text
+    assert 'value="Thư thử"' in answer.text and "Nội dung thử</textarea>" in answer.text
+    in_english = httpx.post(
+        f"{site}/soan-thu?lang=en",
+        data={**form, "to": "ai.do@cantho.gov.vn"},
+        headers={"Accept": "application/json"},
+        cookies=cookies_of(page),
+        timeout=30,
+    )
+    assert in_english.status_code == 400
+    assert in_english.json()["errors"] == [
+        "There is no mailbox ai.do@cantho.gov.vn in the city's e-mail system."
+    ]
+    assert stored(imapserver, "nvminh", "Drafts") == []

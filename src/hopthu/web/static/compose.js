@@ -1,7 +1,7 @@
 // The compose page: addresses from the city directory offered as they are typed (a combobox per
 // address field), the attached files as chips (chosen, dropped or pasted) with their total against
-// the limit (R5.1) before anything is uploaded, and the draft saved every ten seconds while the
-// person writes.
+// the limit (R5.1) before anything is uploaded, the draft saved every ten seconds while the person
+// writes, and the letter sent in the background so that a refusal leaves it on the page as it was.
 (function () {
   const form = document.getElementById("compose");
   if (!form) return;
@@ -325,6 +325,69 @@
     later();
   });
 
+  // --- sending: a refusal leaves the letter on the page, files and all ---------------------------
+  const sendButton = document.getElementById("send");
+
+  function showErrors(title, problems) {
+    let box = document.getElementById("compose-errors");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "compose-errors";
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      box.tabIndex = -1;
+      form.before(box);
+    }
+    const heading = document.createElement("p");
+    heading.textContent = title;
+    const list = document.createElement("ul");
+    for (const problem of problems) {
+      const item = document.createElement("li");
+      item.textContent = problem;
+      list.append(item);
+    }
+    box.replaceChildren(heading, list);
+    box.focus();
+  }
+  // Kept files the server no longer finds (their message was deleted or moved) leave the page.
+  function dropGone(gone) {
+    for (const box of form.querySelectorAll("input[name=keep]")) {
+      if (gone.includes(box.value)) box.closest("li").remove();
+    }
+    sizeFits();
+  }
+  async function sendLetter() {
+    sendButton.disabled = true;
+    status.textContent = form.dataset.sending;
+    let result = null;
+    let failure = form.dataset.offline;
+    try {
+      const answer = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      result = await answer.json().catch(() => null);
+      failure = form.dataset.failed.replace("{status}", answer.status);
+    } catch (error) {
+      // the server could not be reached: said below, the letter stays
+    }
+    if (result && result.location) {
+      window.location.assign(result.location);
+      return;
+    }
+    sendButton.disabled = false;
+    status.textContent = "";
+    leaving = false;
+    if (result && result.errors) {
+      dropGone(result.gone || []);
+      showErrors(result.title, result.errors);
+    } else {
+      showErrors(failure, []);
+    }
+  }
+
   form.addEventListener("submit", (event) => {
     if (!sizeFits()) {
       event.preventDefault();
@@ -334,11 +397,14 @@
     clearTimeout(timer);
     timer = null;
     leaving = true;
+    const submitter = event.submitter;
     if (saving) {
       // A save on its way would leave a draft behind: send once it is back (with its UID).
       event.preventDefault();
-      const submitter = event.submitter;
       saving.finally(() => form.requestSubmit(submitter));
+    } else if (submitter === sendButton) {
+      event.preventDefault();
+      sendLetter();
     }
   });
   // Back from the browser's history cache: the page lives again.
