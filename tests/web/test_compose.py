@@ -572,6 +572,29 @@ def test_files_dropped_or_pasted_become_chips(imapserver: RunningServer, page, t
     }
 
 
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_the_send_button_stays_in_view(imapserver: RunningServer, page, width: int, height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    send = page.get_by_role("button", name="Gửi", exact=True)
+
+    def in_view() -> None:
+        box = send.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+
+    in_view()  # as the page opens
+    body = page.get_by_label("Nội dung")
+    body.fill("\n".join(f"Dòng {n}: nội dung báo cáo tuần của phòng." for n in range(400)))
+    body.press("Control+End")
+    in_view()
+    page.mouse.wheel(0, 5000)
+    in_view()
+    page.get_by_label("Tiêu đề").focus()
+    in_view()
+
+
 def test_a_refused_send_stays_on_the_page_and_makes_no_draft(
     imapserver: RunningServer, page, site: str, tmp_path: Path
 ) -> None:
