@@ -414,12 +414,12 @@ def test_stamped_attachment_refused_in_the_webmail(
         f"“TỐI MẬT” (tệp đính kèm ke-hoach.{kind}, dòng 2)"
     )
     assert stored(imapserver, "ttnanh", "INBOX") == []
+    assert stored(imapserver, "nvminh", "Drafts") == []  # a refused letter is not a draft
 
     plain = tmp_path / f"ke-hoach-2.{kind}"
     plain.write_bytes(make("SỞ NỘI VỤ", "Bảo mật thông tin", "Kế hoạch năm 2026"))
+    page.get_by_role("button", name=f"Bỏ tệp ke-hoach.{kind}").click()  # still on the page
     page.get_by_label("Chọn tệp để đính kèm").set_input_files(plain)
-    for box in page.locator("input[name=keep]").all():
-        box.uncheck()
     page.get_by_role("button", name="Gửi", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
     [sent] = stored(imapserver, "ttnanh", "INBOX")
@@ -446,7 +446,12 @@ def test_a_dangerous_or_stamped_file_is_named_as_soon_as_it_is_chosen(
     expect(refused).to_contain_text("hoso.pdf.exe (loại tệp nguy hiểm)")
     expect(refused).to_contain_text("Tệp ke-hoach.docx có dấu độ mật “TỐI MẬT” (dòng 2)")
     expect(page.get_by_role("alert")).to_have_count(1)
+    # Chosen files add up; removing the two named clears what was said of them.
     page.get_by_label("Chọn tệp để đính kèm").set_input_files(plain)
+    page.get_by_role("button", name="Bỏ tệp hoso.pdf.exe").click()
+    expect(refused).not_to_contain_text("hoso.pdf.exe")
+    expect(refused).to_contain_text("ke-hoach.docx")
+    page.get_by_role("button", name="Bỏ tệp ke-hoach.docx").click()
     expect(refused).to_be_hidden()
 
     # The same answer in English, for the script of a page in English.
@@ -467,3 +472,192 @@ def test_a_dangerous_or_stamped_file_is_named_as_soon_as_it_is_chosen(
         timeout=30,
     )
     assert forged.status_code == 403 and forged.json() == {"problems": []}
+
+
+# --- attachments as chips, the send bar in view, a refused send kept on the page ---------------------
+
+
+def attachments_of(data: bytes) -> dict[str | None, object]:
+    """The files of a delivered message, by name, as bytes."""
+    return {part.get_filename(): part.get_payload(decode=True) for part in parsed(data).iter_attachments()}
+
+
+def test_chosen_files_as_chips_one_removed(imapserver: RunningServer, page, tmp_path: Path) -> None:
+    report = tmp_path / "báo cáo.pdf"
+    report.write_bytes(PDF)
+    table = tmp_path / "bảng số liệu.csv"
+    table.write_bytes(b"9;" * (6 * 1024 * 1024 // 10))  # 1.2 MiB
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Số liệu quý")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files([report, table])
+    chips = page.get_by_role("list", name="Tệp đã chọn").get_by_role("listitem")
+    expect(chips).to_have_count(2)
+    expect(chips.nth(0)).to_contain_text("báo cáo.pdf")
+    expect(chips.nth(0)).to_contain_text("10 KB")
+    expect(chips.nth(1)).to_contain_text("bảng số liệu.csv")
+    expect(chips.nth(1)).to_contain_text("1,2 MB")
+    page.get_by_role("button", name="Bỏ tệp báo cáo.pdf").click()
+    expect(chips).to_have_count(1)
+    expect(chips.first).to_contain_text("bảng số liệu.csv")
+    expect(page.get_by_role("button", name="Bỏ tệp bảng số liệu.csv")).to_be_focused()
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    assert attachments_of(received) == {"bảng số liệu.csv": table.read_bytes()}
+
+    # In English: the decimal point, and the button's name.
+    page.goto("/soan-thu?lang=en")
+    page.wait_for_load_state("load")
+    page.get_by_label("Choose files to attach").set_input_files(table)
+    expect(page.get_by_role("list", name="Chosen files")).to_contain_text("1.2 MB")
+    expect(page.get_by_role("button", name="Remove bảng số liệu.csv")).to_be_visible()
+
+
+DROP = """([kind, name, text]) => {
+    const files = new DataTransfer();
+    files.items.add(new File([text], name, { type: "text/plain" }));
+    const body = document.getElementById("body");
+    if (kind === "paste") {
+        return body.dispatchEvent(
+            new ClipboardEvent("paste", { clipboardData: files, bubbles: true, cancelable: true }));
+    }
+    const init = { dataTransfer: files, bubbles: true, cancelable: true };
+    body.dispatchEvent(new DragEvent("dragover", init));
+    return body.dispatchEvent(new DragEvent("drop", init));
+}"""
+
+
+def test_files_dropped_or_pasted_become_chips(imapserver: RunningServer, page, tmp_path: Path) -> None:
+    report = tmp_path / "báo cáo.pdf"
+    report.write_bytes(PDF)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Tệp kéo thả")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(report)
+    # The browser's default (opening the file in place of the letter) is prevented.
+    assert page.evaluate(DROP, ["drop", "kéo-thả.txt", "Thả vào thư"]) is False
+    assert page.evaluate(DROP, ["paste", "dán.txt", "Dán vào thư"]) is False
+    chips = page.get_by_role("list", name="Tệp đã chọn").get_by_role("listitem")
+    expect(chips).to_have_count(3)
+    expect(page.get_by_role("button", name="Bỏ tệp kéo-thả.txt")).to_be_visible()
+    expect(page.get_by_role("button", name="Bỏ tệp dán.txt")).to_be_visible()
+
+    # A file larger than the whole limit is named at once and left out.
+    limit = imapserver.server.settings.policy.attachment_max
+    page.evaluate(
+        """(size) => {
+            const files = new DataTransfer();
+            files.items.add(new File([new Uint8Array(size)], "quá-lớn.bin"));
+            document.getElementById("body").dispatchEvent(
+                new DragEvent("drop", { dataTransfer: files, bubbles: true, cancelable: true }));
+        }""",
+        limit + 1,
+    )
+    expect(page.get_by_role("alert")).to_contain_text(
+        "Tệp “quá-lớn.bin” (20 MB) lớn hơn mức tối đa 20 MB cho mỗi thư nên chưa được đính kèm"
+    )
+    expect(chips).to_have_count(3)
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    assert attachments_of(received) == {
+        "báo cáo.pdf": PDF,
+        "kéo-thả.txt": "Thả vào thư".encode(),
+        "dán.txt": "Dán vào thư".encode(),
+    }
+
+
+@pytest.mark.parametrize("width,height", [(1280, 800), (390, 844)])
+def test_the_send_button_stays_in_view(imapserver: RunningServer, page, width: int, height: int) -> None:
+    page.set_viewport_size({"width": width, "height": height})
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    send = page.get_by_role("button", name="Gửi", exact=True)
+
+    def in_view() -> None:
+        box = send.bounding_box()
+        assert box is not None and box["y"] >= 0 and box["y"] + box["height"] <= height, box
+
+    in_view()  # as the page opens
+    body = page.get_by_label("Nội dung")
+    body.fill("\n".join(f"Dòng {n}: nội dung báo cáo tuần của phòng." for n in range(400)))
+    body.press("Control+End")
+    in_view()
+    page.mouse.wheel(0, 5000)
+    in_view()
+    page.get_by_label("Tiêu đề").focus()
+    in_view()
+
+
+def test_a_refused_send_stays_on_the_page_and_makes_no_draft(
+    imapserver: RunningServer, page, site: str, tmp_path: Path
+) -> None:
+    report = tmp_path / "báo cáo.pdf"
+    report.write_bytes(PDF)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Cc", exact=True).fill("ai.do@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Kế hoạch tháng 12")
+    page.get_by_label("Nội dung").fill("Kính gửi chị Ánh,\nGửi chị kế hoạch.")
+    page.get_by_label("Chọn tệp để đính kèm").set_input_files(report)
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    alert = page.locator("#compose-errors")
+    expect(alert).to_contain_text("Thư chưa được gửi")
+    expect(alert).to_contain_text("Không có hộp thư ai.do@cantho.gov.vn")
+    expect(alert).to_be_focused()
+    assert page.url.endswith("/soan-thu")
+    expect(page.get_by_label("Đến")).to_have_value("ttnanh@cantho.gov.vn")
+    expect(page.get_by_label("Cc", exact=True)).to_have_value("ai.do@cantho.gov.vn")
+    expect(page.get_by_label("Tiêu đề")).to_have_value("Kế hoạch tháng 12")
+    expect(page.get_by_label("Nội dung")).to_have_value("Kính gửi chị Ánh,\nGửi chị kế hoạch.")
+    expect(page.get_by_role("button", name="Bỏ tệp báo cáo.pdf")).to_be_visible()  # the file too
+    assert stored(imapserver, "nvminh", "Drafts") == []
+    assert stored(imapserver, "ttnanh", "INBOX") == []
+
+    # Put right, the same letter goes, with its file, and still leaves no draft behind.
+    page.get_by_label("Cc", exact=True).fill("")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    assert attachments_of(received) == {"báo cáo.pdf": PDF}
+    assert stored(imapserver, "nvminh", "Drafts") == []
+
+    # Without the page's script: the letter comes back written, the files to choose again are named.
+    form = {
+        "csrf": page.locator("input[name=csrf]").first.input_value(),
+        "from": "nvminh@cantho.gov.vn",
+        "to": "không phải địa chỉ",
+        "subject": "Thư thử",
+        "body": "Nội dung thử",
+    }
+    answer = httpx.post(
+        f"{site}/soan-thu",
+        data=form,
+        files=[("files", (report.name, PDF, "application/pdf"))],
+        cookies=cookies_of(page),
+        timeout=30,
+    )
+    assert answer.status_code == 400 and 'role="alert"' in answer.text
+    assert "“không phải địa chỉ” không phải là địa chỉ thư hợp lệ" in answer.text
+    assert "hãy chọn lại “báo cáo.pdf”" in answer.text
+    assert 'value="Thư thử"' in answer.text and "Nội dung thử</textarea>" in answer.text
+    in_english = httpx.post(
+        f"{site}/soan-thu?lang=en",
+        data={**form, "to": "ai.do@cantho.gov.vn"},
+        headers={"Accept": "application/json"},
+        cookies=cookies_of(page),
+        timeout=30,
+    )
+    assert in_english.status_code == 400
+    assert in_english.json()["errors"] == [
+        "There is no mailbox ai.do@cantho.gov.vn in the city's e-mail system."
+    ]
+    assert stored(imapserver, "nvminh", "Drafts") == []

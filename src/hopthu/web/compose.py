@@ -10,7 +10,8 @@ which also locks an account far over them, R6.4a), then the pipeline checks the 
 words the page shows. A copy of what was sent, with its Bcc, goes to the sender's Sent folder.
 
 A draft is a message in Drafts (\\Draft, \\Seen). Every save stores the new version and then
-removes the one it replaces, so Drafts holds one message per letter; sending removes it. Files
+removes the one it replaces, so Drafts holds one message per letter; sending removes it. A letter
+that cannot be sent is not a draft: it stays on the page as written, with the words saying why. Files
 already stored (a forwarded message's, a draft's) are "kept" by reference, `mailbox:uid:part`, and
 copied from the stored message when the letter is saved or sent.
 """
@@ -22,6 +23,7 @@ import datetime as dt
 import logging
 import mimetypes
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from typing import Annotated
 
@@ -87,11 +89,8 @@ _CONTENT_TYPE = re.compile(r"[a-z0-9][a-z0-9!#$&^_.+-]*/[a-z0-9][a-z0-9!#$&^_.+-
 _PART = re.compile(r"\d{1,4}(?:\.\d{1,4}){0,20}")
 _FIELDS: dict[str, Text] = {"to": ("Đến", "To"), "cc": ("Cc", "Cc"), "bcc": ("Bcc", "Bcc")}
 _KINDS = ("tra-loi", "tra-loi-tat-ca", "chuyen-tiep")
+_NOT_SENT: Text = ("Thư chưa được gửi:", "The message was not sent:")
 _EXPIRED: Text = ("Biểu mẫu đã hết hạn: hãy tải lại trang.", "The form has expired: reload the page.")
-_FILES_DROPPED: Text = (
-    "Các tệp vừa chọn chưa được gửi đi cũng chưa được lưu.",
-    "The files just chosen were neither sent nor saved.",
-)
 
 
 # --- the form -----------------------------------------------------------------------------------
@@ -399,7 +398,7 @@ async def _render(
     letter: Letter,
     *,
     errors: list[Text] | None = None,
-    errors_title: Text = ("Thư chưa được gửi:", "The message was not sent:"),
+    errors_title: Text = _NOT_SENT,
     notice: Text | None = None,
     status_code: int = 200,
 ) -> HTMLResponse:
@@ -603,36 +602,57 @@ async def _count_recipients(request: Request, who: SignedIn, count: int) -> Text
     return None
 
 
+def _choose_again(uploads: Sequence[File]) -> Text:
+    """A page without its script cannot be given back the files just chosen (a browser never lets a
+    page fill a file field), and a refused letter is not stored: the person is told which to choose
+    again."""
+    names = ", ".join(f"“{f.name}”" for f in uploads)
+    return (
+        f"Các tệp vừa chọn không được giữ lại khi thư chưa gửi được: hãy chọn lại {names}.",
+        f"The files just chosen are not kept when a message is not sent: choose {names} again.",
+    )
+
+
 async def _not_sent(
     request: Request,
     who: SignedIn,
     letter: Letter,
-    kept: list[File],
-    uploads: list[File],
     problems: list[Text],
-) -> HTMLResponse:
-    """Back to the letter with what is wrong; what was written (and the files) kept as a draft.
+    *,
+    uploads: Sequence[File] = (),
+    gone: Sequence[str] = (),
+    status_code: int = 400,
+) -> Response:
+    """Back to the letter, as written, with what is wrong; nothing is stored. A refused letter is not
+    a draft: Drafts gets one only from "Lưu nháp" or the page's saving while the person types, so a
+    refusal never hides the letter in a folder the person is not looking at.
 
-    Files over the attachment limit (R5.1) are not kept: the ones just chosen are dropped, said so,
-    and the answer is 413."""
-    too_large = _attachment_problem(request, kept + uploads)
-    files, status_code = kept + uploads, 400
-    if too_large:
-        problems = [*problems, *([] if too_large in problems else [too_large]), _FILES_DROPPED]
-        files, status_code = kept, 413
-    saved, refused = await _save_draft(request, who, letter, files)
-    if refused:
-        problems = [*problems, refused]
-    return await _render(request, who, saved or letter, errors=problems, status_code=status_code)
+    The page's script (it asks for JSON) keeps what is on the page, files included, and shows the
+    words; it is told which kept files are `gone` so it can drop them. A page without the script
+    gets the letter back and the names of the files to choose again. Files over the attachment limit
+    (R5.1) answer 413."""
+    if _wants_json(request):
+        return JSONResponse(
+            {
+                "title": _pick(request, _NOT_SENT),
+                "errors": [_pick(request, problem) for problem in problems],
+                "gone": list(gone),
+            },
+            status_code=status_code,
+        )
+    if uploads:
+        problems = [*problems, _choose_again(uploads)]
+    return await _render(request, who, letter, errors=problems, status_code=status_code)
 
 
 @router.post(COMPOSE)
 async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> Response:
+    """Send the letter; when it cannot go, back to it with why (see `_not_sent`)."""
     services = services_of(request)
     form = await _form(request)
     csrf = form.get("csrf")
     if not csrf_ok(request, csrf if isinstance(csrf, str) else None):
-        return await _render(request, who, _letter_from_form(form), errors=[_EXPIRED], status_code=400)
+        return await _not_sent(request, who, _letter_from_form(form), [_EXPIRED])
     letter = _letter_from_form(form)
     choices = await _senders(request, who)
     author = _chosen(choices, letter.sender)
@@ -641,16 +661,25 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
         problems.append(
             ("Bạn không được gửi thư với địa chỉ này (R3.2).", "You may not send as this address (R3.2).")
         )
-    kept, missing = await _kept_files(request, who, [k.ref for k in letter.kept])
+    refs = [k.ref for k in letter.kept]
+    kept, missing = await _kept_files(request, who, refs)
     letter.kept = _kept_in_hand(kept)
+    found = {f.ref for f in kept}
+    gone = [ref for ref in refs if ref not in found]
     problems += missing
     uploads = await _uploads(form)
+    files = kept + uploads
+    too_large = _attachment_problem(request, files)
+    if too_large:
+        problems.append(too_large)
     if problems or author is None:
-        return await _not_sent(request, who, letter, kept, uploads, problems)
+        status_code = 413 if too_large else 400
+        return await _not_sent(
+            request, who, letter, problems, uploads=uploads, gone=gone, status_code=status_code
+        )
     refused = await _count_recipients(request, who, len(recipients))
     if refused:
-        return await _not_sent(request, who, letter, kept, uploads, [refused])
-    files = kept + uploads
+        return await _not_sent(request, who, letter, [refused], uploads=uploads, gone=gone)
     domain = services.settings.server.domain
     now = _now(request)
     built = build_message(letter, author, people, files, domain=domain, now=now)
@@ -672,12 +701,15 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
         limits = getattr(services, "limits", None)
         if limits is not None:
             limits.release(who.account.id, len(recipients))
-        return await _not_sent(request, who, letter, kept, uploads, [outcome.words])
+        return await _not_sent(request, who, letter, [outcome.words], uploads=uploads, gone=gone)
     sent_copy = await _keep_copy(request, who, built)
     await _after_sending(request, who, letter)
     views = await folders(services.store.mail, who.account.id)
     notice = "1" if sent_copy else "khong-luu"
-    return RedirectResponse(f"/thu/{special(views, None).id}?da-gui={notice}", status_code=303)
+    location = f"/thu/{special(views, None).id}?da-gui={notice}"
+    if _wants_json(request):
+        return JSONResponse({"location": location})
+    return RedirectResponse(location, status_code=303)
 
 
 def _identity(who: SignedIn, domain: str) -> Identity:

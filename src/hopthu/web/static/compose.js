@@ -1,6 +1,7 @@
 // The compose page: addresses from the city directory offered as they are typed (a combobox per
-// address field), the attached files' total against the limit (R5.1) before anything is uploaded,
-// and the draft saved every ten seconds while the person writes.
+// address field), the attached files as chips (chosen, dropped or pasted) with their total against
+// the limit (R5.1) before anything is uploaded, the draft saved every ten seconds while the person
+// writes, and the letter sent in the background so that a refusal leaves it on the page as it was.
 (function () {
   const form = document.getElementById("compose");
   if (!form) return;
@@ -116,8 +117,11 @@
     if (event.key === "Enter" && event.target.matches("input[type=text]")) event.preventDefault();
   });
 
-  // --- attached files against the limit (R5.1) -----------------------------------------------
+  // --- attached files: chips, against the limit (R5.1) ---------------------------------------
+  // The files chosen, dropped or pasted live in `chosen`; the file field always holds the same
+  // list (a DataTransfer's), so the form sends exactly what the chips show, script or not.
   const files = document.getElementById("files");
+  const chips = document.getElementById("files-chosen");
   const total = document.getElementById("files-total");
   const tooBig = document.getElementById("files-too-big");
   const limit = Number(form.dataset.limit);
@@ -127,6 +131,11 @@
     [1024 ** 2, "MB"],
     [1024, "KB"],
   ];
+  let chosen = [];
+  let leftOut = []; // files too big on their own, named until the next change
+
+  form.classList.add("scripted"); // the chips replace the browser's "2 files"
+  document.getElementById("files-drop").hidden = false;
 
   // As the server writes sizes (policy.quota.format_size): one decimal at most, binary units.
   function size(bytes) {
@@ -142,51 +151,123 @@
   }
   function attached() {
     let sum = 0;
-    for (const file of files.files) sum += file.size;
+    for (const file of chosen) sum += file.size;
     for (const box of form.querySelectorAll("input[name=keep]:checked")) sum += Number(box.dataset.size);
     return sum;
   }
   function sizeFits() {
     const sum = attached();
     const over = sum > limit;
+    const said = leftOut.map((file) =>
+      form.dataset.fileTooBig.replace("{name}", file.name).replace("{size}", size(file.size)),
+    );
+    if (over) said.push(form.dataset.tooBig.replace("{total}", size(sum)));
     total.textContent = form.dataset.total.replace("{total}", size(sum));
-    if (over) tooBig.textContent = form.dataset.tooBig.replace("{total}", size(sum));
-    tooBig.hidden = !over;
+    tooBig.textContent = said.join(" ");
+    tooBig.hidden = said.length === 0;
     files.setAttribute("aria-invalid", over ? "true" : "false");
     return !over;
   }
-  files.addEventListener("change", sizeFits);
+
+  function chip(file) {
+    const item = document.createElement("li");
+    const name = document.createElement("span");
+    name.className = "chip-name";
+    name.textContent = file.name;
+    const weight = document.createElement("span");
+    weight.className = "chip-size";
+    weight.textContent = size(file.size);
+    const remove = document.createElement("button");
+    remove.type = "button";
+    remove.className = "chip-remove";
+    remove.setAttribute("aria-label", form.dataset.remove.replace("{name}", file.name));
+    remove.textContent = "×";
+    remove.addEventListener("click", () => {
+      const at = chosen.indexOf(file);
+      chosen.splice(at, 1);
+      leftOut = [];
+      filesChanged();
+      // The focus goes to the chip that took its place, or back to the file field.
+      const next = chips.querySelectorAll(".chip-remove")[Math.min(at, chosen.length - 1)];
+      (next || files).focus();
+    });
+    item.append(name, " ", weight, remove);
+    return item;
+  }
+  function filesChanged() {
+    const list = new DataTransfer();
+    for (const file of chosen) list.items.add(file);
+    files.files = list.files;
+    chips.replaceChildren(...chosen.map(chip));
+    chips.hidden = chosen.length === 0;
+    sizeFits();
+    checkFiles();
+    form.dispatchEvent(new Event("input")); // the draft has changed
+  }
+  // Files from the picker, a drop or a paste join those already chosen; the same file twice is
+  // kept once, and a file larger than the whole limit is named and left out.
+  function add(added) {
+    leftOut = [];
+    for (const file of added) {
+      const same = (other) =>
+        other.name === file.name && other.size === file.size && other.lastModified === file.lastModified;
+      if (file.size > limit) leftOut.push(file);
+      else if (!chosen.some(same)) chosen.push(file);
+    }
+    filesChanged();
+  }
+  files.addEventListener("change", () => add([...files.files]));
+  form.addEventListener("dragover", (event) => {
+    if (!event.dataTransfer || !event.dataTransfer.types.includes("Files")) return;
+    event.preventDefault();
+    form.classList.add("dropping");
+  });
+  form.addEventListener("dragleave", (event) => {
+    if (!form.contains(event.relatedTarget)) form.classList.remove("dropping");
+  });
+  form.addEventListener("drop", (event) => {
+    form.classList.remove("dropping");
+    if (!event.dataTransfer || !event.dataTransfer.files.length) return;
+    event.preventDefault(); // the browser would otherwise open the file in place of the letter
+    add([...event.dataTransfer.files]);
+  });
+  form.addEventListener("paste", (event) => {
+    const pasted = event.clipboardData ? [...event.clipboardData.files] : [];
+    if (!pasted.length) return; // text is pasted as usual
+    event.preventDefault();
+    add(pasted);
+  });
 
   // --- each chosen file checked at once: a dangerous type (R13.2), a secrecy marking (R8.1) -------
+  // Each file is asked about once; removing a chip only forgets its answer.
   const refused = document.getElementById("files-refused");
+  const answers = new Map();
   let checking = 0;
   async function checkFiles() {
     const round = ++checking;
-    const found = [];
-    for (const file of files.files) {
+    for (const file of chosen) {
+      if (answers.has(file)) continue;
       const data = new FormData();
       data.append("csrf", form.elements.namedItem("csrf").value);
       data.append("file", file);
       try {
         const answer = await fetch(form.dataset.checkFileUrl, { method: "POST", body: data });
-        if (!answer.ok) continue; // the letter is checked again when it is sent
-        for (const problem of (await answer.json()).problems) found.push(english ? problem.en : problem.vi);
+        if (answer.ok) answers.set(file, (await answer.json()).problems); // else checked when sent
       } catch (error) {
-        continue;
+        // the letter is checked again when it is sent
       }
       if (round !== checking) return; // other files were chosen meanwhile
     }
-    if (round !== checking) return;
+    const found = chosen.flatMap((file) => answers.get(file) || []);
     refused.replaceChildren(
-      ...found.map((text) => {
+      ...found.map((problem) => {
         const item = document.createElement("li");
-        item.textContent = text;
+        item.textContent = english ? problem.en : problem.vi;
         return item;
       }),
     );
     refused.hidden = found.length === 0;
   }
-  files.addEventListener("change", checkFiles);
   form.addEventListener("change", (event) => {
     if (event.target.name === "keep") sizeFits();
   });
@@ -239,10 +320,73 @@
       });
   }
   form.addEventListener("input", (event) => {
-    if (event.target === files) return;
+    if (event.target === files) return; // filesChanged says so once the chips are drawn
     changed = true;
     later();
   });
+
+  // --- sending: a refusal leaves the letter on the page, files and all ---------------------------
+  const sendButton = document.getElementById("send");
+
+  function showErrors(title, problems) {
+    let box = document.getElementById("compose-errors");
+    if (!box) {
+      box = document.createElement("div");
+      box.id = "compose-errors";
+      box.className = "error";
+      box.setAttribute("role", "alert");
+      box.tabIndex = -1;
+      form.before(box);
+    }
+    const heading = document.createElement("p");
+    heading.textContent = title;
+    const list = document.createElement("ul");
+    for (const problem of problems) {
+      const item = document.createElement("li");
+      item.textContent = problem;
+      list.append(item);
+    }
+    box.replaceChildren(heading, list);
+    box.focus();
+  }
+  // Kept files the server no longer finds (their message was deleted or moved) leave the page.
+  function dropGone(gone) {
+    for (const box of form.querySelectorAll("input[name=keep]")) {
+      if (gone.includes(box.value)) box.closest("li").remove();
+    }
+    sizeFits();
+  }
+  async function sendLetter() {
+    sendButton.disabled = true;
+    status.textContent = form.dataset.sending;
+    let result = null;
+    let failure = form.dataset.offline;
+    try {
+      const answer = await fetch(form.action, {
+        method: "POST",
+        body: new FormData(form),
+        headers: { Accept: "application/json" },
+        credentials: "same-origin",
+      });
+      result = await answer.json().catch(() => null);
+      failure = form.dataset.failed.replace("{status}", answer.status);
+    } catch (error) {
+      // the server could not be reached: said below, the letter stays
+    }
+    if (result && result.location) {
+      window.location.assign(result.location);
+      return;
+    }
+    sendButton.disabled = false;
+    status.textContent = "";
+    leaving = false;
+    if (result && result.errors) {
+      dropGone(result.gone || []);
+      showErrors(result.title, result.errors);
+    } else {
+      showErrors(failure, []);
+    }
+  }
 
   form.addEventListener("submit", (event) => {
     if (!sizeFits()) {
@@ -253,11 +397,14 @@
     clearTimeout(timer);
     timer = null;
     leaving = true;
+    const submitter = event.submitter;
     if (saving) {
       // A save on its way would leave a draft behind: send once it is back (with its UID).
       event.preventDefault();
-      const submitter = event.submitter;
       saving.finally(() => form.requestSubmit(submitter));
+    } else if (submitter === sendButton) {
+      event.preventDefault();
+      sendLetter();
     }
   });
   // Back from the browser's history cache: the page lives again.
