@@ -23,7 +23,7 @@ from hopthu.smtp.helpdesk import answer_id
 from hopthu.smtp.notices import HELPDESK, SIGNATURE
 from hopthu.smtp.pipeline import Incoming
 from hopthu.web.admin.access import PORTAL, Admin, AdminForm, admin_page, administering
-from hopthu.web.admin.requests import filed_request
+from hopthu.web.admin.requests import KIND_NAMES, STATUS_NAMES, filed_request
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
 
@@ -78,6 +78,8 @@ async def _page(
         status_code=400 if error else 200,
         section=f"{PORTAL}/yeu-cau",
         filed=found,
+        kinds=KIND_NAMES,
+        statuses=STATUS_NAMES,
         messages=await _messages(request, found) if found.kind == "feedback" else [],
         may_answer=found.kind == "feedback" and admin.powers.sees_everything,
         done=done,
