@@ -1,5 +1,6 @@
 """The portal's pages as people read and use them: the audit log and the histories in words (no
-internal codes)."""
+internal codes), a one-person request worded for one person with its agency's name, and every
+form answered by Post/Redirect/Get (a reload never does the act again)."""
 
 from __future__ import annotations
 
@@ -74,3 +75,61 @@ def test_the_audit_log_and_histories_speak_in_words(portal: RunningServer, page)
     page.goto("/quan-tri/hop-thu/lvbinh")
     expect(page.locator("table.history")).to_contain_text("Cấp mới hộp thư")
     assert RAW_CODE.findall(page.locator("table.history").inner_text()) == []
+
+
+def test_one_person_filed_then_approved_with_post_redirect_get(
+    portal: RunningServer,  # noqa: F811
+    browser,
+    site: str,
+) -> None:
+    manager = browser.new_context(base_url=site, locale="vi-VN").new_page()
+    manager.set_default_timeout(15_000)
+    sign_in(manager, "nvminh")
+    manager.wait_for_url("**/thu/*")
+    manager.goto("/quan-tri/yeu-cau/moi")
+    enter_code(manager, pass_second_factor(manager, enrol=True))
+    manager.wait_for_url("**/quan-tri/yeu-cau/moi")
+    manager.get_by_label("Họ", exact=True).fill("Phạm")
+    manager.get_by_label("Tên", exact=True).fill("Hùng")
+    manager.get_by_label("Cơ quan, đơn vị").select_option("sonv")
+    manager.locator("#one-heading ~ form").get_by_role("button", name="Xem trước").click()
+    expect(manager.get_by_role("heading", level=1)).to_have_text("Xem trước yêu cầu cấp hộp thư")
+    main = manager.locator(".content")
+    expect(main).to_contain_text("Yêu cầu gửi được.")
+    expect(manager.locator("table.preview tbody td").nth(1)).to_have_text("Sở Nội vụ")  # not `sonv`
+    for listy in ("danh sách", "Tải tệp khác", "dòng"):
+        expect(main).not_to_contain_text(listy)
+    expect(manager.get_by_role("link", name="← Sửa thông tin")).to_be_visible()
+    assert problems(manager) == []
+    manager.get_by_role("button", name="Gửi yêu cầu").click()
+    manager.wait_for_url(re.compile(r".*/quan-tri/yeu-cau\?lo=\w+&trang_thai=pending$"))
+    expect(manager.get_by_role("status")).to_contain_text("Đã gửi yêu cầu (lô")
+    (filed,) = portal.run(portal.services.directory.requests.list(status="pending", kind="create"))
+
+    desk = browser.new_context(base_url=site, locale="vi-VN").new_page()
+    desk.set_default_timeout(15_000)
+    operator_at(desk, "/quan-tri/yeu-cau")
+    desk.get_by_role("button", name=f"Duyệt yêu cầu {filed.id}").click()
+    desk.wait_for_url(re.compile(r".*/quan-tri/yeu-cau\?trang_thai=pending$"))  # the queue, by GET
+    expect(desk.get_by_role("status")).to_contain_text(f"Đã duyệt yêu cầu số {filed.id}.")
+    reloaded = desk.reload()
+    assert reloaded is not None and reloaded.request.method == "GET" and reloaded.status == 200
+    expect(desk.get_by_role("status")).to_have_count(0)  # said once
+    approvals = portal.run(portal.services.directory.requests.get(filed.id))
+    assert approvals.status == "approved"
+    log = portal.run(portal.services.directory.accounts.history("phung"))
+    assert [e.action for e in log].count("account.created") == 1
+
+    desk.goto("/quan-tri/hop-thu/phung")  # an act on an account, and its password shown once
+    desk.get_by_text("Cấp lại mật khẩu tạm").click()
+    desk.get_by_label("Lý do (vd: số phiếu hỗ trợ)").fill("Phiếu hỗ trợ 9")
+    desk.get_by_role("button", name="Cấp mật khẩu tạm").click()
+    desk.wait_for_url(re.compile(r".*/quan-tri/hop-thu/phung$"))
+    temporary = desk.locator("#temporary-password").inner_text()
+    assert len(temporary) >= 12 and temporary not in desk.url
+    desk.reload()
+    expect(desk.locator("#temporary-password")).to_have_count(0)
+    resets = [
+        e for e in portal.run(portal.services.directory.accounts.history("phung")) if "reset" in e.action
+    ]
+    assert len(resets) == 1
