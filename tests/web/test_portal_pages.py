@@ -1,6 +1,7 @@
 """The portal's pages as people read and use them: the audit log and the histories in words (no
-internal codes), a one-person request worded for one person with its agency's name, and every
-form answered by Post/Redirect/Get (a reload never does the act again)."""
+internal codes), a one-person request worded for one person with its agency's name, every form
+answered by Post/Redirect/Get (a reload never does the act again), the add-agency button in the
+normal colour, and headings ranked by size."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from tests.web.test_accessibility import problems
 from tests.web.test_admin import enter_code, pass_second_factor, portal  # noqa: F401
 
 RAW_CODE = re.compile(r"\b[a-z_]+\.[a-z_]+\b|\bbatch:|\brequest:")
+BRAND, DANGER = "rgb(11, 83, 148)", "rgb(164, 22, 26)"
 
 
 def operator_at(page, path: str) -> None:
@@ -133,3 +135,49 @@ def test_one_person_filed_then_approved_with_post_redirect_get(
         e for e in portal.run(portal.services.directory.accounts.history("phung")) if "reset" in e.action
     ]
     assert len(resets) == 1
+
+
+def test_agency_forms_redirect_and_look_as_they_should(portal: RunningServer, page) -> None:  # noqa: F811
+    operator_at(page, "/quan-tri/co-quan")
+    add = page.locator("details.add-agency > summary")
+    assert add.evaluate("e => getComputedStyle(e).backgroundColor") == BRAND
+    assert add.evaluate("e => getComputedStyle(e).color") != DANGER
+    assert problems(page) == []
+    add.click()
+    page.get_by_label("Tên", exact=True).fill("Sở Tư pháp")
+    page.get_by_role("button", name="Thêm", exact=True).click()
+    page.wait_for_url(re.compile(r".*/quan-tri/co-quan/sotp$"))
+    expect(page.get_by_role("status")).to_contain_text("Đã thêm Sở Tư pháp.")
+    page.get_by_text("Khai báo biên chế").click()
+    page.get_by_label("Số biên chế").fill("12")
+    page.get_by_role("button", name="Ghi").click()
+    page.wait_for_url(re.compile(r".*/quan-tri/co-quan/sotp$"))
+    expect(page.get_by_role("status")).to_contain_text("Đã ghi số biên chế.")
+    page.reload()
+    expect(page.get_by_role("status")).to_have_count(0)
+    assert len([a for a in portal.run(portal.services.directory.agencies.list()) if a.code == "sotp"]) == 1
+    declared = page.locator("summary", has_text="Khai báo biên chế")
+    assert declared.evaluate("e => getComputedStyle(e).color") == BRAND  # not a destructive act
+    dissolve = page.locator("summary", has_text="Giải thể")
+    assert dissolve.evaluate("e => getComputedStyle(e).color") == DANGER
+
+    sizes = page.evaluate(
+        """() => {
+          const content = document.querySelector('.admin .content');
+          const size = tag => {
+            const made = content.appendChild(document.createElement(tag));
+            made.textContent = tag;
+            const px = parseFloat(getComputedStyle(made).fontSize);
+            made.remove();
+            return px;
+          };
+          return [size('h1'), size('h2'), size('h3')];
+        }"""
+    )
+    assert sizes[0] > sizes[1] > sizes[2], sizes
+    shown_h1 = page.get_by_role("heading", level=1).evaluate("e => parseFloat(getComputedStyle(e).fontSize)")
+    shown_h2 = page.get_by_role("heading", level=2).first.evaluate(
+        "e => parseFloat(getComputedStyle(e).fontSize)"
+    )
+    assert shown_h1 > shown_h2
+    assert problems(page) == []
