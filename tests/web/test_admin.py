@@ -97,7 +97,7 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     page.get_by_role("button", name="Tạm khóa").click()
     expect(page.get_by_role("status")).to_contain_text("Đã tạm khóa")
     expect(page.locator(".facts")).to_contain_text("Tạm khóa")
-    expect(page.locator("table.history")).to_contain_text("account.locked")
+    expect(page.locator("table.history")).to_contain_text("Tạm khóa")  # account.locked, by its name
     expect(page.locator("table.history")).to_contain_text("123/CATP-PA05")
     locked = portal.run(portal.services.directory.accounts.get("lvbinh"))
     assert locked.status == "locked" and locked.status_ref == "123/CATP-PA05"
@@ -119,7 +119,7 @@ def test_operator_enrols_then_acts_on_an_account(portal: RunningServer, page) ->
     page.get_by_role("link", name="Nhật ký", exact=True).click()
     page.get_by_label("Đối tượng (địa chỉ, mã)").fill("lvbinh")
     page.get_by_role("button", name="Lọc").click()
-    expect(page.locator("table.history")).to_contain_text("account.password_reset")
+    expect(page.locator("table.history")).to_contain_text("Cấp lại mật khẩu tạm")
     assert problems(page) == []
     with page.expect_download() as exported:
         page.get_by_role("link", name="Xuất tệp CSV").click()
@@ -299,7 +299,7 @@ def test_delegations_address_change_and_export(portal: RunningServer, page) -> N
     expect(page.get_by_role("status")).to_contain_text("Địa chỉ mới: binh.le")
     expect(page.locator(".facts")).to_contain_text("lvbinh@cantho.gov.vn")  # kept as an alias
     history = page.locator("table.history").inner_text()
-    for act in ("account.address_changed", "account.exported", "account.created"):
+    for act in ("Đổi địa chỉ thư", "Xuất toàn bộ thư", "Cấp mới hộp thư"):
         assert act in history
     reached = portal.run(portal.services.router.local("lvbinh@cantho.gov.vn"))
     assert reached.local == "binh.le"

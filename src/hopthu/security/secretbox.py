@@ -38,9 +38,10 @@ class SecretBox:
     def seal(self, secret: str) -> str:
         return self._fernet.encrypt(secret.encode()).decode()
 
-    def open(self, sealed: str) -> str:
+    def open(self, sealed: str, *, ttl: int | None = None) -> str:
+        """The secret; with `ttl`, only when it was sealed at most that many seconds ago."""
         try:
-            return self._fernet.decrypt(sealed.encode()).decode()
+            return self._fernet.decrypt(sealed.encode(), ttl=ttl).decode()
         except InvalidToken:
             raise HopThuError(
                 "Không giải mã được bí mật: khóa của thư mục dữ liệu đã đổi",

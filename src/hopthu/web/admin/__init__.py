@@ -6,6 +6,7 @@ from hopthu.web.admin import (
     accounts,
     agencies,
     auditlog,
+    auditnames,
     dmarc,
     factor,
     home,
@@ -16,6 +17,7 @@ from hopthu.web.admin import (
     requests,
     tickets,
 )
+from hopthu.web.templating import TEMPLATES
 
 router = APIRouter()
 PARTS = (
@@ -34,3 +36,9 @@ PARTS = (
 )
 for part in PARTS:
     router.include_router(part.router)
+
+# How the portal's pages name the audit log's codes (`admin/auditnames.py`).
+TEMPLATES.env.filters["act_name"] = auditnames.action_name
+TEMPLATES.env.filters["target_name"] = auditnames.target_name
+TEMPLATES.env.filters["reason_name"] = auditnames.reason_name
+TEMPLATES.env.filters["details_text"] = auditnames.details_text

@@ -12,6 +12,7 @@ from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from hopthu.directory.roles import Powers
+from hopthu.web.admin import outcome
 from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
 from hopthu.web.deps import services_of
 from hopthu.web.forms import CheckedForm
@@ -84,5 +85,13 @@ def check_covers(admin: Admin, agency_id: int) -> None:
 
 
 def admin_page(request: Request, admin: Admin, template: str, **context: Any) -> HTMLResponse:
-    """A portal page: `templating.page` with the administrator's powers, which the menu follows."""
-    return page(request, template, who=admin.who, powers=admin.powers, **context)
+    """A portal page: `templating.page` with the administrator's powers, which the menu follows, and
+    what the form that redirected here did (`outcome`), said once."""
+    arrived = outcome.taken(request, admin.who)
+    if arrived is not None:
+        context["done"] = context.get("done") or arrived.done
+        context["password"] = context.get("password") or arrived.password
+    response = page(request, template, who=admin.who, powers=admin.powers, **context)
+    if outcome.waiting(request):
+        outcome.forget(request, response)
+    return response

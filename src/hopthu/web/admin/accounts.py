@@ -31,6 +31,7 @@ from hopthu.web.admin.access import (
     administering,
     check_covers,
 )
+from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.folders import folders
 from hopthu.web.manage import zip_of
@@ -141,9 +142,7 @@ async def _detail(
     admin: Admin,
     found: Account,
     *,
-    done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
-    password: str | None = None,
 ) -> HTMLResponse:
     directory = services_of(request).directory
     may_reset = (
@@ -173,9 +172,7 @@ async def _detail(
         operator=admin.powers.operator,
         delegates=await directory.delegations.delegates(found.local) if found.kind == "agency" else [],
         change_reasons=sorted(lifecycle.REASONS[lifecycle.Action.CHANGE]),
-        done=done,
         error=error,
-        password=password,
     )
 
 
@@ -225,7 +222,8 @@ async def act(
     can_send: Annotated[str | None, Form()] = None,
     new_local: Annotated[str, Form()] = "",
 ) -> Response:
-    """One act on one account; the page comes back saying what was done, or why it was not."""
+    """One act on one account; the account's page comes back (a 303, so a reload does not act again)
+    saying what was done, or, re-drawn here, why it was not."""
     found = await _account(request, admin, local)
     directory = services.directory
     accounts = directory.accounts
@@ -271,4 +269,4 @@ async def act(
             raise HTTPException(403)
     except HopThuError as error:
         return await _detail(request, admin, found, error=error)
-    return await _detail(request, admin, found, done=done, password=password)
+    return redirect_after(request, admin.who, f"{ACCOUNTS}/{found.local}", done, password=password)

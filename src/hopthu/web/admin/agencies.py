@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, HTTPException, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from hopthu.directory.agencies import Agency
 from hopthu.errors import HopThuError
@@ -23,6 +23,7 @@ from hopthu.web.admin.access import (
     administering,
     check_covers,
 )
+from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import WebServices, services_of
 
 router = APIRouter()
@@ -100,7 +101,6 @@ async def _agency_page(
     admin: Admin,
     found: Agency,
     *,
-    done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
 ) -> HTMLResponse:
     directory = services_of(request).directory
@@ -117,7 +117,6 @@ async def _agency_page(
         sub_units=[a for a in everyone if a.parent_code == found.code],
         operator=admin.powers.operator,
         history=await directory.agencies.history(found.code),
-        done=done,
         error=error,
     )
 
@@ -149,15 +148,11 @@ async def agency_act(
             done = ("Đã đổi tên; tên hiển thị các hộp thư đã cập nhật.", "Renamed; display names follow.")
         elif act == "sap-nhap":
             target = await changes.merge(found.code, into, ref=ref, actor=admin.actor)
-            return await _agency_page(
-                request,
-                admin,
-                target,
-                done=(
-                    f"Đã sáp nhập {found.name} vào {target.name}.",
-                    f"{found.name} was merged into {target.name}.",
-                ),
+            done = (
+                f"Đã sáp nhập {found.name} vào {target.name}.",
+                f"{found.name} was merged into {target.name}.",
             )
+            found = target
         elif act == "giai-the":
             count = await changes.dissolve(found.code, ref=ref, actor=admin.actor)
             found = await services.directory.agencies.get(found.code)
@@ -173,7 +168,7 @@ async def agency_act(
         )
     except HopThuError as error:
         return await _agency_page(request, admin, found, error=error)
-    return await _agency_page(request, admin, found, done=done)
+    return redirect_after(request, admin.who, f"{AGENCIES}/{found.code}", done)
 
 
 @router.post(AGENCIES, response_class=HTMLResponse)
@@ -196,4 +191,6 @@ async def add_agency(
         return await _agencies(request, admin, error=HopThuError("Số biên chế phải là số", "Not a number"))
     except HopThuError as error:
         return await _agencies(request, admin, error=error)
-    return RedirectResponse(f"{AGENCIES}/{added.code}", status_code=303)
+    return redirect_after(
+        request, admin.who, f"{AGENCIES}/{added.code}", (f"Đã thêm {added.name}.", f"{added.name} was added.")
+    )

@@ -19,6 +19,7 @@ from hopthu.directory import auditlog
 from hopthu.directory.auditlog import AuditFilter
 from hopthu.reports.period import VIETNAM
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.admin.auditnames import action_choices
 from hopthu.web.deps import WebServices
 from hopthu.web.exports import csv_row
 
@@ -75,6 +76,7 @@ async def audit_log(
         section=AUDIT,
         events=shown,
         filters=filters,
+        action_choices=action_choices(),
         query=query_string,
         older=shown[-1].id if len(rows) > PAGE_SIZE else None,
         first_page=truoc is None,

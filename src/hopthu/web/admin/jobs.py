@@ -11,6 +11,7 @@ from fastapi.responses import HTMLResponse, Response
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.services import Services
 from hopthu.web.admin.access import PORTAL, Admin, OperatorForm, admin_page, operating
+from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import WebServices, services_of
 
 router = APIRouter()
@@ -22,7 +23,7 @@ async def jobs(request: Request, admin: Annotated[Admin, Depends(operating)]) ->
     return await _page(request, admin)
 
 
-async def _page(request: Request, admin: Admin, *, done: tuple[str, str] | None = None) -> HTMLResponse:
+async def _page(request: Request, admin: Admin) -> HTMLResponse:
     scheduler = _scheduler(services_of(request))
     return admin_page(
         request,
@@ -31,7 +32,6 @@ async def _page(request: Request, admin: Admin, *, done: tuple[str, str] | None 
         section=JOBS_PAGE,
         jobs=list(scheduler.jobs.values()),
         runs=await scheduler.last_runs(),
-        done=done,
     )
 
 
@@ -47,9 +47,8 @@ async def run_now(
         raise HTTPException(404)
     done = await scheduler.run(name)
     told = f"{done.summary}" if done.status == "ok" else done.error or ""
-    return await _page(
-        request, admin, done=(f"{name}: {done.status} {told}", f"{name}: {done.status} {told}")
-    )
+    said = f"{name}: {done.status} {told}"
+    return redirect_after(request, admin.who, JOBS_PAGE, (said, said))
 
 
 def _scheduler(services: Services) -> Scheduler:

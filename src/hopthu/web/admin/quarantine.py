@@ -20,6 +20,7 @@ from hopthu.mail.searchtext import part_text, text_parts
 from hopthu.protection.quarantine import Quarantine
 from hopthu.services import Services
 from hopthu.web.admin.access import PORTAL, Admin, OperatorForm, admin_page, operating
+from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
 
@@ -36,9 +37,7 @@ async def held_list(request: Request, admin: Annotated[Admin, Depends(operating)
     return await _list(request, admin)
 
 
-async def _list(
-    request: Request, admin: Admin, *, done: tuple[str, str] | None = None, error: HopThuError | None = None
-) -> HTMLResponse:
+async def _list(request: Request, admin: Admin, *, error: HopThuError | None = None) -> HTMLResponse:
     quarantine = _quarantine(services_of(request))
     status = request.query_params.get("trang-thai", "held")
     shown = None if status == "all" else status if status in ("held", "released", "deleted") else "held"
@@ -50,7 +49,6 @@ async def _list(
         section=HELD_PAGE,
         held=await quarantine.store.listing(status=shown),
         status=shown or "all",
-        done=done,
         error=error,
     )
 
@@ -132,7 +130,7 @@ async def decide(
         raise HTTPException(404) from None
     except HopThuError as error:
         return await _detail(request, admin, held_id, error=error)
-    return await _list(request, admin, done=done)
+    return redirect_after(request, admin.who, HELD_PAGE, done)
 
 
 # --- the city's lists -----------------------------------------------------------------------------
@@ -147,7 +145,6 @@ async def _rules(
     request: Request,
     admin: Admin,
     *,
-    done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
     typed: str = "",
 ) -> HTMLResponse:
@@ -159,7 +156,6 @@ async def _rules(
         status_code=400 if error else 200,
         section=RULES_PAGE,
         rules=rules,
-        done=done,
         error=error,
         typed=typed,
     )
@@ -179,11 +175,8 @@ async def add_city_rule(
     except HopThuError as error:
         return await _rules(request, admin, error=error, typed=pattern[:300])
     vi, en = ("chặn", "block") if added.kind == "block" else ("cho phép", "allow")
-    return await _rules(
-        request,
-        admin,
-        done=(f"Đã thêm {added.pattern} vào danh sách {vi}.", f"{added.pattern} is on the {en} list."),
-    )
+    done = (f"Đã thêm {added.pattern} vào danh sách {vi}.", f"{added.pattern} is on the {en} list.")
+    return redirect_after(request, admin.who, RULES_PAGE, done)
 
 
 @router.post(RULES_PAGE + "/{rule_id}/xoa", response_class=HTMLResponse)
@@ -195,9 +188,8 @@ async def remove_city_rule(
 ) -> Response:
     rules = services.directory.sender_rules
     removed = await rules.remove(None, rule_id, actor=admin.actor)  # NotFound: the app's 404
-    return await _rules(
-        request, admin, done=(f"Đã bỏ {removed.pattern} khỏi danh sách.", f"{removed.pattern} was removed.")
-    )
+    done = (f"Đã bỏ {removed.pattern} khỏi danh sách.", f"{removed.pattern} was removed.")
+    return redirect_after(request, admin.who, RULES_PAGE, done)
 
 
 def _quarantine(services: Services) -> Quarantine:

@@ -15,9 +15,10 @@ import json
 import logging
 import secrets
 from typing import Annotated, Any
+from urllib.parse import urlencode
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import HTMLResponse, Response
 
 from hopthu.directory.filing import (
     ACT_ACTIONS,
@@ -42,6 +43,7 @@ from hopthu.web.admin.access import (
     admin_page,
     administering,
 )
+from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
 
@@ -87,7 +89,6 @@ async def _queue(
     admin: Admin,
     filters: dict[str, str],
     *,
-    done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
 ) -> HTMLResponse:
     services = services_of(request)
@@ -117,7 +118,6 @@ async def _queue(
         choosing=sum(
             1 for r in found if r.kind == "create" and r.status == "pending" and not r.payload.get("proposed")
         ),
-        done=done,
         error=error,
     )
 
@@ -127,9 +127,7 @@ async def new(request: Request, admin: Annotated[Admin, Depends(administering)])
     return await _new_page(request, admin)
 
 
-async def _new_page(
-    request: Request, admin: Admin, *, error: HopThuError | None = None, done: tuple[str, str] | None = None
-) -> HTMLResponse:
+async def _new_page(request: Request, admin: Admin, *, error: HopThuError | None = None) -> HTMLResponse:
     agencies = [a for a in await services_of(request).directory.agencies.list() if admin.powers.covers(a.id)]
     reasons = {kind: sorted(lifecycle.REASONS[action]) for kind, action in ACT_ACTIONS.items()}
     return admin_page(
@@ -142,7 +140,6 @@ async def _new_page(
         act_kinds=[(k, KIND_NAMES[k]) for k in ACT_KINDS],
         reasons=reasons,
         error=error,
-        done=done,
     )
 
 
@@ -170,8 +167,9 @@ async def preview(
 ) -> Response:
     """The list (or the one person) as it would be registered now: an address, or the proposals an
     operator will choose from, or what is wrong, for every row. Nothing is filed yet."""
+    from_list = file is not None and bool(file.filename)
     try:
-        if file is not None and file.filename:
+        if file is not None and from_list:
             rows = await _read_list(file)
         else:
             rows = [
@@ -186,6 +184,8 @@ async def preview(
         "admin/request_preview.html",
         section=REQUESTS,
         results=results,
+        one_person=not from_list,
+        agency_names={a.code: a.name for a in await services.directory.agencies.list()},
         ready=sum(1 for r in results if r.error is None),
         choosing=sum(1 for r in results if r.needs_administrator),
         failing=sum(1 for r in results if r.error),
@@ -255,7 +255,13 @@ async def submit(
         f"{len(results)} mailbox requests were received (batch {batch}). You will be told when they are"
         " decided; the temporary passwords are downloaded from the Requests page.",
     )
-    return RedirectResponse(f"{REQUESTS}?lo={batch}&trang_thai=pending", status_code=303)
+    filed = (
+        ("Đã gửi yêu cầu (lô {batch}).", "The request was filed (batch {batch}).")
+        if len(results) == 1
+        else ("Đã gửi {n} yêu cầu (lô {batch}).", "{n} requests were filed (batch {batch}).")
+    )
+    done = (filed[0].format(n=len(results), batch=batch), filed[1].format(n=len(results), batch=batch))
+    return redirect_after(request, admin.who, _queue_address({"lo": batch, "trang_thai": "pending"}), done)
 
 
 @router.post(REQUESTS + "/thao-tac", response_class=HTMLResponse)
@@ -290,7 +296,12 @@ async def file_act(
         f"Đã nhận yêu cầu số {filed.id} ({KIND_NAMES[kind][0].lower()} hộp thư {payload['address']}).",
         f"Request {filed.id} was received ({KIND_NAMES[kind][1].lower()} for {payload['address']}).",
     )
-    return RedirectResponse(f"{REQUESTS}?trang_thai=pending", status_code=303)
+    return redirect_after(
+        request,
+        admin.who,
+        _queue_address({"trang_thai": "pending", "loai": "", "lo": ""}),
+        (f"Đã gửi yêu cầu số {filed.id}.", f"Request {filed.id} was filed."),
+    )
 
 
 async def filed_request(request: Request, admin: Admin, request_id: int) -> Filed:
@@ -329,9 +340,8 @@ async def approve(
         ),
         f"Request {filed.id} ({KIND_NAMES[filed.kind][1].lower()} {what}) was approved and carried out.",
     )
-    return await _queue(
-        request, admin, filters, done=(f"Đã duyệt yêu cầu số {filed.id}.", f"Request {filed.id} approved.")
-    )
+    done_text = (f"Đã duyệt yêu cầu số {filed.id}.", f"Request {filed.id} approved.")
+    return redirect_after(request, admin.who, _queue_address(filters), done_text)
 
 
 @router.post(REQUESTS + "/{request_id}/tu-choi", response_class=HTMLResponse)
@@ -356,9 +366,8 @@ async def reject(
         f"Yêu cầu số {filed.id} ({KIND_NAMES[filed.kind][0].lower()}) bị từ chối. Lý do: {reason.strip()}",
         f"Request {filed.id} ({KIND_NAMES[filed.kind][1].lower()}) was rejected. Reason: {reason.strip()}",
     )
-    return await _queue(
-        request, admin, filters, done=(f"Đã từ chối yêu cầu số {filed.id}.", f"Request {filed.id} rejected.")
-    )
+    done = (f"Đã từ chối yêu cầu số {filed.id}.", f"Request {filed.id} rejected.")
+    return redirect_after(request, admin.who, _queue_address(filters), done)
 
 
 @router.post(REQUESTS + "/lo/{batch}/duyet", response_class=HTMLResponse)
@@ -384,7 +393,9 @@ async def approve_batch(
         f"Đã duyệt {outcome.approved} yêu cầu." + (f" Chưa duyệt được: {refused}" if refused else ""),
         f"{outcome.approved} requests approved." + (f" Not approved: {refused}" if refused else ""),
     )
-    return await _queue(request, admin, {"trang_thai": "", "loai": "", "lo": batch}, done=done)
+    return redirect_after(
+        request, admin.who, _queue_address({"trang_thai": "", "loai": "", "lo": batch}), done
+    )
 
 
 @router.get(REQUESTS + "/mat-khau.xlsx", include_in_schema=False)
@@ -433,6 +444,12 @@ async def _handed_over(services: Any, admin: Admin) -> list[Filed]:
     """Approved requests this administrator filed (their temporary passwords are theirs to hand on)."""
     approved = await services.directory.requests.list(status="approved", limit=5000)
     return [r for r in approved if r.filed_by == admin.actor]
+
+
+def _queue_address(filters: dict[str, str]) -> str:
+    """The queue with the filters a form came from: where its act redirects to (Post/Redirect/Get)."""
+    query = urlencode({name: value for name, value in filters.items() if value})
+    return f"{REQUESTS}?{query}" if query else REQUESTS
 
 
 def _back_filters(back: str) -> dict[str, str]:

@@ -23,7 +23,8 @@ from hopthu.smtp.helpdesk import answer_id
 from hopthu.smtp.notices import HELPDESK, SIGNATURE
 from hopthu.smtp.pipeline import Incoming
 from hopthu.web.admin.access import PORTAL, Admin, AdminForm, admin_page, administering
-from hopthu.web.admin.requests import filed_request
+from hopthu.web.admin.outcome import redirect_after
+from hopthu.web.admin.requests import KIND_NAMES, STATUS_NAMES, filed_request
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.params import RowId
 
@@ -68,7 +69,6 @@ async def _page(
     admin: Admin,
     found: Filed,
     *,
-    done: tuple[str, str] | None = None,
     error: HopThuError | None = None,
 ) -> HTMLResponse:
     return admin_page(
@@ -78,9 +78,10 @@ async def _page(
         status_code=400 if error else 200,
         section=f"{PORTAL}/yeu-cau",
         filed=found,
+        kinds=KIND_NAMES,
+        statuses=STATUS_NAMES,
         messages=await _messages(request, found) if found.kind == "feedback" else [],
         may_answer=found.kind == "feedback" and admin.powers.sees_everything,
-        done=done,
         error=error,
     )
 
@@ -165,10 +166,10 @@ async def answer(
             "to": [payload["from"]],
         },
     ]
-    closed = await requests.finish(found.id, payload, actor=admin.actor)
-    return await _page(
+    await requests.finish(found.id, payload, actor=admin.actor)
+    return redirect_after(
         request,
-        admin,
-        closed,
-        done=("Đã gửi câu trả lời và đóng phiếu.", "The answer was sent; the ticket is closed."),
+        admin.who,
+        f"{PORTAL}/yeu-cau/{found.id}",
+        ("Đã gửi câu trả lời và đóng phiếu.", "The answer was sent; the ticket is closed."),
     )
