@@ -4,6 +4,7 @@ saved as the person types, and names from the city directory typed without diacr
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import email
 import email.policy
@@ -90,7 +91,7 @@ def test_address_fields_are_read_by_the_strict_reader() -> None:
         'ban@example.org <giamdoc@cantho.gov.vn>, "x y"@example.org, Nhóm: a@b.example, '
         "<a@b.example, c@d.example"
     )
-    assert found == [("Ban", "ban@example.org")]
+    assert found == [("Ban (tiếp dân)", "ban@example.org")]  # a comment typed in the name stays in it
     assert bad == [
         '"giamdoc@cantho.gov.vn" <ban@example.org>',  # a name that shows another address
         "ban@example.org <giamdoc@cantho.gov.vn>",
@@ -205,6 +206,32 @@ def test_reply_all_leaves_oneself_out(imapserver: RunningServer, page) -> None:
         "Văn thư <vanthu@example.org>, ttnanh@cantho.gov.vn"
     )
     expect(page.get_by_label("Tiêu đề")).to_have_value("Re: Lịch họp")  # not "Re: Re: ..."
+
+
+def test_reply_writes_the_name_as_people_read_it(imapserver: RunningServer, page) -> None:
+    """Neither the quotes of the header nor those an encoded word hides: a name the To field reads
+    back as it is, and the reply reaches the person under that name."""
+    minh = "Nguyễn Văn Minh (Sở Nội vụ)"
+    inner_quotes = base64.b64encode(f'"{minh}"'.encode()).decode()
+    for subject, sender in [
+        ("Tờ trình số 5", f"=?utf-8?b?{inner_quotes}?= <nvminh@cantho.gov.vn>"),
+        ("Tờ trình số 6", f'"{minh}" <nvminh@cantho.gov.vn>'),
+    ]:
+        imapserver.deliver("ttnanh", message(subject, sender=sender, to="ttnanh@cantho.gov.vn"))
+    sign_in(page, "ttnanh")
+    page.wait_for_url("**/thu/*")
+    for subject in ["Tờ trình số 5", "Tờ trình số 6"]:
+        page.goto("/thu")
+        page.get_by_role("link", name=subject).click()
+        page.get_by_role("link", name="Trả lời", exact=True).click()
+        expect(page.get_by_label("Đến")).to_have_value(f"{minh} <nvminh@cantho.gov.vn>")
+    page.get_by_label("Nội dung").fill("Em đã nhận.")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    (answer,) = stored(imapserver, "nvminh", "INBOX")
+    to = parsed(answer)["To"].addresses
+    assert [(a.display_name, a.addr_spec) for a in to] == [(minh, "nvminh@cantho.gov.vn")]
+    assert parsed(answer)["Subject"] == "Re: Tờ trình số 6"
 
 
 def test_forward_keeps_the_files(imapserver: RunningServer, page, browser, site: str) -> None:
@@ -333,7 +360,7 @@ def test_addresses_from_the_directory(imapserver: RunningServer, page, site: str
     option = page.get_by_role("option", name=re.compile("Nguyễn Văn Minh"))
     expect(option).to_be_visible()
     option.click()
-    expect(to).to_have_value('"Nguyễn Văn Minh (Sở Nội vụ)" <nvminh@cantho.gov.vn>, ')
+    expect(to).to_have_value("Nguyễn Văn Minh (Sở Nội vụ) <nvminh@cantho.gov.vn>, ")  # bare: it reads back
     cc = page.get_by_label("Cc", exact=True)
     cc.press_sequentially("noi vu")
     expect(page.get_by_role("option", name=re.compile("Sở Nội vụ <sonv@cantho.gov.vn>"))).to_be_visible()

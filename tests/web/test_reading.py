@@ -4,9 +4,11 @@ until allowed, files listed and downloaded whole, the original source, and \\See
 from __future__ import annotations
 
 import base64
+import re
 from pathlib import Path
 
 import httpx
+import pytest
 from playwright.sync_api import expect
 
 from tests.imap.conftest import RunningServer
@@ -85,3 +87,115 @@ def test_another_persons_message_is_not_found(imapserver: RunningServer, page, s
     answer = page.goto(f"/thu/{box.id}/{uid}")
     assert answer.status == 404
     assert page.goto(f"/thu/{box.id}/{uid}/tep/2").status == 404
+
+
+def files_letter() -> bytes:
+    """A letter with one file of each kind a person tells apart, most sent as mailers do."""
+    files = [
+        ("quyet-dinh.pdf", "application/pdf", b"%PDF-1.4 " + b"x" * 1_250_000),
+        ("anh-hop.jpg", "image/jpeg", b"\xff\xd8\xff" + b"j" * 2000),
+        ("so-lieu.xlsx", "application/octet-stream", b"PK" + b"s" * 30_000),
+        ("to-trinh.docx", "application/vnd.openxmlformats-officedocument.wordprocessingml.document", b"PK"),
+        ("ho-so.zip", "application/zip", b"PK" + b"z" * 500),
+        ("ghi-chu.xyz", "application/octet-stream", b"n" * 100),
+    ]
+    parts = b"".join(
+        b"--m\r\nContent-Type: " + kind.encode() + b'; name="' + name.encode() + b'"\r\n'
+        b'Content-Disposition: attachment; filename="' + name.encode() + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data).replace(b"\n", b"\r\n")
+        for name, kind, data in files
+    )
+    return (
+        b"From: ban@example.org\r\nTo: nvminh@cantho.gov.vn\r\nSubject: Ho so du an\r\n"
+        b"Date: Mon, 02 Mar 2026 08:30:00 +0700\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n'
+        b"--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGui anh ho so.\r\n" + parts + b"--m--\r\n"
+    )
+
+
+def test_files_say_their_kind_and_size_and_the_date_is_whole(imapserver: RunningServer, page) -> None:
+    imapserver.deliver("nvminh", files_letter())
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="Ho so du an").click()
+    expect(page.locator(".headers time")).to_have_text("Thứ Hai, 02/03/2026 08:30")  # the day, not 08:30
+    files = page.locator("ul.files li")
+    expect(files.locator(".file-text")).to_have_text(
+        [
+            "quyet-dinh.pdf Tài liệu PDF · 1,2 MB",
+            "anh-hop.jpg Ảnh · 2 KB",
+            "so-lieu.xlsx Bảng tính · 29,3 KB",
+            "to-trinh.docx Văn bản Word · 2 B",
+            "ho-so.zip Tệp nén · 502 B",
+            "ghi-chu.xyz Tệp · 100 B",
+        ]
+    )
+    assert "application/" not in page.get_by_role("region", name="Tệp đính kèm").inner_text()
+    icons = files.locator("svg.file-icon")
+    expect(icons).to_have_count(6)
+    colours = {icon.evaluate("svg => getComputedStyle(svg).color") for icon in icons.all()}
+    assert len(colours) == 6  # a colour, and a mark, of its own for each kind
+    page.goto(page.url + "?lang=en")
+    expect(page.locator(".headers time")).to_have_text("Mon, 2 Mar 2026 08:30")
+    expect(files.first.locator(".file-text")).to_have_text("quyet-dinh.pdf PDF document · 1.2 MB")
+    expect(files.nth(2).locator(".file-text")).to_have_text("so-lieu.xlsx Spreadsheet · 29.3 KB")
+
+
+def bounce(returned: bytes, returned_type: bytes) -> bytes:
+    """A delivery status notification as another provider sends it (RFC 6522), returning `returned`."""
+    return (
+        b"From: Mail Delivery Subsystem <mailer-daemon@example.org>\r\nTo: nvminh@cantho.gov.vn\r\n"
+        b"Subject: Delivery Status Notification (Failure)\r\nDate: Tue, 03 Mar 2026 09:00:00 +0700\r\n"
+        b"MIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/report; report-type=delivery-status; boundary="b"\r\n\r\n'
+        b"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+        b"Your message wasn't delivered to khongco@example.org.\r\n"
+        b"--b\r\nContent-Type: message/delivery-status\r\n\r\n"
+        b"Reporting-MTA: dns; mx.example.org\r\n\r\nFinal-Recipient: rfc822; khongco@example.org\r\n"
+        b"Action: failed\r\nStatus: 5.1.1\r\n\r\n"
+        b"--b\r\nContent-Type: " + returned_type + b"\r\n\r\n" + returned + b"\r\n--b--\r\n"
+    )
+
+
+ORIGINAL_HEADER = (
+    b"DKIM-Signature: v=1; a=rsa-sha256; c=relaxed/relaxed; d=cantho.gov.vn; s=hopthu;\r\n"
+    b"\th=from:to:subject:date; bh=47DEQpj8HBSa+/TImW+5JCeuQeRkm5NMpJWZG3hSuFU=;\r\n"
+    b"\tb=dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZSBidXQgaXQgbG9va3MgbGlrZSBvbmU=\r\n"
+    b"From: =?utf-8?b?" + base64.b64encode("Nguyễn Văn Minh".encode()) + b"?= <nvminh@cantho.gov.vn>\r\n"
+    b"To: khongco@example.org\r\n"
+    b"Subject: =?utf-8?b?" + base64.b64encode("Báo cáo tháng 2".encode()) + b"?=\r\n"
+    b"Date: Mon, 02 Mar 2026 16:05:00 +0700\r\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("returned", "returned_type"),
+    [
+        (ORIGINAL_HEADER, b"text/rfc822-headers"),
+        (
+            ORIGINAL_HEADER + b"MIME-Version: 1.0\r\nContent-Type: text/html; charset=utf-8\r\n\r\n"
+            b"<p>Noi dung goc</p>",
+            b"message/rfc822",
+        ),
+    ],
+    ids=["headers", "whole"],
+)
+def test_a_bounce_says_which_letter_came_back(
+    imapserver: RunningServer, page, returned: bytes, returned_type: bytes
+) -> None:
+    imapserver.deliver("nvminh", bounce(returned, returned_type))
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="Delivery Status Notification (Failure)").click()
+    frame = page.frame_locator("#body-frame")
+    expect(frame.locator("body")).to_contain_text("wasn't delivered to khongco@example.org")  # the report
+    shown = frame.locator("body").inner_text() + page.locator("main").inner_text()
+    assert "=?utf-8?" not in shown and "DKIM-Signature" not in shown and "Noi dung goc" not in shown
+    summary = page.locator("details.returned")
+    expect(summary.locator("summary")).to_have_text("Thư bị trả lại")
+    expect(summary.locator("dl")).to_have_text(
+        re.compile(
+            r"Từ\s*Nguyễn Văn Minh <nvminh@cantho.gov.vn>\s*Đến\s*khongco@example.org\s*"
+            r"Tiêu đề\s*Báo cáo tháng 2\s*Ngày\s*Thứ Hai, 02/03/2026 16:05"
+        )
+    )

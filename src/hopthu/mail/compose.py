@@ -155,13 +155,22 @@ def last_header(data: bytes, name: bytes) -> str | None:
     return decode_words(values[-1]).strip() if values else None
 
 
+def _plain_name(name: str) -> str:
+    """A display name without the quotes some mailers put inside an encoded word
+    (`=?utf-8?b?…?=` decoding to `"Nguyễn Văn Minh"`): they are punctuation, not part of the name."""
+    name = " ".join(name.split())
+    if len(name) > 1 and name[0] == name[-1] == '"':
+        name = name[1:-1].replace('\\"', '"').replace("\\\\", "\\").strip()
+    return name
+
+
 def envelope_people(envelope: dict[str, Any], name: str) -> list[Person]:
     """(name, address) of each mailbox in one address list of a stored ENVELOPE (`mail.envelope`)."""
     found = []
     for address in envelope.get(name) or []:
         mailbox = address_text(address)
         if mailbox:
-            found.append((" ".join((display_name(address) or "").split()), mailbox))
+            found.append((_plain_name(display_name(address) or ""), mailbox))
     return found
 
 

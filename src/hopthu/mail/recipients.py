@@ -85,19 +85,49 @@ def parse_addresses(text: str) -> tuple[list[Person], list[str]]:
             bad.append(piece)
             continue
         if plain_address(mailbox):
-            found.append((mailbox.name, mailbox.address))
+            found.append((_typed_name(piece, mailbox.name), mailbox.address))
         else:
             bad.append(piece)
     return found, bad
 
 
+def _typed_name(piece: str, name: str) -> str:
+    """The name as it was typed before `<address>`, when it holds a comment the reader left out:
+    people write an agency in parentheses ("Nguyễn Văn Minh (Sở Nội vụ)", as the directory names
+    them), and the name sent keeps it. The strict reader has already refused a comment that holds
+    another address; a quoted name is read as it is."""
+    typed = piece.rpartition("<")[0]
+    if "(" not in typed or '"' in typed or "\\" in typed:
+        return name
+    return " ".join(typed.split())
+
+
+# Characters after which the compose reader would read a bare name differently: separators,
+# brackets, the group colon, quotes and escapes. Parentheses stay bare (see `_typed_name`).
+_NEEDS_QUOTES = re.compile(r'[",;:<>@\[\]\\]')
+
+
 def person_text(name: str, address: str) -> str:
-    """`Name <address>` as the address fields show it (quoted when the name needs it)."""
+    """`Name <address>` as the address fields show it, the name bare whenever the compose field
+    reads it back unchanged and quoted only when it must be (a comma, a colon...)."""
     if not name:
         return address
-    if re.search(r'[",;<>@()\\]', name):
+    if _NEEDS_QUOTES.search(name) or "=?" in name or not _balanced(name):
         name = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
     return f"{name} <{address}>"
+
+
+def _balanced(name: str) -> bool:
+    """Whether the name's parentheses pair up, unnested (a comment the reader reads as typed)."""
+    depth = 0
+    for ch in name:
+        if ch == "(":
+            depth += 1
+        elif ch == ")":
+            depth -= 1
+        if depth not in (0, 1):
+            return False
+    return depth == 0 and not name.startswith("(")
 
 
 def people_text(people: list[Person]) -> str:

@@ -81,6 +81,7 @@ class MessageSummary:
     blob_hash: str
     sort_sender: str
     sort_subject: str
+    envelope: dict[str, Any]  # `mail.envelope` as stored: who it went to, for lists of mail one sent
 
     def sort_value(self, order: str) -> Any:
         """This message's key in `order` (see `ORDERS`), to say where a page ended."""
@@ -396,6 +397,7 @@ _SUMMARY_COLUMNS = (
     message.c.blob_hash,
     message.c.sort_sender,
     message.c.sort_subject,
+    message.c.envelope,
 )
 
 

@@ -22,6 +22,7 @@ import nh3
 
 from hopthu.mail.decode import lenient_body
 from hopthu.mail.headers import to_text
+from hopthu.mail.report import returned_part, within
 from hopthu.mail.searchtext import text_parts
 from hopthu.mail.structure import Node
 from hopthu.web.css import clean_declarations, clean_stylesheet
@@ -65,11 +66,15 @@ def _is_html(node: Node) -> bool:
 
 def _shown_parts(structure: Node) -> list[Node]:
     """The text parts a reader sees: HTML when there is some (the richer of alternatives), else text;
-    parts that are attachments are left to the attachment list."""
+    parts that are attachments are left to the attachment list, and the message a delivery report
+    returns to the page's summary of it (its raw header, or its own HTML, would hide the report's
+    words)."""
+    bounced = returned_part(structure)
     parts = [
         node
         for node in text_parts(structure)
         if not (node.get("disposition") and node["disposition"][0].lower() == "attachment")
+        and not (bounced is not None and within(node, bounced))
     ]
     rich = [node for node in parts if _is_html(node)]
     return rich[:1] if rich else parts

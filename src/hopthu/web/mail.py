@@ -36,6 +36,7 @@ SORTS = {
     "lon-nhat": "largest",
 }
 DEFAULT_SORT = "moi-nhat"
+OUTGOING = ("\\Sent", "\\Drafts")  # folders of mail the mailbox sent: listed by recipient
 KEEPALIVE_SECONDS = 25.0
 _FLAG_ACTIONS = {"read": ("+", SEEN), "unread": ("-", SEEN), "flag": ("+", FLAGGED), "unflag": ("-", FLAGGED)}
 
@@ -86,7 +87,19 @@ async def folder(
         more=more,
         first_page=tu is None,
         sort=sap,
+        outgoing=current.special_use in OUTGOING,
+        own=await _owner_address(services, who, current.account_id),
     )
+
+
+async def _owner_address(services: WebServices, who: SignedIn, account_id: int) -> str:
+    """The address of the mailbox a folder belongs to (the person's, or a delegated agency's),
+    lower case: the messages it sent are listed by their recipients wherever they are filed."""
+    domain = services.settings.server.domain
+    if account_id == who.account.id:
+        return who.account.address(domain).lower()
+    owner = await services.directory.accounts.get_by_id(account_id)
+    return owner.address(domain).lower()
 
 
 def _cursor(text: str | None, order: str) -> tuple[int, Any] | None:

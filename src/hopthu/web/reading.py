@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hopthu.mail import DecodeError, binary, find_part
 from hopthu.mail.envelope import address_text, display_name
 from hopthu.mail.message import Attachment, find_attachments
+from hopthu.mail.report import returned
 from hopthu.mail.structure import Node
 from hopthu.store import webmail
 from hopthu.store.flags import SEEN
@@ -137,6 +138,7 @@ async def read(
         to=_people(envelope, "to"),
         cc=_people(envelope, "cc"),
         attachments=find_attachments(opened.data, row.structure),
+        returned=returned(opened.data, row.structure),
         blocked=body.blocked_images,
         images=bool(anh),
         printing="in" in request.query_params,

@@ -246,6 +246,8 @@ async def search(
         "current": None,
         "query": query,
         "labels": labels,
+        # The person's own mail found anywhere is listed by its recipients (see `people`).
+        "own": who.account.address(services.settings.server.domain).lower(),
     }
     if query.empty:
         return page(request, "search.html", who=who, results=None, **context)

@@ -8,32 +8,44 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.templating import Jinja2Templates
+from jinja2 import pass_context
+from jinja2.runtime import Context
 from starlette.requests import Request
 from starlette.responses import HTMLResponse
 
 from hopthu.policy import passwords
-from hopthu.policy.dates import VIETNAM
+from hopthu.policy.dates import VIETNAM as VIETNAM  # the city's time, for the pages that import it here
 from hopthu.policy.lifecycle import Status
 from hopthu.policy.quota import format_size
 from hopthu.store.flags import FLAGGED, SEEN
+from hopthu.web import moments, people
 from hopthu.web.auth import SignedIn
 from hopthu.web.deps import services_of
 from hopthu.web.devices import describe_device
+from hopthu.web.filekinds import file_kind
 from hopthu.web.i18n import COOKIE, chooser, language
 from hopthu.web.security import FORM_COOKIE, form_token, read_cookie, set_cookie
 
 TEMPLATES = Jinja2Templates(directory=Path(__file__).parent / "templates")
-TEMPLATES.env.filters["size"] = format_size
 PASSWORD_BANNER = dt.timedelta(days=14)
 
 
-def when(moment: dt.datetime | None) -> str:
-    """A message's time as a list shows it: the hour today, the day otherwise (Vietnam's time)."""
-    if moment is None:
-        return ""
-    local = moment.astimezone(VIETNAM)
-    today = dt.datetime.now(VIETNAM).date()
-    return local.strftime("%H:%M") if local.date() == today else local.strftime("%d/%m/%Y")
+@pass_context
+def when(context: Context, moment: dt.datetime | None) -> str:
+    """A moment as lists show it, in the page's language (`moments.short`)."""
+    return moments.short(moment, context.get("lang", "vi"))
+
+
+@pass_context
+def when_full(context: Context, moment: dt.datetime | None) -> str:
+    """A moment in full, in the page's language (`moments.full`): a message's date, a tooltip."""
+    return moments.full(moment, context.get("lang", "vi"))
+
+
+@pass_context
+def size(context: Context, octets: int) -> str:
+    """A size for people, with the page language's decimal mark ("1,2 MB", "1.2 MB")."""
+    return format_size(octets, decimal_mark="." if context.get("lang") == "en" else ",")
 
 
 def sender_name(sender: str) -> str:
@@ -42,7 +54,12 @@ def sender_name(sender: str) -> str:
     return name if rest else sender
 
 
+TEMPLATES.env.filters["size"] = size
 TEMPLATES.env.filters["when"] = when
+TEMPLATES.env.filters["author"] = people.author
+TEMPLATES.env.filters["file_kind"] = lambda file: file_kind(file.content_type, file.filename)
+TEMPLATES.env.filters["recipients"] = people.recipients
+TEMPLATES.env.filters["when_full"] = when_full
 TEMPLATES.env.filters["unread"] = lambda message: not message.flags & SEEN
 TEMPLATES.env.filters["flagged"] = lambda message: bool(message.flags & FLAGGED)
 TEMPLATES.env.filters["sender_name"] = sender_name

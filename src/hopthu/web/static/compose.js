@@ -15,8 +15,19 @@
     return { head: value.slice(0, cut + 1), piece: value.slice(cut + 1).trim() };
   }
 
+  // A name bare when the address field reads it back unchanged (parentheses included, as the
+  // directory writes agencies), quoted otherwise: the rule of `mail.recipients.person_text`.
+  function balanced(name) {
+    let depth = 0;
+    for (const ch of name) {
+      depth += ch === "(" ? 1 : ch === ")" ? -1 : 0;
+      if (depth !== 0 && depth !== 1) return false;
+    }
+    return depth === 0 && !name.startsWith("(");
+  }
   function quoted(name) {
-    return /[",;<>@()\\]/.test(name) ? '"' + name.replace(/["\\]/g, "\\$&") + '"' : name;
+    const bare = !/[",;:<>@[\]\\]|=\?/.test(name) && balanced(name);
+    return bare ? name : '"' + name.replace(/["\\]/g, "\\$&") + '"';
   }
 
   function combobox(input) {
