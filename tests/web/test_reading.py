@@ -199,3 +199,68 @@ def test_a_bounce_says_which_letter_came_back(
             r"Tiêu đề\s*Báo cáo tháng 2\s*Ngày\s*Thứ Hai, 02/03/2026 16:05"
         )
     )
+
+
+def tiny_png() -> bytes:
+    """A real 3x2 PNG, red: something the browser decodes."""
+    import struct
+    import zlib
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data))
+
+    rows = b"".join(b"\x00" + b"\xff\x00\x00" * 3 for _ in range(2))
+    header = struct.pack(">IIBBBBB", 3, 2, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_images_and_pdfs_are_shown_in_the_browser_as_their_bytes_say(imapserver: RunningServer, page) -> None:
+    """A picture is previewed on the page and a PDF opens in the browser; a file that only claims to
+    be a picture (here HTML with a script) is never shown inline, only downloaded."""
+    files = [
+        ("so-do.png", "image/png", tiny_png()),
+        ("quyet-dinh.pdf", "application/octet-stream", b"%PDF-1.4\n%%EOF\n"),
+        ("gia-mao.png", "image/png", b"<html><script>alert(1)</script></html>"),
+    ]
+    parts = b"".join(
+        b"--m\r\nContent-Type: " + kind.encode() + b'; name="' + name.encode() + b'"\r\n'
+        b'Content-Disposition: attachment; filename="' + name.encode() + b'"\r\n'
+        b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(data).replace(b"\n", b"\r\n")
+        for name, kind, data in files
+    )
+    imapserver.deliver(
+        "nvminh",
+        b"From: ban@example.org\r\nTo: nvminh@cantho.gov.vn\r\nSubject: So do va quyet dinh\r\n"
+        b"Date: Mon, 02 Mar 2026 08:30:00 +0700\r\nMIME-Version: 1.0\r\n"
+        b'Content-Type: multipart/mixed; boundary="m"\r\n\r\n'
+        b"--m\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nGui so do.\r\n" + parts + b"--m--\r\n",
+    )
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="So do va quyet dinh").click()
+    picture = page.get_by_role("img", name="so-do.png")
+    expect(picture).to_be_visible()
+    page.wait_for_function("img => img.complete", arg=picture.element_handle())
+    assert picture.evaluate("img => img.naturalWidth") == 3
+    shown = {}
+    for name in ("so-do.png", "quyet-dinh.pdf", "gia-mao.png"):
+        link = page.get_by_role("link", name=f"Xem {name}")
+        answer = page.request.get(link.get_attribute("href") or "")
+        shown[name] = (answer.headers["content-type"], answer.headers["content-disposition"].split(";")[0])
+        assert answer.headers["content-security-policy"] == "default-src 'none'; sandbox"
+    assert shown == {
+        "so-do.png": ("image/png", "inline"),
+        "quyet-dinh.pdf": ("application/pdf", "inline"),  # as its bytes say, not as it was sent
+        "gia-mao.png": ("image/png", "attachment"),
+    }
+    with page.expect_popup() as opened:
+        page.get_by_role("link", name="Xem quyet-dinh.pdf").click()
+    viewer = opened.value
+    viewer.wait_for_load_state("load")
+    assert viewer.url.endswith("?xem=1")
+    assert viewer.evaluate("document.contentType") == "application/pdf"  # shown by the browser's viewer

@@ -181,9 +181,16 @@ async def content(
 
 @router.get("/thu/{mailbox_id}/{uid}/tep/{part}")
 async def attachment(
-    request: Request, mailbox_id: RowId, uid: Uid, part: str, who: Annotated[SignedIn, Depends(signed_in)]
+    request: Request,
+    mailbox_id: RowId,
+    uid: Uid,
+    part: str,
+    who: Annotated[SignedIn, Depends(signed_in)],
+    xem: bool = False,
 ) -> Response:
-    """One part of the message, decoded, as a download (inline images are asked for the same way)."""
+    """One part of the message, decoded, as a download (inline images are asked for the same way).
+    `xem` ("view") asks to see a file in the browser: granted to an image or a PDF as its bytes say
+    it is (`viewable_type`), whatever type the sender declared; anything else is still a download."""
     opened = await _open(request, who, mailbox_id, uid)
     known: dict[str, Attachment] = {a.part: a for a in find_attachments(opened.data, opened.row.structure)}
     inline = set(_content_ids(opened.row.structure).values())
@@ -199,6 +206,8 @@ async def attachment(
     disposition = "inline" if part in inline and file is None else "attachment"
     if disposition == "inline":
         media = _image_type(opened.row.structure, part)
+    elif xem and (seen := viewable_type(data)):
+        disposition, media = "inline", seen
     return Response(
         data,
         media_type=media,
@@ -209,6 +218,23 @@ async def attachment(
             "Cache-Control": "private, max-age=3600",
         },
     )
+
+
+_VIEWABLE = (
+    (b"%PDF-", "application/pdf"),
+    (b"\x89PNG\r\n\x1a\n", "image/png"),
+    (b"\xff\xd8\xff", "image/jpeg"),
+    (b"GIF87a", "image/gif"),
+    (b"GIF89a", "image/gif"),
+)
+
+
+def viewable_type(data: bytes) -> str | None:
+    """The type of a file the browser may show itself, read from its first bytes: a PDF or a raster
+    image (WebP's RIFF header names its format at byte 8). Never SVG or HTML, which could run script."""
+    if data[:4] == b"RIFF" and data[8:12] == b"WEBP":
+        return "image/webp"
+    return next((media for magic, media in _VIEWABLE if data.startswith(magic)), None)
 
 
 def _image_type(structure: Node, part: str) -> str:
