@@ -13,9 +13,11 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from hopthu.directory.people import PersonRow
 from hopthu.web.devices import describe_device
 from tests.imap.conftest import RunningServer
 from tests.smtp.conftest import PASSWORD
+from tests.web.axe import violations
 from tests.web.conftest import sign_in
 from tests.web.test_admin import portal  # noqa: F401
 
@@ -64,6 +66,7 @@ def test_a_forced_change_refuses_the_persons_name_then_goes_on_to_mail(
     page.wait_for_url(re.compile(r".*/thu/\d+\?doi-mat-khau=1$"))
     expect(page.get_by_role("status")).to_contain_text("Đã đổi mật khẩu")
     expect(page.get_by_role("heading", name="Hộp thư đến")).to_be_visible()
+    expect(page.locator("#tour")).to_have_count(0)  # a reset password: they have been here before
 
 
 def test_error_pages_keep_the_person_and_the_way_out(imapserver: RunningServer, page) -> None:
@@ -147,3 +150,35 @@ def test_sessions_are_named_by_device(imapserver: RunningServer, browser) -> Non
 )
 def test_device_names(agent: str, named: str) -> None:
     assert describe_device(agent)[0] == named
+
+
+def test_a_new_persons_first_visit_shows_them_around(imapserver: RunningServer, page) -> None:
+    directory = imapserver.services.directory
+    (person,) = imapserver.run(
+        directory.people.register([PersonRow("Lê", "Hoàng", "Nam", "sonv")], actor="test")
+    )
+    sign_in(page, person.address, person.temporary_password)
+    page.wait_for_url("**/doi-mat-khau")
+    page.get_by_label("Mật khẩu hiện tại").fill(person.temporary_password)
+    page.get_by_label("Mật khẩu mới", exact=True).fill(PASSWORD)
+    page.get_by_label("Nhập lại mật khẩu mới").fill(PASSWORD)
+    page.get_by_role("button", name="Đổi mật khẩu").click()
+    page.wait_for_url(re.compile(r".*/thu/\d+\?doi-mat-khau=1&chao=1$"))
+    tour = page.get_by_role("dialog", name="Chào mừng đến Hộp Thư")
+    expect(tour).to_be_visible()
+    steps = tour.locator("li")
+    expect(steps.nth(0)).to_be_visible()
+    expect(steps.nth(1)).to_be_hidden()
+    expect(page.locator(".compose-link a")).to_have_class(re.compile("tour-target"))
+    assert violations(page) == []
+    for shown, marked in ((1, "#sidebar .folders"), (2, "#search-box"), (3, "header .account .who")):
+        tour.get_by_role("button", name="Tiếp").click()
+        expect(steps.nth(shown)).to_be_visible()
+        expect(page.locator(marked)).to_have_class(re.compile("tour-target"))
+    expect(tour.get_by_role("button", name="Tiếp")).to_be_hidden()
+    tour.get_by_role("button", name="Bắt đầu dùng").click()
+    expect(tour).to_be_hidden()
+    assert page.locator(".tour-target").count() == 0
+    assert "chao" not in page.url
+    page.reload()
+    expect(page.locator("#tour")).to_have_count(0)

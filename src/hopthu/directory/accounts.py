@@ -52,6 +52,12 @@ class Account:
         return f"{self.local}@{domain}"
 
     @property
+    def on_first_password(self) -> bool:
+        """Still on the temporary password it was created with: its owner has never come in yet (a
+        reset password is changed later than the account was made)."""
+        return self.must_change_password and self.password_changed_at == self.created_at
+
+    @property
     def can_sign_in(self) -> bool:
         """Whether the mailbox's state lets its owner in at all (R6)."""
         return lifecycle.can_sign_in(lifecycle.Status(self.status))

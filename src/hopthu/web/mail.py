@@ -47,7 +47,8 @@ async def inbox(
 ) -> RedirectResponse:
     """The inbox, keeping a notice the page was sent here with (e.g. "password changed")."""
     views = await folders(services.store.mail, who.account.id)
-    notice = "?doi-mat-khau=1" if request.query_params.get("doi-mat-khau") else ""
+    kept = [f"{name}=1" for name in ("doi-mat-khau", "chao") if request.query_params.get(name)]
+    notice = "?" + "&".join(kept) if kept else ""
     return RedirectResponse(f"/thu/{special(views, None).id}{notice}", status_code=303)
 
 

@@ -147,9 +147,12 @@ async def change_password(
         return _password_page(request, who, error)
     await services.web_sessions.password_changed(who.session.id)
     await services.web_sessions.end_all(who.account.id, keep=who.session.id)
-    # A change the person was made to do stood between them and their mail: they go on to it. A
-    # change they chose from the settings page returns there.
-    done = "/thu?doi-mat-khau=1" if who.session.must_change_password else f"{ACCOUNT_PAGE}?doi-mat-khau=1"
+    # A change the person was made to do stood between them and their mail: they go on to it, and
+    # on their very first visit the inbox shows them around. A change they chose from the settings
+    # page returns there.
+    done = f"{ACCOUNT_PAGE}?doi-mat-khau=1"
+    if who.session.must_change_password:
+        done = "/thu?doi-mat-khau=1" + ("&chao=1" if who.account.on_first_password else "")
     return RedirectResponse(done, status_code=303)
 
 
