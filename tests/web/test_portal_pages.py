@@ -181,3 +181,28 @@ def test_agency_forms_redirect_and_look_as_they_should(portal: RunningServer, pa
     )
     assert shown_h1 > shown_h2
     assert problems(page) == []
+
+
+def test_a_requests_contents_are_named(portal: RunningServer, page) -> None:  # noqa: F811
+    """The request page lists the fields by their names and a reason by the regulation's word."""
+    directory = portal.services.directory
+    payload = {"family": "Phạm", "middle": "Văn", "given": "Hùng", "agency": "sonv", "rank": 2, "line": 7}
+    created = portal.run(
+        directory.requests.file("create", payload, agency_code="sonv", channel="portal", filed_by="nvminh")
+    )
+    lock = {"address": "lvbinh@cantho.gov.vn", "reason": "security_warning", "ref": "CV 12/SKHCN"}
+    locked = portal.run(
+        directory.requests.file("lock", lock, agency_code="soyt", channel="portal", filed_by="nvminh")
+    )
+    operator_at(page, f"/quan-tri/yeu-cau/{created.id}")
+    facts = page.locator("dl.facts").last  # after the request's kind and status
+    expect(facts).to_contain_text("Họ")
+    expect(facts).to_contain_text("Phạm")
+    expect(facts).to_contain_text("Cấp bậc")
+    for raw in ("family", "given", "rank", "line"):
+        assert raw not in facts.inner_text()
+    page.goto(f"/quan-tri/yeu-cau/{locked.id}")
+    expect(facts).to_contain_text("Số văn bản")
+    expect(facts).not_to_contain_text("security_warning")
+    page.goto(f"/quan-tri/yeu-cau/{locked.id}?lang=en")
+    expect(facts).to_contain_text("Document")

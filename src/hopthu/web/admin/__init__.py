@@ -42,3 +42,4 @@ TEMPLATES.env.filters["act_name"] = auditnames.action_name
 TEMPLATES.env.filters["target_name"] = auditnames.target_name
 TEMPLATES.env.filters["reason_name"] = auditnames.reason_name
 TEMPLATES.env.filters["details_text"] = auditnames.details_text
+TEMPLATES.env.filters["request_fields"] = auditnames.request_fields

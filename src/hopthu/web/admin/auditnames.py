@@ -201,6 +201,42 @@ def _joined(pairs: Iterable[tuple[Text, Text]]) -> Text:
     return (vi, en)
 
 
+_REQUEST_FIELDS: dict[str, Text] = {
+    "family": ("Họ", "Family name"),
+    "middle": ("Tên đệm", "Middle name"),
+    "given": ("Tên", "Given name"),
+    "agency": ("Cơ quan, đơn vị", "Agency"),
+    "rank": ("Cấp bậc", "Rank"),
+    "date": ("Ngày", "Date"),
+    "address": ("Địa chỉ thư", "Address"),
+    "proposed": ("Địa chỉ đề xuất", "Proposed address"),
+    "proposals": ("Các địa chỉ đề xuất", "Proposed addresses"),
+    "reason": ("Lý do", "Reason"),
+    "ref": ("Số văn bản", "Document"),
+    "note": ("Ghi chú", "Note"),
+    "person": ("Người", "Person"),
+}
+_HIDDEN_FIELDS = frozenset({"sealed_password", "line", "problem"})
+
+
+def request_fields(payload: dict[str, Any]) -> list[tuple[Text, Text]]:
+    """A request's contents as the request page lists them: each field by its name, a reason by the
+    regulation's word for it, lists joined; the sealed password and internal fields never."""
+    shown = []
+    for key, value in payload.items():
+        if key in _HIDDEN_FIELDS or value in (None, "", [], {}):
+            continue
+        if key == "reason":
+            text = reason_name(value)
+        elif isinstance(value, list):
+            joined = ", ".join(str(item) for item in value)
+            text = (joined, joined)
+        else:
+            text = _value(value)
+        shown.append((_REQUEST_FIELDS.get(key, (key, key)), text))
+    return shown
+
+
 def action_choices() -> list[tuple[Text, str, list[tuple[str, Text]]]]:
     """The audit page's filter: per family its name, its prefix (every act of it) and its acts."""
     return [
