@@ -9,6 +9,7 @@ import pytest
 
 from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
+from tests.web.test_accessibility import problems
 
 
 @pytest.fixture
@@ -34,6 +35,7 @@ def test_j_k_and_enter_open_the_second_message_and_r_replies(inbox) -> None:
     assert page.evaluate("() => document.activeElement.textContent.trim()") == subject
     current = page.locator("tr.key-current")
     assert current.count() == 1 and current.locator("td:nth-child(3) > a").inner_text() == subject
+    assert problems(page) == []  # the marked row keeps its contrast
     page.keyboard.press("Enter")
     page.wait_for_url(f"**{href}")
     assert page.get_by_role("heading", level=1).inner_text() == subject
