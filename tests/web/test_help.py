@@ -21,12 +21,15 @@ PAGES = ["/tro-giup"] + [f"/tro-giup/{topic.slug}" for topic in TOPICS]
 
 @pytest.mark.parametrize("lang", ["vi", "en"])
 def test_every_help_page_passes_the_check(imapserver: RunningServer, page, lang: str) -> None:
+    """One h1, names, contrast (a11y.js), the page's language, and every picture found."""
     page.goto(f"/tro-giup?lang={lang}")
     for path in PAGES:
         page.goto(path)
         assert page.locator("html").get_attribute("lang") == lang
         assert problems(page) == [], path
         assert page.get_by_role("heading", level=1).count() == 1
+        broken = page.evaluate("() => [...document.images].filter(i => !i.naturalWidth).map(i => i.src)")
+        assert broken == [], path
 
 
 def test_help_pages_pass_the_check_signed_in_and_on_a_phone(imapserver: RunningServer, page) -> None:
