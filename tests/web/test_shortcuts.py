@@ -101,3 +101,8 @@ def test_c_composes_and_u_goes_back(inbox) -> None:
     page.wait_for_url(folder)
     page.keyboard.press("c")
     page.wait_for_url("**/soan-thu")
+    page.locator("h1").click()  # out of the fields: a key is still not a shortcut here
+    page.keyboard.press("u")
+    page.keyboard.press("?")
+    page.wait_for_timeout(300)
+    assert page.url.endswith("/soan-thu")

@@ -36,6 +36,8 @@
   document.addEventListener("keydown", (event) => {
     if (event.defaultPrevented || event.ctrlKey || event.altKey || event.metaKey) return;
     if (typing(event.target)) return;
+    // On the compose page a stray key must not leave a letter being written.
+    if (document.querySelector("form.compose")) return;
     const inList = document.querySelector("table.messages") !== null;
     const reading = document.querySelector("article.reading") !== null;
     const inRows = event.target.closest && event.target.closest("table.messages tbody");
