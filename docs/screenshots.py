@@ -3,7 +3,8 @@ data: `.venv/bin/python docs/screenshots.py` (needs Debian's chromium and Postgr
 
 The server runs in this process on a temporary data folder; a browser (Playwright, the system's
 chromium) signs in and saves each page as `docs/screenshots/<name>.png`, at a desktop and a phone
-width.
+width, and the parts of pages the help centre shows as `src/hopthu/web/static/help/<name>-<lang>.png`
+(`docs/screenshots.py help` makes only those).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from hopthu.smtp.dns import StaticResolver  # noqa: E402
 from hopthu.store.mailstore import Target  # noqa: E402
 
 OUT = ROOT / "docs" / "screenshots"
+HELP_OUT = ROOT / "src" / "hopthu" / "web" / "static" / "help"
 PASSWORD = "Can-Tho-2026!"
 LETTERS = [
     (
@@ -68,6 +70,7 @@ async def prepare(server: Server) -> None:
     for result in await directory.people.register(people, actor="docs"):
         await directory.accounts.change_password(result.address, result.temporary_password, PASSWORD)
     await directory.roles.grant("ttnanh", "operator", actor="docs")
+    await directory.delegations.grant("sonv", "nvminh", can_send=True, actor="docs")
     account = await directory.accounts.get("nvminh")
     for n, (sender, subject, body) in enumerate(LETTERS):
         data = canonical(letter(sender, subject, body, n))
@@ -102,6 +105,30 @@ def portal(page) -> None:
     page.context.close()
 
 
+def help_images(page) -> None:
+    """What the help pages point at, cut from the page around it, in Vietnamese and in English: the
+    folder column with an agency mailbox delegated (help/doc-thu, help/hop-thu-co-quan), the buttons
+    above a message (help/lua-dao) and the compose page as it opens, with its From field
+    (help/viet-thu)."""
+    page.goto("/dang-nhap")
+    page.get_by_label("Địa chỉ thư").fill("nvminh")
+    page.get_by_label("Mật khẩu").fill(PASSWORD)
+    page.get_by_role("button", name="Đăng nhập").click()
+    page.wait_for_url("**/thu/*")
+    inbox = page.url
+    letter = page.get_by_role("link", name="Báo cáo chuyển đổi số quý IV").get_attribute("href")
+    HELP_OUT.mkdir(parents=True, exist_ok=True)
+    for lang in ("vi", "en"):
+        page.goto(f"{inbox}?lang={lang}")
+        page.locator("nav.folders").screenshot(path=HELP_OUT / f"thu-muc-{lang}.png")
+        page.goto(letter)
+        page.wait_for_load_state("networkidle")
+        page.locator(".reading .toolbar").screenshot(path=HELP_OUT / f"nut-thu-{lang}.png")
+        page.goto("/soan-thu")
+        page.screenshot(path=HELP_OUT / f"soan-thu-{lang}.png")  # the send bar sticks to the bottom
+    page.context.close()
+
+
 def main() -> None:
     chromium = shutil.which("chromium")
     if chromium is None:
@@ -131,6 +158,11 @@ def main() -> None:
                 executable_path=chromium,
                 args=["--no-sandbox", "--headless", "--disable-gpu", "--disable-background-networking"],
             )
+            help_images(
+                browser.new_context(base_url=site, viewport={"width": 1280, "height": 800}).new_page()
+            )
+            if sys.argv[1:] == ["help"]:
+                return
             for width, height, suffix in ((1280, 800, ""), (390, 844, "-phone")):
                 page = browser.new_context(
                     base_url=site, viewport={"width": width, "height": height}

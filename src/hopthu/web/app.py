@@ -30,6 +30,7 @@ from hopthu.web.auth import Redirect, signed_in_or_nobody
 from hopthu.web.bodylimit import BodyLimit
 from hopthu.web.forms import ExpiredForm
 from hopthu.web.health import health
+from hopthu.web.help import router as help_router
 from hopthu.web.nul import refuse_nul
 from hopthu.web.security import StrictTransport
 from hopthu.web.templating import expired_form, page
@@ -74,6 +75,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(compose.router)
     app.include_router(filecheck.router)
     app.include_router(admin.router)
+    app.include_router(help_router)
 
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:
