@@ -216,3 +216,50 @@ def test_a_draft_keeps_its_formatting(imapserver: RunningServer, page) -> None:
     editor = page.get_by_role("textbox", name="Nội dung")  # the draft reopened in the editor
     expect(editor.locator("b")).to_have_text("Khẩn")
     expect(editor.locator("ol li")).to_have_text("Bước đầu")
+
+
+def test_italic_link_quote_undo_and_redo(imapserver: RunningServer, page) -> None:
+    refused = _watch_csp(page)
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    compose(page)
+    page.get_by_label("Đến").fill("ttnanh@cantho.gov.vn")
+    page.get_by_label("Tiêu đề").fill("Trích dẫn và liên kết")
+    editor = page.get_by_role("textbox", name="Nội dung")
+    editor.click()
+    editor.press_sequentially("Xem ")
+    editor.press("Control+i")
+    editor.press_sequentially("gấp")
+    editor.press("Control+i")
+    editor.press_sequentially(": ")
+    page.once("dialog", lambda dialog: dialog.accept("https://cantho.gov.vn/van-ban"))
+    page.get_by_role("button", name="Liên kết").click()
+    editor.press("End")
+    editor.press("Enter")
+    page.get_by_role("button", name="Trích dẫn").click()
+    editor.press_sequentially("Lời trích")
+    expect(editor.locator("blockquote")).to_have_text("Lời trích")
+    editor.press("Enter")
+    editor.press("Enter")  # an empty line leaves the quote
+    editor.press_sequentially("thừa")
+    page.get_by_role("button", name="Hoàn tác (Ctrl+Z)").click()
+    expect(editor).not_to_contain_text("thừa")
+    page.get_by_role("button", name="Làm lại (Ctrl+Y)").click()
+    expect(editor).to_contain_text("thừa")
+    page.get_by_role("button", name="Hoàn tác (Ctrl+Z)").click()
+    expect(editor).not_to_contain_text("thừa")
+    page.get_by_role("button", name="Gửi", exact=True).click()
+    expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+
+    (received,) = stored(imapserver, "ttnanh", "INBOX")
+    _, html_body, text = _parts(received)
+    assert "<i>gấp</i>" in html_body
+    assert 'href="https://cantho.gov.vn/van-ban"' in html_body
+    assert "<blockquote>" in html_body
+    assert text.startswith("Xem gấp: https://cantho.gov.vn/van-ban\n> Lời trích")
+    assert refused == []
+
+    page.goto("/soan-thu?lang=en")
+    for name in ("Bold (Ctrl+B)", "Italic (Ctrl+I)", "Bulleted list", "Numbered list", "Link", "Quote"):
+        expect(page.get_by_role("button", name=name, exact=True)).to_be_visible()
+    expect(page.get_by_role("toolbar", name="Formatting")).to_be_visible()

@@ -137,7 +137,10 @@ class _Reader(HTMLParser):
             shown = self.line[link.start :].strip()
             href = link.href.strip()
             target = href[len("mailto:") :] if href.lower().startswith("mailto:") else href
-            if href and target != shown:
+            bare = re.sub(r"^[a-z][a-z0-9+.-]*://", "", href, flags=re.IGNORECASE)
+            if href and shown == bare and bare != href:  # the address shown without its scheme
+                self.line = self.line[: link.start] + self.line[link.start :].replace(shown, href, 1)
+            elif href and target != shown:
                 self._write(f" <{href}>" if shown else f"<{href}>")
         elif tag == "pre":
             self._break()
