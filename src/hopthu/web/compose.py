@@ -105,14 +105,19 @@ _EXPIRED: Text = ("Biểu mẫu đã hết hạn: hãy tải lại trang.", "The
 # --- the form -----------------------------------------------------------------------------------
 
 
-def _letter_from_form(form: FormData) -> Letter:
+async def _letter_from_form(form: FormData) -> Letter:
     def text(name: str) -> str:
         value = form.get(name)
         return value if isinstance(value, str) else ""
 
     draft = text("draft").strip()
     body = text("body").replace("\r\n", "\n").replace("\r", "\n")
-    rich = _rich(text("body_html"))
+    written = text("body_html")
+    # nh3 is quick, the text alternative is pure Python: a long letter is read off the event loop.
+    if len(written) > INLINE_READ:
+        rich, words = await asyncio.to_thread(_rich_and_text, written)
+    else:
+        rich, words = _rich_and_text(written)
     # An address field past its bound is dropped here, before anything reads, echoes or saves it.
     oversized = tuple(key for key in _FIELDS if len(text(key)) > MAX_ADDRESS_FIELD)
     return Letter(
@@ -122,7 +127,7 @@ def _letter_from_form(form: FormData) -> Letter:
         bcc="" if "bcc" in oversized else text("bcc"),
         oversized=oversized,
         subject=" ".join(clean_text(text("subject")).split()),
-        body=html_to_text(rich) if text("body_html").strip() else body,
+        body=words if written.strip() else body,
         html=rich if has_formatting(rich) else "",
         in_reply_to=" ".join(message_ids(text("in_reply_to"), 1)),
         references=" ".join(message_ids(text("references"))),
@@ -140,6 +145,12 @@ def _rich(written: str) -> str:
     if not written.strip():
         return ""
     return clean_html(written, images=False, inline=lambda _cid: None).html.strip()
+
+
+def _rich_and_text(written: str) -> tuple[str, str]:
+    """The editor's HTML cleaned (`_rich`) and the text alternative written from what was kept."""
+    rich = _rich(written)
+    return rich, html_to_text(rich)
 
 
 # --- who may send as what -----------------------------------------------------------------------
@@ -507,8 +518,8 @@ async def save_draft(request: Request, who: Annotated[SignedIn, Depends(signed_i
     if not csrf_ok(request, form.get("csrf") if isinstance(form.get("csrf"), str) else None):
         if as_json:
             return JSONResponse({"error": _pick(request, _EXPIRED)}, status_code=403)
-        return await _render(request, who, _letter_from_form(form), errors=[_EXPIRED], status_code=400)
-    letter = _letter_from_form(form)
+        return await _render(request, who, await _letter_from_form(form), errors=[_EXPIRED], status_code=400)
+    letter = await _letter_from_form(form)
     kept, missing = await _kept_files(request, who, [k.ref for k in letter.kept])
     letter.kept = _kept_in_hand(kept)
     uploads = await _uploads(form)
@@ -690,8 +701,8 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
     form = await _form(request)
     csrf = form.get("csrf")
     if not csrf_ok(request, csrf if isinstance(csrf, str) else None):
-        return await _not_sent(request, who, _letter_from_form(form), [_EXPIRED])
-    letter = _letter_from_form(form)
+        return await _not_sent(request, who, await _letter_from_form(form), [_EXPIRED])
+    letter = await _letter_from_form(form)
     choices = await _senders(request, who)
     author = _chosen(choices, letter.sender)
     people, recipients, problems = await _recipients(request, letter)
