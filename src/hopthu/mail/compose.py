@@ -61,6 +61,7 @@ class Letter:
     bcc: str = ""
     subject: str = ""
     body: str = ""
+    html: str = ""  # the letter written with formatting, cleaned (`web.compose`); "" for plain text
     in_reply_to: str = ""
     references: str = ""
     origin: str = ""  # "mailbox:uid" of the message answered (marked \Answered once sent)
@@ -140,6 +141,18 @@ def body_text(data: bytes, structure: Node) -> str:
         text = "\n".join(" ".join(line.split()) for line in text.split("\n"))
         text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
     return text.replace("\r\n", "\n").replace("\r", "\n")[:QUOTE_LIMIT]
+
+
+def body_html(data: bytes, structure: Node, limit: int = 8 * 1024 * 1024) -> str | None:
+    """The letter's HTML as stored (its first text/html part that is not a file), to be cleaned
+    before it is shown again; None for a letter in plain text."""
+    chosen = next(
+        (leaf for leaf in _text_leaves(structure) if leaf.get("subtype", "").lower() == "html"), None
+    )
+    if chosen is None:
+        return None
+    charset = next((v for k, v in chosen.get("params") or () if k.lower() == "charset"), None)
+    return to_text(lenient_body(data, chosen, limit), charset)
 
 
 def header_values(data: bytes, name: bytes) -> list[bytes]:
@@ -275,7 +288,8 @@ def build_message(
     now: dt.datetime,
     draft: bool = False,
 ) -> Built:
-    """The letter as an RFC 5322 message: UTF-8 text/plain (quoted-printable), headers in RFC 2047,
+    """The letter as an RFC 5322 message: UTF-8 text/plain (quoted-printable), with its HTML beside it
+    in multipart/alternative when it was written with formatting, headers in RFC 2047,
     a Message-ID of our domain, the date in Vietnam's time, files in base64. A draft also keeps
     each address field as typed (finished or not) in a field of ours."""
     mail = EmailMessage(policy=email.policy.SMTP)
@@ -295,6 +309,11 @@ def build_message(
         if letter.origin:
             mail["X-Hopthu-Origin"] = letter.origin
     mail.set_content(letter.body, subtype="plain", charset="utf-8", cte="quoted-printable")
+    if letter.html:  # RFC 2046 §5.1.4: the plain words first, the richer form last
+        page = (
+            f'<!DOCTYPE html>\n<html><head><meta charset="utf-8"></head><body>{letter.html}</body></html>\n'
+        )
+        mail.add_alternative(page, subtype="html", charset="utf-8", cte="quoted-printable")
     for file in files:
         maintype, _, subtype = file.content_type.partition("/")
         if maintype in ("multipart", "message") or not subtype:

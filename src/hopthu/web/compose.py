@@ -9,6 +9,12 @@ which also locks an account far over them, R6.4a), then the pipeline checks the 
 (R5.1), the sender's rights (R3.2, R8.2) and secrecy markings (R8.1), and its outcome carries the
 words the page shows. A copy of what was sent, with its Bcc, goes to the sender's Sent folder.
 
+With its script, the page writes the letter in an editor and posts its HTML beside its words. The
+HTML is cleaned by the rules for reading mail (`web.htmlmail.clean_html`); a letter with formatting
+leaves as multipart/alternative, its text alternative written from the cleaned HTML
+(`mail.richtext`), and one without (or from a page without the script) as plain text, as before.
+A reply or forward opens with the original in a quote. Signatures stay plain text.
+
 A draft is a message in Drafts (\\Draft, \\Seen). Every save stores the new version and then
 removes the one it replaces, so Drafts holds one message per letter; sending removes it. A letter
 that cannot be sent is not a draft: it stays on the page as written, with the words saying why. Files
@@ -43,6 +49,7 @@ from hopthu.mail.compose import (
     Kept,
     Letter,
     SenderChoice,
+    body_html,
     body_text,
     build_message,
     envelope_people,
@@ -58,6 +65,7 @@ from hopthu.mail.compose import (
 from hopthu.mail.headers import clean_text
 from hopthu.mail.message import find_attachments
 from hopthu.mail.recipients import MAX_TYPED_FIELD, parse_addresses, people_text
+from hopthu.mail.richtext import has_formatting, html_to_text, text_to_html
 from hopthu.policy import lifecycle, quota
 from hopthu.policy.sending import Verdict
 from hopthu.smtp.pipeline import Incoming
@@ -68,6 +76,7 @@ from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.client import client_address
 from hopthu.web.deps import services_of
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
+from hopthu.web.htmlmail import clean_html
 from hopthu.web.i18n import language
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, page
@@ -96,12 +105,19 @@ _EXPIRED: Text = ("Biểu mẫu đã hết hạn: hãy tải lại trang.", "The
 # --- the form -----------------------------------------------------------------------------------
 
 
-def _letter_from_form(form: FormData) -> Letter:
+async def _letter_from_form(form: FormData) -> Letter:
     def text(name: str) -> str:
         value = form.get(name)
         return value if isinstance(value, str) else ""
 
     draft = text("draft").strip()
+    body = text("body").replace("\r\n", "\n").replace("\r", "\n")
+    written = text("body_html")
+    # nh3 is quick, the text alternative is pure Python: a long letter is read off the event loop.
+    if len(written) > INLINE_READ:
+        rich, words = await asyncio.to_thread(_rich_and_text, written)
+    else:
+        rich, words = _rich_and_text(written)
     # An address field past its bound is dropped here, before anything reads, echoes or saves it.
     oversized = tuple(key for key in _FIELDS if len(text(key)) > MAX_ADDRESS_FIELD)
     return Letter(
@@ -111,13 +127,30 @@ def _letter_from_form(form: FormData) -> Letter:
         bcc="" if "bcc" in oversized else text("bcc"),
         oversized=oversized,
         subject=" ".join(clean_text(text("subject")).split()),
-        body=text("body").replace("\r\n", "\n").replace("\r", "\n"),
+        body=words if written.strip() else body,
+        html=rich if has_formatting(rich) else "",
         in_reply_to=" ".join(message_ids(text("in_reply_to"), 1)),
         references=" ".join(message_ids(text("references"))),
         origin=text("origin") if re.fullmatch(r"\d+:\d+", text("origin")) else "",
         draft=int(draft) if draft.isdigit() else None,
         kept=[Kept(value, "", "", 0) for value in form.getlist("keep") if isinstance(value, str)],
     )
+
+
+def _rich(written: str) -> str:
+    """The letter's HTML from the editor, cleaned by the rules that apply when mail is read
+    (`web.htmlmail`): no script, no event handler, no `javascript:` link, no image or style that
+    fetches anything. A remote image is dropped, not held back: the recipients' readers would ask
+    for it. The editor's script cleans what is pasted; this is the fence that counts."""
+    if not written.strip():
+        return ""
+    return clean_html(written, images=False, inline=lambda _cid: None).html.strip()
+
+
+def _rich_and_text(written: str) -> tuple[str, str]:
+    """The editor's HTML cleaned (`_rich`) and the text alternative written from what was kept."""
+    rich = _rich(written)
+    return rich, html_to_text(rich)
 
 
 # --- who may send as what -----------------------------------------------------------------------
@@ -213,6 +246,14 @@ async def _signature(request: Request, who: SignedIn) -> str:
     return f"\n\n-- \n{text}" if text.strip() else ""
 
 
+def _quoted_html(signature: str, original: str) -> str:
+    """A forward for the editor: a line to write on, the signature, then the original in a quote."""
+    return (
+        text_to_html("\n" + signature + "\n")
+        + f"<blockquote>{text_to_html(original.strip(chr(10)))}</blockquote>"
+    )
+
+
 async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, uid: int) -> Letter:
     """A reply, a reply to all, or a forward of one of the person's messages."""
     services = services_of(request)
@@ -226,10 +267,12 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
     signature = await _signature(request, who)
     subject = clean_text(stored.row.subject or "")  # a row stored before decoding cleaned it
     if kind == "chuyen-tiep":
+        original = _forwarded(stored, lang)
         return Letter(
             sender=choices[0].address,
             subject=forward_subject(subject),
-            body=signature + _forwarded(stored, lang),
+            body=signature + original,
+            html=_quoted_html(signature, original),
             kept=_kept_of(stored),
         )
     mine = {c.address.lower() for c in choices}
@@ -251,12 +294,14 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
     if not references and envelope.get("in_reply_to"):
         references = message_ids(envelope["in_reply_to"], 1)
     own_id = message_ids(message_id, 1)
+    quote = _quote(stored, lang)
     return Letter(
         sender=sender,
         to=people_text(to),
         cc=people_text(cc),
         subject=reply_subject(subject),
-        body=signature + _quote(stored, lang),
+        body=signature + quote,
+        html=text_to_html("\n" + signature + quote.rstrip("\n")),  # a line to write on, then the quote
         in_reply_to=" ".join(own_id),
         references=" ".join((references + own_id)[-30:]),
         origin=f"{mailbox_id}:{uid}",
@@ -279,6 +324,8 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
         return typed if typed is not None else people_text(envelope_people(envelope, name))
 
     authors = envelope_people(envelope, "from")
+    written = body_html(data, stored.row.structure)
+    rich = _rich(written) if written else ""
     origin = last_header(data, b"x-hopthu-origin") or ""
     return Letter(
         sender=authors[0][1] if authors else "",
@@ -287,6 +334,7 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
         bcc=people("bcc"),
         subject=clean_text(stored.row.subject or ""),
         body=body_text(data, stored.row.structure).rstrip("\n"),
+        html=rich if has_formatting(rich) else "",
         in_reply_to=" ".join(message_ids(envelope.get("in_reply_to") or "", 1)),
         references=" ".join(message_ids(b" ".join(header_values(data, b"references")).decode("latin-1"))),
         origin=origin if re.fullmatch(r"\d+:\d+", origin) else "",
@@ -418,6 +466,7 @@ async def _render(
         current=None,
         drafts=special(views, "\\Drafts"),
         letter=letter,
+        start_html=letter.html or text_to_html(letter.body),
         senders=choices,
         errors=errors or [],
         errors_title=errors_title,
@@ -469,8 +518,8 @@ async def save_draft(request: Request, who: Annotated[SignedIn, Depends(signed_i
     if not csrf_ok(request, form.get("csrf") if isinstance(form.get("csrf"), str) else None):
         if as_json:
             return JSONResponse({"error": _pick(request, _EXPIRED)}, status_code=403)
-        return await _render(request, who, _letter_from_form(form), errors=[_EXPIRED], status_code=400)
-    letter = _letter_from_form(form)
+        return await _render(request, who, await _letter_from_form(form), errors=[_EXPIRED], status_code=400)
+    letter = await _letter_from_form(form)
     kept, missing = await _kept_files(request, who, [k.ref for k in letter.kept])
     letter.kept = _kept_in_hand(kept)
     uploads = await _uploads(form)
@@ -652,8 +701,8 @@ async def send(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -
     form = await _form(request)
     csrf = form.get("csrf")
     if not csrf_ok(request, csrf if isinstance(csrf, str) else None):
-        return await _not_sent(request, who, _letter_from_form(form), [_EXPIRED])
-    letter = _letter_from_form(form)
+        return await _not_sent(request, who, await _letter_from_form(form), [_EXPIRED])
+    letter = await _letter_from_form(form)
     choices = await _senders(request, who)
     author = _chosen(choices, letter.sender)
     people, recipients, problems = await _recipients(request, letter)

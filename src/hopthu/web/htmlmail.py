@@ -135,18 +135,25 @@ def _styles(cleaned: str, budget: list[int]) -> str:
     return "".join(out)
 
 
-def render_body(
-    data: bytes,
-    structure: Node,
+@dataclass(frozen=True, slots=True)
+class Cleaned:
+    html: str
+    blocked_images: int  # remote images held back
+
+
+def clean_html(
+    text: str,
     *,
     images: bool,
     inline: Callable[[str], str | None],
     own_hosts: frozenset[str] = frozenset(),
-) -> Body:
-    """The message's text as safe HTML; `inline(cid)` gives our address of an inline image part;
-    `own_hosts` are our site's host names, never asked for a remote image."""
+    budget: list[int] | None = None,
+) -> Cleaned:
+    """One HTML text cleaned by the reading rules: what a message shows, and what a letter written in
+    the webmail may send (`web.compose`), so both sides of the city's mail keep to the same fence.
+    `budget` is the CSS left to parse, shared by the parts of one message."""
     blocked = 0
-    budget = [CSS_BUDGET]  # what is left of it, spent by attributes and blocks alike
+    budget = budget if budget is not None else [CSS_BUDGET]
 
     def keep(tag: str, attribute: str, value: str) -> str | None:
         nonlocal blocked
@@ -168,25 +175,41 @@ def render_body(
             return (clean_declarations(value) or None) if budget[0] >= 0 else None  # nothing that fetches
         return value
 
+    cleaned = _styles(
+        nh3.clean(
+            text,
+            tags=_TAGS,
+            clean_content_tags={"script", "head", "title"},
+            attributes=_ATTRIBUTES,
+            attribute_filter=keep,
+            url_schemes={"http", "https", "mailto", "tel", "data", "cid"},
+            link_rel="noopener noreferrer",
+            set_tag_attribute_values={"a": {"target": "_blank"}},
+        ),
+        budget,
+    )
+    return Cleaned(cleaned, blocked)
+
+
+def render_body(
+    data: bytes,
+    structure: Node,
+    *,
+    images: bool,
+    inline: Callable[[str], str | None],
+    own_hosts: frozenset[str] = frozenset(),
+) -> Body:
+    """The message's text as safe HTML; `inline(cid)` gives our address of an inline image part;
+    `own_hosts` are our site's host names, never asked for a remote image."""
+    blocked = 0
+    budget = [CSS_BUDGET]  # what is left of it, spent by attributes and blocks alike
     pieces = []
     for node in _shown_parts(structure):
         text = to_text(lenient_body(data, node, LIMIT), _charset(node))
         if _is_html(node):
-            pieces.append(
-                _styles(
-                    nh3.clean(
-                        text,
-                        tags=_TAGS,
-                        clean_content_tags={"script", "head", "title"},
-                        attributes=_ATTRIBUTES,
-                        attribute_filter=keep,
-                        url_schemes={"http", "https", "mailto", "tel", "data", "cid"},
-                        link_rel="noopener noreferrer",
-                        set_tag_attribute_values={"a": {"target": "_blank"}},
-                    ),
-                    budget,
-                )
-            )
+            cleaned = clean_html(text, images=images, inline=inline, own_hosts=own_hosts, budget=budget)
+            blocked += cleaned.blocked_images
+            pieces.append(cleaned.html)
         else:
             pieces.append(f'<pre class="text">{html.escape(text)}</pre>')
     return Body("\n<hr>\n".join(pieces), blocked)

@@ -1,13 +1,105 @@
 // The compose page: addresses from the city directory offered as they are typed (a combobox per
 // address field), the attached files as chips (chosen, dropped or pasted) with their total against
 // the limit (R5.1) before anything is uploaded, the draft saved every ten seconds while the person
-// writes, and the letter sent in the background so that a refusal leaves it on the page as it was.
+// writes, the letter written with formatting (bold, lists, links, quotes) in an editor, and the letter
+// sent in the background so that a refusal leaves it on the page as it was.
 (function () {
   const form = document.getElementById("compose");
   if (!form) return;
   const english = document.documentElement.lang === "en";
   const errors = document.getElementById("compose-errors");
   if (errors) errors.focus(); // what stopped the sending is read out first
+
+  // --- the letter with formatting: Squire in place of the textarea ------------------------------
+  // The editor posts the letter's HTML (body_html) and its words (body); the server cleans the HTML
+  // again and writes the text alternative itself. Without this script the textarea is the letter.
+  // What is pasted or loaded goes through DOMPurify first: a table from Word stays a plain table,
+  // its styles, classes, o:p elements and comments are left behind (styles in attributes would also
+  // be refused by the page's Content-Security-Policy).
+  const PASTED = {
+    ALLOWED_TAGS: [
+      "a", "b", "strong", "i", "em", "u", "s", "p", "div", "br", "span", "ul", "ol", "li",
+      "blockquote", "pre", "code", "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tfoot",
+      "tr", "td", "th", "caption", "hr", "sub", "sup",
+    ],
+    ALLOWED_ATTR: ["href", "colspan", "rowspan"],
+    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|tel:)/i,
+    KEEP_CONTENT: true,
+    RETURN_DOM_FRAGMENT: true,
+  };
+  // Style elements and attributes are taken out of the text before DOMPurify parses it: the parsed
+  // document shares the page's policy, and each one would be reported as a refused inline style.
+  // DOMPurify (and then the server) remain the fences; this only spares the console.
+  function unstyled(html) {
+    let text = html.replace(/<style\b[\s\S]*?<\/style\s*>/gi, "");
+    for (let before = ""; before !== text; ) {
+      before = text;
+      text = text.replace(/(<[a-z][^<>]*?)\sstyle\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi, "$1");
+    }
+    return text;
+  }
+  const box = document.getElementById("editor-box");
+  const textarea = document.getElementById("body");
+  const richField = document.getElementById("body-html");
+  let editor = null;
+  if (box && window.Squire && window.DOMPurify) {
+    const area = document.getElementById("editor");
+    // The editor takes the textarea's id, so its label and the page's drop and paste keep working.
+    textarea.id = "body-text";
+    textarea.hidden = true;
+    area.id = "body";
+    box.hidden = false;
+    editor = new window.Squire(area, {
+      blockTag: "DIV",
+      sanitizeToDOMFragment: (html) => window.DOMPurify.sanitize(unstyled(html), PASTED),
+    });
+    editor.setHTML(box.dataset.html || "<div><br></div>");
+    const buttons = [...box.querySelectorAll("button[data-command]")];
+    const FORMATS = { bold: "B", italic: "I", ul: "UL", ol: "OL", link: "A", quote: "BLOCKQUOTE" };
+    const ACTIONS = {
+      bold: () => (editor.hasFormat("B") ? editor.removeBold() : editor.bold()),
+      italic: () => (editor.hasFormat("I") ? editor.removeItalic() : editor.italic()),
+      ul: () => (editor.hasFormat("UL") ? editor.removeList() : editor.makeUnorderedList()),
+      ol: () => (editor.hasFormat("OL") ? editor.removeList() : editor.makeOrderedList()),
+      quote: () => (editor.hasFormat("BLOCKQUOTE") ? editor.decreaseQuoteLevel() : editor.increaseQuoteLevel()),
+      undo: () => editor.undo(),
+      redo: () => editor.redo(),
+      link: () => {
+        if (editor.hasFormat("A")) return editor.removeLink();
+        const url = (window.prompt(box.dataset.linkPrompt, "https://") || "").trim();
+        if (/^(?:https?:\/\/.+|mailto:.+)$/i.test(url)) editor.makeLink(url);
+        else if (/^[^\s:/]+\.[^\s]+$/.test(url)) editor.makeLink("https://" + url);
+      },
+    };
+    function pressed() {
+      for (const button of buttons) {
+        const format = FORMATS[button.dataset.command];
+        if (format) button.setAttribute("aria-pressed", editor.hasFormat(format) ? "true" : "false");
+      }
+    }
+    for (const button of buttons) {
+      // mousedown would take the selection out of the editor before the command sees it
+      button.addEventListener("mousedown", (event) => event.preventDefault());
+      button.addEventListener("click", () => {
+        ACTIONS[button.dataset.command]();
+        editor.focus();
+        pressed();
+        changedRich();
+      });
+    }
+    function changedRich() {
+      form.dispatchEvent(new Event("input")); // the draft has changed
+    }
+    editor.addEventListener("pathChange", pressed);
+    editor.addEventListener("input", changedRich);
+    editor.addEventListener("undoStateChange", changedRich);
+  }
+  // The form's two fields for the letter, filled from the editor before anything reads the form.
+  function syncBody() {
+    if (!editor) return;
+    richField.value = editor.getHTML();
+    textarea.value = editor.getRoot().innerText;
+  }
 
   // --- addresses from the directory ---------------------------------------------------------
   function lastPiece(value) {
@@ -300,6 +392,7 @@
     timer = null;
     if (leaving || !changed || saving) return;
     changed = false;
+    syncBody();
     const data = new FormData(form);
     data.delete("files"); // new files are uploaded when the letter is sent or saved by the button
     saving = fetch(form.dataset.draftUrl, {
@@ -400,6 +493,7 @@
   }
 
   form.addEventListener("submit", (event) => {
+    syncBody();
     if (!sizeFits()) {
       event.preventDefault();
       tooBig.focus();
