@@ -171,7 +171,13 @@ def test_a_new_persons_first_visit_shows_them_around(imapserver: RunningServer, 
     expect(steps.nth(1)).to_be_hidden()
     expect(page.locator(".compose-link a")).to_have_class(re.compile("tour-target"))
     assert violations(page) == []
-    for shown, marked in ((1, "#sidebar .folders"), (2, "#search-box"), (3, "header .account .who")):
+    places = (
+        (1, "#sidebar .folders"),
+        (2, "#search-box"),
+        (3, "header .account .who"),
+        (4, "header .help-link"),
+    )
+    for shown, marked in places:
         tour.get_by_role("button", name="Tiếp").click()
         expect(steps.nth(shown)).to_be_visible()
         expect(page.locator(marked)).to_have_class(re.compile("tour-target"))
