@@ -97,3 +97,13 @@ async def test_at_most_the_bound_is_shown_and_the_rest_counted(store: Store) -> 
     # The oldest opened: shown with the messages around it, the newer ones counted.
     found = await webmail.conversation(store.db, await boxes(store, me), *sent[0], shown=50)
     assert found is not None and found.opened == 0 and found.later == 10
+
+
+async def test_messages_a_moment_apart_keep_their_order(store: Store) -> None:
+    me = await make_account(store, "ttnanh")
+    first = await put(store, me, "Lịch trực")
+    reply = await put(store, me, "Re: Lịch trực", folder="Sent", days=0.4 / 86400)  # within one second
+    answer = await put(store, me, "Re: Lịch trực", days=0.7 / 86400)
+    found = await webmail.conversation(store.db, await boxes(store, me), *answer)
+    assert found is not None
+    assert [(m.mailbox_id, m.uid) for m in found.messages] == [first, reply, answer]

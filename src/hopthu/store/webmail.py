@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from hopthu.mail.structure import Node
 from hopthu.store import reading
 from hopthu.store.db import Database
+from hopthu.store.dialect import epoch_seconds
 from hopthu.store.schema import message
 
 
@@ -147,8 +148,17 @@ class Conversation:
 _KEY = sa.select(message.c.sort_subject).where(
     message.c.mailbox_id == sa.bindparam("box"), message.c.uid == sa.bindparam("uid")
 )
-_LISTED = (
+# What grouping needs of each candidate, kept small: hundreds are read for a page, and a datetime
+# made per row cost more than the query (the arrival is read as a number of seconds instead); of the
+# envelope only the two ids, taken out by the database (json_extract, ->>).
+_CANDIDATE = (
     message.c.mailbox_id,
+    message.c.uid,
+    epoch_seconds(message.c.internal_date).label("seconds"),
+    message.c.envelope["message_id"].as_string().label("message_id"),
+    message.c.envelope["in_reply_to"].as_string().label("in_reply_to"),
+)
+_LISTED = (
     message.c.uid,
     message.c.flags,
     message.c.internal_date,
@@ -156,8 +166,8 @@ _LISTED = (
     message.c.sender,
     message.c.subject,
     message.c.preview,
-    message.c.envelope,
 )
+_GAP = int(CONVERSATION_GAP.total_seconds())
 
 
 @functools.cache
@@ -168,7 +178,7 @@ def _candidates(folders: int) -> sa.CompoundSelect[Any] | sa.Select[Any]:
     parts = []
     for n in range(folders):
         newest = (
-            sa.select(*_LISTED)
+            sa.select(*_CANDIDATE)
             .where(
                 message.c.mailbox_id == sa.bindparam(f"box{n}"), message.c.sort_subject == sa.bindparam("key")
             )
@@ -180,7 +190,7 @@ def _candidates(folders: int) -> sa.CompoundSelect[Any] | sa.Select[Any]:
     return parts[0] if folders == 1 else sa.union_all(*parts)
 
 
-_OPENED = sa.select(*_LISTED).where(
+_OPENED = sa.select(*_CANDIDATE).where(
     message.c.mailbox_id == sa.bindparam("box"), message.c.uid == sa.bindparam("uid")
 )
 
@@ -204,26 +214,43 @@ async def conversation(
         rows.extend(await db.all(_candidates(len(chunk)), params))
     if not any(row.mailbox_id == mailbox_id and row.uid == uid for row in rows):
         rows.extend(await db.all(_OPENED, {"box": mailbox_id, "uid": uid}))  # older than the newest read
-    return _group(rows, mailbox_id, uid, shown)
+    grouped = _group(rows, mailbox_id, uid, shown)
+    if grouped is None:
+        return None
+    window, earlier, later = grouped
+    listed: dict[tuple[int, int], ConversationMessage] = {}
+    by_box: dict[int, list[int]] = {}
+    for box, number in window:
+        by_box.setdefault(box, []).append(number)
+    for box, numbers in by_box.items():  # the shown ones only: at most `shown` rows
+        for row in await reading.rows(db, box, sorted(numbers), _LISTED[1:]):
+            listed[box, row[0]] = ConversationMessage(box, *row)
+    found = [listed[place] for place in window if place in listed]  # one removed meanwhile is left out
+    at = next((i for i, m in enumerate(found) if (m.mailbox_id, m.uid) == (mailbox_id, uid)), None)
+    return None if at is None else Conversation(found, at, earlier, later)
 
 
 def _ids(value: Any) -> list[str]:
     return _MESSAGE_IDS.findall(value)[:20] if isinstance(value, str) else []
 
 
-def _group(rows: Sequence[Any], mailbox_id: int, uid: int, shown: int) -> Conversation | None:
-    """The opened message's conversation among rows of one base subject (pure, for tests)."""
+def _group(
+    rows: Sequence[Any], mailbox_id: int, uid: int, shown: int
+) -> tuple[list[tuple[int, int]], int, int] | None:
+    """The opened message's conversation among candidates of one base subject: the (mailbox, uid)
+    of those to show oldest first (the opened one among them), and how many are left out before and
+    after them."""
     kept: list[Any] = []
     seen: set[str] = set()
     # The opened copy first, so it is the one kept of two copies of the same message.
     ordered = sorted(rows, key=lambda r: not (r.mailbox_id == mailbox_id and r.uid == uid))
     for row in ordered:
-        own = _ids((row.envelope or {}).get("message_id"))
+        own = _ids(row.message_id)
         if own and own[0] in seen:
             continue
         seen.update(own[:1])
         kept.append(row)
-    kept.sort(key=lambda r: (r.internal_date, r.mailbox_id, r.uid))
+    kept.sort(key=lambda r: (r.seconds, r.mailbox_id, r.uid))
     parent = list(range(len(kept)))
 
     def root(i: int) -> int:
@@ -237,28 +264,23 @@ def _group(rows: Sequence[Any], mailbox_id: int, uid: int, shown: int) -> Conver
 
     by_id: dict[str, int] = {}
     for i, row in enumerate(kept):
-        own = _ids((row.envelope or {}).get("message_id"))
+        own = _ids(row.message_id)
         if own:
             by_id[own[0]] = i
-        if i and row.internal_date - kept[i - 1].internal_date <= CONVERSATION_GAP:
+        if i and row.seconds - kept[i - 1].seconds <= _GAP:
             join(i, i - 1)
     for i, row in enumerate(kept):
-        for parent_id in _ids((row.envelope or {}).get("in_reply_to")):
+        for parent_id in _ids(row.in_reply_to):
             if parent_id in by_id:
                 join(i, by_id[parent_id])
     at = next((i for i, r in enumerate(kept) if r.mailbox_id == mailbox_id and r.uid == uid), None)
     if at is None:
         return None
     group = root(at)
-    members = [r for i, r in enumerate(kept) if root(i) == group]
-    opened = next(i for i, r in enumerate(members) if r.mailbox_id == mailbox_id and r.uid == uid)
+    members = [(r.mailbox_id, r.uid) for i, r in enumerate(kept) if root(i) == group]
+    opened = members.index((mailbox_id, uid))
     start = max(0, len(members) - shown)  # the newest, unless the opened one is older than those
     if opened < start:
         start = max(0, opened - shown // 2)
     window = members[start : start + shown]
-    return Conversation(
-        [ConversationMessage(*r[:8]) for r in window],
-        opened - start,
-        start,
-        len(members) - start - len(window),
-    )
+    return window, start, len(members) - start - len(window)
