@@ -110,7 +110,7 @@ async def after_uid(db: Database, mailbox_id: int, last: int, limit: int) -> lis
 # alone would join every weekly "Báo cáo tuần" of years into one.
 CONVERSATION_GAP = dt.timedelta(days=90)
 CONVERSATION_SHOWN = 50  # messages a page shows at most; the rest are only counted
-CANDIDATES = 200  # per folder, the newest messages of the base subject considered
+CANDIDATES = 100  # per folder, the newest messages of the base subject considered (twice those shown)
 CONVERSATION_FOLDERS = 100  # folders searched at most (a person has a few dozen)
 _FOLDERS_PER_STATEMENT = 10
 _MESSAGE_IDS = re.compile(r"<[^<>\s]{1,500}>")
