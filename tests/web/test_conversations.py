@@ -36,6 +36,8 @@ def converse(imapserver: RunningServer, page) -> str:
     body.press_sequentially("Em gửi anh số liệu quý I.")
     page.get_by_role("button", name="Gửi", exact=True).click()
     expect(page.get_by_role("status").filter(has_text="Đã gửi thư")).to_be_visible()
+    page.wait_for_url(re.compile(r"/thu/\d+\?da-gui="))  # back on the inbox, the sending done
+    page.wait_for_load_state("load")
     (sent,) = stored(imapserver, "ttnanh", "Sent")
     answer = imapserver.deliver(
         "ttnanh",
