@@ -22,7 +22,10 @@ def problems(page) -> list[str]:
 
 @pytest.fixture
 def signed_in_page(imapserver: RunningServer, page):
+    # The letter has a conversation: one before it in Sent, an answer after it in Archive.
+    imapserver.deliver("nvminh", message("Công văn số 7", "Bản dự thảo."), "Sent")
     imapserver.deliver("nvminh", message("Công văn số 7", "Kính gửi các đơn vị."))
+    imapserver.deliver("nvminh", message("Re: Công văn số 7", "Đã nhận, cảm ơn."), "Archive")
     sign_in(page, "nvminh")
     page.wait_for_url("**/thu/*")
     return page

@@ -40,7 +40,10 @@ def test_signed_out_pages(imapserver: RunningServer, page) -> None:
 @pytest.mark.parametrize("width", [1280, 390])
 def test_webmail_pages(imapserver: RunningServer, page, width: int) -> None:
     page.set_viewport_size({"width": width, "height": 800})
+    # The letter has a conversation: one before it in Sent, an answer after it in Archive.
+    imapserver.deliver("nvminh", message("Công văn số 7", "Bản dự thảo."), "Sent")
     imapserver.deliver("nvminh", message("Công văn số 7", "Kính gửi các đơn vị."))
+    imapserver.deliver("nvminh", message("Re: Công văn số 7", "Đã nhận, cảm ơn."), "Archive")
     sign_in(page, "nvminh")
     page.wait_for_url("**/thu/*")
     inbox = page.url

@@ -36,3 +36,27 @@ def _instr(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(Position, "postgresql")
 def _strpos(element: Position, compiler: SQLCompiler, **kw: Any) -> str:
     return f"strpos({compiler.process(element.clauses, **kw)})"
+
+
+class EpochSeconds(FunctionElement[float]):
+    """A timestamp column as seconds since 1970 (UTC, to the millisecond at least): compared in bulk
+    as numbers, without a datetime object made per row (SQLite keeps the moment as text, PostgreSQL
+    as timestamptz)."""
+
+    type = sa.Float()
+    name = "epoch_seconds"
+    inherit_cache = True
+
+
+def epoch_seconds(moment: sa.ColumnElement[Any]) -> EpochSeconds:
+    return EpochSeconds(moment)
+
+
+@compiles(EpochSeconds, "sqlite")
+def _strftime_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"((julianday({compiler.process(element.clauses, **kw)}) - 2440587.5) * 86400.0)"
+
+
+@compiles(EpochSeconds, "postgresql")
+def _extract_epoch(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
+    return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"

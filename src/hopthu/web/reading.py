@@ -1,6 +1,7 @@
-"""Reading one message: its header, its body in a sandboxed frame (see `htmlmail`), its files to
-download, its original source, and a print view. Opening a message marks it read, through the same
-store operation as IMAP's FETCH BODY[] (so an open mail client hears of it at once)."""
+"""Reading one message: its header, its body in a sandboxed frame (see `htmlmail`), the other messages
+of its conversation, its files to download, its original source, and a print view. Opening a message
+marks it read, through the same store operation as IMAP's FETCH BODY[] (so an open mail client hears
+of it at once)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,7 @@ from hopthu.mail.report import returned
 from hopthu.mail.structure import Node
 from hopthu.store import webmail
 from hopthu.store.flags import SEEN
-from hopthu.store.webmail import StoredMessage
+from hopthu.store.webmail import Conversation, StoredMessage
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.folders import FolderView, MailboxGroup, find, flat, visible
@@ -40,6 +41,9 @@ _FRAME_POLICY = (
     "form-action 'none'; base-uri 'none'; frame-ancestors 'self'; "
     "sandbox allow-same-origin allow-popups allow-popups-to-escape-sandbox"
 )
+# Folders whose messages are no one's conversation: what was thrown away or judged spam. A message
+# opened there still shows the conversation it belongs to.
+_OUTSIDE_CONVERSATIONS = frozenset({"\\Trash", "\\Junk"})
 _HOST = re.compile(r"(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::[0-9]{1,5})?")
 
 
@@ -79,6 +83,20 @@ def parts_source(request: Request, base: str) -> str:
     header is not a plain host, which a browser never sends)."""
     host = request.headers.get("host", "")
     return f"{host}{base}" if _HOST.fullmatch(host) else "'none'"
+
+
+async def _conversation(
+    services: WebServices, views: list[FolderView], current: FolderView, uid: int
+) -> Conversation | None:
+    """The opened message's conversation among the folders of the mailbox it is in (the person's own,
+    or the agency's it was opened from), when it has other messages."""
+    boxes = [
+        view.id
+        for view in views
+        if view.account_id == current.account_id and view.special_use not in _OUTSIDE_CONVERSATIONS
+    ]
+    found = await webmail.conversation(services.store.db, boxes, current.id, uid)
+    return found if found is not None and found.total > 1 else None
 
 
 def _people(envelope: dict, field: str) -> list[str]:
@@ -125,6 +143,7 @@ async def read(
         opened.data, row.structure, images=bool(anh), inline=lambda _cid: None, own_hosts=own_hosts(request)
     )
     envelope = row.envelope or {}
+    printing = "in" in request.query_params
     return page(
         request,
         "mail_read.html",
@@ -141,7 +160,9 @@ async def read(
         returned=returned(opened.data, row.structure),
         blocked=body.blocked_images,
         images=bool(anh),
-        printing="in" in request.query_params,
+        printing=printing,
+        conversation=None if printing else await _conversation(services, views, current, uid),
+        folder_labels={view.id: (view.vi, view.en) for view in views},
     )
 
 
