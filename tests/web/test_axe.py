@@ -7,6 +7,7 @@ import re
 
 import pytest
 
+from hopthu.web.help import TOPICS
 from tests.imap.conftest import RunningServer, message
 from tests.web.axe import violations
 from tests.web.conftest import sign_in
@@ -33,8 +34,13 @@ def check(page, paths: list[str]) -> dict[str, list[str]]:
     return found
 
 
+HELP = ["/tro-giup", *(f"/tro-giup/{topic.slug}" for topic in TOPICS)]
+
+
 def test_signed_out_pages(imapserver: RunningServer, page) -> None:
-    assert check(page, ["/dang-nhap", "/dang-nhap?lang=en", "/khong-co"]) == {}
+    assert check(page, ["/dang-nhap", "/dang-nhap?lang=en", "/khong-co", *HELP]) == {}
+    page.goto("/tro-giup?lang=en")
+    assert check(page, HELP) == {}
 
 
 @pytest.mark.parametrize("width", [1280, 390])
