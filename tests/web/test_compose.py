@@ -252,7 +252,7 @@ def test_forward_keeps_the_files(imapserver: RunningServer, page, browser, site:
         colleague.get_by_role("link", name="Fwd: Thông báo họp").click()
         expect(colleague.frame_locator("#body-frame").locator("body")).to_contain_text("Thư chuyển tiếp")
         with colleague.expect_download() as download:
-            colleague.get_by_role("link", name="bao-cao.pdf").click()
+            colleague.get_by_role("link", name="bao-cao.pdf", exact=True).click()
         assert Path(download.value.path()).read_bytes() == PDF
 
 

@@ -65,7 +65,7 @@ def test_reading_a_message(imapserver: RunningServer, page, site: str) -> None:
     page.get_by_role("link", name="Hiện hình ảnh").click()
     expect(frame.locator("img[alt=pixel]")).to_have_attribute("src", "https://tracker.example/pixel.png")
     with page.expect_download() as download:
-        page.get_by_role("link", name="bao-cao.pdf").click()
+        page.get_by_role("link", name="bao-cao.pdf", exact=True).click()
     assert download.value.suggested_filename == "bao-cao.pdf"
     assert Path(download.value.path()).read_bytes() == PDF
     imap = imapserver.login()
