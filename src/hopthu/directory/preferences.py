@@ -1,5 +1,6 @@
-"""What a person sets for themselves: the signature added to what they write, and the out-of-office
-reply (its text, and the last day it answers)."""
+"""What a person sets for themselves: the signature added to what they write (its text, and its HTML
+when it was written with formatting), and the out-of-office reply (its text, and the last day it
+answers)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from hopthu.store import dialect
 from hopthu.store.schema import account_preference
 
 MAX_SIGNATURE = 2000
+MAX_SIGNATURE_HTML = 10_000  # the same words with their markup
 MAX_VACATION_TEXT = 5000
 AWAY_CHUNK = 500  # accounts asked about in one query (a bound on its parameters)
 
@@ -25,6 +27,7 @@ class Preferences:
     vacation_subject: str = ""
     vacation_text: str = ""
     vacation_until: dt.date | None = None
+    signature_html: str = ""
 
     def replies_on(self, day: dt.date) -> bool:
         """Whether the out-of-office reply answers mail arriving on `day`."""
@@ -57,6 +60,11 @@ class PreferenceService:
                 f"Chữ ký dài quá {MAX_SIGNATURE} ký tự",
                 f"The signature is longer than {MAX_SIGNATURE} characters",
             )
+        if len(preferences.signature_html) > MAX_SIGNATURE_HTML:
+            raise HopThuError(
+                "Chữ ký có định dạng quá dài",
+                f"The formatted signature is longer than {MAX_SIGNATURE_HTML} characters",
+            )
         if len(preferences.vacation_text) > MAX_VACATION_TEXT:
             raise HopThuError(
                 f"Nội dung trả lời tự động dài quá {MAX_VACATION_TEXT} ký tự",
@@ -66,6 +74,7 @@ class PreferenceService:
             raise HopThuError("Cần nội dung cho thư trả lời tự động", "The out-of-office reply needs a text")
         values = {
             "signature": preferences.signature,
+            "signature_html": preferences.signature_html,
             "vacation_on": preferences.vacation_on,
             "vacation_subject": preferences.vacation_subject[:300],
             "vacation_text": preferences.vacation_text,
@@ -87,6 +96,7 @@ _COLUMNS = (
     account_preference.c.vacation_subject,
     account_preference.c.vacation_text,
     account_preference.c.vacation_until,
+    account_preference.c.signature_html,
 )
 
 

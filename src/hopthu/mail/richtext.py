@@ -181,7 +181,8 @@ def html_to_text(body: str) -> str:
     reader.feed(body)
     reader.close()
     reader._break()
-    lines = [line.rstrip() for line in reader.lines]
+    # trailing spaces go, except the one of the signature's "-- " line (RFC 3676 §4.3)
+    lines = [line.rstrip() if line.rstrip() != "--" else "-- " for line in reader.lines]
     text = "\n".join(lines)
     return re.sub(r"\n{3,}", "\n\n", text).strip("\n")
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0016_message_body_id"
+HEAD = "0017_signature_html"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -205,6 +205,8 @@ account_preference = sa.Table(
     sa.Column("vacation_text", sa.Text, nullable=False, server_default=""),
     sa.Column("vacation_until", sa.Date, nullable=True),  # the last day it answers; None: until turned off
     sa.Column("updated_at", Timestamp, nullable=False),
+    # the signature written with formatting, cleaned; "" when it has none (then `signature` alone)
+    sa.Column("signature_html", sa.Text, nullable=False, server_default=""),
 )
 
 # Who got an out-of-office reply from whom and when: one reply per sender per period (RFC 3834 §2).

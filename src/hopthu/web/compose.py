@@ -65,7 +65,7 @@ from hopthu.mail.compose import (
 from hopthu.mail.headers import clean_text
 from hopthu.mail.message import find_attachments
 from hopthu.mail.recipients import MAX_TYPED_FIELD, parse_addresses, people_text
-from hopthu.mail.richtext import has_formatting, html_to_text, text_to_html
+from hopthu.mail.richtext import has_formatting, text_to_html
 from hopthu.policy import lifecycle, quota
 from hopthu.policy.sending import Verdict
 from hopthu.smtp.pipeline import Incoming
@@ -76,7 +76,7 @@ from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.client import client_address
 from hopthu.web.deps import services_of
 from hopthu.web.folders import FolderView, find, flat, folders, special, visible
-from hopthu.web.htmlmail import clean_html
+from hopthu.web.htmlmail import written_html
 from hopthu.web.i18n import language
 from hopthu.web.security import csrf_ok
 from hopthu.web.templating import VIETNAM, page
@@ -115,9 +115,9 @@ async def _letter_from_form(form: FormData) -> Letter:
     written = text("body_html")
     # nh3 is quick, the text alternative is pure Python: a long letter is read off the event loop.
     if len(written) > INLINE_READ:
-        rich, words = await asyncio.to_thread(_rich_and_text, written)
+        rich, words = await asyncio.to_thread(written_html, written)
     else:
-        rich, words = _rich_and_text(written)
+        rich, words = written_html(written)
     # An address field past its bound is dropped here, before anything reads, echoes or saves it.
     oversized = tuple(key for key in _FIELDS if len(text(key)) > MAX_ADDRESS_FIELD)
     return Letter(
@@ -135,22 +135,6 @@ async def _letter_from_form(form: FormData) -> Letter:
         draft=int(draft) if draft.isdigit() else None,
         kept=[Kept(value, "", "", 0) for value in form.getlist("keep") if isinstance(value, str)],
     )
-
-
-def _rich(written: str) -> str:
-    """The letter's HTML from the editor, cleaned by the rules that apply when mail is read
-    (`web.htmlmail`): no script, no event handler, no `javascript:` link, no image or style that
-    fetches anything. A remote image is dropped, not held back: the recipients' readers would ask
-    for it. The editor's script cleans what is pasted; this is the fence that counts."""
-    if not written.strip():
-        return ""
-    return clean_html(written, images=False, inline=lambda _cid: None).html.strip()
-
-
-def _rich_and_text(written: str) -> tuple[str, str]:
-    """The editor's HTML cleaned (`_rich`) and the text alternative written from what was kept."""
-    rich = _rich(written)
-    return rich, html_to_text(rich)
 
 
 # --- who may send as what -----------------------------------------------------------------------
@@ -239,19 +223,24 @@ def _kept_of(stored: Stored) -> list[Kept]:
     ]
 
 
-async def _signature(request: Request, who: SignedIn) -> str:
-    """The person's signature (account settings) below what they write, after the usual "-- "."""
+@dataclass(frozen=True, slots=True)
+class Signature:
+    """The person's signature (account settings) as a letter starts with it."""
+
+    text: str  # below what they write, after the usual "-- "; "" without a signature
+    html: str  # the signature written with formatting, cleaned when saved; "" without formatting
+
+    def lines(self, before: str, after: str = "") -> str:
+        """The editor's start: `before`, the signature, then `after` (text lines, quoted with "> ")."""
+        if not self.html:
+            return text_to_html(before + self.text + after)
+        return text_to_html(before + "\n\n-- ") + self.html + (text_to_html(after) if after else "")
+
+
+async def _signature(request: Request, who: SignedIn) -> Signature:
     preferences = await services_of(request).directory.preferences.get(who.account.id)
     text = preferences.signature.replace("\r\n", "\n").strip("\n")
-    return f"\n\n-- \n{text}" if text.strip() else ""
-
-
-def _quoted_html(signature: str, original: str) -> str:
-    """A forward for the editor: a line to write on, the signature, then the original in a quote."""
-    return (
-        text_to_html("\n" + signature + "\n")
-        + f"<blockquote>{text_to_html(original.strip(chr(10)))}</blockquote>"
-    )
+    return Signature(f"\n\n-- \n{text}" if text.strip() else "", preferences.signature_html)
 
 
 async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, uid: int) -> Letter:
@@ -271,8 +260,10 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
         return Letter(
             sender=choices[0].address,
             subject=forward_subject(subject),
-            body=signature + original,
-            html=_quoted_html(signature, original),
+            body=signature.text + original,
+            # a line to write on, the signature, then the original in a quote
+            html=signature.lines("\n", "\n")
+            + f"<blockquote>{text_to_html(original.strip(chr(10)))}</blockquote>",
             kept=_kept_of(stored),
         )
     mine = {c.address.lower() for c in choices}
@@ -300,8 +291,8 @@ async def _answer(request: Request, who: SignedIn, kind: str, mailbox_id: int, u
         to=people_text(to),
         cc=people_text(cc),
         subject=reply_subject(subject),
-        body=signature + quote,
-        html=text_to_html("\n" + signature + quote.rstrip("\n")),  # a line to write on, then the quote
+        body=signature.text + quote,
+        html=signature.lines("\n", quote.rstrip("\n")),  # a line to write on, then the quote
         in_reply_to=" ".join(own_id),
         references=" ".join((references + own_id)[-30:]),
         origin=f"{mailbox_id}:{uid}",
@@ -325,7 +316,7 @@ async def _reopen(request: Request, who: SignedIn, uid: int) -> Letter:
 
     authors = envelope_people(envelope, "from")
     written = body_html(data, stored.row.structure)
-    rich = _rich(written) if written else ""
+    rich = written_html(written)[0] if written else ""
     origin = last_header(data, b"x-hopthu-origin") or ""
     return Letter(
         sender=authors[0][1] if authors else "",
@@ -492,7 +483,10 @@ async def compose(
     elif kieu in _KINDS and thu is not None and uid is not None:
         letter = await _answer(request, who, kieu, thu, uid)
     else:
-        letter = Letter(to=den[:2000], body=await _signature(request, who))
+        signature = await _signature(request, who)
+        letter = Letter(
+            to=den[:2000], body=signature.text, html=signature.lines("") if signature.html else ""
+        )
     notice = ("Đã lưu thư nháp.", "The draft is saved.") if "da-luu" in request.query_params else None
     return await _render(request, who, letter, notice=notice)
 

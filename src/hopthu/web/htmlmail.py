@@ -23,6 +23,7 @@ import nh3
 from hopthu.mail.decode import lenient_body
 from hopthu.mail.headers import to_text
 from hopthu.mail.report import returned_part, within
+from hopthu.mail.richtext import html_to_text
 from hopthu.mail.searchtext import text_parts
 from hopthu.mail.structure import Node
 from hopthu.web.css import clean_declarations, clean_stylesheet
@@ -213,3 +214,15 @@ def render_body(
         else:
             pieces.append(f'<pre class="text">{html.escape(text)}</pre>')
     return Body("\n<hr>\n".join(pieces), blocked)
+
+
+def written_html(written: str) -> tuple[str, str]:
+    """What the webmail's editor wrote (a letter, a signature), cleaned by the rules that apply when
+    mail is read: no script, no event handler, no `javascript:` link, no image or style that fetches
+    anything. A remote image is dropped, not held back: the recipients' readers would ask for it. The
+    editor's script cleans what is pasted; this is the fence that counts. With it, the text written
+    from what was kept (the text/plain alternative)."""
+    if not written.strip():
+        return "", ""
+    rich = clean_html(written, images=False, inline=lambda _cid: None).html.strip()
+    return rich, html_to_text(rich)

@@ -16,8 +16,9 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hopthu.directory.auth import Refusal, SignInRefused
-from hopthu.directory.preferences import Preferences
+from hopthu.directory.preferences import MAX_SIGNATURE_HTML, Preferences
 from hopthu.errors import HopThuError
+from hopthu.mail.richtext import has_formatting, text_to_html
 from hopthu.policy import passwords
 from hopthu.policy.dates import VIETNAM
 from hopthu.policy.quota import reached_thresholds
@@ -25,6 +26,7 @@ from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed
 from hopthu.web.client import client_address
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.forms import CheckedForm, checked_sign_in, checked_token
+from hopthu.web.htmlmail import written_html
 from hopthu.web.security import (
     FORM_COOKIE,
     PRIVATE_COOKIE_DAYS,
@@ -203,6 +205,7 @@ async def account_view(
     expires = passwords.password_expires_at(
         who.account.password_changed_at, settings.policy.password_max_age_months
     )
+    chosen = preferences or await services.directory.preferences.get(who.account.id)
     used = who.account.usage_bytes
     percent = min(100, round(100 * used / who.account.quota_bytes)) if who.account.quota_bytes else 0
     return page(
@@ -218,7 +221,8 @@ async def account_view(
         warn=bool(reached_thresholds(used, who.account.quota_bytes, services.directory.ctx.quota_rules)),
         changed="doi-mat-khau" in request.query_params,
         saved="da-luu" in request.query_params,
-        preferences=preferences or await services.directory.preferences.get(who.account.id),
+        preferences=chosen,
+        signature_start=chosen.signature_html or text_to_html(chosen.signature),
         error=error,
         sender_rules=await services.directory.sender_rules.listing(who.account.id),
         rules_saved="da-luu-danh-sach" in request.query_params,
@@ -254,6 +258,7 @@ async def save_preferences(
     services: WebServices,
     who: CheckedForm,
     signature: Annotated[str, Form()] = "",
+    signature_html: Annotated[str, Form()] = "",
     vacation_on: Annotated[str | None, Form()] = None,
     vacation_subject: Annotated[str, Form()] = "",
     vacation_text: Annotated[str, Form()] = "",
@@ -264,12 +269,18 @@ async def save_preferences(
         until = dt.date.fromisoformat(vacation_until) if vacation_until.strip() else None
     except ValueError:
         until = None
+    # Written in the editor: its HTML cleaned as a letter's is, its text taken from what was kept. A
+    # signature without formatting (or from the page without its script) is kept as text alone.
+    rich, words = written_html(signature_html[: MAX_SIGNATURE_HTML * 2])
+    if not has_formatting(rich):
+        rich, words = "", signature
     chosen = Preferences(
-        signature.replace("\r\n", "\n").strip("\n"),
+        words.replace("\r\n", "\n").strip("\n"),
         vacation_on is not None,
         vacation_subject.strip(),
         vacation_text.replace("\r\n", "\n").strip(),
         until,
+        rich,
     )
     try:
         await services.directory.preferences.save(who.account.id, chosen)

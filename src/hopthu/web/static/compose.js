@@ -10,90 +10,16 @@
   const errors = document.getElementById("compose-errors");
   if (errors) errors.focus(); // what stopped the sending is read out first
 
-  // --- the letter with formatting: Squire in place of the textarea ------------------------------
+  // --- the letter with formatting: the editor (editor.js) in place of the textarea --------------
   // The editor posts the letter's HTML (body_html) and its words (body); the server cleans the HTML
-  // again and writes the text alternative itself. Without this script the textarea is the letter.
-  // What is pasted or loaded goes through DOMPurify first: a table from Word stays a plain table,
-  // its styles, classes, o:p elements and comments are left behind (styles in attributes would also
-  // be refused by the page's Content-Security-Policy).
-  const PASTED = {
-    ALLOWED_TAGS: [
-      "a", "b", "strong", "i", "em", "u", "s", "p", "div", "br", "span", "ul", "ol", "li",
-      "blockquote", "pre", "code", "h1", "h2", "h3", "h4", "table", "thead", "tbody", "tfoot",
-      "tr", "td", "th", "caption", "hr", "sub", "sup",
-    ],
-    ALLOWED_ATTR: ["href", "colspan", "rowspan"],
-    ALLOWED_URI_REGEXP: /^(?:https?:|mailto:|tel:)/i,
-    KEEP_CONTENT: true,
-    RETURN_DOM_FRAGMENT: true,
-  };
-  // Style elements and attributes are taken out of the text before DOMPurify parses it: the parsed
-  // document shares the page's policy, and each one would be reported as a refused inline style.
-  // DOMPurify (and then the server) remain the fences; this only spares the console.
-  function unstyled(html) {
-    let text = html.replace(/<style\b[\s\S]*?<\/style\s*>/gi, "");
-    for (let before = ""; before !== text; ) {
-      before = text;
-      text = text.replace(/(<[a-z][^<>]*?)\sstyle\s*=\s*(?:"[^"]*"|'[^']*'|[^\s>]+)/gi, "$1");
-    }
-    return text;
-  }
-  const box = document.getElementById("editor-box");
+  // again and writes the text alternative itself. Without the editor the textarea is the letter.
   const textarea = document.getElementById("body");
   const richField = document.getElementById("body-html");
-  let editor = null;
-  if (box && window.Squire && window.DOMPurify) {
-    const area = document.getElementById("editor");
-    // The editor takes the textarea's id, so its label and the page's drop and paste keep working.
-    textarea.id = "body-text";
-    textarea.hidden = true;
-    area.id = "body";
-    box.hidden = false;
-    editor = new window.Squire(area, {
-      blockTag: "DIV",
-      sanitizeToDOMFragment: (html) => window.DOMPurify.sanitize(unstyled(html), PASTED),
-    });
-    editor.setHTML(box.dataset.html || "<div><br></div>");
-    const buttons = [...box.querySelectorAll("button[data-command]")];
-    const FORMATS = { bold: "B", italic: "I", ul: "UL", ol: "OL", link: "A", quote: "BLOCKQUOTE" };
-    const ACTIONS = {
-      bold: () => (editor.hasFormat("B") ? editor.removeBold() : editor.bold()),
-      italic: () => (editor.hasFormat("I") ? editor.removeItalic() : editor.italic()),
-      ul: () => (editor.hasFormat("UL") ? editor.removeList() : editor.makeUnorderedList()),
-      ol: () => (editor.hasFormat("OL") ? editor.removeList() : editor.makeOrderedList()),
-      quote: () => (editor.hasFormat("BLOCKQUOTE") ? editor.decreaseQuoteLevel() : editor.increaseQuoteLevel()),
-      undo: () => editor.undo(),
-      redo: () => editor.redo(),
-      link: () => {
-        if (editor.hasFormat("A")) return editor.removeLink();
-        const url = (window.prompt(box.dataset.linkPrompt, "https://") || "").trim();
-        if (/^(?:https?:\/\/.+|mailto:.+)$/i.test(url)) editor.makeLink(url);
-        else if (/^[^\s:/]+\.[^\s]+$/.test(url)) editor.makeLink("https://" + url);
-      },
-    };
-    function pressed() {
-      for (const button of buttons) {
-        const format = FORMATS[button.dataset.command];
-        if (format) button.setAttribute("aria-pressed", editor.hasFormat(format) ? "true" : "false");
-      }
-    }
-    for (const button of buttons) {
-      // mousedown would take the selection out of the editor before the command sees it
-      button.addEventListener("mousedown", (event) => event.preventDefault());
-      button.addEventListener("click", () => {
-        ACTIONS[button.dataset.command]();
-        editor.focus();
-        pressed();
-        changedRich();
-      });
-    }
-    function changedRich() {
-      form.dispatchEvent(new Event("input")); // the draft has changed
-    }
-    editor.addEventListener("pathChange", pressed);
-    editor.addEventListener("input", changedRich);
-    editor.addEventListener("undoStateChange", changedRich);
-  }
+  const editor = window.HopThuEditor
+    ? window.HopThuEditor.mount(document.getElementById("editor-box"), textarea, () => {
+        form.dispatchEvent(new Event("input")); // the draft has changed
+      })
+    : null;
   // The form's two fields for the letter, filled from the editor before anything reads the form.
   function syncBody() {
     if (!editor) return;
