@@ -35,7 +35,7 @@ def test_first_sign_in_forces_a_password_change(imapserver: RunningServer, page)
     page.get_by_label("Nhập lại mật khẩu mới").fill(NEW_PASSWORD)
     assert page.locator("li.met").count() == 7
     page.get_by_role("button", name="Đổi mật khẩu").click()
-    page.wait_for_url(re.compile(r".*/thu/\d+\?doi-mat-khau=1$"))  # on to the mail it stood before
+    page.wait_for_url(re.compile(r".*/thu/\d+\?doi-mat-khau=1&chao=1$"))  # on to the mail, shown around
     assert "Đã đổi mật khẩu" in page.content()
     client = IMAPClient("127.0.0.1", port=imapserver.port("imaps"), ssl=True, ssl_context=insecure_tls())
     client.login(person.address, NEW_PASSWORD)  # the same password everywhere, now allowed
