@@ -111,3 +111,17 @@ def test_a_signature_without_formatting_stays_text(imapserver: RunningServer, pa
     page.wait_for_url("**/cai-dat?da-luu=1")
     saved = preferences(imapserver)
     assert saved.signature == "Phòng Tổ chức" and saved.signature_html == ""
+
+
+def test_an_overlong_signature_is_refused_not_cut(imapserver: RunningServer, page) -> None:
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/cai-dat")
+    token = page.locator("form.settings input[name=csrf]").first.get_attribute("value")
+    overlong = "<div><b>Minh</b></div>" * 1000
+    answer = page.request.post(
+        "/cai-dat/ca-nhan", form={"csrf": token or "", "signature": "Minh", "signature_html": overlong}
+    )
+    assert answer.status == 400 and "Chữ ký có định dạng quá dài" in answer.text()
+    assert "&lt;b&gt;Minh" not in answer.text()  # the uncleaned HTML is not echoed back
+    assert preferences(imapserver).signature_html == ""

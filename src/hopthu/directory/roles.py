@@ -100,6 +100,11 @@ class RoleService:
         )
         return await powers_of(db, list(grants))
 
+    async def holds_any(self, account_id: int) -> bool:
+        """Whether the account holds a portal role: asked on every webmail page (its header links
+        administrators to the portal), so one kept statement reading the index only."""
+        return await self.ctx.store.db.first(_HOLDS_ANY, {"account": account_id}) is not None
+
     async def roles_of(self, account_id: int) -> frozenset[str]:
         """The roles an account holds (empty for an ordinary mailbox)."""
         rows = await self.ctx.store.db.all(
@@ -177,3 +182,8 @@ class RoleService:
             .order_by(account.c.local)
         )
         return list(dict.fromkeys(local for (local,) in rows))
+
+
+_HOLDS_ANY = (
+    sa.select(role_grant.c.account_id).where(role_grant.c.account_id == sa.bindparam("account")).limit(1)
+)

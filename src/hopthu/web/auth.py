@@ -61,7 +61,7 @@ async def signed_in(request: Request) -> SignedIn:
         raise Redirect(SIGN_IN)
     if session.must_change_password and request.url.path != CHANGE_PASSWORD:
         raise Redirect(CHANGE_PASSWORD)
-    administers = bool(await services.directory.roles.roles_of(account.id))
+    administers = await services.directory.roles.holds_any(account.id)
     return SignedIn(session, account, csrf_for_session(token or ""), administers)
 
 

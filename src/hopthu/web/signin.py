@@ -10,6 +10,7 @@ R11.3) and the open sessions, each of which can be ended, or all at once (R11.4)
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import replace
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -271,9 +272,13 @@ async def save_preferences(
         until = None
     # Written in the editor: its HTML cleaned as a letter's is, its text taken from what was kept. A
     # signature without formatting (or from the page without its script) is kept as text alone.
-    rich, words = written_html(signature_html[: MAX_SIGNATURE_HTML * 2])
-    if not has_formatting(rich):
-        rich, words = "", signature
+    # Past its bound it is not cleaned (or cut) at all: `preferences.save` refuses it by its length.
+    if len(signature_html) > MAX_SIGNATURE_HTML:
+        rich, words = signature_html, signature
+    else:
+        rich, words = written_html(signature_html)
+        if not has_formatting(rich):
+            rich, words = "", signature
     chosen = Preferences(
         words.replace("\r\n", "\n").strip("\n"),
         vacation_on is not None,
@@ -284,6 +289,6 @@ async def save_preferences(
     )
     try:
         await services.directory.preferences.save(who.account.id, chosen)
-    except HopThuError as error:
-        return await account_view(request, who, error=error, preferences=chosen)
+    except HopThuError as error:  # shown again as typed, but never an uncleaned signature
+        return await account_view(request, who, error=error, preferences=replace(chosen, signature_html=""))
     return RedirectResponse(f"{ACCOUNT_PAGE}?da-luu=1", status_code=303)
