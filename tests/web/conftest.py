@@ -27,8 +27,11 @@ def browser(site: str) -> Iterator:
     path = shutil.which("chromium")
     if path is None:
         pytest.skip("Debian's chromium is not installed (.ci/run installs it)")
-    from playwright.sync_api import sync_playwright
+    from playwright.sync_api import expect, sync_playwright
 
+    # Two test workers, their servers and their browsers share two cores: an assertion waits as long
+    # as an action may (15 s), not Playwright's default 5 s, before calling a slow moment a failure.
+    expect.set_options(timeout=15_000)
     with sync_playwright() as playwright:
         launched = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
         yield launched

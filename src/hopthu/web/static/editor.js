@@ -37,6 +37,7 @@ window.HopThuEditor = (function () {
     textarea.id = id + "-text";
     textarea.hidden = true;
     area.id = id;
+    area.setAttribute("aria-labelledby", area.dataset.labelled);
     box.hidden = false;
     const editor = new window.Squire(area, {
       blockTag: "DIV",
