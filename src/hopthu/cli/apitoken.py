@@ -13,7 +13,7 @@ app = typer.Typer(help="Token cho API / REST API tokens", no_args_is_help=True)
 @app.command("create")
 def create(
     name: str = typer.Option(..., "--name", help="Tên hệ thống dùng token, ví dụ 'Phần mềm nhân sự'"),
-    role: str = typer.Option(..., "--role", help="operator | helpdesk | agency_manager"),
+    role: str = typer.Option(..., "--role", help="operator | helpdesk | agency_manager | auditor"),
     agency: str | None = typer.Option(None, "--agency", help="Mã cơ quan (cho agency_manager)"),
     as_json: bool = typer.Option(False, "--json"),
 ) -> None:

@@ -1,6 +1,8 @@
-"""Who administers what (R9, R10.4): operator administrators, helpdesk, agency mailbox managers.
+"""Who administers what (R9, R10.4, R13.4): operator administrators, helpdesk, agency mailbox
+managers, auditors.
 
-Operators see and do everything. Helpdesk staff see every account, reset the passwords of ordinary
+Operators see and do everything. Auditors read the audit and access records and change nothing
+(R13.4). Helpdesk staff see every account, reset the passwords of ordinary
 mailboxes (not of administrators: `policy.authority`) and answer tickets. An agency's mailbox-list
 managers see the accounts of their agency and its sub-units, and act on them by filing requests the
 operator decides (R7); nothing outside that subtree.
@@ -20,7 +22,7 @@ from hopthu.policy import authority
 from hopthu.store.db import Database
 from hopthu.store.schema import account, agency, role_grant
 
-ROLES = ("operator", "helpdesk", "agency_manager")
+ROLES = ("operator", "helpdesk", "agency_manager", "auditor")
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,11 +31,12 @@ class Powers:
 
     operator: bool = False
     helpdesk: bool = False
+    auditor: bool = False
     agencies: frozenset[int] = frozenset()  # where they manage, sub-units included
 
     @property
     def administers(self) -> bool:
-        return self.operator or self.helpdesk or bool(self.agencies)
+        return self.operator or self.helpdesk or self.auditor or bool(self.agencies)
 
     @property
     def roles(self) -> frozenset[str]:
@@ -41,7 +44,13 @@ class Powers:
         held = {"operator"} if self.operator else set()
         held |= {"helpdesk"} if self.helpdesk else set()
         held |= {"agency_manager"} if self.agencies else set()
+        held |= {"auditor"} if self.auditor else set()
         return frozenset(held)
+
+    @property
+    def reads_records(self) -> bool:
+        """Whether they may read the audit and access records (R13.4: an operator or an auditor)."""
+        return self.operator or self.auditor
 
     @property
     def sees_everything(self) -> bool:
@@ -86,7 +95,12 @@ async def powers_of(db: Database, grants: list[tuple[str, int | None]]) -> Power
     if managed:
         parents = dict(await db.all(sa.select(agency.c.id, agency.c.parent_id)))
         agencies = subtree(parents, managed)
-    return Powers(operator="operator" in roles, helpdesk="helpdesk" in roles, agencies=agencies)
+    return Powers(
+        operator="operator" in roles,
+        helpdesk="helpdesk" in roles,
+        auditor="auditor" in roles,
+        agencies=agencies,
+    )
 
 
 class RoleService:

@@ -12,7 +12,7 @@ from collections.abc import Set
 
 from hopthu.errors import HopThuError
 
-ADMINISTRATIVE = frozenset({"operator", "helpdesk", "agency_manager"})
+ADMINISTRATIVE = frozenset({"operator", "helpdesk", "agency_manager", "auditor"})
 """Roles of the administration portal (`directory.roles.ROLES`)."""
 
 

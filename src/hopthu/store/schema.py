@@ -111,7 +111,7 @@ role_grant = sa.Table(
     metadata,
     sa.Column("id", sa.Integer, primary_key=True),
     sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
-    sa.Column("role", sa.String(32), nullable=False),  # operator | helpdesk | agency_manager
+    sa.Column("role", sa.String(32), nullable=False),  # operator | helpdesk | agency_manager | auditor
     sa.Column("agency_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=True),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.UniqueConstraint("account_id", "role", "agency_id"),

@@ -144,6 +144,7 @@ _VALUES: dict[str, Text] = {
     "operator": ("quản trị của Sở", "operator"),
     "helpdesk": ("hỗ trợ", "helpdesk"),
     "agency_manager": ("quản lý cơ quan", "agency manager"),
+    "auditor": ("kiểm tra, giám sát", "auditor"),
 }
 
 
