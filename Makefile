@@ -29,7 +29,7 @@ lint: $(STAMP)
 
 test: lint
 	.ci/system-packages
-	$(BIN)/pytest -q -n auto --dist worksteal
+	$(BIN)/pytest -q -n auto --dist worksteal --durations=25
 
 bench: $(STAMP)
 	$(BIN)/python bench/deliver.py

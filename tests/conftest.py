@@ -3,6 +3,10 @@
 `HOPTHU_TEST_BACKENDS` (default `sqlite,postgresql`) chooses the backends; `HOPTHU_TEST_PG` the
 PostgreSQL server (default `postgresql+asyncpg://postgres@127.0.0.1:5432`). On PostgreSQL one
 database is made per test session and emptied before each test; on SQLite each test has its own file.
+
+A test in the browser runs on SQLite only unless marked `both_backends`: a page is the same HTML over
+either backend, and what it reads and writes is tested on both through HTTP, IMAP and the services.
+The pages whose queries differ by backend (search, conversations, sorting) carry the mark.
 """
 
 from __future__ import annotations
@@ -73,6 +77,37 @@ async def _empty_pg(url: str) -> None:
                 await conn.execute(sa.text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
     finally:
         await engine.dispose()
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Browser tests once, on SQLite, unless marked `both_backends` (see the module's docstring)."""
+    if "sqlite" not in BACKENDS:
+        return
+    kept, once = [], []
+    for item in items:
+        callspec = getattr(item, "callspec", None)
+        backend = callspec.params.get("database_url") if callspec else None
+        in_browser = "browser" in getattr(item, "fixturenames", ())
+        if in_browser and backend == "postgresql" and item.get_closest_marker("both_backends") is None:
+            once.append(item)
+        else:
+            kept.append(item)
+    if once:
+        config.hook.pytest_deselected(items=once)
+        items[:] = kept
+        config.stash[_BROWSER_ONCE] = len(once)
+
+
+_BROWSER_ONCE = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus: int, config: pytest.Config) -> None:
+    once = config.stash.get(_BROWSER_ONCE, 0)
+    if once:
+        terminalreporter.write_line(
+            f"{once} browser tests ran on SQLite only, not again on PostgreSQL: a page is the same HTML "
+            "over both, and its data paths are tested on both (mark `both_backends` to run both)"
+        )
 
 
 @pytest.fixture(params=BACKENDS)

@@ -13,6 +13,9 @@ from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
 from tests.web.test_compose import parsed, stored
 
+# Search, conversations and sorting are queries that differ by backend: in the browser on both.
+pytestmark = pytest.mark.both_backends
+
 
 def converse(imapserver: RunningServer, page) -> str:
     """ttnanh receives a letter, replies to it from the webmail and gets an answer; the answer's page."""

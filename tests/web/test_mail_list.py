@@ -6,10 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import imaplib
 
+import pytest
 from playwright.sync_api import expect
 
 from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
+
+# Search, conversations and sorting are queries that differ by backend: in the browser on both.
+pytestmark = pytest.mark.both_backends
 
 
 def test_folders_list_and_live_arrival(imapserver: RunningServer, page) -> None:

@@ -14,6 +14,7 @@ import re
 import zipfile
 from pathlib import Path
 
+import pytest
 import sqlalchemy as sa
 from playwright.sync_api import expect
 
@@ -23,6 +24,10 @@ from hopthu.mail import canonical
 from hopthu.store.schema import agency, queue_item
 from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
+
+# Search, conversations and sorting are queries that differ by backend: in the browser on both.
+pytestmark = pytest.mark.both_backends
+
 
 VIETNAM = dt.timezone(dt.timedelta(hours=7))
 
