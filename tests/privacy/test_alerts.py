@@ -21,7 +21,7 @@ T0 = dt.datetime(2026, 6, 1, 9, 0, tzinfo=VIETNAM)
 
 
 @pytest.fixture
-def server_settings(server_settings: Settings) -> Settings:  # noqa: F811
+def server_settings(server_settings: Settings) -> Settings:
     """One waiting item is a long queue; a disk always has less than 100 % free."""
     return dataclasses.replace(server_settings, alerts=AlertSettings(queue_items=1, disk_free_percent=100.0))
 
@@ -69,11 +69,18 @@ def test_r9_2_each_condition_mails_the_operators_once_a_day(imapserver: RunningS
     disk = "Ổ đĩa dữ liệu sắp đầy / The data disk is filling up"
     assert subjects(imapserver, "ttnanh") == [disk]
     queue_one_and_fail_a_backup(imapserver)
-    assert alerts(imapserver, T0 + dt.timedelta(hours=1)) == {"conditions": 3, "sent": 2}  # not the disk again
+    assert alerts(imapserver, T0 + dt.timedelta(hours=1)) == {
+        "conditions": 3,
+        "sent": 2,
+    }  # not the disk again
     assert alerts(imapserver, T0 + dt.timedelta(hours=2)) == {"conditions": 3, "sent": 0}
     told = subjects(imapserver, "ttnanh")
     assert told == sorted(
-        [disk, "Hàng đợi gửi thư có 1 thư / The outbound queue holds 1 items", "Sao lưu thất bại / A backup failed"]
+        [
+            disk,
+            "Hàng đợi gửi thư có 1 thư / The outbound queue holds 1 items",
+            "Sao lưu thất bại / A backup failed",
+        ]
     )
     assert subjects(imapserver, "nvminh") == []  # operators only
     assert alerts(imapserver, T0 + dt.timedelta(days=1)) == {"conditions": 3, "sent": 3}  # still so, a day on

@@ -15,6 +15,7 @@ from hopthu.cli.common import (
     EXIT_NEEDS_ADMINISTRATOR,
     actor,
     err,
+    fail,
     open_directory,
     out,
     print_json,
@@ -361,8 +362,10 @@ def export_data(
     from hopthu.privacy import archive
 
     if out_file.exists():
-        raise HopThuError(
-            f"Tệp {out_file} đã có: hãy chọn tên khác", f"{out_file} exists already: choose another name"
+        fail(
+            HopThuError(
+                f"Tệp {out_file} đã có: hãy chọn tên khác", f"{out_file} exists already: choose another name"
+            )
         )
 
     async def work() -> tuple[int, int]:
@@ -410,9 +413,11 @@ def erase(
     """Xóa dữ liệu cá nhân theo yêu cầu hợp pháp / Erase a person's data on a lawful request (R13.6):
     mail, preferences, sessions, factors, delegations go; the account stays as a tombstone."""
     if not yes:
-        raise HopThuError(
-            f"Xóa dữ liệu cá nhân của {address} không thể hoàn tác: chạy lại với --yes để xác nhận",
-            f"Erasing the personal data of {address} cannot be undone: run again with --yes to confirm",
+        fail(
+            HopThuError(
+                f"Xóa dữ liệu cá nhân của {address} không thể hoàn tác: chạy lại với --yes để xác nhận",
+                f"Erasing the personal data of {address} cannot be undone: run again with --yes to confirm",
+            )
         )
 
     async def work():

@@ -16,7 +16,7 @@ import datetime as dt
 import io
 import json
 import zipfile
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
 from hopthu.directory.accounts import Account
@@ -140,13 +140,11 @@ async def stream(source: Source, sections: Sequence[Section] = SECTIONS) -> Asyn
     yield sink.take()  # the central directory, written on closing
 
 
-async def write(source: Source, write_chunk: Callable[[bytes], Awaitable[None] | None]) -> int:
-    """The archive handed to `write_chunk` piece by piece; its size in bytes."""
+async def write(source: Source, write_chunk: Callable[[bytes], object]) -> int:
+    """The archive handed to `write_chunk` (a file's `write`, say) piece by piece; its size."""
     size = 0
     async for chunk in stream(source):
         if chunk:
-            done = write_chunk(chunk)
-            if done is not None:
-                await done
+            write_chunk(chunk)
             size += len(chunk)
     return size
