@@ -203,6 +203,17 @@ class BackupSettings:
 
 
 @dataclass(frozen=True)
+class AlertSettings:
+    """What the operators are told by mail when it happens (R9.2; the `alerts` job, at most once a
+    day per condition while it holds)."""
+
+    # Items waiting in the outbound queue from which the operators are told it is growing.
+    queue_items: int = 1000
+    # The data folder's disk with less than this percentage free.
+    disk_free_percent: float = 10.0
+
+
+@dataclass(frozen=True)
 class ProtectionSettings:
     """Spam scoring, malware scanning, sender rules and the mail log (R13.1, R13.2, R3.1, R3.2).
 
@@ -256,6 +267,7 @@ class Settings:
     backup: BackupSettings = field(default_factory=BackupSettings)
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     protection: ProtectionSettings = field(default_factory=ProtectionSettings)
+    alerts: AlertSettings = field(default_factory=AlertSettings)
 
     @property
     def database_url(self) -> str:
@@ -287,6 +299,7 @@ _SECTIONS = {
     "backup": BackupSettings,
     "limits": LimitsSettings,
     "protection": ProtectionSettings,
+    "alerts": AlertSettings,
 }
 
 # Keys that have moved: (old section, old key) -> (section, key). The POP3 settings sat under [imap]
@@ -401,6 +414,10 @@ def _validate(settings: Settings) -> Settings:
     for key in ("quarantine_days", "mail_log_days"):
         if getattr(protection, key) < 1:
             raise _bad(f"protection.{key}", getattr(protection, key), "≥ 1")
+    if settings.alerts.queue_items < 1:
+        raise _bad("alerts.queue_items", settings.alerts.queue_items, "≥ 1")
+    if not 0 <= settings.alerts.disk_free_percent <= 100:
+        raise _bad("alerts.disk_free_percent", settings.alerts.disk_free_percent, "0-100")
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings

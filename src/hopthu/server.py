@@ -36,7 +36,7 @@ from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.protection.inspector import Inspector
 from hopthu.protection.quarantine import Quarantine
 from hopthu.protection.wiring import build as protection_engines
-from hopthu.protection.wiring import operator_alert
+from hopthu.protection.wiring import lock_alert, operator_alert
 from hopthu.security.connections import ConnectionLimits
 from hopthu.services import Services
 from hopthu.smtp.dkim import load_key
@@ -187,6 +187,12 @@ class Server:
                 hard_per_day=settings.smtp.hard_limit_per_day,
             ),
             accounts=directory.accounts,
+            alert=lock_alert(
+                lambda: directory.roles.holders("operator"),
+                pipeline.tell,
+                settings.server.domain,
+                settings.server.web_url,
+            ),
         )
         self.services.limits = limits
         self.submission_handler = SubmissionHandler(pipeline, router, authenticator, limits)

@@ -41,6 +41,11 @@ EXPECTED = {
     (R, Action.DELETE): D,
     (R, Action.PURGE): D,  # R6.5 decision: after retention
     (D, Action.PURGE): D,
+    # R13.6: erasure on a lawful request, from any state, leaves a deleted tombstone
+    (A, Action.ERASE): D,
+    (L, Action.ERASE): D,
+    (R, Action.ERASE): D,
+    (D, Action.ERASE): D,
 }
 
 

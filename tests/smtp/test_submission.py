@@ -268,7 +268,10 @@ async def test_r8_1_secrecy_marking_refused(mailserver: MailServer) -> None:
 
 
 async def test_r3_1_sending_limits_then_lock(mailserver: MailServer) -> None:
-    """R3.1 as production applies it: the handler's counts judged by `policy.sending.judge`."""
+    """R3.1 as production applies it: the handler's counts judged by `policy.sending.judge`; the
+    operators are told of the lock by mail, once (R9.2)."""
+    directory = mailserver.services.directory
+    await directory.roles.grant("ttnanh", "operator", actor="test")
     limits = mailserver.server.submission_handler.limits
     limits.limits = sending.Limits(per_hour=3, per_day=5, hard_per_day=8)
 
@@ -288,6 +291,11 @@ async def test_r3_1_sending_limits_then_lock(mailserver: MailServer) -> None:
         if e.action == "account.locked"
     ]
     assert alerts and alerts[0].actor == "system"
+    assert await limits.admit(account.id, "nvminh") is sending.Verdict.LOCK  # already locked: no more mail
+    mail = mailserver.services.store.mail
+    inbox = await mail.mailbox((await directory.accounts.get("ttnanh")).id, "INBOX")
+    told = [m.subject for m in await mail.messages(inbox.id, limit=10)]
+    assert told == ["Hộp thư bị tạm khóa vì gửi thư rác: nvminh@cantho.gov.vn / Locked for sending spam"]
 
 
 async def test_plain_auth_without_tls_only_when_allowed_for_loopback(server_settings, resolver) -> None:

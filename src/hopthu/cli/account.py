@@ -15,6 +15,7 @@ from hopthu.cli.common import (
     EXIT_NEEDS_ADMINISTRATOR,
     actor,
     err,
+    fail,
     open_directory,
     out,
     print_json,
@@ -349,3 +350,86 @@ def set_quota(
         print_json(updated.as_json(domain))
     else:
         out.print(f"{updated.address(domain)}: {format_size(updated.quota_bytes)}", markup=False)
+
+
+@app.command("export-data")
+def export_data(
+    address: str = typer.Argument(...),
+    out_file: Path = typer.Option(..., "--out", help="Tệp .zip sẽ ghi / the .zip file to write"),
+) -> None:
+    """Xuất mọi dữ liệu cá nhân của một người / Export everything held about a person (R13.6):
+    mail of every folder, the directory record, the audit entries."""
+    from hopthu.privacy import archive
+
+    if out_file.exists():
+        fail(
+            HopThuError(
+                f"Tệp {out_file} đã có: hãy chọn tên khác", f"{out_file} exists already: choose another name"
+            )
+        )
+
+    async def work() -> tuple[int, int]:
+        async with open_directory() as directory:
+            found = await directory.accounts.get(address)
+            await directory.personal_data.exported(found, actor=actor(), channel="cli")
+            with (
+                Progress(
+                    TextColumn("Xuất thư / Exporting mail"),
+                    BarColumn(),
+                    MofNCompleteColumn(),
+                    TimeRemainingColumn(),
+                    console=err,
+                    transient=True,
+                    disable=not sys.stderr.isatty(),
+                ) as bar,
+                out_file.open("xb") as handle,
+            ):
+                task = bar.add_task("", total=found.message_count)
+                source = archive.Source(
+                    found,
+                    directory.ctx.store,
+                    directory,
+                    directory.ctx.now(),
+                    progress=lambda n: bar.advance(task, n),
+                )
+                size = await archive.write(source, handle.write)
+            return found.message_count, size
+
+    try:
+        messages, size = run(work)
+    except typer.Exit:
+        out_file.unlink(missing_ok=True)  # no half archive left behind
+        raise
+    out.print(f"{out_file}: {messages} thư / messages, {format_size(size)}", markup=False)
+
+
+@app.command("erase")
+def erase(
+    address: str = typer.Argument(...),
+    basis: str = typer.Option(..., "--basis", help="Căn cứ pháp lý của yêu cầu / the request's legal basis"),
+    yes: bool = typer.Option(False, "--yes", help="Xác nhận: không thể hoàn tác / confirm: cannot be undone"),
+    as_json: bool = JSON,
+) -> None:
+    """Xóa dữ liệu cá nhân theo yêu cầu hợp pháp / Erase a person's data on a lawful request (R13.6):
+    mail, preferences, sessions, factors, delegations go; the account stays as a tombstone."""
+    if not yes:
+        fail(
+            HopThuError(
+                f"Xóa dữ liệu cá nhân của {address} không thể hoàn tác: chạy lại với --yes để xác nhận",
+                f"Erasing the personal data of {address} cannot be undone: run again with --yes to confirm",
+            )
+        )
+
+    async def work():
+        async with open_directory() as directory:
+            return await directory.personal_data.erase(address, basis=basis, actor=actor())
+
+    erased = run(work)
+    if as_json:
+        print_json({"address": erased.local, "messages_removed": erased.messages, "status": "deleted"})
+    else:
+        out.print(
+            f"Đã xóa dữ liệu cá nhân của {erased.local} ({erased.messages} thư) / "
+            f"Erased the personal data of {erased.local} ({erased.messages} messages)",
+            markup=False,
+        )

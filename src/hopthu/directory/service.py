@@ -6,10 +6,12 @@ from hopthu.directory.accounts import AccountService
 from hopthu.directory.agencies import AgencyService
 from hopthu.directory.aliases import AliasService
 from hopthu.directory.apitokens import ApiTokens
+from hopthu.directory.breaches import BreachService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
 from hopthu.directory.factors import AdminFactors
 from hopthu.directory.people import PeopleService
+from hopthu.directory.personaldata import PersonalData
 from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.reorganisation import Reorganisation
 from hopthu.directory.requests import RequestService
@@ -32,3 +34,5 @@ class Directory:
         self.reorganisation = Reorganisation(ctx)
         self.api_tokens = ApiTokens(ctx)
         self.sender_rules = SenderRuleService(ctx)
+        self.personal_data = PersonalData(ctx, self.accounts, self.roles)
+        self.breaches = BreachService(ctx)

@@ -15,7 +15,7 @@ import logging
 import socket
 from typing import Any
 
-from hopthu.jobs import dmarc, maillog, rules
+from hopthu.jobs import alerts, dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.store import jobruns
 
@@ -89,6 +89,13 @@ JOBS = (
         "Purging the mail log past its keeping (R13.1)",
         DAY,
         maillog.purge,
+    ),
+    Job(
+        "alerts",
+        "Báo cho quản trị: hàng đợi, sao lưu, ổ đĩa (9.2)",
+        "Alerting the operators: queue, backup, disk (R9.2)",
+        dt.timedelta(minutes=15),
+        alerts.watch,
     ),
 )
 

@@ -7,6 +7,8 @@
     revoke   active, locked                         → revoked
     delete   active, locked, revoked                → deleted
     purge    revoked or deleted, retention over     → deleted (the data goes)
+    erase    any state                              → deleted (R13.6: a lawful request; the data
+                                                      goes now, the record stays as a tombstone)
 
 `TRANSITIONS` is that table; anything not in it is refused. Every act needs a reason from `REASONS`
 (R6.1-R6.6); acts an agency asks for through the procedure of Điều 7 (create, change, delete, restore)
@@ -66,6 +68,7 @@ class Action(StrEnum):
     REVOKE = "revoke"
     DELETE = "delete"
     PURGE = "purge"
+    ERASE = "erase"
 
     @property
     def vi(self) -> str:
@@ -80,6 +83,7 @@ _ACTION_VI: Final = {
     Action.REVOKE: "thu hồi",
     Action.DELETE: "hủy bỏ",
     Action.PURGE: "xóa hẳn dữ liệu",
+    Action.ERASE: "xóa dữ liệu cá nhân",
 }
 
 
@@ -101,6 +105,7 @@ class Reason(StrEnum):
     INACTIVE = "inactive"
     REQUESTED = "requested"
     RETENTION_ENDED = "retention_ended"
+    LAWFUL_ERASURE = "lawful_erasure"
 
     @property
     def vi(self) -> str:
@@ -128,6 +133,7 @@ _REASON_VI: Final = {
     Reason.INACTIVE: "không truy cập trong 6 tháng",
     Reason.REQUESTED: "có nhu cầu sử dụng lại",
     Reason.RETENTION_ENDED: "hết thời hạn lưu giữ dữ liệu",
+    Reason.LAWFUL_ERASURE: "yêu cầu xóa dữ liệu cá nhân hợp pháp (Luật 91/2025)",
 }
 # Acts the system does by itself (or the operator on what the system found) cite no document.
 _WITHOUT_REF: Final = frozenset({Reason.IMPORTED, Reason.VIOLATION, Reason.INACTIVE, Reason.RETENTION_ENDED})
@@ -150,6 +156,7 @@ REASONS: Final[dict[Action, frozenset[Reason]]] = {
     Action.REVOKE: frozenset({Reason.INACTIVE}),  # R6.5
     Action.RESTORE: frozenset({Reason.REQUESTED}),  # R6.6
     Action.PURGE: frozenset({Reason.RETENTION_ENDED}),  # R6.5 decision
+    Action.ERASE: frozenset({Reason.LAWFUL_ERASURE}),  # R13.6; its `ref` is the legal basis
 }
 """The reasons each act accepts."""
 
@@ -167,6 +174,7 @@ TRANSITIONS: Final[dict[tuple[Status | None, Action], Status]] = {
     (Status.REVOKED, Action.DELETE): Status.DELETED,
     (Status.REVOKED, Action.PURGE): Status.DELETED,
     (Status.DELETED, Action.PURGE): Status.DELETED,
+    **{(status, Action.ERASE): Status.DELETED for status in Status},
 }
 """(current status, or None before the mailbox exists; act) → the status after it."""
 

@@ -70,3 +70,29 @@ def operator_alert(
             )
 
     return alert
+
+
+def lock_alert(
+    operators: Callable[[], Awaitable[list[str]]],
+    tell: Callable[..., Awaitable[None]],
+    domain: str,
+    web_url: str,
+) -> Callable[[str, str], Awaitable[None]]:
+    """The sending limits' alert (R3.1, R6.4a): every operator administrator is told by mail that
+    an account was locked for sending spam, and where to look before restoring it."""
+
+    async def alert(local: str, why: str) -> None:
+        address = f"{local}@{domain}"
+        page = f"{web_url.rstrip('/')}/quan-tri/hop-thu/{local}"
+        for recipient in await operators():
+            await tell(
+                recipient,
+                subject=f"Hộp thư bị tạm khóa vì gửi thư rác: {address} / Locked for sending spam",
+                vi=f"Hộp thư {address} đã bị hệ thống tạm khóa (R6.4a): {why}. Tài khoản có thể đã bị"
+                f" chiếm quyền. Hãy liên hệ người dùng, đặt lại mật khẩu rồi khôi phục tại {page}.",
+                en=f"The mailbox {address} was locked by the system (R6.4a): over the hard sending"
+                f" limit. The account may have been taken over. Contact its owner, reset the password,"
+                f" then restore it at {page}.",
+            )
+
+    return alert

@@ -3,10 +3,10 @@ the webmail alike. This module counts; `policy.sending.judge` decides.
 
 Crossing the soft limits defers (SMTP 451 4.7.1); crossing the hard daily limit means the account
 is probably hijacked, so it is locked here (R6.4a) through the account service, as the system's act:
-the lock is written to the audit log (`account.locked`, actor "system"), where the operators see
-it; no one is sent a message about it. Counted in memory on the node that accepted the mail: a
-restart forgets at most a day of counts, which only lets a sender start over, never blocks one
-wrongly.
+the lock is written to the audit log (`account.locked`, actor "system") and the operators are told
+by mail (`alert`, once: a second attempt finds the account locked already). Counted in memory on
+the node that accepted the mail: a restart forgets at most a day of counts, which only lets a
+sender start over, never blocks one wrongly.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import time
 from collections import deque
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Protocol
 
 from hopthu.policy.sending import DAY, HOUR, Limits, Verdict, judge, lock_note
@@ -35,10 +35,12 @@ class SendingLimits:
         clock: Callable[[], float] = time.time,
         *,
         accounts: Locking | None = None,
+        alert: Callable[[str, str], Awaitable[None]] | None = None,
     ) -> None:
         self.limits = limits
         self._clock = clock
         self.accounts = accounts  # who locks (`directory.accounts.AccountService`)
+        self.alert = alert  # who tells the operators: (local part, why), `protection.wiring.lock_alert`
         self._sent: dict[int, deque[float]] = {}
         self._attempts: dict[int, deque[float]] = {}
 
@@ -88,8 +90,14 @@ class SendingLimits:
         except Exception:
             log.exception("account %s is over the hard sending limit but could not be locked", local)
             return
-        if locked:
-            log.warning("account %s locked: over the hard sending limit (R3.1, R6.4a)", local)
+        if not locked:
+            return
+        log.warning("account %s locked: over the hard sending limit (R3.1, R6.4a)", local)
+        if self.alert is not None:
+            try:
+                await self.alert(local, lock_note(self.limits))
+            except Exception:
+                log.exception("the operators could not be told that %s was locked", local)
 
     def release(self, account_id: int, count: int) -> None:
         """Give back recipients counted for a transaction that then failed (RSET, refused DATA)."""

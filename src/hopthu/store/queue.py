@@ -246,3 +246,9 @@ async def delete(
         entry = QueueEntry(*row[: len(_ENTRY_COLUMNS)])
         await also(conn, entry)
     return entry
+
+
+async def waiting(db: Database) -> int:
+    """How many items wait to leave (the operators' alert when the queue grows, R9.2)."""
+    count = sa.select(sa.func.count()).select_from(queue_item).where(queue_item.c.status == "queued")
+    return int((await db.all(count))[0][0])

@@ -277,6 +277,23 @@ traffic_day = sa.Table(
     sa.Column("held_outbound", sa.BigInteger, nullable=False, server_default="0"),
 )
 
+# A personal data breach as the operator recorded it (R13.6, Luật 91/2025): the authority is to be
+# notified within 72 hours of `discovered_at` (`policy.breach`); the portal counts down until it is
+# reported or closed. `affected` lists the addresses known to be touched, one a line.
+personal_data_breach = sa.Table(
+    "personal_data_breach",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("discovered_at", Timestamp, nullable=False),
+    sa.Column("description", sa.Text, nullable=False),
+    sa.Column("affected", sa.Text, nullable=False, server_default=""),
+    sa.Column("affected_count", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("recorded_by", sa.String(200), nullable=False),
+    sa.Column("recorded_at", Timestamp, nullable=False),
+    sa.Column("reported_at", Timestamp, nullable=True),
+    sa.Column("closed_at", Timestamp, nullable=True),
+)
+
 # --- protection ----------------------------------------------------------------------------------
 
 # R13.1 (Nghị định 91/2020): every message in and out, kept `protection.mail_log_days` (180). The

@@ -9,10 +9,11 @@ with the headers we added at delivery in `prefix`, served before them as IMAP do
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import functools
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -20,6 +21,7 @@ import sqlalchemy as sa
 
 from hopthu.mail.structure import Node
 from hopthu.store import reading
+from hopthu.store.blobs import BlobStore
 from hopthu.store.db import Database
 from hopthu.store.dialect import epoch_seconds
 from hopthu.store.schema import message
@@ -101,6 +103,32 @@ async def after_uid(db: Database, mailbox_id: int, last: int, limit: int) -> lis
         .limit(limit)
     )
     return [ExportedMessage(**row._mapping) for row in rows]
+
+
+EXPORT_BATCH = 100  # rows read per query while exporting
+INLINE_READ = 256 * 1024  # larger bodies are read in a thread, off the event loop
+
+
+async def with_bodies(
+    db: Database, blobs: BlobStore, mailbox_id: int
+) -> AsyncIterator[tuple[ExportedMessage, bytes]]:
+    """Every message of the mailbox, oldest first: (row, bytes as IMAP serves them, our delivery
+    headers first), one body in memory at a time. A message removed meanwhile is left out."""
+    last = 0
+    while True:
+        rows = await after_uid(db, mailbox_id, last, EXPORT_BATCH)
+        for row in rows:
+            try:
+                if row.size <= INLINE_READ:
+                    body = blobs.get(row.blob_hash)
+                else:
+                    body = await asyncio.to_thread(blobs.get, row.blob_hash)
+            except FileNotFoundError:
+                continue
+            yield row, (row.prefix or b"") + body
+        if len(rows) < EXPORT_BATCH:
+            return
+        last = rows[-1].uid
 
 
 # Conversations (RFC 5256 §2.1 THREAD=ORDEREDSUBJECT, narrowed): messages share a conversation when

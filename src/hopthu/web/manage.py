@@ -42,7 +42,6 @@ from hopthu.web.templating import VIETNAM, page
 
 router = APIRouter()
 CHUNK = 1_000  # messages moved or removed per transaction
-EXPORT_BATCH = 100  # rows read per query while exporting
 INLINE_READ = 256 * 1024  # larger bodies are read in a thread, off the event loop
 EMPTIABLE = ("\\Trash", "\\Junk")
 
@@ -229,24 +228,10 @@ async def empty(
 
 
 async def _each_message(request: Request, mailbox_id: int) -> AsyncIterator[tuple[ExportedMessage, bytes]]:
-    """Every message of the mailbox, oldest first: (row, bytes as IMAP serves them). A message
-    removed while the export runs is left out."""
+    """Every message of the mailbox, oldest first: (row, bytes as IMAP serves them)."""
     store = services_of(request).store
-    last = 0
-    while True:
-        rows = await webmail.after_uid(store.db, mailbox_id, last, EXPORT_BATCH)
-        for row in rows:
-            try:
-                if row.size <= INLINE_READ:
-                    body = store.blobs.get(row.blob_hash)
-                else:
-                    body = await asyncio.to_thread(store.blobs.get, row.blob_hash)
-            except FileNotFoundError:
-                continue
-            yield row, (row.prefix or b"") + body
-        if len(rows) < EXPORT_BATCH:
-            return
-        last = rows[-1].uid
+    async for row, data in webmail.with_bodies(store.db, store.blobs, mailbox_id):
+        yield row, data
 
 
 def _download_name(view: FolderView, lang: str, extension: str) -> dict[str, str]:

@@ -12,6 +12,7 @@ from hopthu.web.admin import (
     home,
     jobs,
     maillog,
+    privacy,
     quarantine,
     reports,
     requests,
@@ -33,6 +34,7 @@ PARTS = (
     quarantine,
     jobs,
     dmarc,
+    privacy,
 )
 for part in PARTS:
     router.include_router(part.router)

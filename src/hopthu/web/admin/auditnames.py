@@ -32,6 +32,8 @@ FAMILIES: dict[str, Text] = {
     "queue": ("Hàng đợi gửi thư", "Outgoing queue"),
     "mail": ("Thư", "Mail"),
     "maillog": ("Nhật ký thư", "Mail log"),
+    "personal_data": ("Dữ liệu cá nhân", "Personal data"),
+    "breach": ("Sự cố dữ liệu cá nhân", "Data breaches"),
 }
 
 ACTIONS: dict[str, Text] = {
@@ -79,6 +81,11 @@ ACTIONS: dict[str, Text] = {
     "maillog.searched": ("Tra cứu nhật ký thư", "Mail log searched"),
     "maillog.viewed": ("Xem một thư trong nhật ký thư", "Mail log entry viewed"),
     "maillog.exported": ("Xuất nhật ký thư", "Mail log exported"),
+    "personal_data.exported": ("Xuất dữ liệu cá nhân", "Personal data exported"),
+    "personal_data.erased": ("Xóa dữ liệu cá nhân theo yêu cầu", "Personal data erased on request"),
+    "breach.recorded": ("Ghi nhận sự cố dữ liệu cá nhân", "Data breach recorded"),
+    "breach.reported": ("Đã báo cáo sự cố với cơ quan chức năng", "Data breach reported"),
+    "breach.closed": ("Đóng sự cố dữ liệu cá nhân", "Data breach closed"),
 }
 
 _TARGETS: dict[str, Text] = {
@@ -86,6 +93,7 @@ _TARGETS: dict[str, Text] = {
     "batch": ("Lô", "Batch"),
     "maillog": ("Nhật ký thư số", "Mail log entry"),
     "api_token": ("Khóa API số", "API token"),
+    "breach": ("Sự cố số", "Breach"),
 }
 
 _DETAILS: dict[str, Text] = {
@@ -123,6 +131,11 @@ _DETAILS: dict[str, Text] = {
     "message_id": ("mã thư", "message id"),
     "filters": ("bộ lọc", "filters"),
     "rows": ("số dòng", "rows"),
+    "basis": ("căn cứ pháp lý", "legal basis"),
+    "messages": ("số thư", "messages"),
+    "discovered_at": ("phát hiện lúc", "discovered at"),
+    "affected_count": ("số người bị ảnh hưởng", "affected"),
+    "at": ("lúc", "at"),
 }
 
 _VALUES: dict[str, Text] = {

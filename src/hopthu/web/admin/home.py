@@ -13,6 +13,7 @@ from hopthu.policy.dates import VIETNAM
 from hopthu.policy.lifecycle import Status
 from hopthu.store.traffic import PROTECTION_KINDS, per_day
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.admin.privacy import open_breaches
 from hopthu.web.deps import WebServices
 
 router = APIRouter()
@@ -68,4 +69,5 @@ async def home(
             (kind, PROTECTION_LABELS[kind], sum(c[kind] for c in days.values())) for kind in PROTECTION_KINDS
         ],
         engines=services.engines.report() if services.engines is not None else None,
+        breaches=await open_breaches(request) if admin.powers.operator else [],
     )
