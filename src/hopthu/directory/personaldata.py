@@ -273,6 +273,7 @@ class PersonalData:
                     status_changed_at=now,
                     purged_at=now,
                     last_access_at=None,
+                    password_hash="",  # no password is left to check (`auth` treats it as none)
                     must_change_password=True,
                 )
             )
