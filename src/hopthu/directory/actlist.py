@@ -129,7 +129,10 @@ def read_acts(kind: str, data: bytes, filename: str) -> list[ActRow]:
             text = data.decode("utf-8-sig")
         except UnicodeDecodeError:
             raise HopThuError("Tệp CSV phải mã hóa UTF-8", "The CSV file must be UTF-8 encoded") from None
-        return _rows(kind, csv.reader(io.StringIO(text, newline="")))
+        try:
+            return _rows(kind, csv.reader(io.StringIO(text, newline="")))
+        except csv.Error:
+            raise HopThuError("Không đọc được tệp CSV", "The CSV file cannot be read") from None
     if name.endswith(".xlsx"):
         from openpyxl import load_workbook  # slow to import, needed only for spreadsheets
 
@@ -141,6 +144,12 @@ def read_acts(kind: str, data: bytes, filename: str) -> list[ActRow]:
             ) from None
         try:
             return _rows(kind, book.worksheets[0].iter_rows(max_col=_MAX_COLUMNS, values_only=True))
+        except HopThuError:
+            raise
+        except Exception:  # a damaged sheet fails only once it is read
+            raise HopThuError(
+                "Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read"
+            ) from None
         finally:
             book.close()
     raise HopThuError("Chỉ nhận tệp .xlsx hoặc .csv", "Only .xlsx or .csv files are accepted")

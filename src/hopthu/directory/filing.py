@@ -5,6 +5,7 @@ regulation (the reasons of R6 and the document some of them need), before it rea
 from __future__ import annotations
 
 import dataclasses
+import secrets
 from dataclasses import dataclass
 from typing import Any
 
@@ -197,6 +198,17 @@ async def plan_acts(directory: Directory, powers: Powers, kind: str, rows: list[
         except HopThuError as error:
             result.error = _on_line(result.row, error)
     return results
+
+
+async def file_acts(
+    directory: Directory, kind: str, results: list[ActResult], *, channel: str, filed_by: str
+) -> tuple[str, int]:
+    """The good rows of a checked list filed as one batch (its id, how many); nothing when none is."""
+    batch = secrets.token_hex(6)
+    items = [(kind, r.agency, r.payload) for r in results if r.error is None and r.payload is not None]
+    if not items:
+        raise HopThuError("Không có dòng nào gửi được", "No row can be filed")
+    return batch, await directory.requests.file_batch(items, channel=channel, filed_by=filed_by, batch=batch)
 
 
 def _on_line(row: ActRow, error: HopThuError) -> str:
