@@ -7,16 +7,24 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 
 import httpx
 import openpyxl
 import pytest
+from playwright.sync_api import expect
 
 from hopthu.directory import actlist
 from hopthu.directory.people import PersonRow
 from tests.imap.conftest import RunningServer
-from tests.web.test_admin import portal  # noqa: F401  (the fixture)
+from tests.web.conftest import sign_in
+from tests.web.test_admin import (
+    enter_code,
+    pass_second_factor,
+    portal,  # noqa: F401  (the fixture)
+)
 from tests.web.test_api import client, token
+from tests.web.test_portal_pages import operator_at
 
 PEOPLE = [("Phan", "Văn", "An"), ("Võ", "Thị", "Bé"), ("Đỗ", "Văn", "Cường"), ("Hồ", "Thị", "Dung")]
 PEOPLE += [("Lý", "Văn", "Em"), ("Mai", "Thị", "Giang")]
@@ -214,3 +222,40 @@ def test_structure_requests(staffed: RunningServer, site: str) -> None:
         )
     not_staff = hr.post("/requests", json={"kind": "appoint", "address": "lvbinh", "agency": "sonv"})
     assert not_staff.status_code == 422
+
+
+def test_a_list_previewed_and_approved_in_the_portal(
+    staffed: RunningServer, browser, site: str, tmp_path
+) -> None:
+    """The manager uploads a lock list and sees its bad row named before filing; the operator
+    approves the whole batch with one button."""
+    name, data, _ = listfile(
+        "csv",
+        ["Địa chỉ thư", "Lý do", "Số văn bản"],
+        [["pvan", "security_warning", "9/CV-CA"], ["lvbinh", "violation", ""], ["vtbe", "violation", ""]],
+    )
+    upload = tmp_path / name
+    upload.write_bytes(data)
+    manager = browser.new_context(base_url=site, locale="vi-VN").new_page()
+    sign_in(manager, "nvminh")
+    manager.wait_for_url("**/thu/*")
+    manager.goto("/quan-tri/yeu-cau/moi")
+    enter_code(manager, pass_second_factor(manager, enrol=True))
+    manager.wait_for_url("**/quan-tri/yeu-cau/moi")
+    manager.get_by_label("Loại yêu cầu").first.select_option("lock")
+    manager.get_by_label("Tệp yêu cầu").set_input_files(upload)
+    manager.get_by_role("button", name="Xem trước danh sách").click()
+    expect(manager.get_by_role("status")).to_contain_text("3 dòng: 2 gửi được, 1 có lỗi")
+    expect(manager.locator("table.problems tbody tr")).to_have_count(1)
+    expect(manager.locator("table.problems")).to_contain_text("không thuộc phạm vi của bạn")
+    manager.get_by_role("button", name="Gửi 2 yêu cầu").click()
+    manager.wait_for_url(re.compile(r".*/quan-tri/yeu-cau\?lo=\w+.*"))
+    batch = re.search(r"lo=(\w+)", manager.url)[1]
+
+    desk = browser.new_context(base_url=site, locale="vi-VN").new_page()
+    operator_at(desk, f"/quan-tri/yeu-cau?lo={batch}")
+    expect(desk.locator("table.requests tbody tr")).to_have_count(2)
+    desk.get_by_role("button", name=re.compile("Duyệt cả lô")).click()
+    expect(desk.get_by_role("status")).to_contain_text("Đã duyệt 2 yêu cầu.")
+    accounts = staffed.services.directory.accounts
+    assert {staffed.run(accounts.get(local)).status for local in ("pvan", "vtbe")} == {"locked"}
