@@ -9,13 +9,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Collection, Set
+from collections.abc import Collection, Sequence, Set
 from dataclasses import dataclass
 
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.directory import agencies, audit
+from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
@@ -117,6 +117,76 @@ _AUDIT_ACTION = {
 }
 
 
+_CHUNK = 500  # names per IN (...): SQLite's limit on parameters
+_CHANGED = ("agency_id", "display_name", "rank", "family", "middle", "given")
+
+
+@dataclass(frozen=True, slots=True)
+class Change:
+    """What changes about a person (R6.2): None keeps it as it is."""
+
+    agency: str | None = None
+    rank: int | None = None
+    family: str | None = None
+    middle: str | None = None
+    given: str | None = None
+
+    @property
+    def renames(self) -> bool:
+        return any(part is not None for part in (self.family, self.middle, self.given))
+
+
+def _changed(
+    found: sa.Row | None,
+    what: Change,
+    agencies_by_code: dict[str, sa.Row],
+    agency_names: dict[int, str],
+    agency_codes: dict[int, str],
+) -> tuple[dict, dict]:
+    """The new values of one account's row and the audit details of the change, or the refusal."""
+    if found is None:
+        raise NotFound("Không có hộp thư này", "No such mailbox")
+    if found.kind != "personal":
+        raise HopThuError(
+            "Chỉ thay đổi được thông tin của hộp thư cá nhân", "Only a personal mailbox's details can change"
+        )
+    lifecycle.check_allowed(lifecycle.Status(found.status), lifecycle.Action.CHANGE)
+    agency_id = found.agency_id
+    if what.agency is not None:
+        target = agencies_by_code.get(what.agency)
+        if target is None:
+            raise NotFound(
+                f"Không có cơ quan, đơn vị mã '{what.agency}'", f"No agency with code '{what.agency}'"
+            )
+        if target.status != "active":
+            raise HopThuError(
+                f"Cơ quan '{what.agency}' không còn hoạt động", f"Agency '{what.agency}' is not active"
+            )
+        agency_id = target.id
+    family = found.family if what.family is None else " ".join(what.family.split())
+    middle = found.middle if what.middle is None else " ".join(what.middle.split())
+    given = found.given if what.given is None else " ".join(what.given.split())
+    if what.renames:
+        naming.person_base(family, middle, given)  # refuses a name R4.3a cannot read
+    shown = naming.display_name(family, middle, given, agency_names[agency_id])
+    rank = found.rank if what.rank is None else what.rank
+    values = {
+        "agency_id": agency_id,
+        "display_name": shown,
+        "rank": rank,
+        "family": family,
+        "middle": middle,
+        "given": given,
+    }
+    details = {
+        "from": agency_codes[found.agency_id],
+        "to": agency_codes[agency_id],
+        "rank": what.rank,
+        "display_name": shown,
+    }
+    return values, details
+
+
 def local_part(address: str, domain: str) -> str:
     """`nvminh` from `nvminh`, `NVMinh@cantho.gov.vn`; refuse other domains."""
     address = address.strip().lower()
@@ -156,6 +226,27 @@ class AccountService:
     async def get(self, address: str) -> Account:
         async with self.ctx.store.db.read() as conn:
             return await self._find(conn, address)
+
+    async def find_many(self, locals_: Collection[str]) -> dict[str, Account]:
+        """The accounts of these local parts (or of the aliases they name), by the local part asked:
+        a list of thousands is looked up a chunk of names per statement, not one by one."""
+        wanted = sorted(set(locals_))
+        found: dict[str, Account] = {}
+        async with self.ctx.store.db.read() as conn:
+            for start in range(0, len(wanted), _CHUNK):
+                chunk = wanted[start : start + _CHUNK]
+                for row in await conn.execute(_SELECT.where(account.c.local.in_(chunk))):
+                    found[row.local] = Account(*row)
+                former = [local for local in chunk if local not in found]
+                if former:
+                    rows = await conn.execute(
+                        _SELECT.add_columns(alias.c.local.label("alias"))
+                        .join(alias, alias.c.account_id == account.c.id)
+                        .where(alias.c.local.in_(former))
+                    )
+                    for row in rows:
+                        found[row.alias] = Account(*row[:-1])
+        return found
 
     async def get_by_id(self, account_id: int) -> Account:
         """The account behind a session or a mailbox (one indexed read)."""
@@ -399,43 +490,77 @@ class AccountService:
     ) -> Account:
         """R6.2: a person moves to another agency or is appointed; the display name follows (R4.4) and
         the address, which comes from the name alone, stays."""
-        lifecycle.check_reason(lifecycle.Action.CHANGE, reason, ref)
-        now = self.ctx.now()
-        async with self.ctx.store.db.write() as conn:
+        return await self.change(
+            address, Change(agency=agency_code, rank=rank), reason=reason, ref=ref, actor=actor
+        )
+
+    async def change(
+        self, address: str, what: Change, *, reason: str, ref: str | None, actor: str
+    ) -> Account:
+        """R6.2: the agency, rank or name of a person changes; the display name follows (R4.4), the
+        address stays (an agency that wants a new one files an alias)."""
+        async with self.ctx.store.db.read() as conn:
             found = await self._find(conn, address)
-            if found.kind != "personal":
-                raise HopThuError(
-                    "Chỉ chuyển công tác được hộp thư cá nhân", "Only a personal mailbox can be transferred"
+        (refusal,) = await self.change_many([(found.local, what, reason, ref)], actor=actor)
+        if refusal is not None:
+            raise refusal
+        return await self.get(found.local)
+
+    async def change_many(
+        self, changes: Sequence[tuple[str, Change, str, str | None]], *, actor: str
+    ) -> list[HopThuError | None]:
+        """`change` for many people at once (a list approved as one batch, R10.3): (local, what,
+        reason, ref) each, in one transaction of a few statements; per change, the refusal that kept
+        it from being done, or None. Callers pass a chunk at a time."""
+        now = self.ctx.now()
+        refusals: list[HopThuError | None] = []
+        updates: list[dict] = []
+        events: list[tuple[str, str, str | None, dict]] = []
+        async with self.ctx.store.db.write() as conn:
+            where = {
+                row.code: row
+                for row in await conn.execute(
+                    sa.select(agency.c.id, agency.c.code, agency.c.name, agency.c.status)
                 )
-            names = (
+            }
+            current = {}
+            locals_ = sorted({local for local, *_ in changes})
+            for start in range(0, len(locals_), _CHUNK):
+                rows = await conn.execute(
+                    sa.select(
+                        account.c.id,
+                        account.c.local,
+                        account.c.kind,
+                        account.c.status,
+                        account.c.family,
+                        account.c.middle,
+                        account.c.given,
+                        account.c.rank,
+                        account.c.agency_id,
+                    ).where(account.c.local.in_(locals_[start : start + _CHUNK]))
+                )
+                current.update({row.local: row for row in rows})
+            codes = {row.id: row.code for row in where.values()}
+            names = {row.id: row.name for row in where.values()}
+            for local, what, reason, ref in changes:
+                try:
+                    values, details = _changed(current.get(local), what, where, names, codes)
+                    lifecycle.check_reason(lifecycle.Action.CHANGE, reason, ref)
+                except HopThuError as refusal:
+                    refusals.append(refusal)
+                    continue
+                refusals.append(None)
+                updates.append({"b_id": current[local].id, **values})
+                events.append((local, reason, ref.strip() if ref and ref.strip() else None, details))
+            if updates:
                 await conn.execute(
-                    sa.select(account.c.family, account.c.middle, account.c.given).where(
-                        account.c.id == found.id
-                    )
+                    sa.update(account)
+                    .where(account.c.id == sa.bindparam("b_id"))
+                    .values({name: sa.bindparam(name) for name in _CHANGED}),
+                    updates,
                 )
-            ).one()
-            where = await agencies.find(conn, agency_code)
-            if where.status != "active":
-                raise HopThuError(
-                    f"Cơ quan '{agency_code}' không còn hoạt động", f"Agency '{agency_code}' is not active"
-                )
-            shown = naming.display_name(*names, where.name)
-            await conn.execute(
-                sa.update(account)
-                .where(account.c.id == found.id)
-                .values(agency_id=where.id, display_name=shown, rank=found.rank if rank is None else rank)
-            )
-            await audit.record(
-                conn,
-                at=now,
-                actor=actor,
-                action="account.changed",
-                target=found.local,
-                reason=reason,
-                ref=ref.strip() if ref and ref.strip() else None,
-                details={"from": found.agency_code, "to": where.code, "rank": rank, "display_name": shown},
-            )
-            return await self._find(conn, found.local)
+                await audit.record_each(conn, at=now, actor=actor, action="account.changed", events=events)
+        return refusals
 
     # --- quota (R5.1) -----------------------------------------------------------------------------
 

@@ -63,6 +63,41 @@ async def find(conn: AsyncConnection, code: str) -> Agency:
     return Agency(*row)
 
 
+class CodeTaken(HopThuError):
+    """The address an administrator typed is taken (or not allowed): the naming policy's proposals
+    come with the refusal, so the next try is one of them (R4.1, R4.2)."""
+
+    def __init__(self, refusal: HopThuError, proposals: list[str]) -> None:
+        offered = ", ".join(proposals)
+        super().__init__(
+            f"{refusal.vi} Đề xuất: {offered}" if proposals else refusal.vi,
+            f"{refusal.en} Proposed: {offered}" if proposals else refusal.en,
+            code=refusal.code,
+        )
+        self.proposals = proposals
+
+
+def _typed_code(code: str, name: str, parent: str | None, taken: set[str]) -> str:
+    """The address of an agency whose code an administrator typed. A sub-unit's code is its own part,
+    joined to its agency's (R4.2: `tochuc` under `sonv` is `tochuc.sonv`); one that cannot be issued
+    is refused with what the naming policy proposes for the name instead."""
+    code = code.strip().lower()
+    if parent is not None and not code.endswith(f".{parent}"):
+        code = f"{code}.{parent}"
+    try:
+        naming.validate_local_part(code, taken)
+    except HopThuError as refusal:
+        try:
+            if parent is not None:
+                proposals = naming.subunit_proposals(name, parent, taken)
+            else:
+                proposals = naming.agency_proposals(name, taken)
+        except HopThuError:
+            proposals = []
+        raise CodeTaken(refusal, proposals[:3]) from None
+    return code
+
+
 class AgencyService:
     def __init__(self, ctx: DirectoryContext) -> None:
         self.ctx = ctx
@@ -97,8 +132,8 @@ class AgencyService:
             parent_row = await find(conn, parent) if parent else None
             taken = await taken_locals(conn)
             if code is not None:
-                code = code.strip().lower()
-                naming.validate_local_part(code, taken)
+                joined_to = parent_row.code if parent_row and kind == "subunit" else None
+                code = _typed_code(code, name, joined_to, taken)
             elif kind == "subunit":
                 assert parent_row is not None
                 code = naming.subunit_proposals(name, parent_row.code, taken)[0]
@@ -131,6 +166,12 @@ class AgencyService:
                 details={"name": name, "kind": kind, "parent": parent},
             )
             return await find(conn, code)
+
+    async def subunit_proposals(self, name: str, parent: str, *, requested: str | None = None) -> list[str]:
+        """The addresses a new sub-unit of `parent` could have now (R4.2), best first; `requested`
+        is the part the agency asked for, first when it is free."""
+        async with self.ctx.store.db.read() as conn:
+            return naming.subunit_proposals(name, parent, await taken_locals(conn), requested=requested)
 
     async def list(self) -> list[Agency]:
         async with self.ctx.store.db.read() as conn:

@@ -71,6 +71,26 @@ async def record_many(
         )
 
 
+async def record_each(
+    conn: AsyncConnection,
+    *,
+    at: dt.datetime,
+    actor: str,
+    action: str,
+    events: Sequence[tuple[str | None, str | None, str | None, dict[str, Any] | None]],
+) -> None:
+    """`record_many` where each target has its own reason and document: (target, reason, ref,
+    details) each, one statement."""
+    if events:
+        await conn.execute(
+            sa.insert(audit_event),
+            [
+                {"at": at, "actor": actor, "action": action, "target": t, "reason": r, "ref": f, "details": d}
+                for t, r, f, d in events
+            ],
+        )
+
+
 async def events_for(conn: AsyncConnection, target: str | list[str], limit: int = 50) -> list[AuditEvent]:
     """The newest events about `target` (or any of several names of the same thing)."""
     targets = [target] if isinstance(target, str) else target

@@ -16,7 +16,9 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any
 
-from hopthu.directory.people import PersonRow, RowResult
+from hopthu.directory.accounts import Change
+from hopthu.directory.agencies import CodeTaken
+from hopthu.directory.people import CHUNK, PersonRow, RowResult
 from hopthu.directory.requests import Request
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
@@ -78,19 +80,41 @@ class Fulfilment:
             await accounts.change_status(target, _LIFECYCLE[filed.kind], reason=reason, ref=ref, actor=actor)
             return {}
         if filed.kind == "change":
-            await accounts.transfer(
-                target,
-                str(payload.get("agency", "")),
-                rank=payload.get("rank"),
-                reason=str(payload.get("reason") or ""),
-                ref=ref,
-                actor=actor,
+            reason = str(payload.get("reason") or "")
+            await accounts.change(target, change_of(payload), reason=reason, ref=ref, actor=actor)
+            return {}
+        if filed.kind == "subunit":
+            return await self._subunit(payload, actor=actor, address=address)
+        if filed.kind == "delegation":
+            await self.directory.delegations.grant(
+                target, str(payload["person"]), can_send=bool(payload.get("can_send")), actor=actor, ref=ref
             )
+            return {}
+        if filed.kind == "appoint":
+            agency_code = str(payload["agency"])
+            await self.directory.roles.grant(target, "agency_manager", agency_code=agency_code, actor=actor)
             return {}
         raise HopThuError(
             f"Yêu cầu loại '{filed.kind}' không tự thực hiện được; hãy trả lời và đóng",
             f"A '{filed.kind}' request is not carried out by the system; answer it and close it",
         )
+
+    async def _subunit(self, payload: dict[str, Any], *, actor: str, address: str | None) -> dict[str, Any]:
+        """The sub-unit and its agency mailbox, at the address proposed when it was filed or the
+        one the operator took among the proposals (R4.2); a taken one goes back with new ones."""
+        if address is not None and address not in (payload.get("proposals") or []):
+            raise HopThuError(
+                f"'{address}' không nằm trong các địa chỉ được đề xuất",
+                f"'{address}' is not one of the proposed addresses",
+            )
+        chosen = address or payload.get("proposed")
+        try:
+            made = await self.directory.agencies.add(
+                str(payload["name"]), code=chosen, parent=str(payload["parent"]), kind="subunit", actor=actor
+            )
+        except CodeTaken as taken:
+            raise NamingChoice(taken.proposals) from None
+        return {"address": made.code, "proposed": made.code}
 
     async def _create(self, payload: dict[str, Any], *, actor: str, address: str | None) -> dict[str, Any]:
         """The address named in the preview (with the whole list, so ranks ordered namesakes), or the
@@ -125,7 +149,10 @@ class Fulfilment:
         requests = self.directory.requests
         pending = await requests.list(status="pending", batch=batch, within=within, limit=1_000_000)
         outcome = BatchOutcome()
-        for filed in sorted((r for r in pending if r.kind != "create"), key=lambda r: r.id):
+        changes = sorted(r.id for r in pending if r.kind == "change")
+        for start in range(0, len(changes), CHUNK):
+            await self._changes(changes[start : start + CHUNK], actor=actor, outcome=outcome)
+        for filed in sorted((r for r in pending if r.kind not in ("create", "change")), key=lambda r: r.id):
             try:
                 await self.approve(filed.id, actor=actor)
                 outcome.approved += 1
@@ -156,11 +183,56 @@ class Fulfilment:
         outcome.approved += len(done)
         return outcome
 
+    async def _changes(self, request_ids: list[int], *, actor: str, outcome: BatchOutcome) -> None:
+        """A chunk of change requests of a batch, carried out together: claimed in one statement,
+        the accounts changed in one transaction, the requests closed in one more."""
+        requests = self.directory.requests
+        claimed = await requests.claim_many(request_ids)
+        try:
+            refusals = await self.directory.accounts.change_many(
+                [
+                    (
+                        str(c.payload.get("address", "")),
+                        change_of(c.payload),
+                        str(c.payload.get("reason") or ""),
+                        f"yêu cầu số {c.id}" + (f", {c.payload['ref']}" if c.payload.get("ref") else ""),
+                    )
+                    for c in claimed
+                ],
+                actor=actor,
+            )
+        except BaseException:
+            await requests.release_many([(c.id, dict(c.payload)) for c in claimed])
+            raise
+        done = [
+            (c.id, dict(c.payload)) for c, refusal in zip(claimed, refusals, strict=True) if refusal is None
+        ]
+        undone = [(c.id, dict(c.payload)) for c, refusal in zip(claimed, refusals, strict=True) if refusal]
+        outcome.refused.extend(
+            (c.id, str(refusal)) for c, refusal in zip(claimed, refusals, strict=True) if refusal
+        )
+        await requests.finish_many(done, actor=actor)
+        await requests.release_many(undone)
+        outcome.approved += len(done)
+
 
 @dataclass
 class BatchOutcome:
     approved: int = 0
     refused: list[tuple[int, str]] = field(default_factory=list)
+
+
+def change_of(payload: dict[str, Any]) -> Change:
+    """What a change request's payload asks (`filing.check_act` wrote it): the new agency, the new
+    name when it gives one."""
+    renames = "given" in payload
+    return Change(
+        agency=payload.get("agency") or None,
+        rank=payload.get("rank"),
+        family=str(payload.get("family", "")) if renames else None,
+        middle=str(payload.get("middle", "")) if renames else None,
+        given=str(payload.get("given", "")) if renames else None,
+    )
 
 
 def person_row(payload: dict[str, Any], *, address: str | None = None) -> PersonRow:

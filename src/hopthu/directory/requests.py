@@ -17,7 +17,18 @@ from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError, NotFound
 from hopthu.store.schema import agency, audit_event, request
 
-KINDS = ("create", "change", "delete", "lock", "restore", "reset_password", "feedback")
+KINDS = (
+    "create",
+    "change",
+    "delete",
+    "lock",
+    "restore",
+    "reset_password",
+    "subunit",
+    "delegation",
+    "appoint",
+    "feedback",
+)
 # pending → approving (an operator is carrying it out) → approved; pending → rejected. A failed act
 # puts it back to pending with what was learnt (the naming proposals of the moment, say).
 STATUSES = ("pending", "approving", "approved", "rejected")

@@ -192,15 +192,7 @@ def transition(
     `within_retention` says whether a revoked or deleted mailbox is still inside its retention period:
     restoring a revoked one needs it, purging needs it over.
     """
-    after = TRANSITIONS.get((current, action))
-    state_vi = current.vi if current else "chưa có hộp thư"
-    state_en = current.value if current else "no mailbox yet"
-    if after is None:
-        raise HopThuError(
-            f"Không thể {action.vi} hộp thư ở trạng thái “{state_vi}”.",
-            f"Cannot {action.value} a mailbox that is {state_en}.",
-            code="transition_not_allowed",
-        )
+    after = check_allowed(current, action)
     if action is Action.RESTORE and current is Status.REVOKED and not within_retention:
         raise HopThuError(
             "Hộp thư đã thu hồi quá thời hạn lưu giữ, không thể khôi phục.",
@@ -215,6 +207,33 @@ def transition(
         )
     check_reason(action, reason, ref)
     return after
+
+
+def check_allowed(current: Status | None, action: Action) -> Status:
+    """The status after `action` from `current`, or the refusal when `TRANSITIONS` does not have it:
+    asked when a request is filed (a list's row included) and again when it is carried out."""
+    after = TRANSITIONS.get((current, action))
+    if after is None:
+        state_vi = current.vi if current else "chưa có hộp thư"
+        state_en = current.value if current else "no mailbox yet"
+        raise HopThuError(
+            f"Không thể {action.vi} hộp thư ở trạng thái “{state_vi}”.",
+            f"Cannot {action.value} a mailbox that is {state_en}.",
+            code="transition_not_allowed",
+        )
+    return after
+
+
+def check_password_reset(current: Status) -> None:
+    """Decision: a temporary password is issued for a mailbox still in use, active or locked (a lock
+    for lost control, R11.2, is often followed by a reset); a revoked or deleted one is restored
+    first, or not at all."""
+    if current not in (Status.ACTIVE, Status.LOCKED):
+        raise HopThuError(
+            f"Không thể cấp lại mật khẩu cho hộp thư ở trạng thái “{current.vi}”.",
+            f"Cannot reset the password of a mailbox that is {current.value}.",
+            code="transition_not_allowed",
+        )
 
 
 def check_reason(action: Action, reason: Reason | str, ref: str | None) -> None:

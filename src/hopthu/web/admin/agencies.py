@@ -178,14 +178,17 @@ async def add_agency(
     admin: OperatorForm,
     name: Annotated[str, Form()] = "",
     parent: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
     staff: Annotated[str, Form()] = "",
 ) -> Response:
-    """A new agency or sub-unit, with its agency mailbox at the address R4.1/R4.2 give."""
+    """A new agency or sub-unit, with its agency mailbox at the address R4.1/R4.2 give: the one typed
+    (a sub-unit's joined to its agency's), or the one the system proposes; a taken one is refused
+    with the proposals."""
     directory = services.directory
     try:
         count = int(staff) if staff.strip() else None
         added = await directory.agencies.add(
-            name, parent=parent or None, staff_count=count, actor=admin.actor
+            name, code=code.strip() or None, parent=parent or None, staff_count=count, actor=admin.actor
         )
     except ValueError:
         return await _agencies(request, admin, error=HopThuError("Số biên chế phải là số", "Not a number"))

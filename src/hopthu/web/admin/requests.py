@@ -20,12 +20,18 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
 from fastapi.responses import HTMLResponse, Response
 
+from hopthu.directory import actlist
 from hopthu.directory.filing import (
     ACT_ACTIONS,
     ACT_KINDS,
     OutsideScope,
     act_request,
+    appoint_request,
+    delegation_request,
+    file_acts,
+    plan_acts,
     plan_people,
+    subunit_request,
     visible_request,
 )
 from hopthu.directory.fulfilment import Fulfilment, person_payload, person_row
@@ -45,6 +51,7 @@ from hopthu.web.admin.access import (
 )
 from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import WebServices, services_of
+from hopthu.web.lists import pack, template_response, unpack, uploaded_acts
 from hopthu.web.params import RowId
 
 router = APIRouter()
@@ -59,6 +66,9 @@ KIND_NAMES = {
     "lock": ("Tạm khóa", "Lock"),
     "restore": ("Khôi phục", "Restore"),
     "reset_password": ("Cấp lại mật khẩu", "Reset password"),
+    "subunit": ("Thành lập đơn vị trực thuộc", "New sub-unit"),
+    "delegation": ("Ủy quyền hộp thư cơ quan", "Agency mailbox delegation"),
+    "appoint": ("Cử người quản lý danh sách hộp thư", "Mailbox-list manager appointment"),
     "feedback": ("Góp ý, hỗ trợ", "Feedback, help"),
 }
 STATUS_NAMES = {
@@ -116,7 +126,9 @@ async def _queue(
         operator=admin.powers.operator,
         waiting_passwords=len(waiting_passwords),
         choosing=sum(
-            1 for r in found if r.kind == "create" and r.status == "pending" and not r.payload.get("proposed")
+            1
+            for r in found
+            if r.kind in ("create", "subunit") and r.status == "pending" and not r.payload.get("proposed")
         ),
         error=error,
     )
@@ -138,6 +150,9 @@ async def _new_page(request: Request, admin: Admin, *, error: HopThuError | None
         section=REQUESTS,
         agencies=[a for a in agencies if a.status == "active"],
         act_kinds=[(k, KIND_NAMES[k]) for k in ACT_KINDS],
+        list_kinds=[(k, KIND_NAMES[k]) for k in actlist.KINDS],
+        max_rows=actlist.MAX_ROWS,
+        max_megabytes=actlist.MAX_BYTES // (1024 * 1024),
         reasons=reasons,
         error=error,
     )
@@ -274,13 +289,26 @@ async def file_act(
     reason: Annotated[str, Form()] = "",
     ref: Annotated[str, Form()] = "",
     agency: Annotated[str, Form()] = "",
+    family: Annotated[str, Form()] = "",
+    middle: Annotated[str, Form()] = "",
+    given: Annotated[str, Form()] = "",
     note: Annotated[str, Form()] = "",
 ) -> Response:
     """One act on an existing mailbox of the manager's agencies, filed for the operator."""
     directory = services.directory
     try:
         agency_code, payload = await act_request(
-            directory, admin.powers, kind, address=address, reason=reason, ref=ref, agency=agency, note=note
+            directory,
+            admin.powers,
+            kind,
+            address=address,
+            reason=reason,
+            ref=ref,
+            agency=agency,
+            family=family,
+            middle=middle,
+            given=given,
+            note=note,
         )
         filed = await directory.requests.file(
             kind, payload, agency_code=agency_code, channel="portal", filed_by=admin.actor
@@ -295,6 +323,140 @@ async def file_act(
         f"Đã nhận yêu cầu số {filed.id}",
         f"Đã nhận yêu cầu số {filed.id} ({KIND_NAMES[kind][0].lower()} hộp thư {payload['address']}).",
         f"Request {filed.id} was received ({KIND_NAMES[kind][1].lower()} for {payload['address']}).",
+    )
+    return redirect_after(
+        request,
+        admin.who,
+        _queue_address({"trang_thai": "pending", "loai": "", "lo": ""}),
+        (f"Đã gửi yêu cầu số {filed.id}.", f"Request {filed.id} was filed."),
+    )
+
+
+@router.get(REQUESTS + "/mau/{kind}.{fmt}")
+async def act_template(kind: str, fmt: str, admin: Annotated[Admin, Depends(administering)]) -> Response:
+    """The template of a list of requests of one kind (R10.3)."""
+    if kind not in actlist.KINDS or fmt not in ("xlsx", "csv"):
+        raise HTTPException(404)
+    return template_response(kind, fmt)
+
+
+SHOWN_READY = 100  # good rows a preview lists; every row with a problem is listed
+
+
+@router.post(REQUESTS + "/danh-sach", response_class=HTMLResponse)
+async def preview_acts(
+    request: Request,
+    services: WebServices,
+    admin: AdminForm,
+    kind: Annotated[str, Form()] = "",
+    file: Annotated[UploadFile | None, File()] = None,
+) -> Response:
+    """A list of requests about existing mailboxes, every row checked as a single request is and its
+    problem named; nothing is filed yet."""
+    try:
+        if kind not in actlist.KINDS:
+            raise HopThuError("Hãy chọn loại yêu cầu", "Choose the kind of request")
+        if file is None or not file.filename:
+            raise HopThuError("Hãy chọn tệp danh sách", "Choose the list file")
+        results = await plan_acts(services.directory, admin.powers, kind, await uploaded_acts(kind, file))
+    except HopThuError as error:
+        return await _new_page(request, admin, error=error)
+    ready = [r for r in results if r.error is None]
+    return admin_page(
+        request,
+        admin,
+        "admin/request_list_preview.html",
+        section=REQUESTS,
+        kind=kind,
+        kind_name=KIND_NAMES[kind],
+        total=len(results),
+        ready=len(ready),
+        failing=[r for r in results if r.error],
+        shown=ready[:SHOWN_READY],
+        packed=pack([r.row for r in ready]),
+    )
+
+
+@router.post(REQUESTS + "/danh-sach/gui", response_class=HTMLResponse)
+async def submit_acts(
+    request: Request,
+    services: WebServices,
+    admin: AdminForm,
+    kind: Annotated[str, Form()] = "",
+    rows: Annotated[str, Form()] = "",
+) -> Response:
+    """File the previewed list as one batch; the rows are checked again, so what is filed is what is
+    allowed now, whatever the form carried."""
+    if kind not in actlist.KINDS:
+        raise HTTPException(422)
+    try:
+        parsed = unpack(rows)
+    except ValueError:
+        raise HTTPException(422) from None
+    results = await plan_acts(services.directory, admin.powers, kind, parsed)
+    try:
+        batch, count = await file_acts(
+            services.directory, kind, results, channel="portal", filed_by=admin.actor
+        )
+    except HopThuError as error:
+        return await _new_page(request, admin, error=error)
+    names = KIND_NAMES[kind]
+    await _tell(
+        request,
+        admin.actor,
+        f"Đã nhận {count} yêu cầu (lô {batch})",
+        f"Sở Khoa học và Công nghệ đã nhận {count} yêu cầu {names[0].lower()} của bạn (lô {batch}).",
+        f"{count} requests ({names[1].lower()}) were received (batch {batch}).",
+    )
+    done = (f"Đã gửi {count} yêu cầu (lô {batch}).", f"{count} requests were filed (batch {batch}).")
+    return redirect_after(request, admin.who, _queue_address({"lo": batch, "trang_thai": "pending"}), done)
+
+
+@router.post(REQUESTS + "/to-chuc", response_class=HTMLResponse)
+async def file_structure(
+    request: Request,
+    services: WebServices,
+    admin: AdminForm,
+    kind: Annotated[str, Form()] = "",
+    agency: Annotated[str, Form()] = "",
+    name: Annotated[str, Form()] = "",
+    code: Annotated[str, Form()] = "",
+    address: Annotated[str, Form()] = "",
+    delegate: Annotated[str, Form()] = "",
+    can_send: Annotated[bool, Form()] = False,
+    note: Annotated[str, Form()] = "",
+) -> Response:
+    """A request about the agency itself: a new sub-unit, a delegation of its mailbox (R8.2), the
+    appointment of its mailbox-list manager (R10.4)."""
+    directory = services.directory
+    try:
+        if kind == "subunit":
+            agency_code, payload = await subunit_request(
+                directory, admin.powers, parent=agency, name=name, code=code, note=note
+            )
+        elif kind == "delegation":
+            agency_code, payload = await delegation_request(
+                directory, admin.powers, mailbox=address, person=delegate, can_send=can_send, note=note
+            )
+        elif kind == "appoint":
+            agency_code, payload = await appoint_request(
+                directory, admin.powers, agency=agency, person=address, note=note
+            )
+        else:
+            raise HopThuError("Hãy chọn loại yêu cầu", "Choose the kind of request")
+        filed = await directory.requests.file(
+            kind, payload, agency_code=agency_code, channel="portal", filed_by=admin.actor
+        )
+    except OutsideScope:
+        raise HTTPException(403) from None
+    except HopThuError as error:
+        return await _new_page(request, admin, error=error)
+    await _tell(
+        request,
+        admin.actor,
+        f"Đã nhận yêu cầu số {filed.id}",
+        f"Đã nhận yêu cầu số {filed.id} ({KIND_NAMES[kind][0].lower()}).",
+        f"Request {filed.id} was received ({KIND_NAMES[kind][1].lower()}).",
     )
     return redirect_after(
         request,

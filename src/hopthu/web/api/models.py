@@ -72,15 +72,53 @@ class PersonIn(BaseModel):
 
 
 class RequestIn(BaseModel):
-    """A request to the operator: `person` for `create`, `address` (and the rest) for the others."""
+    """A request to the operator: `person` for `create`; `address` (and the rest) for the acts on a
+    mailbox; for `subunit` the parent `agency`, `name` and proposed `code`; for `delegation` the
+    agency mailbox as `address` and the `delegate`; for `appoint` the person as `address` and the
+    `agency` they will manage."""
 
-    kind: Literal["create", "change", "delete", "lock", "restore", "reset_password"]
+    kind: Literal[
+        "create", "change", "delete", "lock", "restore", "reset_password", "subunit", "delegation", "appoint"
+    ]
     person: PersonIn | None = None
     address: str | None = Field(None, max_length=320)
     reason: str = Field("", max_length=64, description="One of the regulation's reasons (R6)")
     ref: str = Field("", max_length=200, description="The official document or request number")
-    agency: str = Field("", max_length=64, description="The new agency's code, for `change`")
+    agency: str = Field(
+        "",
+        max_length=64,
+        description="The new agency (`change`), the parent (`subunit`), the agency (`appoint`)",
+    )
+    family: str = Field("", max_length=100, description="The new family name, for `change`")
+    middle: str = Field("", max_length=200, description="The new middle name(s), for `change`")
+    given: str = Field("", max_length=100, description="The new given name, for `change`")
+    name: str = Field("", max_length=200, description="The new sub-unit's name, for `subunit`")
+    code: str = Field("", max_length=64, description="The address part the agency proposes, for `subunit`")
+    delegate: str = Field("", max_length=320, description="The person given the mailbox, for `delegation`")
+    can_send: bool = Field(False, description="Whether the delegate may send as the mailbox")
     note: str = Field("", max_length=500)
+
+
+class ListRowOut(BaseModel):
+    line: int
+    address: str
+    error: str | None
+
+
+class ListOut(BaseModel):
+    """A list as checked (preview) or filed: every row with its problem, if any."""
+
+    kind: str
+    rows: int
+    ready: int
+    problems: list[ListRowOut]
+    batch: str | None = Field(None, description="The batch the good rows were filed as")
+
+
+class BatchOut(BaseModel):
+    batch: str
+    approved: int
+    refused: list[dict[str, Any]]
 
 
 class DecisionIn(BaseModel):

@@ -3,24 +3,38 @@ the token's role may see, so the city's HR system can file requests as an agency
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request, Response
+from fastapi import APIRouter, Depends, File, Query, Request, Response, UploadFile
 from fastapi import Path as PathParam
 
 from hopthu.directory.accounts import Account
 from hopthu.directory.agencies import Agency
-from hopthu.directory.filing import act_request, plan_people, visible_request
+from hopthu.directory.filing import (
+    ActResult,
+    act_request,
+    appoint_request,
+    delegation_request,
+    file_acts,
+    plan_acts,
+    plan_people,
+    subunit_request,
+    visible_request,
+)
 from hopthu.directory.fulfilment import Fulfilment, person_payload
 from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
 from hopthu.directory.roles import Powers
+from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
 from hopthu.web.api.access import Caller, calling
 from hopthu.web.api.models import (
     AccountOut,
     AgencyOut,
+    BatchOut,
     DecisionIn,
+    ListOut,
+    ListRowOut,
     PasswordResetIn,
     PasswordResetOut,
     Problem,
@@ -28,6 +42,7 @@ from hopthu.web.api.models import (
     RequestOut,
 )
 from hopthu.web.deps import WebServices, services_of
+from hopthu.web.lists import template_response, uploaded_acts
 from hopthu.web.params import RowId
 
 router = APIRouter()
@@ -226,21 +241,115 @@ async def file_request(
             filed_by=caller.actor,
         )
     else:
-        agency_code, payload = await act_request(
-            directory,
-            caller.powers,
-            body.kind,
-            address=body.address or "",
-            reason=body.reason,
-            ref=body.ref,
-            agency=body.agency,
-            note=body.note,
-        )
+        agency_code, payload = await _checked(directory, caller, body)
         filed = await directory.requests.file(
             body.kind, payload, agency_code=agency_code, channel="api", filed_by=caller.actor
         )
     response.headers["Location"] = f"{request.scope.get('root_path', '')}/requests/{filed.id}"
     return _request(filed, services.settings.server.domain)
+
+
+async def _checked(directory: Directory, caller: Caller, body: RequestIn) -> tuple[str, dict[str, Any]]:
+    """The agency and payload of a request other than `create`, checked as the portal checks it."""
+    if body.kind == "subunit":
+        return await subunit_request(
+            directory, caller.powers, parent=body.agency, name=body.name, code=body.code, note=body.note
+        )
+    if body.kind == "delegation":
+        return await delegation_request(
+            directory,
+            caller.powers,
+            mailbox=body.address or "",
+            person=body.delegate,
+            can_send=body.can_send,
+            note=body.note,
+        )
+    if body.kind == "appoint":
+        return await appoint_request(
+            directory, caller.powers, agency=body.agency, person=body.address or "", note=body.note
+        )
+    return await act_request(
+        directory,
+        caller.powers,
+        body.kind,
+        address=body.address or "",
+        reason=body.reason,
+        ref=body.ref,
+        agency=body.agency,
+        family=body.family,
+        middle=body.middle,
+        given=body.given,
+        note=body.note,
+    )
+
+
+ListKind = Annotated[str, PathParam(pattern="^(change|delete|lock|restore|reset_password)$")]
+
+
+@router.get("/lists/{kind}/template.{fmt}", responses=REFUSALS, tags=["lists"])
+async def list_template(
+    kind: ListKind,
+    fmt: Annotated[str, PathParam(pattern="^(xlsx|csv)$")],
+    caller: Annotated[Caller, Depends(calling)],
+) -> Response:
+    """The file to fill in for a list of `kind` requests: the headers and one example row (R10.3)."""
+    return template_response(kind, fmt)
+
+
+async def _planned(services: Any, caller: Caller, kind: str, file: UploadFile) -> list[ActResult]:
+    return await plan_acts(services.directory, caller.powers, kind, await uploaded_acts(kind, file))
+
+
+def _list_out(kind: str, results: list[ActResult], batch: str | None = None) -> ListOut:
+    return ListOut(
+        kind=kind,
+        rows=len(results),
+        ready=sum(1 for r in results if r.error is None),
+        problems=[
+            ListRowOut(line=r.row.line, address=r.row.address, error=r.error) for r in results if r.error
+        ],
+        batch=batch,
+    )
+
+
+@router.post("/lists/{kind}/preview", response_model=ListOut, responses=REFUSALS, tags=["lists"])
+async def preview_list(
+    services: WebServices,
+    kind: ListKind,
+    file: Annotated[UploadFile, File(description=".xlsx or .csv")],
+    caller: Annotated[Caller, Depends(calling)],
+) -> ListOut:
+    """Every row of a list checked as a single request is, nothing filed: the rows' problems."""
+    return _list_out(kind, await _planned(services, caller, kind, file))
+
+
+@router.post("/lists/{kind}", response_model=ListOut, status_code=201, responses=REFUSALS, tags=["lists"])
+async def file_list(
+    services: WebServices,
+    kind: ListKind,
+    file: Annotated[UploadFile, File(description=".xlsx or .csv")],
+    caller: Annotated[Caller, Depends(calling)],
+) -> ListOut:
+    """The good rows of a list filed as one batch; the others named with their problem."""
+    results = await _planned(services, caller, kind, file)
+    batch, _ = await file_acts(services.directory, kind, results, channel="api", filed_by=caller.actor)
+    return _list_out(kind, results, batch)
+
+
+@router.post("/batches/{batch}/approve", response_model=BatchOut, responses=REFUSALS, tags=["requests"])
+async def approve_batch(
+    services: WebServices,
+    batch: Annotated[str, PathParam(max_length=64)],
+    caller: Annotated[Caller, Depends(calling)],
+) -> BatchOut:
+    """Approve every pending request of a batch in one act (operator tokens only)."""
+    caller.operator()
+    outcome = await Fulfilment(services.directory).approve_batch(batch, actor=caller.actor, within=None)
+    return BatchOut(
+        batch=batch,
+        approved=outcome.approved,
+        refused=[{"id": i, "reason": why} for i, why in outcome.refused],
+    )
 
 
 @router.post(
