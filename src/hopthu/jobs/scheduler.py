@@ -15,7 +15,7 @@ import logging
 import socket
 from typing import Any
 
-from hopthu.jobs import dmarc, maillog, rules
+from hopthu.jobs import accesslog, dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.store import jobruns
 
@@ -89,6 +89,13 @@ JOBS = (
         "Purging the mail log past its keeping (R13.1)",
         DAY,
         maillog.purge,
+    ),
+    Job(
+        "accesslog",
+        "Xóa nhật ký truy cập quá 12 tháng (13.4)",
+        "Purging the access log past 12 months (R13.4)",
+        DAY,
+        accesslog.purge,
     ),
 )
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0017_signature_html"
+HEAD = "0018_access_log"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -32,6 +32,7 @@ FAMILIES: dict[str, Text] = {
     "queue": ("Hàng đợi gửi thư", "Outgoing queue"),
     "mail": ("Thư", "Mail"),
     "maillog": ("Nhật ký thư", "Mail log"),
+    "accesslog": ("Nhật ký truy cập", "Access log"),
 }
 
 ACTIONS: dict[str, Text] = {
@@ -79,6 +80,8 @@ ACTIONS: dict[str, Text] = {
     "maillog.searched": ("Tra cứu nhật ký thư", "Mail log searched"),
     "maillog.viewed": ("Xem một thư trong nhật ký thư", "Mail log entry viewed"),
     "maillog.exported": ("Xuất nhật ký thư", "Mail log exported"),
+    "accesslog.searched": ("Tra cứu nhật ký truy cập", "Access log searched"),
+    "accesslog.exported": ("Xuất nhật ký truy cập", "Access log exported"),
 }
 
 _TARGETS: dict[str, Text] = {
