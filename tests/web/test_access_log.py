@@ -104,7 +104,9 @@ def test_operators_search_and_export_and_managers_are_refused(portal: RunningSer
     portal.login("ttnanh").logout()
 
     operator = _administrator(portal, "ttnanh")
-    found = operator.get("/quan-tri/nhat-ky-truy-cap", params={"hop_thu": "nvminh", "ket_qua": "bad_credentials"})
+    found = operator.get(
+        "/quan-tri/nhat-ky-truy-cap", params={"hop_thu": "nvminh", "ket_qua": "bad_credentials"}
+    )
     assert found.status_code == 200 and "Nhật ký truy cập" in found.text
     assert "nvminh" in found.text and "ttnanh</td>" not in found.text
     exported = operator.get("/quan-tri/nhat-ky-truy-cap/xuat.csv", params={"giao_thuc": "imap"})
