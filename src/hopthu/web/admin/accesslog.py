@@ -13,7 +13,7 @@ import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hopthu.directory import audit
@@ -95,7 +95,7 @@ async def audited(request: Request, actor: str, action: str, details: dict[str, 
 async def access_log_page(
     request: Request,
     admin: Annotated[Admin, Depends(administering)],
-    truoc: int | None = None,
+    truoc: Annotated[int | None, Query(ge=1, le=2**62)] = None,
 ) -> HTMLResponse:
     reader(admin.powers)
     filters = filters_of(dict(request.query_params))

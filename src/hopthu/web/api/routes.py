@@ -298,7 +298,7 @@ async def search_access_log(
     result: Annotated[str, Query(max_length=24)] = "",
     since: Annotated[str, Query(max_length=10, description="First day (YYYY-MM-DD, Vietnam time)")] = "",
     until: Annotated[str, Query(max_length=10, description="Last day (YYYY-MM-DD, Vietnam time)")] = "",
-    before: Annotated[int | None, Query(ge=1, description="Only events older than this id")] = None,
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="Only events older than this id")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[AccessEventOut]:
     """Who accessed which mailbox, when, from where (R13.4, R13.6), newest first: operator and
