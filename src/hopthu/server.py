@@ -318,6 +318,7 @@ class Server:
                 await self.services.rspamd.close()
             if self.services.pipeline.mail_log is not None:
                 await self.services.pipeline.mail_log.close()  # the refused messages' last entries
+            await self.services.directory.ctx.access_log.close()  # the last second's sign-ins
             await self.services.store.close()
 
     async def _stop_smtp(self, deadline: float) -> None:

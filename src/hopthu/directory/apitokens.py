@@ -12,6 +12,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hopthu.directory import audit
+from hopthu.directory.accesslog import SUCCESS
 from hopthu.directory.agencies import find
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.roles import Powers, check_role, powers_of
@@ -93,23 +94,35 @@ class ApiTokens:
             made = ApiToken(*(await conn.execute(_SELECT.where(api_token.c.id == token_id))).one())
         return made, secret
 
-    async def find(self, secret: str) -> ApiToken | None:
-        """The live token behind a secret (touched at most once a minute), or None."""
-        if not secret.startswith(PREFIX):
-            return None
-        rows = await self.ctx.store.db.all(_SELECT.where(api_token.c.token_hash == _digest(secret)))
-        if not rows:
-            return None
-        found = ApiToken(*rows[0])
-        if found.revoked_at is not None:
+    async def find(self, secret: str, *, source: str = "", client: str = "") -> ApiToken | None:
+        """The live token behind a secret (touched at most once a minute), or None.
+
+        The access log (R13.4) has every refused secret and, once a minute like the touch, a
+        token's use: its name stands as the login (a token is no person's account)."""
+        rows = (
+            await self.ctx.store.db.all(_SELECT.where(api_token.c.token_hash == _digest(secret)))
+            if secret.startswith(PREFIX)
+            else []
+        )
+        found = ApiToken(*rows[0]) if rows else None
+        if found is None or found.revoked_at is not None:
+            result = "revoked" if found is not None else "bad_credentials"
+            login = f"token:{found.name}" if found is not None else ""
+            self._access(login, source, client, result)
             return None
         now = self.ctx.now()
         if found.last_used_at is None or now - found.last_used_at >= TOUCH_EVERY:
+            self._access(f"token:{found.name}", source, client, SUCCESS)
             async with self.ctx.store.db.write() as conn:
                 await conn.execute(
                     sa.update(api_token).where(api_token.c.id == found.id).values(last_used_at=now)
                 )
         return found
+
+    def _access(self, login: str, source: str, client: str, result: str) -> None:
+        self.ctx.access_log.record(
+            account_id=None, login=login, protocol="api", source=source, client=client, result=result
+        )
 
     async def powers(self, token: ApiToken) -> Powers:
         return await powers_of(self.ctx.store.db, [(token.role, token.agency_id)])

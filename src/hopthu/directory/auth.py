@@ -26,7 +26,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from hopthu.config import Settings
-from hopthu.directory import audit
+from hopthu.directory import accesslog, audit
 from hopthu.directory.accounts import local_part
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
@@ -124,8 +124,44 @@ class Authenticator:
             self._dummy = await asyncio.to_thread(hash_password, secrets.token_urlsafe(24))
         return self._dummy
 
-    async def sign_in(self, login: str, password: str, *, source: str, protocol: str) -> Identity:
-        """The identity behind `login`/`password`, or SignInRefused saying why (in both languages)."""
+    async def sign_in(
+        self, login: str, password: str, *, source: str, protocol: str, client: str = ""
+    ) -> Identity:
+        """The identity behind `login`/`password`, or SignInRefused saying why (in both languages).
+
+        Either way the attempt is one event of the access log (R13.4), with the program the caller
+        knows (`client`: IMAP ID's name and version, the browser's User-Agent, the EHLO name); a
+        success from a source and program this account never used before tells its owner."""
+        named: list[int] = []  # the account the login names, once it is looked up
+        access = self.ctx.access_log
+        try:
+            identity = await self._check(login, password, source, protocol, named)
+        except SignInRefused as refused:
+            access.record(
+                account_id=named[0] if named else None,
+                login=login,
+                protocol=protocol,
+                source=source,
+                client=client,
+                result=refused.refusal.value,
+            )
+            raise
+        new_place = await access.is_new_place(identity.account_id, source, client)
+        access.record(
+            account_id=identity.account_id,
+            login=login,
+            protocol=protocol,
+            source=source,
+            client=client,
+            result=accesslog.SUCCESS,
+        )
+        if new_place:
+            await self._new_place(identity, source, client, protocol)
+        return identity
+
+    async def _check(
+        self, login: str, password: str, source: str, protocol: str, named: list[int]
+    ) -> Identity:
         domain = self.ctx.settings.server.domain
         try:
             local = local_part(login, domain)
@@ -149,6 +185,8 @@ class Authenticator:
             )
         found = await self.ctx.store.db.all(_ACCOUNT.where(account.c.local == local))
         row = found[0] if found else None
+        if row is not None:
+            named.append(row.id)
         if row is not None and row.password_hash:
             valid = await self.ctx.verifier.check(row.id, password, row.password_hash)
         else:  # the same argon2id work, so the answer's time does not say the address is unknown
@@ -224,6 +262,35 @@ class Authenticator:
             )
         except Exception:  # the pause holds even if the notice cannot be written now
             log.exception("the sign-in pause notice to %s could not be delivered", local)
+
+    async def _new_place(self, identity: Identity, source: str, client: str, protocol: str) -> None:
+        """R13.4: a sign-in from a source and program not seen for this account in the last 12
+        months: its owner is told once, so a stolen password does not go unnoticed."""
+        if self.tell is None:
+            return
+        when = self.ctx.now().astimezone(VIETNAM).strftime("%H:%M %d/%m/%Y")
+        helpdesk = f"hotro@{self.ctx.settings.server.domain}"
+        program_vi = f", chương trình {client}" if client else ""
+        program_en = f", program {client}" if client else ""
+        try:
+            await self.tell(
+                identity.address,
+                subject="Đăng nhập từ nơi mới / Sign-in from a new place",
+                vi=(
+                    f"Lúc {when} hộp thư của bạn được đăng nhập từ địa chỉ {source} (giao thức "
+                    f"{protocol}{program_vi}), nơi chưa từng đăng nhập trong 12 tháng qua. Nếu là bạn, "
+                    "không cần làm gì. Nếu không phải bạn, hãy đổi mật khẩu ngay, đăng xuất các phiên "
+                    f"lạ trong trang Cài đặt và báo {helpdesk}."
+                ),
+                en=(
+                    f"At {when} your mailbox was signed in to from {source} (protocol {protocol}"
+                    f"{program_en}), which had not signed in to it in the last 12 months. If it was "
+                    "you, there is nothing to do. If it was not, change your password now, sign out "
+                    f"the sessions you do not know on the Settings page and tell {helpdesk}."
+                ),
+            )
+        except Exception:  # the sign-in holds even if the notice cannot be written now
+            log.exception("the new sign-in place notice to %s could not be delivered", identity.local)
 
     async def _record(self, local: str, action: str, details: dict) -> None:
         async with self.ctx.store.db.write() as conn:

@@ -1,4 +1,5 @@
-"""What every directory service needs: the store, the settings, a clock and the password verifier."""
+"""What every directory service needs: the store, the settings, a clock, the password verifier and
+the access log's buffer (one per process: sign-ins and API calls write to it)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 
 from hopthu.config import Settings
+from hopthu.directory.accesslog import AccessLog
 from hopthu.policy.quota import QuotaRules
 from hopthu.security.passwords import PasswordVerifier
 from hopthu.store import Store
@@ -18,6 +20,10 @@ class DirectoryContext:
     settings: Settings
     clock: Clock = utcnow
     verifier: PasswordVerifier = field(default_factory=PasswordVerifier)
+    access_log: AccessLog = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.access_log = AccessLog(self.store.db, self.now)
 
     def now(self) -> dt.datetime:
         return self.clock()

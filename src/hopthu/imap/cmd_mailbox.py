@@ -40,6 +40,11 @@ async def select(session: Session, command: c.Select) -> bytes | None:
         session.send(b"* OK [CLOSED] Dong thu muc truoc / Previous mailbox closed\r\n")
     session.unselect()
     place = await session.require_places().place(session.mailbox_arg(command.mailbox))
+    identity = session.identity
+    if identity is not None and place.account_id != identity.account_id:  # a delegate (R13.4)
+        session.ctx.authenticator.ctx.access_log.delegate_opened(
+            identity.account_id, place.account_id, protocol="imap", source=session.peer, client=session.client
+        )
     if command.condstore:
         session.condstore = True
     readonly = isinstance(command, c.Examine)

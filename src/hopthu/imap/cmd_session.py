@@ -65,7 +65,12 @@ async def idle(session: Session, _command: c.Idle) -> bytes | None:
 
 
 @handles(c.Id)
-async def identify(session: Session, _command: c.Id) -> bytes | None:
+async def identify(session: Session, command: c.Id) -> bytes | None:
+    # The client's name and version, for the access log of a LOGIN that follows (R13.4)
+    given = {key.lower(): value for key, value in command.parameters or () if value}
+    named = " ".join(part for part in (given.get("name"), given.get("version")) if part)
+    if named:
+        session.client = named[:200]
     # RFC 2971 §3.1: the server's own identification; the client's is not needed
     url = session.ctx.settings.server.web_url
     fields = [
@@ -165,7 +170,9 @@ async def _sign_in(session: Session, user: str, password: str) -> bytes:
     _require_privacy(session)
     ctx = session.ctx
     try:
-        identity = await ctx.authenticator.sign_in(user, password, source=session.peer, protocol="imap")
+        identity = await ctx.authenticator.sign_in(
+            user, password, source=session.peer, protocol="imap", client=session.client
+        )
     except SignInRefused as refusal:
         session.failed_logins += 1
         if session.failed_logins >= MAX_FAILED_LOGINS:

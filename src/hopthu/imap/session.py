@@ -110,6 +110,7 @@ class Session:
         self.out = bytearray()
         self.bad_commands = 0
         self.failed_logins = 0
+        self.client = ""  # the name and version the client gave by ID (RFC 2971), for the access log
         self.starttls_requested = False
         self.task: asyncio.Task[None] | None = None
         self.access_checked = 0.0

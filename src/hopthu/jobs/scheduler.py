@@ -15,7 +15,7 @@ import logging
 import socket
 from typing import Any
 
-from hopthu.jobs import alerts, dmarc, maillog, rules
+from hopthu.jobs import accesslog, alerts, dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.store import jobruns
 
@@ -96,6 +96,13 @@ JOBS = (
         "Alerting the operators: queue, backup, disk (R9.2)",
         dt.timedelta(minutes=15),
         alerts.watch,
+    ),
+    Job(
+        "accesslog",
+        "Xóa nhật ký truy cập quá 12 tháng (13.4)",
+        "Purging the access log past 12 months (R13.4)",
+        DAY,
+        accesslog.purge,
     ),
 )
 

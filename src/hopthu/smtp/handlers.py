@@ -348,7 +348,8 @@ class SubmissionHandler(MxHandler):
                 login.decode("utf-8", "replace"),
                 password.decode("utf-8", "replace"),
                 source=_peer_ip(server.session),
-                protocol="smtp",
+                protocol="submission",
+                client=server.session.host_name or "",  # the EHLO name the client gave
             )
         except SignInRefused as refused:
             return AuthResult(success=False, handled=False, message=str(_auth_reply(refused)))

@@ -147,6 +147,30 @@ audit_event = sa.Table(
     sa.Column("details", sa.JSON, nullable=True),
 )
 
+# Every sign-in and every refused one, on every protocol, and every opening of an agency mailbox by
+# a delegate (R13.4, R13.6): kept 12 months (the `accesslog` job), read by the operator and the
+# auditor. `account_id` is the account the login named (none for an unknown login, whose text is in
+# `login`); `mailbox_id` the agency mailbox a delegate opened. No foreign keys: a record outlives
+# what it names.
+access_event = sa.Table(
+    "access_event",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("at", Timestamp, nullable=False, index=True),
+    sa.Column("account_id", sa.Integer, nullable=True),
+    sa.Column("login", sa.String(320), nullable=False, server_default=""),
+    sa.Column("protocol", sa.String(12), nullable=False),  # imap | pop3 | submission | web | api
+    sa.Column("source", sa.String(64), nullable=False, server_default=""),
+    sa.Column("client", sa.String(200), nullable=False, server_default=""),
+    sa.Column("result", sa.String(24), nullable=False),  # success | a `Refusal` | delegate
+    sa.Column("mailbox_id", sa.Integer, nullable=True),
+    sa.Index("ix_access_event_account_id_at", "account_id", "at"),
+    # "Has this account signed in from this place and program before?" on every new sign-in.
+    sa.Index("ix_access_event_account_id_source_client", "account_id", "source", "client"),
+    sa.Index("ix_access_event_mailbox_id", "mailbox_id"),
+    sa.Index("ix_access_event_login", "login"),
+)
+
 # A signed-in browser (R11.4): the cookie carries a random token, the table only its SHA-256, so a
 # copy of the database signs no one in. `public` sessions end with the browser and after 30 idle
 # minutes; `must_change_password` ones reach nothing but the password change page (R5.2).

@@ -7,10 +7,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from fastapi import HTTPException
+from fastapi import HTTPException, Request
 
 from hopthu.directory.delegations import delegated_to
 from hopthu.store.mailstore import MailboxInfo, MailStore
+from hopthu.web.client import client_address
+from hopthu.web.deps import services_of
 
 # (Vietnamese, English) for the folders every account has (RFC 6154 special use, and INBOX).
 SPECIAL_NAMES: dict[str | None, tuple[str, str]] = {
@@ -108,3 +110,18 @@ def flat(groups: list[MailboxGroup]) -> list[FolderView]:
 async def reachable(services: Any, account_id: int, mailbox_id: int) -> FolderView:
     """A folder the person may use (their own or a delegated agency's), or 404."""
     return find(flat(await visible(services, account_id)), mailbox_id)
+
+
+def note_opened(request: Request, person_id: int, folder: FolderView) -> None:
+    """A folder of an agency mailbox opened by its delegate goes in the access log (R13.4), once an
+    hour per delegate, mailbox and address (`AccessLog.delegate_opened`)."""
+    if folder.account_id == person_id:
+        return
+    services = services_of(request)
+    services.directory.ctx.access_log.delegate_opened(
+        person_id,
+        folder.account_id,
+        protocol="web",
+        source=client_address(request),
+        client=request.headers.get("user-agent", ""),
+    )

@@ -20,7 +20,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response, Streamin
 from hopthu.store.flags import FLAGGED, SEEN
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.deps import WebServices
-from hopthu.web.folders import find, flat, folders, reachable, special, visible
+from hopthu.web.folders import find, flat, folders, note_opened, reachable, special, visible
 from hopthu.web.forms import CheckedForm
 from hopthu.web.params import RowId
 from hopthu.web.templating import page
@@ -66,6 +66,7 @@ async def folder(
     groups = await visible(services, who.account.id)
     views = flat(groups)
     current = find(views, mailbox_id)
+    note_opened(request, who.account.id, current)
     order = SORTS.get(sap)
     if order is None:
         sap, order = DEFAULT_SORT, SORTS[DEFAULT_SORT]

@@ -24,7 +24,7 @@ from hopthu.store.flags import SEEN
 from hopthu.store.webmail import Conversation, StoredMessage
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.deps import WebServices, services_of
-from hopthu.web.folders import FolderView, MailboxGroup, find, flat, visible
+from hopthu.web.folders import FolderView, MailboxGroup, find, flat, note_opened, visible
 from hopthu.web.htmlmail import render_body
 from hopthu.web.params import RowId, Uid
 from hopthu.web.templating import page
@@ -61,6 +61,7 @@ async def _open(request: Request, who: SignedIn, mailbox_id: int, uid: int) -> O
     store = services.store
     groups = await visible(services, who.account.id)
     folder = find(flat(groups), mailbox_id)
+    note_opened(request, who.account.id, folder)
     row = await webmail.stored_one(store.db, mailbox_id, uid)
     if row is None:
         raise HTTPException(404)

@@ -23,6 +23,7 @@ from hopthu.mail.richtext import has_formatting, text_to_html
 from hopthu.policy import passwords
 from hopthu.policy.dates import VIETNAM
 from hopthu.policy.quota import reached_thresholds
+from hopthu.web.accessnames import PROTOCOL_NAMES, RESULT_NAMES
 from hopthu.web.auth import CHANGE_PASSWORD, SIGN_IN, Redirect, SignedIn, signed_in
 from hopthu.web.client import client_address
 from hopthu.web.deps import WebServices, services_of
@@ -85,7 +86,9 @@ async def sign_in(
     on_public = public is not None
     must_change = False
     try:
-        identity = await services.authenticator.sign_in(login, password, source=address, protocol="web")
+        identity = await services.authenticator.sign_in(
+            login, password, source=address, protocol="web", client=agent
+        )
         account_id = identity.account_id
     except SignInRefused as refusal:
         if refusal.refusal != Refusal.MUST_CHANGE_PASSWORD:  # the password was right in that one case only
@@ -185,6 +188,9 @@ def _rules() -> list[tuple[str, str, str]]:
     ]
 
 
+RECENT_ACTIVITY = 20  # the person's latest accesses on the settings page (R13.4)
+
+
 @router.get(ACCOUNT_PAGE, response_class=HTMLResponse)
 async def account_page(request: Request, who: Annotated[SignedIn, Depends(signed_in)]) -> HTMLResponse:
     return await account_view(request, who)
@@ -215,6 +221,9 @@ async def account_view(
         who=who,
         status_code=400 if error or rules_error else 200,
         sessions=sessions,
+        activity=await services.directory.ctx.access_log.recent(who.account.id, limit=RECENT_ACTIVITY),
+        protocols=PROTOCOL_NAMES,
+        results=RESULT_NAMES,
         current=who.session.id,
         expires=expires.astimezone(VIETNAM),
         used=used,

@@ -3,6 +3,7 @@
 from fastapi import APIRouter
 
 from hopthu.web.admin import (
+    accesslog,
     accounts,
     agencies,
     auditlog,
@@ -31,6 +32,7 @@ PARTS = (
     reports,
     auditlog,
     maillog,
+    accesslog,
     quarantine,
     jobs,
     dmarc,

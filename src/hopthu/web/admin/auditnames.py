@@ -34,6 +34,7 @@ FAMILIES: dict[str, Text] = {
     "maillog": ("Nhật ký thư", "Mail log"),
     "personal_data": ("Dữ liệu cá nhân", "Personal data"),
     "breach": ("Sự cố dữ liệu cá nhân", "Data breaches"),
+    "accesslog": ("Nhật ký truy cập", "Access log"),
 }
 
 ACTIONS: dict[str, Text] = {
@@ -86,6 +87,8 @@ ACTIONS: dict[str, Text] = {
     "breach.recorded": ("Ghi nhận sự cố dữ liệu cá nhân", "Data breach recorded"),
     "breach.reported": ("Đã báo cáo sự cố với cơ quan chức năng", "Data breach reported"),
     "breach.closed": ("Đóng sự cố dữ liệu cá nhân", "Data breach closed"),
+    "accesslog.searched": ("Tra cứu nhật ký truy cập", "Access log searched"),
+    "accesslog.exported": ("Xuất nhật ký truy cập", "Access log exported"),
 }
 
 _TARGETS: dict[str, Text] = {

@@ -10,6 +10,7 @@ from fastapi import Request
 from hopthu.directory.apitokens import ApiToken
 from hopthu.directory.roles import Powers
 from hopthu.errors import HopThuError
+from hopthu.web.client import client_address
 from hopthu.web.deps import services_of
 
 
@@ -49,7 +50,16 @@ class Caller:
 async def calling(request: Request) -> Caller:
     scheme, _, secret = request.headers.get("authorization", "").partition(" ")
     tokens = services_of(request).directory.api_tokens
-    found = await tokens.find(secret.strip()) if scheme.lower() == "bearer" else None
+    presented = scheme.lower() == "bearer" and bool(secret.strip())
+    found = (
+        await tokens.find(
+            secret.strip(),
+            source=client_address(request),
+            client=request.headers.get("user-agent", ""),
+        )
+        if presented
+        else None
+    )
     if found is None:
         raise Unauthorised()
     return Caller(found, await tokens.powers(found))

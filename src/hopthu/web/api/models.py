@@ -137,3 +137,17 @@ class PasswordResetOut(BaseModel):
 
     address: str
     temporary_password: str
+
+
+class AccessEventOut(BaseModel):
+    """One event of the access log (R13.4): a sign-in, refused or not, or a delegate's opening."""
+
+    id: int
+    at: dt.datetime
+    address: str | None = Field(description="The mailbox the login named (none for an unknown login)")
+    login: str
+    protocol: Literal["imap", "pop3", "submission", "web", "api"]
+    source: str
+    client: str
+    result: str = Field(description="success, a refusal (bad_credentials, throttled, ...) or delegate")
+    agency_mailbox: str | None = Field(description="The agency mailbox a delegate opened")

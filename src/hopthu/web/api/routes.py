@@ -27,8 +27,10 @@ from hopthu.directory.requests import Request as Filed
 from hopthu.directory.roles import Powers
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
-from hopthu.web.api.access import Caller, calling
+from hopthu.web.admin.accesslog import audited, filters_of, query_of
+from hopthu.web.api.access import Caller, Forbidden, calling
 from hopthu.web.api.models import (
+    AccessEventOut,
     AccountOut,
     AgencyOut,
     BatchOut,
@@ -393,3 +395,53 @@ async def reject_request(
         request_id, "rejected", reason=body.reason, actor=caller.actor
     )
     return _request(decided, services.settings.server.domain)
+
+
+@router.get("/access-log", response_model=list[AccessEventOut], responses=REFUSALS, tags=["access log"])
+async def search_access_log(
+    request: Request,
+    caller: Annotated[Caller, Depends(calling)],
+    address: Annotated[str, Query(max_length=320, description="A mailbox, or a login naming none")] = "",
+    source: Annotated[str, Query(max_length=64)] = "",
+    protocol: Annotated[str, Query(pattern="^(|imap|pop3|submission|web|api)$")] = "",
+    result: Annotated[str, Query(max_length=24)] = "",
+    since: Annotated[str, Query(max_length=10, description="First day (YYYY-MM-DD, Vietnam time)")] = "",
+    until: Annotated[str, Query(max_length=10, description="Last day (YYYY-MM-DD, Vietnam time)")] = "",
+    before: Annotated[int | None, Query(ge=1, le=2**62, description="Only events older than this id")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[AccessEventOut]:
+    """Who accessed which mailbox, when, from where (R13.4, R13.6), newest first: operator and
+    auditor tokens only; every search is in the audit log."""
+    if not caller.powers.reads_records:
+        raise Forbidden()
+    filters = filters_of(
+        {
+            "hop_thu": address,
+            "nguon": source,
+            "giao_thuc": protocol,
+            "ket_qua": result,
+            "tu": since,
+            "den": until,
+        }
+    )
+    services = services_of(request)
+    found = await services.directory.ctx.access_log.search(
+        await query_of(request, filters), before_id=before, limit=limit
+    )
+    details = {"filters": {k: v for k, v in filters.items() if v}}
+    await audited(request, caller.actor, "accesslog.searched", details)
+    domain = services.settings.server.domain
+    return [
+        AccessEventOut(
+            id=e.id,
+            at=e.at,
+            address=f"{e.address}@{domain}" if e.address else None,
+            login=e.login,
+            protocol=e.protocol,  # type: ignore[arg-type]
+            source=e.source,
+            client=e.client,
+            result=e.result,
+            agency_mailbox=f"{e.mailbox}@{domain}" if e.mailbox else None,
+        )
+        for e in found
+    ]

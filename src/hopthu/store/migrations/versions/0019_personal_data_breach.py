@@ -1,6 +1,6 @@
 """personal_data_breach: breaches of personal data and their 72-hour notification (R13.6)
 
-Revision ID: 0021_personal_data_breach
+Revision ID: 0019_personal_data_breach
 Revises: 0017_signature_html
 Create Date: 2026-12-05 09:00:00
 """
@@ -8,8 +8,8 @@ Create Date: 2026-12-05 09:00:00
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0021_personal_data_breach"
-down_revision = "0017_signature_html"
+revision = "0019_personal_data_breach"
+down_revision = "0018_access_log"
 branch_labels = None
 depends_on = None
 
