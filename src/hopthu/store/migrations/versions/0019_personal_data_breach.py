@@ -1,8 +1,8 @@
 """personal_data_breach: breaches of personal data and their 72-hour notification (R13.6)
 
 Revision ID: 0019_personal_data_breach
-Revises: 0017_signature_html
-Create Date: 2026-12-05 09:00:00
+Revises: 0018_access_log
+Create Date: 2026-12-03 12:00:00
 """
 
 import sqlalchemy as sa
