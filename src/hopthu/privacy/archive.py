@@ -1,9 +1,10 @@
 """One zip of everything held about a person, for a request under R13.6: their mail (every folder,
-one .eml file per message, under `thu/`), their directory record (`ho-so.json`) and the audit
-entries in which they act or are acted on (`nhat-ky-quan-tri.csv`).
+one .eml file per message, under `thu/`), their directory record (`ho-so.json`), the audit entries
+in which they act or are acted on (`nhat-ky-quan-tri.csv`) and the access log's entries of their
+sign-ins and of their delegates' openings of their mailbox (`nhat-ky-truy-cap.csv`).
 
-The archive is a list of sections (`SECTIONS`); each yields its entries, so a further record (the
-sign-in log, say) is one more function in that list. The zip is streamed as it is written: the
+The archive is a list of sections (`SECTIONS`); each yields its entries, so a further record is one
+more function in that list. The zip is streamed as it is written: the
 command line writes it to a file, the portal sends it; a mailbox of any size costs the memory of
 one message, and the audit of one batch of rows.
 """
@@ -19,16 +20,20 @@ import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 
+from hopthu.directory.accesslog import AccessEvent, AccessQuery
 from hopthu.directory.accounts import Account
 from hopthu.directory.personaldata import AUDIT_COLUMNS
 from hopthu.directory.service import Directory
 from hopthu.policy.dates import VIETNAM
 from hopthu.store import Store, webmail
+from hopthu.web.accessnames import access_csv
 from hopthu.web.exports import EntryNames, csv_row, safe_part
 
 MAIL_FOLDER = "thu"
 RECORD_FILE = "ho-so.json"
 AUDIT_FILE = "nhat-ky-quan-tri.csv"
+ACCESS_FILE = "nhat-ky-truy-cap.csv"
+ACCESS_PAGE = 5000  # events read at a time
 _ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=VIETNAM)  # a zip entry's time cannot be earlier
 
 
@@ -105,7 +110,20 @@ async def audit(source: Source) -> AsyncIterator[Entry]:
     yield Entry(source.names.entry("", AUDIT_FILE), source.now, data)
 
 
-SECTIONS: Sequence[Section] = (mail, record, audit)
+async def access(source: Source) -> AsyncIterator[Entry]:
+    """The access log's entries naming the person (R13.4: kept 12 months), as the portal exports them."""
+    log = source.directory.ctx.access_log
+    query = AccessQuery(account_id=source.account.id)
+    events: list[AccessEvent] = []
+    before: int | None = None
+    while page := await log.search(query, before_id=before, limit=ACCESS_PAGE):
+        events += page
+        before = page[-1].id
+    data = access_csv(events, source.directory.ctx.settings.server.domain).encode()
+    yield Entry(source.names.entry("", ACCESS_FILE), source.now, data)
+
+
+SECTIONS: Sequence[Section] = (mail, record, audit, access)
 
 
 class _Sink:

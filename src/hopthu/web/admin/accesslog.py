@@ -7,9 +7,7 @@ in the audit log, as the mail log's are.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import io
 from typing import Annotated, Any
 from urllib.parse import urlencode
 
@@ -17,30 +15,18 @@ from fastapi import APIRouter, Depends, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hopthu.directory import audit
-from hopthu.directory.accesslog import PROTOCOLS, RESULTS, AccessEvent, AccessQuery
+from hopthu.directory.accesslog import PROTOCOLS, RESULTS, AccessQuery
 from hopthu.errors import NotFound
 from hopthu.reports.period import VIETNAM
-from hopthu.web.accessnames import PROTOCOL_NAMES, RESULT_NAMES
+from hopthu.web.accessnames import PROTOCOL_NAMES, RESULT_NAMES, access_csv
 from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
 from hopthu.web.deps import services_of
-from hopthu.web.exports import csv_row
 
 router = APIRouter()
 ACCESS_LOG = f"{PORTAL}/nhat-ky-truy-cap"
 PAGE_SIZE = 100
 EXPORT_LIMIT = 200_000
 FIELDS = ("hop_thu", "nguon", "giao_thuc", "ket_qua", "tu", "den")
-HEADINGS = (
-    "so",
-    "luc",
-    "hop_thu",
-    "dang_nhap_go",
-    "giao_thuc",
-    "nguon",
-    "chuong_trinh",
-    "ket_qua",
-    "hop_thu_co_quan",
-)
 
 
 def reader(admin_powers: Any) -> None:
@@ -120,29 +106,6 @@ async def access_log_page(
     )
 
 
-def csv_of(events: list[AccessEvent], domain: str) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out)
-    writer.writerow(HEADINGS)
-    for event in events:
-        writer.writerow(  # a login or a client name is anyone's text: never a formula
-            csv_row(
-                [
-                    event.id,
-                    event.at.astimezone(VIETNAM).isoformat(timespec="seconds"),
-                    f"{event.address}@{domain}" if event.address else "",
-                    event.login,
-                    event.protocol,
-                    event.source,
-                    event.client,
-                    event.result,
-                    f"{event.mailbox}@{domain}" if event.mailbox else "",
-                ]
-            )
-        )
-    return "\ufeff" + out.getvalue()  # the byte-order mark makes Excel read the file as UTF-8
-
-
 @router.get(ACCESS_LOG + "/xuat.csv")
 async def export(request: Request, admin: Annotated[Admin, Depends(administering)]) -> Response:
     reader(admin.powers)
@@ -158,7 +121,7 @@ async def export(request: Request, admin: Annotated[Admin, Depends(administering
         {"filters": {k: v for k, v in filters.items() if v}, "rows": len(found)},
     )
     return Response(
-        csv_of(found, services.settings.server.domain),
+        access_csv(found, services.settings.server.domain),
         media_type="text/csv; charset=utf-8",
         headers={"Content-Disposition": 'attachment; filename="nhat-ky-truy-cap.csv"'},
     )
