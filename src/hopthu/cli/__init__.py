@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hopthu.cli import account, agency, apitoken, dkim, jobs, queue
+from hopthu.cli import account, agency, apitoken, dkim, jobs, queue, role
 from hopthu.cli.backups import backup, restore
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
@@ -46,6 +46,7 @@ app.add_typer(dkim.app, name="dkim")
 app.add_typer(queue.app, name="queue")
 app.add_typer(apitoken.app, name="api-token")
 app.add_typer(jobs.app, name="jobs")
+app.add_typer(role.app, name="role")
 
 
 def main() -> None:

@@ -15,6 +15,7 @@ from hopthu.web.admin import (
     quarantine,
     reports,
     requests,
+    roles,
     tickets,
 )
 from hopthu.web.templating import TEMPLATES
@@ -33,6 +34,7 @@ PARTS = (
     quarantine,
     jobs,
     dmarc,
+    roles,
 )
 for part in PARTS:
     router.include_router(part.router)
