@@ -15,6 +15,7 @@ from playwright.sync_api import expect
 from tests.imap.conftest import RunningServer
 from tests.smtp.conftest import PASSWORD
 from tests.web.conftest import sign_in
+from tests.web.test_accessibility import problems
 from tests.web.test_admin import enter_code, pass_second_factor, portal  # noqa: F401  (the fixture)
 from tests.web.test_api import client, token
 
@@ -159,6 +160,7 @@ def test_the_operator_grants_and_withdraws_on_the_roles_page(portal: RunningServ
     enter_code(page, pass_second_factor(page, enrol=True))
     page.get_by_role("link", name="Vai trò quản trị").click()
     expect(page.get_by_role("heading", name="Vai trò quản trị")).to_be_visible()
+    assert problems(page) == []  # the accessibility check of every portal page
     page.get_by_label("Địa chỉ thư").fill("lvbinh")
     page.get_by_label("Vai trò", exact=True).select_option("agency_manager")
     page.get_by_label("Cơ quan (cho cán bộ đầu mối)").select_option("soyt")
