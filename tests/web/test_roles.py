@@ -122,6 +122,7 @@ def test_the_portal_refuses_alike_and_the_auditor_only_reads(portal: RunningServ
             manager.get("/quan-tri/co-quan/soyt"),
             manager.get(f"/quan-tri/yeu-cau/{filed.json()['id']}"),  # a request of Sở Y tế
             manager.get("/quan-tri/bao-cao", params={"co_quan": "soyt"}),
+            manager.get("/quan-tri/bao-cao/tai-ve", params={"ky": "2026-01", "co_quan": "soyt"}),
             manager.post(
                 "/quan-tri/yeu-cau/xem-truoc",
                 data={"family": "Võ", "given": "An", "agency": "soyt", "csrf": form},
