@@ -17,6 +17,9 @@ def test_defaults_and_environment_overrides(tmp_path: Path) -> None:
     assert settings.limits.prelogin_timeout_seconds == 60.0
     assert settings.smtp.max_line_bytes == MiB
     assert "[limits]" in sample_config(settings)
+    # R13.3's idle minutes: a person's session, a public computer's, an administrator's
+    idle = [getattr(settings.policy, f"session_{kind}idle_minutes") for kind in ("", "public_", "admin_")]
+    assert idle == [30, 15, 15]
     changed = load_settings(
         tmp_path,
         {"HOPTHU_LIMITS_MX_CONNECTIONS_PER_ADDRESS": "3", "HOPTHU_LIMITS_PRELOGIN_TIMEOUT_SECONDS": "2.5"},
@@ -30,6 +33,8 @@ def test_defaults_and_environment_overrides(tmp_path: Path) -> None:
         {"HOPTHU_LIMITS_HTTP_CONNECTIONS": "0"},
         {"HOPTHU_LIMITS_PRELOGIN_TIMEOUT_SECONDS": "-1"},
         {"HOPTHU_SMTP_MAX_LINE_BYTES": "500"},
+        {"HOPTHU_POLICY_SESSION_ADMIN_IDLE_MINUTES": "0"},
+        {"HOPTHU_POLICY_SESSION_IDLE_MINUTES": "nan"},
     ],
 )
 def test_values_that_cannot_work_are_refused(tmp_path: Path, env: dict[str, str]) -> None:

@@ -188,6 +188,12 @@ class PolicySettings:
     # `signin_source_minutes` makes each further failure on it wait this much longer (nobody paused).
     signin_guard_sources: int = 10
     signin_guard_delay_seconds: float = 3.0
+    # R13.3, R11.4: minutes a webmail session may stay unused before it ends: a person's, one opened
+    # as "public computer", and any session of someone holding an administrative role (the shortest
+    # that applies wins).
+    session_idle_minutes: float = 30.0
+    session_public_idle_minutes: float = 15.0
+    session_admin_idle_minutes: float = 15.0
 
 
 @dataclass(frozen=True)
@@ -405,6 +411,9 @@ def _validate(settings: Settings) -> Settings:
         raise _bad("server.forwarded_header", header, '"x-forwarded-for" | "forwarded"')
     for key in ("signin_failures", "signin_source_accounts", "signin_guard_sources"):
         if getattr(settings.policy, key) < 1:
+            raise _bad(f"policy.{key}", getattr(settings.policy, key), "≥ 1")
+    for key in ("session_idle_minutes", "session_public_idle_minutes", "session_admin_idle_minutes"):
+        if not getattr(settings.policy, key) >= 1:  # NaN too
             raise _bad(f"policy.{key}", getattr(settings.policy, key), "≥ 1")
     protection = settings.protection
     if protection.on_failure not in ("tempfail", "accept"):

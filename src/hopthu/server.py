@@ -25,7 +25,7 @@ from hopthu.directory.auth import Authenticator
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.routing import Router
 from hopthu.directory.service import Directory
-from hopthu.directory.websessions import WebSessions
+from hopthu.directory.websessions import WebSessions, idle_limits
 from hopthu.errors import HopThuError
 from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
@@ -168,7 +168,7 @@ class Server:
         pipeline.holding = quarantine
         authenticator = Authenticator(ctx, tell=pipeline.tell)
         await authenticator.dummy_hash()  # made before the first unknown login, not during it
-        web_sessions = WebSessions(store.db, store.mail.clock)
+        web_sessions = WebSessions(store.db, store.mail.clock, idle_limits(settings.policy))
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
         self.services.rspamd = rspamd
         self.services.engines = engines

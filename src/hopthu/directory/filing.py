@@ -59,6 +59,16 @@ async def plan_people(directory: Directory, powers: Powers, rows: list[PersonRow
     return results
 
 
+async def plan_person(directory: Directory, powers: Powers, row: PersonRow) -> RowResult:
+    """One person to register, filed alone (the API, the portal's one-person form): an agency outside
+    the filer's is `OutsideScope`, the same refusal as any other, not a line of a list's report."""
+    agency_id = {a.code: a.id for a in await directory.agencies.list()}.get(row.agency)
+    if agency_id is not None and not powers.covers(agency_id):
+        raise OutsideScope()
+    (result,) = await plan_people(directory, powers, [row])
+    return result
+
+
 async def act_request(
     directory: Directory,
     powers: Powers,

@@ -2,8 +2,10 @@
 They belong to the directory (who is signed in where), beside the accounts whose last access they keep.
 
 The cookie holds a random token; the database keeps only its SHA-256, so reading the database does
-not let anyone in. A "public computer" session ends when the browser closes (no cookie lifetime) and
-after 30 idle minutes; a private one after 14 idle days (`policy.sessions` decides). `last_seen_at`
+not let anyone in. A session ends after the idle minutes of the settings (R13.3: 30 by default; 15 for
+a "public computer" one, which also ends when the browser closes, having no cookie lifetime, and 15
+for anyone holding an administrative role, read with the session itself): `policy.sessions` decides.
+`last_seen_at`
 is written at most once a minute per session, so browsing costs no write per page; with it the
 account's last access (R6.5), so a person who stays signed in for months is not taken for one who never comes.
 """
@@ -18,11 +20,21 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
-from hopthu.policy.sessions import session_expired
+from hopthu.config import PolicySettings
+from hopthu.policy.sessions import IdleLimits, session_expired
 from hopthu.store.db import Database
-from hopthu.store.schema import account, web_session
+from hopthu.store.schema import account, role_grant, web_session
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
+
+
+def idle_limits(policy: PolicySettings) -> IdleLimits:
+    """The settings' idle minutes (R13.3) as `policy.sessions` takes them."""
+    return IdleLimits(
+        user=dt.timedelta(minutes=policy.session_idle_minutes),
+        public=dt.timedelta(minutes=policy.session_public_idle_minutes),
+        administrator=dt.timedelta(minutes=policy.session_admin_idle_minutes),
+    )
 
 
 def token_id(token: str) -> str:
@@ -40,16 +52,20 @@ class WebSession:
     created_at: dt.datetime
     last_seen_at: dt.datetime
     second_factor_at: dt.datetime | None  # when an administrator proved their second factor here
+    administrator: bool  # its account holds an administrative role (read with the session)
 
-    def expired(self, now: dt.datetime) -> bool:
-        """Idle too long at `now` (R11.4: `policy.sessions` says how long)."""
-        return session_expired(self.last_seen_at, now, public=self.public)
+    def expired(self, now: dt.datetime, limits: IdleLimits) -> bool:
+        """Idle too long at `now` (R13.3, R11.4: `policy.sessions` says how long)."""
+        return session_expired(
+            self.last_seen_at, now, limits, public=self.public, administrator=self.administrator
+        )
 
 
 class WebSessions:
-    def __init__(self, db: Database, clock: Callable[[], dt.datetime]) -> None:
+    def __init__(self, db: Database, clock: Callable[[], dt.datetime], limits: IdleLimits) -> None:
         self.db = db
         self.clock = clock
+        self.limits = limits
 
     async def create(
         self, account_id: int, *, public: bool, must_change_password: bool, user_agent: str, address: str
@@ -79,7 +95,7 @@ class WebSessions:
             return None
         found = WebSession(**rows[0]._mapping)
         now = self.clock()
-        if found.expired(now):
+        if found.expired(now, self.limits):
             await self.end(found.id)
             return None
         if now - found.last_seen_at >= TOUCH_EVERY:
@@ -106,7 +122,7 @@ class WebSessions:
             _LIVE.where(web_session.c.account_id == account_id).order_by(web_session.c.last_seen_at.desc())
         )
         now = self.clock()
-        return [s for s in (WebSession(**row._mapping) for row in rows) if not s.expired(now)]
+        return [s for s in (WebSession(**row._mapping) for row in rows) if not s.expired(now, self.limits)]
 
     async def password_changed(self, session_id: str) -> None:
         async with self.db.write() as conn:
@@ -153,5 +169,7 @@ _LIVE = sa.select(
     web_session.c.created_at,
     web_session.c.last_seen_at,
     web_session.c.second_factor_at,
+    # Whether the person holds a role: the same statement, so finding a session costs no more reads.
+    sa.exists().where(role_grant.c.account_id == web_session.c.account_id).label("administrator"),
 ).where(web_session.c.ended_at.is_(None))
 _BY_ID = _LIVE.where(web_session.c.id == sa.bindparam("id"))

@@ -14,7 +14,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
 from hopthu.config import Settings
-from hopthu.policy import lifecycle, passwords, sessions
+from hopthu.policy import lifecycle, passwords
 from hopthu.web.auth import signed_in_or_nobody
 from hopthu.web.deps import services_of
 from hopthu.web.templating import page
@@ -140,7 +140,9 @@ def rules(settings: Settings) -> dict[str, object]:
         "inactive_months": lifecycle.INACTIVE_MONTHS,
         "revoke_warning_days": lifecycle.WARNING_DAYS,
         "retention_days": policy.retention_days,
-        "public_idle": int(sessions.PUBLIC_IDLE.total_seconds() // 60),
+        "user_idle": round(policy.session_idle_minutes),
+        "public_idle": round(policy.session_public_idle_minutes),
+        "admin_idle": round(policy.session_admin_idle_minutes),
         "hard_limit": settings.smtp.hard_limit_per_day,
     }
 

@@ -69,7 +69,20 @@ async def home(who: Annotated[SignedIn, Depends(signed_in)]) -> RedirectResponse
 
 @router.get(SIGN_IN, response_class=HTMLResponse)
 async def sign_in_page(request: Request, next: str | None = None) -> HTMLResponse:
-    return page(request, "signin.html", next=local_path(next), login="", public=False, error=None)
+    return page(
+        request,
+        "signin.html",
+        next=local_path(next),
+        login="",
+        public=False,
+        error=None,
+        public_idle=_public_idle(request),
+    )
+
+
+def _public_idle(request: Request) -> int:
+    """The minutes a "public computer" session lasts unused, as the form promises them (R13.3)."""
+    return round(services_of(request).settings.policy.session_public_idle_minutes)
 
 
 @router.post(SIGN_IN, response_class=HTMLResponse)
@@ -100,6 +113,7 @@ async def sign_in(
                 login=login,
                 public=on_public,
                 error=refusal,
+                public_idle=_public_idle(request),
             )
         account_id = (await services.directory.accounts.get(login)).id
         must_change = True

@@ -17,6 +17,7 @@ from hopthu.web.admin import (
     quarantine,
     reports,
     requests,
+    roles,
     tickets,
 )
 from hopthu.web.templating import TEMPLATES
@@ -37,6 +38,7 @@ PARTS = (
     jobs,
     dmarc,
     privacy,
+    roles,
 )
 for part in PARTS:
     router.include_router(part.router)

@@ -1,6 +1,8 @@
-"""Who may use the administration portal, and how far (R9, R10.4): the `administering` dependency of
-every portal page. It asks for the second factor before anything else, and answers 403 to people
-without a role; each page then narrows what it shows with `Powers.covers`.
+"""Who may use the administration portal, and how far (R9, R10.4, R13.4): the `administering`
+dependency of every portal page. It asks for the second factor before anything else, answers 403 to
+people without a role, and to an auditor's every act (anything but reading a page: an auditor
+changes nothing); each page then narrows what it shows with `Powers.covers`, and anything outside
+the administrator's agencies is the app's one refusal page (`check_covers`, `filing.OutsideScope`).
 """
 
 from __future__ import annotations
@@ -11,7 +13,8 @@ from typing import Annotated, Any
 from fastapi import Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse
 
-from hopthu.directory.roles import Powers
+from hopthu.directory.filing import OutsideScope
+from hopthu.directory.roles import Powers, ReadsOnly
 from hopthu.web.admin import outcome
 from hopthu.web.auth import Redirect, SignedIn, back_here, signed_in
 from hopthu.web.deps import services_of
@@ -21,6 +24,7 @@ from hopthu.web.templating import page
 PORTAL = "/quan-tri"
 ENROL = f"{PORTAL}/xac-thuc/dang-ky"
 VERIFY = f"{PORTAL}/xac-thuc"
+READING = frozenset({"GET", "HEAD"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,6 +51,8 @@ async def administering(request: Request, admin: Annotated[Admin, Depends(with_r
         factors = services_of(request).directory.factors
         target = VERIFY if await factors.confirmed(admin.who.account.id) else ENROL
         raise Redirect(f"{target}?next={back_here(request)}")
+    if admin.powers.reads_only and request.method not in READING:
+        raise ReadsOnly()
     return admin
 
 
@@ -79,9 +85,10 @@ OperatorForm = Annotated[Admin, Depends(operating_form)]
 
 
 def check_covers(admin: Admin, agency_id: int) -> None:
-    """403 for an account or request outside the administrator's agencies."""
+    """An account, agency or request outside the administrator's agencies: the app's 403 page, the
+    same for every such case (`filing.OutsideScope`)."""
     if not admin.powers.covers(agency_id):
-        raise HTTPException(403)
+        raise OutsideScope()
 
 
 def admin_page(request: Request, admin: Admin, template: str, **context: Any) -> HTMLResponse:

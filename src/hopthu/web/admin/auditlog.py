@@ -1,6 +1,7 @@
 """The audit log in the portal (R6, R13.4): every act, newest first, filtered by who, what, on whom
 and when, a page at a time by id; and the filtered log exported as .csv for an inspection. The
-operator's administrators and the helpdesk read it; agency managers do not.
+operator's administrators and the auditors read it (R13.4: `Powers.reads_records`); the helpdesk and
+agency managers do not.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ EXPORT_LIMIT = 200_000
 
 
 def _reader(admin: Admin) -> None:
-    if not admin.powers.sees_everything:
+    if not admin.powers.reads_records:
         raise HTTPException(403)
 
 

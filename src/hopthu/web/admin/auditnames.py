@@ -66,6 +66,7 @@ ACTIONS: dict[str, Text] = {
     "request.approved": ("Duyệt yêu cầu", "Request approved"),
     "request.rejected": ("Từ chối yêu cầu", "Request rejected"),
     "role.granted": ("Giao quyền quản trị", "Role granted"),
+    "role.revoked": ("Bỏ quyền quản trị", "Role withdrawn"),
     "admin.factor_enrolled": ("Đăng ký xác thực hai lớp", "Second factor enrolled"),
     "admin.factor_reset": ("Đặt lại xác thực hai lớp", "Second factor reset"),
     "api_token.created": ("Tạo khóa API", "API token created"),
@@ -89,6 +90,14 @@ ACTIONS: dict[str, Text] = {
     "breach.closed": ("Đóng sự cố dữ liệu cá nhân", "Data breach closed"),
     "accesslog.searched": ("Tra cứu nhật ký truy cập", "Access log searched"),
     "accesslog.exported": ("Xuất nhật ký truy cập", "Access log exported"),
+}
+
+# The roles of `directory.roles.ROLES`, as the roles page and the audit log's details name them.
+ROLE_NAMES: dict[str, Text] = {
+    "operator": ("quản trị của Sở", "operator"),
+    "helpdesk": ("hỗ trợ", "helpdesk"),
+    "agency_manager": ("cán bộ đầu mối của cơ quan", "agency mailbox manager"),
+    "auditor": ("kiểm tra, giám sát", "auditor"),
 }
 
 _TARGETS: dict[str, Text] = {
@@ -157,10 +166,7 @@ _VALUES: dict[str, Text] = {
     "city": ("toàn thành phố", "city-wide"),
     "block": ("chặn", "block"),
     "allow": ("cho phép", "allow"),
-    "operator": ("quản trị của Sở", "operator"),
-    "helpdesk": ("hỗ trợ", "helpdesk"),
-    "agency_manager": ("quản lý cơ quan", "agency manager"),
-    "auditor": ("kiểm tra, giám sát", "auditor"),
+    **ROLE_NAMES,
 }
 
 

@@ -33,7 +33,8 @@ PROTECTION_LABELS = {
 async def home(
     request: Request, services: WebServices, admin: Annotated[Admin, Depends(administering)]
 ) -> HTMLResponse:
-    within = None if admin.powers.sees_everything else admin.powers.agencies
+    city = admin.powers.sees_everything or admin.powers.auditor  # an auditor reads the city's figures
+    within = None if city else admin.powers.agencies
     figures = await overview(
         services.store.db,
         within,
@@ -45,7 +46,8 @@ async def home(
         (status, figures.by_status.get(status.value, 0), figures.by_status.get(status.value, 0) / largest)
         for status in Status
     ]
-    names = {a.id: a.name for a in await services.directory.agencies.list() if admin.powers.covers(a.id)}
+    everyone = await services.directory.agencies.list()
+    names = {a.id: a.name for a in everyone if city or admin.powers.covers(a.id)}
     counts = await services.directory.agencies.active_mailboxes()
     busiest = sorted(((counts.get(i, 0), name) for i, name in names.items()), reverse=True)[:AGENCY_BARS]
     most = max((count for count, _ in busiest), default=0) or 1

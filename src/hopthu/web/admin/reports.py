@@ -10,11 +10,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
+from hopthu.directory.filing import OutsideScope
 from hopthu.errors import HopThuError
 from hopthu.reports import render
 from hopthu.reports.gather import COLUMNS, Report, gather
 from hopthu.reports.period import VIETNAM, parse_period
-from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering
+from hopthu.web.admin.access import PORTAL, Admin, admin_page, administering, check_covers
 from hopthu.web.deps import WebServices, services_of
 
 router = APIRouter()
@@ -31,8 +32,7 @@ async def _report(request: Request, admin: Admin, ky: str, co_quan: str) -> Repo
     within = None if admin.powers.sees_everything else admin.powers.agencies
     if co_quan:
         found = await directory.agencies.get(co_quan)
-        if not admin.powers.covers(found.id):
-            raise HTTPException(403)
+        check_covers(admin, found.id)
         within = await directory.agencies.subtree(found.id)
     return await gather(services_of(request).store.db, period, now=directory.ctx.now(), within=within)
 
@@ -56,6 +56,8 @@ async def reports(
     made, error = None, None
     try:
         made = await _report(request, admin, ky, co_quan)
+    except OutsideScope:
+        raise  # the app's refusal page, as for anything outside the administrator's agencies
     except HopThuError as refused:
         error = refused
     return admin_page(
@@ -84,6 +86,8 @@ async def download(
         raise HTTPException(404)
     try:
         made = await _report(request, admin, ky, co_quan)
+    except OutsideScope:
+        raise
     except HopThuError:
         raise HTTPException(422) from None
     data = render.xlsx(made) if dinh_dang == "xlsx" else render.pdf(made)

@@ -31,6 +31,7 @@ from hopthu.directory.filing import (
     file_acts,
     plan_acts,
     plan_people,
+    plan_person,
     subunit_request,
     visible_request,
 )
@@ -192,7 +193,10 @@ async def preview(
             ]
     except HopThuError as error:
         return await _new_page(request, admin, error=error)
-    results = await plan_people(services.directory, admin.powers, rows)
+    if from_list:
+        results = await plan_people(services.directory, admin.powers, rows)
+    else:  # one person: an agency not theirs is the refusal page, as anywhere else
+        results = [await plan_person(services.directory, admin.powers, rows[0])]
     return admin_page(
         request,
         admin,
@@ -314,7 +318,7 @@ async def file_act(
             kind, payload, agency_code=agency_code, channel="portal", filed_by=admin.actor
         )
     except OutsideScope:
-        raise HTTPException(403) from None
+        raise  # the app's refusal page, as for anything outside the administrator's agencies
     except HopThuError as error:
         return await _new_page(request, admin, error=error)
     await _tell(

@@ -1,5 +1,7 @@
 """Who is calling the REST API: a bearer token of `directory.apitokens`, with the powers of its role.
-No token, or a revoked one, is 401; a mailbox or agency outside the token's agencies is 403."""
+No token, or a revoked one, is 401; a mailbox, agency or request outside the token's agencies is 403
+with the one refusal of `filing.OutsideScope`; an auditor's token reads and every other call is 403
+(R13.4), refused here once for every operation."""
 
 from __future__ import annotations
 
@@ -8,10 +10,13 @@ from dataclasses import dataclass
 from fastapi import Request
 
 from hopthu.directory.apitokens import ApiToken
-from hopthu.directory.roles import Powers
+from hopthu.directory.filing import OutsideScope
+from hopthu.directory.roles import Powers, ReadsOnly
 from hopthu.errors import HopThuError
 from hopthu.web.client import client_address
 from hopthu.web.deps import services_of
+
+READING = frozenset({"GET", "HEAD"})
 
 
 class Unauthorised(HopThuError):
@@ -40,7 +45,7 @@ class Caller:
 
     def check(self, agency_id: int) -> None:
         if not self.powers.covers(agency_id):
-            raise Forbidden()
+            raise OutsideScope()
 
     def operator(self) -> None:
         if not self.powers.operator:
@@ -62,4 +67,7 @@ async def calling(request: Request) -> Caller:
     )
     if found is None:
         raise Unauthorised()
-    return Caller(found, await tokens.powers(found))
+    powers = await tokens.powers(found)
+    if powers.reads_only and request.method not in READING:
+        raise ReadsOnly()
+    return Caller(found, powers)

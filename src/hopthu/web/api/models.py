@@ -151,3 +151,18 @@ class AccessEventOut(BaseModel):
     client: str
     result: str = Field(description="success, a refusal (bad_credentials, throttled, ...) or delegate")
     agency_mailbox: str | None = Field(description="The agency mailbox a delegate opened")
+
+
+class RoleOut(BaseModel):
+    """A role held by a person (R9, R10.4, R13.4)."""
+
+    address: str
+    name: str
+    role: Literal["operator", "helpdesk", "agency_manager", "auditor"]
+    agency: str | None = Field(None, description="The agency's code, for `agency_manager`")
+
+
+class RoleIn(BaseModel):
+    address: str = Field(..., min_length=1, max_length=320)
+    role: Literal["operator", "helpdesk", "agency_manager", "auditor"]
+    agency: str | None = Field(None, max_length=64, description="The agency's code, for `agency_manager`")

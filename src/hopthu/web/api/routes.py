@@ -1,5 +1,6 @@
 """The REST API's operations (R9, R7): agencies, accounts and requests, each answering exactly what
-the token's role may see, so the city's HR system can file requests as an agency would."""
+the token's role may see, so the city's HR system can file requests as an agency would; and the
+administrative roles, the operator's alone (R10.4, R13.4)."""
 
 from __future__ import annotations
 
@@ -17,14 +18,14 @@ from hopthu.directory.filing import (
     delegation_request,
     file_acts,
     plan_acts,
-    plan_people,
+    plan_person,
     subunit_request,
     visible_request,
 )
 from hopthu.directory.fulfilment import Fulfilment, person_payload
 from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
-from hopthu.directory.roles import Powers
+from hopthu.directory.roles import Powers, RoleGrant
 from hopthu.directory.service import Directory
 from hopthu.errors import HopThuError
 from hopthu.web.admin.accesslog import audited, filters_of, query_of
@@ -42,6 +43,8 @@ from hopthu.web.api.models import (
     Problem,
     RequestIn,
     RequestOut,
+    RoleIn,
+    RoleOut,
 )
 from hopthu.web.deps import WebServices, services_of
 from hopthu.web.lists import template_response, uploaded_acts
@@ -232,7 +235,7 @@ async def file_request(
             person.date,
             line=1,
         )
-        (result,) = await plan_people(directory, caller.powers, [row])
+        result = await plan_person(directory, caller.powers, row)
         if result.error:
             raise HopThuError(result.error, result.error, code="invalid")
         filed = await directory.requests.file(
@@ -445,3 +448,53 @@ async def search_access_log(
         )
         for e in found
     ]
+
+
+def _role(found: RoleGrant, domain: str) -> RoleOut:
+    return RoleOut(address=found.address(domain), name=found.name, role=found.role, agency=found.agency_code)
+
+
+@router.get("/roles", response_model=list[RoleOut], responses=REFUSALS, tags=["roles"])
+async def list_roles(services: WebServices, caller: Annotated[Caller, Depends(calling)]) -> list[RoleOut]:
+    """Who holds which administrative role (operator tokens only)."""
+    caller.operator()
+    domain = services.settings.server.domain
+    return [_role(g, domain) for g in await services.directory.roles.grants()]
+
+
+@router.post(
+    "/roles",
+    response_model=RoleOut,
+    status_code=201,
+    responses={**REFUSALS, 409: {"model": Problem}},
+    tags=["roles"],
+)
+async def grant_role(
+    services: WebServices, body: RoleIn, caller: Annotated[Caller, Depends(calling)]
+) -> RoleOut:
+    """Give a role to a mailbox, an agency manager's with `agency` (operator tokens only; 409 when
+    it is held already)."""
+    caller.operator()
+    made = await services.directory.roles.grant(
+        body.address, body.role, agency_code=body.agency, actor=caller.actor
+    )
+    return _role(made, services.settings.server.domain)
+
+
+@router.delete(
+    "/roles/{address}/{role}",
+    status_code=204,
+    responses={**REFUSALS, 409: {"model": Problem}},
+    tags=["roles"],
+)
+async def revoke_role(
+    services: WebServices,
+    address: Annotated[str, PathParam(max_length=320)],
+    role: Annotated[str, PathParam(pattern="^(operator|helpdesk|agency_manager|auditor)$")],
+    caller: Annotated[Caller, Depends(calling)],
+    agency: Annotated[str | None, Query(max_length=64)] = None,
+) -> Response:
+    """Withdraw a role (operator tokens only; 409 for the last operator's)."""
+    caller.operator()
+    await services.directory.roles.revoke(address, role, agency_code=agency, actor=caller.actor)
+    return Response(status_code=204)
