@@ -224,6 +224,7 @@ def test_structure_requests(staffed: RunningServer, site: str) -> None:
     assert not_staff.status_code == 422
 
 
+@pytest.mark.both_backends  # a list's preview and batch are the portal path on either backend
 def test_a_list_previewed_and_approved_in_the_portal(
     staffed: RunningServer, browser, site: str, tmp_path
 ) -> None:

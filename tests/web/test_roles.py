@@ -10,6 +10,7 @@ from contextlib import closing
 
 import httpx
 import pyotp
+import pytest
 from playwright.sync_api import expect
 
 from tests.imap.conftest import RunningServer
@@ -65,6 +66,7 @@ def test_roles_over_the_api_and_one_answer_for_not_yours(portal: RunningServer, 
         manager.post("/requests", json={"kind": "lock", "address": "lvbinh", "reason": "violation"}),
         manager.get("/accounts/lvbinh@cantho.gov.vn"),
         manager.get("/agencies/soyt"),
+        manager.get("/accounts", params={"agency": "soyt"}),  # refused, not answered empty
     ):
         assert refused.status_code == 403, refused.text
         assert (refused.json()["vi"], refused.json()["en"]) == OUTSIDE
@@ -120,6 +122,7 @@ def test_the_portal_refuses_alike_and_the_auditor_only_reads(portal: RunningServ
         for refused in (
             manager.get("/quan-tri/hop-thu/lvbinh"),  # an account of Sở Y tế
             manager.get("/quan-tri/co-quan/soyt"),
+            manager.get("/quan-tri/hop-thu", params={"co_quan": "soyt"}),
             manager.get(f"/quan-tri/yeu-cau/{filed.json()['id']}"),  # a request of Sở Y tế
             manager.get("/quan-tri/bao-cao", params={"co_quan": "soyt"}),
             manager.get("/quan-tri/bao-cao/tai-ve", params={"ky": "2026-01", "co_quan": "soyt"}),
@@ -154,6 +157,7 @@ def test_the_portal_refuses_alike_and_the_auditor_only_reads(portal: RunningServ
     assert not portal.run(portal.services.directory.roles.powers(portal.account_id("lvbinh"))).operator
 
 
+@pytest.mark.both_backends  # the operator hands an agency its administration, on either backend
 def test_the_operator_grants_and_withdraws_on_the_roles_page(portal: RunningServer, page) -> None:  # noqa: F811
     sign_in(page, "ttnanh")
     page.wait_for_url("**/thu/*")

@@ -85,6 +85,8 @@ async def listing(
     now = services.directory.ctx.now()
     directory = services.directory
     agencies = [a for a in await directory.agencies.list() if admin.powers.covers(a.id)]
+    if co_quan:  # another agency's list is refused like its accounts, not shown empty
+        check_covers(admin, (await directory.agencies.get(co_quan)).id)
     page_number = max(1, trang)
     found = await directory.accounts.list(
         agency_code=co_quan or None,

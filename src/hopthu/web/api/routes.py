@@ -138,6 +138,8 @@ async def list_accounts(
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AccountOut]:
+    if agency:  # asking for another agency's list is refused like its accounts, not answered empty
+        caller.check((await services.directory.agencies.get(agency)).id)
     found = await services.directory.accounts.list(
         agency_code=agency, status=status, within=_within(caller.powers), query=q, limit=limit, offset=offset
     )
