@@ -132,3 +132,39 @@ def test_operators_search_and_export_and_managers_are_refused(portal: RunningSer
     assert [(e["protocol"], e["result"]) for e in answer.json()][-1] == ("imap", "bad_credentials")
     tokens = [e["result"] for e in httpx.get(api, params={"protocol": "api"}, headers=operators).json()]
     assert tokens == ["success", "success"]  # each token's use, once a minute; never its secret
+
+
+@pytest.mark.both_backends  # "who accessed this mailbox, when" answered from the portal, either backend
+def test_an_auditor_answers_who_accessed_a_mailbox_in_the_portal(portal: RunningServer, page) -> None:  # noqa: F811
+    """R13.6: an auditor signs in to the portal, asks for nvminh's accesses and reads the refused and
+    the successful IMAP sign-ins with their program; the portal offers them nothing to change."""
+    portal.run(portal.services.directory.roles.grant("lvbinh", "auditor", actor="test"))
+    imap = portal.connect()
+    imap.xatom("ID", '("name" "Thunderbird" "version" "128.5")')
+    with pytest.raises(imaplib.IMAP4.error):
+        imap.login("nvminh", "not-the-password")
+    imap.login("nvminh", PASSWORD)
+    imap.logout()
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import sign_in
+    from tests.web.test_accessibility import problems
+    from tests.web.test_admin import enter_code, pass_second_factor
+
+    sign_in(page, "lvbinh")
+    page.wait_for_url("**/thu/*")
+    page.goto("/quan-tri")
+    enter_code(page, pass_second_factor(page, enrol=True))
+    menu = page.get_by_role("navigation", name="Quản trị")
+    expect(menu.get_by_role("link", name="Nhật ký truy cập")).to_be_visible()
+    expect(menu.get_by_role("link", name="Hộp thư", exact=True)).to_have_count(0)  # nothing to act on
+    menu.get_by_role("link", name="Nhật ký truy cập").click()
+    page.get_by_label("Hộp thư (địa chỉ)").fill("nvminh@cantho.gov.vn")
+    page.get_by_label("Giao thức").select_option("imap")
+    page.get_by_role("button", name="Tra cứu").click()
+    rows = page.locator("table.history tbody tr")
+    expect(rows).to_have_count(2)
+    expect(rows.nth(0)).to_contain_text("Thunderbird 128.5")
+    expect(rows.nth(0)).to_contain_text("Thành công")
+    expect(rows.nth(1)).to_contain_text("Sai địa chỉ hoặc mật khẩu")
+    assert problems(page) == []
