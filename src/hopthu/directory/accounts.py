@@ -7,6 +7,7 @@ and drops cached password checks where it should (reset, lock, revoke, delete).
 from __future__ import annotations
 
 import asyncio
+import builtins
 import datetime as dt
 import logging
 from collections.abc import Collection, Sequence, Set
@@ -305,13 +306,13 @@ class AccountService:
         found = [a for a in rows if a.local.startswith(prefix) or name_matches(a.display_name, words)]
         return found[offset : offset + limit]
 
-    async def aliases(self, address: str) -> list[str]:
+    async def aliases(self, address: str) -> builtins.list[str]:
         async with self.ctx.store.db.read() as conn:
             found = await self._find(conn, address)
             rows = await conn.execute(sa.select(alias.c.local).where(alias.c.account_id == found.id))
             return sorted(rows.scalars())
 
-    async def history(self, address: str, limit: int = 20) -> list[audit.AuditEvent]:
+    async def history(self, address: str, limit: int = 20) -> builtins.list[audit.AuditEvent]:
         """What was done to the mailbox, under its present address and the ones it had before."""
         async with self.ctx.store.db.read() as conn:
             found = await self._find(conn, address)
@@ -508,7 +509,7 @@ class AccountService:
 
     async def change_many(
         self, changes: Sequence[tuple[str, Change, str, str | None]], *, actor: str
-    ) -> list[HopThuError | None]:
+    ) -> builtins.list[HopThuError | None]:
         """`change` for many people at once (a list approved as one batch, R10.3): (local, what,
         reason, ref) each, in one transaction of a few statements; per change, the refusal that kept
         it from being done, or None. Callers pass a chunk at a time."""

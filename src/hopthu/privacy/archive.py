@@ -19,6 +19,7 @@ import json
 import zipfile
 from collections.abc import AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
+from typing import IO, cast
 
 from hopthu.directory.accesslog import AccessEvent, AccessQuery
 from hopthu.directory.accounts import Account
@@ -148,7 +149,7 @@ class _Sink:
 async def stream(source: Source, sections: Sequence[Section] = SECTIONS) -> AsyncIterator[bytes]:
     """The archive's bytes, as they are written."""
     sink = _Sink()
-    with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+    with zipfile.ZipFile(cast(IO[bytes], sink), "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for section in sections:
             async for entry in section(source):
                 info = zipfile.ZipInfo(entry.name, _stamp(entry.when))

@@ -349,7 +349,7 @@ class SubmissionHandler(MxHandler):
                 password.decode("utf-8", "replace"),
                 source=_peer_ip(server.session),
                 protocol="submission",
-                client=server.session.host_name or "",  # the EHLO name the client gave
+                client=(server.session.host_name if server.session else None) or "",  # the EHLO name given
             )
         except SignInRefused as refused:
             return AuthResult(success=False, handled=False, message=str(_auth_reply(refused)))

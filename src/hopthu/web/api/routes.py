@@ -442,7 +442,7 @@ async def search_access_log(
             at=e.at,
             address=f"{e.address}@{domain}" if e.address else None,
             login=e.login,
-            protocol=e.protocol,  # type: ignore[arg-type]
+            protocol=e.protocol,
             source=e.source,
             client=e.client,
             result=e.result,
