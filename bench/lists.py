@@ -9,7 +9,8 @@ Sở Nội vụ's agency manager signs in on the sign-in page and passes the por
 section, kind `change`), reads the preview (checked to say every row can be filed) and files the
 good rows with the compressed hidden field the preview carries; an operator, signed in the same
 way, opens the batch on the requests page and approves it with its form. Each step counts what the
-person waits for: the POST and the page its redirect leads to (Post/Redirect/Get). The people are
+person waits for: the page its form is on, the POST and the page its redirect leads to
+(Post/Redirect/Get). The people are
 then counted in their new agency, so the figures are of work done.
 
 Each step is run once untraced for its time, and once under tracemalloc for the peak of memory
