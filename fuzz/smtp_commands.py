@@ -101,7 +101,9 @@ class _Pipeline:
 
 
 class _Authenticator:
-    async def sign_in(self, login: str, password: str, *, source: str, protocol: str) -> Identity:
+    async def sign_in(
+        self, login: str, password: str, *, source: str, protocol: str, client: str = ""
+    ) -> Identity:
         if password.encode() != PASSWORD:
             raise SignInRefused(Refusal.BAD_CREDENTIALS, "Sai mật khẩu", "Wrong password")
         return Identity(1, login, f"{login}@{DOMAIN}", "person", login)
