@@ -21,7 +21,7 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hopthu.config import Settings, StoreSettings
+from hopthu.config import PolicySettings, Settings, StoreSettings
 from hopthu.store import Store
 from hopthu.store.schema import metadata
 
@@ -129,7 +129,13 @@ def clock() -> Clock:
 
 @pytest.fixture
 def settings(tmp_path: Path, database_url: str) -> Settings:
-    return Settings(data_dir=tmp_path, store=StoreSettings(database_url=database_url, group_commit_ms=1))
+    """The defaults, except the new-place notice (R13.4): a test signing in by the webmail and by IMAP
+    would find that notice in the INBOX it counts; `tests/directory/test_access_log.py` turns it on."""
+    return Settings(
+        data_dir=tmp_path,
+        store=StoreSettings(database_url=database_url, group_commit_ms=1),
+        policy=PolicySettings(signin_new_place_notice=False),
+    )
 
 
 @pytest.fixture

@@ -194,6 +194,9 @@ class PolicySettings:
     session_idle_minutes: float = 30.0
     session_public_idle_minutes: float = 15.0
     session_admin_idle_minutes: float = 15.0
+    # R13.4: a successful sign-in from a (source, program) pair never seen for the account tells its
+    # owner by mail (not the account's first sign-in ever).
+    signin_new_place_notice: bool = True
 
 
 @dataclass(frozen=True)

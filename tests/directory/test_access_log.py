@@ -4,8 +4,12 @@ events older than 12 months are purged, newer kept; a flood cannot grow the buff
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 
+import pytest
+
+from hopthu.config import Settings
 from hopthu.directory import accesslog
 from hopthu.directory.accesslog import AccessQuery
 from hopthu.directory.auth import Authenticator
@@ -16,6 +20,14 @@ from hopthu.jobs.base import JobContext
 from tests.conftest import Clock
 
 PASSWORD = "Mat-khau-Moi-2026!"
+
+
+@pytest.fixture
+def settings(settings: Settings) -> Settings:
+    """The new-place notice on, as the product's default (the suite's settings turn it off)."""
+    return dataclasses.replace(
+        settings, policy=dataclasses.replace(settings.policy, signin_new_place_notice=True)
+    )
 
 
 async def _person(directory: Directory) -> None:

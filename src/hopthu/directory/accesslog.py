@@ -174,6 +174,9 @@ class AccessLog:
         self._flusher: asyncio.Task[None] | None = None
         self._flushing = asyncio.Lock()
         self._known: OrderedDict[tuple[int, str, str], None] = OrderedDict()
+        # Accounts that signed in during this process: their rows may still wait in the buffer, and
+        # a second sign-in a moment after the first must not be taken for the first ever.
+        self._signed_in: OrderedDict[int, None] = OrderedDict()
         self._delegates: OrderedDict[tuple[int, int, str, str], dt.datetime] = OrderedDict()
         self.dropped = 0
 
@@ -270,6 +273,11 @@ class AccessLog:
         self._known[key] = None
         while len(self._known) > KNOWN_MAX:
             self._known.popitem(last=False)
+        signed_in_here = account_id in self._signed_in
+        self._signed_in[account_id] = None
+        self._signed_in.move_to_end(account_id)
+        while len(self._signed_in) > KNOWN_MAX:
+            self._signed_in.popitem(last=False)
         seen = await self.db.first(
             _SEEN,
             {
@@ -281,7 +289,7 @@ class AccessLog:
                 "success_again": SUCCESS,
             },
         )
-        known_pair, signed_in_before = bool(seen[0]), bool(seen[1])
+        known_pair, signed_in_before = bool(seen[0]), signed_in_here or bool(seen[1])
         return signed_in_before and not known_pair
 
     # --- reading ----------------------------------------------------------------------------------

@@ -146,7 +146,9 @@ class Authenticator:
                 result=refused.refusal.value,
             )
             raise
-        new_place = await access.is_new_place(identity.account_id, source, client)
+        new_place = self.ctx.settings.policy.signin_new_place_notice and await access.is_new_place(
+            identity.account_id, source, client
+        )
         access.record(
             account_id=identity.account_id,
             login=login,
