@@ -28,7 +28,7 @@ from hopthu.directory.service import Directory
 from hopthu.policy.dates import VIETNAM
 from hopthu.store import Store, webmail
 from hopthu.web.accessnames import access_csv
-from hopthu.web.exports import EntryNames, csv_row, safe_part
+from hopthu.web.exports import EntryNames, ZipSink, csv_row, safe_part
 
 MAIL_FOLDER = "thu"
 RECORD_FILE = "ho-so.json"
@@ -127,28 +127,9 @@ async def access(source: Source) -> AsyncIterator[Entry]:
 SECTIONS: Sequence[Section] = (mail, record, audit, access)
 
 
-class _Sink:
-    """Where zipfile writes: kept until the stream takes it (zipfile needs no seeking then)."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        return None
-
-    def take(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts.clear()
-        return out
-
-
 async def stream(source: Source, sections: Sequence[Section] = SECTIONS) -> AsyncIterator[bytes]:
     """The archive's bytes, as they are written."""
-    sink = _Sink()
+    sink = ZipSink()
     with zipfile.ZipFile(cast(IO[bytes], sink), "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for section in sections:
             async for entry in section(source):

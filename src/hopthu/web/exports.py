@@ -74,3 +74,23 @@ def csv_cell(value: object) -> object:
 
 def csv_row(values: list[object]) -> list[object]:
     return [csv_cell(value) for value in values]
+
+
+class ZipSink:
+    """Where zipfile writes a streamed archive: kept until the stream takes it (zipfile needs no
+    seeking then), so a download of any size holds one entry's bytes at a time."""
+
+    def __init__(self) -> None:
+        self.parts: list[bytes] = []
+
+    def write(self, data: bytes) -> int:
+        self.parts.append(bytes(data))
+        return len(data)
+
+    def flush(self) -> None:
+        return None
+
+    def take(self) -> bytes:
+        out = b"".join(self.parts)
+        self.parts.clear()
+        return out

@@ -33,7 +33,7 @@ from hopthu.store.webmail import ExportedMessage
 from hopthu.text import ascii_text, fold
 from hopthu.web.auth import SignedIn, signed_in
 from hopthu.web.deps import WebServices, services_of
-from hopthu.web.exports import EntryNames, safe_part
+from hopthu.web.exports import EntryNames, ZipSink, safe_part
 from hopthu.web.folders import FolderView, find, folders, reachable, special, visible
 from hopthu.web.forms import CheckedForm
 from hopthu.web.i18n import language
@@ -298,25 +298,6 @@ async def export_mbox(
     )
 
 
-class _Sink:
-    """Where zipfile writes: kept until the stream takes it (zipfile needs no seeking then)."""
-
-    def __init__(self) -> None:
-        self.parts: list[bytes] = []
-
-    def write(self, data: bytes) -> int:
-        self.parts.append(bytes(data))
-        return len(data)
-
-    def flush(self) -> None:
-        return None
-
-    def take(self) -> bytes:
-        out = b"".join(self.parts)
-        self.parts.clear()
-        return out
-
-
 _ZIP_EPOCH = dt.datetime(1980, 1, 1, tzinfo=VIETNAM)
 
 
@@ -344,7 +325,7 @@ async def export_zip(
 async def zip_of(request: Request, folders: list[tuple[str, int]]) -> AsyncIterator[bytes]:
     """A zip of .eml files, streamed as it is written: each (folder name, mailbox id) in a folder of
     the archive of that name ("" for none; a mail folder's hierarchy becomes the archive's)."""
-    sink = _Sink()
+    sink = ZipSink()
     names = EntryNames()  # whatever a folder or a subject is called, every entry stays inside
     with zipfile.ZipFile(sink, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for folder, mailbox_id in folders:
