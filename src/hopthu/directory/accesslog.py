@@ -50,6 +50,7 @@ KEEP = dt.timedelta(days=365)  # R13.4: at least 12 months
 FLUSH_SECONDS = 1.0
 BUFFER_LIMIT = 2000  # events waiting that are written at once
 BUFFER_MAX = 20_000  # events kept waiting at most while the database does not answer
+DROPS_LOGGED = 10_000  # a warning each time this many more events were dropped
 KNOWN_MAX = 100_000  # (account, source, client) pairs remembered as seen
 DELEGATE_EVERY = dt.timedelta(hours=1)  # one record per delegate, mailbox, protocol and source
 PURGE_BATCH = 5000
@@ -200,8 +201,10 @@ class AccessLog:
         if len(self._buffer) > BUFFER_MAX:
             excess = len(self._buffer) - BUFFER_MAX
             del self._buffer[:excess]
-            self.dropped += excess
-            log.warning("access log: %d events dropped, the database not keeping up", self.dropped)
+            before, self.dropped = self.dropped, self.dropped + excess
+            if before // DROPS_LOGGED != self.dropped // DROPS_LOGGED or before == 0:
+                # once at the first drop, then each DROPS_LOGGED: a flood is not a log line per event
+                log.warning("access log: %d events dropped, the database not keeping up", self.dropped)
         if self._flusher is None or self._flusher.done():
             delay = 0.0 if len(self._buffer) >= BUFFER_LIMIT else FLUSH_SECONDS
             self._flusher = asyncio.get_running_loop().create_task(self._flush_soon(delay))
@@ -247,7 +250,7 @@ class AccessLog:
                 return
             try:
                 await self.db.run_in_writer(lambda conn: conn.execute(sa.insert(access_event), rows))
-            except Exception:
+            except BaseException:  # cancelled at the stop too: `close` writes them after
                 self._buffer = (rows + self._buffer)[-BUFFER_MAX:]
                 raise
 

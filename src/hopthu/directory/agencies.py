@@ -7,11 +7,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.directory import audit
+from hopthu.directory import audit, roles
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.creation import create_account
 from hopthu.directory.namespace import taken_locals
-from hopthu.directory.roles import subtree
 from hopthu.errors import HopThuError, NotFound
 from hopthu.policy import naming
 from hopthu.store.schema import account, agency
@@ -190,7 +189,7 @@ class AgencyService:
     async def subtree(self, agency_id: int) -> frozenset[int]:
         """The agency and every sub-unit below it."""
         parents = dict(await self.ctx.store.db.all(sa.select(agency.c.id, agency.c.parent_id)))
-        return subtree(parents, {agency_id})
+        return roles.subtree(parents, {agency_id})
 
     async def history(self, code: str, limit: int = 30) -> list[audit.AuditEvent]:
         """What was done to the agency (and to its agency mailbox, which bears its code)."""

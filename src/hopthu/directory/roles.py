@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.directory import audit
+from hopthu.directory import agencies, audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.policy import authority
@@ -313,12 +313,8 @@ def _code(agency_code: str | None) -> str | None:
 
 
 async def _agency_id(conn: AsyncConnection, code: str | None) -> int | None:
-    if code is None:
-        return None
-    found = (await conn.execute(sa.select(agency.c.id).where(agency.c.code == code))).first()
-    if found is None:
-        raise NotFound(f"Không có cơ quan mã '{code}'", f"No agency with the code '{code}'")
-    return found[0]
+    """The id of the agency a manager's role names (none for the other roles)."""
+    return None if code is None else (await agencies.find(conn, code)).id
 
 
 async def _grant_id(conn: AsyncConnection, account_id: int, role: str, agency_id: int | None) -> int | None:

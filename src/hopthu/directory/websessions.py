@@ -5,8 +5,7 @@ The cookie holds a random token; the database keeps only its SHA-256, so reading
 not let anyone in. A session ends after the idle minutes of the settings (R13.3: 30 by default; 15 for
 a "public computer" one, which also ends when the browser closes, having no cookie lifetime, and 15
 for anyone holding an administrative role, read with the session itself): `policy.sessions` decides.
-`last_seen_at`
-is written at most once a minute per session, so browsing costs no write per page; with it the
+`last_seen_at` is written at most once a minute per session, so browsing costs no write per page; with it the
 account's last access (R6.5), so a person who stays signed in for months is not taken for one who never comes.
 """
 

@@ -428,7 +428,7 @@ class MailLog:
             try:
                 async with self.db.write() as conn:
                     await conn.execute(sa.insert(mail_log), rows)
-            except Exception:
+            except BaseException:  # cancelled at the stop too: `close` writes them after
                 self._buffer = (rows + self._buffer)[-BUFFER_LIMIT * 2 :]
                 raise
 
