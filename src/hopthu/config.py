@@ -265,6 +265,23 @@ class ProtectionSettings:
 
 
 @dataclass(frozen=True)
+class DnsSettings:
+    """What `hopthu dns show` tells the operator to publish for each served domain, and the MTA-STS
+    policy the web serves at `https://mta-sts.<domain>/.well-known/mta-sts.txt` (RFC 8461)."""
+
+    # RFC 8461 §5: "testing" (senders report failures but deliver), "enforce" (they refuse to deliver
+    # without valid TLS to our MX) or "none". Start with testing, read the TLS reports, then enforce.
+    mta_sts_mode: str = "testing"
+    # Seconds senders may keep the policy (RFC 8461 §3.2: at most 31557600); a week by default.
+    mta_sts_max_age: int = 604_800
+    # The published DMARC policy (RFC 7489 §6.3 `p=`): "none", "quarantine" or "reject".
+    dmarc_policy: str = "quarantine"
+    # Where TLS-RPT reports (RFC 8460) are sent; empty: postmaster@<domain>, which RFC 5321 §4.5.1
+    # requires every domain to receive.
+    tls_report_address: str = ""
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -277,6 +294,7 @@ class Settings:
     limits: LimitsSettings = field(default_factory=LimitsSettings)
     protection: ProtectionSettings = field(default_factory=ProtectionSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
+    dns: DnsSettings = field(default_factory=DnsSettings)
 
     @property
     def database_url(self) -> str:
@@ -309,6 +327,7 @@ _SECTIONS = {
     "limits": LimitsSettings,
     "protection": ProtectionSettings,
     "alerts": AlertSettings,
+    "dns": DnsSettings,
 }
 
 # Keys that have moved: (old section, old key) -> (section, key). The POP3 settings sat under [imap]
@@ -430,6 +449,15 @@ def _validate(settings: Settings) -> Settings:
         raise _bad("alerts.queue_items", settings.alerts.queue_items, "≥ 1")
     if not 0 <= settings.alerts.disk_free_percent <= 100:
         raise _bad("alerts.disk_free_percent", settings.alerts.disk_free_percent, "0-100")
+    dns = settings.dns
+    if dns.mta_sts_mode not in ("testing", "enforce", "none"):
+        raise _bad("dns.mta_sts_mode", dns.mta_sts_mode, '"testing" | "enforce" | "none"')
+    if not 86_400 <= dns.mta_sts_max_age <= 31_557_600:
+        raise _bad("dns.mta_sts_max_age", dns.mta_sts_max_age, "86400-31557600 (RFC 8461 §3.2)")
+    if dns.dmarc_policy not in ("none", "quarantine", "reject"):
+        raise _bad("dns.dmarc_policy", dns.dmarc_policy, '"none" | "quarantine" | "reject"')
+    if dns.tls_report_address and "@" not in dns.tls_report_address.strip("@"):
+        raise _bad("dns.tls_report_address", dns.tls_report_address, "một địa chỉ thư / an address")
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings

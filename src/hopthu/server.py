@@ -179,6 +179,7 @@ class Server:
 
         sockets = self._sockets or listener_sockets(settings)
         self.ports = {role: sock.getsockname()[1] for role, sock in sockets.items()}
+        self.services.ports = self.ports
 
         limits = SendingLimits(
             sending.Limits(

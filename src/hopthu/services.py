@@ -44,3 +44,6 @@ class Services:
     rspamd: Rspamd | None = None
     engines: EngineStatus | None = None
     quarantine: Quarantine | None = None  # outbound spam held for the operators (R3.1)
+    # The port each listener is bound to, by role ("imaps", "submission", …): what mail programs are
+    # told to use (`discovery.endpoints`), port 0 of the settings resolved.
+    ports: dict[str, int] = dataclasses.field(default_factory=dict)

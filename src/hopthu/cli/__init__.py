@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hopthu.cli import account, agency, apitoken, breach, dkim, jobs, queue, role
+from hopthu.cli import account, agency, apitoken, breach, dkim, dns, jobs, queue, role
 from hopthu.cli.backups import backup, restore
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
@@ -43,6 +43,7 @@ app.command("restore")(restore)
 app.add_typer(agency.app, name="agency")
 app.add_typer(account.app, name="account")
 app.add_typer(dkim.app, name="dkim")
+app.add_typer(dns.app, name="dns")
 app.add_typer(queue.app, name="queue")
 app.add_typer(apitoken.app, name="api-token")
 app.add_typer(jobs.app, name="jobs")

@@ -27,6 +27,7 @@ from hopthu.web import admin, compose, filecheck, mail, manage, reading, report,
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect, signed_in_or_nobody
+from hopthu.web.autoconfig import router as autoconfig_router
 from hopthu.web.bodylimit import BodyLimit
 from hopthu.web.forms import ExpiredForm
 from hopthu.web.health import health
@@ -76,6 +77,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(filecheck.router)
     app.include_router(admin.router)
     app.include_router(help_router)
+    app.include_router(autoconfig_router)
 
     @app.exception_handler(Redirect)
     async def redirect(_request: Request, error: Redirect) -> RedirectResponse:
