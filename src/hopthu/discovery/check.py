@@ -37,6 +37,7 @@ class DnsLookup:
             self._resolver.nameservers = [nameserver]
             self._resolver.port = port
         self._resolver.lifetime = timeout
+        self._resolver.use_edns(0, 0, 1232)  # a 2048-bit DKIM key's TXT fits one UDP answer
 
     async def query(self, name: str, rdtype: str) -> list[str]:
         try:

@@ -95,10 +95,14 @@ def requested_address(body: bytes) -> str:
         )
     try:
         root = SafeET.fromstring(body, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    except (ET.ParseError, defusedxml.DefusedXmlException, ValueError):
+    except defusedxml.DefusedXmlException:
         raise _refused(
-            "Yêu cầu Autodiscover không phải XML hợp lệ (không nhận DTD hay thực thể)",
-            "The Autodiscover request is not acceptable XML (no DTD or entities are taken)",
+            "Yêu cầu Autodiscover có DTD hoặc thực thể: không được nhận",
+            "The Autodiscover request has a DTD or entities: not accepted",
+        ) from None
+    except (ET.ParseError, ValueError):
+        raise _refused(
+            "Yêu cầu Autodiscover không phải XML hợp lệ", "The Autodiscover request is not well-formed XML"
         ) from None
     fields: dict[str, str] = {}
     for element in root.iter():
