@@ -46,10 +46,10 @@ def thunderbird_config(settings: Settings, found: Endpoints, address: str | None
     port first: Thunderbird takes the first it can reach) and each submission server. With an
     address, its sign-in name; without, Thunderbird's placeholder for the part before the @."""
     if address is not None:
-        local, _domain = split_address(address, settings)
-        username = login_name(local, settings)
+        local, domain = split_address(address, settings)
+        username = login_name(local, domain)
     else:
-        username = f"%EMAILLOCALPART%@{settings.server.domain.lower()}"
+        username = "%EMAILADDRESS%"
     root = Element("clientConfig", version="1.1")
     provider = SubElement(root, "emailProvider", id=settings.server.domain.lower())
     for domain in served_domains(settings):
@@ -126,8 +126,8 @@ def requested_address(body: bytes) -> str:
 def autodiscover_response(settings: Settings, found: Endpoints, address: str) -> bytes:
     """Settings for `address` (at one of our domains, else refused): the first IMAP and the first
     submission listener, TLS from the first byte where there is one."""
-    local, _domain = split_address(address, settings)
-    login = login_name(local, settings)
+    local, domain = split_address(address, settings)
+    login = login_name(local, domain)
     root = Element("Autodiscover", xmlns=AUTODISCOVER_RESPONSE)
     response = SubElement(root, "Response", xmlns=OUTLOOK_SCHEMA)
     user = SubElement(response, "User")

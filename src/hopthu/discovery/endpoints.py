@@ -109,8 +109,9 @@ def split_address(address: str, settings: Settings) -> tuple[str, str]:
     return local.lower(), our_domain(domain, settings)
 
 
-def login_name(local: str, settings: Settings) -> str:
-    """What a mail program signs in with: the address at the main domain. Sign-in takes the local
-    part or the address at the main domain (`directory.auth`); a former province's address (R13.7)
-    reaches the same mailbox, whose login is at the main domain."""
-    return f"{local}@{settings.server.domain.lower()}"
+def login_name(local: str, domain: str) -> str:
+    """What a mail program signs in with: the address as the person typed it. At the main domain
+    that is their mailbox; at a former province's domain (R13.7) it is their old address, which
+    signs in to the mailbox it now leads to for the transition the operator sets
+    (`migration.former_signin_until`), and is refused after it, when they type their new one."""
+    return f"{local}@{domain}"

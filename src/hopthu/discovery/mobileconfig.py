@@ -21,14 +21,14 @@ _NAMESPACE = uuid.UUID("3f0b8a5e-2f4c-4f0e-9c55-5b6b7b1f2a10")  # this product's
 
 def profile(settings: Settings, found: Endpoints, address: str, display_name: str) -> bytes:
     """The profile as an XML property list."""
-    local, _domain = split_address(address, settings)
+    local, domain = split_address(address, settings)
     if not found.imap or not found.smtp:
         raise HopThuError(
             "Máy chủ chưa mở cổng IMAP và cổng gửi thư: không tạo được hồ sơ cài đặt",
             "The server offers no IMAP or no submission port: no profile can be made",
             code="not_found",
         )
-    login = login_name(local, settings)
+    login = login_name(local, domain)
     incoming, outgoing = found.imap[0], found.smtp[0]
     reverse = ".".join(reversed(settings.server.domain.lower().split(".")))
     identifier = f"{reverse}.hopthu.{local}"
