@@ -491,9 +491,12 @@ def import_archive(
 def _print_import(result: ImportResult) -> None:
     table = Table("Thư mục / Folder", "Đã nhập / Imported", "Dung lượng / Size", "Bỏ qua / Left out")
     for name, tally in result.folders.items():
-        left = "; ".join(f"{n}: {' / '.join(reason_words(code))}" for code, n in tally.skipped.items())
-        table.add_row(name, str(tally.imported), format_size(tally.bytes), left)
+        table.add_row(name, str(tally.imported), format_size(tally.bytes), str(sum(tally.skipped.values())))
     out.print(table)
+    for name, tally in result.folders.items():
+        for code, count in tally.skipped.items():
+            vi, en = reason_words(code)
+            out.print(f"  {name}: {count} × {vi} / {en}", markup=False)
     out.print(
         f"Đã nhập / imported: {result.imported} thư / messages, {format_size(result.bytes)}; "
         f"bỏ qua / left out: {sum(result.skipped.values())}",

@@ -154,13 +154,27 @@ async def _each(path: Path, bounds: Bounds, name: str) -> AsyncGenerator[Item, N
 
 
 async def survey(path: Path, bounds: Bounds, *, name: str = "") -> Survey:
-    """How many messages the archive holds and their size as stored, without storing any."""
+    """How many messages the archive holds and their size as stored, without storing any (counted
+    in the worker thread, a batch per trip: no message's bytes come back to the event loop)."""
+    items = read_archive(path, bounds, name=name)
     counted = Survey()
-    async with aclosing(_each(path, bounds, name)) as items:
-        async for item in items:
+
+    def count() -> bool:
+        """Count one batch into `counted`; False at the end."""
+        start = counted.bytes
+        for n, item in enumerate(items):
             if isinstance(item, Found):
                 counted.messages += 1
                 counted.bytes += stored_size(item.data)
+            if n + 1 >= BATCH_MESSAGES or counted.bytes - start >= BATCH_BYTES:
+                return True
+        return False
+
+    try:
+        while await asyncio.to_thread(count):
+            pass
+    finally:
+        await asyncio.to_thread(items.close)
     return counted
 
 

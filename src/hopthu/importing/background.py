@@ -30,6 +30,7 @@ log = logging.getLogger("hopthu.importing")
 
 SPOOL = "imports"  # under the data folder
 PROGRESS_EVERY = 1.0  # seconds between writes of the progress to the database
+HEARTBEAT = 30.0  # seconds between "still at work" while nothing else is written (well below STALLED)
 _FAILED = (
     "Đã có lỗi khi nhập thư; các thư đã nhập được giữ lại. Hãy báo hotro@.",
     "Something went wrong while importing; the mail imported so far was kept. Tell hotro@.",
@@ -98,6 +99,7 @@ class BackgroundImports:
                     db, account_id, done=progress.done, total=progress.total, now=self.clock()
                 )
 
+        beating = asyncio.create_task(self._heartbeat(account_id))
         try:
             sink = MailboxSink(self.store, account_id)
             result = await import_archive(
@@ -117,7 +119,18 @@ class BackgroundImports:
                 db, account_id, summary=result.as_json(), error=None, now=self.clock()
             )
         finally:
+            beating.cancel()
             await asyncio.to_thread(path.unlink, missing_ok=True)
+
+    async def _heartbeat(self, account_id: int) -> None:
+        """Renew the row while the import runs, so a long read before the first message is not taken
+        for an import whose process stopped."""
+        while True:
+            await asyncio.sleep(HEARTBEAT)
+            try:
+                await archiveimports.alive(self.store.db, account_id, self.clock())
+            except Exception:
+                log.warning("could not renew the import of account %s", account_id, exc_info=True)
 
     async def stop(self) -> None:
         """End the running imports (the server stops); what they stored stays."""

@@ -100,6 +100,16 @@ async def progressed(db: Database, account_id: int, *, done: int, total: int, no
         )
 
 
+async def alive(db: Database, account_id: int, now: dt.datetime) -> None:
+    """The running import is still at work (reading a large file before its first message)."""
+    async with db.write() as conn:
+        await conn.execute(
+            sa.update(archive_import)
+            .where(archive_import.c.account_id == account_id, archive_import.c.state == "running")
+            .values(updated_at=now)
+        )
+
+
 async def finished(
     db: Database,
     account_id: int,
