@@ -300,3 +300,21 @@ def test_r13_7_a_zip_of_exactly_the_total_is_read_and_a_huge_entry_left_out(tmp_
     path = zip_of(tmp_path, entries, "h.zip")
     items = read(path, Bounds(message_max=100_000))
     assert [f.where for f in found(items)] == ["ok.eml"] and skipped(items) == [("huge.eml", "too_large")]
+
+
+def test_r13_7_utf8_names_written_without_their_flag_keep_their_vietnamese(tmp_path: Path) -> None:
+    """macOS's and Linux's zip tools write UTF-8 names without the flag that says so."""
+    path = zip_of(
+        tmp_path, {"Thư cũ/Dự án/a.eml": b"Subject: x\n\nbody\n", "Thư cũ/b.eml": b"Subject: y\n\n"}
+    )
+    raw = bytearray(path.read_bytes())
+    for signature, offset in ((b"PK\x03\x04", 7), (b"PK\x01\x02", 9)):
+        at = raw.find(signature)
+        while at != -1:
+            raw[at + offset] &= ~0x08  # bit 11 of the flags: "the name is UTF-8"
+            at = raw.find(signature, at + 4)
+    path.write_bytes(bytes(raw))
+    assert all(not info.flag_bits & 0x800 for info in zipfile.ZipFile(path).infolist())
+    items = read(path)
+    assert sorted(f.folder for f in found(items)) == [(), ("Dự án",)]
+    assert sorted(f.where for f in found(items)) == ["Thư cũ/Dự án/a.eml", "Thư cũ/b.eml"]

@@ -33,7 +33,7 @@ import stat
 import struct
 import zipfile
 from collections.abc import Generator, Iterator
-from pathlib import Path, PurePosixPath
+from pathlib import Path
 from typing import IO
 
 from hopthu.importing.items import (
@@ -128,6 +128,18 @@ def _safe_parts(name: str) -> list[str] | None:
     if any(part == ".." for part in parts):
         return None
     return parts
+
+
+def entry_name(info: zipfile.ZipInfo) -> str:
+    """The entry's name as its maker meant it: zip tools of macOS and Linux write UTF-8 without
+    setting the flag that says so, and zipfile then reads the bytes as code page 437."""
+    name = info.filename
+    if info.flag_bits & 0x800 or name.isascii():
+        return name
+    try:
+        return name.encode("cp437").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
 
 
 def _bookkeeping(parts: list[str]) -> bool:
@@ -276,7 +288,7 @@ class _Zip:
         self.bounds = bounds
         self.budget = _Budget(bounds.total_max)
         self.entries: list[tuple[zipfile.ZipInfo, list[str] | None]] = [
-            (info, _safe_parts(info.filename)) for info in entries
+            (info, _safe_parts(entry_name(info))) for info in entries
         ]
         named = [parts for _, parts in self.entries if parts and not _bookkeeping(parts)]
         in_maildir = [p for p in named if len(p) >= 2 and p[-2] in ("cur", "new", "tmp")]
@@ -284,10 +296,11 @@ class _Zip:
         self.shared = _common_directory(others)
         self.maildirs = _MaildirNames(sorted({tuple(p[:-2]) for p in in_maildir}))
         self.keywords: dict[tuple[str, ...], dict[str, str]] = {}
+        self.by_name = {"/".join(parts): info for info, parts in self.entries if parts}
 
     def items(self) -> Iterator[Item]:
         for info, parts in self.entries:
-            where = info.filename[:300]
+            where = entry_name(info)[:300]
             if parts is None:
                 yield Skip((), "unsafe_name", where)
             elif _bookkeeping(parts):
@@ -362,16 +375,15 @@ class _Zip:
         """Dovecot's `dovecot-keywords` of a Maildir folder: lines `0 $Label1`, letter a is 0."""
         if directory not in self.keywords:
             found: dict[str, str] = {}
-            name = str(PurePosixPath(*directory, "dovecot-keywords")) if directory else "dovecot-keywords"
+            info = self.by_name.get("/".join([*directory, "dovecot-keywords"]))
             try:
-                info = self.archive.getinfo(name)
-                if info.file_size <= _KEYWORDS_FILE_MAX and not info.flag_bits & 0x1:
+                if info is not None and info.file_size <= _KEYWORDS_FILE_MAX and not info.flag_bits & 0x1:
                     text = self.archive.read(info).decode("utf-8", "replace")
                     for line in text.splitlines()[:26]:
                         number, _, word = line.partition(" ")
                         if number.isdigit() and int(number) < 26 and keywords(word):
                             found[chr(ord("a") + int(number))] = keywords(word)[0]
-            except (KeyError, zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
+            except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError):
                 pass  # no keywords file, or a damaged one: the messages keep their other flags
             self.keywords[directory] = found
         return self.keywords[directory]
