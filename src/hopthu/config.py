@@ -149,6 +149,9 @@ class LimitsSettings:
     # (raise it with policy.attachment_max). Larger bodies are refused with 413 before they are read
     # (Content-Length) or while they stream in (chunked).
     max_request_body: int = 25 * MiB
+    # R13.7: the largest file a person may upload to import their old mail (.mbox, .eml, a .zip),
+    # spooled to disk as it arrives, on the import page's address only.
+    max_import_upload: int = 200 * MiB
     # A warning is logged when the event loop wakes this late (every protocol waits meanwhile).
     loop_stall_warning_ms: float = 250.0
 

@@ -344,6 +344,7 @@ class Server:
             return
         # uvicorn types `app` as any ASGI app; it is ours
         self._http.config.app.state.closing.set()  # type: ignore[union-attr]
+        await self._http.config.app.state.imports.stop()  # type: ignore[union-attr]
         self._http.should_exit = True
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):

@@ -19,6 +19,7 @@ WEBMAIL = [
     "/soan-thu",
     "/tim-kiem?q=cong+van",
     "/thu-muc",
+    "/nhap-thu",
     "/cai-dat",
     "/doi-mat-khau",
 ]

@@ -24,6 +24,11 @@ from hopthu.cli.common import (
 from hopthu.directory.listfile import read_people
 from hopthu.directory.people import PersonRow, RowResult
 from hopthu.errors import HopThuError
+from hopthu.importing.archiveimport import ImportResult, reason_words
+from hopthu.importing.archiveimport import Progress as Done
+from hopthu.importing.archiveimport import import_archive as run_import
+from hopthu.importing.items import Bounds
+from hopthu.importing.sink import MailboxSink
 from hopthu.policy.lifecycle import REASONS, Action, Status
 from hopthu.policy.quota import format_size
 
@@ -433,3 +438,69 @@ def erase(
             f"Erased the personal data of {erased.local} ({erased.messages} messages)",
             markup=False,
         )
+
+
+@app.command("import-archive")
+def import_archive(
+    address: str = typer.Argument(...),
+    file: Path = typer.Argument(..., help="Tệp .mbox, .eml hoặc .zip (Maildir, .mbox, .eml)"),
+    folder: str | None = typer.Option(
+        None, "--folder", help="Đưa mọi thư vào thư mục này / put all the mail into this folder"
+    ),
+    as_json: bool = JSON,
+) -> None:
+    """Nhập thư từ tệp lưu trữ / Import mail kept on a computer (.mbox, .eml, a .zip of a Maildir, of
+    .mbox or of .eml files) into a mailbox, its folders kept unless --folder is given (R13.7)."""
+    if not file.is_file():
+        fail(HopThuError(f"Không có tệp {file}", f"No file {file}"))
+
+    async def work():
+        async with open_directory() as directory:
+            found = await directory.accounts.get(address)
+            await directory.personal_data.archive_imported(found, actor=actor(), file_name=file.name)
+            sink = MailboxSink(directory.ctx.store, found.id)
+            bounds = Bounds(message_max=directory.ctx.settings.smtp.max_message_size)
+            with Progress(
+                TextColumn("Nhập thư / Importing"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TimeRemainingColumn(),
+                console=err,
+                transient=True,
+                disable=not sys.stderr.isatty(),
+            ) as bar:
+                task = bar.add_task("", total=None)
+
+                def shown(done: Done) -> None:
+                    bar.update(task, total=done.total, completed=done.done)
+
+                result = await run_import(
+                    sink, file, bounds=bounds, name=file.name, into=folder, progress=shown
+                )
+            return result
+
+    result = run(work)
+    if as_json:
+        print_json(result.as_json() | {"imported": result.imported, "bytes": result.bytes})
+    else:
+        _print_import(result)
+    if result.stopped is not None:
+        raise typer.Exit(EXIT_ERROR)
+
+
+def _print_import(result: ImportResult) -> None:
+    table = Table("Thư mục / Folder", "Đã nhập / Imported", "Dung lượng / Size", "Bỏ qua / Left out")
+    for name, tally in result.folders.items():
+        table.add_row(name, str(tally.imported), format_size(tally.bytes), str(sum(tally.skipped.values())))
+    out.print(table)
+    for name, tally in result.folders.items():
+        for code, count in tally.skipped.items():
+            vi, en = reason_words(code)
+            out.print(f"  {name}: {count} × {vi} / {en}", markup=False)
+    out.print(
+        f"Đã nhập / imported: {result.imported} thư / messages, {format_size(result.bytes)}; "
+        f"bỏ qua / left out: {sum(result.skipped.values())}",
+        markup=False,
+    )
+    if result.stopped is not None:
+        err.print(f"{result.stopped.vi} / {result.stopped.en}", markup=False)

@@ -38,6 +38,7 @@ from hopthu.store.schema import (
     account_preference,
     admin_factor,
     agency,
+    archive_import,
     audit_event,
     delegation,
     mailbox,
@@ -224,6 +225,19 @@ class PersonalData:
                 details={"channel": channel},
             )
 
+    async def archive_imported(self, found: Account, *, actor: str, file_name: str) -> None:
+        """An operator's import of an archive into the person's mailbox (R13.7) changes the mailbox
+        on their behalf (R13.4): recorded before it runs."""
+        async with self.ctx.store.db.write() as conn:
+            await audit.record(
+                conn,
+                at=self.ctx.now(),
+                actor=actor,
+                action="mail.archive_imported",
+                target=found.local,
+                details={"file": file_name[:200]},
+            )
+
     async def erase(self, address: str, *, basis: str, actor: str) -> Erased:
         """Erase the person's data on a lawful request (see the module's docstring)."""
         found = await self.accounts.get(address)
@@ -252,6 +266,7 @@ class PersonalData:
                 (admin_factor, admin_factor.c.account_id),
                 (sender_rule, sender_rule.c.account_id),
                 (notice, notice.c.account_id),
+                (archive_import, archive_import.c.account_id),
             ):
                 await conn.execute(sa.delete(table).where(column == me))
             await conn.execute(

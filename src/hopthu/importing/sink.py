@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from hopthu.directory.standing import quota_limit
 from hopthu.errors import HopThuError
-from hopthu.mail import canonical_keeping_binary, parse
+from hopthu.mail import ParsedMessage, canonical_keeping_binary, parse
 from hopthu.store import Store
 from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, check_name
@@ -49,6 +49,12 @@ SPECIAL_BY_NAME = {
     }.items()
     for name in names
 }
+
+
+def _prepared(data: bytes) -> tuple[bytes, ParsedMessage]:
+    """The message's stored form (CRLF line ends) and its parse, the CPU work of a delivery."""
+    data = canonical_keeping_binary(data)
+    return data, parse(data)
 
 
 class OverQuota(HopThuError):
@@ -102,8 +108,10 @@ class MailboxSink:
         self, folder: str, data: bytes, *, flags: Sequence[str] = (), internal_date: dt.datetime | None = None
     ) -> Imported:
         """Store one message in `folder` (made with `ensure`) with its flags, keywords and date."""
-        data = canonical_keeping_binary(data)
-        parsed = await asyncio.to_thread(parse, data) if len(data) > INLINE_PARSE else parse(data)
+        if len(data) > INLINE_PARSE:
+            data, parsed = await asyncio.to_thread(_prepared, data)
+        else:
+            data, parsed = _prepared(data)
         bits, keywords = split_flags(list(flags))
         quota = await quota_limit(self.store.db, self.account_id)
         target = Target(self.account_id, quota, folder, bits, keyword_text(keywords))

@@ -589,3 +589,23 @@ queue_item = sa.Table(
     sa.Column("mail_log_id", sa.BigInteger, nullable=True),  # the message's mail log entry (R13.1)
     sa.Index("ix_queue_item_status_next_attempt_at", "status", "next_attempt_at"),
 )
+
+# --- importing -----------------------------------------------------------------------------------
+
+# R13.7: a person's latest import of an archive from their computer through the webmail, one row per
+# account: running (its progress, renewed as it goes, so any node shows it and a stalled one is seen),
+# then done with its summary or failed with the reason in both languages.
+archive_import = sa.Table(
+    "archive_import",
+    metadata,
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False),  # running | done | failed
+    sa.Column("file_name", sa.String(300), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.Column("total", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("done", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("summary", sa.JSON, nullable=True),
+    sa.Column("error_vi", sa.Text, nullable=True),
+    sa.Column("error_en", sa.Text, nullable=True),
+)

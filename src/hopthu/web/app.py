@@ -22,8 +22,21 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
 from hopthu.errors import HopThuError
+from hopthu.importing.background import SPOOL, BackgroundImports
 from hopthu.services import Services
-from hopthu.web import admin, compose, filecheck, mail, manage, reading, report, search, senderlists, signin
+from hopthu.web import (
+    admin,
+    compose,
+    filecheck,
+    imports,
+    mail,
+    manage,
+    reading,
+    report,
+    search,
+    senderlists,
+    signin,
+)
 from hopthu.web.api import PREFIX as API_PREFIX
 from hopthu.web.api import create_api
 from hopthu.web.auth import Redirect, signed_in_or_nobody
@@ -62,7 +75,13 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(StrictTransport, settings=services.settings)
-    app.add_middleware(BodyLimit, max_body=services.settings.limits.max_request_body)  # outermost
+    limits = services.settings.limits
+    app.add_middleware(  # outermost
+        BodyLimit, max_body=limits.max_request_body, larger={imports.IMPORT_PAGE: limits.max_import_upload}
+    )
+    app.state.imports = BackgroundImports(
+        services.store, services.settings.data_dir / SPOOL, services.directory.ctx.now
+    )  # R13.7: archives people upload, imported in the background
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.mount(API_PREFIX, create_api(services))
@@ -72,6 +91,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(reading.router)
     app.include_router(search.router)
     app.include_router(manage.router)
+    app.include_router(imports.router)
     app.include_router(report.router)
     app.include_router(compose.router)
     app.include_router(filecheck.router)

@@ -36,22 +36,26 @@ def _words(limit: int) -> bytes:
 
 
 class BodyLimit:
-    def __init__(self, app: Any, *, max_body: int) -> None:
+    """`larger`: paths allowed a larger body than `max_body` (the import of an archive, R13.7)."""
+
+    def __init__(self, app: Any, *, max_body: int, larger: dict[str, int] | None = None) -> None:
         self.app = app
         self.max_body = max_body
+        self.larger = larger or {}
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
+        limit = self.larger.get(scope.get("path", ""), self.max_body)
         declared = _content_length(scope)
-        if declared is not None and declared > self.max_body:
-            await self._refuse(send)
+        if declared is not None and declared > limit:
+            await self._refuse(send, limit)
             return
-        await _Bounded(self, receive, send).run(scope)
+        await _Bounded(self, receive, send, limit).run(scope)
 
-    async def _refuse(self, send: Any) -> None:
-        body = _words(self.max_body)
+    async def _refuse(self, send: Any, limit: int) -> None:
+        body = _words(limit)
         await send(
             {
                 "type": "http.response.start",
@@ -69,8 +73,9 @@ class BodyLimit:
 class _Bounded:
     """One request whose body is counted as the app reads it."""
 
-    def __init__(self, limit: BodyLimit, receive: Any, send: Any) -> None:
+    def __init__(self, limit: BodyLimit, receive: Any, send: Any, max_body: int) -> None:
         self.limit = limit
+        self.max_body = max_body
         self._receive = receive
         self._send = send
         self.read = 0
@@ -83,7 +88,7 @@ class _Bounded:
         except RequestBodyTooLarge:
             if not self.started:
                 self.started = True
-                await self.limit._refuse(self._send)
+                await self.limit._refuse(self._send, self.max_body)
 
     async def receive(self) -> Message:
         if self.over:
@@ -91,7 +96,7 @@ class _Bounded:
         message = await self._receive()
         if message["type"] == "http.request":
             self.read += len(message.get("body", b""))
-            if self.read > self.limit.max_body:
+            if self.read > self.max_body:
                 self.over = True
                 raise RequestBodyTooLarge
         return message
@@ -106,7 +111,7 @@ class _Bounded:
             return
         if message["type"] == "http.response.start" and not self.started:
             self.started = True
-            await self.limit._refuse(self._send)
+            await self.limit._refuse(self._send, self.max_body)
 
 
 def _content_length(scope: Scope) -> int | None:
