@@ -210,10 +210,7 @@ class MailboxImport:
             checkpoint = checkpoints.get(folder.name)
             restart = checkpoint is not None and checkpoint.uidvalidity != state.uidvalidity
             if restart:
-                self.progress.notes.append(
-                    f"{folder.name}: UIDVALIDITY đổi, nhập lại cả thư mục (không trùng lặp) / "
-                    f"UIDVALIDITY changed, folder imported again (no duplicates)"
-                )
+                self.progress.notes.append(_uidvalidity_note(folder.name))
             above = checkpoint.last_uid if checkpoint is not None and not restart else 0
             every = await source.sizes(0) if state.exists else []
             wanted = [(uid, size) for uid, size in every if uid > above]
@@ -235,6 +232,12 @@ class MailboxImport:
         """Import one folder's new messages; False when stopped by a pause."""
         progress = self.progress
         progress.folder = plan.folder.name
+        # The survey left another folder open: this one is opened again before its UIDs mean anything.
+        state = await source.examine(plan.folder)
+        if state.uidvalidity != plan.state.uidvalidity:  # changed since the survey: all of it again
+            plan.state, plan.restart = state, True
+            plan.wanted = await source.sizes(0)
+            progress.notes.append(_uidvalidity_note(plan.folder.name))
         target = await self.sink.ensure(plan.target)
         ours = await self.store.mail.mailbox(self.account_id, target)
         if ours is None:
@@ -418,6 +421,13 @@ class MailboxImport:
     async def _skip_now(self, skip: SkipRow) -> None:
         self.progress.skipped += 1
         await self.ledger.add_skips(self.row.id, [skip])
+
+
+def _uidvalidity_note(folder: str) -> str:
+    return (
+        f"{folder}: UIDVALIDITY đổi, nhập lại cả thư mục (không trùng lặp) / "
+        f"UIDVALIDITY changed, folder imported again (no duplicates)"
+    )
 
 
 def _leftover(already: Counter[str]) -> bool:

@@ -178,6 +178,8 @@ class _Pending:
     tag: bytes
     uids: list[int]
     found: list[SourceMessage] = field(default_factory=list)
+    status: bytes | None = None  # OK or NO once answered
+    words: str = ""
 
 
 class ImapSource:
@@ -346,10 +348,15 @@ class ImapSource:
     async def fetch(
         self, batches: Iterable[Sequence[int]], *, ahead: int = 2
     ) -> AsyncGenerator[tuple[list[int], list[SourceMessage], str | None]]:
-        """Each batch of UIDs with the messages the server returned for it and, when it answered
-        NO (a message it cannot read), its words. Up to `ahead` batches are asked for before the
-        first answer is read (pipelining). Stopping early leaves answers unread: close then."""
+        """Each batch of UIDs, in the order given, with the messages the server returned for it
+        and, when it answered NO (a message it cannot read), its words. Up to `ahead` batches are
+        asked for before the first answer is read (pipelining). Dovecot runs such commands in
+        parallel, so a FETCH response is matched to its batch by UID, and a batch is handed over
+        only when it and every batch before it are answered (a checkpoint never skips one).
+        Stopping early leaves answers unread: close then."""
         pending: deque[_Pending] = deque()
+        by_tag: dict[bytes, _Pending] = {}
+        by_uid: dict[int, _Pending] = {}
         remaining = iter(batches)
 
         def send_next() -> None:
@@ -360,35 +367,41 @@ class ImapSource:
             tag = self._next_tag()
             self._writer.write(tag + b" UID FETCH " + uid_set(uids) + b" " + FETCH_ITEMS + b"\r\n")
             self._in_flight += 1
-            pending.append(_Pending(tag, uids))
+            batch = _Pending(tag, uids)
+            pending.append(batch)
+            by_tag[tag] = batch
+            by_uid.update(dict.fromkeys(uids, batch))
 
         for _ in range(max(1, ahead)):
             send_next()
         await self._drain()
         while pending:
-            current = pending[0]
-            while True:
+            while pending[0].status is None:
                 response = await self._read()
                 if response.text.startswith(b"* "):
                     message = _message(response)
-                    if message is not None:
-                        current.found.append(message)
+                    owner = by_uid.get(message.uid) if message is not None else None
+                    if message is not None and owner is not None:
+                        owner.found.append(message)
                     continue
                 if response.text.startswith(b"+"):
                     continue
                 tag, _, rest = response.text.partition(b" ")
-                if tag != current.tag:
-                    raise SourceProtocolError(self.endpoint, "out-of-order answer")
-                break
-            pending.popleft()
-            self._in_flight -= 1
-            status, _, words = rest.partition(b" ")
-            if status.upper() == b"BAD":
-                raise SourceProtocolError(self.endpoint, words.decode("utf-8", "replace")[:200])
-            refused = words.decode("utf-8", "replace")[:200] if status.upper() == b"NO" else None
-            send_next()
-            await self._drain()
-            yield current.uids, current.found, refused
+                answered = by_tag.pop(tag, None)
+                if answered is None:
+                    raise SourceProtocolError(self.endpoint, "unexpected tag")
+                self._in_flight -= 1
+                status, _, words = rest.partition(b" ")
+                if status.upper() not in (b"OK", b"NO"):
+                    raise SourceProtocolError(self.endpoint, words.decode("utf-8", "replace")[:200])
+                answered.status = status.upper()
+                answered.words = words.decode("utf-8", "replace")[:200]
+                send_next()
+                await self._drain()
+            current = pending.popleft()
+            for uid in current.uids:
+                by_uid.pop(uid, None)
+            yield current.uids, current.found, current.words if current.status == b"NO" else None
 
     async def close(self) -> None:
         """Log out politely when nothing is in flight, then close the connection."""
