@@ -15,6 +15,7 @@ import pytest
 
 from hopthu.importing.imapwire import internal_date
 from hopthu.importing.sink import our_name
+from tests.cli.conftest import cli  # noqa: F401
 from tests.importing.dovecot import SPECIAL, Dovecot, available, quoted, remove, temporary_root
 
 CORPUS = Path(__file__).resolve().parents[3] / "shared" / "corpus" / "mime"
@@ -83,8 +84,9 @@ def letter(number: int, size: int = 600, rng: random.Random | None = None) -> by
     return (
         f"From: Phòng Hành chính <hanhchinh@soctrang.gov.vn>\r\nTo: minh.nv@soctrang.gov.vn\r\n"
         f"Subject: =?utf-8?b?{_b64(f'Công văn số {number}')}?=\r\n"
-        f"Date: Mon, 02 Mar 2026 08:30:00 +0700\r\nMessage-ID: <seed.{number}.{next(_serial)}@soctrang.gov.vn>\r\n"
-        "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
+        "Date: Mon, 02 Mar 2026 08:30:00 +0700\r\n"
+        f"Message-ID: <seed.{number}.{next(_serial)}@soctrang.gov.vn>\r\nMIME-Version: 1.0\r\n"
+        "Content-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n"
         + "\r\n".join(body_lines)
         + "\r\n"
     ).encode()

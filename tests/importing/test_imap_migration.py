@@ -172,7 +172,7 @@ def test_uidvalidity_change_imports_the_folder_again_without_duplicates(
     # plus one message more.
     with dovecot.client("minh.nv") as client:
         client.select(folder)
-        typ, data = client.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
+        _typ, data = client.fetch("1:*", "(FLAGS INTERNALDATE BODY.PEEK[])")
         kept = [(item[0], item[1]) for item in data if isinstance(item, tuple)]
         client.close()
         assert client.delete(folder)[0] == "OK"
