@@ -11,6 +11,7 @@ from hopthu.cli import account, agency, apitoken, breach, dkim, dns, jobs, queue
 from hopthu.cli.backups import backup, restore
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
+from hopthu.cli.migrate import migrate
 from hopthu.cli.reports import report as report_command
 from hopthu.cli.serve import serve
 from hopthu.errors import HopThuError
@@ -40,6 +41,7 @@ app.command("serve")(serve)
 app.command("report")(report_command)
 app.command("backup")(backup)
 app.command("restore")(restore)
+app.command("migrate")(migrate)
 app.add_typer(agency.app, name="agency")
 app.add_typer(account.app, name="account")
 app.add_typer(dkim.app, name="dkim")

@@ -20,6 +20,7 @@ from hopthu.directory.standing import quota_limit
 from hopthu.errors import HopThuError
 from hopthu.mail import ParsedMessage, canonical_keeping_binary, parse
 from hopthu.store import Store
+from hopthu.store.blobs import blob_hash
 from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, check_name
 from hopthu.store.types import Target
@@ -121,3 +122,19 @@ class MailboxSink:
         if done.refused is not None or done.uid is None:
             raise HopThuError(f"Không có thư mục {folder}", f"No mailbox {folder}")
         return Imported(done.uid, len(data))
+
+    async def digest(self, data: bytes) -> str:
+        """The digest the blob store gives `data` once stored (that of its canonical octets), to
+        recognise a message already imported without storing it again."""
+        if len(data) > INLINE_PARSE:
+            return await asyncio.to_thread(_digest, data)
+        return _digest(data)
+
+
+def _prepared(data: bytes) -> tuple[bytes, ParsedMessage]:
+    canonical = canonical_keeping_binary(data)
+    return canonical, parse(canonical)
+
+
+def _digest(data: bytes) -> str:
+    return blob_hash(canonical_keeping_binary(data))

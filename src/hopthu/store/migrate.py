@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0020_archive_import"
+HEAD = "0021_mailbox_import"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -608,4 +608,77 @@ archive_import = sa.Table(
     sa.Column("summary", sa.JSON, nullable=True),
     sa.Column("error_vi", sa.Text, nullable=True),
     sa.Column("error_en", sa.Text, nullable=True),
+
+
+# Mailboxes brought over from the former provinces' servers (R13.7, `importing/`). A run is one
+# execution of a plan (`digest` names the plan's lines without their passwords, so running the same
+# plan again resumes its unfinished run); each plan line is an `import_mailbox` row of that run. The
+# checkpoints outlive runs: `import_folder` holds, per target account, former server and source
+# folder, the source's UIDVALIDITY and the highest source UID imported, and `target_mark`, our
+# folder's UIDNEXT when that checkpoint was written, so a batch cut short by a crash is recognised
+# after it (its messages are the ones at or above the mark). `account_id` is not a foreign key: the
+# record stays when an account is purged. Passwords are never stored.
+import_run = sa.Table(
+    "import_run",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("plan", sa.String(500), nullable=False),
+    sa.Column("digest", sa.String(64), nullable=False, index=True),
+    sa.Column("status", sa.String(16), nullable=False),  # running | paused | done | failed
+    sa.Column("actor", sa.String(200), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp, nullable=True),
+)
+
+import_mailbox = sa.Table(
+    "import_mailbox",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("run_id", sa.Integer, sa.ForeignKey("import_run.id"), nullable=False, index=True),
+    sa.Column("line", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(600), nullable=False),  # host:port/old address
+    sa.Column("old_address", sa.String(320), nullable=False),
+    sa.Column("new_address", sa.String(320), nullable=False),
+    sa.Column("account_id", sa.Integer, nullable=True),
+    # pending | running | done | paused | interrupted | refused | over_quota | failed
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("source_messages", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("source_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),  # imported in this run
+    sa.Column("bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("error", sa.Text, nullable=True),  # Vietnamese / English
+    sa.Column("started_at", Timestamp, nullable=True),
+    sa.Column("finished_at", Timestamp, nullable=True),
+)
+
+import_folder = sa.Table(
+    "import_folder",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, nullable=False),
+    sa.Column("source", sa.String(600), nullable=False),
+    sa.Column("source_name", sa.String(1000), nullable=False),
+    sa.Column("target_name", sa.String(1000), nullable=False),
+    sa.Column("uidvalidity", sa.BigInteger, nullable=False),
+    sa.Column("last_uid", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("target_mark", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("source_messages", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("source_bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("messages", sa.BigInteger, nullable=False, server_default="0"),  # imported, all runs
+    sa.Column("bytes", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    sa.UniqueConstraint("account_id", "source", "source_name"),
+)
+
+# What an import left behind and why (too large, unreadable on the source, refused by the store).
+import_skip = sa.Table(
+    "import_skip",
+    metadata,
+    sa.Column("id", sa.BigInteger().with_variant(sa.Integer, "sqlite"), primary_key=True),
+    sa.Column("mailbox_id", sa.Integer, sa.ForeignKey("import_mailbox.id"), nullable=False, index=True),
+    sa.Column("folder", sa.String(1000), nullable=False),
+    sa.Column("uid", sa.BigInteger, nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("detail", sa.Text, nullable=False, server_default=""),
 )
