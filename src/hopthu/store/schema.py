@@ -608,7 +608,7 @@ archive_import = sa.Table(
     sa.Column("summary", sa.JSON, nullable=True),
     sa.Column("error_vi", sa.Text, nullable=True),
     sa.Column("error_en", sa.Text, nullable=True),
-
+)
 
 # Mailboxes brought over from the former provinces' servers (R13.7, `importing/`). A run is one
 # execution of a plan (`digest` names the plan's lines without their passwords, so running the same
