@@ -55,3 +55,21 @@ async def test_bodies_kept_together_are_each_in_place_once(tmp_path: Path) -> No
     for item, body in zip(kept, bodies, strict=True):
         assert blobs.get(item.digest) == body
         assert item.stored_size == blobs.path(item.digest).stat().st_size
+
+
+def test_a_batch_is_kept_together_each_body_once(tmp_path: Path) -> None:
+    """An import's batch: every body in place and readable after one call, a body given twice in
+    the batch or kept before stored once, and no temporary file left behind."""
+    blobs = BlobStore(tmp_path)
+    earlier = b"Subject: da co\r\n\r\nda luu truoc\r\n"
+    blobs.put(earlier)
+    bodies = [b"Subject: %d\r\n\r\nthu so %d\r\n" % (n, n) for n in range(20)] + [
+        earlier,
+        b"Subject: 3\r\n\r\nthu so 3\r\n",
+    ]
+    kept = asyncio.run(blobs.keep_many(bodies))
+    assert [k.digest for k in kept] == [blob_hash(body) for body in bodies]
+    assert all(k.temporary is None for k in kept)
+    assert all(blobs.get(blob_hash(body)) == body for body in bodies)
+    assert len(list(tmp_path.rglob("*.zst"))) == 21
+    assert not [p for p in tmp_path.rglob(".tmp-*")]

@@ -28,8 +28,9 @@ import datetime as dt
 import logging
 import secrets
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from hopthu.errors import HopThuError
 from hopthu.importing.imapsource import (
@@ -45,13 +46,14 @@ from hopthu.importing.imapsource import (
 )
 from hopthu.importing.imapwire import Oversized
 from hopthu.importing.plan import PlanLine
-from hopthu.importing.sink import MailboxSink, OverQuota, our_name
+from hopthu.importing.sink import Imported, Incoming, MailboxSink, OverQuota, Prepared, our_name
 from hopthu.store import Store
 from hopthu.store.imports import FolderRow, ImportLedger, MailboxRow, SkipRow
 
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], dt.datetime]
+T = TypeVar("T")
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,7 +63,19 @@ class ImportOptions:
     ahead: int = 2  # FETCH commands in flight on one connection
     literal_limit: int = LITERAL_LIMIT
     timeout: float = 60.0
-    parallel_puts: int = 16  # messages of a batch being stored at once (they share group commits)
+
+
+@dataclass(slots=True)
+class _Stage:
+    """A fetched batch, prepared: the results known already (skipped, or recognised as stored by
+    a batch cut short), the messages to deliver (index in the batch, message), and their kept
+    bodies."""
+
+    folder: str
+    uids: list[int]
+    results: list[int | SkipRow | OverQuota | None]
+    storing: list[tuple[int, SourceMessage]]
+    prepared: Prepared
 
 
 @dataclass(slots=True)
@@ -120,7 +134,6 @@ class MailboxImport:
         self.options = options
         self.clock = clock
         self.sink = MailboxSink(store, account_id)
-        self._puts = asyncio.Semaphore(options.parallel_puts)
         self._marks: dict[int, int] = {}  # folder checkpoint id → its target mark as last written
 
     async def run(self) -> str:
@@ -278,34 +291,122 @@ class MailboxImport:
         sizes = dict(fetchable)
         last_uid = row.last_uid
         fetched = source.fetch(batches, ahead=self.options.ahead)
-        async with contextlib.aclosing(fetched):
-            async for uids, found, refused in fetched:
-                if not await self._batch(target, plan, row, uids, found, refused, already, early, sizes):
-                    return False
-                early = []
-                last_uid = max(last_uid, uids[-1])
+        # One batch is prepared (parsed, its bodies made durable) while the one before it commits;
+        # commits and checkpoints stay in the source's order.
+        preparing: asyncio.Task[_Stage] | None = None
+        try:
+            async with contextlib.aclosing(fetched):
+                async for uids, found, refused in read_ahead(fetched, self.options.ahead):
+                    following = asyncio.create_task(
+                        self._prepare(plan.folder.name, uids, found, refused, already, after=preparing)
+                    )
+                    if preparing is not None:
+                        stage, preparing = await preparing, following
+                        if not await self._batch(target, plan, row, stage, already, early, sizes):
+                            return False
+                        early = []
+                        last_uid = max(last_uid, stage.uids[-1])
+                    preparing = following
+                if preparing is not None:
+                    stage, preparing = await preparing, None
+                    if not await self._batch(target, plan, row, stage, already, early, sizes):
+                        return False
+                    early = []
+                    last_uid = max(last_uid, stage.uids[-1])
+        finally:
+            if preparing is not None:
+                preparing.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await preparing
         return await self._finish(target, plan, row, last_uid, early)
+
+    async def _prepare(
+        self,
+        folder: str,
+        uids: list[int],
+        found: list[SourceMessage],
+        refused: str | None,
+        already: Counter[str],
+        *,
+        after: asyncio.Task[_Stage] | None,
+    ) -> _Stage:
+        """The part of storing a batch that needs no commit: what cannot be stored is set aside,
+        what a batch cut short stored already is recognised by digest (after the batch before,
+        so in the source's order), the rest parsed and kept (`MailboxSink.prepare`)."""
+        if after is not None:
+            with contextlib.suppress(Exception):  # its own failure is raised where it is awaited
+                await asyncio.shield(after)
+        wanted = set(uids)
+        by_uid = {message.uid: message for message in found if message.uid in wanted}
+        results: list[int | SkipRow | OverQuota | None] = [None] * len(uids)
+        storing: list[tuple[int, SourceMessage, bytes]] = []
+        for index, uid in enumerate(uids):
+            message = by_uid.get(uid)
+            unfit = self._unfit(folder, uid, message, refused)
+            if unfit is not None:
+                results[index] = unfit
+                continue
+            assert message is not None and isinstance(message.body, bytes)
+            body = message.body
+            if already:
+                digest = await self.sink.digest(body)
+                if already[digest] > 0:
+                    already[digest] -= 1
+                    results[index] = len(body)
+                    continue
+            storing.append((index, message, body))
+        prepared = await self.sink.prepare(
+            [Incoming(body, message.flags, message.internal_date) for _, message, body in storing]
+        )
+        return _Stage(folder, uids, results, [(index, message) for index, message, _ in storing], prepared)
+
+    async def _commit(self, target: str, stage: _Stage) -> list[int | SkipRow | OverQuota]:
+        """Deliver a prepared batch: each message's stored size, or why it was skipped."""
+        results = stage.results
+        folder = stage.folder
+        outcomes = await self.sink.commit(target, stage.prepared)
+        for (index, message), outcome in zip(stage.storing, outcomes, strict=True):
+            if isinstance(outcome, Imported):
+                results[index] = outcome.size
+            elif isinstance(outcome, OverQuota):
+                results[index] = outcome
+            elif isinstance(outcome, HopThuError):
+                results[index] = SkipRow(folder, message.uid, message.size, "refused", str(outcome))
+            else:
+                incident = secrets.token_hex(4)
+                log.error(
+                    "message %s/%d of %s not stored (incident %s): %r",
+                    folder,
+                    message.uid,
+                    self.line.source,
+                    incident,
+                    outcome,
+                )
+                results[index] = SkipRow(
+                    folder,
+                    message.uid,
+                    message.size,
+                    "error",
+                    f"Lỗi nội bộ (mã {incident}) / Internal error (id {incident})",
+                )
+        return [result for result in results if result is not None]
 
     async def _batch(
         self,
         target: str,
         plan: _Planned,
         row: FolderRow,
-        uids: list[int],
-        found: list[SourceMessage],
-        refused: str | None,
+        stage: _Stage,
         already: Counter[str],
         early: list[SkipRow],
         sizes: dict[int, int],
     ) -> bool:
-        """Store one fetched batch and checkpoint it; False when a pause asks to stop here."""
+        """Commit one prepared batch and checkpoint it; False when a pause asks to stop here."""
         progress = self.progress
         skips = list(early)
+        uids = stage.uids
         wanted = set(uids)
-        by_uid = {message.uid: message for message in found if message.uid in wanted}
-        results = await asyncio.gather(
-            *(self._one(target, plan.folder.name, by_uid.get(uid), uid, refused, already) for uid in uids)
-        )
+        results = await self._commit(target, stage)
         stored = sum(1 for r in results if isinstance(r, int))
         stored_bytes = sum(r for r in results if isinstance(r, int))
         full = next((r for r in results if isinstance(r, OverQuota)), None)
@@ -355,16 +456,10 @@ class MailboxImport:
         )
         return True
 
-    async def _one(
-        self,
-        target: str,
-        folder: str,
-        message: SourceMessage | None,
-        uid: int,
-        refused: str | None,
-        already: Counter[str],
-    ) -> int | SkipRow | OverQuota:
-        """Store one message: its stored size, or why it was skipped."""
+    def _unfit(
+        self, folder: str, uid: int, message: SourceMessage | None, refused: str | None
+    ) -> SkipRow | None:
+        """Why a fetched message cannot be stored at all (missing, unreadable, too large), or None."""
         if message is None:
             if refused is not None:
                 return SkipRow(
@@ -390,33 +485,7 @@ class MailboxImport:
                 "unreadable",
                 "Máy chủ cũ không gửi nội dung / The server sent no body",
             )
-        async with self._puts:
-            if already:
-                digest = await self.sink.digest(body)
-                if already[digest] > 0:
-                    already[digest] -= 1
-                    return len(body)
-            try:
-                done = await self.sink.put(
-                    target, body, flags=message.flags, internal_date=message.internal_date
-                )
-            except OverQuota as full:
-                return full
-            except HopThuError as refused_here:
-                return SkipRow(folder, uid, message.size, "refused", str(refused_here))
-            except Exception:
-                incident = secrets.token_hex(4)
-                log.exception(
-                    "message %s/%d of %s not stored (incident %s)", folder, uid, self.line.source, incident
-                )
-                return SkipRow(
-                    folder,
-                    uid,
-                    message.size,
-                    "error",
-                    f"Lỗi nội bộ (mã {incident}) / Internal error (id {incident})",
-                )
-            return done.size
+        return None
 
     async def _skip_now(self, skip: SkipRow) -> None:
         self.progress.skipped += 1
@@ -458,3 +527,34 @@ def _too_large(size: int, limit: int) -> str:
 
 def _mb(size: int) -> str:
     return f"{size / 1024 / 1024:.1f} MB"
+
+
+async def read_ahead(batches: AsyncIterator[T], depth: int) -> AsyncGenerator[T]:
+    """`batches`, read by a task of their own up to `depth` ahead of the caller: the old server's
+    next answer streams in while this one is being stored, instead of waiting in its socket (a
+    batch is megabytes, a socket buffer a few hundred kilobytes). The source's errors reach the
+    caller at the batch where they happened."""
+    queue: asyncio.Queue[tuple[T | None, BaseException | None, bool]] = asyncio.Queue(maxsize=max(1, depth))
+
+    async def pump() -> None:
+        try:
+            async for item in batches:
+                await queue.put((item, None, False))
+        except Exception as error:
+            await queue.put((None, error, True))
+            return
+        await queue.put((None, None, True))
+
+    task = asyncio.create_task(pump())
+    try:
+        while True:
+            item, error, ended = await queue.get()
+            if error is not None:
+                raise error
+            if ended:
+                return
+            yield item  # type: ignore[misc]
+    finally:
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task

@@ -45,7 +45,9 @@ def canonical_keeping_binary(raw: bytes) -> bytes:
     data, not lines, so a LF in it is not a line end to complete: BINARY returns those octets and
     BINARY.SIZE counts them, as Dovecot does. Mail arriving by SMTP cannot carry binary parts
     (no BINARYMIME), so it keeps `canonical` alone."""
-    if _BINARY_CTE.search(raw) is None:
+    # The anchored, case-blind search costs ~90 µs on 20 KB; lowering and a plain search ~15 µs,
+    # and almost no message says "binary" anywhere.
+    if b"binary" not in raw.lower() or _BINARY_CTE.search(raw) is None:
         return canonical(raw)
     kept: list[tuple[int, int]] = []
     _binary_bodies(build_structure(raw, scan(raw)), kept)

@@ -21,7 +21,7 @@ from typing import Any
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.store.blobs import BlobStore
+from hopthu.store.blobs import BlobStore, Staged
 from hopthu.store.db import Database
 from hopthu.store.delivery import apply_batch
 from hopthu.store.editing import MessageEditor
@@ -223,6 +223,38 @@ class MailStore:
         self._ensure_committer()
         self._wake.set()
         return await future
+
+    async def deliver_many(
+        self,
+        messages: Sequence[tuple[bytes, Parsed, Sequence[Target | Remote], dt.datetime | None]],
+        *,
+        kept: Sequence[Staged] | None = None,
+    ) -> list[list[Delivered]]:
+        """`deliver` for a batch (an import): the bodies made durable together
+        (`BlobStore.keep_many`, or already, `kept`: an importer keeps the next batch's bodies while
+        this one commits), then every message queued for the next group commits, in order. One
+        result list per message, once all of them are durable."""
+        if not messages:
+            return []
+        if kept is not None:
+            staged = list(kept)
+        else:
+            self._keeping += len(messages)
+            try:
+                staged = await self.blobs.keep_many([data for data, _, _, _ in messages])
+            finally:
+                self._keeping -= len(messages)
+        loop = asyncio.get_running_loop()
+        futures: list[asyncio.Future[list[Delivered]]] = []
+        for (data, parsed, targets, when), body in zip(messages, staged, strict=True):
+            future: asyncio.Future[list[Delivered]] = loop.create_future()
+            futures.append(future)
+            self._pending.append(
+                DeliveryJob(data, body, parsed, targets, when or self.clock(), None, future, None)
+            )
+        self._ensure_committer()
+        self._wake.set()
+        return list(await asyncio.gather(*futures))
 
     def _ensure_committer(self) -> None:
         if len(self._committers) == self._parallel and not any(t.done() for t in self._committers):
