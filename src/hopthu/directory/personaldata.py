@@ -40,6 +40,7 @@ from hopthu.store.schema import (
     agency,
     audit_event,
     delegation,
+    former_address,
     mailbox,
     notice,
     orphan_subscription,
@@ -252,6 +253,7 @@ class PersonalData:
                 (admin_factor, admin_factor.c.account_id),
                 (sender_rule, sender_rule.c.account_id),
                 (notice, notice.c.account_id),
+                (former_address, former_address.c.account_id),  # an old address names the person
             ):
                 await conn.execute(sa.delete(table).where(column == me))
             await conn.execute(
