@@ -134,7 +134,7 @@ class FormerAddressService:
                 taken = await _owner_of(conn, address)
                 if taken is not None:
                     raise _taken(address, taken)
-                await self.record(
+                await self.add_rows(
                     conn, [(address, owner.id, owner.local)], actor=actor, source=source, reason=reason
                 )
         except IntegrityError:  # added by someone else between the check and the insert
@@ -143,7 +143,7 @@ class FormerAddressService:
         assert found is not None
         return found
 
-    async def record(
+    async def add_rows(
         self,
         conn: AsyncConnection,
         pairs: Sequence[tuple[str, int, str]],

@@ -275,7 +275,7 @@ class FormerImport:
         ready = [r for r in results if r.error is None and r.address]
         locals_ = await self.accounts.find_many({r.address for r in ready if r.address})
         for start in range(0, len(ready), CHUNK):
-            await self._record(ready[start : start + CHUNK], locals_, actor)
+            await self._map_chunk(ready[start : start + CHUNK], locals_, actor)
         return results
 
     def _checked(self, result: ImportResult, seen: dict[str, int]) -> str | None:
@@ -338,7 +338,7 @@ class FormerImport:
                 f"choice in the 'new address' column: {choices}"
             )
 
-    async def _record(self, chunk: list[ImportResult], accounts: dict, actor: str) -> None:
+    async def _map_chunk(self, chunk: list[ImportResult], accounts: dict, actor: str) -> None:
         """One transaction per chunk; an old address recorded meanwhile by someone else fails only its
         own row."""
         pairs = []
@@ -353,7 +353,7 @@ class FormerImport:
             pairs.append((result.old, owner.id, owner.local))
         try:
             async with self.former.ctx.store.db.write() as conn:
-                await self.former.record(conn, pairs, actor=actor, source="import")
+                await self.former.add_rows(conn, pairs, actor=actor, source="import")
         except IntegrityError:
             if len(chunk) == 1:
                 chunk[0].error = (
@@ -363,7 +363,7 @@ class FormerImport:
                 return
             for result in chunk:
                 if result.error is None:
-                    await self._record([result], accounts, actor)
+                    await self._map_chunk([result], accounts, actor)
 
 
 def _people(results: Sequence[ImportResult]) -> list[PersonRow]:
