@@ -14,7 +14,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hopthu.cli.common import EXIT_ERROR, actor, err, open_directory, out, print_json, run
+from hopthu.cli.common import EXIT_ERROR, actor, err, fail, open_directory, out, print_json, run
 from hopthu.directory import formerimport
 from hopthu.directory.formerimport import ImportResult
 from hopthu.errors import HopThuError
@@ -63,7 +63,10 @@ def import_(
     as_json: bool = JSON,
 ) -> None:
     """Nhập danh sách địa chỉ cũ / Import a list of old addresses and their people (R13.7, R4)."""
-    rows = _read(file)
+    try:
+        rows = _read(file)
+    except HopThuError as error:
+        fail(error)
 
     async def work():
         async with open_directory() as directory:
