@@ -167,3 +167,20 @@ def test_r13_7_list_bounds_and_columns() -> None:
             rank="0",
             note=formerimport.EXAMPLE_NOTE,
         )
+
+
+def test_r13_7_settings_checked_at_start(tmp_path) -> None:
+    from hopthu.config import load_settings
+
+    assert load_settings(tmp_path, {}).former.signin_last_day is None
+    until = load_settings(tmp_path, {"HOPTHU_FORMER_SIGNIN_UNTIL": "2027-06-30"}).former.signin_last_day
+    assert until is not None and until.isoformat() == "2027-06-30"
+    for environ, key in (
+        ({"HOPTHU_FORMER_SIGNIN_UNTIL": "30/06/2027"}, "former.signin_until"),
+        ({"HOPTHU_SMTP_FLAT_DOMAIN_ALIASES": "soctrang.gov.vn"}, "smtp.flat_domain_aliases"),
+        ({"HOPTHU_SMTP_DOMAIN_ALIASES": "cantho.gov.vn"}, "smtp.domain_aliases"),
+        ({"HOPTHU_FORMER_NOTICE_DAYS": "0"}, "former.notice_days"),
+    ):
+        with pytest.raises(HopThuError) as refused:
+            load_settings(tmp_path, environ)
+        assert key in refused.value.vi and key in refused.value.en, environ
