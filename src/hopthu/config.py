@@ -13,6 +13,7 @@ installation keeps starting; given under both names it is refused, since one wou
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 import ipaddress
 import logging
 import os
@@ -55,8 +56,11 @@ class SmtpSettings:
     mx_port: int = 2525
     submission_port: int = 1587  # STARTTLS
     submissions_port: int = 1465  # implicit TLS
-    # Other domains whose mail reaches the same people (R13.7: the former provinces' domains).
+    # The former provinces' domains (R13.7): still ours, but an address there reaches only the person
+    # the former-address table names (`hopthu former`), whatever its local part; others are refused.
     domain_aliases: tuple[str, ...] = ("soctrang.gov.vn", "haugiang.gov.vn")
+    # Domains that are pure aliases of the main one: x@alias is x@domain, local part for local part.
+    flat_domain_aliases: tuple[str, ...] = ()
     max_message_size: int = 40 * MiB
     # The longest line accepted in DATA. RFC 5322 §2.1.1 says 998, but document systems send whole
     # HTML pages as one line and Postfix and Dovecot accept them; we store such lines byte for byte
@@ -285,6 +289,23 @@ class DnsSettings:
 
 
 @dataclass(frozen=True)
+class FormerSettings:
+    """The people of the former provinces and their old addresses (R13.7, `smtp.domain_aliases`)."""
+
+    # Tell the sender of mail to an old address the person's new one: one notice per sender and old
+    # address per `notice_days`, never to our own senders, bulk, list or automatic mail.
+    notify_senders: bool = False
+    notice_days: int = 30
+    # The last day (YYYY-MM-DD, Vietnam time) a person may still sign in with their old address;
+    # empty: never. After it the old address is an unknown login like any other.
+    signin_until: str = ""
+
+    @property
+    def signin_last_day(self) -> dt.date | None:
+        return dt.date.fromisoformat(self.signin_until) if self.signin_until else None
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -298,6 +319,7 @@ class Settings:
     protection: ProtectionSettings = field(default_factory=ProtectionSettings)
     alerts: AlertSettings = field(default_factory=AlertSettings)
     dns: DnsSettings = field(default_factory=DnsSettings)
+    former: FormerSettings = field(default_factory=FormerSettings)
 
     @property
     def database_url(self) -> str:
@@ -331,6 +353,7 @@ _SECTIONS = {
     "protection": ProtectionSettings,
     "alerts": AlertSettings,
     "dns": DnsSettings,
+    "former": FormerSettings,
 }
 
 # Keys that have moved: (old section, old key) -> (section, key). The POP3 settings sat under [imap]
@@ -461,9 +484,34 @@ def _validate(settings: Settings) -> Settings:
         raise _bad("dns.dmarc_policy", dns.dmarc_policy, '"none" | "quarantine" | "reject"')
     if dns.tls_report_address and "@" not in dns.tls_report_address.strip("@"):
         raise _bad("dns.tls_report_address", dns.tls_report_address, "một địa chỉ thư / an address")
+    _validate_former(settings)
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings
+
+
+def _validate_former(settings: Settings) -> None:
+    """R13.7: a domain is either a former province's (per-person table) or a flat alias, never both,
+    and never the main domain; the sign-in date is a date."""
+    main = settings.server.domain.lower()
+    former = {d.lower() for d in settings.smtp.domain_aliases}
+    flat = {d.lower() for d in settings.smtp.flat_domain_aliases}
+    for key, domains in (("smtp.domain_aliases", former), ("smtp.flat_domain_aliases", flat)):
+        if main in domains:
+            raise _bad(key, main, "miền khác miền chính / a domain other than the main one")
+    both = sorted(former & flat)
+    if both:
+        raise _bad(
+            "smtp.flat_domain_aliases",
+            both[0],
+            "miền không có trong smtp.domain_aliases / not also a former domain",
+        )
+    if settings.former.notice_days < 1:
+        raise _bad("former.notice_days", settings.former.notice_days, "≥ 1")
+    try:
+        settings.former.signin_last_day  # noqa: B018 - parsed here so a bad date stops the start
+    except ValueError:
+        raise _bad("former.signin_until", settings.former.signin_until, "YYYY-MM-DD") from None
 
 
 def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -> Settings:

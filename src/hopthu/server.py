@@ -303,6 +303,7 @@ class Server:
             with contextlib.suppress(TimeoutError):
                 async with asyncio.timeout(remaining):  # notices and replies being sent, if any
                     await self.services.pipeline.auto_replies.wait()
+                    await self.services.pipeline.former_notices.wait()
                     await self.services.pipeline.helpdesk.wait()
         for task in (
             self._jobs_task,

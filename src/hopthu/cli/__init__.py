@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from hopthu.cli import account, agency, apitoken, breach, dkim, dns, jobs, queue, role
+from hopthu.cli import account, agency, apitoken, breach, dkim, dns, former, jobs, queue, role
 from hopthu.cli.backups import backup, restore
 from hopthu.cli.common import EXIT_ERROR, State, report
 from hopthu.cli.init import init
@@ -51,6 +51,7 @@ app.add_typer(apitoken.app, name="api-token")
 app.add_typer(jobs.app, name="jobs")
 app.add_typer(breach.app, name="breach")
 app.add_typer(role.app, name="role")
+app.add_typer(former.app, name="former")
 
 
 def main() -> None:

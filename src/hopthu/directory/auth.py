@@ -10,6 +10,11 @@ A login that names no account (unknown or mistyped) costs the same argon2id chec
 against a fixed dummy hash of the same cost, so the time of the answer does not tell an attacker
 which addresses exist. A success records the access time that inactivity revocation counts from
 (R6.5), at most once a minute per account.
+
+R13.7: until `former.signin_until` (a date, Vietnam time) a person of a former province may sign in
+with their old address (`directory.former`); it is the account's own sign-in, throttled and paused as
+that account, and the access log keeps the address typed. Unset or past, an old address is a login
+that names no account, answered like any other.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from typing import Protocol
 import sqlalchemy as sa
 
 from hopthu.config import Settings
-from hopthu.directory import accesslog, audit
+from hopthu.directory import accesslog, audit, former
 from hopthu.directory.accounts import local_part
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
@@ -80,9 +85,12 @@ class Refusal(StrEnum):
 
 
 class SignInRefused(HopThuError):
-    def __init__(self, refusal: Refusal, vi: str, en: str) -> None:
+    def __init__(self, refusal: Refusal, vi: str, en: str, *, account_id: int | None = None) -> None:
         super().__init__(vi, en, code=refusal.value)
         self.refusal = refusal
+        # Only when the password was right and must be changed: the account to change it for, which
+        # the login may name by an old address (R13.7).
+        self.account_id = account_id
 
 
 @dataclass(frozen=True, slots=True)
@@ -168,7 +176,7 @@ class Authenticator:
         try:
             local = local_part(login, domain)
         except HopThuError:
-            local = login.strip().lower()
+            local = await self._former_local(login) or login.strip().lower()
         wait = self.throttle.source_paused(source)
         if wait:
             minutes = signin.minutes_left(wait)
@@ -229,6 +237,7 @@ class Authenticator:
                 Refusal.MUST_CHANGE_PASSWORD,
                 f"Cần đổi mật khẩu tại {self.ctx.settings.server.web_url}",
                 f"The password must be changed at {self.ctx.settings.server.web_url}",
+                account_id=row.id,
             )
         if row.last_access_at is None or now - row.last_access_at >= ACCESS_RESOLUTION:
             # Whole in the writer, in a shared transaction: the first sign-ins after a start come
@@ -236,6 +245,19 @@ class Authenticator:
             params = {"account": row.id, "now": now}
             await self.ctx.store.db.run_in_writer(lambda conn: conn.execute(_ACCESSED, params))
         return Identity(row.id, row.local, f"{row.local}@{domain}", row.kind, row.display_name)
+
+    async def _former_local(self, login: str) -> str | None:
+        """R13.7: the account an old address signs in to, while the transition period lasts."""
+        last_day = self.ctx.settings.former.signin_last_day
+        if last_day is None or self.ctx.now().astimezone(VIETNAM).date() > last_day:
+            return None
+        address = login.strip().lower()
+        if len(address) > former.ADDRESS_LENGTH:
+            return None
+        domain = address.rpartition("@")[2]
+        if domain not in {d.lower() for d in self.ctx.settings.smtp.domain_aliases}:
+            return None
+        return await former.local_of(self.ctx.store.db, address)
 
     async def _paused(self, local: str, source: str, protocol: str) -> None:
         """R13.3: the account is paused for `source`; recorded, and its owner told once by mail."""

@@ -41,6 +41,7 @@ from hopthu.store.schema import (
     archive_import,
     audit_event,
     delegation,
+    former_address,
     mailbox,
     notice,
     orphan_subscription,
@@ -267,6 +268,7 @@ class PersonalData:
                 (sender_rule, sender_rule.c.account_id),
                 (notice, notice.c.account_id),
                 (archive_import, archive_import.c.account_id),
+                (former_address, former_address.c.account_id),  # an old address names the person
             ):
                 await conn.execute(sa.delete(table).where(column == me))
             await conn.execute(

@@ -10,6 +10,8 @@ from hopthu.directory.breaches import BreachService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
 from hopthu.directory.factors import AdminFactors
+from hopthu.directory.former import FormerAddressService
+from hopthu.directory.formerimport import FormerImport
 from hopthu.directory.people import PeopleService
 from hopthu.directory.personaldata import PersonalData
 from hopthu.directory.preferences import PreferenceService
@@ -36,3 +38,5 @@ class Directory:
         self.sender_rules = SenderRuleService(ctx)
         self.personal_data = PersonalData(ctx, self.accounts, self.roles)
         self.breaches = BreachService(ctx)
+        self.former = FormerAddressService(ctx, self.accounts)
+        self.former_import = FormerImport(self.people, self.accounts, self.former)

@@ -22,6 +22,7 @@ from hopthu.store.schema import (
     agency,
     alias,
     delegation,
+    former_address,
     mail_usage,
     mailbox,
     orphan_subscription,
@@ -187,5 +188,6 @@ async def release_addresses(db: Database, cutoff: dt.datetime, *, now: dt.dateti
                 sa.update(account).where(account.c.id == account_id).values(local=f"{local}~{account_id}")
             )
             await conn.execute(sa.delete(alias).where(alias.c.account_id == account_id))
+            await conn.execute(sa.delete(former_address).where(former_address.c.account_id == account_id))
             await audit.record(conn, at=now, actor=actor, action="account.address_released", target=local)
     return len(rows)

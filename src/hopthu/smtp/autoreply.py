@@ -18,6 +18,7 @@ from email.message import EmailMessage
 from email.policy import SMTP
 
 from hopthu.directory.accounts import AccountService
+from hopthu.directory.former import FormerAddressService
 from hopthu.directory.preferences import PreferenceService
 from hopthu.directory.routing import Router
 from hopthu.errors import NotFound
@@ -63,6 +64,7 @@ class AutoResponder:
         self.router = router
         self.preferences = PreferenceService(router.ctx)
         self.accounts = AccountService(router.ctx)
+        self.former = FormerAddressService(router.ctx, self.accounts)
         self.send = send  # (message, recipient): through the pipeline, from the null sender
         self._running: set[asyncio.Task[None]] = set()
 
@@ -102,7 +104,12 @@ class AutoResponder:
                     continue
                 local, name = person.local, person.display_name
                 primary = ctx.settings.server.domain
-                mine = [f"{local}@{primary}", *(f"{local}@{d}" for d in self.router.domains if d != primary)]
+                mine = [
+                    f"{local}@{primary}",
+                    *(f"{local}@{d}" for d in self.router.flat_domains if d != primary),
+                ]
+                if self.router.former_domains:  # R13.7: the person's own old addresses, not local@them
+                    mine += await self.former.of_account(account_id)
                 if not addressed_to(envelope, mine) or not await self._first_in_period(
                     account_id, mail_from, now
                 ):

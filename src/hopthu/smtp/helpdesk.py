@@ -19,7 +19,7 @@ import logging
 import re
 from typing import Any
 
-from hopthu.directory import lookup
+from hopthu.directory import former, lookup
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.requests import RequestService
 from hopthu.errors import HopThuError
@@ -140,14 +140,20 @@ class HelpdeskIntake:
 
     def _is_helpdesk(self, address: str) -> bool:
         local, _, domain = address.partition("@")
-        settings = self.ctx.settings
-        return local == HELPDESK and domain in {settings.server.domain, *settings.smtp.domain_aliases}
+        smtp = self.ctx.settings.smtp
+        return local == HELPDESK and domain in {
+            self.ctx.settings.server.domain,
+            *smtp.domain_aliases,
+            *smtp.flat_domain_aliases,
+        }
 
     async def _agency_of(self, sender: str) -> str | None:
         local, _, domain = sender.lower().partition("@")
-        if domain not in {
-            d.lower() for d in (self.ctx.settings.server.domain, *self.ctx.settings.smtp.domain_aliases)
-        }:
+        smtp = self.ctx.settings.smtp
+        if domain in {d.lower() for d in smtp.domain_aliases}:  # R13.7: an old address is one person's
+            found = await former.local_of(self.ctx.store.db, sender.lower())
+            return await lookup.agency_code(self.ctx.store.db, found) if found else None
+        if domain not in {d.lower() for d in (self.ctx.settings.server.domain, *smtp.flat_domain_aliases)}:
             return None
         return await lookup.agency_code(self.ctx.store.db, local)
 

@@ -41,6 +41,7 @@ from hopthu.smtp.autoreply import AutoResponder
 from hopthu.smtp.dkim import sign
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
+from hopthu.smtp.formernotice import FormerNotices
 from hopthu.smtp.helpdesk import HelpdeskIntake
 from hopthu.smtp.linefold import fold_long_lines
 from hopthu.smtp.notices import build_notice
@@ -111,6 +112,7 @@ class Pipeline:
         self.active = 0  # messages being accepted right now (shutdown waits for them)
         self.on_queued: Callable[[], None] = lambda: None  # wakes the outbound queue
         self.auto_replies = AutoResponder(router, self.notify)
+        self.former_notices = FormerNotices(router, self.notify)  # R13.7: old addresses' senders told
         self.helpdesk = HelpdeskIntake(router.ctx)
         self.traffic = Traffic(store.db, router.ctx.now)
         # Protection (R13.1, R13.2): the built-in checks alone until the server gives engines.
@@ -244,21 +246,40 @@ class Pipeline:
             ]
             if filed and record.inspection is not None and record.inspection.verdict is Verdict.SPAM:
                 await self.traffic.protection("spam_junk", filed)
+            inboxed = [
+                d
+                for d in delivered
+                if isinstance(d.target, Target) and d.uid is not None and d.target.mailbox != JUNK
+            ]
             self.auto_replies.after_delivery(
                 incoming.mail_from,
                 data[: parsed.header_end],
                 parsed.envelope,
                 parsed.subject,
-                [
-                    d.target.account_id
-                    for d in delivered
-                    if isinstance(d.target, Target) and d.uid is not None and d.target.mailbox != JUNK
-                ],
+                [d.target.account_id for d in inboxed if isinstance(d.target, Target)],
             )
+            if incoming.channel == "mx":
+                reached = await self._former_reached(
+                    incoming, [addresses.get(id(d.target), "") for d in inboxed]
+                )
+                self.former_notices.after_delivery(incoming.mail_from, data[: parsed.header_end], reached)
         self.helpdesk.after_delivery(
             delivered, parsed.envelope, parsed.subject, incoming.mail_from, _author(data[: parsed.header_end])
         )
         return outcome.accepted(delivered)
+
+    async def _former_reached(self, incoming: Incoming, addresses: list[str]) -> list[tuple[str, str]]:
+        """R13.7: the old addresses (a former province's) among those the message reached, each with
+        the local part of the mailbox it reached."""
+        if not self.settings.former.notify_senders:
+            return []
+        reached = []
+        for address in addresses:
+            if address and self.router.is_former_domain(self.router.split(address)[1]):
+                local = incoming.known.get(address) or await self.router.local(address)
+                if local is not None:
+                    reached.append((address.lower(), local.local))
+        return reached
 
     @property
     def report_address(self) -> str:

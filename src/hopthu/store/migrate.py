@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0021_mailbox_import"
+HEAD = "0022_former_address"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

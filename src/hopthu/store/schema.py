@@ -94,6 +94,29 @@ alias = sa.Table(
     sa.Column("created_at", Timestamp, nullable=False),
 )
 
+# R13.7: a person's address in a former province's system (`smtp.domain_aliases`), kept whole and in
+# lower case, and the account it now reaches. Only this table routes mail for those domains, so two
+# people who shared a local part in two provinces each keep their own old address.
+former_address = sa.Table(
+    "former_address",
+    metadata,
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("source", sa.String(32), nullable=False),  # "import" (a list) or "manual"
+    sa.Column("reason", sa.Text, nullable=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+)
+
+# R13.7: who was told the new address after writing to an old one, so a sender is told at most once
+# per period per old address, across restarts.
+former_notice = sa.Table(
+    "former_notice",
+    metadata,
+    sa.Column("sender", sa.String(320), primary_key=True),
+    sa.Column("address", sa.String(320), primary_key=True),
+    sa.Column("told_at", Timestamp, nullable=False),
+)
+
 delegation = sa.Table(
     "delegation",
     metadata,

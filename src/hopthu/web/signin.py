@@ -115,7 +115,7 @@ async def sign_in(
                 error=refusal,
                 public_idle=_public_idle(request),
             )
-        account_id = (await services.directory.accounts.get(login)).id
+        account_id = refusal.account_id or (await services.directory.accounts.get(login)).id
         must_change = True
     token = await services.web_sessions.create(
         account_id, public=on_public, must_change_password=must_change, user_agent=agent, address=address

@@ -10,6 +10,7 @@ from hopthu.web.admin import (
     auditnames,
     dmarc,
     factor,
+    former,
     home,
     jobs,
     maillog,
@@ -39,6 +40,7 @@ PARTS = (
     dmarc,
     privacy,
     roles,
+    former,
 )
 for part in PARTS:
     router.include_router(part.router)

@@ -166,3 +166,21 @@ class RoleIn(BaseModel):
     address: str = Field(..., min_length=1, max_length=320)
     role: Literal["operator", "helpdesk", "agency_manager", "auditor"]
     agency: str | None = Field(None, max_length=64, description="The agency's code, for `agency_manager`")
+
+
+class FormerAddressOut(BaseModel):
+    """An old address of a former province and the mailbox it reaches now (R13.7)."""
+
+    former_address: str
+    address: str
+    display_name: str
+    agency: str
+    source: Literal["import", "manual"]
+    reason: str | None = None
+    created_at: dt.datetime
+
+
+class FormerAddressIn(BaseModel):
+    former_address: str = Field(..., min_length=3, max_length=320, description="e.g. nvminh@soctrang.gov.vn")
+    address: str = Field(..., min_length=1, max_length=320, description="The mailbox it reaches now")
+    reason: str | None = Field(None, max_length=500)

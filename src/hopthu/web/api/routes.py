@@ -22,6 +22,7 @@ from hopthu.directory.filing import (
     subunit_request,
     visible_request,
 )
+from hopthu.directory.former import FormerAddress
 from hopthu.directory.fulfilment import Fulfilment, person_payload
 from hopthu.directory.people import PersonRow
 from hopthu.directory.requests import Request as Filed
@@ -36,6 +37,8 @@ from hopthu.web.api.models import (
     AgencyOut,
     BatchOut,
     DecisionIn,
+    FormerAddressIn,
+    FormerAddressOut,
     ListOut,
     ListRowOut,
     PasswordResetIn,
@@ -500,3 +503,45 @@ async def revoke_role(
     caller.operator()
     await services.directory.roles.revoke(address, role, agency_code=agency, actor=caller.actor)
     return Response(status_code=204)
+
+
+def _former(found: FormerAddress, domain: str) -> FormerAddressOut:
+    return FormerAddressOut(**found.as_json(domain) | {"created_at": found.created_at})
+
+
+@router.get(
+    "/former-addresses", response_model=list[FormerAddressOut], responses=REFUSALS, tags=["former addresses"]
+)
+async def list_former_addresses(
+    services: WebServices,
+    caller: Annotated[Caller, Depends(calling)],
+    agency: Annotated[str | None, Query(max_length=64)] = None,
+    search: Annotated[str, Query(max_length=320)] = "",
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
+) -> list[FormerAddressOut]:
+    """The former provinces' addresses and the mailboxes they reach (R13.7; operator tokens only)."""
+    caller.operator()
+    found = await services.directory.former.list(
+        agency_code=agency, search=search, limit=limit, offset=offset
+    )
+    return [_former(f, services.settings.server.domain) for f in found]
+
+
+@router.post(
+    "/former-addresses",
+    response_model=FormerAddressOut,
+    status_code=201,
+    responses={**REFUSALS, 409: {"model": Problem}},
+    tags=["former addresses"],
+)
+async def add_former_address(
+    services: WebServices, body: FormerAddressIn, caller: Annotated[Caller, Depends(calling)]
+) -> FormerAddressOut:
+    """Let mail to an old address reach a mailbox (R13.7; operator tokens only; 409 when the old
+    address is recorded already)."""
+    caller.operator()
+    made = await services.directory.former.add(
+        body.former_address, body.address, actor=caller.actor, reason=body.reason
+    )
+    return _former(made, services.settings.server.domain)
