@@ -29,6 +29,7 @@ from hopthu.directory.websessions import WebSessions, idle_limits
 from hopthu.errors import HopThuError
 from hopthu.imap.listener import close_sessions, start_imap_listeners
 from hopthu.imap.session import ImapContext
+from hopthu.importing.service import MigrationService
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.policy import sending
@@ -173,6 +174,7 @@ class Server:
         self.services.rspamd = rspamd
         self.services.engines = engines
         self.services.quarantine = quarantine
+        self.services.migration = MigrationService(store, directory.accounts)
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
@@ -346,6 +348,8 @@ class Server:
         # uvicorn types `app` as any ASGI app; it is ours
         self._http.config.app.state.closing.set()  # type: ignore[union-attr]
         await self._http.config.app.state.imports.stop()  # type: ignore[union-attr]
+        if self.services is not None and self.services.migration is not None:
+            await self.services.migration.close()  # each run pauses after its batch
         self._http.should_exit = True
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):

@@ -15,6 +15,7 @@ from hopthu.directory.auth import Authenticator
 from hopthu.directory.routing import Router
 from hopthu.directory.service import Directory
 from hopthu.directory.websessions import WebSessions
+from hopthu.importing.service import MigrationService
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
 from hopthu.protection.quarantine import Quarantine
@@ -47,3 +48,5 @@ class Services:
     # The port each listener is bound to, by role ("imaps", "submission", …): what mail programs are
     # told to use (`discovery.endpoints`), port 0 of the settings resolved.
     ports: dict[str, int] = dataclasses.field(default_factory=dict)
+    # Mailboxes brought from the former provinces' servers, started from the portal (R13.7)
+    migration: MigrationService | None = None

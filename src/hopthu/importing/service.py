@@ -18,17 +18,20 @@ import dataclasses
 import datetime as dt
 import io
 import json
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol
 
-from hopthu.errors import HopThuError, NotFound
+from hopthu.directory import audit
+from hopthu.errors import Conflict, HopThuError, NotFound
 from hopthu.importing.engine import ImportOptions, MailboxImport, MailboxProgress
 from hopthu.importing.plan import Plan, PlanLine
 from hopthu.store import Store
 from hopthu.store.imports import FolderRow, ImportLedger, MailboxRow, NewMailbox, RunRow, SkipRow
 
+log = logging.getLogger(__name__)
 Clock = Callable[[], dt.datetime]
 FAILED = ("refused", "over_quota", "failed", "interrupted")
 
@@ -111,6 +114,7 @@ class MigrationService:
         self.options = options or ImportOptions()
         self.ledger = ImportLedger(store.db)
         self._active: dict[int, _Active] = {}
+        self._tasks: dict[int, asyncio.Task[None]] = {}  # runs carried out in the background
 
     async def open_run(self, plan: Plan, *, actor: str) -> int:
         """The run that carries out `plan`: its unfinished run resumed, or a new one."""
@@ -129,6 +133,12 @@ class MigrationService:
                     for line in plan.lines
                 ],
             )
+        await self._audit(
+            actor,
+            "migration.resumed" if found is not None else "migration.started",
+            run_id,
+            {"plan": plan.name, "mailboxes": len(plan.lines)},
+        )
         progress = {}
         for row in await self.ledger.mailboxes(run_id):
             progress[row.id] = MailboxProgress(
@@ -207,6 +217,66 @@ class MigrationService:
         if active is not None:
             active.stop.set()
 
+    # --- in the server's process (the portal) --------------------------------------------------------
+
+    def holds(self, run_id: int) -> bool:
+        """Whether this process has the run's plan, passwords included, to carry it out; after a
+        restart the operator uploads the plan again (passwords are never stored)."""
+        return run_id in self._active
+
+    def running(self, run_id: int) -> bool:
+        task = self._tasks.get(run_id)
+        return task is not None and not task.done()
+
+    async def start(self, run_id: int, *, actor: str, concurrency: int = 4) -> None:
+        """Carry the run out in the background of this process (`run` as a task), from where it
+        stopped: the portal's start and resume."""
+        active = self._active.get(run_id)
+        if active is None:
+            raise NotFound(
+                f"Lượt chuyển {run_id} cần tải lại tệp kế hoạch (mật khẩu không được lưu)",
+                f"Run {run_id} needs its plan uploaded again (passwords are never stored)",
+            )
+        if self.running(run_id):
+            raise Conflict(f"Lượt chuyển {run_id} đang chạy", f"Run {run_id} is already running")
+        active.stop = asyncio.Event()
+        active.status = "running"
+        await self.ledger.set_run(run_id, "running")
+        self._tasks[run_id] = asyncio.create_task(self._background(run_id, concurrency))
+
+    async def pause_by(self, run_id: int, *, actor: str) -> None:
+        """`pause`, recorded in the audit log (the portal's button)."""
+        if not self.running(run_id):
+            raise Conflict(f"Lượt chuyển {run_id} không chạy", f"Run {run_id} is not running")
+        self.pause(run_id)
+        await self._audit(actor, "migration.paused", run_id, None)
+
+    async def _background(self, run_id: int, concurrency: int) -> None:
+        try:
+            await self.run(run_id, concurrency=concurrency)
+        except Exception:
+            log.exception("migration run %d stopped by an error", run_id)
+            active = self._active.get(run_id)
+            if active is not None:
+                active.status = "incomplete"
+            await self.ledger.set_run(run_id, "incomplete", self.clock())
+
+    async def close(self) -> None:
+        """At the server's stop: every run pauses after its batch, and is waited for."""
+        for run_id in list(self._tasks):
+            self.pause(run_id)
+        running = [task for task in self._tasks.values() if not task.done()]
+        if running:
+            _, late = await asyncio.wait(running, timeout=30)
+            for task in late:
+                task.cancel()
+
+    async def _audit(self, actor: str, action: str, run_id: int, details: dict[str, Any] | None) -> None:
+        async with self.store.db.write() as conn:
+            await audit.record(
+                conn, at=self.clock(), actor=actor, action=action, target=f"run {run_id}", details=details
+            )
+
     def progress(self, run_id: int) -> RunProgress:
         """A snapshot of the run as this process carries it out."""
         active = self._active.get(run_id)
@@ -220,6 +290,13 @@ class MigrationService:
 
     async def runs(self, limit: int = 20) -> list[RunRow]:
         return await self.ledger.runs(limit)
+
+    async def run_row(self, run_id: int) -> RunRow | None:
+        return await self.ledger.run(run_id)
+
+    async def mailboxes(self, run_id: int) -> list[MailboxRow]:
+        """The run's mailboxes as last recorded (after each batch's checkpoint)."""
+        return await self.ledger.mailboxes(run_id)
 
     async def report(self, run_id: int) -> RunReport:
         run = await self.ledger.run(run_id)
@@ -278,6 +355,21 @@ def _write_report(report: RunReport, folder: Path) -> list[Path]:
         folder.mkdir(parents=True, exist_ok=True)
     except OSError:
         raise HopThuError(f"Không tạo được thư mục {folder}", f"Cannot create the folder {folder}") from None
+    files = report_files(report)
+    paths = [folder / name for name in files]
+    try:
+        for path, data in zip(paths, files.values(), strict=True):
+            path.write_bytes(data)
+    except OSError:
+        raise HopThuError(
+            f"Không ghi được báo cáo vào {folder}", f"Cannot write the report into {folder}"
+        ) from None
+    return paths
+
+
+def report_files(report: RunReport) -> dict[str, bytes]:
+    """The run's report by file name: the whole as JSON, the folders and what was skipped as CSV
+    (UTF-8 with its mark, so a spreadsheet reads the Vietnamese right)."""
     stem = f"migration-run-{report.run.id}"
     folders = io.StringIO()
     writer = csv.writer(folders)
@@ -308,13 +400,8 @@ def _write_report(report: RunReport, folder: Path) -> list[Path]:
             )
         for s in each.skipped:
             skip_writer.writerow([_cell(v) for v in (*who, s.folder, s.uid, s.size, s.reason, s.detail)])
-    paths = [folder / f"{stem}.json", folder / f"{stem}-folders.csv", folder / f"{stem}-skipped.csv"]
-    try:
-        paths[0].write_text(json.dumps(report.as_json(), ensure_ascii=False, indent=2), encoding="utf-8")
-        paths[1].write_text(folders.getvalue(), encoding="utf-8-sig")
-        paths[2].write_text(skipped.getvalue(), encoding="utf-8-sig")
-    except OSError:
-        raise HopThuError(
-            f"Không ghi được báo cáo vào {folder}", f"Cannot write the report into {folder}"
-        ) from None
-    return paths
+    return {
+        f"{stem}.json": json.dumps(report.as_json(), ensure_ascii=False, indent=2).encode("utf-8"),
+        f"{stem}-folders.csv": folders.getvalue().encode("utf-8-sig"),
+        f"{stem}-skipped.csv": skipped.getvalue().encode("utf-8-sig"),
+    }

@@ -14,6 +14,7 @@ from hopthu.web.admin import (
     home,
     jobs,
     maillog,
+    migration,
     privacy,
     quarantine,
     reports,
@@ -41,6 +42,7 @@ PARTS = (
     privacy,
     roles,
     former,
+    migration,
 )
 for part in PARTS:
     router.include_router(part.router)
