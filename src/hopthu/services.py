@@ -17,6 +17,7 @@ from hopthu.directory.service import Directory
 from hopthu.directory.websessions import WebSessions
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
+from hopthu.metrics.meters import UNWIRED, Meters
 from hopthu.protection.quarantine import Quarantine
 from hopthu.protection.rspamd import Rspamd
 from hopthu.protection.status import EngineStatus
@@ -47,3 +48,4 @@ class Services:
     # The port each listener is bound to, by role ("imaps", "submission", …): what mail programs are
     # told to use (`discovery.endpoints`), port 0 of the settings resolved.
     ports: dict[str, int] = dataclasses.field(default_factory=dict)
+    meters: Meters = UNWIRED  # the process's counters for /metrics (`metrics.meters`)

@@ -30,6 +30,7 @@ from hopthu.directory import accesslog, audit
 from hopthu.directory.accounts import local_part
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
+from hopthu.metrics.meters import UNWIRED, Meters
 from hopthu.policy import lifecycle, passwords, signin
 from hopthu.policy.dates import VIETNAM
 from hopthu.security.passwords import hash_password
@@ -110,6 +111,8 @@ _ACCOUNT = sa.select(
 
 
 class Authenticator:
+    meters: Meters = UNWIRED  # the server's, for /metrics
+
     def __init__(
         self, ctx: DirectoryContext, throttle: LoginThrottle | None = None, *, tell: Tell | None = None
     ) -> None:
@@ -145,6 +148,7 @@ class Authenticator:
                 client=client,
                 result=refused.refusal.value,
             )
+            self.meters.signed_in(protocol, refused.refusal.value)
             raise
         new_place = self.ctx.settings.policy.signin_new_place_notice and await access.is_new_place(
             identity.account_id, source, client
@@ -157,6 +161,7 @@ class Authenticator:
             client=client,
             result=accesslog.SUCCESS,
         )
+        self.meters.signed_in(protocol, "success")
         if new_place:
             await self._new_place(identity, source, client, protocol)
         return identity
