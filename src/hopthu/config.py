@@ -491,8 +491,11 @@ def _validate(settings: Settings) -> Settings:
 def listen_address(text: str) -> tuple[str, int]:
     """ "host:port" or "[v6]:port" as (host, port), or the configuration error saying what is wrong."""
     host, colon, port = text.strip().rpartition(":")
-    if host.startswith("[") and host.endswith("]"):
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
         host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address without its brackets: where would its port begin?
     try:
         ipaddress.ip_address(host)
         number = int(port) if colon and port.isdigit() else -1

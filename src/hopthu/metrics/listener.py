@@ -18,11 +18,12 @@ import secrets
 import socket
 from collections.abc import Awaitable, Callable
 
-from prometheus_client.exposition import CONTENT_TYPE_LATEST
-
 log = logging.getLogger("hopthu.metrics")
 
 PATH = "/metrics"
+# Prometheus's classic text format, which every version of Prometheus reads; our names need none of
+# the newer format's escaping, so the text is the same.
+CONTENT_TYPE = "text/plain; version=0.0.4; charset=utf-8"
 MAX_HEAD = 8 * 1024  # a scraper's request head is a few hundred bytes
 HEAD_SECONDS = 10.0  # to send the whole head; Prometheus's default scrape timeout is 10 s too
 WRITE_SECONDS = 30.0  # for the client to take the answer
@@ -122,7 +123,7 @@ class MetricsListener:
 
     async def _send(self, writer: asyncio.StreamWriter, status: int, body: bytes, head_only: bool) -> None:
         if status == 200:
-            kind = CONTENT_TYPE_LATEST
+            kind = CONTENT_TYPE
         else:
             vi, en = _WORDS[status]
             body, kind = f"{vi} / {en}\n".encode(), "text/plain; charset=utf-8"
