@@ -20,6 +20,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from hopthu.config import Settings
 from hopthu.smtp.dns import StaticResolver
+from hopthu.workers import WORKER_NUMBER
 from tests.smtp.conftest import PASSWORD, MailServer, call, insecure_tls, message
 
 Samples = dict[tuple[str, tuple[tuple[str, str], ...]], float]
@@ -251,3 +252,32 @@ class TestWaitingQueue:
         assert delta("hopthu_delivery_latency_seconds_count", destination="remote") == 0  # none sent
         assert value(after, "hopthu_queue_messages") == 1
         assert 1 <= value(after, "hopthu_queue_oldest_age_seconds") < 60
+
+
+def _two_free_ports() -> int:
+    """A port p with p + 1 free as well (a few tries: other tests take ports meanwhile)."""
+    for _ in range(50):
+        with socket.socket() as first, socket.socket() as second:
+            first.bind(("127.0.0.1", 0))
+            port = first.getsockname()[1]
+            try:
+                second.bind(("127.0.0.1", port + 1))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no two free ports in a row")
+
+
+class TestWorkerPort:
+    """`hopthu serve --workers`: worker n serves /metrics on the configured port plus n."""
+
+    @pytest.fixture
+    def server_settings(self, server_settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Settings:
+        monkeypatch.setenv(WORKER_NUMBER, "1")
+        metrics = dataclasses.replace(server_settings.metrics, listen=f"127.0.0.1:{_two_free_ports()}")
+        return dataclasses.replace(server_settings, metrics=metrics)
+
+    async def test_worker_one_listens_on_the_next_port(self, mailserver: MailServer) -> None:
+        configured = int(mailserver.server.settings.metrics.listen.rsplit(":", 1)[1])
+        assert mailserver.server.metrics_port == configured + 1
+        assert value(await call(scrape, mailserver), "hopthu_store_up") == 1
