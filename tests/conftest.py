@@ -21,10 +21,12 @@ import pytest
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
-from hopthu.config import PolicySettings, Settings, StoreSettings
+from hopthu.config import MetricsSettings, PolicySettings, Settings, StoreSettings
 from hopthu.store import Store
 from hopthu.store.schema import metadata
 
+# Every server a test starts, here or as `hopthu serve`, puts /metrics on a free port: tests run side by side.
+os.environ.setdefault("HOPTHU_METRICS_LISTEN", "127.0.0.1:0")
 BACKENDS = [b.strip() for b in os.environ.get("HOPTHU_TEST_BACKENDS", "sqlite,postgresql").split(",") if b]
 PG_SERVER = os.environ.get("HOPTHU_TEST_PG", "postgresql+asyncpg://postgres@127.0.0.1:5432")
 SHARED = Path(__file__).resolve().parents[1].parent / "shared"
@@ -135,6 +137,7 @@ def settings(tmp_path: Path, database_url: str) -> Settings:
         data_dir=tmp_path,
         store=StoreSettings(database_url=database_url, group_commit_ms=1),
         policy=PolicySettings(signin_new_place_notice=False),
+        metrics=MetricsSettings(listen="127.0.0.1:0"),
     )
 
 

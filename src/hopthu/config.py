@@ -306,6 +306,22 @@ class FormerSettings:
 
 
 @dataclass(frozen=True)
+class MetricsSettings:
+    """`/metrics` for Prometheus, on a listener of its own (docs/monitoring.md).
+
+    Apart from the web so that it is never published by the reverse proxy in front of the webmail:
+    loopback by default, the scraper on the same machine or reaching it through a tunnel or a
+    firewall rule the operators choose. With `hopthu serve --workers N`, worker n listens on the
+    port plus n (0, 1, ...), since each process counts its own connections and deliveries."""
+
+    # "host:port" ("[::1]:9187" for IPv6; port 0 picks a free one); empty turns the listener off.
+    listen: str = "127.0.0.1:9187"
+    # Seconds between two measurements of what is slow to measure (the blob folder's size, the
+    # database's, the disk, the certificate): a scrape in between is answered from the last one.
+    slow_seconds: float = 60.0
+
+
+@dataclass(frozen=True)
 class Settings:
     data_dir: Path = Path("data")
     server: ServerSettings = field(default_factory=ServerSettings)
@@ -320,6 +336,7 @@ class Settings:
     alerts: AlertSettings = field(default_factory=AlertSettings)
     dns: DnsSettings = field(default_factory=DnsSettings)
     former: FormerSettings = field(default_factory=FormerSettings)
+    metrics: MetricsSettings = field(default_factory=MetricsSettings)
 
     @property
     def database_url(self) -> str:
@@ -354,6 +371,7 @@ _SECTIONS = {
     "alerts": AlertSettings,
     "dns": DnsSettings,
     "former": FormerSettings,
+    "metrics": MetricsSettings,
 }
 
 # Keys that have moved: (old section, old key) -> (section, key). The POP3 settings sat under [imap]
@@ -485,6 +503,10 @@ def _validate(settings: Settings) -> Settings:
     if dns.tls_report_address and "@" not in dns.tls_report_address.strip("@"):
         raise _bad("dns.tls_report_address", dns.tls_report_address, "một địa chỉ thư / an address")
     _validate_former(settings)
+    if settings.metrics.listen:
+        listen_address(settings.metrics.listen)  # a clear error now rather than at the bind
+    if not settings.metrics.slow_seconds >= 1:  # NaN too
+        raise _bad("metrics.slow_seconds", settings.metrics.slow_seconds, "≥ 1")
     if settings.imap.idle_timeout_minutes < 30:
         raise _bad("imap.idle_timeout_minutes", settings.imap.idle_timeout_minutes, "≥ 30 (RFC 9051)")
     return settings
@@ -512,6 +534,24 @@ def _validate_former(settings: Settings) -> None:
         settings.former.signin_last_day  # noqa: B018 - parsed here so a bad date stops the start
     except ValueError:
         raise _bad("former.signin_until", settings.former.signin_until, "YYYY-MM-DD") from None
+
+
+def listen_address(text: str) -> tuple[str, int]:
+    """ "host:port" or "[v6]:port" as (host, port), or the configuration error saying what is wrong."""
+    host, colon, port = text.strip().rpartition(":")
+    bracketed = host.startswith("[") and host.endswith("]")
+    if bracketed:
+        host = host[1:-1]
+    elif ":" in host:
+        host = ""  # an IPv6 address without its brackets: where would its port begin?
+    try:
+        ipaddress.ip_address(host)
+        number = int(port) if colon and port.isdigit() else -1
+    except ValueError:
+        number = -1
+    if not 0 <= number <= 65535:
+        raise _bad("metrics.listen", text, '"địa chỉ IP:cổng" / "IP address:port", e.g. "127.0.0.1:9187"')
+    return host, number
 
 
 def load_settings(data_dir: Path | str, environ: dict[str, str] | None = None) -> Settings:

@@ -13,14 +13,16 @@ import contextlib
 import dataclasses
 import gc
 import logging
+import os
 import signal
 import socket
 import sys
 from collections.abc import Awaitable
 
 import uvicorn
+from prometheus_client import ProcessCollector, generate_latest
 
-from hopthu.config import Settings
+from hopthu.config import Settings, listen_address
 from hopthu.directory.auth import Authenticator
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.routing import Router
@@ -32,6 +34,9 @@ from hopthu.imap.session import ImapContext
 from hopthu.importing.service import MigrationService
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
+from hopthu.metrics.listener import MetricsListener
+from hopthu.metrics.meters import Meters
+from hopthu.metrics.state import Samples, Sources, StateCollector
 from hopthu.policy import sending
 from hopthu.pop3.listener import Pop3Listeners, start_pop3_listeners
 from hopthu.protection.inspector import Inspector
@@ -51,6 +56,7 @@ from hopthu.store import Store
 from hopthu.store.quarantine import QuarantineStore
 from hopthu.web.app import create_app
 from hopthu.web.connlimit import limited_http_protocol
+from hopthu.workers import WORKER_NUMBER
 
 log = logging.getLogger("hopthu.server")
 
@@ -130,6 +136,9 @@ class Server:
         self.stopping = asyncio.Event()
         self.imap: ImapContext | None = None
         self.pop3: Pop3Listeners | None = None
+        self.meters = Meters.for_server()  # this server's counters, in a registry of its own
+        self.metrics: MetricsListener | None = None
+        self.metrics_port: int | None = None
 
     async def start(self) -> None:
         # The database driver and blob writes run in threads that hand results back to this loop;
@@ -167,7 +176,9 @@ class Server:
         pipeline.personal_rules = directory.sender_rules
         quarantine = Quarantine(QuarantineStore(store.db, store.blobs, ctx.now), directory, pipeline)
         pipeline.holding = quarantine
+        pipeline.meters = self.meters
         authenticator = Authenticator(ctx, tell=pipeline.tell)
+        authenticator.meters = self.meters
         await authenticator.dummy_hash()  # made before the first unknown login, not during it
         web_sessions = WebSessions(store.db, store.mail.clock, idle_limits(settings.policy))
         self.services = Services(settings, store, directory, router, authenticator, pipeline, web_sessions)
@@ -175,6 +186,7 @@ class Server:
         self.services.engines = engines
         self.services.quarantine = quarantine
         self.services.migration = MigrationService(store, directory.accounts)
+        self.services.meters = self.meters
         self.services.loopwatch = LoopWatch(warn_ms=settings.limits.loop_stall_warning_ms)
         self._loopwatch_task = asyncio.create_task(self.services.loopwatch.run())
         connections = self.services.connections = connection_limits(settings)
@@ -213,10 +225,12 @@ class Server:
         )
         self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
         pipeline.on_queued = self.outbound.wake
+        self.outbound.meters = self.meters
         self._outbound_task = asyncio.create_task(self.outbound.run())
         self._traffic_task = asyncio.create_task(pipeline.traffic.run())
         self._dmarc_task = asyncio.create_task(pipeline.dmarc.run())
         self.services.scheduler = Scheduler(self.services)
+        self.meters.know_jobs(self.services.scheduler.jobs)
         self._jobs_task = asyncio.create_task(self.services.scheduler.loop())
         tls = server_tls_context(settings)
         self.imap = ImapContext(settings, store, authenticator, tls)
@@ -233,6 +247,53 @@ class Server:
             connections["pop3"],
         )
         await self._start_http(sockets["http"])
+        await self._start_metrics()
+
+    async def _start_metrics(self) -> None:
+        """`/metrics` on `metrics.listen` (docs/monitoring.md), unless that is empty."""
+        assert self.services is not None and self.imap is not None and self.pop3 is not None
+        settings = self.settings
+        if not settings.metrics.listen:
+            return
+        host, port = listen_address(settings.metrics.listen)
+        worker = os.environ.get(WORKER_NUMBER, "")
+        if port and worker.isdigit():  # `--workers`: each process counts its own, on its own port
+            port += int(worker)
+        sock = listen_socket(host, port, "metrics")
+        self.metrics_port = sock.getsockname()[1]
+        store = self.services.store
+        samples = Samples(
+            store, settings.data_dir, settings.path(settings.server.tls_cert), settings.metrics.slow_seconds
+        )
+        imap, pop3 = self.imap, self.pop3.service
+        connections = self.services.connections
+        sources = Sources(
+            connections=connections,
+            commands={
+                "smtp": lambda: connections["mx"].commands,
+                "submission": lambda: connections["submission"].commands,
+                "imap": lambda: imap.commands,
+                "pop3": lambda: pop3.commands if pop3 is not None else 0,
+                "web": lambda: connections["http"].commands,
+            },
+            loopwatch=self.services.loopwatch,
+            pool_use=store.db.pool_use,
+            samples=samples,
+        )
+        registry = self.meters.registry
+        registry.register(StateCollector(sources))
+        ProcessCollector(registry=registry)
+
+        async def render() -> bytes:
+            await samples.refresh()
+            return generate_latest(registry)
+
+        self.metrics = MetricsListener(render)
+        try:
+            await self.metrics.start(sock)
+        except BaseException:
+            sock.close()
+            raise
 
     async def _start_http(self, sock: socket.socket) -> None:
         assert self.services is not None
@@ -274,10 +335,15 @@ class Server:
             "pop3": "pop",
             "pop3s": "pops",
         }
-        return {
+        urls = {
             role: f"{schemes[role]}://{shown}:{port}" + ("/" if role == "http" else "")
             for role, port in self.ports.items()
         }
+        if self.metrics_port is not None:
+            host, _ = listen_address(self.settings.metrics.listen)
+            host = "127.0.0.1" if host in ("0.0.0.0", "::") else host
+            urls["metrics"] = f"http://{f'[{host}]' if ':' in host else host}:{self.metrics_port}/metrics"
+        return urls
 
     async def stop(self) -> None:
         """Stop within the grace period (`server.shutdown_grace_seconds`), whatever is connected.
@@ -294,6 +360,8 @@ class Server:
         deadline = loop.time() + grace
         for server in self._servers:
             server.close()
+        if self.metrics is not None:
+            await self.metrics.close()
         closing: list[Awaitable[None]] = [self._stop_smtp(deadline), self._stop_http(grace)]
         if self.imap is not None:
             closing.append(close_sessions(self.imap, grace))

@@ -18,6 +18,7 @@ from hopthu.directory.websessions import WebSessions
 from hopthu.importing.service import MigrationService
 from hopthu.jobs.scheduler import Scheduler
 from hopthu.loopwatch import LoopWatch
+from hopthu.metrics.meters import UNWIRED, Meters
 from hopthu.protection.quarantine import Quarantine
 from hopthu.protection.rspamd import Rspamd
 from hopthu.protection.status import EngineStatus
@@ -48,5 +49,6 @@ class Services:
     # The port each listener is bound to, by role ("imaps", "submission", …): what mail programs are
     # told to use (`discovery.endpoints`), port 0 of the settings resolved.
     ports: dict[str, int] = dataclasses.field(default_factory=dict)
+    meters: Meters = UNWIRED  # the process's counters for /metrics (`metrics.meters`)
     # Mailboxes brought from the former provinces' servers, started from the portal (R13.7)
     migration: MigrationService | None = None

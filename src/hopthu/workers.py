@@ -43,6 +43,7 @@ log = logging.getLogger("hopthu.workers")
 START_SECONDS = 120.0  # a worker opens the store (and migrates it, the first) within this
 STOP_MARGIN_SECONDS = 15.0  # beyond the shutdown grace, before the parent kills a worker
 _SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+WORKER_NUMBER = "HOPTHU_WORKER_NUMBER"  # each worker's number (0, 1, ...) in its environment
 
 Ready = Callable[[dict[str, str]], None]
 """Called by a worker once it serves, with its listeners' URLs."""
@@ -111,6 +112,7 @@ def _start(
         code = 1
         try:
             _become_worker(parent)
+            os.environ[WORKER_NUMBER] = str(number)  # its /metrics port: metrics.listen's plus this
             run_worker(sockets, lambda urls: _tell_ready(writing, urls))
             code = 0
         except BaseException:

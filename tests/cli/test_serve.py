@@ -53,7 +53,17 @@ def start(cli: Cli, *args: str, env: dict[str, str] | None = None) -> tuple[subp
 def test_serve_answers_healthz_and_stops_cleanly_on_sigterm(cli: Cli) -> None:
     cli.init()
     process, urls = start(cli)
-    assert set(urls) == {"http", "smtp", "submission", "submissions", "imap", "imaps", "pop3", "pop3s"}
+    assert set(urls) == {
+        "http",
+        "smtp",
+        "submission",
+        "submissions",
+        "imap",
+        "imaps",
+        "pop3",
+        "pop3s",
+        "metrics",
+    }
     try:
         with urllib.request.urlopen(urls["http"] + "healthz", timeout=10) as response:
             report = json.loads(response.read())

@@ -35,6 +35,7 @@ from hopthu.directory import accesslog, audit, former
 from hopthu.directory.accounts import local_part
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
+from hopthu.metrics.meters import UNWIRED, Meters
 from hopthu.policy import lifecycle, passwords, signin
 from hopthu.policy.dates import VIETNAM
 from hopthu.security.passwords import hash_password
@@ -118,6 +119,8 @@ _ACCOUNT = sa.select(
 
 
 class Authenticator:
+    meters: Meters = UNWIRED  # the server's, for /metrics
+
     def __init__(
         self, ctx: DirectoryContext, throttle: LoginThrottle | None = None, *, tell: Tell | None = None
     ) -> None:
@@ -153,6 +156,7 @@ class Authenticator:
                 client=client,
                 result=refused.refusal.value,
             )
+            self.meters.signed_in(protocol, refused.refusal.value)
             raise
         new_place = self.ctx.settings.policy.signin_new_place_notice and await access.is_new_place(
             identity.account_id, source, client
@@ -165,6 +169,7 @@ class Authenticator:
             client=client,
             result=accesslog.SUCCESS,
         )
+        self.meters.signed_in(protocol, "success")
         if new_place:
             await self._new_place(identity, source, client, protocol)
         return identity

@@ -54,6 +54,7 @@ class ImapContext:
     authenticator: Authenticator
     tls: ssl.SSLContext
     sessions: set[Session] = field(default_factory=set)
+    commands: int = 0  # run since start, for /metrics
     # Session ids that never meet another node's: change events name the session that made them.
     _origins: int = field(default_factory=lambda: secrets.randbelow(2**40) << 20)
 
@@ -285,6 +286,7 @@ class Session:
         if not isinstance(item, c.Command):
             await self.refuse_syntax(ParseError(None, "unexpected continuation line"))
             return
+        self.ctx.commands += 1
         tag = item.tag
         try:
             if self.state in (AUTHENTICATED, SELECTED) and not await self.still_allowed():

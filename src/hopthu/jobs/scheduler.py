@@ -17,6 +17,7 @@ from typing import Any
 
 from hopthu.jobs import accesslog, alerts, dmarc, maillog, rules
 from hopthu.jobs.base import Job, JobContext
+from hopthu.metrics.meters import UNWIRED
 from hopthu.store import jobruns
 
 log = logging.getLogger("hopthu.jobs")
@@ -140,6 +141,7 @@ class Scheduler:
             log.exception("job %s failed", job.name)
             status, error = "failed", f"{type(failure).__name__}: {failure}"[:2000]
         await jobruns.finished(self.db, run_id, status=status, summary=summary, error=error, at=self.now())
+        getattr(self.services, "meters", UNWIRED).job_ran(job.name, status)
         return Run(job.name, job.slot(now), self.node, now, self.now(), status, summary, error)
 
     async def run_due(self) -> list[Run]:

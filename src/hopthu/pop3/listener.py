@@ -135,6 +135,7 @@ class Pop3Listeners:
 
     servers: list[asyncio.Server] = field(default_factory=list)
     connections: dict[asyncio.Task[None], asyncio.StreamWriter] = field(default_factory=dict)
+    service: Pop3Service | None = None  # what the sessions share (its command count, for /metrics)
 
     async def close(self, grace: float = 5.0) -> None:
         """Drop every open session (nothing is deleted without QUIT, RFC 1939 §6) and wait for them,
@@ -173,7 +174,7 @@ async def start_pop3_listeners(
             total=settings.limits.pop3_connections,
             per_address=settings.limits.pop3_connections_per_address,
         )
-    listeners = Pop3Listeners()
+    listeners = Pop3Listeners(service=service)
     gate = _Gate(limits, settings.limits.prelogin_timeout_seconds)
     for role, sock in sockets.items():
         implicit = role == "pop3s"

@@ -83,6 +83,7 @@ class Pop3Service:
     max_command: int = MAX_COMMAND  # a command line with its CRLF
     max_sasl_line: int = MAX_SASL_LINE  # a SASL response line; also what the transport reads at most
     idle_timeout: float = IDLE_TIMEOUT
+    commands: int = 0  # command lines answered since start, for /metrics
 
 
 class Session:
@@ -137,6 +138,7 @@ class Session:
 
     async def _handle(self, line: bytes) -> bool:
         """Answer one command line; False ends the session."""
+        self.service.commands += 1
         try:
             command = parse_command(line)
         except ParseError as error:

@@ -64,6 +64,8 @@ class ConnectionLimits:
         self.max_per_address = per_address
         self.total = 0
         self.refused = 0  # since start, for /metrics and the log
+        self.admitted = 0  # since start, for /metrics
+        self.commands = 0  # commands (HTTP: requests) on these connections since start, for /metrics
         self._by_address: dict[str, int] = {}
         self._clock = clock
         self._last_warning = -REFUSAL_LOG_INTERVAL
@@ -82,6 +84,7 @@ class ConnectionLimits:
             return refusal
         self._by_address[key] = held + 1
         self.total += 1
+        self.admitted += 1
         return None
 
     def release(self, address: str) -> None:

@@ -142,6 +142,12 @@ class HopThuSMTP(SMTP):
             return
         await super()._handle_client()
 
+    async def _call_handler_hook(self, command: str, *args: Any) -> Any:
+        """Every command that reaches its hook (aiosmtpd's; syntax already checked): counted for /metrics."""
+        if self.connections is not None:
+            self.connections.commands += 1
+        return await super()._call_handler_hook(command, *args)
+
     def mail_started(self) -> None:
         """MAIL FROM was accepted (after AUTH, on submission): the pre-login deadline no longer runs."""
         if self._prelogin is not None:

@@ -37,6 +37,7 @@ from typing import Any
 from hopthu.config import Settings
 from hopthu.directory import audit
 from hopthu.errors import HopThuError, NotFound
+from hopthu.metrics.meters import UNWIRED, Meters
 from hopthu.smtp.dns import Resolver
 from hopthu.smtp.dsn import DsnRecipient, build_dsn
 from hopthu.smtp.mxclient import MxClient, Outcome
@@ -79,6 +80,8 @@ def group_rows(rows: Sequence[QueueRow]) -> list[list[QueueRow]]:
 
 class OutboundQueue:
     """The worker that empties the queue: started by `hopthu serve`, stopped by cancelling `run`."""
+
+    meters: Meters = UNWIRED  # the server's, for /metrics
 
     def __init__(
         self,
@@ -178,6 +181,7 @@ class OutboundQueue:
         """
         now = self.clock()
         changes = [self._decide(row, outcome, now) for row, outcome in zip(group, outcomes, strict=True)]
+        self.meters.outbound_settled(group, [change.status for change, _ in changes], now)
         notify = [notice for _, notice in changes if notice is not None]
         if notify:
             await self._notify(group[0], notify, now)

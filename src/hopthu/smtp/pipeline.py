@@ -17,6 +17,7 @@ import datetime as dt
 import email.utils
 import logging
 import secrets
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
@@ -30,6 +31,7 @@ from hopthu.errors import HopThuError
 from hopthu.mail import ParsedMessage, canonical, parse
 from hopthu.mail.addresses import AddressError, read_author
 from hopthu.mail.searchtext import part_text, text_parts
+from hopthu.metrics.meters import UNWIRED, Meters
 from hopthu.policy import forgery, quota, secrecy
 from hopthu.protection import aggregate, doctext, trace
 from hopthu.protection.feedback import read_reports
@@ -94,6 +96,8 @@ class Incoming:
 
 
 class Pipeline:
+    meters: Meters = UNWIRED  # the server's, for /metrics
+
     def __init__(
         self,
         store: Store,
@@ -125,8 +129,9 @@ class Pipeline:
     async def accept(self, incoming: Incoming) -> Outcome:
         """Check and store one message, and say what became of it."""
         self.active += 1
+        started = time.monotonic()
         try:
-            return await self._accept(incoming)
+            return self.meters.message(incoming.channel, await self._accept(incoming), started)
         finally:
             self.active -= 1
 

@@ -106,6 +106,14 @@ def _private_sqlite(database: str) -> None:
             make_private(path.with_name(path.name + suffix))
 
 
+def _file_sizes(paths: list[Path]) -> int:
+    total = 0
+    for path in paths:
+        with contextlib.suppress(FileNotFoundError):
+            total += path.stat().st_size
+    return total
+
+
 class Database:
     """An engine plus the write discipline of its backend."""
 
@@ -339,6 +347,20 @@ class Database:
                     future.set_result(outcome)
                 else:
                     future.set_exception(outcome)
+
+    def pool_use(self) -> tuple[int, int]:
+        """(connections checked out now, the pool's size): read by /metrics without a query."""
+        pool: Any = self.engine.sync_engine.pool  # a QueuePool: both counts are plain reads
+        return int(pool.checkedout()), int(pool.size())
+
+    async def size_bytes(self) -> int:
+        """The database's size on disk: SQLite's file with its WAL, PostgreSQL's `pg_database_size`."""
+        if self.backend == "postgresql":
+            async with self.engine.connect() as conn:
+                size = await conn.execute(sa.text("SELECT pg_database_size(current_database())"))
+                return int(size.scalar_one())
+        path = Path(sa.engine.make_url(self.url).database or "")
+        return await asyncio.to_thread(_file_sizes, [path, path.with_name(path.name + "-wal")])
 
     async def ping(self) -> None:
         async with self.engine.connect() as conn:

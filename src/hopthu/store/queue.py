@@ -252,3 +252,16 @@ async def waiting(db: Database) -> int:
     """How many items wait to leave (the operators' alert when the queue grows, R9.2)."""
     count = sa.select(sa.func.count()).select_from(queue_item).where(queue_item.c.status == "queued")
     return int((await db.all(count))[0][0])
+
+
+async def backlog(db: Database) -> tuple[int, dt.datetime | None]:
+    """How many items wait to leave and when the oldest of them was queued (/metrics: a queue that
+    grows, or one whose oldest item only ages, is stuck)."""
+    waiting_rows = (
+        sa.select(sa.func.count(), sa.func.min(queue_item.c.created_at))
+        .select_from(queue_item)
+        .where(queue_item.c.status == "queued")
+    )
+    async with db.read() as conn:
+        count, oldest = (await conn.execute(waiting_rows)).one()
+    return int(count), oldest if isinstance(oldest, dt.datetime) else None

@@ -23,6 +23,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from hopthu import __version__
 from hopthu.errors import HopThuError
 from hopthu.importing.background import SPOOL, BackgroundImports
+from hopthu.metrics.requests import CountRequests
 from hopthu.services import Services
 from hopthu.web import (
     admin,
@@ -75,6 +76,7 @@ def create_app(services: Services) -> FastAPI:
     )
     app.state.services = services
     app.add_middleware(StrictTransport, settings=services.settings)
+    app.add_middleware(CountRequests, connections=services.connections)  # for /metrics
     limits = services.settings.limits
     app.add_middleware(  # outermost
         BodyLimit, max_body=limits.max_request_body, larger={imports.IMPORT_PAGE: limits.max_import_upload}
