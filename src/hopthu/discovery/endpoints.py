@@ -113,5 +113,5 @@ def login_name(local: str, domain: str) -> str:
     """What a mail program signs in with: the address as the person typed it. At the main domain
     that is their mailbox; at a former province's domain (R13.7) it is their old address, which
     signs in to the mailbox it now leads to for the transition the operator sets
-    (`migration.former_signin_until`), and is refused after it, when they type their new one."""
+    (`former.signin_until`), and is refused after it, when they type their new one."""
     return f"{local}@{domain}"
