@@ -133,12 +133,11 @@ class MigrationService:
                     for line in plan.lines
                 ],
             )
-        await self._audit(
-            actor,
-            "migration.resumed" if found is not None else "migration.started",
-            run_id,
-            {"plan": plan.name, "mailboxes": len(plan.lines)},
-        )
+        said = {"plan": plan.name, "mailboxes": len(plan.lines)}
+        if found is not None:
+            await self._audit(actor, "migration.resumed", run_id, said)
+        else:
+            await self._audit(actor, "migration.started", run_id, said)
         progress = {}
         for row in await self.ledger.mailboxes(run_id):
             progress[row.id] = MailboxProgress(

@@ -36,6 +36,7 @@ FAMILIES: dict[str, Text] = {
     "personal_data": ("Dữ liệu cá nhân", "Personal data"),
     "breach": ("Sự cố dữ liệu cá nhân", "Data breaches"),
     "accesslog": ("Nhật ký truy cập", "Access log"),
+    "migration": ("Chuyển hộp thư từ hệ thống cũ", "Mailbox migration"),
 }
 
 ACTIONS: dict[str, Text] = {
