@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hopthu.mail import binary, canonical, canonical_keeping_binary, nul_safe, parse, section_range
+from hopthu.mail.canonical import _keeping_binary_parts, is_canonical
 
 
 @pytest.mark.parametrize(
@@ -69,3 +72,38 @@ def test_binary_parts_keep_their_octets_and_the_rest_is_canonical() -> None:
         canonical_keeping_binary(single)
         == b"Mime-Version: 1.0\r\nContent-Transfer-Encoding: binary\r\n\r\n" + payload
     )
+
+
+_PIECES = st.sampled_from(
+    [b"a", b"\r\n", b"\r", b"\n", b"--b", b"--b--", b"\r\n--b\r\n", b"\0", b"\xff", b" ", b":"]
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(_PIECES, max_size=40).map(b"".join))
+def test_is_canonical_means_every_cr_and_lf_is_in_a_pair(raw: bytes) -> None:
+    rest = raw.replace(b"\r\n", b"")
+    assert is_canonical(raw) == (b"\r" not in rest and b"\n" not in rest)
+    assert (canonical(raw) == raw) or not is_canonical(raw)
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    st.lists(st.lists(_PIECES, max_size=12).map(b"".join), min_size=1, max_size=4),
+    st.lists(st.sampled_from([b"binary", b"BINARY", b"7bit", b"base64"]), min_size=4, max_size=4),
+    st.booleans(),
+)
+def test_canonical_input_with_binary_parts_is_kept_whole(
+    bodies: list[bytes], encodings: list[bytes], closed: bool
+) -> None:
+    # Returning canonical input as is skips cutting out its binary bodies: cutting them out
+    # must give back the same octets, wherever the parts' bodies start and end.
+    parts = b"".join(
+        b"--b\r\nContent-Transfer-Encoding: " + cte + b"\r\n\r\n" + body + b"\r\n"
+        for body, cte in zip(bodies, encodings, strict=False)
+    )
+    raw = b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=b\r\n\r\n" + parts
+    raw += b"--b--\r\n" if closed else b""
+    if is_canonical(raw):
+        assert _keeping_binary_parts(raw) == raw
+    assert canonical_keeping_binary(raw) == _keeping_binary_parts(raw) or b"binary" not in raw.lower()
