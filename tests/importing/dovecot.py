@@ -69,6 +69,9 @@ class Dovecot:
         self.login_user = "dovenull" if root else getpass.getuser()
         for sub in ("run", "state", "mail", "home"):
             (self.root / sub).mkdir(exist_ok=True)
+            os.chmod(
+                self.root / sub, 0o755
+            )  # whatever the umask (a command run in this process may tighten it)
         if root:
             entry = pwd.getpwnam(self.mail_user)
             for sub in ("mail", "home"):
@@ -76,11 +79,14 @@ class Dovecot:
         self.write_users()
         (self.root / "masters").write_text(f"{MASTER[0]}:{{PLAIN}}{MASTER[1]}\n")
         (self.root / "dovecot.conf").write_text(self._config())
+        for name in ("masters", "dovecot.conf"):
+            os.chmod(self.root / name, 0o644)  # read by Dovecot's unprivileged auth worker
 
     def write_users(self) -> None:
         """The passwd file (Dovecot reads it again when it changes)."""
         lines = "".join(f"{user}:{{PLAIN}}{password}\n" for user, password in self.users.items())
         (self.root / "users").write_text(lines)
+        os.chmod(self.root / "users", 0o644)  # read by Dovecot's unprivileged auth worker
 
     def _config(self) -> str:
         r = self.root

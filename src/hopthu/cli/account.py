@@ -7,13 +7,13 @@ import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
 from hopthu.cli.common import (
     EXIT_ERROR,
     EXIT_NEEDS_ADMINISTRATOR,
     actor,
+    counting_bar,
     err,
     fail,
     open_directory,
@@ -124,15 +124,7 @@ def import_(
 
     async def work():
         async with open_directory() as directory:
-            with Progress(
-                TextColumn("Đăng ký / Registering"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-                disable=not sys.stderr.isatty(),
-            ) as bar:
+            with counting_bar("Đăng ký / Registering") as bar:
                 task = bar.add_task("", total=len(rows))
                 results = await directory.people.register(
                     rows, actor=actor(), progress=lambda n: bar.advance(task, n)
@@ -378,15 +370,7 @@ def export_data(
             found = await directory.accounts.get(address)
             await directory.personal_data.exported(found, actor=actor(), channel="cli")
             with (
-                Progress(
-                    TextColumn("Xuất thư / Exporting mail"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=err,
-                    transient=True,
-                    disable=not sys.stderr.isatty(),
-                ) as bar,
+                counting_bar("Xuất thư / Exporting mail") as bar,
                 out_file.open("xb") as handle,
             ):
                 task = bar.add_task("", total=found.message_count)
@@ -460,15 +444,7 @@ def import_archive(
             await directory.personal_data.archive_imported(found, actor=actor(), file_name=file.name)
             sink = MailboxSink(directory.ctx.store, found.id)
             bounds = Bounds(message_max=directory.ctx.settings.smtp.max_message_size)
-            with Progress(
-                TextColumn("Nhập thư / Importing"),
-                BarColumn(),
-                MofNCompleteColumn(),
-                TimeRemainingColumn(),
-                console=err,
-                transient=True,
-                disable=not sys.stderr.isatty(),
-            ) as bar:
+            with counting_bar("Nhập thư / Importing") as bar:
                 task = bar.add_task("", total=None)
 
                 def shown(done: Done) -> None:

@@ -21,6 +21,7 @@ from typing import Any, NoReturn, TypeVar
 
 import typer
 from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 from hopthu.config import CONFIG_FILE, Settings, load_settings
 from hopthu.directory.context import DirectoryContext
@@ -135,3 +136,17 @@ def _log_incident(incident: str) -> None:
 
 def print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(value, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def counting_bar(label: str) -> Progress:
+    """The progress bar of a long command over a counted list (its label in both languages): on
+    standard error, gone when done, and off when that is not a terminal (a script, a pipe)."""
+    return Progress(
+        TextColumn(label),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeRemainingColumn(),
+        console=err,
+        transient=True,
+        disable=not sys.stderr.isatty(),
+    )

@@ -7,14 +7,12 @@ do and changes nothing. Temporary passwords are printed once, like `hopthu accou
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
-from hopthu.cli.common import EXIT_ERROR, actor, err, fail, open_directory, out, print_json, run
+from hopthu.cli.common import EXIT_ERROR, actor, counting_bar, fail, open_directory, out, print_json, run
 from hopthu.directory import formerimport
 from hopthu.directory.formerimport import ImportResult
 from hopthu.errors import HopThuError
@@ -74,15 +72,7 @@ def import_(
             if dry_run:
                 results = await importer.plan(rows)
             else:
-                with Progress(
-                    TextColumn("Đăng ký / Registering"),
-                    BarColumn(),
-                    MofNCompleteColumn(),
-                    TimeRemainingColumn(),
-                    console=err,
-                    transient=True,
-                    disable=not sys.stderr.isatty(),
-                ) as bar:
+                with counting_bar("Đăng ký / Registering") as bar:
                     task = bar.add_task("", total=len(rows))
                     results = await importer.run(rows, actor=actor(), progress=lambda n: bar.advance(task, n))
             return results, directory.ctx.settings.server.domain

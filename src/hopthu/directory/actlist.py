@@ -21,7 +21,7 @@ from typing import Any, Final
 
 from hopthu.errors import HopThuError
 from hopthu.policy import lifecycle
-from hopthu.sheets import text_only
+from hopthu.sheets import read_table, text_only
 from hopthu.text import fold
 
 KINDS: Final = ("change", "delete", "lock", "restore", "reset_password")
@@ -123,36 +123,7 @@ def read_acts(kind: str, data: bytes, filename: str) -> list[ActRow]:
         raise HopThuError(f"Loại danh sách không hợp lệ: {kind}", f"Unknown kind of list: {kind}")
     if len(data) > MAX_BYTES:
         raise TooLarge.bytes()
-    name = filename.lower()
-    if name.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise HopThuError("Tệp CSV phải mã hóa UTF-8", "The CSV file must be UTF-8 encoded") from None
-        try:
-            return _rows(kind, csv.reader(io.StringIO(text, newline="")))
-        except csv.Error:
-            raise HopThuError("Không đọc được tệp CSV", "The CSV file cannot be read") from None
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook  # slow to import, needed only for spreadsheets
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
-            raise HopThuError(
-                "Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read"
-            ) from None
-        try:
-            return _rows(kind, book.worksheets[0].iter_rows(max_col=_MAX_COLUMNS, values_only=True))
-        except HopThuError:
-            raise
-        except Exception:  # a damaged sheet fails only once it is read
-            raise HopThuError(
-                "Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read"
-            ) from None
-        finally:
-            book.close()
-    raise HopThuError("Chỉ nhận tệp .xlsx hoặc .csv", "Only .xlsx or .csv files are accepted")
+    return read_table(data, filename, lambda lines: _rows(kind, lines), max_columns=_MAX_COLUMNS)
 
 
 class TooLarge(HopThuError):

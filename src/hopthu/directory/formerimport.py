@@ -25,7 +25,7 @@ from hopthu.directory.accounts import AccountService, local_part
 from hopthu.directory.former import FormerAddressService
 from hopthu.directory.people import PeopleService, PersonRow
 from hopthu.errors import HopThuError
-from hopthu.sheets import text_only
+from hopthu.sheets import read_table, text_only
 from hopthu.text import fold
 
 MAX_ROWS: Final = 20_000
@@ -132,36 +132,7 @@ def read_rows(data: bytes, filename: str) -> list[FormerRow]:
     without the old-address column."""
     if len(data) > MAX_BYTES:
         raise TooLarge.bytes()
-    name = filename.lower()
-    if name.endswith(".csv"):
-        try:
-            text = data.decode("utf-8-sig")
-        except UnicodeDecodeError:
-            raise HopThuError("Tệp CSV phải mã hóa UTF-8", "The CSV file must be UTF-8 encoded") from None
-        try:
-            return _rows(csv.reader(io.StringIO(text, newline="")))
-        except csv.Error:
-            raise HopThuError("Không đọc được tệp CSV", "The CSV file cannot be read") from None
-    if name.endswith(".xlsx"):
-        from openpyxl import load_workbook  # slow to import, needed only for spreadsheets
-
-        try:
-            book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except Exception:
-            raise HopThuError(
-                "Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read"
-            ) from None
-        try:
-            return _rows(book.worksheets[0].iter_rows(max_col=_MAX_COLUMNS, values_only=True))
-        except HopThuError:
-            raise
-        except Exception:  # a damaged sheet fails only once it is read
-            raise HopThuError(
-                "Không đọc được tệp Excel (.xlsx)", "The Excel file (.xlsx) cannot be read"
-            ) from None
-        finally:
-            book.close()
-    raise HopThuError("Chỉ nhận tệp .xlsx hoặc .csv", "Only .xlsx or .csv files are accepted")
+    return read_table(data, filename, _rows, max_columns=_MAX_COLUMNS)
 
 
 def _column(header: Any) -> str | None:

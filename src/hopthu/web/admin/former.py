@@ -8,11 +8,7 @@ audited, and checked again at import, whatever the preview's form carried.
 from __future__ import annotations
 
 import asyncio
-import base64
-import binascii
 import dataclasses
-import json
-import zlib
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, File, Form, HTTPException, Request, UploadFile
@@ -24,36 +20,28 @@ from hopthu.errors import HopThuError
 from hopthu.web.admin.access import PORTAL, Admin, OperatorForm, admin_page, operating
 from hopthu.web.admin.outcome import redirect_after
 from hopthu.web.deps import services_of
-from hopthu.web.lists import MEDIA_TYPES
+from hopthu.web.lists import MEDIA_TYPES, pack_table, unpack_table
 
 router = APIRouter()
 FORMER_PAGE = f"{PORTAL}/dia-chi-cu"
 PAGE_SIZE = 200
 SHOWN_READY = 200  # good rows a preview lists; every row with a problem is listed
-_MAX_PACKED = 64 * 1024 * 1024
 _FIELDS = tuple(f.name for f in dataclasses.fields(FormerRow))
 
 
 def pack(rows: list[FormerRow]) -> str:
-    """The previewed rows, carried by the form to the import: compressed (a form field is bounded)."""
-    table = [[getattr(row, name) for name in _FIELDS] for row in rows]
-    text = json.dumps(table, ensure_ascii=False, separators=(",", ":"))
-    return base64.urlsafe_b64encode(zlib.compress(text.encode(), 6)).decode("ascii")
+    """The previewed rows, carried by the form to the import (`web.lists.pack_table`)."""
+    return pack_table([[getattr(row, name) for name in _FIELDS] for row in rows])
 
 
 def unpack(packed: str) -> list[FormerRow]:
     """The rows `pack` carried; ValueError for anything else (a form changed by hand)."""
-    inflater = zlib.decompressobj()
     try:
-        text = inflater.decompress(base64.urlsafe_b64decode(packed.encode("ascii")), _MAX_PACKED)
-        if inflater.unconsumed_tail:
-            raise ValueError("too large")
-        table = json.loads(text)
         return [
             FormerRow(int(line), *(str(value)[:500] for value in rest))
-            for line, *rest in table[: formerimport.MAX_ROWS]
+            for line, *rest in unpack_table(packed, formerimport.MAX_ROWS)
         ]
-    except (zlib.error, UnicodeError, TypeError, binascii.Error) as error:
+    except TypeError as error:
         raise ValueError(str(error)) from None
 
 
