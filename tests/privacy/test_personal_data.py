@@ -35,6 +35,7 @@ def test_r13_6_export_holds_every_folder_the_record_and_the_audit(imapserver: Ru
     imapserver.deliver("nvminh", message("Công văn đến"))
     imapserver.run(imapserver.services.store.folders.create(imapserver.account_id("nvminh"), "Dự án"))
     imapserver.deliver("nvminh", message("Hồ sơ dự án"), mailbox="Dự án")
+    imapserver.run(imapserver.services.directory.former.add("nvminh@soctrang.gov.vn", "nvminh", actor="ops"))
     zipped = export(imapserver, "nvminh")
     names = zipped.namelist()
     assert "thu/INBOX/00001 Công văn đến.eml" in names
@@ -43,6 +44,7 @@ def test_r13_6_export_holds_every_folder_the_record_and_the_audit(imapserver: Ru
     record = json.loads(zipped.read(archive.RECORD_FILE))
     assert record["account"]["given"] == "Minh" and record["agency"]["code"] == "sonv"
     assert record["delegations_held"][0]["mailbox"] == "sonv@cantho.gov.vn"  # R8.2 grant of the fixture
+    assert record["former_addresses"] == ["nvminh@soctrang.gov.vn"]  # R13.7: an old address is theirs too
     rows = list(csv.DictReader(io.StringIO(zipped.read(archive.AUDIT_FILE).decode("utf-8-sig"))))
     assert {"account.created", "personal_data.exported"} <= {row["action"] for row in rows}
     assert {row["target"] for row in rows} == {"nvminh"}  # nobody else's entries

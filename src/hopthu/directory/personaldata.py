@@ -133,6 +133,11 @@ class PersonalData:
         )
         folders = await self.ctx.store.mail.mailboxes(me)
         names = await self.accounts.aliases(found.local)
+        old_addresses = await db.all(
+            sa.select(former_address.c.address)
+            .where(former_address.c.account_id == me)
+            .order_by(former_address.c.address)
+        )
         prefs = preferences[0]._mapping if preferences else None
         return {
             "account": {
@@ -155,6 +160,7 @@ class PersonalData:
             },
             "agency": {"code": home[0], "name": home[1]},
             "aliases": [f"{name}@{self.domain}" for name in names],
+            "former_addresses": [row[0] for row in old_addresses],  # R13.7: their old addresses
             "delegations_held": [
                 {"mailbox": f"{r[0]}@{self.domain}", "can_read": r[1], "can_send": r[2], "since": _when(r[3])}
                 for r in held
