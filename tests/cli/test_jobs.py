@@ -16,7 +16,7 @@ def test_jobs_run_and_list(cli: Cli) -> None:
     done = cli("jobs", "run", "all", "--json")
     assert done.code == 0, done.err
     jobs = ["passwords", "inactivity", "quota", "retention", "blobs", "statistics", "quarantine", "backup"]
-    jobs += ["dmarc", "maillog", "alerts", "accesslog"]
+    jobs += ["dmarc", "maillog", "alerts", "accesslog", "former"]
     assert [r["job"] for r in done.json()] == jobs
     assert all(r["status"] == "ok" for r in done.json())
     listed = cli("jobs", "list", "--json").json()

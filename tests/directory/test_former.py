@@ -184,3 +184,21 @@ def test_r13_7_settings_checked_at_start(tmp_path) -> None:
         with pytest.raises(HopThuError) as refused:
             load_settings(tmp_path, environ)
         assert key in refused.value.vi and key in refused.value.en, environ
+
+
+async def test_r13_7_senders_told_are_forgotten_after_one_period(seeded: Directory) -> None:
+    """The notice record keeps one period: an older record no longer holds a notice back, so the
+    purge changes nothing anyone is told, and the table does not grow with the years."""
+    import datetime as dt
+
+    from hopthu.directory import former
+
+    db = seeded.ctx.store.db
+    now = dt.datetime(2027, 3, 1, 8, tzinfo=dt.UTC)
+    month = dt.timedelta(days=30)
+    assert await former.first_notice(db, "a@example.org", "nvminh@soctrang.gov.vn", now - 2 * month, month)
+    assert await former.first_notice(db, "b@example.org", "nvminh@soctrang.gov.vn", now - month / 6, month)
+    assert await former.forget_notices(db, now - month) == 1
+    assert await former.forget_notices(db, now - month) == 0
+    assert await former.first_notice(db, "a@example.org", "nvminh@soctrang.gov.vn", now, month)  # due anyway
+    assert not await former.first_notice(db, "b@example.org", "nvminh@soctrang.gov.vn", now, month)  # kept

@@ -304,3 +304,12 @@ async def first_notice(
             )
         )
     return True
+
+
+async def forget_notices(db: Database, before: dt.datetime) -> int:
+    """Forget the senders told before `before` (the start of the current notice period): such a
+    record no longer holds a notice back, so the table keeps only the pairs of one period, however
+    many senders write to old addresses over the years. How many were forgotten."""
+    async with db.write() as conn:
+        done = await conn.execute(sa.delete(former_notice).where(former_notice.c.told_at < before))
+    return int(done.rowcount or 0)

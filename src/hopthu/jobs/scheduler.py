@@ -15,7 +15,7 @@ import logging
 import socket
 from typing import Any
 
-from hopthu.jobs import accesslog, alerts, dmarc, maillog, rules
+from hopthu.jobs import accesslog, alerts, dmarc, former, maillog, rules
 from hopthu.jobs.base import Job, JobContext
 from hopthu.metrics.meters import UNWIRED
 from hopthu.store import jobruns
@@ -104,6 +104,13 @@ JOBS = (
         "Purging the access log past 12 months (R13.4)",
         DAY,
         accesslog.purge,
+    ),
+    Job(
+        "former",
+        "Quên người gửi đã được báo địa chỉ mới quá một kỳ (13.7)",
+        "Forgetting the senders told a new address more than a period ago (R13.7)",
+        DAY,
+        former.forget_notices,
     ),
 )
 
