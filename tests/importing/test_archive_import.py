@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from hopthu.importing import archiveimport
 from hopthu.importing.archiveimport import NoRoom, Progress, import_archive
 from hopthu.importing.items import Bounds
 from hopthu.importing.sink import MailboxSink
@@ -120,9 +121,12 @@ async def test_r13_7_the_quota_is_checked_before_anything_is_stored(store: Store
     assert await store.mail.usage(account_id) == (0, 0)  # nothing stored
 
 
-async def test_r13_7_a_quota_reached_half_way_stops_and_says_so(store: Store, tmp_path: Path) -> None:
+async def test_r13_7_a_quota_reached_half_way_stops_and_says_so(
+    store: Store, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Other mail arrives while the import runs and fills the mailbox: the import stops there, what
     it stored stays, and the result says why the rest is missing."""
+    monkeypatch.setattr(archiveimport, "BATCH_MESSAGES", 1)  # stored one by one: something arrives between
     account_id = await make_account(store, "nvminh", quota=40_000)
     path = tmp_path / "thu.mbox"
     path.write_bytes(mbox_of([make_message(f"Thư {n}", size=3_000) for n in range(5)]))

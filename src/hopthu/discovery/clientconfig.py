@@ -44,7 +44,8 @@ _SOCKET_TYPE = {True: "SSL", False: "STARTTLS"}  # clientConfig 1.1 `socketType`
 def thunderbird_config(settings: Settings, found: Endpoints, address: str | None) -> bytes:
     """The clientConfig 1.1 file: every served domain, each incoming server (IMAP before POP3, TLS
     port first: Thunderbird takes the first it can reach) and each submission server. With an
-    address, its sign-in name; without, Thunderbird's placeholder for the part before the @."""
+    address, its sign-in name (the address as typed); without, Thunderbird's placeholder for the
+    whole address."""
     if address is not None:
         local, domain = split_address(address, settings)
         username = login_name(local, domain)

@@ -22,7 +22,7 @@ from typing import Any
 from hopthu.errors import HopThuError
 from hopthu.importing.archives import read_archive
 from hopthu.importing.items import REASONS, Bounds, Found, Item, Skip, stored_size
-from hopthu.importing.sink import MailboxSink, OverQuota, our_name
+from hopthu.importing.sink import Imported, Incoming, MailboxSink, OverQuota, our_name
 from hopthu.policy.quota import format_size
 from hopthu.store.folders import SEPARATOR
 
@@ -205,6 +205,21 @@ async def import_archive(
     await _tell(progress, Progress(0, counted.messages, 0))
     result = ImportResult()
     done = 0
+    batch: list[Found] = []  # messages of one folder, stored together (`MailboxSink.put_many`)
+    batch_folder = ""
+    batch_bytes = 0
+
+    async def flush() -> bool:
+        nonlocal done, batch_bytes
+        if not batch:
+            return True
+        going_on = await _store(sink, batch_folder, batch, result)
+        done += len(batch)
+        batch.clear()
+        batch_bytes = 0
+        await _tell(progress, Progress(done, counted.messages, result.bytes))
+        return going_on
+
     async with aclosing(_each(path, bounds, name)) as items:
         async for item in items:
             try:
@@ -215,10 +230,13 @@ async def import_archive(
             if isinstance(item, Skip):
                 result.skip(folder, item.reason, item.where)
                 continue
-            if not await _store(sink, folder, item, result):
-                break
-            done += 1
-            await _tell(progress, Progress(done, counted.messages, result.bytes))
+            full = len(batch) >= BATCH_MESSAGES or batch_bytes >= BATCH_BYTES
+            if batch and (folder != batch_folder or full) and not await flush():
+                return result
+            batch.append(item)
+            batch_folder = folder
+            batch_bytes += len(item.data)
+        await flush()
     return result
 
 
@@ -229,28 +247,36 @@ async def _tell(progress: Callable[[Progress], Awaitable[None] | None] | None, n
             await shown
 
 
-async def _store(sink: MailboxSink, folder: str, item: Found, result: ImportResult) -> bool:
-    """Store one message; False when the import must stop (the quota is reached)."""
+async def _store(sink: MailboxSink, folder: str, items: list[Found], result: ImportResult) -> bool:
+    """Store messages of one folder together: their bodies made durable and committed as one batch,
+    not two fsyncs and a commit each. False when the import must stop (the quota is reached)."""
     try:
         await sink.ensure(folder)
-        stored = await sink.put(folder, item.data, flags=item.flags, internal_date=item.internal_date)
-    except OverQuota:
-        result.stopped = NoRoom(
-            "Hộp thư đã đầy giữa chừng; các thư còn lại chưa được nhập",
-            "The mailbox became full part-way; the remaining messages were not imported",
-            code="over_quota",
+        outcomes = await sink.put_many(
+            folder, [Incoming(item.data, item.flags, item.internal_date) for item in items]
         )
-        return False
     except HopThuError:
-        result.skip(folder, "refused", item.where)
+        for item in items:
+            result.skip(folder, "refused", item.where)
         return True
-    except Exception:
-        # One message the parser or the store could not take must not end the whole import: it is
-        # logged with its place in the archive and counted, and the next message is tried.
-        log.exception("importing %s into %s failed", item.where, folder)
-        result.skip(folder, "unreadable", item.where)
-        return True
-    tally = result.tally(folder)
-    tally.imported += 1
-    tally.bytes += stored.size
-    return True
+    going_on = True
+    for item, outcome in zip(items, outcomes, strict=True):
+        if isinstance(outcome, Imported):
+            tally = result.tally(folder)
+            tally.imported += 1
+            tally.bytes += outcome.size
+        elif isinstance(outcome, OverQuota):
+            result.stopped = NoRoom(
+                "Hộp thư đã đầy giữa chừng; các thư còn lại chưa được nhập",
+                "The mailbox became full part-way; the remaining messages were not imported",
+                code="over_quota",
+            )
+            going_on = False
+        elif isinstance(outcome, HopThuError):
+            result.skip(folder, "refused", item.where)
+        else:
+            # One message the parser or the store could not take must not end the whole import: it
+            # is logged with its place in the archive and counted, and the next message is tried.
+            log.error("importing %s into %s failed: %r", item.where, folder, outcome)
+            result.skip(folder, "unreadable", item.where)
+    return going_on

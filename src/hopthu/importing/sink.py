@@ -3,9 +3,9 @@
 A source names its folders its own way: Exchange's "Sent Items" and "Deleted Items", Outlook's
 "Junk E-mail", a Vietnamese client's "Hộp thư đến", each with its own hierarchy separator. `our_name`
 maps them to ours (RFC 6154 SPECIAL-USE first, then the name), keeping the hierarchy below a special
-folder ("Sent Items/2019" → "Sent/2019"). `MailboxSink.put` hands each message to `MailStore.deliver`
-as IMAP APPEND does (a `Target`, no `Remote`): bodies deduplicated by the blob store, the quota
-counted, and nothing relayed, answered or forwarded.
+folder ("Sent Items/2019" → "Sent/2019"). `MailboxSink.put_many` hands a batch to `MailStore.deliver_many`
+with `Target`s only, as IMAP APPEND does one message: bodies deduplicated by the blob store and
+made durable together, the quota counted, and nothing relayed, answered or forwarded.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, check_name
 from hopthu.store.types import Remote, Target
 
-# Parsing a message is CPU work: above this size it runs in a thread, so an import in the server's
+# Hashing a message to recognise it is CPU work: above this size it runs in a thread, so an import in the server's
 # process never holds its event loop for long.
 INLINE_PARSE = 64 * 1024
 QUOTA_FRESH = 5.0
@@ -148,24 +148,6 @@ class MailboxSink:
                 await self.store.folders.create(self.account_id, name)
             self._known.add(name)
         return name
-
-    async def put(
-        self, folder: str, data: bytes, *, flags: Sequence[str] = (), internal_date: dt.datetime | None = None
-    ) -> Imported:
-        """Store one message in `folder` (made with `ensure`) with its flags, keywords and date."""
-        if len(data) > INLINE_PARSE:
-            data, parsed = await asyncio.to_thread(_prepared, data)
-        else:
-            data, parsed = _prepared(data)
-        bits, keywords = split_flags(list(flags))
-        quota = await self.quota()
-        target = Target(self.account_id, quota, folder, bits, keyword_text(keywords))
-        (done,) = await self.store.mail.deliver(data, parsed, [target], internal_date=internal_date)
-        if done.refused == "over_quota":
-            raise OverQuota("Hộp thư đã đầy dung lượng", "The mailbox is over its quota")
-        if done.refused is not None or done.uid is None:
-            raise HopThuError(f"Không có thư mục {folder}", f"No mailbox {folder}")
-        return Imported(done.uid, len(data))
 
     async def put_many(self, folder: str, items: Sequence[Incoming]) -> list[Imported | Exception]:
         """Store a batch in `folder` (made with `ensure`), in order: each message's `Imported`, or
