@@ -26,8 +26,8 @@ from hopthu.store.flags import keyword_text, split_flags
 from hopthu.store.folders import SEPARATOR, check_name
 from hopthu.store.types import Remote, Target
 
-# Hashing a message to recognise it is CPU work: above this size it runs in a thread, so an import in the server's
-# process never holds its event loop for long.
+# Hashing a message to recognise it is CPU work: above this size it runs in a thread, so an
+# import in the server's process never holds its event loop for long.
 INLINE_PARSE = 64 * 1024
 QUOTA_FRESH = 5.0
 
