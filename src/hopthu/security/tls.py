@@ -19,9 +19,14 @@ stays.
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import logging
 import ssl
 from pathlib import Path
+
+from cryptography import x509
+from cryptography.exceptions import UnsupportedAlgorithm
+from cryptography.hazmat.primitives import serialization
 
 from hopthu.errors import HopThuError
 
@@ -29,32 +34,72 @@ log = logging.getLogger("hopthu.tls")
 
 
 class CertificateUnusable(HopThuError):
-    def __init__(self, cert: Path, key: Path, reason: str) -> None:
+    def __init__(self, cert: Path, key: Path, vi: str, en: str) -> None:
         super().__init__(
-            f"Không dùng được chứng chỉ TLS {cert} với khóa {key}: {reason}",
-            f"Cannot use the TLS certificate {cert} with the key {key}: {reason}",
+            f"Không dùng được chứng chỉ TLS {cert} với khóa {key}: {vi}",
+            f"Cannot use the TLS certificate {cert} with the key {key}: {en}",
             code="tls",
+        )
+
+
+def _read(cert: Path, key: Path, path: Path) -> bytes:
+    try:
+        return path.read_bytes()
+    except FileNotFoundError:
+        raise CertificateUnusable(cert, key, f"không có tệp {path}", f"no such file {path}") from None
+    except PermissionError:
+        raise CertificateUnusable(cert, key, f"không đọc được {path}", f"{path} is not readable") from None
+    except OSError as error:
+        reason = error.strerror or type(error).__name__
+        raise CertificateUnusable(cert, key, f"{path}: {reason}", f"{path}: {reason}") from None
+
+
+def _check_files(cert: Path, key: Path) -> None:
+    """What is wrong with the files, said precisely (OpenSSL would only say "PEM lib")."""
+    try:
+        chain = x509.load_pem_x509_certificates(_read(cert, key, cert))
+    except ValueError:
+        chain = []
+    if not chain:
+        raise CertificateUnusable(
+            cert, key, f"{cert} không chứa chứng chỉ PEM nào", f"{cert} holds no PEM certificate"
+        )
+    try:
+        serialization.load_pem_private_key(_read(cert, key, key), password=None)
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise CertificateUnusable(
+            cert,
+            key,
+            f"{key} không chứa khóa riêng PEM không đặt mật khẩu",
+            f"{key} holds no PEM private key without a passphrase",
+        ) from None
+    if chain[0].not_valid_after_utc < dt.datetime.now(dt.UTC):
+        log.warning(
+            "chứng chỉ TLS %s đã hết hạn / the TLS certificate %s has expired (%s)",
+            cert,
+            cert,
+            chain[0].not_valid_after_utc.isoformat(),
         )
 
 
 def load_context(cert: Path, key: Path) -> ssl.SSLContext:
     """A server context holding this certificate chain and key (TLS 1.2 at least), or
     `CertificateUnusable` saying why not."""
+    _check_files(cert, key)
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     try:
         context.load_cert_chain(cert, key)
-    except FileNotFoundError as error:
-        raise CertificateUnusable(cert, key, f"không có tệp / no such file: {error.filename}") from None
-    except PermissionError as error:
-        raise CertificateUnusable(cert, key, f"không đọc được / not readable: {error.filename}") from None
     except ssl.SSLError as error:
-        reason = error.reason or str(error)
-        if "KEY_VALUES_MISMATCH" in reason.upper():
-            reason = "khóa không khớp chứng chỉ / the key does not match the certificate"
-        raise CertificateUnusable(cert, key, reason) from None
-    except OSError as error:
-        raise CertificateUnusable(cert, key, error.strerror or str(error)) from None
+        if "KEY_VALUES_MISMATCH" in str(error.reason or error).upper():
+            raise CertificateUnusable(
+                cert, key, "khóa không khớp chứng chỉ", "the key does not match the certificate"
+            ) from None
+        reason = str(error.reason or error)
+        raise CertificateUnusable(cert, key, reason, reason) from None
+    except OSError as error:  # the files changed between the check and the load
+        reason = error.strerror or type(error).__name__
+        raise CertificateUnusable(cert, key, reason, reason) from None
     return context
 
 
