@@ -9,7 +9,9 @@ import dataclasses
 import httpx
 import pytest
 
-from hopthu.config import ServerSettings, Settings
+from hopthu.config import ServerSettings, Settings, load_settings
+from hopthu.errors import HopThuError
+from hopthu.server import listener_sockets, with_ports
 from hopthu.web.plainhttp import PlainHttp, split_host
 
 HTTPS_PORT = 8443
@@ -118,3 +120,27 @@ def test_host_headers() -> None:
     assert split_host("[2001:db8::1]:80") == ("[2001:db8::1]", "80")
     for bad in ("[::1]x", "a/b", "x:y", "a..b" * 100, "-"):
         assert split_host(bad) is None, bad
+
+
+def test_the_web_ports_settings(tmp_path) -> None:
+    assert load_settings(tmp_path, {}).server.https_port == 8443
+    off = load_settings(tmp_path, {"HOPTHU_SERVER_HTTPS_PORT": "-1"})
+    assert off.server.https_port == -1 and "https" not in listener_roles(off)
+    with pytest.raises(HopThuError) as raised:
+        load_settings(tmp_path, {"HOPTHU_SERVER_HTTPS_PORT": "-1", "HOPTHU_SERVER_HTTP_PORT": "-1"})
+    assert "server.https_port" in raised.value.vi and "one of the two" in raised.value.en
+    with pytest.raises(HopThuError) as raised:
+        load_settings(tmp_path, {"HOPTHU_SERVER_HTTPS_PORT": "70000"})
+    assert "-1 (tắt / off) hoặc / or 0-65535" in raised.value.vi
+
+
+def listener_roles(settings: Settings) -> set[str]:
+    """The roles `hopthu serve` would listen for, every port moved to 0 (a free one)."""
+    ports = {"http_port": 0, "mx_port": 0, "submission_port": 0, "submissions_port": 0}
+    ports |= {"imap_port": 0, "imaps_port": 0, "pop3_port": 0, "pop3s_port": 0}
+    if settings.server.https_port >= 0:
+        ports["https_port"] = 0
+    sockets = listener_sockets(with_ports(settings, **ports))
+    for sock in sockets.values():
+        sock.close()
+    return set(sockets)
