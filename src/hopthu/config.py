@@ -37,7 +37,15 @@ class ServerSettings:
     domain: str = "cantho.gov.vn"
     web_url: str = "https://mail.cantho.gov.vn"
     bind: str = "127.0.0.1"
+    # The web on plain HTTP and on HTTPS (R13.5); 0 picks a free port, -1 turns one off (not both).
+    # With HTTPS on, plain HTTP answers a permanent redirect to it (docs/deploy.md, "HTTPS"), except
+    # /healthz, what a trusted proxy says arrived over https, and loopback clients (below).
     http_port: int = 8080
+    https_port: int = 8443
+    # Plain HTTP pages for clients on this machine (a browser in development, a local probe or a
+    # proxy not in trusted_proxies): loopback traffic never crosses a network. false redirects them too.
+    allow_plain_http_on_loopback: bool = True
+    # The certificate chain and key of every TLS listener (mail and web); SIGHUP reads them again.
     tls_cert: str = "tls/cert.pem"
     tls_key: str = "tls/key.pem"
     shutdown_grace_seconds: float = 10.0
@@ -448,10 +456,12 @@ def _validate(settings: Settings) -> Settings:
     retry = settings.smtp.retry_minutes
     if not retry or min(retry) < 1:
         raise _bad("smtp.retry_minutes", list(retry), "ít nhất một số phút ≥ 1 / at least one value ≥ 1")
-    for key in ("http_port",):
+    for key in ("http_port", "https_port"):
         port = getattr(settings.server, key)
-        if not 0 <= port <= 65535:
-            raise _bad(f"server.{key}", port, "0-65535")
+        if not -1 <= port <= 65535:
+            raise _bad(f"server.{key}", port, "-1 (tắt / off) hoặc / or 0-65535")
+    if settings.server.http_port == settings.server.https_port == -1:
+        raise _bad("server.https_port", -1, "http_port hoặc https_port ≥ 0 / one of the two ≥ 0")
     for key in ("mx_port", "submission_port", "submissions_port", "outbound_port"):
         port = getattr(settings.smtp, key)
         if not 0 <= port <= 65535:

@@ -3,7 +3,8 @@
 Listeners start after the store is open and migrated. SIGTERM or SIGINT stops accepting connections,
 lets messages being accepted finish, ends every session and live page within the configured grace
 (`Server.stop`), finishes pending deliveries and closes the store. Each capability adds its listener
-in `Server.start`.
+in `Server.start`. Every TLS listener shares one context (`security.tls`); SIGHUP reads the
+certificate and key again, for new handshakes.
 """
 
 from __future__ import annotations
@@ -18,8 +19,10 @@ import signal
 import socket
 import sys
 from collections.abc import Awaitable
+from typing import Any
 
 import uvicorn
+from fastapi import FastAPI
 from prometheus_client import ProcessCollector, generate_latest
 
 from hopthu.config import Settings, listen_address
@@ -44,18 +47,20 @@ from hopthu.protection.quarantine import Quarantine
 from hopthu.protection.wiring import build as protection_engines
 from hopthu.protection.wiring import lock_alert, operator_alert
 from hopthu.security.connections import ConnectionLimits
+from hopthu.security.tls import ServerTls
 from hopthu.services import Services
 from hopthu.smtp.dkim import load_key
 from hopthu.smtp.dns import Resolver, resolver_for
 from hopthu.smtp.handlers import HopThuSMTP, MxHandler, SubmissionHandler
 from hopthu.smtp.limits import SendingLimits
-from hopthu.smtp.listeners import server_tls_context, smtp_connection_limits, start_smtp_listeners
+from hopthu.smtp.listeners import server_tls, smtp_connection_limits, start_smtp_listeners
 from hopthu.smtp.outbound import OutboundQueue
 from hopthu.smtp.pipeline import Pipeline
 from hopthu.store import Store
 from hopthu.store.quarantine import QuarantineStore
 from hopthu.web.app import create_app
 from hopthu.web.connlimit import limited_http_protocol
+from hopthu.web.plainhttp import PlainHttp
 from hopthu.workers import WORKER_NUMBER
 
 log = logging.getLogger("hopthu.server")
@@ -96,6 +101,7 @@ def listener_sockets(settings: Settings) -> dict[str, socket.socket]:
     bind = settings.server.bind
     wanted = {
         "http": settings.server.http_port,
+        "https": settings.server.https_port,
         "smtp": settings.smtp.mx_port,
         "submission": settings.smtp.submission_port,
         "submissions": settings.smtp.submissions_port,
@@ -104,7 +110,7 @@ def listener_sockets(settings: Settings) -> dict[str, socket.socket]:
         "pop3": settings.pop3.port,
         "pop3s": settings.pop3.tls_port,
     }
-    # -1 turns a mail-reading listener off (a node that only sends, say)
+    # -1 turns a listener off: a mail-reading one (a node that only sends, say), or one of the web's two
     return {role: listen_socket(bind, port, role) for role, port in wanted.items() if port >= 0}
 
 
@@ -125,8 +131,10 @@ class Server:
         self.services: Services | None = None
         self.ports: dict[str, int] = {}
         self._servers: list[asyncio.Server] = []
-        self._http: _EmbeddedUvicorn | None = None
-        self._http_task: asyncio.Task[None] | None = None
+        self.tls: ServerTls | None = None
+        self._web: list[tuple[_EmbeddedUvicorn, asyncio.Task[None]]] = []  # plain HTTP, HTTPS
+        self._web_app: FastAPI | None = None
+        self._reloads: set[asyncio.Task[bool]] = set()
         self._outbound_task: asyncio.Task[None] | None = None
         self._traffic_task: asyncio.Task[None] | None = None
         self._dmarc_task: asyncio.Task[None] | None = None
@@ -149,6 +157,7 @@ class Server:
         # Reference counting frees them; the collector only has cycles to find, rarely.
         gc.set_threshold(50_000, 20, 20)
         settings = self.settings
+        self.tls = server_tls(settings)  # a certificate that cannot be used stops the start here
         store = await Store.open(settings)
         ctx = DirectoryContext(store, settings)
         router = Router(ctx)
@@ -222,6 +231,7 @@ class Server:
             },
             connections,
             live=self._smtp_sessions,
+            tls=self.tls.context,
         )
         self.outbound = OutboundQueue(store, settings, self.resolver, send_notice=pipeline.notify)
         pipeline.on_queued = self.outbound.wake
@@ -232,8 +242,7 @@ class Server:
         self.services.scheduler = Scheduler(self.services)
         self.meters.know_jobs(self.services.scheduler.jobs)
         self._jobs_task = asyncio.create_task(self.services.scheduler.loop())
-        tls = server_tls_context(settings)
-        self.imap = ImapContext(settings, store, authenticator, tls)
+        self.imap = ImapContext(settings, store, authenticator, self.tls.context)
         self._servers += await start_imap_listeners(
             self.imap,
             {role: sockets[role] for role in ("imap", "imaps") if role in sockets},
@@ -245,8 +254,9 @@ class Server:
             store,
             {role: sockets[role] for role in ("pop3", "pop3s") if role in sockets},
             connections["pop3"],
+            tls=self.tls.context,
         )
-        await self._start_http(sockets["http"])
+        await self._start_http(sockets.get("http"), sockets.get("https"))
         await self._start_metrics()
 
     async def _start_metrics(self) -> None:
@@ -295,10 +305,22 @@ class Server:
             sock.close()
             raise
 
-    async def _start_http(self, sock: socket.socket) -> None:
+    async def _start_http(self, plain: socket.socket | None, secure: socket.socket | None) -> None:
+        """The web app on HTTPS (the process's TLS context) and on plain HTTP, which redirects to
+        HTTPS when both are on (`web.plainhttp`); one uvicorn server each, sharing one app."""
+        assert self.services is not None and self.tls is not None
+        app = self._web_app = create_app(self.services)
+        if secure is not None:
+            context = self.tls.context
+            await self._serve_web(app, secure, tls=lambda config, default: context)
+        if plain is not None:
+            https_port = secure.getsockname()[1] if secure is not None else None
+            await self._serve_web(PlainHttp(app, self.settings, https_port), plain, tls=None)
+
+    async def _serve_web(self, app: Any, sock: socket.socket, *, tls: Any) -> None:
         assert self.services is not None
         config = uvicorn.Config(
-            create_app(self.services),
+            app,
             http=limited_http_protocol(
                 self.services.connections["http"], self.settings.limits.prelogin_timeout_seconds
             ),
@@ -313,12 +335,15 @@ class Server:
             timeout_keep_alive=75,
             # answers under way get the grace period less a second, then uvicorn cancels them (`stop`)
             timeout_graceful_shutdown=max(int(self.settings.server.shutdown_grace_seconds) - 1, 1),
+            # the listeners' one context (`security.tls`), whose certificate SIGHUP renews
+            ssl_context_factory=tls,
         )
-        self._http = _EmbeddedUvicorn(config)
-        self._http_task = asyncio.create_task(self._http.serve(sockets=[sock]))
-        while not self._http.started:
-            if self._http_task.done():
-                await self._http_task
+        server = _EmbeddedUvicorn(config)
+        task = asyncio.create_task(server.serve(sockets=[sock]))
+        self._web.append((server, task))
+        while not server.started:
+            if task.done():
+                await task
                 raise OSError("the HTTP listener stopped while starting")
             await asyncio.sleep(0.01)
 
@@ -327,6 +352,7 @@ class Server:
         shown = "127.0.0.1" if host in ("0.0.0.0", "::") else host
         schemes = {
             "http": "http",
+            "https": "https",
             "smtp": "smtp",
             "submission": "smtp",
             "submissions": "smtps",
@@ -336,7 +362,7 @@ class Server:
             "pop3s": "pops",
         }
         urls = {
-            role: f"{schemes[role]}://{shown}:{port}" + ("/" if role == "http" else "")
+            role: f"{schemes[role]}://{shown}:{port}" + ("/" if role in ("http", "https") else "")
             for role, port in self.ports.items()
         }
         if self.metrics_port is not None:
@@ -411,30 +437,48 @@ class Server:
     async def _stop_http(self, grace: float) -> None:
         """Live pages end now; answers under way have the grace period; then every connection that
         uvicorn still holds is dropped (one whose client stopped reading would wait for ever)."""
-        if self._http is None or self._http_task is None:
+        if not self._web or self._web_app is None:
             return
-        # uvicorn types `app` as any ASGI app; it is ours
-        self._http.config.app.state.closing.set()  # type: ignore[union-attr]
-        await self._http.config.app.state.imports.stop()  # type: ignore[union-attr]
+        state = self._web_app.state
+        state.closing.set()
+        await state.imports.stop()
         if self.services is not None and self.services.migration is not None:
             await self.services.migration.close()  # each run pauses after its batch
-        self._http.should_exit = True
+        for server, _ in self._web:
+            server.should_exit = True
         with contextlib.suppress(TimeoutError):
             async with asyncio.timeout(grace):
-                await asyncio.gather(self._http_task, return_exceptions=True)
-        for connection in list(self._http.server_state.connections):
-            transport = getattr(connection, "transport", None)  # None before connection_made
-            if transport is not None:
-                transport.abort()
-        if not self._http_task.done():
-            self._http_task.cancel()
-            await asyncio.gather(self._http_task, return_exceptions=True)
+                await asyncio.gather(*(task for _, task in self._web), return_exceptions=True)
+        for server, task in self._web:
+            for connection in list(server.server_state.connections):
+                transport = getattr(connection, "transport", None)  # None before connection_made
+                if transport is not None:
+                    transport.abort()
+            if not task.done():
+                task.cancel()
+                await asyncio.gather(task, return_exceptions=True)
 
     def handle_signals(self) -> None:
-        """SIGTERM and SIGINT ask for a clean stop (installed before start, so none is missed)."""
+        """SIGTERM and SIGINT ask for a clean stop, SIGHUP a certificate reload (installed before
+        start, so none is missed)."""
         loop = asyncio.get_running_loop()
         for signum in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(signum, self.stopping.set)
+        loop.add_signal_handler(signal.SIGHUP, self._reload_soon)
+
+    def _reload_soon(self) -> None:
+        task = asyncio.get_running_loop().create_task(self.reload_certificate())
+        self._reloads.add(task)
+        task.add_done_callback(self._reloads.discard)
+
+    async def reload_certificate(self) -> bool:
+        """Read the TLS certificate and key again for every listener (SIGHUP); open connections keep
+        theirs. False, with the reason logged, when the new pair cannot be used or nothing listens
+        yet: the certificate in use stays."""
+        if self.tls is None:
+            log.warning("SIGHUP trước khi máy chủ chạy: bỏ qua / SIGHUP before the server started: ignored")
+            return False
+        return await self.tls.reload()
 
     async def run_until_stopped(self) -> None:
         try:
@@ -464,6 +508,7 @@ def connection_limits(settings: Settings) -> dict[str, ConnectionLimits]:
 # A command-line port option -> (settings section, key); the rest are [smtp] keys of the same name.
 _PORTS = {
     "http_port": ("server", "http_port"),
+    "https_port": ("server", "https_port"),
     "imap_port": ("imap", "port"),
     "imaps_port": ("imap", "tls_port"),
     "pop3_port": ("pop3", "port"),

@@ -16,8 +16,10 @@ commits, and be slower than one.
 
 The workers start one after another (the first brings the schema up to date alone). SIGTERM or
 SIGINT to the parent is passed to every worker, which stops as `hopthu serve` does, and the parent
-waits for them (killing any still alive after the grace period and a margin). A worker that dies
-on its own is replaced; one that fails while starting stops them all.
+waits for them (killing any still alive after the grace period and a margin). SIGHUP to the parent
+is passed to every worker too, each of which reads the TLS certificate again (`security.tls`), so
+`systemctl reload` after a renewal reaches every process. A worker that dies on its own is
+replaced; one that fails while starting stops them all.
 """
 
 from __future__ import annotations
@@ -42,7 +44,7 @@ log = logging.getLogger("hopthu.workers")
 
 START_SECONDS = 120.0  # a worker opens the store (and migrates it, the first) within this
 STOP_MARGIN_SECONDS = 15.0  # beyond the shutdown grace, before the parent kills a worker
-_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD}
+_SIGNALS = {signal.SIGTERM, signal.SIGINT, signal.SIGCHLD, signal.SIGHUP}
 WORKER_NUMBER = "HOPTHU_WORKER_NUMBER"  # each worker's number (0, 1, ...) in its environment
 
 Ready = Callable[[dict[str, str]], None]
@@ -141,7 +143,7 @@ def _start(
 
 def _become_worker(parent: int) -> None:
     """Signals as a lone `hopthu serve` has them, and an end when the parent goes (Linux)."""
-    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGCHLD):
+    for signum in _SIGNALS:
         signal.signal(signum, signal.SIG_DFL)
     signal.pthread_sigmask(signal.SIG_SETMASK, set())
     with contextlib.suppress(OSError, AttributeError):
@@ -175,9 +177,16 @@ def _read_ready(fd: int) -> dict[str, str] | None:
 def _supervise(
     settings: Settings, workers: dict[int, int], sockets: dict[str, socket.socket], run_worker: RunWorker
 ) -> int:
-    """Wait for a stop signal, replacing workers that die meanwhile; then stop them all."""
+    """Wait for a stop signal, replacing workers that die meanwhile and passing SIGHUP on to each;
+    then stop them all."""
     while True:
         info = signal.sigwaitinfo(_SIGNALS)
+        if info.si_signo == signal.SIGHUP:
+            log.info("passing SIGHUP to %d workers", len(workers))
+            for pid in workers:
+                with contextlib.suppress(ProcessLookupError):
+                    os.kill(pid, signal.SIGHUP)
+            continue
         if info.si_signo != signal.SIGCHLD:
             log.info("stopping %d workers", len(workers))
             return _stop(settings, workers)

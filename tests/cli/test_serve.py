@@ -21,7 +21,8 @@ import urllib.request
 from tests.cli.conftest import Cli
 
 PORTS = [
-    *("--http-port", "0", "--smtp-port", "0", "--submission-port", "0", "--submissions-port", "0"),
+    *("--http-port", "0", "--https-port", "0", "--smtp-port", "0"),
+    *("--submission-port", "0", "--submissions-port", "0"),
     *("--imap-port", "0", "--imaps-port", "0", "--pop3-port", "0", "--pop3s-port", "0"),
 ]
 
@@ -55,6 +56,7 @@ def test_serve_answers_healthz_and_stops_cleanly_on_sigterm(cli: Cli) -> None:
     process, urls = start(cli)
     assert set(urls) == {
         "http",
+        "https",
         "smtp",
         "submission",
         "submissions",

@@ -130,6 +130,7 @@ def test_killed_then_resumed_then_incremental_over_5000_messages(
     settings = with_ports(
         load_settings(cli.data),
         http_port=0,
+        https_port=0,
         mx_port=0,
         submission_port=0,
         submissions_port=0,

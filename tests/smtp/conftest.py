@@ -110,6 +110,7 @@ def server_settings(settings: Settings) -> Settings:
     return with_ports(
         settings,
         http_port=0,
+        https_port=0,
         mx_port=0,
         submission_port=0,
         submissions_port=0,

@@ -1,4 +1,5 @@
-"""`hopthu serve`: start every listener in one process and run until SIGTERM."""
+"""`hopthu serve`: start every listener in one process and run until SIGTERM; SIGHUP reads the TLS
+certificate again (`security.tls`)."""
 
 from __future__ import annotations
 
@@ -34,6 +35,7 @@ STOP_MARGIN = 15.0
 def serve(
     bind: str | None = typer.Option(None, "--bind", help="Địa chỉ lắng nghe / listen address"),
     http_port: int | None = typer.Option(None, "--http-port", **PORT, help="HTTP (web, /healthz)"),
+    https_port: int | None = typer.Option(None, "--https-port", **PORT, help="HTTPS (web)"),
     smtp_port: int | None = typer.Option(None, "--smtp-port", **PORT, help="SMTP nhận thư / MX"),
     submission_port: int | None = typer.Option(None, "--submission-port", **PORT, help="Gửi thư, STARTTLS"),
     submissions_port: int | None = typer.Option(None, "--submissions-port", **PORT, help="Gửi thư, TLS"),
@@ -54,6 +56,7 @@ def serve(
     config = with_ports(
         settings(),
         http_port=http_port,
+        https_port=https_port,
         mx_port=smtp_port,
         submission_port=submission_port,
         submissions_port=submissions_port,
@@ -74,6 +77,7 @@ def serve(
         for role, url in urls.items():
             out.print(f"{role}: {url}", markup=False)
         out.print("Đang chạy; Ctrl+C hoặc SIGTERM để dừng / Running; Ctrl+C or SIGTERM to stop")
+        out.print("SIGHUP: nạp lại chứng chỉ TLS / reload the TLS certificate")
 
     async def main(sockets: dict[str, socket.socket] | None, ready: Callable[[dict[str, str]], None]) -> None:
         server = Server(config, sockets=sockets)

@@ -154,12 +154,14 @@ async def start_pop3_listeners(
     store: Store,
     sockets: dict[str, socket.socket],
     limits: ConnectionLimits | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> Pop3Listeners:
-    """One asyncio server per role found in `sockets`: "pop3" (STLS offered), "pop3s" (implicit TLS)."""
+    """One asyncio server per role found in `sockets`: "pop3" (STLS offered), "pop3s" (implicit TLS);
+    `tls` is the process's one context (`security.tls`), else one of the configured certificate."""
     unknown = set(sockets) - set(ROLES)
     if unknown:
         raise ValueError(f"unknown POP3 listener roles: {sorted(unknown)}")
-    tls = server_tls_context(settings)
+    tls = tls or server_tls_context(settings)
     service = Pop3Service(
         authenticator,
         store,

@@ -7,6 +7,7 @@ room makes them hold:
 - `connections`: connection limits per listener kind, in total and per address (the HTTP listener
   applies them through `web.connlimit`);
 - `proxies`: the real client address behind trusted reverse proxies (RFC 7239);
+- `tls`: the one TLS context of every listener, its certificate reloaded on SIGHUP;
 - `certs`, `secretbox`, `private`: a development certificate, the data folder's secret key, and
   file modes that keep everything at rest private.
 

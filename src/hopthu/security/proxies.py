@@ -10,12 +10,17 @@ Each proxy appends the address it received the request from, so the list is read
 trusted proxies are skipped and the first address that is not one of them is the client, whatever a
 client wrote further left (X-Forwarded-For; RFC 7239 §5.2 `for=` of `Forwarded`; §8.1 on which
 headers can be trusted).
+
+The scheme the client used (a proxy ending TLS talks plain HTTP to us) comes the same way: from
+`X-Forwarded-Proto` beside `X-Forwarded-For`, or the `proto=` of `Forwarded` (RFC 7239 §5.4), only
+from a trusted proxy. It is the left-most value, the one the proxy facing the client wrote; a client
+that writes its own there only changes what it is answered itself (a page instead of a redirect).
 """
 
 from __future__ import annotations
 
 import ipaddress
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
@@ -49,6 +54,26 @@ def forwarded_for(values: Iterable[str]) -> list[str]:
     return nodes
 
 
+def forwarded_proto(values: Iterable[str]) -> str:
+    """The first `proto=` of RFC 7239 `Forwarded` header values, lower-cased ("" if none)."""
+    for value in values:
+        for element in value.split(","):
+            for pair in element.split(";"):
+                name, _, given = pair.strip().partition("=")
+                if name.strip().lower() == "proto":
+                    return given.strip().strip('"').lower()
+    return ""
+
+
+def x_forwarded_proto(values: Iterable[str]) -> str:
+    """The left-most `X-Forwarded-Proto` value, lower-cased ("" if none)."""
+    for value in values:
+        for item in value.split(","):
+            if item.strip():
+                return item.strip().lower()
+    return ""
+
+
 def x_forwarded_for(values: Iterable[str]) -> list[str]:
     """The addresses of `X-Forwarded-For` header values, in order (several headers join as one)."""
     return [item.strip() for value in values for item in value.split(",")]
@@ -61,6 +86,19 @@ class TrustedProxies:
 
     def trusts(self, address: Address | None) -> bool:
         return address is not None and any(address in network for network in self.networks)
+
+    def trusts_peer(self, peer: str) -> bool:
+        """Whether the TCP peer (as text) is one of the trusted proxies."""
+        return bool(self.networks) and self.trusts(_address(peer))
+
+    def scheme(self, peer: str, headers: Callable[[str], list[str]]) -> str:
+        """The scheme a trusted proxy says the client used ("https", "http"), "" when `peer` is not
+        a trusted proxy or it says nothing; `headers(name)` gives a request header's values."""
+        if not self.trusts_peer(peer):
+            return ""
+        if self.header == "forwarded":
+            return forwarded_proto(headers("forwarded"))
+        return x_forwarded_proto(headers("x-forwarded-proto"))
 
     def client(self, peer: str, header_values: list[str]) -> str:
         """The client's address: `peer` itself unless it is a trusted proxy, then the right-most

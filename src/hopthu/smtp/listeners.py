@@ -16,16 +16,20 @@ from aiosmtpd.smtp import SMTP
 
 from hopthu.config import Settings
 from hopthu.security.connections import ConnectionLimits
+from hopthu.security.tls import ServerTls
 from hopthu.smtp.handlers import HopThuSMTP, MxHandler, SubmissionHandler
 
 IDENT = "Hop Thu ESMTP"
 
 
+def server_tls(settings: Settings) -> ServerTls:
+    """The configured certificate, for every listener of the process (`security.tls`)."""
+    return ServerTls(settings.path(settings.server.tls_cert), settings.path(settings.server.tls_key))
+
+
 def server_tls_context(settings: Settings) -> ssl.SSLContext:
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
-    context.minimum_version = ssl.TLSVersion.TLSv1_2
-    context.load_cert_chain(settings.path(settings.server.tls_cert), settings.path(settings.server.tls_key))
-    return context
+    """A context of the configured certificate, for a listener started on its own."""
+    return server_tls(settings).context
 
 
 async def start_smtp_listeners(
@@ -35,12 +39,14 @@ async def start_smtp_listeners(
     sockets: dict[str, socket.socket],
     connections: dict[str, ConnectionLimits] | None = None,
     live: set[HopThuSMTP] | None = None,
+    tls: ssl.SSLContext | None = None,
 ) -> list[asyncio.Server]:
     """One asyncio server per role found in `sockets` ("mx", "submission", "submissions");
     `connections` holds the limits of "mx" and "submission" (made from the settings if absent).
-    Every open session is kept in `live` when given, for the server's stop (`HopThuSMTP.wind_down`)."""
+    Every open session is kept in `live` when given, for the server's stop (`HopThuSMTP.wind_down`).
+    `tls`: the process's one context (`security.tls`), else one of the configured certificate."""
     loop = asyncio.get_running_loop()
-    tls = server_tls_context(settings)
+    tls = tls or server_tls_context(settings)
     connections = connections or smtp_connection_limits(settings)
     bounds: dict[str, Any] = {
         "prelogin_timeout": settings.limits.prelogin_timeout_seconds,
