@@ -136,3 +136,20 @@ def _csrf(html: str) -> str:
     marker = 'name="csrf" value="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+def test_an_open_imap_session_ends_when_its_app_password_is_revoked(imapserver: RunningServer) -> None:
+    """A lost phone's connection does not outlive its revocation; sessions on the main password stay."""
+    directory = imapserver.services.directory
+    minh = imapserver.account_id("nvminh")
+    phone, letters = imapserver.run(directory.app_passwords.create(minh, "Điện thoại", actor="nvminh"))
+    on_phone = imapserver.connect()
+    on_phone.login("nvminh", letters)
+    on_phone.select("INBOX")
+    on_main = imapserver.login()
+    on_main.select("INBOX")
+    imapserver.run(directory.app_passwords.revoke(minh, phone.id, actor="nvminh"))
+    with pytest.raises(imaplib.IMAP4.abort, match="app password was revoked"):
+        on_phone.noop()
+    assert on_main.noop()[0] == "OK"
+    on_main.logout()

@@ -25,6 +25,7 @@ from hopthu.errors import Conflict, NotFound
 from hopthu.policy import apppasswords as rules
 from hopthu.security import apppasswords as secrets
 from hopthu.security.secretbox import KEY_FILE, load_or_create
+from hopthu.store.events import rights_changed
 from hopthu.store.schema import account, app_password
 
 TOUCH_EVERY = dt.timedelta(minutes=1)
@@ -141,6 +142,8 @@ class AppPasswords:
                 target=await _local(conn, account_id),
                 details={"name": name},
             )
+        # After the commit: IMAP sessions signed in with it (a lost phone's IDLE) end now.
+        self.ctx.store.events.publish(rights_changed(account_id))
 
     async def match(self, account_id: int, typed: str) -> AppPassword | None:
         """The account's app password that `typed` is, by one keyed hash and one indexed lookup; None
@@ -167,7 +170,8 @@ async def revoke_all(
     conn: AsyncConnection, account_id: int, local: str, *, at: dt.datetime, actor: str
 ) -> int:
     """Every app password of the account, revoked in the caller's transaction (its password changed
-    or was reset, `policy.apppasswords`); recorded when there were any. How many there were."""
+    or was reset, `policy.apppasswords`); recorded when there were any. How many there were: when
+    any, the caller publishes `rights_changed` after its commit, so sessions using them end."""
     gone = (
         await conn.execute(
             sa.delete(app_password)

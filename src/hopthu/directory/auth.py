@@ -118,6 +118,9 @@ class Identity:
     address: str
     kind: str
     display_name: str
+    # The app password it signed in with (None: the main password): a long IMAP session ends when
+    # it is revoked (`imap.session`).
+    app_password_id: int | None = None
 
 
 _ACCOUNT = sa.select(
@@ -279,7 +282,14 @@ class Authenticator:
             await self.ctx.store.db.run_in_writer(lambda conn: conn.execute(_ACCESSED, params))
         if app is not None:
             await self.app_passwords.used(app, source)
-        return Identity(row.id, row.local, f"{row.local}@{domain}", row.kind, row.display_name)
+        return Identity(
+            row.id,
+            row.local,
+            f"{row.local}@{domain}",
+            row.kind,
+            row.display_name,
+            app.id if app is not None else None,
+        )
 
     async def _former_local(self, login: str) -> str | None:
         """R13.7: the account an old address signs in to, while the transition period lasts."""
