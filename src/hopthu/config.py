@@ -212,6 +212,9 @@ class PolicySettings:
     # R13.4: a successful sign-in from a (source, program) pair never seen for the account tells its
     # owner by mail (not the account's first sign-in ever).
     signin_new_place_notice: bool = True
+    # App passwords (for IMAP, POP3 and SMTP programs, made in the webmail's settings) one person may
+    # hold at once.
+    app_passwords_max: int = 20
 
 
 @dataclass(frozen=True)
@@ -485,7 +488,7 @@ def _validate(settings: Settings) -> Settings:
     if settings.server.forwarded_header not in ("x-forwarded-for", "forwarded"):
         header = settings.server.forwarded_header
         raise _bad("server.forwarded_header", header, '"x-forwarded-for" | "forwarded"')
-    for key in ("signin_failures", "signin_source_accounts", "signin_guard_sources"):
+    for key in ("signin_failures", "signin_source_accounts", "signin_guard_sources", "app_passwords_max"):
         if getattr(settings.policy, key) < 1:
             raise _bad(f"policy.{key}", getattr(settings.policy, key), "≥ 1")
     for key in ("session_idle_minutes", "session_public_idle_minutes", "session_admin_idle_minutes"):

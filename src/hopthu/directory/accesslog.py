@@ -44,6 +44,7 @@ RESULTS = (
     "revoked",
     "deleted",
     "must_change_password",
+    "app_password_on_web",  # an app password typed into the webmail's sign-in
     DELEGATE,
 )
 KEEP = dt.timedelta(days=365)  # R13.4: at least 12 months

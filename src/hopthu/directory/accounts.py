@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.directory import audit
+from hopthu.directory import apppasswords, audit
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
@@ -350,7 +350,11 @@ class AccountService:
             await audit.record(
                 conn, at=now, actor=actor, action="account.password_reset", target=found.local, reason=reason
             )
+            # A reset answers a forgotten or leaked password (R3.3): no app password outlives it.
+            revoked = await apppasswords.revoke_all(conn, found.id, found.local, at=now, actor=actor)
         self.ctx.verifier.forget(found.id)
+        if revoked:  # after the commit: IMAP sessions signed in with one of them end now
+            self.ctx.store.events.publish(rights_changed(found.id))
         return password
 
     async def change_password(self, address: str, old: str, new: str) -> None:
@@ -386,7 +390,10 @@ class AccountService:
             await audit.record(
                 conn, at=now, actor=found.local, action="account.password_changed", target=found.local
             )
+            revoked = await apppasswords.revoke_all(conn, found.id, found.local, at=now, actor=found.local)
         self.ctx.verifier.forget(found.id)
+        if revoked:  # after the commit: IMAP sessions signed in with one of them end now
+            self.ctx.store.events.publish(rights_changed(found.id))
 
     async def expire_password(self, account_id: int, *, actor: str, at: dt.datetime | None = None) -> bool:
         """R5.2, R6.4b: a password unchanged for its period must be changed at the next sign-in.

@@ -11,6 +11,19 @@ against a fixed dummy hash of the same cost, so the time of the answer does not 
 which addresses exist. A success records the access time that inactivity revocation counts from
 (R6.5), at most once a minute per account.
 
+App passwords (`directory.apppasswords`, `policy.apppasswords`): on IMAP, POP3 and submission a
+password of their shape is first looked up among the account's app passwords, by one keyed hash and
+one indexed query instead of argon2id (so a person's twenty app passwords do not cost twenty argon2id
+checks a sign-in); one that matches stands for the main password, and every check after it (the
+account's state, the forced change) is the same. The webmail refuses them, saying why: they are for
+mail programs, and the web page is where more of them are made. A shape that matches none is checked
+as a main password, as before.
+
+Two-factor sign-in guards administrators' portal (`directory.factors`), not their mailbox: the
+webmail itself opens a mailbox with its password alone, so IMAP, POP3 and SMTP accept the main
+password of such an account as they accept anyone's, and app passwords are there for whoever wants
+the main password kept in the browser only.
+
 R13.7: until `former.signin_until` (a date, Vietnam time) a person of a former province may sign in
 with their old address (`directory.former`); it is the account's own sign-in, throttled and paused as
 that account, and the access log keeps the address typed. Unset or past, an old address is a login
@@ -33,10 +46,11 @@ import sqlalchemy as sa
 from hopthu.config import Settings
 from hopthu.directory import accesslog, audit, former
 from hopthu.directory.accounts import local_part
+from hopthu.directory.apppasswords import AppPasswords
 from hopthu.directory.context import DirectoryContext
 from hopthu.errors import HopThuError
 from hopthu.metrics.meters import UNWIRED, Meters
-from hopthu.policy import lifecycle, passwords, signin
+from hopthu.policy import apppasswords, lifecycle, passwords, signin
 from hopthu.policy.dates import VIETNAM
 from hopthu.security.passwords import hash_password
 from hopthu.security.throttle import LoginThrottle
@@ -83,6 +97,7 @@ class Refusal(StrEnum):
     LOCKED = "locked"
     REVOKED = "revoked"
     DELETED = "deleted"
+    APP_PASSWORD_ON_WEB = "app_password_on_web"
 
 
 class SignInRefused(HopThuError):
@@ -103,6 +118,9 @@ class Identity:
     address: str
     kind: str
     display_name: str
+    # The app password it signed in with (None: the main password): a long IMAP session ends when
+    # it is revoked (`imap.session`).
+    app_password_id: int | None = None
 
 
 _ACCOUNT = sa.select(
@@ -127,6 +145,7 @@ class Authenticator:
         self.ctx = ctx
         self.throttle = throttle or LoginThrottle(limits_of(ctx.settings))
         self.tell = tell
+        self.app_passwords = AppPasswords(ctx)
         self._dummy: str | None = None
 
     async def dummy_hash(self) -> str:
@@ -202,7 +221,19 @@ class Authenticator:
         row = found[0] if found else None
         if row is not None:
             named.append(row.id)
-        if row is not None and row.password_hash:
+        app = await self.app_passwords.match(row.id, password) if row is not None else None
+        if app is not None and not apppasswords.opens(protocol):
+            # A right secret in the wrong place: neither a failure to count nor a sign-in.
+            raise SignInRefused(
+                Refusal.APP_PASSWORD_ON_WEB,
+                "Đây là mật khẩu ứng dụng, chỉ dùng cho chương trình thư (IMAP, POP3, SMTP); "
+                "hãy đăng nhập trang web bằng mật khẩu chính của bạn",
+                "This is an app password, for mail programs only (IMAP, POP3, SMTP); "
+                "sign in to the web with your main password",
+            )
+        if app is not None:
+            valid = True
+        elif row is not None and row.password_hash:
             valid = await self.ctx.verifier.check(row.id, password, row.password_hash)
         else:  # the same argon2id work, so the answer's time does not say the address is unknown
             dummy = await self.dummy_hash()
@@ -249,7 +280,16 @@ class Authenticator:
             # all at once, and each held SQLite's write lock across trips through the loop.
             params = {"account": row.id, "now": now}
             await self.ctx.store.db.run_in_writer(lambda conn: conn.execute(_ACCESSED, params))
-        return Identity(row.id, row.local, f"{row.local}@{domain}", row.kind, row.display_name)
+        if app is not None:
+            await self.app_passwords.used(app, source)
+        return Identity(
+            row.id,
+            row.local,
+            f"{row.local}@{domain}",
+            row.kind,
+            row.display_name,
+            app.id if app is not None else None,
+        )
 
     async def _former_local(self, login: str) -> str | None:
         """R13.7: the account an old address signs in to, while the transition period lasts."""

@@ -3,17 +3,17 @@ about them, read for an export, and the erasure of it on a lawful request.
 
 The export's mail and its archive are `privacy.archive`; this module reads the directory's part
 (the account, its agency, aliases, delegations held and given, roles, preferences, sender lists,
-sessions, the second factor's dates: never a secret or a hash) and the audit entries in which they
-act or are acted on.
+sessions, app passwords' names and dates, the second factor's dates: never a secret or a hash) and
+the audit entries in which they act or are acted on.
 
 Erasure (`policy.erasure` decides whether it may go ahead): the mail goes first, folder by folder
 in bounded transactions as the retention job purges (`jobs.rules.retention`), then in one
-transaction everything else personal (preferences, out-of-office memory, sessions, second factor,
-delegations both ways, personal sender lists, notices) with the account turned into a tombstone:
-names replaced, status `deleted` (`policy.lifecycle`, act `erase`), purged. The tombstone keeps the
-address out of use as any deleted one (R6.3 decision: released after `policy.address_quarantine_days`
-by the retention job, never while it is quarantined), and the audit entries stay (R13.4), the
-erasure recorded among them.
+transaction everything else personal (preferences, out-of-office memory, sessions, app passwords,
+second factor, delegations both ways, personal sender lists, notices) with the account turned into a
+tombstone: names replaced, status `deleted` (`policy.lifecycle`, act `erase`), purged. The tombstone
+keeps the address out of use as any deleted one (R6.3 decision: released after
+`policy.address_quarantine_days` by the retention job, never while it is quarantined), and the
+audit entries stay (R13.4), the erasure recorded among them.
 """
 
 from __future__ import annotations
@@ -38,6 +38,7 @@ from hopthu.store.schema import (
     account_preference,
     admin_factor,
     agency,
+    app_password,
     archive_import,
     audit_event,
     delegation,
@@ -126,6 +127,16 @@ class PersonalData:
             .where(web_session.c.account_id == me)
             .order_by(web_session.c.created_at)
         )
+        apps = await db.all(
+            sa.select(
+                app_password.c.name,
+                app_password.c.created_at,
+                app_password.c.last_used_at,
+                app_password.c.last_used_from,
+            )
+            .where(app_password.c.account_id == me)
+            .order_by(app_password.c.id)
+        )
         factor = await db.all(
             sa.select(admin_factor.c.created_at, admin_factor.c.confirmed_at).where(
                 admin_factor.c.account_id == me
@@ -192,6 +203,10 @@ class PersonalData:
                     "ip_address": r[5],
                 }
                 for r in sessions
+            ],
+            "app_passwords": [
+                {"name": r[0], "created_at": _when(r[1]), "last_used_at": _when(r[2]), "last_used_from": r[3]}
+                for r in apps
             ],
             "second_factor": None
             if not factor
@@ -270,6 +285,7 @@ class PersonalData:
                 (account_preference, account_preference.c.account_id),
                 (vacation_reply, vacation_reply.c.account_id),
                 (web_session, web_session.c.account_id),
+                (app_password, app_password.c.account_id),
                 (admin_factor, admin_factor.c.account_id),
                 (sender_rule, sender_rule.c.account_id),
                 (notice, notice.c.account_id),

@@ -6,6 +6,7 @@ from hopthu.directory.accounts import AccountService
 from hopthu.directory.agencies import AgencyService
 from hopthu.directory.aliases import AliasService
 from hopthu.directory.apitokens import ApiTokens
+from hopthu.directory.apppasswords import AppPasswords
 from hopthu.directory.breaches import BreachService
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.delegations import DelegationService
@@ -35,6 +36,7 @@ class Directory:
         self.factors = AdminFactors(ctx)
         self.reorganisation = Reorganisation(ctx)
         self.api_tokens = ApiTokens(ctx)
+        self.app_passwords = AppPasswords(ctx)
         self.sender_rules = SenderRuleService(ctx)
         self.personal_data = PersonalData(ctx, self.accounts, self.roles)
         self.breaches = BreachService(ctx)

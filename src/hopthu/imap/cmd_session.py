@@ -31,6 +31,7 @@ _REFUSAL_CODES = {
     Refusal.LOCKED: r.Code.UNAVAILABLE,
     Refusal.REVOKED: r.Code.UNAVAILABLE,
     Refusal.DELETED: r.Code.UNAVAILABLE,
+    Refusal.APP_PASSWORD_ON_WEB: r.Code.AUTHENTICATIONFAILED,  # the webmail's alone; listed for completeness
 }
 _SERVER_ID = (
     ("name", "Hop Thu"),

@@ -103,6 +103,9 @@ TOO_BIG_BEFORE_LOGIN = bye(
 TOO_MANY_BAD = bye("Qua nhieu lenh sai / Too many bad commands")
 TOO_MANY_FAILED_LOGINS = bye("Dang nhap sai qua nhieu lan / Too many failed sign-ins")
 ACCOUNT_UNAVAILABLE = bye("Hop thu da bi khoa hoac thu hoi / Mailbox no longer available", Code.UNAVAILABLE)
+APP_PASSWORD_REVOKED = bye(
+    "Mat khau ung dung da bi thu hoi / The app password was revoked", Code.AUTHENTICATIONFAILED
+)
 ACCESS_WITHDRAWN = bye("Quyen dung hop thu da bi rut / Access was withdrawn", Code.UNAVAILABLE)
 SHUTTING_DOWN = bye("May chu dang dung / Server shutting down")
 MAILBOX_LOST = bye("Mat dau thay doi cua thu muc / Lost track of the mailbox's changes", Code.UNAVAILABLE)

@@ -21,7 +21,7 @@ from typing import Any
 
 from hopthu.config import Settings
 from hopthu.directory.auth import Authenticator, Identity
-from hopthu.directory.standing import account_status
+from hopthu.directory.standing import account_status, app_password_live
 from hopthu.imap import commands as c
 from hopthu.imap import responses as r
 from hopthu.imap.mutf7 import decode_mutf7
@@ -318,8 +318,9 @@ class Session:
     async def still_allowed(self) -> bool:
         """Whether the person may still use what this session opened, checked every
         ACCESS_RECHECK seconds and at once after a RIGHTS event (a delegation granted or withdrawn,
-        R8.2, published by `directory.delegations`): a mailbox locked, revoked or deleted (R6), or an
-        agency mailbox's delegation withdrawn, ends the session with BYE rather than at its next
+        R8.2, published by `directory.delegations`; an app password revoked): a mailbox locked,
+        revoked or deleted (R6), the app password the session signed in with revoked, or an agency
+        mailbox's delegation withdrawn, ends the session with BYE rather than at its next
         sign-in, and LIST stops showing an agency mailbox no longer delegated.
 
         BYE rather than closing the mailbox: RFC 9051 gives a server no way to unselect on its own
@@ -345,6 +346,10 @@ class Session:
         status = await account_status(db, identity.account_id)
         if status is None or not lifecycle.can_sign_in(lifecycle.Status(status)):
             self.send(bytes(r.ACCOUNT_UNAVAILABLE))
+            self.state = LOGOUT
+            return False
+        if identity.app_password_id is not None and not await app_password_live(db, identity.app_password_id):
+            self.send(bytes(r.APP_PASSWORD_REVOKED))
             self.state = LOGOUT
             return False
         owners = await owners_for(db, identity.account_id, identity.local)

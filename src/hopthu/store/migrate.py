@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0022_former_address"
+HEAD = "0023_app_password"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

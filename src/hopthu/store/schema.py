@@ -229,6 +229,22 @@ api_token = sa.Table(
     sa.Column("revoked_at", Timestamp, nullable=True),
 )
 
+# A person's app password (`directory.apppasswords`): one per mail program or device, named by them,
+# kept only as a keyed hash (`security.apppasswords`); deleted when revoked (the audit log keeps the
+# act). `last_used_at`/`last_used_from` are written at most once a minute per app password.
+app_password = sa.Table(
+    "app_password",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("account_id", sa.Integer, sa.ForeignKey("account.id"), nullable=False, index=True),
+    sa.Column("name", sa.String(60), nullable=False),
+    sa.Column("secret_hash", sa.String(64), nullable=False, unique=True),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("last_used_at", Timestamp, nullable=True),
+    sa.Column("last_used_from", sa.String(64), nullable=False, server_default=""),
+    sa.UniqueConstraint("account_id", "name"),
+)
+
 # An administrator's second factor (TOTP, RFC 6238): the secret encrypted with the data folder's key,
 # confirmed once a first code from the enrolled device matched; `last_step` refuses a code twice.
 admin_factor = sa.Table(

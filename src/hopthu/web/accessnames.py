@@ -19,6 +19,7 @@ RESULT_NAMES: dict[str, tuple[str, str]] = {
     "revoked": ("Hộp thư đã thu hồi", "Mailbox revoked"),
     "deleted": ("Hộp thư đã xóa", "Mailbox deleted"),
     "must_change_password": ("Phải đổi mật khẩu", "Must change password"),
+    "app_password_on_web": ("Dùng mật khẩu ứng dụng trên trang web", "App password used on the web"),
     "delegate": ("Mở hộp thư cơ quan được ủy quyền", "Opened a delegated agency mailbox"),
 }
 PROTOCOL_NAMES: dict[str, str] = {

@@ -27,6 +27,7 @@ from hopthu.metrics.requests import CountRequests
 from hopthu.services import Services
 from hopthu.web import (
     admin,
+    apppasswords,
     compose,
     filecheck,
     imports,
@@ -89,6 +90,7 @@ def create_app(services: Services) -> FastAPI:
     app.mount(API_PREFIX, create_api(services))
     app.include_router(signin.router)
     app.include_router(senderlists.router)
+    app.include_router(apppasswords.router)
     app.include_router(mail.router)
     app.include_router(reading.router)
     app.include_router(search.router)

@@ -67,8 +67,8 @@ TOPICS = (
         "cai-dat-ung-dung",
         "Cài đặt Outlook, Thunderbird, điện thoại",
         "Setting up Outlook, Thunderbird, phones",
-        "Tên máy chủ, cổng và bảo mật để dùng thư trên máy tính và điện thoại.",
-        "Server name, ports and security for mail on computers and phones.",
+        "Tên máy chủ, cổng, bảo mật và mật khẩu ứng dụng để dùng thư trên máy tính và điện thoại.",
+        "Server name, ports, security and app passwords for mail on computers and phones.",
     ),
     Topic(
         "lua-dao",
@@ -144,6 +144,7 @@ def rules(settings: Settings) -> dict[str, object]:
         "public_idle": round(policy.session_public_idle_minutes),
         "admin_idle": round(policy.session_admin_idle_minutes),
         "hard_limit": settings.smtp.hard_limit_per_day,
+        "app_passwords": policy.app_passwords_max,
     }
 
 

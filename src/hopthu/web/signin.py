@@ -47,6 +47,7 @@ _STATUS = {
     Refusal.LOCKED: 403,
     Refusal.REVOKED: 403,
     Refusal.DELETED: 403,
+    Refusal.APP_PASSWORD_ON_WEB: 403,
 }
 
 
@@ -218,8 +219,12 @@ async def account_view(
     preferences: Preferences | None = None,
     rules_error: HopThuError | None = None,
     typed: str = "",
+    app_error: HopThuError | None = None,
+    app_typed: str = "",
+    made: tuple[str, str] | None = None,
 ) -> HTMLResponse:
-    """The settings page (also shown again with an error by `web.senderlists`)."""
+    """The settings page (also shown again with an error by `web.senderlists` and `web.apppasswords`,
+    and with a new app password's letters, `made` as (name, letters), by the latter)."""
     services = services_of(request)
     sessions = await services.web_sessions.listing(who.account.id)
     settings = services.settings
@@ -233,7 +238,7 @@ async def account_view(
         request,
         "account.html",
         who=who,
-        status_code=400 if error or rules_error else 200,
+        status_code=400 if error or rules_error or app_error else 200,
         sessions=sessions,
         activity=await services.directory.ctx.access_log.recent(who.account.id, limit=RECENT_ACTIVITY),
         protocols=PROTOCOL_NAMES,
@@ -252,6 +257,12 @@ async def account_view(
         rules_saved="da-luu-danh-sach" in request.query_params,
         rules_error=rules_error,
         typed=typed,
+        app_passwords=await services.directory.app_passwords.listing(who.account.id),
+        app_password_limit=services.directory.app_passwords.limit,
+        app_error=app_error,
+        app_typed=app_typed,
+        made=made,
+        app_revoked="da-thu-hoi" in request.query_params,
     )
 
 

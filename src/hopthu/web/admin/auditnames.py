@@ -27,6 +27,7 @@ FAMILIES: dict[str, Text] = {
     "role": ("Quyền quản trị", "Administrative roles"),
     "admin": ("Xác thực hai lớp", "Second factor"),
     "api_token": ("Khóa API", "API tokens"),
+    "app_password": ("Mật khẩu ứng dụng", "App passwords"),
     "signin": ("Đăng nhập", "Sign-in"),
     "sender_rule": ("Chặn, cho phép người gửi", "Blocked and allowed senders"),
     "quarantine": ("Thư bị giữ lại", "Held mail"),
@@ -75,6 +76,12 @@ ACTIONS: dict[str, Text] = {
     "admin.factor_reset": ("Đặt lại xác thực hai lớp", "Second factor reset"),
     "api_token.created": ("Tạo khóa API", "API token created"),
     "api_token.revoked": ("Thu hồi khóa API", "API token revoked"),
+    "app_password.created": ("Tạo mật khẩu ứng dụng", "App password created"),
+    "app_password.revoked": ("Thu hồi mật khẩu ứng dụng", "App password revoked"),
+    "app_password.revoked_all": (
+        "Thu hồi mọi mật khẩu ứng dụng khi mật khẩu đổi",
+        "All app passwords revoked with the password change",
+    ),
     "signin.paused": ("Tạm dừng đăng nhập sau nhiều lần sai", "Sign-in paused after failures"),
     "sender_rule.block": ("Chặn người gửi (toàn thành phố)", "Sender blocked (city-wide)"),
     "sender_rule.allow": ("Cho phép người gửi (toàn thành phố)", "Sender allowed (city-wide)"),
@@ -159,6 +166,7 @@ _DETAILS: dict[str, Text] = {
     "discovered_at": ("phát hiện lúc", "discovered at"),
     "affected_count": ("số người bị ảnh hưởng", "affected"),
     "at": ("lúc", "at"),
+    "app_passwords": ("số mật khẩu ứng dụng", "app passwords"),
 }
 
 _VALUES: dict[str, Text] = {
