@@ -27,6 +27,7 @@ from hopthu.metrics.requests import CountRequests
 from hopthu.services import Services
 from hopthu.web import (
     admin,
+    book,
     compose,
     filecheck,
     imports,
@@ -96,6 +97,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(report.router)
     app.include_router(compose.router)
+    app.include_router(book.router)
     app.include_router(filecheck.router)
     app.include_router(admin.router)
     app.include_router(help_router)
