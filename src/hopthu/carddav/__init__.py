@@ -16,3 +16,5 @@ is immutable, so any number of threads read it without locks; its vCards are wri
 on first use. This is why there is no call from a thread back into the loop, with its timeouts and
 its risk of a blocked loop waiting on a blocked thread.
 """
+
+PREFIX = "/dav"  # where the web app mounts it; announced by DNS (RFC 6764) and the Apple profile

@@ -26,13 +26,13 @@ from radicale import Application, config
 from starlette.requests import Request
 from starlette.types import Receive, Scope, Send
 
-from hopthu.carddav import plugins
+from hopthu.carddav import PREFIX, plugins
 from hopthu.carddav.snapshot import CityBook
 from hopthu.directory.auth import Refusal, SignInRefused
 from hopthu.services import Services
 from hopthu.web.client import client_address
 
-PREFIX = "/dav"
+__all__ = ["MAX_BODY", "PREFIX", "WELL_KNOWN", "DavFront"]
 WELL_KNOWN = "/.well-known/carddav"  # RFC 6764 §5
 WORKERS = 4  # Radicale threads; more requests wait their turn on the loop
 MAX_BODY = 1024 * 1024  # a REPORT naming a few thousand cards; nothing is ever uploaded
