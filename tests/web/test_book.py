@@ -136,3 +136,22 @@ def test_pages_resume_after_the_last_row(person: httpx.Client, monkeypatch: pyte
 def test_an_unknown_agency_is_said(person: httpx.Client) -> None:
     page = person.get("/danh-ba", params={"co-quan": "khongco"}).text
     assert "Không có cơ quan, đơn vị này trong danh bạ." in page
+
+
+def test_a_person_finds_a_colleague_in_the_browser(imapserver: RunningServer, page) -> None:
+    """The nav entry, a search typed without diacritics, and the link that starts a letter."""
+    from playwright.sync_api import expect
+
+    from tests.web.conftest import sign_in
+
+    sign_in(page, "nvminh")
+    page.wait_for_url("**/thu/*")
+    page.get_by_role("link", name="Danh bạ").click()
+    expect(page.get_by_role("heading", name="Danh bạ thành phố")).to_be_visible()
+    page.get_by_label("Tìm người hoặc cơ quan").fill("tran thi ngoc")
+    page.get_by_role("button", name="Tìm", exact=True).click()
+    found = page.locator(".book-people tbody tr")
+    expect(found).to_have_count(1)
+    expect(found).to_contain_text("Trần Thị Ngọc Ánh")
+    found.get_by_role("link", name="Viết thư cho Trần Thị Ngọc Ánh").click()
+    expect(page.get_by_label("Đến")).to_have_value("ttnanh@cantho.gov.vn")
