@@ -81,6 +81,8 @@ def test_dns_show_prints_every_record_of_each_domain(cli: Cli) -> None:
         assert records.pop((f"autoconfig.{domain}", "CNAME")) == [f"{MX}."]
         assert records.pop((f"autodiscover.{domain}", "CNAME")) == [f"{MX}."]
         assert records.pop((f"_autodiscover._tcp.{domain}", "SRV")) == [f"0 1 443 {MX}."]
+        assert records.pop((f"_carddavs._tcp.{domain}", "SRV")) == [f"0 1 443 {MX}."]  # RFC 6764
+        assert records.pop((f"_carddavs._tcp.{domain}", "TXT")) == ["path=/dav/"]
     assert records == {}, "records nobody checked"
 
 

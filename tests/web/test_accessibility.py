@@ -12,7 +12,16 @@ from tests.imap.conftest import RunningServer, message
 from tests.web.conftest import sign_in
 
 CHECK = (Path(__file__).parent / "a11y.js").read_text()
-PAGES = ["/thu", "{message}", "/soan-thu", "/tim-kiem?q=cong+van", "/thu-muc", "/nhap-thu", "/cai-dat"]
+PAGES = [
+    "/thu",
+    "{message}",
+    "/soan-thu",
+    "/tim-kiem?q=cong+van",
+    "/thu-muc",
+    "/nhap-thu",
+    "/cai-dat",
+    "/danh-ba?co-quan=sonv",
+]
 
 
 def problems(page) -> list[str]:

@@ -147,6 +147,9 @@ def test_thunderbird_is_told_the_servers_that_listen(
     ]
     assert {s["username"] for s in servers} == {"nvminh@cantho.gov.vn"}
     assert {s["authentication"] for s in servers} == {"password-cleartext"}
+    book = ET.fromstring(answer.content).find("addressBook")  # the city's address book, CardDAV
+    assert book.get("type") == "carddav" and book.findtext("username") == "nvminh@cantho.gov.vn"
+    assert book.findtext("authentication") == "http-basic" and book.findtext("serverURL").endswith("/dav/")
     for server in servers:
         sign_in_with(
             imapserver,
@@ -323,7 +326,13 @@ def test_apple_profile_from_the_settings_page(
     assert 'filename="hopthu-nvminh.mobileconfig"' in answer.headers["content-disposition"]
     profile = plistlib.loads(answer.content)
     assert profile["PayloadType"] == "Configuration"
-    (mail,) = profile["PayloadContent"]
+    mail, contacts = profile["PayloadContent"]
+    assert contacts["PayloadType"] == "com.apple.carddav.account"
+    assert (
+        contacts["CardDAVPrincipalURL"] == "/dav/nvminh/"
+        and contacts["CardDAVUsername"] == mail["IncomingMailServerUsername"]
+    )
+    assert not [key for key in contacts if "Password" in key]
     assert mail["PayloadType"] == "com.apple.mail.managed"
     assert mail["EmailAddress"] == "nvminh@cantho.gov.vn"
     assert mail["EmailAccountName"] == "Nguyễn Văn Minh (Sở Nội vụ)"  # R4.4: the display name

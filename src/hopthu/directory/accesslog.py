@@ -33,7 +33,7 @@ from hopthu.store.schema import access_event, account
 
 log = logging.getLogger("hopthu.accesslog")
 
-PROTOCOLS = ("imap", "pop3", "submission", "web", "api")
+PROTOCOLS = ("imap", "pop3", "submission", "web", "api", "carddav")
 SUCCESS = "success"
 DELEGATE = "delegate"  # a delegate opened an agency mailbox (`mailbox_id`)
 RESULTS = (

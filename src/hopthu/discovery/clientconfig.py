@@ -15,6 +15,7 @@ from xml.etree.ElementTree import Element, SubElement
 import defusedxml
 import defusedxml.ElementTree as SafeET
 
+from hopthu.carddav import PREFIX as CARDDAV
 from hopthu.config import Settings
 from hopthu.discovery.endpoints import Endpoint, Endpoints, login_name, served_domains, split_address
 from hopthu.errors import HopThuError
@@ -64,6 +65,12 @@ def thunderbird_config(settings: Settings, found: Endpoints, address: str | None
     documentation = SubElement(provider, "documentation", url=settings.server.web_url.rstrip("/") + HELP_PAGE)
     _text(documentation, "descr", "Cài đặt Outlook, Thunderbird, điện thoại").set("lang", "vi")
     _text(documentation, "descr", "Setting up Outlook, Thunderbird, phones").set("lang", "en")
+    # The city's address book over CardDAV, read-only, with the same sign-in (beside the provider,
+    # as the clientConfig format places address books).
+    book = SubElement(root, "addressBook", type="carddav")
+    _text(book, "username", username)
+    _text(book, "authentication", "http-basic")
+    _text(book, "serverURL", settings.server.web_url.rstrip("/") + CARDDAV + "/")
     return _serialise(root)
 
 

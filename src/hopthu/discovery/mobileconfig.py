@@ -1,6 +1,7 @@
 """An Apple configuration profile (.mobileconfig) that sets up one person's mail on an iPhone, iPad
-or Mac: IMAP and submission with their address and sign-in name filled in, never a password (the
-device asks for it when the profile is installed). Unsigned: the device says so, and installs it.
+or Mac: IMAP and submission with their address and sign-in name filled in, and the city's address
+book over CardDAV with the same sign-in; never a password (the device asks for it when the profile
+is installed). Unsigned: the device says so, and installs it.
 
 Identifiers are derived from the address, so downloading the profile again replaces the one
 installed instead of adding a second account.
@@ -10,7 +11,9 @@ from __future__ import annotations
 
 import plistlib
 import uuid
+from urllib.parse import urlsplit
 
+from hopthu.carddav import PREFIX as CARDDAV
 from hopthu.config import Settings
 from hopthu.discovery.endpoints import Endpoints, login_name, split_address
 from hopthu.errors import HopThuError
@@ -58,6 +61,20 @@ def profile(settings: Settings, found: Endpoints, address: str, display_name: st
         "PreventMove": False,
         "SMIMEEnabled": False,
     }
+    web = urlsplit(settings.server.web_url)
+    contacts = {  # the city's address book over CardDAV, read-only, with the same sign-in
+        "PayloadType": "com.apple.carddav.account",
+        "PayloadVersion": 1,
+        "PayloadIdentifier": f"{identifier}.carddav",
+        "PayloadUUID": str(uuid.uuid5(_NAMESPACE, f"carddav:{login}")).upper(),
+        "PayloadDisplayName": "Danh bạ thành phố",
+        "CardDAVAccountDescription": "Danh bạ thành phố / City address book",
+        "CardDAVHostName": (web.hostname or settings.hostname).lower(),
+        "CardDAVPort": web.port or (443 if web.scheme == "https" else 80),
+        "CardDAVPrincipalURL": f"{CARDDAV}/{local}/",
+        "CardDAVUseSSL": web.scheme == "https",
+        "CardDAVUsername": login,
+    }
     whole = {
         "PayloadType": "Configuration",
         "PayloadVersion": 1,
@@ -70,7 +87,7 @@ def profile(settings: Settings, found: Endpoints, address: str, display_name: st
         ),
         "PayloadOrganization": settings.server.domain.lower(),
         "PayloadRemovalDisallowed": False,
-        "PayloadContent": [mail],
+        "PayloadContent": [mail, contacts],
     }
     return plistlib.dumps(whole, fmt=plistlib.FMT_XML)
 

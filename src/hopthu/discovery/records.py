@@ -4,7 +4,8 @@ For each domain (the main one, then the former provinces', R13.7): where its mai
 send as it (SPF, RFC 7208), the key our signatures are checked with (DKIM, RFC 6376), what to do with
 mail failing both (DMARC, RFC 7489, with the address aggregate reports go to), that our MX takes
 mail only over TLS (MTA-STS, RFC 8461) and where TLS failures are reported (TLS-RPT, RFC 8460), and
-how mail programs find the servers (SRV, RFC 6186 and RFC 8314; `autoconfig.`, `autodiscover.`).
+how mail programs find the servers (SRV, RFC 6186 and RFC 8314; `autoconfig.`, `autodiscover.`)
+and the city's address book (CardDAV, RFC 6764).
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ import ipaddress
 from dataclasses import asdict, dataclass
 from urllib.parse import urlsplit
 
+from hopthu.carddav import PREFIX as CARDDAV
 from hopthu.config import Settings
 from hopthu.discovery import mtasts
 from hopthu.discovery.endpoints import endpoints, served_domains
@@ -123,6 +125,12 @@ def records(settings: Settings, dkim_value: str) -> list[Record]:
         if not _is_address(web_host(settings)):  # an SRV target is a name (RFC 2782)
             value = f"0 1 {_web_port(settings)} {web_host(settings)}."
             found.append(Record(domain, "srv", f"_autodiscover._tcp.{domain}", "SRV", value))
+            # RFC 6764 §3-4: the city's address book over CardDAV, and its path on the web host
+            carddav = (
+                "_carddavs._tcp" if urlsplit(settings.server.web_url).scheme == "https" else "_carddav._tcp"
+            )
+            found.append(Record(domain, "srv", f"{carddav}.{domain}", "SRV", value))
+            found.append(Record(domain, "carddav-path", f"{carddav}.{domain}", "TXT", f"path={CARDDAV}/"))
     return found
 
 

@@ -25,7 +25,7 @@ disable_created_metrics()
 
 CHANNELS = ("mx", "submission", "web", "system")  # `smtp.pipeline.Incoming.channel`
 OUTCOMES = ("accepted", "refused", "held", "tempfail")  # `smtp.outcome.Kind`
-SIGNIN_PROTOCOLS = ("submission", "imap", "pop3", "web")
+SIGNIN_PROTOCOLS = ("submission", "imap", "pop3", "web", "carddav")
 LOCAL_RESULTS = ("stored", "refused")  # into a mailbox here, or refused there (its quota)
 REMOTE_RESULTS = ("queued", "sent", "deferred", "bounced")  # the outbound queue's steps
 OTHER = "other"  # a value outside the fixed set, should the code ever pass one

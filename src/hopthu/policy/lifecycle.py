@@ -277,6 +277,15 @@ def can_send(status: Status) -> bool:
     return status is Status.ACTIVE
 
 
+def listed(status: Status) -> bool:
+    """Whether the mailbox is shown in the city's address book (the webmail's directory page and
+    the CardDAV book). Decision: only an active one. The book exists so staff can write to each
+    other about work (Điều 8); a locked mailbox still receives mail but its owner cannot read it
+    until it is restored, so the book does not point people at it, and revoked, deleted and erased
+    people (R6.3, R6.5, R13.6) are not the city's staff any more: their names are not published."""
+    return status is Status.ACTIVE
+
+
 def revocation_due_at(
     created_at: dt.datetime, last_access_at: dt.datetime | None, months: int = INACTIVE_MONTHS
 ) -> dt.datetime:

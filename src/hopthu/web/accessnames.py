@@ -28,6 +28,7 @@ PROTOCOL_NAMES: dict[str, str] = {
     "submission": "SMTP",
     "web": "Webmail",
     "api": "API",
+    "carddav": "CardDAV",
 }
 
 ACCESS_HEADINGS = (

@@ -21,6 +21,7 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from hopthu import __version__
+from hopthu.carddav import front as dav
 from hopthu.errors import HopThuError
 from hopthu.importing.background import SPOOL, BackgroundImports
 from hopthu.metrics.requests import CountRequests
@@ -28,6 +29,7 @@ from hopthu.services import Services
 from hopthu.web import (
     admin,
     apppasswords,
+    book,
     compose,
     filecheck,
     imports,
@@ -80,7 +82,10 @@ def create_app(services: Services) -> FastAPI:
     app.add_middleware(CountRequests, connections=services.connections)  # for /metrics
     limits = services.settings.limits
     app.add_middleware(  # outermost
-        BodyLimit, max_body=limits.max_request_body, larger={imports.IMPORT_PAGE: limits.max_import_upload}
+        BodyLimit,
+        max_body=limits.max_request_body,
+        larger={imports.IMPORT_PAGE: limits.max_import_upload},
+        under={dav.PREFIX: dav.MAX_BODY},
     )
     app.state.imports = BackgroundImports(
         services.store, services.settings.data_dir / SPOOL, services.directory.ctx.now
@@ -88,6 +93,7 @@ def create_app(services: Services) -> FastAPI:
     app.state.closing = asyncio.Event()  # set when the server stops: open event streams end
     app.mount("/static", StaticFiles(directory=_STATIC), name="static")
     app.mount(API_PREFIX, create_api(services))
+    app.mount(dav.PREFIX, dav.DavFront(services))  # the address book over CardDAV (RFC 6352)
     app.include_router(signin.router)
     app.include_router(senderlists.router)
     app.include_router(apppasswords.router)
@@ -98,6 +104,7 @@ def create_app(services: Services) -> FastAPI:
     app.include_router(imports.router)
     app.include_router(report.router)
     app.include_router(compose.router)
+    app.include_router(book.router)
     app.include_router(filecheck.router)
     app.include_router(admin.router)
     app.include_router(help_router)
@@ -153,6 +160,11 @@ def create_app(services: Services) -> FastAPI:
                 f"Incident {incident}: try again or tell hotro@.",
             ),
         )
+
+    @app.api_route(dav.WELL_KNOWN, methods=["GET", "HEAD", "PROPFIND", "OPTIONS"], include_in_schema=False)
+    async def carddav_home() -> RedirectResponse:
+        """RFC 6764 §5: where a CardDAV client that was given only the host finds the service."""
+        return RedirectResponse(f"{dav.PREFIX}/", status_code=301)
 
     @app.get("/favicon.ico", include_in_schema=False)
     async def favicon() -> FileResponse:

@@ -36,18 +36,35 @@ def _words(limit: int) -> bytes:
 
 
 class BodyLimit:
-    """`larger`: paths allowed a larger body than `max_body` (the import of an archive, R13.7)."""
+    """`larger`: paths allowed a larger body than `max_body` (the import of an archive, R13.7);
+    `under`: path prefixes with a limit of their own (CardDAV, which never takes an upload)."""
 
-    def __init__(self, app: Any, *, max_body: int, larger: dict[str, int] | None = None) -> None:
+    def __init__(
+        self,
+        app: Any,
+        *,
+        max_body: int,
+        larger: dict[str, int] | None = None,
+        under: dict[str, int] | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         self.larger = larger or {}
+        self.under = under or {}
+
+    def limit_for(self, path: str) -> int:
+        if path in self.larger:
+            return self.larger[path]
+        for prefix, limit in self.under.items():
+            if path == prefix or path.startswith(prefix + "/"):
+                return limit
+        return self.max_body
 
     async def __call__(self, scope: Scope, receive: Any, send: Any) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        limit = self.larger.get(scope.get("path", ""), self.max_body)
+        limit = self.limit_for(scope.get("path", ""))
         declared = _content_length(scope)
         if declared is not None and declared > limit:
             await self._refuse(send, limit)

@@ -57,6 +57,13 @@ TOPICS = (
         "What the search box finds and how to filter by sender, date, files.",
     ),
     Topic(
+        "danh-ba",
+        "Danh bạ thành phố",
+        "The city's address book",
+        "Tìm cán bộ, cơ quan để viết thư; đồng bộ danh bạ vào điện thoại, Thunderbird.",
+        "Finding staff and agencies to write to; the address book on phones and in Thunderbird.",
+    ),
+    Topic(
         "hop-thu-co-quan",
         "Hộp thư cơ quan",
         "Agency mailbox",
