@@ -108,7 +108,7 @@ def requested_address(body: bytes) -> str:
             "Yêu cầu Autodiscover có DTD hoặc thực thể: không được nhận",
             "The Autodiscover request has a DTD or entities: not accepted",
         ) from None
-    except (ET.ParseError, ValueError):
+    except (ET.ParseError, ValueError, LookupError):  # LookupError: an encoding Python lacks
         raise _refused(
             "Yêu cầu Autodiscover không phải XML hợp lệ", "The Autodiscover request is not well-formed XML"
         ) from None
