@@ -196,3 +196,14 @@ def test_wrong_password_and_other_homes_are_refused(imapserver: RunningServer, b
     assert status == 207 and set(responses(content)) == {"/dav/"}  # nobody else's home is listed
     status, _, content = curl(f"{base}/dav/nvminh/", body=PRINCIPAL, user="nvminh@cantho.gov.vn")
     assert status == 207  # the address as typed, as IMAP takes it
+
+
+def test_an_app_password_opens_the_book_as_it_opens_imap(imapserver: RunningServer, base: str) -> None:
+    """The phone that reads mail with its own app password reads the address book with it too; revoked,
+    it opens neither."""
+    directory = imapserver.services.directory
+    minh = imapserver.run(directory.accounts.get("nvminh")).id
+    made, letters = imapserver.run(directory.app_passwords.create(minh, "Điện thoại", actor="nvminh"))
+    assert curl(f"{base}/dav/nvminh/", body=PRINCIPAL, password=letters)[0] == 207
+    imapserver.run(directory.app_passwords.revoke(minh, made.id, actor="nvminh"))
+    assert curl(f"{base}/dav/nvminh/", body=PRINCIPAL, password=letters)[0] == 401

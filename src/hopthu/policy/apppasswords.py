@@ -3,8 +3,9 @@ sign-ins they open.
 
 A person makes one per program or device (Thunderbird at the office, the phone's mail app), so the
 main password stays in the browser and a lost phone is cut off by revoking its own password, not by
-changing the one every other device uses. They open mail programs only (IMAP, POP3, SMTP
-submission), never the webmail: the web is where they are made and revoked, so a password copied
+changing the one every other device uses. They open programs only (IMAP, POP3, SMTP
+submission, and the city's address book over CardDAV, which the same phone or Thunderbird reads with
+the same account), never the webmail: the web is where they are made and revoked, so a password copied
 out of a phone's settings must not reach the page that makes more of them.
 
 Every check of the account that follows a right password follows a right app password too: a
@@ -26,7 +27,7 @@ NAME_MAX: Final = 60
 """The longest name, in characters ("Thunderbird máy cơ quan", "iPhone của Minh")."""
 DEFAULT_LIMIT: Final = 20
 """App passwords one person may hold at once by default (`policy.app_passwords_max`)."""
-PROTOCOLS: Final = frozenset({"imap", "pop3", "submission"})
+PROTOCOLS: Final = frozenset({"imap", "pop3", "submission", "carddav"})
 """The sign-ins an app password opens (the access log's protocol names)."""
 
 
