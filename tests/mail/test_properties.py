@@ -20,8 +20,7 @@ from hopthu.mail import (
     parse,
     section_range,
 )
-from hopthu.mail.searchtext import fold_words
-from hopthu.text import fold
+from hopthu.text import fold, fold_words
 
 from .corpus import CORPUS, SUFFIX
 
@@ -184,12 +183,14 @@ def test_fold_is_its_definition(text: str) -> None:
 def test_fold_any_text(text: str) -> None:
     """The same over any Unicode text, not only Vietnamese letters and their marks."""
     assert fold(text) == _folded_by_definition(text)
+    assert fold_words(text) == " ".join(fold(text).split())
 
 
 def test_fold_table_is_bounded() -> None:
     """Text holding every character of the first two planes leaves the learnt table at its bound."""
-    from hopthu.text import _REMEMBERED, _UNMARKED
+    from hopthu.text import _REMEMBERED, _UNMARKED, _UNMARKED_SPACED
 
     everything = "".join(map(chr, range(0x20000)))
     assert fold(everything) == _folded_by_definition(everything)
-    assert len(_UNMARKED) <= _REMEMBERED
+    assert fold_words(everything) == " ".join(fold(everything).split())
+    assert len(_UNMARKED) <= _REMEMBERED and len(_UNMARKED_SPACED) <= _REMEMBERED

@@ -17,7 +17,7 @@ import html
 import re
 from collections.abc import Iterable
 
-from ..text import fold
+from ..text import fold_words
 from .decode import lenient_body
 from .envelope import Envelope, address_text, display_name, octets
 from .headers import decode_words, to_text
@@ -102,11 +102,6 @@ def _people(env: Envelope) -> list[str]:
             if addr[2] is not None and addr[3] is None:  # a group's name: SEARCH TO finds it
                 words.append(to_text(octets(addr[2])))
     return words
-
-
-def fold_words(text: str) -> str:
-    """`fold` of the text with white space runs made single spaces."""
-    return " ".join(fold(text).split())
 
 
 def build(
