@@ -105,3 +105,13 @@ async def test_the_personal_data_record_lists_the_title(sonv: Directory) -> None
     found = await sonv.accounts.get("lhnam")
     record = await sonv.personal_data.record(found)
     assert record["account"]["job_title"] == "Chuyên viên"
+
+
+def test_the_former_provinces_list_reads_the_title_too() -> None:
+    from hopthu.directory import formerimport
+
+    listing = "Địa chỉ cũ,Họ,Tên,Mã cơ quan,Chức vụ\nnvminh@soctrang.gov.vn,Nguyễn,Minh,sonv,Trưởng phòng\n"
+    (row,) = formerimport.read_rows(listing.encode(), "ds.csv")
+    assert row.job_title == "Trưởng phòng"
+    (person,) = formerimport._people([formerimport.ImportResult(row)])
+    assert person.job_title == "Trưởng phòng"

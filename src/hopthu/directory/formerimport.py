@@ -43,8 +43,8 @@ COLUMNS: Final = (
     ("given", "Tên", "Minh"),
     ("agency", "Mã cơ quan", "sonv"),
     ("rank", "Cấp bậc", "0"),
-    ("job_title", "Chức vụ", "Chuyên viên"),
     ("new", "Địa chỉ mới (nếu đã có)", ""),
+    ("job_title", "Chức vụ", "Chuyên viên"),
     ("note", "Ghi chú", EXAMPLE_NOTE),
 )
 _FIELDS: Final = tuple(field for field, _, _ in COLUMNS)
