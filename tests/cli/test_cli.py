@@ -132,3 +132,18 @@ def test_bad_files_are_one_line_errors(cli: Cli, tmp_path: Path) -> None:
     ]:
         result = cli("account", "import", str(tmp_path / path))
         assert result.code == 1 and fragment in result.err and len(result.err.strip().splitlines()) == 1
+
+
+def test_job_titles_from_add_and_import(cli: Cli, tmp_path: Path) -> None:
+    cli.init()
+    cli("agency", "add", "--name", "Sở Nội vụ")
+    name = ["--family", "Nguyễn", "--middle", "Văn", "--given", "Minh", "--agency", "sonv"]
+    added = cli("account", "add", *name, "--title", " Phó  Giám đốc ", "--json")
+    assert added.code == 0 and added.json()["job_title"] == "Phó Giám đốc"
+    assert cli("account", "show", "nvminh", "--json").json()["job_title"] == "Phó Giám đốc"
+    too_long = cli("account", "add", *name, "--title", "x" * 101)
+    assert too_long.code == 1 and "quá 100 ký tự" in too_long.err and "more than the 100" in too_long.err
+    listing = tmp_path / "danh-sach.csv"
+    listing.write_text("ho,ten,co_quan,chuc_vu\nLê,Nam,sonv,Chuyên viên\n", encoding="utf-8")
+    assert cli("account", "import", str(listing)).code == 0
+    assert cli("account", "show", "lnam", "--json").json()["job_title"] == "Chuyên viên"

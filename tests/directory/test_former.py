@@ -165,6 +165,7 @@ def test_r13_7_list_bounds_and_columns() -> None:
             given="Minh",
             agency="sonv",
             rank="0",
+            job_title="Chuyên viên",
             note=formerimport.EXAMPLE_NOTE,
         )
 

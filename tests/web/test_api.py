@@ -87,7 +87,7 @@ def test_no_server_error_from_generated_calls(portal: RunningServer, site: str) 
     (which reaches every operation) and without: none gets a 5xx answer."""
     schema = schemathesis.openapi.from_url(f"{site}/api/v1/openapi.json")
     operations = [result.ok() for result in schema.get_all_operations()]
-    assert len(operations) == 20  # …, GET and POST /former-addresses (R13.7)
+    assert len(operations) == 21  # …, GET and POST /former-addresses (R13.7), PATCH /accounts/{address}
     for headers in ({"Authorization": f"Bearer {token(portal, 'operator')}"}, {}):
         for operation in operations:
             generated_calls(operation, headers)()
@@ -120,3 +120,37 @@ def test_a_nul_character_is_refused_not_failed(portal: RunningServer, site: str)
         form = browser.post("/dang-nhap", data={"login": "nv\x00minh", "password": "x", "csrf": "y"})
         assert form.status_code == 422
         assert browser.get("/tim-kiem", params={"q": "\x00"}).status_code == 422
+
+
+def test_a_job_title_filed_approved_and_patched(portal: RunningServer, site: str) -> None:  # noqa: F811
+    """A create request carries the person's title to the new account; an operator's PATCH changes it
+    (audited), a manager's is forbidden, and one too long is refused in both languages."""
+    hr = client(site, token(portal, "agency_manager", "sonv"))
+    person = {"family": "Võ", "middle": "Thị", "given": "An", "agency": "sonv", "job_title": "Chuyên viên"}
+    filed = hr.post("/requests", json={"kind": "create", "person": person})
+    assert filed.status_code == 201, filed.text
+    assert filed.json()["details"]["job_title"] == "Chuyên viên"
+    operator = client(site, token(portal, "operator"))
+    assert operator.post(f"/requests/{filed.json()['id']}/approve", json={}).status_code == 200
+    assert hr.get("/accounts/vtan").json()["job_title"] == "Chuyên viên"
+
+    assert hr.patch("/accounts/vtan", json={"job_title": "Giám đốc"}).status_code == 403
+    patched = operator.patch("/accounts/vtan", json={"job_title": " Phó  Trưởng phòng ", "reason": "QĐ 5"})
+    assert patched.status_code == 200 and patched.json()["job_title"] == "Phó Trưởng phòng"
+    too_long = operator.patch("/accounts/vtan", json={"job_title": "x" * 101})
+    assert too_long.status_code == 422
+    assert "quá 100 ký tự" in too_long.json()["vi"] and "more than the 100" in too_long.json()["en"]
+    assert (
+        operator.patch("/accounts/vtan", json={"reason": "nothing"}).json()["job_title"] == "Phó Trưởng phòng"
+    )
+    assert operator.patch("/accounts/vtan", json={"job_title": None}).json()["job_title"] is None
+    events = portal.run(portal.services.directory.accounts.history("vtan"))
+    assert [e.details["to"] for e in events if e.action == "account.title_changed"] == [
+        None,
+        "Phó Trưởng phòng",
+    ]
+    refused = hr.post(
+        "/requests",
+        json={"kind": "create", "person": {**person, "given": "Bình", "job_title": "y" * 150}},
+    )
+    assert refused.status_code == 422 and "100" in refused.json()["vi"] and "100" in refused.json()["en"]

@@ -155,3 +155,29 @@ def test_a_person_finds_a_colleague_in_the_browser(imapserver: RunningServer, pa
     expect(found).to_contain_text("Trần Thị Ngọc Ánh")
     found.get_by_role("link", name="Viết thư cho Trần Thị Ngọc Ánh").click()
     expect(page.get_by_label("Đến")).to_have_value("ttnanh@cantho.gov.vn")
+
+
+def test_job_titles_from_a_list_and_an_operator_are_shown(
+    imapserver: RunningServer, person: httpx.Client
+) -> None:
+    """A list's "Chức vụ" column is what the book shows in place of the rank; an operator's change is
+    audited and shown at the next page."""
+    from hopthu.directory.listfile import people_from_csv
+
+    directory = imapserver.services.directory
+    listing = "Họ,Tên đệm,Tên,Mã cơ quan,Cấp bậc,Chức vụ\nHồ,Thị,Mai,sotc,4,Phó Giám đốc <Sở>\n"
+    (registered,) = imapserver.run(directory.people.register(people_from_csv(listing.encode()), actor="t"))
+    assert registered.address == "htmai"
+    page = person.get("/danh-ba", params={"co-quan": "sotc"}).text
+    assert "Phó Giám đốc &lt;Sở&gt;" in page and "Cấp 4" not in page  # the title, escaped, not the rank
+    assert "Chức vụ" in page
+    imapserver.run(directory.accounts.set_job_title("htmai", "Giám đốc", actor="ttnanh"))
+    page = person.get("/danh-ba", params={"q": "ho thi mai"}).text
+    assert rows(page) == [("Hồ Thị Mai", "htmai@cantho.gov.vn")]
+    assert "Giám đốc" in page and "Phó Giám đốc" not in page
+    events = imapserver.run(directory.accounts.history("htmai"))
+    assert [(e.actor, e.details) for e in events if e.action == "account.title_changed"] == [
+        ("ttnanh", {"from": "Phó Giám đốc <Sở>", "to": "Giám đốc"})
+    ]
+    agency = person.get("/danh-ba", params={"co-quan": "sonv"}).text
+    assert "Cấp 5" in agency  # no title: the rank is still said

@@ -207,3 +207,31 @@ def test_an_app_password_opens_the_book_as_it_opens_imap(imapserver: RunningServ
     assert curl(f"{base}/dav/nvminh/", body=PRINCIPAL, password=letters)[0] == 207
     imapserver.run(directory.app_passwords.revoke(minh, made.id, actor="nvminh"))
     assert curl(f"{base}/dav/nvminh/", body=PRINCIPAL, password=letters)[0] == 401
+
+
+def test_a_job_title_is_the_cards_title_and_its_change_moves_the_ctag(
+    imapserver: RunningServer, base: str
+) -> None:
+    """A title from a list's "Chức vụ" column is the card's TITLE (escaped as every value is); an
+    operator's change is audited, so the book's version, its ctag and the card's etag move."""
+    from hopthu.directory.listfile import people_from_csv
+
+    directory = imapserver.services.directory
+    listing = 'family,middle,given,agency,title\nLê,Hoàng,Nam,sonv,"Phó Trưởng phòng, phụ trách; tạm"\n'
+    imapserver.run(directory.people.register(people_from_csv(listing.encode()), actor="test"))
+    ctag, etags = book_state(base)
+    cards = by_email(cards_of(base, list(etags)))
+    assert cards["lhnam@cantho.gov.vn"].title.value == "Phó Trưởng phòng, phụ trách; tạm"
+    assert "title" not in cards["ttnanh@cantho.gov.vn"].contents  # no title known: no TITLE
+    assert "title" not in cards["sonv@cantho.gov.vn"].contents
+    href = next(
+        h for h, card in cards_of(base, list(etags)).items() if card.email.value == "lhnam@cantho.gov.vn"
+    )
+    status, _, raw = curl(f"{base}{href}", "GET")
+    assert status == 200 and "TITLE:Phó Trưởng phòng\\, phụ trách\\; tạm" in raw.decode()
+    imapserver.run(directory.accounts.set_job_title("lhnam", "Trưởng phòng", actor="test"))
+    new_ctag, new_etags = book_state(base)
+    assert new_ctag != ctag and new_etags[href] != etags[href]
+    assert {h: t for h, t in new_etags.items() if h != href} == {h: t for h, t in etags.items() if h != href}
+    (card,) = cards_of(base, [href]).values()
+    assert card.title.value == "Trưởng phòng"

@@ -120,7 +120,7 @@ def test_a_list_from_preview_to_first_sign_in(
         c.value
         for c in openpyxl.load_workbook(io.BytesIO(template.value.path().read_bytes())).worksheets[0][1]
     ]
-    assert headers == ["Họ", "Tên đệm", "Tên", "Mã cơ quan", "Cấp bậc", "Ngày"]
+    assert headers == ["Họ", "Tên đệm", "Tên", "Mã cơ quan", "Cấp bậc", "Ngày", "Chức vụ"]
 
     page.get_by_label("Tệp danh sách").set_input_files(spreadsheet(tmp_path / "danh-sach.xlsx"))
     page.get_by_role("button", name="Xem trước").first.click()

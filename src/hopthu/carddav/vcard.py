@@ -2,7 +2,8 @@
 reads (RFC 6352 §6.3.3 requires servers to offer it).
 
 Pure: an `Entry` in, text out. A person's card has their own name (FN, N in family;given;middle
-order), their agency as ORG (a sub-unit after its agency), the address; an agency mailbox's card is
+order), their agency as ORG (a sub-unit after its agency), their job title as TITLE when the
+directory knows it, the address; an agency mailbox's card is
 an organisation's. The UID is derived from the account's id, so a renamed or moved person keeps
 their card; REV is the last change the record dates.
 """
@@ -63,6 +64,8 @@ def card(entry: Entry, domain: str) -> str:
             f"N:{escape(entry.family)};{escape(entry.given)};{escape(entry.middle)};;",
             f"ORG:{';'.join(escape(part) for part in organisation)}",
         ]
+        if entry.job_title:
+            lines.append(f"TITLE:{escape(entry.job_title)}")  # RFC 2426 §3.5.1
     else:  # an agency (shared) mailbox: the card of an organisation
         lines += [
             f"FN:{escape(entry.display_name)}",

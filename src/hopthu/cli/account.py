@@ -71,6 +71,9 @@ def add(
     rank: int = typer.Option(0, "--rank", help="Cấp bậc lãnh đạo: số lớn hơn là cao hơn"),
     date: str | None = typer.Option(None, "--date", help="Ngày đăng ký YYYY-MM-DD (mặc định hôm nay)"),
     address: str | None = typer.Option(None, "--address", help="Địa chỉ quản trị viên chọn (R4.3b)"),
+    job_title: str | None = typer.Option(
+        None, "--title", help="Chức vụ hiện trong danh bạ, ví dụ 'Phó Trưởng phòng' / Job title"
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Cấp hộp thư cho một người / Register one person; prints the address and a temporary password."""
@@ -83,7 +86,7 @@ def add(
                 f"Ngày không hợp lệ: '{date}' (cần YYYY-MM-DD)",
                 f"Invalid date: '{date}' (expected YYYY-MM-DD)",
             ) from None
-    row = PersonRow(family, middle, given, agency.strip().lower(), rank, on, address, line=1)
+    row = PersonRow(family, middle, given, agency.strip().lower(), rank, on, address, job_title, line=1)
 
     async def work():
         async with open_directory() as directory:
@@ -116,7 +119,9 @@ def add(
 
 @app.command("import")
 def import_(
-    file: Path = typer.Argument(..., help="Tệp .csv hoặc .xlsx: family, middle, given, agency, rank, date"),
+    file: Path = typer.Argument(
+        ..., help="Tệp .csv hoặc .xlsx: family, middle, given, agency, rank, date[, job_title]"
+    ),
     as_json: bool = JSON,
 ) -> None:
     """Cấp hộp thư theo danh sách / Register a list of people together (R4.3b, R10.3)."""

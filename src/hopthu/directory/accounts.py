@@ -16,7 +16,7 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from hopthu.directory import apppasswords, audit
+from hopthu.directory import apppasswords, audit, jobtitle
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.finding import name_matches, name_narrowing, query_words
 from hopthu.errors import HopThuError, NotFound
@@ -48,6 +48,7 @@ class Account:
     created_at: dt.datetime
     agency_id: int
     agency_name: str
+    job_title: str | None  # chức vụ, shown in the address book (`jobtitle`)
 
     def address(self, domain: str) -> str:
         return f"{self.local}@{domain}"
@@ -70,6 +71,7 @@ class Account:
             "display_name": self.display_name,
             "agency": self.agency_code,
             "rank": self.rank,
+            "job_title": self.job_title,
             "status": self.status,
             "status_reason": self.status_reason,
             "status_ref": self.status_ref,
@@ -102,6 +104,7 @@ _SELECT = sa.select(
     account.c.created_at,
     account.c.agency_id,
     agency.c.name,
+    account.c.job_title,
 ).select_from(
     account.join(agency, account.c.agency_id == agency.c.id).outerjoin(
         mail_usage, mail_usage.c.account_id == account.c.id
@@ -569,6 +572,36 @@ class AccountService:
                 )
                 await audit.record_each(conn, at=now, actor=actor, action="account.changed", events=events)
         return refusals
+
+    # --- job title ---------------------------------------------------------------------------------
+
+    async def set_job_title(
+        self, address: str, title: str | None, *, actor: str, reason: str | None = None
+    ) -> Account:
+        """A person's job title as the address book shows it (empty: none). Audited like every change
+        to an account, which also moves the address book's version (`directory.book.version`)."""
+        cleaned = jobtitle.clean(title)
+        now = self.ctx.now()
+        async with self.ctx.store.db.write() as conn:
+            found = await self._find(conn, address)
+            if found.kind != "personal":
+                raise HopThuError(
+                    "Chỉ hộp thư cá nhân mới có chức vụ", "Only a personal mailbox has a job title"
+                )
+            lifecycle.check_allowed(lifecycle.Status(found.status), lifecycle.Action.CHANGE)
+            if cleaned == found.job_title:
+                return found
+            await conn.execute(sa.update(account).where(account.c.id == found.id).values(job_title=cleaned))
+            await audit.record(
+                conn,
+                at=now,
+                actor=actor,
+                action="account.title_changed",
+                target=found.local,
+                reason=reason.strip() if reason and reason.strip() else None,
+                details={"from": found.job_title, "to": cleaned},
+            )
+            return await self._find(conn, found.local)
 
     # --- quota (R5.1) -----------------------------------------------------------------------------
 

@@ -51,7 +51,8 @@ class BookAgency:
 
 @dataclass(frozen=True, slots=True)
 class Entry:
-    """One listed mailbox: a person (with family, middle and given name and rank) or an agency's."""
+    """One listed mailbox: a person (with family, middle and given name, rank and job title) or an
+    agency's."""
 
     id: int
     local: str
@@ -61,6 +62,7 @@ class Entry:
     given: str
     display_name: str
     rank: int
+    job_title: str | None  # chức vụ, when the directory knows it
     agency_code: str
     agency_name: str
     parent_name: str | None  # the agency above a sub-unit
@@ -95,6 +97,7 @@ _ENTRY = (
         account.c.given,
         account.c.display_name,
         account.c.rank,
+        account.c.job_title,
         agency.c.code,
         agency.c.name,
         _parent.c.name,

@@ -36,6 +36,7 @@ class NewAccount:
     rank: int = 0
     registered_on: dt.date | None = None
     details: dict = field(default_factory=dict)  # for the audit event
+    job_title: str | None = None  # cleaned already (`directory.jobtitle`)
 
 
 async def new_credentials(count: int) -> list[tuple[str, str]]:
@@ -100,6 +101,7 @@ async def create_accounts(
                         "display_name": new.display_name,
                         "agency_id": new.agency_id,
                         "rank": new.rank,
+                        "job_title": new.job_title,
                         "password_hash": hashed,
                         "password_changed_at": now,
                         "must_change_password": True,

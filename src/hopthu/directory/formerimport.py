@@ -3,8 +3,9 @@ gets a new mailbox by R4 through the one naming path every list of people takes 
 already taken gets the next number, `nvminh` → `nvminh2`), and the old address is recorded as theirs.
 
 Columns, by header in any order, Vietnamese or English: the old address, family name, middle name,
-given name, agency code, rank; and optionally the new address: a mailbox the person already has (the
-row then only records the old address), or the address an administrator chose for a new one (R4.3b).
+given name, agency code, rank, job title (chức vụ, for the address book); and optionally the new
+address: a mailbox the person already has (the row then only records the old address), or the
+address an administrator chose for a new one (R4.3b).
 A list is bounded (`MAX_ROWS`, `MAX_BYTES`, read no further than the limits); every bad row is named by
 its line in both languages and changes nothing: an old address given twice, one recorded already, one
 whose domain is not a former province's.
@@ -43,6 +44,7 @@ COLUMNS: Final = (
     ("agency", "Mã cơ quan", "sonv"),
     ("rank", "Cấp bậc", "0"),
     ("new", "Địa chỉ mới (nếu đã có)", ""),
+    ("job_title", "Chức vụ", "Chuyên viên"),
     ("note", "Ghi chú", EXAMPLE_NOTE),
 )
 _FIELDS: Final = tuple(field for field, _, _ in COLUMNS)
@@ -63,8 +65,11 @@ _ALIASES: Final = {
     "don vi": "agency",
     "agency code": "agency",
     "cap bac": "rank",
-    "chuc vu": "rank",
-    "position": "rank",
+    "chuc vu": "job_title",
+    "chuc danh": "job_title",
+    "position": "job_title",
+    "title": "job_title",
+    "job title": "job_title",
     "dia chi moi": "new",
     "dia chi moi (neu da co)": "new",
     "new address": "new",
@@ -81,6 +86,7 @@ class FormerRow:
     given: str = ""
     agency: str = ""
     rank: str = ""
+    job_title: str = ""
     new: str = ""
     note: str = ""
 
@@ -346,6 +352,7 @@ def _people(results: Sequence[ImportResult]) -> list[PersonRow]:
             given=r.row.given,
             agency=r.row.agency.strip().lower(),
             rank=int(r.row.rank) if r.row.rank else 0,
+            job_title=r.row.job_title or None,
             address=r.row.new.strip().lower().partition("@")[0] or None,  # checked by `_existing`
             line=r.row.line,
         )

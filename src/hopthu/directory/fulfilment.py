@@ -246,6 +246,7 @@ def person_row(payload: dict[str, Any], *, address: str | None = None) -> Person
         rank=int(payload.get("rank") or 0),
         date=dt.date.fromisoformat(date) if date else None,
         address=address,
+        job_title=str(payload["job_title"]) if payload.get("job_title") else None,
         line=int(payload.get("line") or 0),
     )
 
@@ -258,6 +259,7 @@ def person_payload(row: PersonRow, *, proposed: str | None, proposals: list[str]
         "agency": row.agency,
         "rank": row.rank,
         "date": row.date.isoformat() if row.date else None,
+        "job_title": row.job_title,
         "line": row.line,
         "proposed": proposed,
         "proposals": proposals,

@@ -1,7 +1,9 @@
 """Lists of people from a spreadsheet (.xlsx) or .csv, as agencies send them (R10.3).
 
-Columns, by header name in any order: family, middle, given, agency, rank, date (Vietnamese headers
-`họ`, `tên đệm`, `tên`, `cơ quan`, `cấp bậc`, `ngày` are understood too). A row whose cells cannot be
+Columns, by header name in any order: family, middle, given, agency, rank, date and, optionally,
+job_title (Vietnamese headers `họ`, `tên đệm`, `tên`, `cơ quan`, `cấp bậc`, `ngày`, `chức vụ` are
+understood too; `title` is the job title). `cấp bậc` is the number that orders leaders (R4.3b);
+`chức vụ` is the words the address book shows ("Phó Trưởng phòng"). A row whose cells cannot be
 read keeps its line number and a `problem`, so the operator sees every bad row at once.
 """
 
@@ -14,12 +16,13 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from hopthu.directory import jobtitle
 from hopthu.directory.people import PersonRow
 from hopthu.errors import HopThuError
 from hopthu.sheets import text_only
 from hopthu.text import fold
 
-COLUMNS = ("family", "middle", "given", "agency", "rank", "date")
+COLUMNS = ("family", "middle", "given", "agency", "rank", "date", "job_title")
 REQUIRED = ("family", "given", "agency")
 _ALIASES = {
     "ho": "family",
@@ -31,7 +34,10 @@ _ALIASES = {
     "don vi": "agency",
     "cap bac": "rank",
     "thu bac": "rank",
-    "chuc vu": "rank",
+    "chuc vu": "job_title",
+    "chuc danh": "job_title",
+    "title": "job_title",
+    "job title": "job_title",
     "ngay": "date",
     "ngay dang ky": "date",
     "address": "address",
@@ -119,6 +125,11 @@ def _person(line: int, values: dict[str | None, Any]) -> PersonRow:
         date = _parse_date(text["date"])
         if date is None:
             problems.append(f"ngày '{text['date']}' không đúng dạng YYYY-MM-DD hoặc DD/MM/YYYY / bad date")
+    try:
+        title = jobtitle.clean(text.get("job_title"))
+    except HopThuError as error:
+        problems.append(str(error))
+        title = None
     return PersonRow(
         family=text.get("family", ""),
         middle=text.get("middle", ""),
@@ -127,6 +138,7 @@ def _person(line: int, values: dict[str | None, Any]) -> PersonRow:
         rank=rank,
         date=date,
         address=text.get("address") or None,
+        job_title=title,
         line=line,
         problem=f"Dòng {line}: " + "; ".join(problems) if problems else None,
     )
@@ -141,7 +153,7 @@ def _parse_date(text: str) -> dt.date | None:
     return None
 
 
-TEMPLATE_HEADERS = ("Họ", "Tên đệm", "Tên", "Mã cơ quan", "Cấp bậc", "Ngày")
+TEMPLATE_HEADERS = ("Họ", "Tên đệm", "Tên", "Mã cơ quan", "Cấp bậc", "Ngày", "Chức vụ")
 
 
 def template_xlsx(agency_code: str) -> bytes:
@@ -153,7 +165,7 @@ def template_xlsx(agency_code: str) -> bytes:
     sheet = book.active
     sheet.title = "Danh sách"
     sheet.append(TEMPLATE_HEADERS)
-    for column, width in zip("ABCDEF", (14, 16, 12, 16, 10, 14), strict=True):
+    for column, width in zip("ABCDEFG", (14, 16, 12, 16, 10, 14, 24), strict=True):
         sheet.column_dimensions[column].width = width
     guide = book.create_sheet("Hướng dẫn")
     for line in (
@@ -164,6 +176,7 @@ def template_xlsx(agency_code: str) -> bytes:
         ("Mã cơ quan", "Mã cơ quan, đơn vị nơi người đó làm việc", agency_code),
         ("Cấp bậc", "Số lớn hơn là chức vụ lãnh đạo cao hơn (Quy chế 4.3b)", "2"),
         ("Ngày", "Ngày đăng ký, dạng DD/MM/YYYY; để trống là hôm nay", "01/12/2026"),
+        ("Chức vụ", "Chức vụ hiện trong danh bạ (có thể để trống, tối đa 100 ký tự)", "Phó Trưởng phòng"),
     ):
         guide.append(line)
     out = io.BytesIO()

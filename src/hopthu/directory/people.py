@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from hopthu.directory import jobtitle
 from hopthu.directory.agencies import Agency, find
 from hopthu.directory.context import DirectoryContext
 from hopthu.directory.creation import NewAccount, create_accounts, new_credentials
@@ -36,6 +37,7 @@ class PersonRow:
     rank: int = 0
     date: dt.date | None = None
     address: str | None = None  # an administrator's choice (R4.3b), else assigned
+    job_title: str | None = None  # chức vụ, free text shown in the address book (`jobtitle`)
     line: int = 0  # where it came from, for messages
     problem: str | None = None  # what the list reader could not make sense of
 
@@ -57,6 +59,7 @@ class RowResult:
             "line": self.row.line,
             "name": " ".join(naming_parts(self.row)),
             "agency": self.row.agency,
+            "job_title": " ".join((self.row.job_title or "").split()) or None,
             "address": self.address,
             "temporary_password": self.temporary_password,
             "proposals": self.proposals,
@@ -178,6 +181,10 @@ def _new_account(result: RowResult, where: Agency, today: dt.date) -> NewAccount
     row = result.row
     assert result.address is not None
     family, middle, given = (" ".join(part.split()) for part in (row.family, row.middle, row.given))
+    title = jobtitle.clean(row.job_title)
+    details: dict = {"agency": where.code, "rank": row.rank, "chosen": bool(row.address)}
+    if title:
+        details["job_title"] = title
     return NewAccount(
         local=result.address,
         kind="personal",
@@ -188,7 +195,8 @@ def _new_account(result: RowResult, where: Agency, today: dt.date) -> NewAccount
         agency_id=where.id,
         rank=row.rank,
         registered_on=row.date or today,
-        details={"agency": where.code, "rank": row.rank, "chosen": bool(row.address)},
+        details=details,
+        job_title=title,
     )
 
 
@@ -212,6 +220,7 @@ def _row_problem(row: PersonRow, agencies: dict[str, Agency]) -> str | None:
         return f"Cơ quan '{row.agency}' không còn hoạt động / Agency '{row.agency}' is not active"
     try:
         naming.person_base(row.family, row.middle, row.given)
+        jobtitle.clean(row.job_title)
     except HopThuError as error:
         return str(error)
     return None

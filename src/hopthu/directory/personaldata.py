@@ -159,6 +159,7 @@ class PersonalData:
                 "given": person["given"],
                 "display_name": person["display_name"],
                 "rank": person["rank"],
+                "job_title": person["job_title"],
                 "status": person["status"],
                 "status_reason": person["status_reason"],
                 "status_ref": person["status_ref"],

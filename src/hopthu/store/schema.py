@@ -71,6 +71,7 @@ account = sa.Table(
     sa.Column("display_name", sa.String(400), nullable=False),
     sa.Column("agency_id", sa.Integer, sa.ForeignKey("agency.id"), nullable=False, index=True),
     sa.Column("rank", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("job_title", sa.String(100), nullable=True),  # chức vụ, shown in the address book
     sa.Column("status", sa.String(16), nullable=False, server_default="active"),
     sa.Column("status_reason", sa.Text, nullable=True),
     sa.Column("status_ref", sa.String(200), nullable=True),

@@ -171,6 +171,7 @@ async def _detail(
         acts=acts if admin.powers.operator else [],
         may_reset=may_reset,
         may_set_quota=admin.powers.operator,
+        may_set_title=admin.powers.operator and found.kind == "personal",
         operator=admin.powers.operator,
         delegates=await directory.delegations.delegates(found.local) if found.kind == "agency" else [],
         change_reasons=sorted(lifecycle.REASONS[lifecycle.Action.CHANGE]),
@@ -223,6 +224,7 @@ async def act(
     person: Annotated[str, Form()] = "",
     can_send: Annotated[str | None, Form()] = None,
     new_local: Annotated[str, Form()] = "",
+    job_title: Annotated[str, Form()] = "",
 ) -> Response:
     """One act on one account; the account's page comes back (a 303, so a reload does not act again)
     saying what was done, or, re-drawn here, why it was not."""
@@ -248,6 +250,11 @@ async def act(
                 found.local, quota, actor=admin.actor, reason=note.strip() or None
             )
             done = ("Đã đặt dung lượng.", "The quota was set.")
+        elif act == "chuc-vu" and admin.powers.operator:
+            found = await accounts.set_job_title(
+                found.local, job_title, actor=admin.actor, reason=note.strip() or None
+            )
+            done = ("Đã lưu chức vụ.", "The job title was saved.")
         elif act == "uy-quyen" and admin.powers.operator:
             await directory.delegations.grant(
                 found.local, person, can_send=can_send is not None, actor=admin.actor, ref=ref.strip() or None

@@ -180,6 +180,7 @@ async def preview(
     given: Annotated[str, Form()] = "",
     agency: Annotated[str, Form()] = "",
     rank: Annotated[int, Form()] = 0,
+    job_title: Annotated[str, Form()] = "",
 ) -> Response:
     """The list (or the one person) as it would be registered now: an address, or the proposals an
     operator will choose from, or what is wrong, for every row. Nothing is filed yet."""
@@ -189,7 +190,15 @@ async def preview(
             rows = await _read_list(file)
         else:
             rows = [
-                PersonRow(family.strip(), middle.strip(), given.strip(), agency.strip().lower(), rank, line=1)
+                PersonRow(
+                    family.strip(),
+                    middle.strip(),
+                    given.strip(),
+                    agency.strip().lower(),
+                    rank,
+                    job_title=job_title.strip() or None,
+                    line=1,
+                )
             ]
     except HopThuError as error:
         return await _new_page(request, admin, error=error)

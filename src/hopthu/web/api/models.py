@@ -32,6 +32,7 @@ class AccountOut(BaseModel):
     display_name: str
     agency: str
     rank: int
+    job_title: str | None = Field(None, description="Chức vụ, as the address book shows it")
     status: Literal["active", "locked", "revoked", "deleted"]
     quota_bytes: int
     usage_bytes: int
@@ -69,6 +70,9 @@ class PersonIn(BaseModel):
     agency: str = Field(min_length=1, max_length=64, description="The agency's code")
     rank: int = Field(0, ge=0, le=99, description="Larger is more senior (R4.3b)")
     date: dt.date | None = Field(None, description="Day of registration; today when absent")
+    job_title: str | None = Field(
+        None, max_length=1000, description="Chức vụ for the address book; at most 100 characters once cleaned"
+    )
 
 
 class RequestIn(BaseModel):
@@ -126,6 +130,15 @@ class DecisionIn(BaseModel):
     address: str | None = Field(
         None, max_length=64, description="The proposal taken, when R4.3b asks for a choice"
     )
+
+
+class AccountPatch(BaseModel):
+    """What an operator may change about an account directly; an absent field stays as it is."""
+
+    job_title: str | None = Field(
+        None, max_length=1000, description="Chức vụ; empty or null for none; at most 100 characters"
+    )
+    reason: str = Field("", max_length=500, description="Why, for the audit log (optional)")
 
 
 class PasswordResetIn(BaseModel):

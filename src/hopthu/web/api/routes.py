@@ -34,6 +34,7 @@ from hopthu.web.api.access import Caller, Forbidden, calling
 from hopthu.web.api.models import (
     AccessEventOut,
     AccountOut,
+    AccountPatch,
     AgencyOut,
     BatchOut,
     DecisionIn,
@@ -73,6 +74,7 @@ def _account(found: Account, domain: str) -> AccountOut:
         display_name=found.display_name,
         agency=found.agency_code,
         rank=found.rank,
+        job_title=found.job_title,
         status=found.status,
         quota_bytes=found.quota_bytes,
         usage_bytes=found.usage_bytes,
@@ -158,6 +160,23 @@ async def get_account(
     return _account(found, services.settings.server.domain)
 
 
+@router.patch("/accounts/{address}", response_model=AccountOut, responses=REFUSALS, tags=["accounts"])
+async def update_account(
+    services: WebServices, address: str, body: AccountPatch, caller: Annotated[Caller, Depends(calling)]
+) -> AccountOut:
+    """Change what an operator may change directly (operator tokens only): the job title the address
+    book shows. Audited like every change to an account."""
+    caller.operator()
+    accounts = services.directory.accounts
+    found = await accounts.get(address)
+    caller.check(found.agency_id)
+    if "job_title" in body.model_fields_set:
+        found = await accounts.set_job_title(
+            found.local, body.job_title, actor=caller.actor, reason=body.reason.strip() or None
+        )
+    return _account(found, services.settings.server.domain)
+
+
 @router.post(
     "/accounts/{address}/password-reset",
     response_model=PasswordResetOut,
@@ -238,6 +257,7 @@ async def file_request(
             person.agency.lower(),
             person.rank,
             person.date,
+            job_title=person.job_title,
             line=1,
         )
         result = await plan_person(directory, caller.powers, row)
