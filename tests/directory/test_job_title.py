@@ -37,6 +37,18 @@ def test_a_title_too_long_is_refused_in_both_languages() -> None:
     assert "Chức vụ dài 118 ký tự, quá 100" in refused.value.vi
     assert "job title is 118 characters long, more than the 100" in refused.value.en
 
+    with pytest.raises(HopThuError) as refused:
+        jobtitle.clean("x" * 10_000_000)  # refused before it is read character by character
+    assert "10000000" in refused.value.en
+
+
+def test_a_rank_number_in_the_title_column_is_refused_saying_where_it_goes() -> None:
+    """Lists made before titles were kept had the rank under "Chức vụ": a number is never a title."""
+    with pytest.raises(HopThuError) as refused:
+        jobtitle.clean(" 2 ")
+    assert "cột “Cấp bậc”" in refused.value.vi and "rank" in refused.value.en
+    assert jobtitle.clean("Chuyên viên 2") == "Chuyên viên 2"
+
 
 def test_list_columns_in_vietnamese_and_english() -> None:
     vietnamese = "Họ,Tên đệm,Tên,Mã cơ quan,Cấp bậc,Chức vụ\nNguyễn,Văn,Minh,sonv,2,  Phó  Giám đốc \n"

@@ -4,7 +4,8 @@ leadership order of R4.3b is the numeric rank).
 
 Whatever surface it comes from (a list, a form, the API), it is cleaned the same way: control and
 format characters dropped, white space collapsed, Unicode composed; empty means no title; longer
-than `MAX_LENGTH` is refused in both languages rather than cut.
+than `MAX_LENGTH` is refused in both languages rather than cut, and so is a bare number (a rank put
+in the title's column, as lists made before titles were kept did).
 """
 
 from __future__ import annotations
@@ -15,6 +16,16 @@ from typing import Final
 from hopthu.errors import HopThuError
 
 MAX_LENGTH: Final = 100  # the column's width (store.schema.account.job_title)
+
+
+class TitleIsANumber(HopThuError):
+    def __init__(self, title: str) -> None:
+        super().__init__(
+            f"Chức vụ “{title}” là một con số: cấp bậc lãnh đạo ghi ở cột “Cấp bậc”, chức vụ ghi bằng chữ "
+            "(ví dụ: Giám đốc, Chuyên viên)",
+            f"The job title “{title}” is a number: the leadership rank goes in the “Cấp bậc” (rank) column, "
+            "the title in words (for example: Giám đốc, Chuyên viên)",
+        )
 
 
 class TitleTooLong(HopThuError):
@@ -29,6 +40,8 @@ def clean(text: str | None) -> str | None:
     """The title to store, or None for none; refuses one longer than `MAX_LENGTH`."""
     if text is None:
         return None
+    if len(text) > 4 * MAX_LENGTH:  # not walked character by character: it cannot clean to the bound
+        raise TitleTooLong(len(text))
     kept = "".join(
         " " if ch.isspace() else ch
         for ch in unicodedata.normalize("NFC", text)
@@ -37,4 +50,7 @@ def clean(text: str | None) -> str | None:
     title = " ".join(kept.split())
     if len(title) > MAX_LENGTH:
         raise TitleTooLong(len(title))
+    if title.isdigit():
+        # Lists made before titles were kept had the rank under "Chức vụ"; a number is never a title.
+        raise TitleIsANumber(title)
     return title or None
