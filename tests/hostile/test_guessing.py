@@ -33,7 +33,8 @@ def web(served: Served, *, source: str | None = None, forged: str | None = None)
     """A browser: through the trusted proxy as `source`, or straight from 127.0.0.1 (untrusted) with
     a `forged` X-Forwarded-For of its own making."""
     if source is not None:
-        peer, headers = PROXY, {"X-Forwarded-For": f"1.2.3.4, {source}"}  # the client's own part, then ours
+        # the client's own part, then ours; and the scheme the client used, as a proxy ending TLS says it
+        peer, headers = PROXY, {"X-Forwarded-For": f"1.2.3.4, {source}", "X-Forwarded-Proto": "https"}
     else:
         peer, headers = "127.0.0.1", ({"X-Forwarded-For": forged} if forged else {})
     return httpx.Client(
