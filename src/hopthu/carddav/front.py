@@ -19,7 +19,7 @@ from __future__ import annotations
 import base64
 import binascii
 import logging
-from typing import Any
+from typing import Any, Literal
 
 from a2wsgi import WSGIMiddleware
 from radicale import Application, config
@@ -62,7 +62,7 @@ def radicale_app() -> Application:
     return Application(configuration)
 
 
-def _credentials(scope: dict[str, Any]) -> tuple[str, str] | bool | None:
+def _credentials(scope: dict[str, Any]) -> tuple[str, str] | Literal[False] | None:
     """(login, password) from a Basic Authorization header; None without one; False if unreadable."""
     for name, value in scope.get("headers", ()):
         if name == b"authorization":
@@ -166,7 +166,7 @@ class DavFront:
                 send, 401, "Thông tin đăng nhập không đọc được", "Unreadable credentials", challenge=True
             )
             return
-        if credentials is None or credentials is True:
+        if credentials is None:
             await self.radicale(scope, receive, _SaidInWords(send))  # Radicale asks for credentials
             return
         login, password = credentials

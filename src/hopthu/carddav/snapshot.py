@@ -100,10 +100,11 @@ class CityBook:
         if kept is not None and self._fresh(kept, version):
             return kept
         async with self._lock:
+            version = await book.version(self.db)  # read before the entries: a later change is seen next time
             kept = self._snapshot
-            if kept is not None and self._fresh(kept, await book.version(self.db)):
-                return kept
-            self._snapshot = await self._build()
+            if kept is not None and self._fresh(kept, version):
+                return kept  # built by the request this one waited for
+            self._snapshot = await self._build(version)
             return self._snapshot
 
     def _fresh(self, kept: Snapshot, version: int) -> bool:
@@ -112,8 +113,7 @@ class CityBook:
             return False
         return kept.version == version or age < SETTLE_SECONDS
 
-    async def _build(self) -> Snapshot:
-        version = await book.version(self.db)  # read first: a change after it is seen next time
+    async def _build(self, version: int) -> Snapshot:
         started = self.clock()
         entries: list[Entry] = []
         after = 0
