@@ -23,7 +23,7 @@ from hopthu.policy.quota import fits
 from hopthu.store.db import Database
 from hopthu.store.events import Change, EventBus
 from hopthu.store.flags import SEEN, keyword_list, keyword_text
-from hopthu.store.reading import uid_conditions
+from hopthu.store.reading import uid_parts
 from hopthu.store.schema import blob, mail_usage, mailbox, message
 from hopthu.store.types import FlagRow
 
@@ -220,12 +220,13 @@ def _copy(
     if target_box not in boxes or source_box not in boxes:
         return CopyResult(0, [], "no_mailbox"), []
     found: list[Any] = []
-    for condition in uid_conditions(uids):
+    for condition, params in uid_parts(uids):
         found.extend(
             conn.execute(
                 sa.select(*_COPIED)
                 .where(message.c.mailbox_id == source_box, condition)
-                .order_by(message.c.uid)
+                .order_by(message.c.uid),
+                params,
             ).mappings()
         )
     target_state = boxes[target_box]
@@ -283,12 +284,13 @@ def _expunge(
     if mailbox_id not in boxes:
         return [], 0
     removed: list[Any] = []
-    for condition in uid_conditions(wanted):
+    for condition, params in uid_parts(wanted):
         removed.extend(
             conn.execute(
                 sa.select(message.c.uid, message.c.size, message.c.flags, message.c.blob_hash).where(
                     message.c.mailbox_id == mailbox_id, condition
-                )
+                ),
+                params,
             )
         )
     if not removed:
@@ -322,12 +324,13 @@ def _store_flags(conn: sa.Connection, backend: str, batch: list[_FlagJob]) -> li
             outcomes.append((FlagResult([], set(), []), 0))
             continue
         current: list[Any] = []
-        for condition in uid_conditions(job.uids):
+        for condition, params in uid_parts(job.uids):
             current.extend(
                 conn.execute(
                     sa.select(message.c.uid, message.c.flags, message.c.keywords, message.c.modseq)
                     .where(message.c.mailbox_id == job.mailbox_id, condition)
-                    .order_by(message.c.uid)
+                    .order_by(message.c.uid),
+                    params,
                 )
             )
         new_modseq = modseqs[job.mailbox_id] + 1
@@ -405,8 +408,8 @@ def _lock_mailboxes(conn: sa.Connection, backend: str, ids: list[int]) -> dict[i
 
 
 def _delete_rows(conn: sa.Connection, mailbox_id: int, uids: list[int], unseen: int, modseq: int) -> None:
-    for condition in uid_conditions(uids):
-        conn.execute(sa.delete(message).where(message.c.mailbox_id == mailbox_id, condition))
+    for condition, params in uid_parts(uids):
+        conn.execute(sa.delete(message).where(message.c.mailbox_id == mailbox_id, condition), params)
     conn.execute(
         sa.update(mailbox)
         .where(mailbox.c.id == mailbox_id)

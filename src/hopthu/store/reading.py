@@ -1,8 +1,8 @@
 """Reading messages a mailbox at a time, for IMAP sessions and the webmail: only indexed queries.
 
 A session names messages by UID; a set of UIDs becomes a few `uid BETWEEN lo AND hi` ranges (UIDs
-are mostly consecutive), so even "1:*" of a 50,000-message mailbox is one range read on the
-(mailbox_id, uid) index, never a scan of other mailboxes.
+are mostly consecutive) and a list of the scattered ones, so even "1:*" of a 50,000-message mailbox
+is one range read on the (mailbox_id, uid) index, never a scan of other mailboxes.
 """
 
 from __future__ import annotations
@@ -19,7 +19,12 @@ from hopthu.store.flags import DELETED, SEEN
 from hopthu.store.schema import mailbox, message
 from hopthu.store.types import FlagRow, MailboxOpening, MailboxState, MessageField, StoredMessage, UidsBelow
 
-RUNS_PER_QUERY = 400
+# A set of UIDs is read in parts of a few fixed shapes (`uid_parts`), each compiled once: at most
+# RANGES_PER_PART ranges, padded up to a power of two, and SINGLES_PER_PART UIDs in one IN list.
+RANGE_SLOTS = (0, 1, 2, 4, 8, 16, 32, 64)
+RANGES_PER_PART = RANGE_SLOTS[-1]
+SINGLES_PER_PART = 500
+SHORT_RUN = 2  # a run of this many UIDs or fewer is cheaper as single values than as a range
 
 
 def uid_runs(uids: Sequence[int]) -> list[tuple[int, int]]:
@@ -33,14 +38,47 @@ def uid_runs(uids: Sequence[int]) -> list[tuple[int, int]]:
     return runs
 
 
-def uid_conditions(uids: Sequence[int]) -> Iterator[sa.ColumnElement[bool]]:
-    """WHERE clauses over `message.uid` that together select exactly `uids` (sorted, distinct)."""
-    runs = uid_runs(uids)
-    for start in range(0, len(runs), RUNS_PER_QUERY):
-        chunk = runs[start : start + RUNS_PER_QUERY]
-        yield sa.or_(
-            *(message.c.uid == lo if lo == hi else message.c.uid.between(lo, hi) for lo, hi in chunk)
-        )
+def uid_parts(uids: Sequence[int]) -> Iterator[tuple[sa.ColumnElement[bool], dict[str, Any]]]:
+    """WHERE clauses over `message.uid`, each with its parameters, that together select exactly
+    `uids` (sorted, distinct), in ascending parts.
+
+    Each clause is one of a few constant shapes (`_uid_shape`), so SQLAlchemy compiles it once and
+    finds it again by identity. Written out as `uid = 5 OR uid BETWEEN 7 AND 9 …`, every new
+    pattern of gaps was a new statement to compile: a mailbox thinned by expunges made FETCH 1:*
+    compile again on most calls, a growing share of an IMAP server's time."""
+    ranges: list[tuple[int, int]] = []
+    singles: list[int] = []
+    for lo, hi in uid_runs(uids):
+        if hi - lo < SHORT_RUN:
+            singles.extend(range(lo, hi + 1))
+        else:
+            ranges.append((lo, hi))
+        if len(ranges) == RANGES_PER_PART or len(singles) >= SINGLES_PER_PART:
+            yield _uid_part(ranges, singles)
+            ranges, singles = [], []
+    if ranges or singles:
+        yield _uid_part(ranges, singles)
+
+
+def _uid_part(
+    ranges: list[tuple[int, int]], singles: list[int]
+) -> tuple[sa.ColumnElement[bool], dict[str, Any]]:
+    slots = next(slots for slots in RANGE_SLOTS if slots >= len(ranges))
+    params: dict[str, Any] = {"uid_singles": singles} if singles else {}
+    for slot, (lo, hi) in enumerate(ranges + [(1, 0)] * (slots - len(ranges))):  # (1, 0): nothing
+        params[f"uid_lo{slot}"] = lo
+        params[f"uid_hi{slot}"] = hi
+    return _uid_shape(slots, bool(singles)), params
+
+
+@functools.cache
+def _uid_shape(ranges: int, singles: bool) -> sa.ColumnElement[bool]:
+    terms = [
+        message.c.uid.between(sa.bindparam(f"uid_lo{n}"), sa.bindparam(f"uid_hi{n}")) for n in range(ranges)
+    ]
+    if singles:
+        terms.append(message.c.uid.in_(sa.bindparam("uid_singles", expanding=True)))
+    return sa.or_(*terms)
 
 
 async def state(db: Database, mailbox_id: int) -> MailboxState | None:
@@ -171,12 +209,13 @@ async def rows(
     """The given columns (plus uid first) of the messages with these UIDs, ascending by UID: the
     webmail's older form of `messages`, which gives typed rows."""
     found: list[Any] = []
-    for condition in uid_conditions(wanted):
+    for condition, params in uid_parts(wanted):
         found.extend(
             await db.all(
                 sa.select(message.c.uid, *columns)
                 .where(message.c.mailbox_id == mailbox_id, condition)
-                .order_by(message.c.uid)
+                .order_by(message.c.uid),
+                params,
             )
         )
     return found
@@ -187,20 +226,21 @@ async def messages(
 ) -> list[StoredMessage]:
     """The messages with these UIDs (sorted, distinct), ascending, with `fields` read (FETCH)."""
     names = tuple(sorted(fields))
-    columns = [message.c[name] for name in names]
     found: list[StoredMessage] = []
     make = stored_messages(names)
-    for condition in uid_conditions(wanted):
-        found.extend(
-            make(
-                await db.all(
-                    sa.select(message.c.uid, *columns)
-                    .where(message.c.mailbox_id == mailbox_id, condition)
-                    .order_by(message.c.uid)
-                )
-            )
-        )
+    for condition, params in uid_parts(wanted):
+        found.extend(make(await db.all(_messages_query(names, condition), {**params, "box": mailbox_id})))
     return found
+
+
+@functools.cache
+def _messages_query(names: tuple[MessageField, ...], condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
+    """One constant statement per FETCH's fields and UID shape: its cache key is made once."""
+    return (
+        sa.select(message.c.uid, *(message.c[name] for name in names))
+        .where(message.c.mailbox_id == sa.bindparam("box"), condition)
+        .order_by(message.c.uid)
+    )
 
 
 @functools.cache
