@@ -3,6 +3,7 @@
 import asyncio
 from pathlib import Path
 
+from hopthu.store import blobs as blobs_module
 from hopthu.store.blobs import BlobStore, blob_hash
 
 
@@ -73,3 +74,20 @@ def test_a_batch_is_kept_together_each_body_once(tmp_path: Path) -> None:
     assert all(blobs.get(blob_hash(body)) == body for body in bodies)
     assert len(list(tmp_path.rglob("*.zst"))) == 21
     assert not [p for p in tmp_path.rglob(".tmp-*")]
+
+
+def test_headers_read_are_kept_within_their_bound(tmp_path: Path, monkeypatch) -> None:
+    monkeypatch.setattr(blobs_module, "HEAD_CACHE_BYTES", 64 * 50)  # 50 bytes at most each
+    blobs = BlobStore(tmp_path)
+    letters = [b"Subject: %03d\r\nX-Pad: %s\r\n\r\nbody" % (n, b"p" * 15) for n in range(120)]
+    digests = [blobs.put(letter)[0] for letter in letters]
+    ends = [letter.index(b"\r\n\r\n") + 4 for letter in letters]
+    assert blobs.head(digests[0], ends[0]) == letters[0][: ends[0]]
+    blobs.path(digests[0]).unlink()  # a body never changes under its name: the header is kept
+    assert blobs.head(digests[0], ends[0]) == letters[0][: ends[0]]
+    for digest, end, letter in zip(digests, ends, letters, strict=True):
+        if digest != digests[0]:
+            assert blobs.head(digest, end) == letter[:end]
+    assert blobs._heads_bytes <= blobs_module.HEAD_CACHE_BYTES
+    assert (digests[0], ends[0]) not in blobs._heads  # the least recently read went first
+    assert blobs.head(digests[-1], ends[-1]) == letters[-1][: ends[-1]]

@@ -27,6 +27,7 @@ import hashlib
 import os
 import tempfile
 import threading
+from collections import OrderedDict
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -34,6 +35,7 @@ from pathlib import Path
 import zstandard
 
 READ_CHUNK = 64 * 1024
+HEAD_CACHE_BYTES = 8 * 1024 * 1024  # message headers kept in memory, the least recently read dropped
 SYNC_THREADS = 32  # fsyncs waiting at once: they share journal commits; the threads mostly sleep
 
 _syncers: concurrent.futures.ThreadPoolExecutor | None = None
@@ -69,6 +71,9 @@ class BlobStore:
         self.level = level
         # zstd contexts must not be shared by threads working at once: one per thread.
         self._local = threading.local()
+        self._heads: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._heads_bytes = 0
+        self._heads_lock = threading.Lock()  # head() runs on the loop and in threads
 
     @property
     def _compressor(self) -> zstandard.ZstdCompressor:
@@ -189,7 +194,28 @@ class BlobStore:
         return self._decompressor.decompress(self.path(digest).read_bytes())
 
     def head(self, digest: str, length: int) -> bytes:
-        """The first `length` bytes (a message's header), decompressing no more than needed."""
+        """The first `length` bytes (a message's header), decompressing no more than needed.
+
+        Bytes never change under their name, so the headers read are kept, up to HEAD_CACHE_BYTES
+        in all: a mail program asks for the same headers again and again (each session's list, a
+        phone and a computer both), and each read opened a file and a zstd stream on the loop."""
+        key = (digest, length)
+        with self._heads_lock:
+            kept = self._heads.get(key)
+            if kept is not None:
+                self._heads.move_to_end(key)
+                return kept
+        data = self._read_head(digest, length)
+        if len(data) <= HEAD_CACHE_BYTES // 64:
+            with self._heads_lock:
+                if key not in self._heads:
+                    self._heads[key] = data
+                    self._heads_bytes += len(data)
+                    while self._heads_bytes > HEAD_CACHE_BYTES:
+                        self._heads_bytes -= len(self._heads.popitem(last=False)[1])
+        return data
+
+    def _read_head(self, digest: str, length: int) -> bytes:
         with self.path(digest).open("rb") as handle, self._decompressor.stream_reader(handle) as reader:
             parts: list[bytes] = []
             wanted = length
