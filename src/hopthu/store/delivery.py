@@ -150,6 +150,21 @@ def _read_locked(
 ) -> tuple[dict[int, int], dict[tuple[int, str], _Box]]:
     if not accounts:
         return {}, {}
+    usage_query, box_query = _locked_queries(locking)
+    params = {"accounts": accounts}
+    usage = {row.account_id: row.bytes for row in conn.execute(usage_query, params)}
+    boxes = {
+        (row.account_id, row.name): _Box(row.id, row.uidnext, row.highestmodseq)
+        for row in conn.execute(box_query, params)
+    }
+    return usage, boxes
+
+
+@functools.cache
+def _locked_queries(locking: bool) -> tuple[sa.Select[Any], sa.Select[Any]]:
+    """The recipients' usage and mailboxes, `FOR UPDATE` on PostgreSQL: constant statements, so
+    their cache keys are made once, not for every batch."""
+    accounts: sa.BindParameter[int] = sa.bindparam("accounts", expanding=True)
     usage_query = (
         sa.select(mail_usage.c.account_id, mail_usage.c.bytes)
         .where(mail_usage.c.account_id.in_(accounts))
@@ -163,13 +178,8 @@ def _read_locked(
         .order_by(mailbox.c.id)
     )
     if locking:
-        usage_query, box_query = usage_query.with_for_update(), box_query.with_for_update()
-    usage = {row.account_id: row.bytes for row in conn.execute(usage_query)}
-    boxes = {
-        (row.account_id, row.name): _Box(row.id, row.uidnext, row.highestmodseq)
-        for row in conn.execute(box_query)
-    }
-    return usage, boxes
+        return usage_query.with_for_update(), box_query.with_for_update()
+    return usage_query, box_query
 
 
 @functools.cache
