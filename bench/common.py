@@ -15,6 +15,13 @@ from pathlib import Path
 import sqlalchemy as sa
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from hopthu.config import load_settings
+from hopthu.directory.context import DirectoryContext
+from hopthu.directory.people import PersonRow
+from hopthu.directory.service import Directory
+from hopthu.store import Store
+from hopthu.store.schema import account
+
 PG_SERVER = "postgresql+asyncpg://postgres@127.0.0.1:5432"
 # Every listener on a free port: benches read the ports `hopthu serve` prints.
 PORTS = [
@@ -102,6 +109,36 @@ def run_client_bench(
     else:
         asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     run_per_backend(doc, add_arguments, run)
+
+
+async def people_with_one_password(data: Path, locals_: list[str], password: str) -> None:
+    """Accounts `locals_` in one agency, all with the same argon2id hash of `password`: one real
+    password change (one hash computed), then that hash given to everyone, so that each account's
+    first sign-in pays a full argon2id check without the setup paying one per account."""
+    settings = load_settings(data)
+    store = await Store.open(settings)
+    try:
+        ctx = DirectoryContext(store, settings)
+        directory = Directory(ctx)
+        await directory.agencies.add("Sở Nội vụ", code="sonv", actor="bench")
+        rows = [PersonRow("Nguyễn", "Văn", "Minh", "sonv", address=local) for local in locals_]
+        results = await directory.people.register(rows, actor="bench")
+        refused = [r.error for r in results if not r.address]
+        if refused:
+            raise SystemExit(f"accounts refused: {refused[:3]}")
+        first = results[0]
+        await directory.accounts.change_password(first.address, first.temporary_password, password)
+        async with store.db.write() as conn:
+            stored = (
+                await conn.execute(sa.select(account.c.password_hash).where(account.c.local == locals_[0]))
+            ).scalar_one()
+            await conn.execute(
+                sa.update(account)
+                .where(account.c.local.in_(locals_))
+                .values(password_hash=stored, password_changed_at=ctx.now(), must_change_password=False)
+            )
+    finally:
+        await store.close()
 
 
 def circular(size: int) -> bytes:

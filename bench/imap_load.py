@@ -46,17 +46,14 @@ import time
 from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 
-import sqlalchemy as sa
-from common import fresh_pg, run_client_bench, serve
+from common import fresh_pg, people_with_one_password, run_client_bench, serve
 
 from hopthu.config import load_settings
 from hopthu.directory.context import DirectoryContext
-from hopthu.directory.people import PersonRow
 from hopthu.directory.service import Directory
 from hopthu.mail import canonical, parse
 from hopthu.store import Store
 from hopthu.store.mailstore import Target
-from hopthu.store.schema import account
 
 PASSWORD = "Hop-Thu-2026"
 WORDS = [
@@ -101,29 +98,13 @@ def letter(number: int, size: int, to: str, rng: random.Random) -> bytes:
 
 async def prepare(data: Path, args: argparse.Namespace) -> tuple[list[str], list[str]]:
     """Accounts with INBOXes filled; returns (loaded accounts, cold accounts)."""
+    loaded = [f"canbo{n:05d}" for n in range(args.accounts)]
+    cold = [f"lanh{n:05d}" for n in range(args.cold_accounts)]
+    await people_with_one_password(data, [*loaded, *cold], PASSWORD)
     settings = load_settings(data)
     store = await Store.open(settings)
     try:
-        ctx = DirectoryContext(store, settings)
-        directory = Directory(ctx)
-        await directory.agencies.add("Sở Nội vụ", code="sonv", actor="bench")
-        loaded = [f"canbo{n:05d}" for n in range(args.accounts)]
-        cold = [f"lanh{n:05d}" for n in range(args.cold_accounts)]
-        rows = [PersonRow("Nguyễn", "Văn", "Minh", "sonv", address=a) for a in [*loaded, *cold]]
-        results = await directory.people.register(rows, actor="bench")
-        assert all(r.address for r in results), [r.error for r in results if not r.address]
-        # One real password change (one argon2id hash), then the same hash for everyone.
-        first = results[0]
-        await directory.accounts.change_password(first.address, first.temporary_password, PASSWORD)
-        async with store.db.write() as conn:
-            stored = (
-                await conn.execute(sa.select(account.c.password_hash).where(account.c.local == loaded[0]))
-            ).scalar_one()
-            await conn.execute(
-                sa.update(account)
-                .where(account.c.local.in_([*loaded, *cold]))
-                .values(password_hash=stored, password_changed_at=ctx.now(), must_change_password=False)
-            )
+        directory = Directory(DirectoryContext(store, settings))
         ids = {a: (await directory.accounts.get(a)).id for a in [*loaded, *cold]}
 
         rng = random.Random(1)

@@ -31,47 +31,10 @@ import tempfile
 import time
 from pathlib import Path
 
-import sqlalchemy as sa
-from common import fresh_pg, run_per_backend, serve
-
-from hopthu.config import load_settings
-from hopthu.directory.context import DirectoryContext
-from hopthu.directory.people import PersonRow
-from hopthu.directory.service import Directory
-from hopthu.store import Store
-from hopthu.store.schema import account
+from common import fresh_pg, people_with_one_password, run_per_backend, serve
 
 PASSWORD = "Hop-Thu-2026"
 DOVECOT_ARGON2ID = 80  # commands/s, the issue's reference run
-
-
-async def prepare(data: Path, users: int) -> None:
-    """`users` accounts u1…uN in one agency, all with the same argon2id hash of PASSWORD."""
-    settings = load_settings(data)
-    store = await Store.open(settings)
-    try:
-        ctx = DirectoryContext(store, settings)
-        directory = Directory(ctx)
-        await directory.agencies.add("Sở Nội vụ", code="sonv", actor="bench")
-        names = [f"u{n}" for n in range(1, users + 1)]
-        rows = [PersonRow("Nguyễn", "Văn", "Minh", "sonv", address=name) for name in names]
-        results = await directory.people.register(rows, actor="bench")
-        refused = [r.error for r in results if not r.address]
-        if refused:
-            raise SystemExit(f"accounts refused: {refused[:3]}")
-        first = results[0]
-        await directory.accounts.change_password(first.address, first.temporary_password, PASSWORD)
-        async with store.db.write() as conn:
-            stored = (
-                await conn.execute(sa.select(account.c.password_hash).where(account.c.local == names[0]))
-            ).scalar_one()
-            await conn.execute(
-                sa.update(account)
-                .where(account.c.local.in_(names))
-                .values(password_hash=stored, password_changed_at=ctx.now(), must_change_password=False)
-            )
-    finally:
-        await store.close()
 
 
 def imaptest(binary: Path, port: int, *args: str, timeout: float) -> str:
@@ -154,7 +117,7 @@ async def run(backend: str, args: argparse.Namespace) -> None:
             env=env,
             stdout=subprocess.DEVNULL,
         )
-        await prepare(data, args.users)
+        await people_with_one_password(data, [f"u{n}" for n in range(1, args.users + 1)], PASSWORD)
         process, port = serve(data, env, "imap")
         rates: list[float] = []
         for number in range(1, args.runs + 1):
