@@ -39,7 +39,7 @@ import secrets
 from collections.abc import Awaitable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import Protocol
+from typing import NamedTuple, Protocol
 
 import sqlalchemy as sa
 
@@ -123,16 +123,21 @@ class Identity:
     app_password_id: int | None = None
 
 
-_ACCOUNT = sa.select(
-    account.c.id,
-    account.c.local,
-    account.c.kind,
-    account.c.display_name,
-    account.c.status,
-    account.c.password_hash,
-    account.c.password_changed_at,
-    account.c.must_change_password,
-    account.c.last_access_at,
+class _Account(NamedTuple):
+    id: int
+    local: str
+    kind: str
+    display_name: str
+    status: str
+    password_hash: str
+    password_changed_at: dt.datetime
+    must_change_password: bool
+    last_access_at: dt.datetime | None
+
+
+# Read at every sign-in: one constant statement, run straight on the driver (`Database.tuples`).
+_ACCOUNT = sa.select(*(account.c[name] for name in _Account._fields)).where(
+    account.c.local == sa.bindparam("local")
 )
 
 
@@ -217,8 +222,8 @@ class Authenticator:
                 f"Đăng nhập sai nhiều lần, tạm dừng {minutes} phút",
                 f"Too many failed sign-ins; paused for {minutes} minutes",
             )
-        found = await self.ctx.store.db.all(_ACCOUNT.where(account.c.local == local))
-        row = found[0] if found else None
+        found = await self.ctx.store.db.tuples(_ACCOUNT, {"local": local})
+        row = _Account._make(found[0]) if found else None
         if row is not None:
             named.append(row.id)
         app = await self.app_passwords.match(row.id, password) if row is not None else None

@@ -34,7 +34,7 @@ _UNUSABLE = [status.value for status in Status if not delegate_may_open(status)]
 async def delegated_to(db: Database, person_account_id: int) -> list[DelegatedMailbox]:
     """The agency mailboxes a person may use now (R8.2), by address: for IMAP's shared namespace and
     the webmail's mailbox switch."""
-    rows = await db.all(_DELEGATED_TO, {"person": person_account_id})
+    rows = await db.tuples(_DELEGATED_TO, {"person": person_account_id})
     return [DelegatedMailbox(*row) for row in rows]
 
 

@@ -53,7 +53,7 @@ class PreferenceService:
             chunk = wanted[start : start + AWAY_CHUNK]
             # Asked after nearly every delivery and nearly always answered "nobody": whole numbers
             # only, straight on the driver; the columns that need converting only for those away.
-            away = [int(row[0]) for row in await self.ctx.store.db.plain_rows(_AWAY_IDS, {"ids": chunk})]
+            away = [int(row[0]) for row in await self.ctx.store.db.tuples(_AWAY_IDS, {"ids": chunk})]
             if away:
                 rows = await self.ctx.store.db.all(_AWAY, {"ids": away})
                 found.update((int(row[0]), Preferences(*row[1:])) for row in rows)

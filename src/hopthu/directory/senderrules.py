@@ -133,7 +133,7 @@ class SenderRuleService:
         names = {p for sender in list(senders)[:SENDERS_CONSIDERED] for p in candidates(sender)}
         if not account_ids or not names:
             return {}
-        rows = await self.ctx.store.db.plain_rows(
+        rows = await self.ctx.store.db.tuples(
             _PERSONAL, {"accounts": sorted(account_ids), "patterns": sorted(names)}
         )
         by_account: dict[int, dict[str, str]] = {}

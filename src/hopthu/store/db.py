@@ -30,6 +30,7 @@ from sqlalchemy.sql.elements import ClauseElement
 
 from hopthu.errors import HopThuError
 from hopthu.security.private import make_private
+from hopthu.store.kept import KeptStatement
 
 T = TypeVar("T")
 log = logging.getLogger("hopthu.store.db")
@@ -136,6 +137,7 @@ class Database:
         self._sync_engine: sa.Engine | None = None
         self._reader: sa.Engine | None = None
         self._statements: dict[sa.Executable, SQLCompiler] = {}
+        self._kept: dict[sa.Executable, KeptStatement] = {}  # SQLite: `tuples`' constant statements
         if self.backend == "sqlite":
             _private_sqlite(sa.engine.make_url(url).database or "")
             sync_url = sa.engine.make_url(url).set(drivername="sqlite")
@@ -211,34 +213,28 @@ class Database:
             autocommit = await conn.execution_options(isolation_level="AUTOCOMMIT")
             return list((await autocommit.execute(statement, params)).all())
 
-    async def plain_rows(self, statement: sa.Executable, params: dict[str, Any]) -> list[tuple[Any, ...]]:
-        """Every row of a small indexed query whose columns are plain values (int, str), as tuples;
-        `IN` lists are bound with `sa.bindparam(name, expanding=True)` and given as lists.
+    async def tuples(
+        self, statement: sa.Executable, params: dict[str, Any] | None = None
+    ) -> list[tuple[Any, ...]]:
+        """Every row of a small indexed query, as tuples of the values SQLAlchemy would give, for a
+        statement kept as a constant (a module's, or one made once per shape and cached); `IN`
+        lists are bound with `sa.bindparam(name, expanding=True)` and given as lists.
 
-        Delivery asks two of these per message (the recipients' sender rules and their agencies). On
-        SQLite the statement is compiled once and run on the driver, each list's marker replaced by
-        one "?" per value; SQLAlchemy would check out a connection, render the lists again and build
-        a result and a row object per row. PostgreSQL runs it through `all`."""
+        On SQLite it runs straight on the reader's driver (`store.kept`), on the calling thread as
+        `all` does; PostgreSQL runs it through `all`."""
         if self._reader is None:
             return [tuple(row) for row in await self.all(statement, params)]
-        compiled = self._compiled(statement)
-        lists = {bound.key for bound in compiled.post_compile_params if bound.expanding}
-        sql = compiled.string
-        values: list[Any] = []
-        for name in compiled.positiontup or ():
-            value = params[name]
-            if name in lists:  # SQLite takes "IN ()" for an empty list: nothing matches
-                sql = sql.replace(f"__[POSTCOMPILE_{name}]", ", ".join("?" * len(value)), 1)
-                values.extend(value)
-            else:
-                values.append(value)
+        kept = self._kept.get(statement)
+        if kept is None:
+            kept = self._kept[statement] = KeptStatement.of(statement, self._reader.dialect)
+        sql, values = kept.bind(params)
         raw = self._reader.raw_connection()
         try:
             assert raw.driver_connection is not None
             found: list[tuple[Any, ...]] = raw.driver_connection.execute(sql, values).fetchall()
-            return found
         finally:
             raw.close()
+        return kept.convert(found)
 
     async def integers(self, statement: sa.Executable, params: dict[str, Any] | None = None) -> list[int]:
         """The first column of every row, for queries of whole numbers only (a mailbox's UIDs):

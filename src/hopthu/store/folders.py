@@ -61,9 +61,7 @@ class Folders:
         self.clock = clock
 
     async def list(self, account_ids: list[int]) -> list[Folder]:
-        rows = await self.db.all(
-            sa.select(*_COLUMNS).where(mailbox.c.account_id.in_(account_ids)).order_by(mailbox.c.id)
-        )
+        rows = await self.db.tuples(_LIST, {"accounts": account_ids})
         return [Folder(*row) for row in rows]
 
     async def find(self, account_id: int, name: str) -> Folder | None:
@@ -313,6 +311,11 @@ _COLUMNS = (
     mailbox.c.special_use,
     mailbox.c.subscribed,
     mailbox.c.uidvalidity,
+)
+_LIST = (
+    sa.select(*_COLUMNS)
+    .where(mailbox.c.account_id.in_(sa.bindparam("accounts", expanding=True)))
+    .order_by(mailbox.c.id)
 )
 _FIND = sa.select(*_COLUMNS).where(
     mailbox.c.account_id == sa.bindparam("account"), mailbox.c.name == sa.bindparam("name")

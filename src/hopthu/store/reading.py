@@ -165,7 +165,8 @@ async def uids_below(
         statement, params["low"] = _UIDS_BELOW_FROM, low or 0
     found: list[int] = []
     below = 0
-    for uid, counted in await db.all(statement, params, large=large):
+    rows = await db.all(statement, params, large=True) if large else await db.tuples(statement, params)
+    for uid, counted in rows:
         if uid is None:
             below = counted
         else:
@@ -229,7 +230,7 @@ async def messages(
     found: list[StoredMessage] = []
     make = stored_messages(names)
     for condition, params in uid_parts(wanted):
-        found.extend(make(await db.all(_messages_query(names, condition), {**params, "box": mailbox_id})))
+        found.extend(make(await db.tuples(_messages_query(names, condition), {**params, "box": mailbox_id})))
     return found
 
 
@@ -265,7 +266,7 @@ def stored_messages(names: tuple[MessageField, ...]) -> Callable[[Sequence[Any]]
 
 async def changed_since(db: Database, mailbox_id: int, modseq: int) -> list[FlagRow]:
     """Messages added or whose flags changed after `modseq` (the (mailbox_id, modseq) index)."""
-    rows = await db.all(_CHANGED_SINCE, {"box": mailbox_id, "modseq": modseq})
+    rows = await db.tuples(_CHANGED_SINCE, {"box": mailbox_id, "modseq": modseq})
     return [FlagRow._make(row) for row in rows]
 
 
@@ -289,7 +290,7 @@ _FIRST_UNSEEN = sa.select(sa.func.min(message.c.uid)).where(
 
 async def deleted_uids(db: Database, mailbox_id: int) -> list[int]:
     """The UIDs of the messages marked \\Deleted, ascending (what EXPUNGE and CLOSE remove)."""
-    rows = await db.all(_DELETED_UIDS, {"box": mailbox_id})
+    rows = await db.tuples(_DELETED_UIDS, {"box": mailbox_id})
     return [row[0] for row in rows]
 
 

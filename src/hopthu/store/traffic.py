@@ -57,7 +57,7 @@ class Traffic:
         unknown = sorted({a for a in wanted if a not in self._agencies})
         for start in range(0, len(unknown), LOOKUP_CHUNK):
             chunk = unknown[start : start + LOOKUP_CHUNK]
-            rows = await self.db.plain_rows(_AGENCIES, {"ids": chunk})
+            rows = await self.db.tuples(_AGENCIES, {"ids": chunk})
             found = {int(row[0]): row[1] for row in rows}
             for account_id in chunk:
                 agency_id = found.get(account_id)
