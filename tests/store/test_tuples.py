@@ -10,6 +10,7 @@ import sqlalchemy as sa
 
 from hopthu.directory.people import PersonRow
 from hopthu.store import Store
+from hopthu.store import db as db_module
 from hopthu.store.schema import account, sender_rule
 
 _RULES = sa.select(sender_rule.c.account_id, sender_rule.c.pattern, sender_rule.c.kind).where(
@@ -82,3 +83,12 @@ async def test_dates_booleans_and_literal_lists_convert_as_through_sqlalchemy(
         for row in found
     )
     assert await store.db.tuples(_ACCOUNTS, {**params, "before": before - dt.timedelta(days=30)}) == []
+
+
+async def test_statements_kept_are_bounded(store: Store, monkeypatch) -> None:
+    monkeypatch.setattr(db_module, "KEPT_MAX", 3)
+    statements = [sa.select(account.c.id).where(account.c.id > n) for n in range(8)]
+    for statement in statements:
+        assert await store.db.tuples(statement) == []
+    assert await store.db.tuples(statements[0]) == []  # dropped, made again
+    assert len(store.db._kept) <= 3

@@ -33,6 +33,7 @@ from hopthu.security.private import make_private
 from hopthu.store.kept import KeptStatement
 
 T = TypeVar("T")
+KEPT_MAX = 1024  # compiled statements `tuples` keeps (SQLite)
 log = logging.getLogger("hopthu.store.db")
 _Write: TypeAlias = tuple[Callable[[sa.Connection], Any], "asyncio.Future[Any]"]
 WRITE_BATCH = 64  # works sharing one SQLite transaction at most (each is already a batch itself)
@@ -226,6 +227,8 @@ class Database:
             return [tuple(row) for row in await self.all(statement, params)]
         kept = self._kept.get(statement)
         if kept is None:
+            if len(self._kept) >= KEPT_MAX:  # the oldest first: statements made per shape come and go
+                del self._kept[next(iter(self._kept))]
             kept = self._kept[statement] = KeptStatement.of(statement, self._reader.dialect)
         sql, values = kept.bind(params)
         raw = self._reader.raw_connection()

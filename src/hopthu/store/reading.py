@@ -25,6 +25,7 @@ RANGE_SLOTS = (0, 1, 2, 4, 8, 16, 32, 64)
 RANGES_PER_PART = RANGE_SLOTS[-1]
 SINGLES_PER_PART = 500
 SHORT_RUN = 2  # a run of this many UIDs or fewer is cheaper as single values than as a range
+KEPT_QUERIES = 256  # FETCH statements kept, one per set of fields and UID shape
 
 
 def uid_runs(uids: Sequence[int]) -> list[tuple[int, int]]:
@@ -234,9 +235,10 @@ async def messages(
     return found
 
 
-@functools.cache
+@functools.lru_cache(maxsize=KEPT_QUERIES)
 def _messages_query(names: tuple[MessageField, ...], condition: sa.ColumnElement[bool]) -> sa.Select[Any]:
-    """One constant statement per FETCH's fields and UID shape: its cache key is made once."""
+    """One constant statement per FETCH's fields and UID shape: its cache key is made once. A client
+    chooses the fields, so how many are kept is bounded; one dropped is made again when asked."""
     return (
         sa.select(message.c.uid, *(message.c[name] for name in names))
         .where(message.c.mailbox_id == sa.bindparam("box"), condition)
