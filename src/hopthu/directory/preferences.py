@@ -50,13 +50,9 @@ class PreferenceService:
         found: dict[int, Preferences] = {}
         wanted = sorted(set(account_ids))
         for start in range(0, len(wanted), AWAY_CHUNK):
-            chunk = wanted[start : start + AWAY_CHUNK]
-            # Asked after nearly every delivery and nearly always answered "nobody": whole numbers
-            # only, straight on the driver; the columns that need converting only for those away.
-            away = [int(row[0]) for row in await self.ctx.store.db.tuples(_AWAY_IDS, {"ids": chunk})]
-            if away:
-                rows = await self.ctx.store.db.all(_AWAY, {"ids": away})
-                found.update((int(row[0]), Preferences(*row[1:])) for row in rows)
+            # Asked after nearly every delivery: straight on the driver, values converted there.
+            rows = await self.ctx.store.db.tuples(_AWAY, {"ids": wanted[start : start + AWAY_CHUNK]})
+            found.update((int(row[0]), Preferences(*row[1:])) for row in rows)
         return found
 
     async def save(self, account_id: int, preferences: Preferences) -> None:
@@ -105,12 +101,8 @@ _COLUMNS = (
 )
 
 
-# Asked for every message delivered: statement objects, so their compiled forms are kept.
+# Asked for every message delivered: one statement object, so its compiled form is kept.
 _AWAY = sa.select(account_preference.c.account_id, *_COLUMNS).where(
-    account_preference.c.account_id.in_(sa.bindparam("ids", expanding=True)),
-    account_preference.c.vacation_on.is_(True),
-)
-_AWAY_IDS = sa.select(account_preference.c.account_id).where(
     account_preference.c.account_id.in_(sa.bindparam("ids", expanding=True)),
     account_preference.c.vacation_on.is_(True),
 )
