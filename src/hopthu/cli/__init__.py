@@ -2,32 +2,44 @@
 
 from __future__ import annotations
 
+import importlib
 import sys
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 import typer
 
-from hopthu.cli import account, agency, apitoken, breach, dkim, dns, former, jobs, queue, role
-from hopthu.cli.backups import backup, restore
 from hopthu.cli.common import EXIT_ERROR, State, report
-from hopthu.cli.init import init
-from hopthu.cli.migrate import migrate
-from hopthu.cli.reports import report as report_command
-from hopthu.cli.serve import serve
 from hopthu.errors import HopThuError
 from hopthu.security.private import private_process
 
-app = typer.Typer(
-    name="hopthu",
-    help="Hộp Thư: hệ thống thư điện tử / the city's e-mail system",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-)
+# Each command and group, by the module that holds it: a command line imports only the one it
+# runs. Every module together costs the interpreter about a second before anything is done; one
+# operator's `hopthu account add` needs a fraction of it.
+COMMANDS = {  # name -> (module, function)
+    "init": ("init", "init"),
+    "serve": ("serve", "serve"),
+    "report": ("reports", "report"),
+    "backup": ("backups", "backup"),
+    "restore": ("backups", "restore"),
+    "migrate": ("migrate", "migrate"),
+}
+GROUPS = {  # name -> module whose `app` holds the group's commands
+    "agency": "agency",
+    "account": "account",
+    "dkim": "dkim",
+    "dns": "dns",
+    "queue": "queue",
+    "api-token": "apitoken",
+    "jobs": "jobs",
+    "breach": "breach",
+    "role": "role",
+    "former": "former",
+}
 
 
-@app.callback()
-def options(
+def _options(
     data: Path = typer.Option(
         Path("data"), "--data", envvar="HOPTHU_DATA", help="Thư mục dữ liệu / data folder"
     ),
@@ -36,27 +48,49 @@ def options(
     State.data_dir = data
 
 
-app.command("init")(init)
-app.command("serve")(serve)
-app.command("report")(report_command)
-app.command("backup")(backup)
-app.command("restore")(restore)
-app.command("migrate")(migrate)
-app.add_typer(agency.app, name="agency")
-app.add_typer(account.app, name="account")
-app.add_typer(dkim.app, name="dkim")
-app.add_typer(dns.app, name="dns")
-app.add_typer(queue.app, name="queue")
-app.add_typer(apitoken.app, name="api-token")
-app.add_typer(jobs.app, name="jobs")
-app.add_typer(breach.app, name="breach")
-app.add_typer(role.app, name="role")
-app.add_typer(former.app, name="former")
+def build(names: Sequence[str] | None = None) -> typer.Typer:
+    """The command line with the commands and groups `names` (every one for None), in their order."""
+    built = typer.Typer(
+        name="hopthu",
+        help="Hộp Thư: hệ thống thư điện tử / the city's e-mail system",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+    )
+    built.callback()(_options)
+    for name, (module, function) in COMMANDS.items():
+        if names is None or name in names:
+            built.command(name)(getattr(importlib.import_module(f"hopthu.cli.{module}"), function))
+    for name, module in GROUPS.items():
+        if names is None or name in names:
+            built.add_typer(importlib.import_module(f"hopthu.cli.{module}").app, name=name)
+    return built
+
+
+def named_command(argv: Sequence[str]) -> str | None:
+    """The command a command line names, if it is one of ours: None for help or anything unknown,
+    which then sees every command."""
+    words = iter(argv)
+    for word in words:
+        if word == "--data":
+            next(words, None)
+        elif not word.startswith("-"):
+            return word if word in COMMANDS or word in GROUPS else None
+    return None
+
+
+def __getattr__(name: str) -> Any:
+    """`app`, the whole command line, built on first use (by `hopthu.cli import app` in tests)."""
+    if name == "app":
+        globals()["app"] = whole = build()
+        return whole
+    raise AttributeError(name)
 
 
 def main() -> None:
+    command = named_command(sys.argv[1:])
     try:
-        app()
+        build(None if command is None else [command])()
     except HopThuError as error:
         report(error)
         sys.exit(EXIT_ERROR)
