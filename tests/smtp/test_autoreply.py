@@ -78,6 +78,28 @@ async def test_one_reply_per_sender_per_period(mailserver: MailServer) -> None:
     assert str(parsed["Subject"]) == "Tự động trả lời: Hỏi lịch họp"
 
 
+async def test_a_reply_switched_on_between_two_messages_answers_the_second(mailserver: MailServer) -> None:
+    """Delivery keeps who is away in memory (`directory.keptsets`): switching the reply on in the
+    webmail's settings reaches it at once, and switching it off too."""
+    mailserver.resolver.failing = frozenset({"example.org"})
+    await _send(mailserver, message(to="ttnanh@cantho.gov.vn", subject="Truoc"))
+    assert await _replies_to(mailserver, "ban@example.org") == []
+    await _away(mailserver, "ttnanh")
+    await _send(mailserver, message(to="ttnanh@cantho.gov.vn", subject="Sau"))
+    (reply,) = await _replies_to(mailserver, "ban@example.org")
+    body = reply.prefix + mailserver.services.store.blobs.get(reply.blob_hash)
+    assert b"Sau" in body
+    await _away(mailserver, "ttnanh", Preferences())
+
+    def send_from_another() -> None:  # one whom the reply never answered yet
+        with mailserver.client() as client:
+            data = message(sender="khac@example.org", to="ttnanh@cantho.gov.vn", subject="Tat")
+            client.sendmail("khac@example.org", ["ttnanh@cantho.gov.vn"], data)
+
+    await call(send_from_another)
+    assert await _replies_to(mailserver, "khac@example.org") == []
+
+
 async def test_no_reply_to_lists_or_blind_copies(mailserver: MailServer) -> None:
     mailserver.resolver.failing = frozenset({"example.org"})
     await _away(mailserver, "ttnanh")

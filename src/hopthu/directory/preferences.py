@@ -10,8 +10,10 @@ from dataclasses import dataclass
 import sqlalchemy as sa
 
 from hopthu.directory.context import DirectoryContext
+from hopthu.directory.keptsets import KeptAccounts
 from hopthu.errors import HopThuError
 from hopthu.store import dialect
+from hopthu.store.events import settings_changed
 from hopthu.store.schema import account_preference
 
 MAX_SIGNATURE = 2000
@@ -37,6 +39,7 @@ class Preferences:
 class PreferenceService:
     def __init__(self, ctx: DirectoryContext) -> None:
         self.ctx = ctx
+        self._away = KeptAccounts(ctx.store.events, self._switched_on)
 
     async def get(self, account_id: int) -> Preferences:
         rows = await self.ctx.store.db.all(
@@ -48,7 +51,8 @@ class PreferenceService:
         """The preferences of those among `account_ids` whose out-of-office reply is switched on, in
         one query per few hundred accounts (a circular to the whole city asks once, not per person)."""
         found: dict[int, Preferences] = {}
-        wanted = sorted(set(account_ids))
+        # Nearly always nobody among them is away: only those whose reply is on are asked about.
+        wanted = sorted(await self._away.among(set(account_ids)))
         for start in range(0, len(wanted), AWAY_CHUNK):
             # Asked after nearly every delivery: straight on the driver, values converted there.
             rows = await self.ctx.store.db.tuples(_AWAY, {"ids": wanted[start : start + AWAY_CHUNK]})
@@ -89,6 +93,10 @@ class PreferenceService:
             await conn.execute(
                 statement.on_conflict_do_update(index_elements=[account_preference.c.account_id], set_=values)
             )
+        self.ctx.store.events.publish(settings_changed(account_id))
+
+    async def _switched_on(self) -> set[int]:
+        return {int(row[0]) for row in await self.ctx.store.db.all(_SWITCHED_ON, large=True)}
 
 
 _COLUMNS = (
@@ -106,3 +114,4 @@ _AWAY = sa.select(account_preference.c.account_id, *_COLUMNS).where(
     account_preference.c.account_id.in_(sa.bindparam("ids", expanding=True)),
     account_preference.c.vacation_on.is_(True),
 )
+_SWITCHED_ON = sa.select(account_preference.c.account_id).where(account_preference.c.vacation_on.is_(True))

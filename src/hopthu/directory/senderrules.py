@@ -12,7 +12,8 @@ of an owner's two lists at a time: adding it to the other moves it.
 
 The city's lists are asked about for every message from outside, so they are kept in memory: read
 again after a change made here and every `REFRESH_SECONDS` (a change made on another node). A
-person's lists are read for the recipients of a message in one query.
+person's lists are read for the recipients of a message in one query, asked only about those who
+have any rule at all (`directory.keptsets`: nearly always nobody).
 """
 
 from __future__ import annotations
@@ -27,7 +28,9 @@ import sqlalchemy as sa
 
 from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
+from hopthu.directory.keptsets import KeptAccounts
 from hopthu.errors import HopThuError, NotFound
+from hopthu.store.events import settings_changed
 from hopthu.store.schema import sender_rule
 
 KINDS = ("block", "allow")
@@ -118,6 +121,7 @@ class SenderRuleService:
         self._city: dict[str, str] | None = None
         self._loaded_at = 0.0
         self._loading = asyncio.Lock()
+        self._personal = KeptAccounts(ctx.store.events, self._accounts_with_rules, monotonic=monotonic)
 
     # --- what the mail path asks ----------------------------------------------------------------
 
@@ -131,7 +135,10 @@ class SenderRuleService:
     async def for_recipients(self, account_ids: set[int], senders: set[str]) -> dict[int, str]:
         """Each recipient's own verdict on the senders (`smtp.pipeline.PersonalRules`), one query."""
         names = {p for sender in list(senders)[:SENDERS_CONSIDERED] for p in candidates(sender)}
-        if not account_ids or not names:
+        if not names:
+            return {}
+        account_ids = await self._personal.among(account_ids)
+        if not account_ids:
             return {}
         rows = await self.ctx.store.db.tuples(
             _PERSONAL, {"accounts": sorted(account_ids), "patterns": sorted(names)}
@@ -151,6 +158,9 @@ class SenderRuleService:
             )
             self._city, self._loaded_at = dict(rows), self.monotonic()
             return self._city
+
+    async def _accounts_with_rules(self) -> set[int]:
+        return {int(row[0]) for row in await self.ctx.store.db.all(_HAVING_RULES, large=True)}
 
     # --- what people and operators do -----------------------------------------------------------
 
@@ -237,8 +247,7 @@ class SenderRuleService:
                     target=pattern,
                     details={"scope": "city", "moved": existing is not None},
                 )
-        if account_id is None:
-            self._city = None
+        self._changed(account_id)
         return SenderRule(rule_id, kind, pattern, actor)
 
     async def remove(self, account_id: int | None, rule_id: int, *, actor: str) -> SenderRule:
@@ -269,9 +278,16 @@ class SenderRuleService:
                     target=row.pattern,
                     details={"scope": "city", "kind": row.kind},
                 )
+        self._changed(account_id)
+        return SenderRule(*row)
+
+    def _changed(self, account_id: int | None) -> None:
+        """After the commit: the city's lists are read again here; a person's change is told to
+        every node, whose delivery then reads again who has rules."""
         if account_id is None:
             self._city = None
-        return SenderRule(*row)
+        else:
+            self.ctx.store.events.publish(settings_changed(account_id))
 
 
 # Asked for every message the MX takes: one statement object, so its compiled form is kept.
@@ -279,3 +295,4 @@ _PERSONAL = sa.select(sender_rule.c.account_id, sender_rule.c.pattern, sender_ru
     sender_rule.c.account_id.in_(sa.bindparam("accounts", expanding=True)),
     sender_rule.c.pattern.in_(sa.bindparam("patterns", expanding=True)),
 )
+_HAVING_RULES = sa.select(sender_rule.c.account_id).where(sender_rule.c.account_id.is_not(None)).distinct()

@@ -15,7 +15,9 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import email.utils
+import itertools
 import logging
+import os
 import secrets
 import time
 from collections.abc import Callable, Sequence
@@ -61,6 +63,25 @@ log = logging.getLogger(__name__)
 NOTICE_ALLOWANCE = 10 * 1024 * 1024  # how far past its quota a mailbox takes the system's notices
 
 SECRECY_TEXT_LIMIT = 64 * 1024
+
+
+# The Received header's id: this process's random prefix and a count, unique without asking the
+# kernel for random bytes per message (a system call on the loop, which then waits for the
+# interpreter lock behind the writer's and the body files' threads).
+class _TraceIds:
+    prefix = secrets.token_hex(3)
+    serial = itertools.count(1)
+
+    @classmethod
+    def renew(cls) -> None:  # in each worker `hopthu serve --workers` forks: a prefix of its own
+        cls.prefix, cls.serial = secrets.token_hex(3), itertools.count(1)
+
+    @classmethod
+    def next(cls) -> str:
+        return f"{cls.prefix}{next(cls.serial):06x}"
+
+
+os.register_at_fork(after_in_child=_TraceIds.renew)
 
 
 class Holding(Protocol):
@@ -547,7 +568,7 @@ class Pipeline:
         helo = _ascii_token(incoming.helo) or "unknown"
         return (
             f"Received: from {helo} ([{incoming.client_ip}])\r\n\tby {self.settings.hostname} (Hop Thu) "
-            f"with {protocol} id {secrets.token_hex(6)};\r\n\t{when}\r\n"
+            f"with {protocol} id {_TraceIds.next()};\r\n\t{when}\r\n"
         ).encode()
 
 

@@ -18,13 +18,16 @@ from dataclasses import dataclass
 class Change:
     account_id: int
     mailbox_id: int
-    kind: str  # "append" | "expunge" | "flags" | "mailbox" | "rights" (RIGHTS: who may use the account)
+    # "append" | "expunge" | "flags" | "mailbox" | "rights" (RIGHTS: who may use the account) |
+    # "settings" (SETTINGS: what the account set for its mail: its sender lists, its out-of-office)
+    kind: str
     uids: tuple[int, ...] = ()
     modseq: int = 0
     origin: int = 0  # the session that made the change (0: none), so it need not hear its own echo
 
 
 RIGHTS = "rights"
+SETTINGS = "settings"
 
 
 class Subscription:
@@ -90,6 +93,12 @@ def rights_changed(*account_ids: int) -> list[Change]:
     return [Change(account_id, 0, RIGHTS) for account_id in account_ids]
 
 
+def settings_changed(account_id: int) -> list[Change]:
+    """The event saying that an account's settings for its incoming mail changed (its sender lists,
+    its out-of-office): what delivery keeps of them in memory is read again (`directory.keptsets`)."""
+    return [Change(account_id, 0, SETTINGS)]
+
+
 class EventBus:
     """Fan-out of changes to the subscribers of each account; slow readers never block writers."""
 
@@ -99,6 +108,7 @@ class EventBus:
         # How many RIGHTS events each account had on this node: a session compares it with the value
         # it saw, so even one not subscribed to anything (no mailbox selected) notices in O(1).
         self._rights: dict[int, int] = defaultdict(int)
+        self._settings = 0  # SETTINGS events of any account, and resynchronisations, on this node
         self.outward: Callable[[list[Change]], None] | None = None  # to other nodes, when there are any
 
     def publish(self, changes: list[Change]) -> None:
@@ -112,6 +122,8 @@ class EventBus:
         for change in changes:
             if change.kind == RIGHTS:
                 self._rights[change.account_id] += 1
+            elif change.kind == SETTINGS:
+                self._settings += 1
             for queue in self._subscribers.get(change.account_id, ()):
                 if queue.full():
                     # The subscriber fell behind: tell it to resynchronise from the store instead.
@@ -124,8 +136,14 @@ class EventBus:
         """Changes so far to who may use this account (see `rights_changed`)."""
         return self._rights.get(account_id, 0)
 
+    def settings_generation(self) -> int:
+        """Changes so far to any account's settings for its mail (see `settings_changed`), and
+        moments when some changes may have been lost: what is kept of them is stale once it moves."""
+        return self._settings
+
     def resynchronise(self) -> None:
         """Tell every subscriber that changes may have been lost (`None`): each re-reads the store."""
+        self._settings += 1
         for queues in self._subscribers.values():
             for queue in queues:
                 if queue.full():
