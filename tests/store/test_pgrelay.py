@@ -9,7 +9,7 @@ import asyncio
 import asyncpg
 import pytest
 
-from hopthu.store.events import Change, EventBus
+from hopthu.store.events import Change, EventBus, settings_changed
 from hopthu.store.pgrelay import MAX_PAYLOAD, PgRelay, asyncpg_dsn, decode, encode
 
 
@@ -37,6 +37,17 @@ async def test_changes_reach_the_other_node_only(nodes) -> None:
         assert here.qsize() == 2
 
 
+async def test_a_persons_settings_changed_on_one_node_are_read_again_on_the_other(nodes) -> None:
+    """What delivery keeps of who has sender lists or an out-of-office (`directory.keptsets`) is
+    stale on every node once one of them changed a setting."""
+    (a, b), _relays = nodes
+    before = b.settings_generation()
+    async with b.subscribe(7) as there:
+        a.publish(settings_changed(7))
+        assert await asyncio.wait_for(there.get(), 5) == Change(7, 0, "settings")
+    assert b.settings_generation() == before + 1
+
+
 async def test_a_lost_listening_connection_is_re_established(nodes, database_url: str) -> None:
     (a, b), (_relay_a, relay_b) = nodes
     async with b.subscribe(7) as there:
@@ -44,7 +55,9 @@ async def test_a_lost_listening_connection_is_re_established(nodes, database_url
         admin = await asyncpg.connect(asyncpg_dsn(database_url))
         await admin.execute("SELECT pg_terminate_backend($1)", pid)
         await admin.close()
+        generation = b.settings_generation()
         assert await asyncio.wait_for(there.get(), 10) is None  # "re-read the store"
+        assert b.settings_generation() > generation  # what is kept of settings, too
         a.publish([Change(7, 1, "expunge", (4,), 5, 0)])
         assert await asyncio.wait_for(there.get(), 5) == Change(7, 1, "expunge", (4,), 5, 0)
 
