@@ -10,15 +10,15 @@ Which rule wins when several name a sender: one naming the address beats one nam
 nearer domain beats a farther one, and at the same level "block" beats "allow". A pattern is on one
 of an owner's two lists at a time: adding it to the other moves it.
 
-The city's lists are asked about for every message from outside, so they are kept in memory: read
-again after a change made here and every `REFRESH_SECONDS` (a change made on another node). A
+The city's lists are asked about for every message from outside, so they are kept in memory
+(`directory.keptsets`): read again after a change made here and every `REFRESH_SECONDS` (a change
+made on another node). A
 person's lists are read for the recipients of a message in one query, asked only about those who
 have any rule at all (`directory.keptsets`: nearly always nobody).
 """
 
 from __future__ import annotations
 
-import asyncio
 import re
 import time
 from collections.abc import Callable, Collection, Iterable
@@ -28,7 +28,8 @@ import sqlalchemy as sa
 
 from hopthu.directory import audit
 from hopthu.directory.context import DirectoryContext
-from hopthu.directory.keptsets import KeptAccounts
+from hopthu.directory.keptsets import REFRESH_SECONDS as REFRESH_SECONDS  # the city's lists' too
+from hopthu.directory.keptsets import Kept, KeptAccounts
 from hopthu.errors import HopThuError, NotFound
 from hopthu.store.events import settings_changed
 from hopthu.store.schema import sender_rule
@@ -37,7 +38,6 @@ KINDS = ("block", "allow")
 MAX_PATTERN = 254  # an address's longest path (RFC 5321 §4.5.3.1.3)
 PERSONAL_LIMIT = 500  # rules per person, both lists together
 CITY_LIMIT = 10_000  # rules of the city, both lists together
-REFRESH_SECONDS = 60.0
 SENDERS_CONSIDERED = 8  # addresses of one message asked about (envelope sender and From:)
 
 _LABEL = r"(?!-)[a-z0-9-]{1,63}(?<!-)"
@@ -117,19 +117,14 @@ def _words(kind: str) -> tuple[str, str]:
 class SenderRuleService:
     def __init__(self, ctx: DirectoryContext, *, monotonic: Callable[[], float] = time.monotonic) -> None:
         self.ctx = ctx
-        self.monotonic = monotonic
-        self._city: dict[str, str] | None = None
-        self._loaded_at = 0.0
-        self._loading = asyncio.Lock()
+        self._city = Kept(self._city_rules, monotonic=monotonic)
         self._personal = KeptAccounts(ctx.store.events, self._accounts_with_rules, monotonic=monotonic)
 
     # --- what the mail path asks ----------------------------------------------------------------
 
     async def city(self, senders: Collection[str]) -> str | None:
         """The city's verdict on a message's senders (`protection.inspector.SenderRules`)."""
-        rules = self._city
-        if rules is None or self.monotonic() - self._loaded_at >= REFRESH_SECONDS:
-            rules = await self._load_city()
+        rules = await self._city.value()
         return decide(rules, senders) if rules else None
 
     async def for_recipients(self, account_ids: set[int], senders: set[str]) -> dict[int, str]:
@@ -149,15 +144,11 @@ class SenderRuleService:
         found = {account_id: decide(rules, senders) for account_id, rules in by_account.items()}
         return {account_id: kind for account_id, kind in found.items() if kind is not None}
 
-    async def _load_city(self) -> dict[str, str]:
-        async with self._loading:
-            if self._city is not None and self.monotonic() - self._loaded_at < REFRESH_SECONDS:
-                return self._city
-            rows = await self.ctx.store.db.all(
-                sa.select(sender_rule.c.pattern, sender_rule.c.kind).where(sender_rule.c.account_id.is_(None))
-            )
-            self._city, self._loaded_at = dict(rows), self.monotonic()
-            return self._city
+    async def _city_rules(self) -> dict[str, str]:
+        rows = await self.ctx.store.db.all(
+            sa.select(sender_rule.c.pattern, sender_rule.c.kind).where(sender_rule.c.account_id.is_(None))
+        )
+        return dict(rows)
 
     async def _accounts_with_rules(self) -> set[int]:
         return {int(row[0]) for row in await self.ctx.store.db.all(_HAVING_RULES, large=True)}
@@ -285,7 +276,7 @@ class SenderRuleService:
         """After the commit: the city's lists are read again here; a person's change is told to
         every node, whose delivery then reads again who has rules."""
         if account_id is None:
-            self._city = None
+            self._city.forget()
         else:
             self.ctx.store.events.publish(settings_changed(account_id))
 
