@@ -34,6 +34,8 @@ def test_text_covers_headers_short_and_folded_needles(mailbox: RunningServer) ->
     assert _search(client, "TEXT", '"9 "') == [b"2"]  # under three characters: no trigram
     assert _search(client, "SUBJECT", '"hop"') == [b"2", b"3"]
     assert _search(client, "SUBJECT", '"so 1"') == [b"1"]
+    assert _search(client, "SUBJECT", '"tra loi: h"') == [b"3"]  # across the prefix a reply's key drops
+    assert _search(client, "NOT", "SUBJECT", '"hop"') == [b"1"]
     assert _search(client, "FROM", '"hong"') == [b"3"]  # in Cc of 2 and body of 3, From of 3 only
     assert _search(client, "NOT", "TEXT", '"soyte"') == [b"1"]
     client.logout()

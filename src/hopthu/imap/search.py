@@ -1,14 +1,15 @@
 """SEARCH (RFC 9051 §6.4.4, CONDSTORE's MODSEQ key RFC 7162 §3.1.5): a program compiled once into a tree.
 
 What a key means is said once, in Python (`matches`); keys that the database can answer exactly
-(flags, keywords, dates, sizes, UIDs, MODSEQ, TEXT/BODY over the folded search text) are also
-translated to the store's criteria (`store.types.Criterion`), which the store compiles to SQL, so
-"UNSEEN SINCE 1-Mar-2026" on a 50,000-message mailbox is one indexed query.
-Only what SQL cannot say (From/To/Cc/Bcc/Subject folded, HEADER) is checked in Python, on the rows
-SQL already narrowed down. Text matches fold Vietnamese on both sides: `nguyen` finds `Nguyễn`.
+(flags, keywords, dates, sizes, UIDs, MODSEQ, TEXT/BODY over the folded search text, SUBJECT over
+the folded subject kept at delivery) are also translated to the store's criteria
+(`store.types.Criterion`), which the store compiles to SQL, so "UNSEEN SINCE 1-Mar-2026" on a
+50,000-message mailbox is one indexed query. Only what SQL cannot say (From/To/Cc/Bcc folded,
+HEADER) is checked in Python, on the rows SQL already narrowed down. Text matches fold Vietnamese
+on both sides: `nguyen` finds `Nguyễn`.
 TEXT and BODY both look in the message's search text (its header fields, subject, addresses, the
-words of its text parts), which is what a person means by either; SUBJECT/FROM/TO/CC first narrow to
-the messages whose search text holds the needle (the full-text index), then are checked exactly.
+words of its text parts), which is what a person means by either; FROM/TO/CC first narrow to the
+messages whose search text holds the needle (the full-text index), then are checked exactly.
 """
 
 from __future__ import annotations
@@ -43,6 +44,7 @@ from hopthu.store.types import (
     SentDays,
     SizeBeyond,
     StoredMessage,
+    SubjectHas,
     TextHas,
     UidRuns,
 )
@@ -284,6 +286,8 @@ def to_criterion(key: Key) -> Criterion | None:
         return ModseqFrom(args[0])
     if kind == "text" and args[0] in ("TEXT", "BODY"):
         return TextHas(args[1], body_only=args[0] == "BODY")
+    if kind == "text" and args[0] == "SUBJECT":
+        return SubjectHas(args[1])  # the store narrows a rare word by the full-text index first
     if kind in ("not", "or", "and"):
         parts = [to_criterion(child) for child in args]
         present = [part for part in parts if part is not None]
@@ -311,13 +315,13 @@ def split(key: Key) -> tuple[list[Criterion], list[Key]]:
     return in_store, in_python
 
 
-_PREFILTERED = ("SUBJECT", "FROM", "TO", "CC")
+_PREFILTERED = ("FROM", "TO", "CC")
 
 
 def _prefilter(key: Key) -> Criterion | None:
-    """For SUBJECT/FROM/TO/CC, the search text holding the needle: a superset the index answers fast
-    (the search text holds the subjects and these fields' names and addresses, white space runs made
-    single), which `matches` then checks exactly. None when that would not be a superset."""
+    """For FROM/TO/CC, the search text holding the needle: a superset the index answers fast (the
+    search text holds these fields' names and addresses, white space runs made single), which
+    `matches` then checks exactly. None when that would not be a superset."""
     if key.kind != "text" or key.args[0] not in _PREFILTERED:
         return None
     needle: str = key.args[1]

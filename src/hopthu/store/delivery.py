@@ -19,7 +19,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hopthu.mail.headers import sent_day
-from hopthu.mail.sortkeys import sender_key, subject_key
+from hopthu.mail.sortkeys import folded_subject, sender_key, subject_key
 from hopthu.policy.quota import fits
 from hopthu.store import dialect
 from hopthu.store.events import Change
@@ -78,6 +78,7 @@ def apply_batch(
     slots: list[tuple[int, int]] = []  # (job, target) of each queue row, to hand back its id
     for job_index, job in enumerate(batch):
         size = len(job.data) + len(job.prefix or b"")
+        columns: dict[str, Any] | None = None  # what every recipient's row holds alike
         delivered: list[Delivered] = []
         for target in job.targets:
             if isinstance(target, Remote):
@@ -100,7 +101,8 @@ def apply_batch(
             box.modseq += 1
             box.added += 1
             box.unseen += 0 if target.flags & SEEN else 1
-            messages.append(_message_row(job, target, box.id, uid, box.modseq, size))
+            columns = columns or _message_columns(job, size)
+            messages.append(_message_row(columns, target, box.id, uid, box.modseq))
             changes.append(Change(target.account_id, box.id, "append", (uid,), box.modseq))
             delivered.append(Delivered(target, box.id, uid))
             references[job.digest] += 1
@@ -245,16 +247,12 @@ _TEXT_IDS = sa.select(body_text.c.hash, body_text.c.id).where(
 )
 
 
-def _message_row(
-    job: DeliveryJob, target: Target, mailbox_id: int, uid: int, modseq: int, size: int
-) -> dict[str, Any]:
+def _message_columns(job: DeliveryJob, size: int) -> dict[str, Any]:
+    """A message row's columns that are the same in every recipient's mailbox, made once per
+    message (a circular to 500 folds its subject and sender once, not 500 times)."""
     parsed = job.parsed
+    key = subject_key(parsed.subject)
     return {
-        "mailbox_id": mailbox_id,
-        "uid": uid,
-        "modseq": modseq,
-        "flags": target.flags,
-        "keywords": target.keywords,
         "internal_date": job.internal_date,
         "size": size,
         "blob_hash": job.digest,
@@ -269,7 +267,21 @@ def _message_row(
         "has_attachments": parsed.has_attachments,
         "preview": parsed.preview,
         "sort_sender": sender_key(parsed.sender),
-        "sort_subject": subject_key(parsed.subject),
+        "sort_subject": key,
+        "folded_subject": folded_subject(parsed.subject, key),
+    }
+
+
+def _message_row(
+    columns: dict[str, Any], target: Target, mailbox_id: int, uid: int, modseq: int
+) -> dict[str, Any]:
+    return {
+        **columns,
+        "mailbox_id": mailbox_id,
+        "uid": uid,
+        "modseq": modseq,
+        "flags": target.flags,
+        "keywords": target.keywords,
     }
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0024_account_job_title"
+HEAD = "0025_folded_subject"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -596,11 +596,15 @@ message = sa.Table(
     # Folded keys the webmail list sorts by (`mail.sortkeys`), each with its (mailbox, key, uid) index.
     sa.Column("sort_sender", sa.Text, nullable=False, server_default=""),
     sa.Column("sort_subject", sa.Text, nullable=False, server_default=""),
+    # The whole subject folded where `sort_subject` is not all of it (`mail.sortkeys.folded_subject`),
+    # else NULL: SEARCH SUBJECT looks in this or the key.
+    sa.Column("folded_subject", sa.Text, nullable=True),
     sa.UniqueConstraint("mailbox_id", "uid"),
     sa.Index("ix_message_mailbox_id_modseq", "mailbox_id", "modseq"),
     sa.Index("ix_message_mailbox_id_internal_date", "mailbox_id", "internal_date"),
     sa.Index("ix_message_mailbox_id_sort_sender", "mailbox_id", "sort_sender", "uid"),
-    sa.Index("ix_message_mailbox_id_sort_subject", "mailbox_id", "sort_subject", "uid"),
+    # holding `folded_subject` too, SEARCH SUBJECT reads this index alone (`store.searching`)
+    sa.Index("ix_message_mailbox_id_sort_subject", "mailbox_id", "sort_subject", "uid", "folded_subject"),
     sa.Index("ix_message_mailbox_id_size", "mailbox_id", "size", "uid"),
     sa.Index("ix_message_body_id_mailbox_id_uid", "body_id", "mailbox_id", "uid"),
 )

@@ -68,6 +68,19 @@ def matching_ids(backend: str, needle: str) -> sa.Select[tuple[int]]:
     return sa.select(_fts.c.rowid).where(sa.literal_column(FTS_TABLE).op("MATCH")(phrase))
 
 
+def narrows(needle: str) -> bool:
+    """Whether every message holding `needle` in one of its header fields is among those the index
+    finds for it: the search text holds those fields with white space runs made single, so a needle
+    with a run of spaces (or none of three characters) could be in a field and not in the text."""
+    return len(needle) >= SHORTEST and " ".join(needle.split()) == needle
+
+
+def bodies_holding(backend: str, needle: str, cap: int) -> sa.Select[Any]:
+    """How many bodies' texts contain `needle`, counted no further than `cap`: reading a common
+    word's first `cap` matches costs well under a millisecond, its 50,000 tens of them."""
+    return sa.select(sa.func.count()).select_from(matching_ids(backend, needle).limit(cap).subquery())
+
+
 def has_text(backend: str, needle: str) -> sa.ColumnElement[bool]:
     """A condition over `message`: its body's search text contains `needle` (folded already).
 

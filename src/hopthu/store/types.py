@@ -268,6 +268,15 @@ class TextHas:
 
 
 @dataclass(frozen=True, slots=True)
+class SubjectHas:
+    """The subject, folded (`hopthu.text.fold`, white space as it is), contains `needle` (SEARCH
+    SUBJECT): looked for in the stored sort key, or in the whole folded subject where the key is
+    not all of it (`mail.sortkeys.folded_subject`)."""
+
+    needle: str
+
+
+@dataclass(frozen=True, slots=True)
 class Negation:
     criterion: Criterion
 
@@ -292,6 +301,7 @@ Criterion = (
     | UidRuns
     | ModseqFrom
     | TextHas
+    | SubjectHas
     | Negation
     | Either
     | Each
