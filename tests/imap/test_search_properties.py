@@ -14,7 +14,7 @@ from hopthu.imap.search import Key, matches, to_criterion
 from hopthu.mail.searchtext import MARK
 from hopthu.mail.sortkeys import folded_subject, subject_key
 from hopthu.store.schema import body_text, message
-from hopthu.store.searching import _narrow, _subject_needles, condition
+from hopthu.store.searching import _field_needles, _narrow, condition
 from hopthu.store.textindex import SQLITE_DDL, narrows
 from hopthu.store.types import StoredMessage
 from hopthu.text import fold_words
@@ -91,7 +91,7 @@ def test_sql_and_python_agree(program: Key, messages: list[dict]) -> None:
         return
     sql = condition(criterion, "sqlite")
     # a subject word narrowed by the full-text index first, as the store does for a rare one
-    narrowed = condition(_narrow(criterion, set(filter(narrows, _subject_needles([criterion])))), "sqlite")
+    narrowed = condition(_narrow(criterion, set(filter(narrows, _field_needles([criterion])))), "sqlite")
     base = {
         "mailbox_id": 1,
         "header_end": 0,

@@ -1,14 +1,14 @@
 """SEARCH (RFC 9051 §6.4.4, CONDSTORE's MODSEQ key RFC 7162 §3.1.5): a program compiled once into a tree.
 
 What a key means is said once, in Python (`matches`); keys that the database can answer exactly
-(flags, keywords, dates, sizes, UIDs, MODSEQ, TEXT/BODY over the folded search text, SUBJECT over
-the folded subject kept at delivery) are also translated to the store's criteria
+(flags, keywords, dates, sizes, UIDs, MODSEQ, TEXT/BODY over the folded search text, SUBJECT and
+FROM over their fields folded at delivery) are also translated to the store's criteria
 (`store.types.Criterion`), which the store compiles to SQL, so "UNSEEN SINCE 1-Mar-2026" on a
-50,000-message mailbox is one indexed query. Only what SQL cannot say (From/To/Cc/Bcc folded,
+50,000-message mailbox is one indexed query. Only what SQL cannot say (To/Cc/Bcc folded,
 HEADER) is checked in Python, on the rows SQL already narrowed down. Text matches fold Vietnamese
 on both sides: `nguyen` finds `Nguyễn`.
 TEXT and BODY both look in the message's search text (its header fields, subject, addresses, the
-words of its text parts), which is what a person means by either; FROM/TO/CC first narrow to the
+words of its text parts), which is what a person means by either; TO/CC first narrow to the
 messages whose search text holds the needle (the full-text index), then are checked exactly.
 """
 
@@ -24,8 +24,8 @@ from typing import Any
 from hopthu.imap import commands as c
 from hopthu.imap.parser import ParseError, parse_sequence_set
 from hopthu.imap.responses import ImapRefusal, bad
-from hopthu.mail.envelope import address_text, display_name, octets
-from hopthu.mail.headers import decode_words, to_text
+from hopthu.mail.envelope import searched_text
+from hopthu.mail.headers import decode_words
 from hopthu.mail.searchtext import MARK
 from hopthu.policy.dates import VIETNAM
 from hopthu.store.flags import ANSWERED, DELETED, DRAFT, FLAGGED, SEEN, keyword_list
@@ -35,6 +35,7 @@ from hopthu.store.types import (
     Criterion,
     Each,
     Either,
+    FieldHas,
     HasFlag,
     HasKeyword,
     InPeriod,
@@ -44,7 +45,6 @@ from hopthu.store.types import (
     SentDays,
     SizeBeyond,
     StoredMessage,
-    SubjectHas,
     TextHas,
     UidRuns,
 )
@@ -286,8 +286,9 @@ def to_criterion(key: Key) -> Criterion | None:
         return ModseqFrom(args[0])
     if kind == "text" and args[0] in ("TEXT", "BODY"):
         return TextHas(args[1], body_only=args[0] == "BODY")
-    if kind == "text" and args[0] == "SUBJECT":
-        return SubjectHas(args[1])  # the store narrows a rare word by the full-text index first
+    if kind == "text" and args[0] in ("SUBJECT", "FROM"):
+        # folded at delivery and kept; the store narrows a rare word by the full-text index first
+        return FieldHas("subject" if args[0] == "SUBJECT" else "from", args[1])
     if kind in ("not", "or", "and"):
         parts = [to_criterion(child) for child in args]
         present = [part for part in parts if part is not None]
@@ -315,13 +316,13 @@ def split(key: Key) -> tuple[list[Criterion], list[Key]]:
     return in_store, in_python
 
 
-_PREFILTERED = ("FROM", "TO", "CC")
+_PREFILTERED = ("TO", "CC")
 
 
 def _prefilter(key: Key) -> Criterion | None:
-    """For FROM/TO/CC, the search text holding the needle: a superset the index answers fast (the
-    search text holds these fields' names and addresses, white space runs made single), which
-    `matches` then checks exactly. None when that would not be a superset."""
+    """For TO/CC, the search text holding the needle: a superset the index answers fast (the search
+    text holds these fields' names and addresses, white space runs made single), which `matches`
+    then checks exactly. None when that would not be a superset."""
     if key.kind != "text" or key.args[0] not in _PREFILTERED:
         return None
     needle: str = key.args[1]
@@ -405,19 +406,7 @@ def _field_text(row: StoredMessage, field: str) -> str:
         return row.search_text.partition(MARK)[0]
     if field == "SUBJECT":
         return fold(row.subject)
-    addresses = (row.envelope or {}).get(field.lower()) or []
-    words = []
-    for address in addresses:
-        if len(address) > 4:  # the name as decoded at delivery (it was RFC 2047 encoded)
-            words.append(display_name(address) or "")
-        elif address[0]:
-            words.append(to_text(octets(address[0])))
-        text = address_text(address)
-        if text:
-            words.append(text)
-        elif address[2] is not None and address[3] is None:  # a group opens: RFC 3501 §7.4.2
-            words.append(to_text(octets(address[2])))  # "TO undisclosed-recipients" finds it (Dovecot)
-    return fold(" ".join(words))
+    return searched_text((row.envelope or {}).get(field.lower()))
 
 
 def header_fields(header: bytes) -> dict[str, list[str]]:

@@ -20,7 +20,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from .headers import decode_words
+from hopthu.text import fold
+
+from .headers import decode_words, to_text
 from .lenient import MAX_ADDRESSES, Address, parse_addresses
 from .rfc822 import NUL_REPLACEMENT
 
@@ -114,3 +116,21 @@ def address_text(address: list[str | None]) -> str | None:
     if mailbox is None or host is None:
         return None
     return f"{mailbox}@{host}" if host else mailbox
+
+
+def searched_text(addresses: list[list[str | None]] | None) -> str:
+    """What IMAP SEARCH FROM/TO/CC/BCC look in: each address's name (decoded) and `mailbox@host`,
+    and a group's name (RFC 3501 §7.4.2: "TO undisclosed-recipients" finds it, as in Dovecot),
+    folded. Kept at delivery for From (`message.folded_from`), made when searched for the others."""
+    words = []
+    for address in addresses or ():
+        if len(address) > 4:  # the name as decoded at delivery (it was RFC 2047 encoded)
+            words.append(display_name(address) or "")
+        elif address[0]:
+            words.append(to_text(octets(address[0])))
+        text = address_text(address)
+        if text:
+            words.append(text)
+        elif address[2] is not None and address[3] is None:  # a group opens
+            words.append(to_text(octets(address[2])))
+    return fold(" ".join(words))

@@ -18,6 +18,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hopthu.mail.envelope import searched_text
 from hopthu.mail.headers import sent_day
 from hopthu.mail.sortkeys import folded_subject, sender_key, subject_key
 from hopthu.policy.quota import fits
@@ -269,6 +270,7 @@ def _message_columns(job: DeliveryJob, size: int) -> dict[str, Any]:
         "sort_sender": sender_key(parsed.sender),
         "sort_subject": key,
         "folded_subject": folded_subject(parsed.subject, key),
+        "folded_from": searched_text(parsed.envelope.get("from")),
     }
 
 

@@ -20,7 +20,7 @@ if TYPE_CHECKING:
     from sqlalchemy.engine import Connection
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-HEAD = "0025_folded_subject"
+HEAD = "0025_folded_fields"
 
 
 def alembic_config(connection: Connection | None = None) -> Config:

@@ -599,11 +599,14 @@ message = sa.Table(
     # The whole subject folded where `sort_subject` is not all of it (`mail.sortkeys.folded_subject`),
     # else NULL: SEARCH SUBJECT looks in this or the key.
     sa.Column("folded_subject", sa.Text, nullable=True),
+    # What SEARCH FROM looks in: the From field's names and addresses folded
+    # (`mail.envelope.searched_text`); NULL only before a migration fills it.
+    sa.Column("folded_from", sa.Text, nullable=True),
     sa.UniqueConstraint("mailbox_id", "uid"),
     sa.Index("ix_message_mailbox_id_modseq", "mailbox_id", "modseq"),
     sa.Index("ix_message_mailbox_id_internal_date", "mailbox_id", "internal_date"),
-    sa.Index("ix_message_mailbox_id_sort_sender", "mailbox_id", "sort_sender", "uid"),
-    # holding `folded_subject` too, SEARCH SUBJECT reads this index alone (`store.searching`)
+    # The sort indexes hold the folded fields too: SEARCH FROM and SUBJECT read an index alone.
+    sa.Index("ix_message_mailbox_id_sort_sender", "mailbox_id", "sort_sender", "uid", "folded_from"),
     sa.Index("ix_message_mailbox_id_sort_subject", "mailbox_id", "sort_subject", "uid", "folded_subject"),
     sa.Index("ix_message_mailbox_id_size", "mailbox_id", "size", "uid"),
     sa.Index("ix_message_body_id_mailbox_id_uid", "body_id", "mailbox_id", "uid"),

@@ -26,6 +26,7 @@ from hopthu.store.types import (
     Criterion,
     Each,
     Either,
+    FieldHas,
     HasFlag,
     HasKeyword,
     InPeriod,
@@ -35,7 +36,6 @@ from hopthu.store.types import (
     SentDays,
     SizeBeyond,
     StoredMessage,
-    SubjectHas,
     TextHas,
     UidRuns,
 )
@@ -79,9 +79,8 @@ def condition(criterion: Criterion, backend: str) -> sa.ColumnElement[bool]:
         case TextHas(needle, body_only):
             found = has_text(backend, needle)
             return sa.and_(found, in_body(backend, needle)) if body_only else found
-        case SubjectHas(needle):
-            subject = sa.func.coalesce(message.c.folded_subject, message.c.sort_subject)
-            return dialect.position(subject, needle) > 0
+        case FieldHas(field, needle):
+            return dialect.position(_FOLDED[field], needle) > 0
         case Negation(inner):
             return sa.not_(condition(inner, backend))
         case Either(criteria):
@@ -89,6 +88,13 @@ def condition(criterion: Criterion, backend: str) -> sa.ColumnElement[bool]:
         case Each(criteria):
             return sa.and_(*(condition(each, backend) for each in criteria))
     raise AssertionError(criterion)
+
+
+# Each field as folded at delivery; each is read from an index that holds it (`schema.message`).
+_FOLDED = {
+    "subject": sa.func.coalesce(message.c.folded_subject, message.c.sort_subject),
+    "from": sa.func.coalesce(message.c.folded_from, ""),
+}
 
 
 def _query(
@@ -215,16 +221,16 @@ NARROWING = 1000  # bodies: a subject word found in fewer is looked for among th
 
 
 async def _narrowed(db: Database, criteria: Sequence[Criterion]) -> list[Criterion]:
-    """`criteria`, with each subject word the full-text index holds in few bodies looked for only
-    among their messages (the same answer: a subject's words are in its body's search text).
+    """`criteria`, with each subject or From word the full-text index holds in few bodies looked for
+    only among their messages (the same answer: these fields' words are in the body's search text).
 
-    A subject search reads the folded subjects of the mailbox from the index that sorts by subject,
-    a few milliseconds at 50,000 messages whatever the word; a rare word's handful of messages,
+    A subject or From search reads the mailbox's folded fields from the index that sorts by them, a
+    few milliseconds at 50,000 messages whatever the word; a rare word's handful of messages,
     found by the full-text index, cost less still, and keep a search of a million-message mailbox
     to milliseconds. A common word would cost the index its whole answer (tens of milliseconds at
     50,000) to narrow nothing, so the index is first asked whether the word is rare, counting no
     further than `NARROWING`."""
-    needles = {needle for needle in _subject_needles(criteria) if narrows(needle)}
+    needles = {needle for needle in _field_needles(criteria) if narrows(needle)}
     if not needles:
         return list(criteria)
     rare = set()
@@ -237,20 +243,20 @@ async def _narrowed(db: Database, criteria: Sequence[Criterion]) -> list[Criteri
     return [_narrow(criterion, rare) for criterion in criteria] if rare else list(criteria)
 
 
-def _subject_needles(criteria: Sequence[Criterion]) -> Iterator[str]:
+def _field_needles(criteria: Sequence[Criterion]) -> Iterator[str]:
     for criterion in criteria:
         match criterion:
-            case SubjectHas(needle):
+            case FieldHas(_field, needle):
                 yield needle
             case Negation(inner):
-                yield from _subject_needles([inner])
+                yield from _field_needles([inner])
             case Either(parts) | Each(parts):
-                yield from _subject_needles(parts)
+                yield from _field_needles(parts)
 
 
 def _narrow(criterion: Criterion, rare: set[str]) -> Criterion:
     match criterion:
-        case SubjectHas(needle) if needle in rare:
+        case FieldHas(_field, needle) if needle in rare:
             return Each((TextHas(needle), criterion))
         case Negation(inner):
             return Negation(_narrow(inner, rare))
@@ -266,7 +272,7 @@ def _reads_text(criteria: Sequence[Criterion]) -> bool:
     the mailbox."""
     for criterion in criteria:
         match criterion:
-            case TextHas() | SubjectHas():
+            case TextHas() | FieldHas():
                 return True
             case Negation(inner):
                 if _reads_text([inner]):

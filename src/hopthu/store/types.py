@@ -268,11 +268,13 @@ class TextHas:
 
 
 @dataclass(frozen=True, slots=True)
-class SubjectHas:
-    """The subject, folded (`hopthu.text.fold`, white space as it is), contains `needle` (SEARCH
-    SUBJECT): looked for in the stored sort key, or in the whole folded subject where the key is
-    not all of it (`mail.sortkeys.folded_subject`)."""
+class FieldHas:
+    """A header field folded at delivery (`hopthu.text.fold`, white space as it is) contains `needle`:
+    "subject" (SEARCH SUBJECT: the stored sort key, or the whole folded subject where the key is not
+    all of it, `mail.sortkeys.folded_subject`) or "from" (SEARCH FROM: its names and addresses,
+    `mail.envelope.searched_text`)."""
 
+    field: Literal["subject", "from"]
     needle: str
 
 
@@ -301,7 +303,7 @@ Criterion = (
     | UidRuns
     | ModseqFrom
     | TextHas
-    | SubjectHas
+    | FieldHas
     | Negation
     | Either
     | Each

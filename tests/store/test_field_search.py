@@ -1,0 +1,159 @@
+"""SEARCH SUBJECT and FROM are answered in SQL, exactly as `imap.search.matches` answers them: the
+subject folded is its sort key, or the whole folded subject kept beside it where the key is not all
+of it (a reply's prefix, white space at its ends, a long subject); From's names and addresses are
+folded at delivery. On both backends, narrowed by the full-text index or not, and for messages
+stored before the columns existed."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+import sqlalchemy as sa
+
+from hopthu.mail import canonical, parse
+from hopthu.mail.envelope import searched_text
+from hopthu.mail.sortkeys import subject_key
+from hopthu.store import Store, searching
+from hopthu.store.db import Database
+from hopthu.store.mailstore import Target
+from hopthu.store.migrate import upgrade
+from hopthu.store.schema import message
+from hopthu.store.searching import search_uids
+from hopthu.store.types import Each, FieldHas, Negation, TextHas
+from hopthu.text import fold, fold_words
+from tests.factories import make_account, make_message
+from tests.store.test_search_text import _drop, _fresh_url
+
+LONG = "Báo cáo tình hình thực hiện kế hoạch " * 5 + "cuối năm"
+SUBJECTS = ["Re: Công văn số 7", "  Họp   giao ban  ", "TL: Fwd: Giấy mời", LONG, "Công văn số 12", ""]
+SENDERS = [
+    "Nguyễn Văn Minh <nvminh@cantho.gov.vn>",
+    "lan@soyte.cantho.gov.vn",
+    "Trần Thị Lan <ttlan@soyte.cantho.gov.vn>",
+    "Văn phòng UBND <vanphong@cantho.gov.vn>",
+    "Nguyễn Thị Hồng <nthong@haugiang.gov.vn>",
+    "an@example.org",
+]
+SUBJECT_NEEDLES = [
+    "re: cong",
+    "cong van",
+    "hop   giao",
+    "hop giao",
+    "cuoi nam",
+    "tl: fwd: giay",
+    "giay moi",
+    "",
+]
+FROM_NEEDLES = ["nguyen", "nguyen van minh", "soyte.cantho", "lan", "van phong ubnd", "an@ex", "zq", ""]
+
+
+def _expected(texts: list[str], needle: str) -> list[int]:
+    return [uid for uid, text in enumerate(texts, 1) if needle in text]
+
+
+@pytest.mark.parametrize("narrowing", [searching.NARROWING, 0], ids=["rare-narrowed", "common-not"])
+async def test_fields_are_found_in_sql_as_python_finds_them(
+    store: Store, narrowing: int, monkeypatch
+) -> None:
+    """Whether the full-text index narrows first (a rare word) or not (a common one), the same."""
+    monkeypatch.setattr(searching, "NARROWING", narrowing)
+    owner = await make_account(store, "nvminh")
+    box = 0
+    senders: list[str] = []
+    for subject, sender in zip(SUBJECTS, SENDERS, strict=True):
+        data = canonical(make_message(subject, "Kính gửi các đơn vị.", sender=sender))
+        parsed = parse(data)
+        senders.append(searched_text(parsed.envelope["from"]))
+        [result] = await store.mail.deliver(data, parsed, [Target(owner, quota=10**9)])
+        box = result.mailbox_id
+    kept = await store.db.all(
+        sa.select(message.c.folded_subject, message.c.folded_from).order_by(message.c.uid)
+    )
+    assert [row[0] for row in kept] == [
+        "re: cong van so 7",
+        "  hop   giao ban  ",
+        "tl: fwd: giay moi",
+        fold(LONG),  # longer than its key
+        None,  # the key is the whole subject: not stored twice
+        None,
+    ]
+    assert [row[1] for row in kept] == senders
+    assert senders[0] == "nguyen van minh nvminh@cantho.gov.vn"
+
+    async def uids(*criteria) -> list[int]:
+        return await search_uids(store.db, box, 10, list(criteria))
+
+    subjects = [fold(subject) for subject in SUBJECTS]
+    for needle in SUBJECT_NEEDLES:
+        assert await uids(FieldHas("subject", needle)) == _expected(subjects, needle), needle
+    for needle in FROM_NEEDLES:
+        assert await uids(FieldHas("from", needle)) == _expected(senders, needle), needle
+    assert await uids(Negation(FieldHas("subject", "cong van"))) == [2, 3, 4, 6]
+    assert await uids(FieldHas("from", "nguyen"), Negation(FieldHas("subject", "re:"))) == [5]
+    assert await uids(Each((TextHas("giay moi"), FieldHas("subject", "giay moi")))) == [3]
+
+
+async def test_migration_folds_the_fields_already_stored(database_url: str) -> None:
+    url, name = await _fresh_url(database_url)
+    db = Database(url)
+    senders = [
+        [[None, None, "nvminh", "cantho.gov.vn"]],
+        [["=?utf-8?b?VHLhuqduIFRo4buLIExhbg==?=", None, "ttlan", "soyte.cantho.gov.vn", "Trần Thị Lan"]],
+        [[None, None, "Phòng ban", None], [None, None, "a", "b.vn"], [None, None, None, None]],
+        None,
+        [],
+        [["Van Phong", None, "vp", "cantho.gov.vn"]],
+    ]
+    try:
+        await upgrade(db, "0024_account_job_title")
+        now = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
+        # one body for all: its search text holds every subject's and sender's words, as delivery's would
+        texts = [fold_words(subject) for subject in SUBJECTS]
+        texts += [searched_text(addresses) for addresses in senders]
+        rows = {"now": now, "day": now.date(), "hash": "a" * 64, "json": "{}", "text": " ".join(texts)}
+        async with db.write() as conn:
+            for statement in (
+                "INSERT INTO agency (id, code, name, kind, created_at) "
+                "VALUES (1, 'ag', 'Sở', 'agency', :now)",
+                "INSERT INTO account (id, local, kind, display_name, agency_id, password_hash, "
+                "password_changed_at, quota_bytes, registered_on, created_at) "
+                "VALUES (1, 'nvminh', 'personal', 'x', 1, 'x', :now, 1000000, :day, :now)",
+                "INSERT INTO mailbox (id, account_id, name, uidvalidity, created_at) "
+                "VALUES (1, 1, 'INBOX', 1, :now)",
+                "INSERT INTO blob (hash, size, stored_size, refcount, created_at) "
+                "VALUES (:hash, 10, 10, 6, :now)",
+                "INSERT INTO body_text (id, hash, text) VALUES (1, :hash, :text)",
+            ):
+                await conn.execute(sa.text(statement), rows)
+            for uid, (subject, addresses) in enumerate(zip(SUBJECTS, senders, strict=True), 1):
+                await conn.execute(
+                    sa.text(
+                        "INSERT INTO message (mailbox_id, uid, modseq, internal_date, size, blob_hash, "
+                        "body_id, header_end, envelope, structure, subject, sort_subject) "
+                        "VALUES (1, :uid, 1, :now, 10, :hash, 1, 0, :envelope, :json, :subject, :key)"
+                    ),
+                    {
+                        **rows,
+                        "uid": uid,
+                        "subject": subject,
+                        "key": subject_key(subject),
+                        "envelope": json.dumps({"from": addresses}),
+                    },
+                )
+        await upgrade(db, "0025_folded_fields")
+        subjects = [fold(subject) for subject in SUBJECTS]
+        for needle in SUBJECT_NEEDLES:
+            assert await search_uids(db, 1, 10, [FieldHas("subject", needle)]) == _expected(subjects, needle)
+        from_texts = [searched_text(addresses) for addresses in senders]
+        assert from_texts[1] == "tran thi lan ttlan@soyte.cantho.gov.vn"
+        assert from_texts[2] == "phong ban a@b.vn"  # a group's name, then its members
+        for needle in ["tran", "phong", "ban a@b", "nvminh@", "van phong", ""]:
+            assert await search_uids(db, 1, 10, [FieldHas("from", needle)]) == _expected(from_texts, needle)
+        stored = await db.integers(sa.select(message.c.uid).where(message.c.folded_subject.is_not(None)))
+        assert sorted(stored) == [1, 2, 3, 4]
+    finally:
+        await db.close()
+        if name is not None:
+            await _drop(database_url, name)
