@@ -157,3 +157,16 @@ async def test_migration_folds_the_fields_already_stored(database_url: str) -> N
         await db.close()
         if name is not None:
             await _drop(database_url, name)
+
+
+@pytest.mark.parametrize(("field", "index"), [("subject", "sort_subject"), ("from", "sort_sender")])
+def test_a_field_alone_is_read_from_its_index(field: str, index: str) -> None:
+    """A search of one folded field reads the index that holds it, not every message row (SQLite's
+    planner would take the (mailbox_id, uid) index for the order and read the rows)."""
+    engine = sa.create_engine("sqlite://")
+    message.create(engine)
+    query = searching._query("sqlite", 1, 10, [FieldHas(field, "cong van")], ())  # type: ignore[arg-type]
+    text = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = " ".join(row[3] for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + text)))
+    assert f"COVERING INDEX ix_message_mailbox_id_{index}" in plan, plan
