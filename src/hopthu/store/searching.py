@@ -20,7 +20,7 @@ from hopthu.store import dialect
 from hopthu.store.db import Database
 from hopthu.store.reading import stored_messages
 from hopthu.store.schema import mailbox, message
-from hopthu.store.textindex import bodies_holding, has_text, in_body, narrows, text_column
+from hopthu.store.textindex import SHORTEST, bodies_holding, has_text, in_body, narrows, text_column
 from hopthu.store.types import (
     Always,
     Criterion,
@@ -105,12 +105,14 @@ def _query(
     names: tuple[MessageField, ...],
 ) -> sa.Select[tuple[int, ...]]:
     columns = (text_column() if name == "search_text" else message.c[name] for name in names)
-    # SQLite's planner takes the (mailbox_id, uid) index for the UID bound and the order, and then
-    # reads every message row (2 KB each) to test a folded field. The index that sorts by that field
-    # holds it: a search of that field alone names the UID by an expression no index orders, and the
-    # planner reads that index alone (a 50,000-message mailbox's in about 10 ms) and sorts.
-    by_field = backend == "sqlite" and _one_folded_field(criteria)
-    uid = message.c.uid + 0 if by_field else message.c.uid
+    # SQLite's planner takes the (mailbox_id, uid) index for the UID bound and the order whenever
+    # it has no statistics saying better (a new installation has none), and then reads every row
+    # of the mailbox (2 KB each) to test the others: 40 ms at 50,000 messages for a word in one
+    # letter. Where a conjunct has an index of its own (the full-text index's bodies, the index
+    # holding a folded field), the UID is named by an expression no index orders, and that index
+    # is read instead (0.3 ms for the rare word), the answer sorted after.
+    own_index = backend == "sqlite" and _has_own_index(criteria)
+    uid = message.c.uid + 0 if own_index else message.c.uid
     return (
         sa.select(message.c.uid, *columns)
         .where(
@@ -122,9 +124,16 @@ def _query(
     )
 
 
-def _one_folded_field(criteria: Sequence[Criterion]) -> bool:
-    fields = {criterion.field for criterion in criteria if isinstance(criterion, FieldHas)}
-    return len(fields) == 1 and all(isinstance(c, FieldHas | Always) for c in criteria)
+def _has_own_index(criteria: Sequence[Criterion]) -> bool:
+    for criterion in criteria:
+        match criterion:
+            case TextHas(needle) if len(needle) >= SHORTEST:
+                return True
+            case FieldHas():
+                return True
+            case Each(parts) if _has_own_index(parts):
+                return True
+    return False
 
 
 async def search_uids(
