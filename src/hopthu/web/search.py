@@ -22,8 +22,7 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse
 
-from hopthu.mail.envelope import address_text, display_name, octets
-from hopthu.mail.headers import to_text
+from hopthu.mail.envelope import searched_text
 from hopthu.store import websearch
 from hopthu.store.db import Database
 from hopthu.store.websearch import FoundMessage, SearchFilter
@@ -134,18 +133,8 @@ def decode_cursor(text: str | None) -> tuple[dt.datetime, int] | None:
 
 
 def _people_text(envelope: dict | None, fields: tuple[str, ...]) -> str:
-    """The names and addresses of these envelope fields, folded (as IMAP's FROM/TO keys see them)."""
-    words: list[str] = []
-    for field in fields:
-        for address in (envelope or {}).get(field) or []:
-            if len(address) > 4:  # the name as decoded at delivery (it was RFC 2047 encoded)
-                words.append(display_name(address) or "")
-            elif address[0]:
-                words.append(to_text(octets(address[0])))
-            text = address_text(address)
-            if text:
-                words.append(text)
-    return fold(" ".join(words))
+    """The names and addresses of these envelope fields, folded as IMAP's FROM/TO keys see them."""
+    return " ".join(filter(None, (searched_text((envelope or {}).get(field)) for field in fields)))
 
 
 @dataclass(frozen=True, slots=True)
