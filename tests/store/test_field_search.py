@@ -23,6 +23,7 @@ from hopthu.store.schema import body_text, message
 from hopthu.store.searching import search_uids
 from hopthu.store.textindex import SQLITE_DDL
 from hopthu.store.types import Criterion, Each, FieldHas, Negation, TextHas
+from hopthu.store.websearch import SearchFilter, newest_query
 from hopthu.text import fold, fold_words
 from tests.factories import make_account, make_message
 from tests.store.test_search_text import _drop, _fresh_url
@@ -187,3 +188,21 @@ def test_a_text_search_reads_its_own_index(criterion: Criterion, index: str) -> 
     with engine.connect() as conn:
         plan = " ".join(row[3] for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + text)))
     assert f"USING {index} (" in plan, plan
+
+
+@pytest.mark.parametrize("after", [None, (dt.datetime(2026, 3, 2, tzinfo=dt.UTC), 10)])
+def test_the_webmails_search_of_a_rare_word_reads_the_text_index(after) -> None:
+    """The webmail's search, newest first: without statistics SQLite's planner walks the mailboxes
+    by date and reads every row; with a rare word the query reads the text index's answer."""
+    engine = sa.create_engine("sqlite://")
+    message.create(engine)
+    body_text.create(engine)
+    with engine.begin() as conn:
+        for statement in SQLITE_DDL:
+            conn.exec_driver_sql(statement)
+    wanted = SearchFilter([1], ["hs-0012345"])  # one folder: more are read mailbox by mailbox anyway
+    query = newest_query("sqlite", wanted, after, 50, by_text=True)
+    text = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+    with engine.connect() as conn:
+        plan = " ".join(row[3] for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + text)))
+    assert "USING INDEX ix_message_body_id_mailbox_id_uid (body_id=? AND mailbox_id=?)" in plan, plan

@@ -60,3 +60,12 @@ def _strftime_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -
 @compiles(EpochSeconds, "postgresql")
 def _extract_epoch(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+
+
+def unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:
+    """`column` through SQLite's unary plus, which leaves any value as it is and which no index
+    serves: how a query tells SQLite's planner not to use an index for a bound or an order (SQLite
+    only; PostgreSQL has no unary plus for text or times)."""
+    return sa.sql.expression.UnaryExpression(
+        column, operator=sa.sql.operators.custom_op("+"), type_=column.type
+    )

@@ -16,8 +16,10 @@ from typing import Any
 
 import sqlalchemy as sa
 
+from hopthu.store import dialect
 from hopthu.store.db import Database
 from hopthu.store.schema import message
+from hopthu.store.searching import rare_needles
 from hopthu.store.textindex import has_text
 
 
@@ -80,18 +82,29 @@ def _conditions(backend: str, wanted: SearchFilter) -> list[sa.ColumnElement[boo
 async def newest_matching(
     db: Database, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int
 ) -> list[FoundMessage]:
-    """Up to `limit` matching messages, newest first, starting after `after` (received time, row id)."""
-    query = sa.select(*_COLUMNS).where(*_conditions(db.backend, wanted))
-    if after is not None:
-        moment, row_id = after
-        query = query.where(
-            sa.or_(
-                message.c.internal_date < moment,
-                sa.and_(message.c.internal_date == moment, message.c.id < row_id),
-            )
-        )
-    query = query.order_by(message.c.internal_date.desc(), message.c.id.desc()).limit(limit)
+    """Up to `limit` matching messages, newest first, starting after `after` (received time, row id).
+
+    A word the full-text index holds in few bodies is best found there and its messages sorted;
+    SQLite's planner, without statistics (a new installation has none), walks a folder by date
+    instead and reads every row of it for a word in one letter (55 ms at 50,000 messages). With a
+    rare word, the date is named through a unary plus that no index serves (`dialect.unindexed`),
+    and the planner reads the text index's answer."""
+    by_text = db.backend == "sqlite" and bool(await rare_needles(db, wanted.words))
+    query = newest_query(db.backend, wanted, after, limit, by_text=by_text)
     # A search can read many rows: on a connection of its own, off the event loop's thread.
     async with db.read() as conn:
         rows = (await conn.execute(query)).all()
     return [FoundMessage(*row) for row in rows]
+
+
+def newest_query(
+    backend: str, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int, *, by_text: bool
+) -> sa.Select[Any]:
+    """`newest_matching`'s query; `by_text`: no index serves the date order (SQLite only)."""
+    received = dialect.unindexed(message.c.internal_date) if by_text else message.c.internal_date
+    row = dialect.unindexed(message.c.id) if by_text else message.c.id
+    query = sa.select(*_COLUMNS).where(*_conditions(backend, wanted))
+    if after is not None:
+        moment, row_id = after
+        query = query.where(sa.or_(received < moment, sa.and_(received == moment, row < row_id)))
+    return query.order_by(received.desc(), row.desc()).limit(limit)
