@@ -97,6 +97,29 @@ async def test_fields_are_found_in_sql_as_python_finds_them(
     assert await uids(Each((TextHas("giay moi"), FieldHas("subject", "giay moi")))) == [3]
 
 
+async def test_a_word_is_narrowed_when_rare_for_its_mailbox(
+    store: Store, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The index narrows a word held in fewer bodies than `NARROWING`, or than the mailbox's size
+    over `READ_PER_BODY` (reading a million-message mailbox costs more than a few thousand bodies)."""
+    owner = await make_account(store, "nvminh")
+    box = 0
+    for n in range(4):
+        data = canonical(make_message(f"Giấy mời {n}", "Kính gửi các đơn vị."))
+        [result] = await store.mail.deliver(data, parse(data), [Target(owner, quota=10**9)])
+        box = result.mailbox_id
+    wanted = FieldHas("subject", "giay moi")  # in 4 bodies, of a 4-message mailbox
+    narrowed = [Each((TextHas("giay moi"), wanted))]
+    assert await searching._narrowed(store.db, box, [wanted]) == narrowed  # 4 < NARROWING
+    monkeypatch.setattr(searching, "NARROWING", 4)
+    assert await searching._narrowed(store.db, box, [wanted]) == [wanted]
+    monkeypatch.setattr(searching, "READ_PER_BODY", 1)  # reading the mailbox costs 4 bodies' worth
+    assert await searching._narrowed(store.db, box, [wanted]) == [wanted]
+    monkeypatch.setattr(searching, "NARROWING", 1)
+    monkeypatch.setattr(searching, "READ_PER_BODY", 0.5)  # and now 8 bodies' worth
+    assert await searching._narrowed(store.db, box, [wanted]) == narrowed
+
+
 async def test_migration_folds_the_fields_already_stored(database_url: str) -> None:
     url, name = await _fresh_url(database_url)
     db = Database(url)

@@ -140,7 +140,7 @@ async def search_uids(
     db: Database, mailbox_id: int, through_uid: int, criteria: Sequence[Criterion]
 ) -> list[int]:
     """The UIDs up to `through_uid` of the messages meeting every criterion, ascending."""
-    criteria = await _narrowed(db, criteria)
+    criteria = await _narrowed(db, mailbox_id, criteria)
     query = _query(db.backend, mailbox_id, through_uid, criteria, ())
     if db.backend == "sqlite" and _reads_text(criteria):
         return [row[0] for row in await _off_the_loop(db, query)]
@@ -196,7 +196,7 @@ async def search_uid_text(
             found = cache.get(key)
             if found is not None:
                 return found
-    criteria = await _narrowed(db, criteria)
+    criteria = await _narrowed(db, mailbox_id, criteria)
     ordered = _query(db.backend, mailbox_id, through_uid, criteria, ()).subquery()
     if db.backend == "postgresql":
         separator = aggregate_order_by(sa.literal(" "), ordered.c.uid)
@@ -227,7 +227,7 @@ async def search(
     """The messages up to `through_uid` meeting every criterion, ascending by UID, with `fields`
     read for the caller's own checks of what SQL cannot say."""
     names = tuple(sorted(fields))
-    criteria = await _narrowed(db, criteria)
+    criteria = await _narrowed(db, mailbox_id, criteria)
     query = _query(db.backend, mailbox_id, through_uid, criteria, names)
     heavy = db.backend == "sqlite" and (_reads_text(criteria) or "search_text" in names)
     rows = await (_off_the_loop(db, query) if heavy else db.all(query))
@@ -237,34 +237,44 @@ async def search(
 
 
 _BUILT_ON_LOOP = 5000
-NARROWING = 1000  # bodies: a subject word found in fewer is looked for among their messages only
+NARROWING = 1000  # bodies: a field's word found in fewer is looked for among their messages only
+READ_PER_BODY = 20  # mailbox entries read in the time the text index takes per body it answers
 
 
-async def _narrowed(db: Database, criteria: Sequence[Criterion]) -> list[Criterion]:
+async def _narrowed(db: Database, mailbox_id: int, criteria: Sequence[Criterion]) -> list[Criterion]:
     """`criteria`, with each subject or From word the full-text index holds in few bodies looked for
     only among their messages (the same answer: these fields' words are in the body's search text).
 
     A subject or From search reads the mailbox's folded fields from the index that sorts by them, a
-    few milliseconds at 50,000 messages whatever the word; a rare word's handful of messages,
-    found by the full-text index, cost less still, and keep a search of a million-message mailbox
-    to milliseconds. A common word would cost the index its whole answer (tens of milliseconds at
-    50,000) to narrow nothing, so the index is first asked whether the word is rare, counting no
-    further than `NARROWING`."""
-    rare = await rare_needles(db, {needle for needle in _field_needles(criteria) if narrows(needle)})
+    few milliseconds at 50,000 messages whatever the word; a rare word's messages, found by the
+    full-text index, cost less still, and keep a search of a million-message mailbox to
+    milliseconds. A common word would cost the index its whole answer (tens of milliseconds at
+    50,000) to narrow nothing, so the index is first asked whether the word is rare: whether it
+    holds the word in fewer bodies than `NARROWING`, or than a twentieth of the mailbox's messages,
+    counting no further."""
+    needles = {needle for needle in _field_needles(criteria) if narrows(needle)}
+    if not needles:
+        return list(criteria)
+    size = await db.first(_SIZE, {"box": mailbox_id})
+    cap = max(NARROWING, int((size[0] if size else 0) / READ_PER_BODY))
+    rare = await rare_needles(db, needles, cap)
     return [_narrow(criterion, rare) for criterion in criteria] if rare else list(criteria)
 
 
-async def rare_needles(db: Database, needles: Collection[str]) -> set[str]:
-    """Those of `needles` the full-text index holds in fewer than `NARROWING` bodies: worth
-    reading the index's answer for, where a common one is better found by reading the mailbox."""
+_SIZE = sa.select(mailbox.c.message_count).where(mailbox.c.id == sa.bindparam("box"))
+
+
+async def rare_needles(db: Database, needles: Collection[str], cap: int = NARROWING) -> set[str]:
+    """Those of `needles` the full-text index holds in fewer than `cap` bodies: worth reading the
+    index's answer for, where a common one is better found by reading the mailbox."""
     rare = set()
     for needle in needles:
         if len(needle) < SHORTEST:
             continue
-        query = bodies_holding(db.backend, needle, NARROWING)
+        query = bodies_holding(db.backend, needle, cap)
         # A phrase of common trigrams can take the index a while: SQLite answers it off the loop.
         rows = await (_off_the_loop(db, query) if db.backend == "sqlite" else db.all(query))
-        if rows[0][0] < NARROWING:
+        if rows[0][0] < cap:
             rare.add(needle)
     return rare
 
