@@ -142,6 +142,7 @@ QUERIES: list[tuple[str, str, str | None]] = [
     ("BODY", "common", "báo cáo"),
     ("SUBJECT", "rare", None),
     ("SUBJECT", "common", "công văn"),
+    ("SUBJECT", "middling", "số 12"),  # letters 12, 120-129, 1200-1299, ...: 1,111 of 50,000
     ("FROM", "rare", None),
     ("FROM", "common", "nguyễn"),
     ("TEXT", "2 chars", "qz"),
