@@ -26,7 +26,7 @@ from hopthu.store.types import Criterion, Each, FieldHas, Negation, TextHas
 from hopthu.store.websearch import SearchFilter, newest_query
 from hopthu.text import fold, fold_words
 from tests.factories import make_account, make_message
-from tests.store.test_search_text import _drop, _fresh_url
+from tests.store.test_search_text import ONE_MAILBOX_AND_BODY, _drop, _fresh_url
 
 LONG = "Báo cáo tình hình thực hiện kế hoạch " * 5 + "cuối năm"
 SUBJECTS = ["Re: Công văn số 7", "  Họp   giao ban  ", "TL: Fwd: Giấy mời", LONG, "Công văn số 12", ""]
@@ -138,17 +138,10 @@ async def test_migration_folds_the_fields_already_stored(database_url: str) -> N
         texts = [fold_words(subject) for subject in SUBJECTS]
         texts += [searched_text(addresses) for addresses in senders]
         rows = {"now": now, "day": now.date(), "hash": "a" * 64, "json": "{}", "text": " ".join(texts)}
+        rows["references"] = len(SUBJECTS)
         async with db.write() as conn:
             for statement in (
-                "INSERT INTO agency (id, code, name, kind, created_at) "
-                "VALUES (1, 'ag', 'Sở', 'agency', :now)",
-                "INSERT INTO account (id, local, kind, display_name, agency_id, password_hash, "
-                "password_changed_at, quota_bytes, registered_on, created_at) "
-                "VALUES (1, 'nvminh', 'personal', 'x', 1, 'x', :now, 1000000, :day, :now)",
-                "INSERT INTO mailbox (id, account_id, name, uidvalidity, created_at) "
-                "VALUES (1, 1, 'INBOX', 1, :now)",
-                "INSERT INTO blob (hash, size, stored_size, refcount, created_at) "
-                "VALUES (:hash, 10, 10, 6, :now)",
+                *ONE_MAILBOX_AND_BODY,
                 "INSERT INTO body_text (id, hash, text) VALUES (1, :hash, :text)",
             ):
                 await conn.execute(sa.text(statement), rows)
@@ -200,16 +193,7 @@ def test_a_text_search_reads_its_own_index(criterion: Criterion, index: str) -> 
     """Without statistics (a new installation's database has none), SQLite's planner would take
     the (mailbox_id, uid) index for the UID order and read every row of the mailbox; a text or
     folded field's search reads its own index instead."""
-    engine = sa.create_engine("sqlite://")
-    message.create(engine)
-    body_text.create(engine)
-    with engine.begin() as conn:
-        for statement in SQLITE_DDL:
-            conn.exec_driver_sql(statement)
-    query = searching._query("sqlite", 1, 10, [criterion], ())
-    text = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        plan = " ".join(row[3] for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + text)))
+    plan = _plan(searching._query("sqlite", 1, 10, [criterion], ()))
     assert f"USING {index} (" in plan, plan
 
 
@@ -217,15 +201,18 @@ def test_a_text_search_reads_its_own_index(criterion: Criterion, index: str) -> 
 def test_the_webmails_search_of_a_rare_word_reads_the_text_index(after) -> None:
     """The webmail's search, newest first: without statistics SQLite's planner walks the mailboxes
     by date and reads every row; with a rare word the query reads the text index's answer."""
+    wanted = SearchFilter([1], ["hs-0012345"])  # one folder: more are read mailbox by mailbox anyway
+    plan = _plan(newest_query("sqlite", wanted, after, 50, by_text=True))
+    assert "USING INDEX ix_message_body_id_mailbox_id_uid (body_id=? AND mailbox_id=?)" in plan, plan
+
+
+def _plan(query: sa.Select) -> str:
+    """SQLite's plan for `query` over the message table and the text index, without statistics."""
     engine = sa.create_engine("sqlite://")
     message.create(engine)
     body_text.create(engine)
     with engine.begin() as conn:
         for statement in SQLITE_DDL:
             conn.exec_driver_sql(statement)
-    wanted = SearchFilter([1], ["hs-0012345"])  # one folder: more are read mailbox by mailbox anyway
-    query = newest_query("sqlite", wanted, after, 50, by_text=True)
-    text = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
-    with engine.connect() as conn:
-        plan = " ".join(row[3] for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + text)))
-    assert "USING INDEX ix_message_body_id_mailbox_id_uid (body_id=? AND mailbox_id=?)" in plan, plan
+        text = str(query.compile(engine, compile_kwargs={"literal_binds": True}))
+        return " ".join(row[3] for row in conn.execute(sa.text("EXPLAIN QUERY PLAN " + text)))

@@ -125,6 +125,19 @@ async def test_short_needles_accents_headers_and_negation(store: Store) -> None:
     assert await uids(TextHas('x"y%_')) == []  # quotes and LIKE wildcards are literal
 
 
+# What a migration test stores before its messages: an agency, a person, their INBOX and one body
+# (parameters: now, day, hash, and the body's references).
+ONE_MAILBOX_AND_BODY = (
+    "INSERT INTO agency (id, code, name, kind, created_at) VALUES (1, 'ag', 'Sở', 'agency', :now)",
+    "INSERT INTO account (id, local, kind, display_name, agency_id, password_hash, "
+    "password_changed_at, quota_bytes, registered_on, created_at) "
+    "VALUES (1, 'nvminh', 'personal', 'x', 1, 'x', :now, 1000000, :day, :now)",
+    "INSERT INTO mailbox (id, account_id, name, uidvalidity, created_at) VALUES (1, 1, 'INBOX', 1, :now)",
+    "INSERT INTO blob (hash, size, stored_size, refcount, created_at) "
+    "VALUES (:hash, 10, 10, :references, :now)",
+)
+
+
 async def _fresh_url(database_url: str) -> tuple[str, str | None]:
     if database_url.startswith("sqlite"):
         return database_url.replace("hopthu.db", "migrated.db"), None
@@ -152,19 +165,9 @@ async def test_migration_moves_the_text_once_per_body(database_url: str) -> None
     try:
         await upgrade(db, "0012_protection")
         now = dt.datetime(2026, 3, 2, 8, 30, tzinfo=dt.UTC)
-        rows = {"now": now, "day": now.date(), "hash": "a" * 64, "json": "{}"}
+        rows = {"now": now, "day": now.date(), "hash": "a" * 64, "json": "{}", "references": messages}
         async with db.write() as conn:
-            for statement in (
-                "INSERT INTO agency (id, code, name, kind, created_at) "
-                "VALUES (1, 'ag', 'Sở', 'agency', :now)",
-                "INSERT INTO account (id, local, kind, display_name, agency_id, password_hash, "
-                "password_changed_at, quota_bytes, registered_on, created_at) "
-                "VALUES (1, 'nvminh', 'personal', 'x', 1, 'x', :now, 1000000, :day, :now)",
-                "INSERT INTO mailbox (id, account_id, name, uidvalidity, created_at) "
-                "VALUES (1, 1, 'INBOX', 1, :now)",
-                "INSERT INTO blob (hash, size, stored_size, refcount, created_at) "
-                "VALUES (:hash, 10, 10, 2, :now)",
-            ):
+            for statement in ONE_MAILBOX_AND_BODY:
                 await conn.execute(sa.text(statement), rows)
             for uid in range(1, messages + 1):
                 await conn.execute(
