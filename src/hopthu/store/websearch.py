@@ -79,17 +79,19 @@ def _conditions(backend: str, wanted: SearchFilter) -> list[sa.ColumnElement[boo
     return conditions
 
 
-async def newest_matching(
-    db: Database, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int
-) -> list[FoundMessage]:
-    """Up to `limit` matching messages, newest first, starting after `after` (received time, row id).
+async def reads_text_first(db: Database, wanted: SearchFilter) -> bool:
+    """Whether `newest_matching` should read the text index's answer first: a word the index holds
+    in few bodies is best found there and its messages sorted, and SQLite's planner, without
+    statistics (a new installation has none), walks a folder by date instead and reads every row of
+    it for a word in one letter (55 ms at 50,000 messages). Asked once per search, not per batch."""
+    return db.backend == "sqlite" and bool(await rare_needles(db, wanted.words))
 
-    A word the full-text index holds in few bodies is best found there and its messages sorted;
-    SQLite's planner, without statistics (a new installation has none), walks a folder by date
-    instead and reads every row of it for a word in one letter (55 ms at 50,000 messages). With a
-    rare word, the date is named through a unary plus that no index serves (`dialect.unindexed`),
-    and the planner reads the text index's answer."""
-    by_text = db.backend == "sqlite" and bool(await rare_needles(db, wanted.words))
+
+async def newest_matching(
+    db: Database, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int, *, by_text: bool
+) -> list[FoundMessage]:
+    """Up to `limit` matching messages, newest first, starting after `after` (received time, row id);
+    `by_text` as `reads_text_first` said."""
     query = newest_query(db.backend, wanted, after, limit, by_text=by_text)
     # A search can read many rows: on a connection of its own, off the event loop's thread.
     async with db.read() as conn:
@@ -100,7 +102,8 @@ async def newest_matching(
 def newest_query(
     backend: str, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int, *, by_text: bool
 ) -> sa.Select[Any]:
-    """`newest_matching`'s query; `by_text`: no index serves the date order (SQLite only)."""
+    """`newest_matching`'s query; `by_text`: the date is named through a unary plus that no index
+    serves (`dialect.unindexed`), so the planner reads the text index's answer (SQLite only)."""
     received = dialect.unindexed(message.c.internal_date) if by_text else message.c.internal_date
     row = dialect.unindexed(message.c.id) if by_text else message.c.id
     query = sa.select(*_COLUMNS).where(*_conditions(backend, wanted))

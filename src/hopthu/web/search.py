@@ -196,8 +196,9 @@ async def run(db: Database, compiled: Plan, after: tuple[dt.datetime, int] | Non
     shown: list[FoundMessage] = []
     position = after
     looked = 0
+    by_text = await websearch.reads_text_first(db, compiled.narrowed)
     while True:
-        rows = await websearch.newest_matching(db, compiled.narrowed, position, BATCH)
+        rows = await websearch.newest_matching(db, compiled.narrowed, position, BATCH, by_text=by_text)
         for row in rows:
             if not compiled.keeps(row):
                 position = (row.internal_date, row.id)
