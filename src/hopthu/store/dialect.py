@@ -6,6 +6,7 @@ from typing import Any
 
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.sqlite.base import SQLiteCompiler
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
@@ -60,6 +61,23 @@ def _strftime_seconds(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -
 @compiles(EpochSeconds, "postgresql")
 def _extract_epoch(element: EpochSeconds, compiler: SQLCompiler, **kw: Any) -> str:
     return f"CAST(EXTRACT(EPOCH FROM {compiler.process(element.clauses, **kw)}) AS DOUBLE PRECISION)"
+
+
+def _sqlite_table_hint(_compiler: SQLiteCompiler, _table: sa.FromClause, text: str | None) -> str | None:
+    return text
+
+
+# SQLAlchemy writes a table's hint after its name in FROM where the dialect says how; SQLite's
+# compiler says nothing, though SQLite has one such hint, `INDEXED BY` (`indexed_by`).
+SQLiteCompiler.get_from_hint_text = _sqlite_table_hint  # type: ignore[method-assign]
+
+
+def indexed_by(query: sa.Select[Any], table: sa.Table, index: str) -> sa.Select[Any]:
+    """`query` reading `table` through `index` on SQLite (`INDEXED BY`): for a plan that must not
+    depend on the statistics SQLite's planner may or may not have. SQLite refuses the query rather
+    than read the table another way, so only a query that index can serve may name it. PostgreSQL
+    is left to its planner, which always has statistics (autovacuum gathers them)."""
+    return query.with_hint(table, f"INDEXED BY {index}", dialect_name="sqlite")
 
 
 def unindexed(column: sa.ColumnElement[Any]) -> sa.ColumnElement[Any]:

@@ -103,10 +103,17 @@ def newest_query(
     backend: str, wanted: SearchFilter, after: tuple[dt.datetime, int] | None, limit: int, *, by_text: bool
 ) -> sa.Select[Any]:
     """`newest_matching`'s query; `by_text`: the date is named through a unary plus that no index
-    serves (`dialect.unindexed`), so the planner reads the text index's answer (SQLite only)."""
+    serves (`dialect.unindexed`), so the planner reads the text index's answer; otherwise one
+    folder is walked by date (`dialect.indexed_by`). Both for SQLite only."""
     received = dialect.unindexed(message.c.internal_date) if by_text else message.c.internal_date
     row = dialect.unindexed(message.c.id) if by_text else message.c.id
     query = sa.select(*_COLUMNS).where(*_conditions(backend, wanted))
+    if not by_text and len(wanted.mailbox_ids) == 1:
+        # A word in many letters of one folder: walk the folder newest first until the page is full,
+        # each row checked against the text index's answer. SQLite's planner would do that without
+        # statistics; with them (an operator's ANALYZE) it read the index's answer first and sorted
+        # every message holding the word, 160 ms instead of 33 for a word in every letter of 50,000.
+        query = dialect.indexed_by(query, message, "ix_message_mailbox_id_internal_date")
     if after is not None:
         moment, row_id = after
         query = query.where(sa.or_(received < moment, sa.and_(received == moment, row < row_id)))
