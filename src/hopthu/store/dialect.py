@@ -69,7 +69,7 @@ def _sqlite_table_hint(_compiler: SQLiteCompiler, _table: sa.FromClause, text: s
 
 # SQLAlchemy writes a table's hint after its name in FROM where the dialect says how; SQLite's
 # compiler says nothing, though SQLite has one such hint, `INDEXED BY` (`indexed_by`).
-SQLiteCompiler.get_from_hint_text = _sqlite_table_hint  # type: ignore[method-assign]
+SQLiteCompiler.get_from_hint_text = _sqlite_table_hint  # type: ignore[method-assign,assignment]
 
 
 def indexed_by(query: sa.Select[Any], table: sa.Table, index: str) -> sa.Select[Any]:
