@@ -12,7 +12,6 @@ import email
 import email.policy
 import imaplib
 import re
-import statistics
 import time
 
 import httpx
@@ -138,9 +137,11 @@ def test_an_unknown_account_costs_as_much_time_as_a_known_one(served: Served) ->
                 answer = client.post("/dang-nhap", data=form)
                 times[kind].append(time.perf_counter() - started)
                 assert answer.status_code == 401
-    known_median, unknown_median = statistics.median(times["known"]), statistics.median(times["unknown"])
+    # The least of seven tries: a machine busy with other work only ever adds time to a try, and
+    # added time on either side is what made the medians disagree now and then.
+    known_least, unknown_least = min(times["known"]), min(times["unknown"])
     # before: ~0.25 s (the delay alone) against ~0.5 s (the delay and argon2id): a ratio near 0.5
-    assert unknown_median >= 0.75 * known_median, (unknown_median, known_median)
+    assert unknown_least >= 0.75 * known_least, (unknown_least, known_least, times)
     assert served.alive()
 
 
